@@ -1,0 +1,70 @@
+/**
+ * Every resource bound of every reader, in one place. A reader that exceeds one reports a blocking
+ * finding (scanner) or throws E_LIMIT (data layer); it never silently truncates.
+ * Layers add their own section here; keep the numbers generous enough for real models and small
+ * enough that a hostile file cannot exhaust memory or time.
+ */
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export const LIMITS = {
+  pickle: {
+    /** Opcodes executed symbolically in one pickle stream (a 20k-tensor checkpoint has ~600k). */
+    maxOpcodes: 50_000_000,
+    /** Bytes of pickle stream read for one pickle. */
+    maxPickleBytes: 2 * GiB,
+    /** Memo entries. */
+    maxMemo: 10_000_000,
+    /** Stack depth (values) and nesting of MARKs. */
+    maxStack: 10_000_000,
+    maxMarkDepth: 100_000,
+    /** Symbolic value nesting (containers inside containers). */
+    maxNesting: 1_000,
+    /** Pickles nested inside pickles (bytes handed to a loader) followed recursively. */
+    maxNestedPickleDepth: 8,
+    /** Number of pickles concatenated in one stream. */
+    maxStreamsPerFile: 64,
+  },
+  archive: {
+    /** Entries in one zip/tar. */
+    maxEntries: 1_000_000,
+    /** Bytes read from one archive entry that must be analysed (pickles, configs); tensors are never read. */
+    maxEntryBytes: 2 * GiB,
+    /** Total decompressed bytes across one file (zip deflate, joblib zlib/gzip/bz2/xz/lzma). */
+    maxDecompressedBytes: 4 * GiB,
+    /** Decompressed / compressed ratio that is considered a bomb. */
+    maxCompressionRatio: 10_000,
+    /** Nesting of archives inside archives. */
+    maxArchiveDepth: 4,
+  },
+  scan: {
+    /** Files visited when walking a folder. */
+    maxFiles: 1_000_000,
+    /** Directory depth when walking a folder. */
+    maxDepth: 64,
+  },
+  headers: {
+    /** safetensors JSON header. */
+    maxSafetensorsHeader: 100 * MiB,
+    /** .npy header. */
+    maxNpyHeader: 1 * MiB,
+    /** GGUF metadata: strings, array elements, KV pairs, tensors. */
+    maxGgufString: 64 * MiB,
+    maxGgufArray: 100_000_000,
+    maxGgufKv: 1_000_000,
+    maxGgufTensors: 1_000_000,
+    /** JSON config files (config.json, metadata.json, keras config). */
+    maxJsonConfig: 64 * MiB,
+    /** Protobuf (ONNX, SavedModel) message bytes parsed in memory. */
+    maxProtobuf: 2 * GiB,
+    maxProtobufDepth: 100,
+  },
+  data: {
+    /** Rows in one audit batch. */
+    maxRows: 100_000_000,
+    /** Distinct tokens kept per text column in the trigger miner. */
+    maxVocabulary: 5_000_000,
+  },
+} as const;
+
+export type Limits = typeof LIMITS;

@@ -1,0 +1,107 @@
+/**
+ * SARIF 2.1.0 for GitHub code scanning. Each rule that fired is a reportingDescriptor; each finding a
+ * result with a physicalLocation (the file, relative to the working directory, as GitHub expects).
+ */
+import { relative, sep } from 'node:path';
+import type { Finding } from '../core/finding.js';
+import type { RuleMeta } from '../core/rule.js';
+import type { Severity } from '../core/severity.js';
+import type { ScanReport } from './types.js';
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
+  critical: 'error',
+  high: 'error',
+  medium: 'warning',
+  low: 'note',
+  info: 'note',
+};
+
+/** GitHub's security-severity score (0-10) drives its critical/high/medium/low labels. */
+const SECURITY_SEVERITY: Record<Severity, string> = {
+  critical: '9.5',
+  high: '8.0',
+  medium: '5.5',
+  low: '3.0',
+  info: '0.5',
+};
+
+function uriFor(path: string): string {
+  const rel = relative(process.cwd(), path);
+  const p = rel.startsWith('..') ? path : rel;
+  return p.split(sep).join('/');
+}
+
+export function renderScanSarif(
+  report: ScanReport,
+  ruleCatalog: ReadonlyMap<string, RuleMeta> = new Map(),
+): string {
+  const ruleIndex = new Map<string, number>();
+  const rules: unknown[] = [];
+  const results: unknown[] = [];
+  const ruleFor = (f: Finding): number => {
+    let idx = ruleIndex.get(f.rule);
+    if (idx !== undefined) return idx;
+    const meta = ruleCatalog.get(f.rule);
+    idx = rules.length;
+    ruleIndex.set(f.rule, idx);
+    rules.push({
+      id: f.rule,
+      name: f.rule.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : '')),
+      shortDescription: { text: meta?.title ?? f.rule },
+      fullDescription: { text: meta?.rationale ?? meta?.title ?? f.rule },
+      defaultConfiguration: { level: LEVEL[meta?.severity ?? f.severity] },
+      properties: {
+        'security-severity': SECURITY_SEVERITY[meta?.severity ?? f.severity],
+        tags: ['security', 'ml-supply-chain', ...(f.atlas ? [`mitre-atlas/${f.atlas}`] : [])],
+      },
+    });
+    return idx;
+  };
+  for (const r of report.results) {
+    for (const f of r.findings) {
+      const idx = ruleFor(f);
+      const region: Record<string, number> = {};
+      if (f.location?.line !== undefined) region.startLine = f.location.line;
+      const physical: Record<string, unknown> = { artifactLocation: { uri: uriFor(f.location?.file ?? r.path) } };
+      // GitHub requires a region with startLine; binary artifacts have none, so point at line 1.
+      physical.region = region.startLine ? region : { startLine: 1 };
+      results.push({
+        ruleId: f.rule,
+        ruleIndex: idx,
+        level: LEVEL[f.severity],
+        message: { text: f.message },
+        locations: [{ physicalLocation: physical }],
+        partialFingerprints: {
+          antidoteFinding: `${f.rule}:${f.location?.entry ?? ''}:${f.location?.offset ?? ''}:${f.message}`,
+        },
+        properties: {
+          severity: f.severity,
+          ...(f.atlas ? { atlas: f.atlas } : {}),
+          ...(f.location ? { location: f.location } : {}),
+          ...(f.evidence ? { evidence: f.evidence } : {}),
+          verdict: r.verdict,
+          format: r.format,
+        },
+      });
+    }
+  }
+  const sarif = {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: {
+          driver: {
+            name: 'antidote',
+            version: report.tool.version,
+            semanticVersion: report.tool.version,
+            informationUri: 'https://github.com/antidote-ml/antidote',
+            rules,
+          },
+        },
+        results,
+      },
+    ],
+  };
+  return `${JSON.stringify(sarif, null, 2)}\n`;
+}

@@ -1,0 +1,58 @@
+import pc from 'picocolors';
+import type { Finding } from '../core/finding.js';
+import type { Severity } from '../core/severity.js';
+import type { ScanReport } from './types.js';
+
+const SEV_COLOUR: Record<Severity, (s: string) => string> = {
+  critical: (s) => pc.bold(pc.red(s)),
+  high: pc.red,
+  medium: pc.yellow,
+  low: pc.cyan,
+  info: pc.dim,
+};
+
+export function colourSeverity(s: Severity, useColour: boolean): string {
+  const label = s.toUpperCase().padEnd(8);
+  return useColour ? SEV_COLOUR[s](label) : label;
+}
+
+export function formatLocation(f: Finding): string {
+  const l = f.location;
+  if (!l) return '';
+  const parts: string[] = [];
+  if (l.entry) parts.push(`entry ${l.entry}`);
+  if (l.offset !== undefined) parts.push(`byte ${l.offset}`);
+  if (l.opcode !== undefined) parts.push(`opcode #${l.opcode}`);
+  if (l.tensor) parts.push(`tensor ${l.tensor}`);
+  if (l.column) parts.push(`column ${l.column}`);
+  if (l.slice) parts.push(`slice ${l.slice}`);
+  if (l.rowCount !== undefined) parts.push(`${l.rowCount} rows`);
+  else if (l.rows) parts.push(`${l.rows.length} rows`);
+  if (l.line !== undefined) parts.push(`line ${l.line}`);
+  return parts.join(', ');
+}
+
+export function renderFindingLine(f: Finding, useColour: boolean): string {
+  const loc = formatLocation(f);
+  const rule = useColour ? pc.dim(f.rule) : f.rule;
+  return `  ${colourSeverity(f.severity, useColour)} ${f.message}${loc ? ` (${loc})` : ''} [${rule}]`;
+}
+
+/** Human-readable scan report: one block per file, blocked files first in attention. */
+export function renderScanText(report: ScanReport, opts: { colour: boolean; verbose?: boolean }): string {
+  const out: string[] = [];
+  const c = opts.colour;
+  let blocked = 0;
+  for (const r of report.results) {
+    if (r.verdict === 'block') blocked++;
+    const badge = r.verdict === 'block' ? (c ? pc.bold(pc.red('BLOCK')) : 'BLOCK') : c ? pc.green('PASS ') : 'PASS ';
+    out.push(`${badge} ${r.path} ${c ? pc.dim(`(${r.format})`) : `(${r.format})`}`);
+    const shown = opts.verbose ? r.findings : r.findings.filter((f) => f.severity !== 'info');
+    for (const f of shown) out.push(renderFindingLine(f, c));
+  }
+  const n = report.results.length;
+  const summary = `${n} file${n === 1 ? '' : 's'} scanned: ${n - blocked} passed, ${blocked} blocked`;
+  out.push('');
+  out.push(c ? pc.bold(summary) : summary);
+  return `${out.join('\n')}\n`;
+}
