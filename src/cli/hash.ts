@@ -1,16 +1,72 @@
 import type { Command } from 'commander';
-import { AntidoteError } from '../core/errors.js';
-import { action } from './run.js';
+import { usageError } from '../core/errors.js';
+import { action, EXIT } from './run.js';
 
-// Placeholder until its issue lands: registered so that help lists it, fails with exit 2.
+interface HashFlags {
+  algorithm: string;
+  format: string;
+  output?: string;
+  files?: boolean;
+  shardSize?: string;
+  workers?: string;
+  progress?: boolean;
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value.trim()))
+    throw usageError(`${flag} must be a positive whole number (got "${value}")`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw usageError(`${flag} must be a positive whole number (got "${value}")`);
+  return n;
+}
+
 export function registerHash(program: Command): void {
   program
     .command('hash')
-    .description('(not yet available)')
-    .allowUnknownOption()
+    .description('digests of files and folders (SHA-256 by default), hashed in parallel on worker threads')
+    .argument('<path...>', 'files or folders')
+    .option(
+      '-a, --algorithm <name>',
+      'digest algorithm: sha256, sha384, sha512, sha3-256, blake2b512, ...',
+      'sha256',
+    )
+    .option('-f, --format <format>', 'output format: text or json', 'text')
+    .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .option('--files', 'text output: list every file of a folder (sha256sum-compatible lines)')
+    .option(
+      '--shard-size <bytes>',
+      'also give digests of fixed-size shards of each file (OpenSSF model-signing style)',
+    )
+    .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--no-progress', 'never show a progress bar')
     .action(
-      action(async () => {
-        throw new AntidoteError('E_USAGE', '`antidote hash` is not available in this build yet');
+      action(async (paths: string[], flags: HashFlags) => {
+        const format = flags.format.toLowerCase();
+        if (!['text', 'json'].includes(format))
+          throw usageError(`--format must be text or json (got "${flags.format}")`);
+        const { normaliseAlgorithm } = await import('../provenance/algorithms.js');
+        const algorithm = normaliseAlgorithm(flags.algorithm);
+        const shardSize = flags.shardSize ? parsePositiveInt(flags.shardSize, '--shard-size') : undefined;
+        const workers = flags.workers ? parsePositiveInt(flags.workers, '--workers') : undefined;
+        const { hashPaths } = await import('../provenance/hashing.js');
+        const { createProgress } = await import('../core/progress.js');
+        const progress = createProgress({
+          unit: 'MB',
+          enabled: flags.progress === false ? false : undefined,
+        });
+        const report = await hashPaths(paths, algorithm, { shardSize, workers, progress }).finally(() =>
+          progress.stop(),
+        );
+        const { emit } = await import('../report/output.js');
+        if (format === 'json') {
+          const { renderJson } = await import('../report/json.js');
+          await emit(renderJson(report), flags.output);
+          return EXIT.ok;
+        }
+        const { renderHashText } = await import('../provenance/render.js');
+        await emit(renderHashText(report, { files: flags.files }), flags.output);
+        return EXIT.ok;
       }),
     );
 }

@@ -65,6 +65,27 @@ export const LIMITS = {
     /** Distinct tokens kept per text column in the trigger miner. */
     maxVocabulary: 5_000_000,
   },
+  gate: {
+    /** ONNX model file read into memory (the session is created from these bytes). */
+    maxModelBytes: 2 * GiB,
+    /** Rows per onnxruntime run. */
+    onnxBatch: 8_192,
+    /** Rows per HTTP request, requests in flight, per-request timeout, retries after the first try. */
+    httpBatch: 256,
+    httpConcurrency: 4,
+    httpTimeoutMs: 15_000,
+    httpRetries: 2,
+    /** Bytes of one HTTP response body. */
+    maxResponseBytes: 64 * MiB,
+    /** Rows of the trusted set, live set or predictions file. */
+    maxRows: 10_000_000,
+  },
+  provenance: {
+    /** A signature bundle (JSON) read whole; real ones are kilobytes to a few MB (one line per shard). */
+    maxSignatureBytes: 256 * MiB,
+    /** A lock file read whole. */
+    maxLockBytes: 1 * GiB,
+  },
 } as const;
 
 export type Limits = typeof LIMITS;
