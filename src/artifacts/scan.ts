@@ -1,8 +1,36 @@
-// PLACEHOLDER: replaced by the scanner implementation (issue 2).
+/**
+ * `antidote scan`: the orchestrator. Paths are expanded (folders walked), each file is detected by
+ * content and handed to one format module (formats/index.ts), and each gets one result whose verdict
+ * follows --fail-on. Fail closed at every level: an exception while scanning a file is a blocking
+ * `scan/internal-error` finding for that file (the scan goes on), and a format that reports it did not
+ * analyse everything (`details.complete === false`) without a blocking finding gets `scan/incomplete`.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describeFsError, usageError } from '../core/errors.js';
+import type { Finding, Location } from '../core/finding.js';
+import { LIMITS } from '../core/limits.js';
 import type { Progress } from '../core/progress.js';
-import type { Severity } from '../core/severity.js';
-import { AntidoteError } from '../core/errors.js';
-import type { ScanReport } from '../report/types.js';
+import { makeFinding } from '../core/rule.js';
+import { atLeast, type Severity } from '../core/severity.js';
+import { verdictOf } from '../core/verdict.js';
+import { toolVersion } from '../core/version.js';
+import type { FileResult, ScanReport } from '../report/types.js';
+import { readAt, SyncFileSource } from './containers/sync-source.js';
+import { walkPickle } from './detect.js';
+import { FORMATS } from './formats/index.js';
+import { pickleFormat } from './formats/pickle.js';
+import { loadScanPolicy } from './formats/pickle-stream.js';
+import * as incomplete from './formats/rules/incomplete.js';
+import * as internalError from './formats/rules/internal-error.js';
+import * as limitRule from './formats/rules/limit-exceeded.js';
+import * as symlinkRule from './formats/rules/symlink.js';
+import * as unanalysable from './formats/rules/unanalysable.js';
+import * as walkLimit from './formats/rules/walk-limit.js';
+import { type FormatResult, HEAD_BYTES, type ScanContext } from './formats/types.js';
+import type { Policy } from './pickle/api.js';
+import type { ByteSource } from './source.js';
+import { walkFolder } from './walk.js';
 
 export interface ScanOptions {
   failOn: Severity;
@@ -13,6 +41,266 @@ export interface ScanOptions {
   progress?: Progress;
 }
 
-export async function scanPaths(_paths: string[], _opts: ScanOptions): Promise<ScanReport> {
-  throw new AntidoteError('E_INTERNAL', 'scanner not implemented yet');
+/** Formats that read pickles themselves; a file claimed by any other format is also checked for a pickle start. */
+const PICKLE_AWARE = new Set(['zip', 'npy', 'pytorch-legacy', 'tar', 'pickle', 'joblib', 'unknown']);
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0] : String(err);
+}
+
+function joinEntry(outer: string | undefined, inner: string | undefined): string | undefined {
+  if (outer && inner) return `${outer}!${inner}`;
+  return outer ?? inner;
+}
+
+/** Re-home findings of a nested scan under the outer file and entry. */
+function relocate(findings: Finding[], file: string, outer: Location): Finding[] {
+  return findings.map((f) => {
+    const loc: Location = { ...outer, ...f.location, file };
+    const entry = joinEntry(outer.entry, f.location?.entry);
+    if (entry !== undefined) loc.entry = entry;
+    return { ...f, location: loc };
+  });
+}
+
+/** A head that pickle.load would act on: a complete pickle, a long well-formed prefix, or an import. */
+function startsLikePickle(head: Uint8Array): boolean {
+  const w = walkPickle(head);
+  return w.end === 'stop' || (w.end === 'bytes' && w.opcodes >= 16) || w.imports;
+}
+
+export interface SourceScanOptions {
+  policy: Policy;
+  failOn: Severity;
+  displayPath: string;
+  depth?: number;
+}
+
+/** Detect and scan one byte source (a file or a nested member). Never throws. */
+export async function scanSource(source: ByteSource, opts: SourceScanOptions): Promise<FormatResult> {
+  const depth = opts.depth ?? 0;
+  const where: Location = { file: opts.displayPath };
+  try {
+    const head = await readAt(source, 0, Math.min(source.size, HEAD_BYTES));
+    const input = { head, size: source.size, name: source.name };
+    const format = FORMATS.find((f) => f.detect(input));
+    if (!format) throw new Error('no format claimed the file (the registry lacks its catch-all)');
+    const ctx: ScanContext = {
+      policy: opts.policy,
+      failOn: opts.failOn,
+      displayPath: opts.displayPath,
+      depth,
+      scanNested: async (inner, location) => {
+        if (depth + 1 > LIMITS.archive.maxArchiveDepth) {
+          return {
+            format: 'nested',
+            findings: [
+              limitRule.check(`archives nest deeper than ${LIMITS.archive.maxArchiveDepth} levels`, {
+                ...where,
+                ...location,
+              }),
+            ],
+            details: { complete: false },
+          };
+        }
+        const r = await scanSource(inner, { ...opts, depth: depth + 1 });
+        return { ...r, findings: relocate(r.findings, opts.displayPath, location) };
+      },
+    };
+    const r = await format.scan(source, ctx);
+    // A pickle dressed as another format: a loader chosen by name would still unpickle it.
+    if (!PICKLE_AWARE.has(format.id) && startsLikePickle(head)) {
+      const p = await pickleFormat.scan(source, ctx);
+      return {
+        format: r.format,
+        findings: [...r.findings, ...p.findings],
+        details: {
+          ...r.details,
+          polyglotPickle: p.details ?? {},
+          complete: r.details?.complete !== false && p.details?.complete !== false,
+        },
+      };
+    }
+    return r;
+  } catch (err) {
+    return {
+      format: 'unknown',
+      findings: [
+        internalError.check(`scanning failed unexpectedly: ${errorMessage(err)}`, where, {
+          error: errorMessage(err),
+        }),
+      ],
+      details: { complete: false },
+    };
+  }
+}
+
+function finish(path: string, r: FormatResult, failOn: Severity, size?: number): FileResult {
+  const findings = [...r.findings];
+  if (r.details?.complete === false && !findings.some((f) => atLeast(f.severity, 'high'))) {
+    findings.push(incomplete.check('part of the file that a loader reads was not analysed', { file: path }));
+  }
+  const res: FileResult = { path, format: r.format, verdict: verdictOf(findings, failOn), findings };
+  if (size !== undefined) res.size = size;
+  if (r.details) res.details = r.details;
+  return res;
+}
+
+export async function scanFile(
+  path: string,
+  display: string,
+  policy: Policy,
+  failOn: Severity,
+): Promise<FileResult> {
+  let src: SyncFileSource;
+  try {
+    src = SyncFileSource.open(path, display);
+  } catch (err) {
+    const f = unanalysable.check(`the file cannot be read: ${describeFsError(display, err).message}`, {
+      file: display,
+    });
+    return finish(display, { format: 'unknown', findings: [f], details: { complete: false } }, failOn);
+  }
+  try {
+    const r = await scanSource(src, { policy, failOn, displayPath: display });
+    return finish(display, r, failOn, src.size);
+  } finally {
+    await src.close().catch(() => {});
+  }
+}
+
+type RepoAnalyser = (dir: string, results: FileResult[]) => unknown;
+let repoAnalyser: Promise<RepoAnalyser | null> | undefined;
+
+/** The folder-level analysis (repo.ts), loaded when a folder is scanned. */
+function loadRepoAnalyser(): Promise<RepoAnalyser | null> {
+  repoAnalyser ??= import('./repo.js').then((m: { analyzeRepository?: RepoAnalyser }) =>
+    typeof m.analyzeRepository === 'function' ? m.analyzeRepository : null,
+  );
+  return repoAnalyser;
+}
+
+async function repositoryResults(
+  dir: string,
+  display: string,
+  results: FileResult[],
+  failOn: Severity,
+): Promise<FileResult[]> {
+  try {
+    const fn = await loadRepoAnalyser();
+    if (!fn) return [];
+    const r = (await fn(dir, results)) as
+      | FileResult
+      | FileResult[]
+      | { findings?: Finding[]; format?: string }
+      | undefined
+      | null;
+    if (!r) return [];
+    const list = Array.isArray(r) ? r : [r];
+    return list
+      .filter((x) => x && Array.isArray(x.findings))
+      .map((x) => {
+        const fr = x as Partial<FileResult>;
+        return finish(
+          fr.path ?? display,
+          { format: fr.format ?? 'repository', findings: fr.findings ?? [], details: fr.details },
+          failOn,
+        );
+      });
+  } catch (err) {
+    const f = internalError.check(`the repository analysis failed: ${errorMessage(err)}`, { file: display });
+    return [finish(display, { format: 'repository', findings: [f], details: { complete: false } }, failOn)];
+  }
+}
+
+export async function scanPaths(paths: string[], opts: ScanOptions): Promise<ScanReport> {
+  if (!paths.length) throw usageError('no path to scan', 'give one or more files or folders');
+  // Every argument must exist before anything is scanned: a typo is a usage error (exit 2), not a result.
+  const kinds: Array<'file' | 'dir'> = [];
+  for (const p of paths) {
+    try {
+      const st = await stat(p);
+      if (st.isDirectory()) kinds.push('dir');
+      else if (st.isFile()) kinds.push('file');
+      else throw usageError(`${p}: not a regular file or folder`);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'E_USAGE') throw err;
+      throw describeFsError(p, err);
+    }
+  }
+  const policy = await loadScanPolicy(opts.policyFile, opts.allow);
+  const progress = opts.progress;
+  const results: FileResult[] = [];
+  const plan: Array<
+    | { kind: 'file'; path: string; display: string }
+    | { kind: 'dir'; path: string; display: string; walk: Awaited<ReturnType<typeof walkFolder>> }
+  > = [];
+  let total = 0;
+  for (let i = 0; i < paths.length; i++) {
+    if (kinds[i] === 'file') {
+      plan.push({ kind: 'file', path: paths[i], display: paths[i] });
+      total++;
+    } else {
+      const walk = await walkFolder(paths[i], paths[i]);
+      plan.push({ kind: 'dir', path: paths[i], display: paths[i], walk });
+      total += walk.files.length;
+    }
+  }
+  progress?.total(total);
+  const one = async (path: string, display: string) => {
+    progress?.label(display);
+    const r = await scanFile(path, display, policy, opts.failOn);
+    progress?.tick();
+    return r;
+  };
+  for (const item of plan) {
+    if (item.kind === 'file') {
+      results.push(await one(item.path, item.display));
+      continue;
+    }
+    const mine: FileResult[] = [];
+    for (const f of item.walk.files) mine.push(await one(f.path, f.display));
+    for (const l of item.walk.links) {
+      const f = l.insideTree
+        ? makeFinding(
+            symlinkRule.meta,
+            `symbolic link to ${l.target} not followed; its target inside the folder is scanned where it lies`,
+            {
+              location: { file: l.display },
+            },
+          )
+        : makeFinding(
+            symlinkRule.meta,
+            `symbolic link to ${l.target || 'an unreadable target'} leads out of the folder and was not followed; scan its target directly`,
+            {
+              location: { file: l.display },
+              severity: 'medium',
+            },
+          );
+      mine.push(
+        finish(
+          l.display,
+          { format: 'symlink', findings: [f], details: { complete: l.insideTree, target: l.target } },
+          opts.failOn,
+        ),
+      );
+    }
+    for (const e of item.walk.errors) {
+      const f = unanalysable.check(`cannot be read: ${e.message}`, { file: e.display });
+      mine.push(
+        finish(e.display, { format: 'unknown', findings: [f], details: { complete: false } }, opts.failOn),
+      );
+    }
+    if (item.walk.limit) {
+      const f = walkLimit.check(`the walk stopped: ${item.walk.limit}; files beyond it were not scanned`, {
+        file: item.display,
+      });
+      mine.push(
+        finish(item.display, { format: 'folder', findings: [f], details: { complete: false } }, opts.failOn),
+      );
+    }
+    mine.push(...(await repositoryResults(resolve(item.path), item.display, mine, opts.failOn)));
+    results.push(...mine);
+  }
+  return { version: 1, tool: { name: 'antidote', version: toolVersion() }, results };
 }

@@ -1,16 +1,45 @@
+/**
+ * antidote demo: run the whole poisoned-retrain loop on the bundled SST-2 slice (audit, two candidates, gate)
+ * and name the HTML reports. Exit 0 when the story came out as expected (raw candidate blocked, audited
+ * candidate promoted), 1 when it did not, 2 on error.
+ */
 import type { Command } from 'commander';
-import { AntidoteError } from '../core/errors.js';
-import { action } from './run.js';
+import pc from 'picocolors';
+import { usageError } from '../core/errors.js';
+import { action, EXIT, useColour } from './run.js';
 
-// Placeholder until its issue lands: registered so that help lists it, fails with exit 2.
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('(not yet available)')
-    .allowUnknownOption()
+    .description('run a poisoned retrain end to end on bundled data: audit, train two candidates, gate them')
+    .option('--out <dir>', 'folder for the data, the audit and the gate reports', 'antidote-demo')
+    .option('--seed <n>', 'seed of the poisoning and of the checks', '7')
     .action(
-      action(async () => {
-        throw new AntidoteError('E_USAGE', '`antidote demo` is not available in this build yet');
+      action(async (flags: { out: string; seed: string }) => {
+        const seed = Number(flags.seed);
+        if (!Number.isInteger(seed) || seed < 0)
+          throw usageError(`--seed must be a non-negative integer (got "${flags.seed}")`);
+        const c = useColour();
+        const say = (line: string) => process.stdout.write(`${line}\n\n`);
+        const { runDemo } = await import('../demo/run.js');
+        say(
+          c
+            ? pc.bold('Antidote demo: a poisoned retraining batch, caught twice.')
+            : 'Antidote demo: a poisoned retraining batch, caught twice.',
+        );
+        const r = await runDemo({ out: flags.out, seed, say });
+        const lines = [
+          'Reports (open in a browser):',
+          `  audit of the incoming batch   ${r.audit.report}`,
+          `  gate, candidate A (raw batch) ${r.gateRaw.report}`,
+          `  gate, candidate B (audited)   ${r.gateAudited.report}`,
+          '',
+          r.ok
+            ? `Done in ${r.seconds.toFixed(0)} s: the poisoned candidate was blocked and the one trained on audited data was promoted.`
+            : `Done in ${r.seconds.toFixed(0)} s, but the story did not come out as expected: ${r.problems.join('; ')}.`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+        return r.ok ? EXIT.ok : EXIT.findings;
       }),
     );
 }

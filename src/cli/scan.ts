@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import { usageError } from '../core/errors.js';
+import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
 interface ScanFlags {
@@ -13,16 +14,38 @@ interface ScanFlags {
   progress?: boolean;
 }
 
+type ScanImpl = typeof import('./scan-impl.js');
+
+/**
+ * The bundled scan (dist/cli/scan.bundle.js) when the build made one after the last compile, else the
+ * module graph. A bundle older than the compiled scanner is never used, so a tsc-only rebuild is safe.
+ */
+async function loadImpl(): Promise<ScanImpl> {
+  try {
+    const bundle = new URL('./scan.bundle.js', import.meta.url);
+    const compiled = new URL('../artifacts/scan.js', import.meta.url);
+    if (statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs)
+      return (await import(bundle.href)) as ScanImpl;
+  } catch {
+    // no bundle (a development build): fall through
+  }
+  return import('./scan-impl.js');
+}
+
 export function registerScan(program: Command): void {
   program
     .command('scan')
     .description('scan model artifacts without executing them (allowlist first, fail closed)')
     .argument('<path...>', 'files or folders to scan; folders are walked, one result per file')
     .option('-f, --format <format>', 'output format: text, json or sarif', 'text')
-    .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--fail-on <severity>', 'block a file with a finding at or above this severity', DEFAULT_FAIL_ON)
-    .option('--allow <name>', 'allow a fully qualified global, e.g. mypkg.layers.Custom (repeatable)', collect)
-    .option('--policy <file>', 'policy file (JSON) with allowlist profiles and extra allowed names')
+    .option(
+      '--allow <name>',
+      'allow a fully qualified global, e.g. mypkg.layers.Custom (repeatable)',
+      collect,
+    )
+    .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
     .action(
@@ -32,27 +55,27 @@ export function registerScan(program: Command): void {
           throw usageError(`--format must be text, json or sarif (got "${flags.format}")`);
         }
         const failOn = parseSeverity(flags.failOn);
-        const { scanPaths } = await import('../artifacts/scan.js');
-        const { createProgress } = await import('../core/progress.js');
-        const progress = createProgress({ enabled: flags.progress === false ? false : undefined, unit: 'files' });
-        let report: Awaited<ReturnType<typeof scanPaths>>;
+        const impl = await loadImpl();
+        const progress = impl.createProgress({
+          enabled: flags.progress === false ? false : undefined,
+          unit: 'files',
+        });
+        let report: Awaited<ReturnType<ScanImpl['scanPaths']>>;
         try {
-          report = await scanPaths(paths, { failOn, allow: flags.allow ?? [], policyFile: flags.policy, progress });
+          report = await impl.scanPaths(paths, {
+            failOn,
+            allow: flags.allow ?? [],
+            policyFile: flags.policy,
+            progress,
+          });
         } finally {
           progress.stop();
         }
-        const { emit } = await import('../report/output.js');
-        if (format === 'json') {
-          const { renderScanJson } = await import('../report/json.js');
-          await emit(renderScanJson(report), flags.output);
-        } else if (format === 'sarif') {
-          const { renderScanSarif } = await import('../report/sarif.js');
-          const { ruleCatalog } = await import('../artifacts/rules.js');
-          await emit(renderScanSarif(report, ruleCatalog()), flags.output);
-        } else {
-          const { renderScanText } = await import('../report/text.js');
-          await emit(renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose }), flags.output);
-        }
+        let text: string;
+        if (format === 'json') text = impl.renderScanJson(report);
+        else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
+        else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
+        await impl.emit(text, flags.output);
         return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
       }),
     );

@@ -2,7 +2,8 @@
  * SARIF 2.1.0 for GitHub code scanning. Each rule that fired is a reportingDescriptor; each finding a
  * result with a physicalLocation (the file, relative to the working directory, as GitHub expects).
  */
-import { relative, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Finding } from '../core/finding.js';
 import type { RuleMeta } from '../core/rule.js';
 import type { Severity } from '../core/severity.js';
@@ -25,10 +26,15 @@ const SECURITY_SEVERITY: Record<Severity, string> = {
   info: '0.5',
 };
 
+/**
+ * GitHub maps results to files by a URI relative to the repository root (the working directory of the
+ * scan); a file outside it gets an absolute file:// URI, which SARIF requires to be a valid URI.
+ */
 function uriFor(path: string): string {
-  const rel = relative(process.cwd(), path);
-  const p = rel.startsWith('..') ? path : rel;
-  return p.split(sep).join('/');
+  const abs = resolve(path);
+  const rel = relative(process.cwd(), abs);
+  if (!rel || rel.startsWith('..') || isAbsolute(rel)) return pathToFileURL(abs).href;
+  return rel.split(sep).map(encodeURIComponent).join('/');
 }
 
 export function renderScanSarif(
@@ -46,7 +52,9 @@ export function renderScanSarif(
     ruleIndex.set(f.rule, idx);
     rules.push({
       id: f.rule,
-      name: f.rule.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) => (ch ? ch.toUpperCase() : '')),
+      name: f.rule.replace(/[^A-Za-z0-9]+(.)?/g, (_m, ch: string | undefined) =>
+        ch ? ch.toUpperCase() : '',
+      ),
       shortDescription: { text: meta?.title ?? f.rule },
       fullDescription: { text: meta?.rationale ?? meta?.title ?? f.rule },
       defaultConfiguration: { level: LEVEL[meta?.severity ?? f.severity] },
@@ -62,7 +70,9 @@ export function renderScanSarif(
       const idx = ruleFor(f);
       const region: Record<string, number> = {};
       if (f.location?.line !== undefined) region.startLine = f.location.line;
-      const physical: Record<string, unknown> = { artifactLocation: { uri: uriFor(f.location?.file ?? r.path) } };
+      const physical: Record<string, unknown> = {
+        artifactLocation: { uri: uriFor(f.location?.file ?? r.path) },
+      };
       // GitHub requires a region with startLine; binary artifacts have none, so point at line 1.
       physical.region = region.startLine ? region : { startLine: 1 };
       results.push({

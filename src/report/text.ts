@@ -45,7 +45,8 @@ export function renderScanText(report: ScanReport, opts: { colour: boolean; verb
   let blocked = 0;
   for (const r of report.results) {
     if (r.verdict === 'block') blocked++;
-    const badge = r.verdict === 'block' ? (c ? pc.bold(pc.red('BLOCK')) : 'BLOCK') : c ? pc.green('PASS ') : 'PASS ';
+    const badge =
+      r.verdict === 'block' ? (c ? pc.bold(pc.red('BLOCK')) : 'BLOCK') : c ? pc.green('PASS ') : 'PASS ';
     out.push(`${badge} ${r.path} ${c ? pc.dim(`(${r.format})`) : `(${r.format})`}`);
     const shown = opts.verbose ? r.findings : r.findings.filter((f) => f.severity !== 'info');
     for (const f of shown) out.push(renderFindingLine(f, c));

@@ -1,4 +1,26 @@
 /**
+ * NOTE for D1 (from D2, detectors 3-6 + generators + bench; contract unchanged). Measured 01:10 with
+ * `npm run bench -- audit-detection` (inputs kept in bench/.cache/audit-detection/seed-1/<case>/, results in
+ * bench/results/audit-detection.md). Every false quarantine below comes from audit/trigger or disagreement:
+ *   - clean-sms (no poison): 53 rows quarantined by triggers "nobody", "which is", "you just", "him and",
+ *     "doctor" (5-15 rows, >= 90% ham); 87% of SMS rows are ham, so such purity is close to the base rate.
+ *   - phrase-campaign (P 0.79): single words of the 3-word phrase ("pain", "kano", "starting") and "there ,"
+ *     are confirmed too and flag ~30 clean rows that carry only the word.
+ *   - tabular-trigger (R 0.07; now kept plausible: education_num follows education, no Wife+Male): the
+ *     trigger sex=Male & education=Some-college & occupation=Prof-specialty is on 943 incoming rows (814 >50K,
+ *     purity 0.86) vs 53 trusted rows (19 >50K, 36%): lift 5.8; an absolute minPurity 0.9 blocks it?
+ *   - noise-10 / noise-20: R 0.56 / 0.76 at P 0.95 (CL alone: R 0.68 / 0.70).
+ * My detectors register in index.ts and export `defaults` (ids audit/contributors, audit/drift,
+ * audit/duplicates, audit/representations); drift and contributors are stage 2.
+ */
+/**
+ * NOTE for D2 (from the pipeline owner): two compatible additions, nothing removed or renamed:
+ *   - `Detector.defaults` (optional): the detector's documented default settings. The audit validates
+ *     `--config` sections against it (unknown keys are an error) and passes the merged object as
+ *     `ctx.settings` (the detector's own section, not keyed by id).
+ *   - Trusted and incoming `Categorical`s of the same column share one `values` dictionary (same code =
+ *     same value on both sides). Rows whose label is empty are not in the Dataset (they are quarantined).
+ *
  * Contract between the audit pipeline (src/data/audit.ts) and one detector module
  * (src/data/detectors/<name>.ts). Adding a detector = one module + one line in detectors/index.ts.
  * Detectors are pure analyses: they never print and never touch the file system.
@@ -54,7 +76,7 @@ export interface AuditContext {
   roles: AuditRoles;
   /** Class names; label codes index into this. */
   classes: string[];
-  /** Settings for this detector (merged defaults + --config), keyed by detector id. */
+  /** Settings for the running detector: its own section (its `defaults` merged with --config), not keyed by id. */
   settings: Record<string, unknown>;
   shared: {
     /** P(class | x) from a model fit on the trusted set, incoming rows × classes (stage 1). */
@@ -88,6 +110,8 @@ export interface DetectorOutput {
 
 export interface Detector {
   meta: RuleMeta;
+  /** Documented default settings (validated against --config; merged result passed as ctx.settings). */
+  defaults?: Record<string, unknown>;
   /** 1: independent detectors (triggers, disagreement, drift, duplicates, representations); 2: aggregators (contributors). */
   stage: 1 | 2;
   /** True when the detector can run with the roles given (e.g. representations needs embeddings). */

@@ -1,0 +1,42 @@
+/**
+ * Raw pickle files, protocols 0 to 5 (protocol 0/1 text pickles have no PROTO opcode and are recognised by
+ * their opcode structure), whatever their name. Every pickle a loader could read from the stream is
+ * analysed: pickle.load stops at STOP, but code that calls it again reads the next one.
+ */
+import { LIMITS } from '../../core/limits.js';
+import { readAt } from '../containers/sync-source.js';
+import { looksLikePickle } from '../detect.js';
+import type { ByteSource } from '../source.js';
+import { scanPickleStream } from './pickle-stream.js';
+import * as limit from './rules/limit-exceeded.js';
+import type { FormatResult, FormatScanner, ScanContext } from './types.js';
+
+export async function scanRawPickle(source: ByteSource, ctx: ScanContext): Promise<FormatResult> {
+  const where = { file: ctx.displayPath };
+  if (source.size > LIMITS.pickle.maxPickleBytes) {
+    return {
+      format: 'pickle',
+      findings: [
+        limit.check(
+          `the pickle is ${source.size} bytes, over the limit of ${LIMITS.pickle.maxPickleBytes}`,
+          where,
+        ),
+      ],
+      details: { complete: false },
+    };
+  }
+  const bytes = await readAt(source, 0, source.size);
+  const s = await scanPickleStream(bytes, { policy: ctx.policy, location: where, depth: ctx.depth });
+  return {
+    format: 'pickle',
+    findings: s.findings,
+    details: { complete: s.complete, pickles: s.pickles.length, globals: s.globals },
+  };
+}
+
+export const pickleFormat: FormatScanner = {
+  id: 'pickle',
+  title: 'pickle stream (protocols 0-5)',
+  detect: ({ head, size }) => looksLikePickle(head, { complete: head.length >= size }),
+  scan: scanRawPickle,
+};

@@ -1,0 +1,101 @@
+/**
+ * Folder walking for `antidote scan DIR`: every regular file under the folder, in a stable order, bounded
+ * in files and depth. Symbolic links are never followed (a link can lead out of the tree or into a
+ * loop); each is reported so that nothing is skipped silently, and one pointing inside the tree is noted
+ * as such (its target is scanned where it lies).
+ */
+import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { LIMITS } from '../core/limits.js';
+
+export interface WalkedFile {
+  /** Path to open. */
+  path: string;
+  /** Path shown in reports: the folder argument joined with the relative path. */
+  display: string;
+}
+
+export interface WalkedLink {
+  path: string;
+  display: string;
+  target: string;
+  /** The link resolves to something inside the walked folder. */
+  insideTree: boolean;
+}
+
+export interface WalkResult {
+  files: WalkedFile[];
+  links: WalkedLink[];
+  /** Entries that could not be listed or inspected. */
+  errors: Array<{ display: string; message: string }>;
+  /** Set when maxFiles or maxDepth stopped the walk. */
+  limit?: string;
+}
+
+export async function walkFolder(
+  root: string,
+  display: string,
+  limits: { maxFiles: number; maxDepth: number } = LIMITS.scan,
+): Promise<WalkResult> {
+  const out: WalkResult = { files: [], links: [], errors: [] };
+  const rootReal = await realpath(root);
+  const inside = (p: string) =>
+    p === rootReal || p.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+  const visit = async (dir: string, shown: string, depth: number): Promise<void> => {
+    if (out.limit) return;
+    if (depth > limits.maxDepth) {
+      out.limit = `folders nest deeper than ${limits.maxDepth} levels at ${shown}`;
+      return;
+    }
+    let names: string[];
+    try {
+      names = (await readdir(dir)).sort();
+    } catch (err) {
+      out.errors.push({ display: shown, message: (err as Error).message });
+      return;
+    }
+    for (const name of names) {
+      if (out.limit) return;
+      const p = join(dir, name);
+      const d = join(shown, name);
+      let st: Awaited<ReturnType<typeof lstat>>;
+      try {
+        st = await lstat(p);
+      } catch (err) {
+        out.errors.push({ display: d, message: (err as Error).message });
+        continue;
+      }
+      if (st.isSymbolicLink()) {
+        let target = '';
+        let insideTree = false;
+        try {
+          target = await readlink(p);
+          insideTree = inside(await realpath(p));
+        } catch {
+          insideTree = false;
+        }
+        out.links.push({ path: p, display: d, target, insideTree });
+      } else if (st.isDirectory()) {
+        await visit(p, d, depth + 1);
+      } else if (st.isFile()) {
+        if (out.files.length >= limits.maxFiles) {
+          out.limit = `the folder holds more than ${limits.maxFiles} files`;
+          return;
+        }
+        out.files.push({ path: p, display: d });
+      } else {
+        // A fifo, socket or device: reading it could block forever or read something that is not a file.
+        out.errors.push({
+          display: d,
+          message: 'not a regular file, folder or link (fifo, socket or device); not read',
+        });
+      }
+    }
+  };
+  await visit(resolve(root), display, 0);
+  return out;
+}
+
+export function relativeDisplay(root: string, p: string): string {
+  return relative(root, p) || p;
+}

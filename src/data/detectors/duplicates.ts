@@ -1,0 +1,445 @@
+/**
+ * Detector 5: duplicates and contradictions. Availability poisoning and label attacks often reuse the
+ * same example: a copy of a trusted example with the other label, several near copies with conflicting
+ * labels, or a flood of near copies that gives one example the weight of hundreds. Rows are grouped by an
+ * exact key (normalised text, or the feature values of a tabular row) and, for text, into near-duplicate
+ * clusters by MinHash over word 1- and 2-grams with banded LSH (candidates verified on the estimated Jaccard
+ * similarity). Trusted rows are clustered together with incoming ones, so each cluster knows how many
+ * trusted copies it has and what the trusted set says its label is.
+ */
+import { ATLAS } from '../../core/atlas.js';
+import type { Finding } from '../../core/finding.js';
+import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { median } from '../stats/robust.js';
+import { hashString } from './lib/hash.js';
+import {
+  bandKey,
+  estimatedJaccard,
+  jaccard,
+  normaliseText,
+  onePermutationSignature,
+  shingles,
+  sortedSet,
+} from './lib/minhash.js';
+import { settingsFor } from './lib/settings.js';
+import { UnionFind } from './lib/union-find.js';
+import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
+
+export const meta: RuleMeta = {
+  id: 'audit/duplicates',
+  title: 'Duplicates, contradictions and floods of near copies',
+  severity: 'medium',
+  atlas: ATLAS.poisonData,
+  rationale:
+    'A copy of a trusted example with the opposite label, near copies that disagree on their label, and ' +
+    'floods of near copies (one example repeated until it outweighs the rest) are cheap poisoning moves ' +
+    'that ordinary data validation does not notice. The trusted set says what its label should be and ' +
+    'how many copies are normal.',
+};
+
+export const DUPLICATES_DEFAULTS = {
+  /** Text near-duplicates compare the sets of word n-grams for n = 1..shingle. */
+  shingle: 2,
+  /** MinHash permutations (must be a multiple of `bands`). */
+  permutations: 64,
+  /** LSH bands (rows per band = permutations / bands). */
+  bands: 16,
+  /** Estimated Jaccard similarity at or above which two texts are near copies (one word changed in ten: about 0.73). */
+  similarity: 0.6,
+  /** A cluster needs at least this many incoming rows to be a flood... */
+  floodMinSize: 10,
+  /** ...this many times more than the trusted set's copies of it would explain (scaled to batch size)... */
+  floodRatio: 5,
+  /** ...and this many times the median group size over all of the batch's rows (a batch made of repeats has no flood). */
+  floodOutlier: 5,
+  /** Score of a text row whose (near) copies in the trusted set all carry another label. */
+  trustedConflictScore: 0.9,
+  /**
+   * The same for a tabular row (identical feature values). Identical features with another label happen
+   * naturally when the features do not determine the label (census data does), so on its own it only
+   * orders the review; with other evidence (the trusted model disagreeing) it tips the row over.
+   */
+  tabularConflictScore: 0.3,
+  /** Score of a minority-label row in an incoming-only cluster whose majority holds at least `majority`. */
+  conflictScore: 0.55,
+  majority: 0.75,
+  /** Score of each row of a flood (raised to trustedConflictScore when it also contradicts the trusted copies). */
+  floodScore: 0.6,
+  /** Findings listed. */
+  maxReported: 15,
+};
+export type DuplicatesSettings = typeof DUPLICATES_DEFAULTS;
+
+/** Exact grouping key of every row: normalised text, or the feature values (label, id, roles excluded). */
+function rowKeys(d: Dataset, useText: boolean, features: string[]): string[] {
+  const keys = new Array<string>(d.n);
+  if (useText && d.text) {
+    // Normalise each distinct text once (large batches repeat themselves).
+    const memo = new Map<string, string>();
+    for (let i = 0; i < d.n; i++) {
+      const raw = d.text[i] ?? '';
+      let k = memo.get(raw);
+      if (k === undefined) {
+        k = normaliseText(raw);
+        memo.set(raw, k);
+      }
+      keys[i] = k;
+    }
+    return keys;
+  }
+  const cols: Array<(i: number) => string> = [];
+  for (const f of features) {
+    const num = d.numeric.get(f);
+    if (num) {
+      cols.push((i) => (Number.isNaN(num[i]) ? '' : String(num[i])));
+      continue;
+    }
+    const cat = d.categorical.get(f);
+    if (cat) cols.push((i) => (cat.codes[i] < 0 ? '' : cat.values[cat.codes[i]]));
+  }
+  for (let i = 0; i < d.n; i++) {
+    let k = '';
+    for (let c = 0; c < cols.length; c++) k += (c ? '\u0001' : '') + cols[c](i);
+    keys[i] = k;
+  }
+  return keys;
+}
+
+/** Cluster (exact, then near for text) over the union of trusted and incoming rows; returns a cluster id per row. */
+function cluster(
+  trustedKeys: string[],
+  incomingKeys: string[],
+  nearText: boolean,
+  s: DuplicatesSettings,
+  seed: number,
+): { trustedCluster: Int32Array; incomingCluster: Int32Array; nearSkipped: boolean } {
+  // Unique keys over both tables.
+  const uniq = new Map<string, number>();
+  const idOf = (k: string) => {
+    let u = uniq.get(k);
+    if (u === undefined) {
+      u = uniq.size;
+      uniq.set(k, u);
+    }
+    return u;
+  };
+  const tu = Int32Array.from(trustedKeys, idOf);
+  const iu = Int32Array.from(incomingKeys, idOf);
+  const m = uniq.size;
+  const uf = new UnionFind(m);
+  if (nearText && m > 1 && m <= MAX_NEAR_UNIQUE) {
+    const perms = s.permutations;
+    const r = Math.max(1, Math.floor(perms / s.bands));
+    const bands = Math.floor(perms / r);
+    const sigs = new Uint32Array(m * perms);
+    const empty = new Uint8Array(m);
+    // Every distinct text's sorted shingle set, packed (offsets into one array), for exact verification.
+    const offsets = new Int32Array(m + 1);
+    const parts: Uint32Array[] = [];
+    let u = 0;
+    for (const key of uniq.keys()) {
+      const sh = sortedSet(shingles(key, s.shingle));
+      parts.push(sh);
+      offsets[u + 1] = offsets[u] + sh.length;
+      if (sh.length === 0) empty[u] = 1;
+      else onePermutationSignature(sh, seed, sigs.subarray(u * perms, (u + 1) * perms));
+      u++;
+    }
+    const flat = new Uint32Array(offsets[m]);
+    parts.forEach((p, i) => {
+      flat.set(p, offsets[i]);
+    });
+    parts.length = 0;
+    const setOf = (i: number) => flat.subarray(offsets[i], offsets[i + 1]);
+    // The signature estimate screens candidates cheaply before the exact check.
+    const screen = Math.max(0, s.similarity - 0.25);
+    // Candidates share a band; a pair is linked when the exact Jaccard similarity of its shingles is high
+    // enough (the one-permutation estimate is loose for very short texts).
+    // Bucket each band by sorting (band key, item) packed into one float64: faster than a Map per band.
+    const packed = new Float64Array(m);
+    for (let b = 0; b < bands; b++) {
+      let k = 0;
+      for (let i = 0; i < m; i++) if (!empty[i]) packed[k++] = bandKey(sigs, perms, i, b, r) * ITEM_SPACE + i;
+      const sorted = packed.subarray(0, k).sort();
+      // Link each member of a bucket to the bucket's first member when their signatures agree enough.
+      let rep = -1;
+      let repKey = -1;
+      for (let j = 0; j < k; j++) {
+        const key = Math.floor(sorted[j] / ITEM_SPACE);
+        const i = sorted[j] - key * ITEM_SPACE;
+        if (key !== repKey) {
+          repKey = key;
+          rep = i;
+        } else if (
+          uf.find(rep) !== uf.find(i) &&
+          estimatedJaccard(sigs, perms, rep, i) >= screen &&
+          jaccard(setOf(rep), setOf(i)) >= s.similarity
+        ) {
+          uf.union(rep, i);
+        }
+      }
+    }
+  }
+  const root = new Int32Array(m);
+  for (let i = 0; i < m; i++) root[i] = uf.find(i);
+  return {
+    trustedCluster: Int32Array.from(tu, (x) => root[x]),
+    incomingCluster: Int32Array.from(iu, (x) => root[x]),
+    nearSkipped: nearText && m > MAX_NEAR_UNIQUE,
+  };
+}
+
+/** Items are packed below band keys in one float64 (exact up to 2^53): at most 2^21 distinct texts. */
+const ITEM_SPACE = 2 ** 21;
+/** Above this many distinct texts, only exact duplicates are grouped (a finding says so). */
+export const MAX_NEAR_UNIQUE = ITEM_SPACE;
+
+interface ClusterInfo {
+  id: number;
+  incomingRows: number[];
+  /** Labels of incoming rows (counts per class) and of trusted rows. */
+  incomingLabels: Int32Array;
+  trustedLabels: Int32Array;
+  trustedRows: number;
+  exact: boolean;
+}
+
+export function run(ctx: AuditContext): DetectorOutput {
+  const s = settingsFor(ctx, meta.id, DUPLICATES_DEFAULTS);
+  const inc = ctx.incoming;
+  const tr = ctx.trusted;
+  const k = ctx.classes.length;
+  const useText = Boolean(inc.text && ctx.roles.text);
+  const features = ctx.roles.features;
+  const ik = rowKeys(inc, useText, features);
+  const tk = rowKeys(tr, useText, features);
+  const { trustedCluster, incomingCluster, nearSkipped } = cluster(tk, ik, useText, s, ctx.seed);
+  const exactKeyOf = (rows: number[]) => {
+    const first = ik[rows[0]];
+    return rows.every((r) => ik[r] === first);
+  };
+
+  // Gather clusters that contain at least one incoming row and more than one row overall.
+  const byCluster = new Map<number, ClusterInfo>();
+  const info = (id: number) => {
+    let c = byCluster.get(id);
+    if (!c) {
+      c = {
+        id,
+        incomingRows: [],
+        incomingLabels: new Int32Array(k),
+        trustedLabels: new Int32Array(k),
+        trustedRows: 0,
+        exact: true,
+      };
+      byCluster.set(id, c);
+    }
+    return c;
+  };
+  // Rows with nothing to compare (empty text, every feature missing) are not duplicates of each other.
+  for (let i = 0; i < inc.n; i++) {
+    if (ik[i] === '' || /^\u0001*$/.test(ik[i])) continue;
+    const c = info(incomingCluster[i]);
+    c.incomingRows.push(i);
+    if (inc.labels[i] >= 0) c.incomingLabels[inc.labels[i]]++;
+  }
+  for (let i = 0; i < tr.n; i++) {
+    if (tk[i] === '' || /^\u0001*$/.test(tk[i])) continue;
+    const c = byCluster.get(trustedCluster[i]);
+    if (!c) continue;
+    c.trustedRows++;
+    if (tr.labels[i] >= 0) c.trustedLabels[tr.labels[i]]++;
+  }
+  const sizes: number[] = [];
+  for (const c of byCluster.values()) sizes.push(c.incomingRows.length);
+  const typical = sizes.length ? median(sizes) : 1;
+  const ratio = inc.n / Math.max(1, tr.n);
+
+  const scores = new Float32Array(inc.n);
+  const reasons = new Array<string | undefined>(inc.n);
+  const raise = (row: number, score: number, why: string) => {
+    if (score > scores[row]) {
+      scores[row] = score;
+      reasons[row] = why;
+    }
+  };
+  const trustedConflicts: ClusterInfo[] = [];
+  const incomingConflicts: ClusterInfo[] = [];
+  const floods: Array<ClusterInfo & { expected: number }> = [];
+  let duplicateRows = 0;
+  for (const c of byCluster.values()) {
+    const size = c.incomingRows.length;
+    if (size + c.trustedRows < 2) continue;
+    if (size > 1) duplicateRows += size;
+    c.exact = exactKeyOf(c.incomingRows);
+    const kind = c.exact ? 'copy' : 'near copy';
+    const tMajor = argmax(c.trustedLabels);
+    const tTotal = sum(c.trustedLabels);
+    if (tTotal > 0 && c.trustedLabels[tMajor] === tTotal) {
+      // The trusted set is the authority on this example's label (when its copies agree).
+      let conflicted = false;
+      for (const r of c.incomingRows) {
+        const y = inc.labels[r];
+        if (y >= 0 && y !== tMajor) {
+          conflicted = true;
+          raise(
+            r,
+            useText ? s.trustedConflictScore : s.tabularConflictScore,
+            `${kind} of a trusted row labelled "${ctx.classes[tMajor]}"`,
+          );
+        }
+      }
+      if (conflicted) trustedConflicts.push(c);
+    } else if (tTotal === 0 && size >= 2) {
+      const major = argmax(c.incomingLabels);
+      const share = c.incomingLabels[major] / Math.max(1, sum(c.incomingLabels));
+      if (share < 1) {
+        incomingConflicts.push(c);
+        if (share >= s.majority && size >= 3) {
+          for (const r of c.incomingRows) {
+            const y = inc.labels[r];
+            if (y >= 0 && y !== major)
+              raise(
+                r,
+                s.conflictScore,
+                `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
+              );
+          }
+        }
+      }
+    }
+    const expected = c.trustedRows * ratio;
+    if (size >= s.floodMinSize && size >= s.floodRatio * (expected + 1) && size >= s.floodOutlier * typical) {
+      floods.push({ ...c, expected });
+      for (const r of c.incomingRows) {
+        raise(
+          r,
+          s.floodScore,
+          `one of ${size} ${c.exact ? 'copies' : 'near copies'} in this batch (trusted set: ${c.trustedRows})`,
+        );
+      }
+    }
+  }
+
+  const findings: Finding[] = [];
+  if (nearSkipped) {
+    findings.push(
+      makeFinding(
+        meta,
+        `More than ${MAX_NEAR_UNIQUE} distinct texts: only exact duplicates were grouped, not near copies.`,
+        {
+          severity: 'info',
+          evidence: { limit: MAX_NEAR_UNIQUE },
+        },
+      ),
+    );
+  }
+  const ids = (rows: number[]) => rows.slice(0, 20).map((r) => inc.ids[r]);
+  const sample = (r: number) => (inc.text ? clip(inc.text[r]) : undefined);
+  for (const c of floods
+    .sort((a, b) => b.incomingRows.length - a.incomingRows.length)
+    .slice(0, s.maxReported)) {
+    findings.push(
+      makeFinding(
+        meta,
+        `Flood: ${c.incomingRows.length} ${c.exact ? 'copies' : 'near copies'} of one example in this batch, where the trusted set would explain about ${Math.round(c.expected)}; quarantine them and find who sent them.`,
+        {
+          severity: 'high',
+          location: { rows: ids(c.incomingRows), rowCount: c.incomingRows.length },
+          evidence: {
+            size: c.incomingRows.length,
+            trustedCopies: c.trustedRows,
+            example: sample(c.incomingRows[0]),
+            labels: mix(ctx, c.incomingLabels),
+          },
+        },
+      ),
+    );
+  }
+  const conflictRows = trustedConflicts.reduce((t, c) => t + c.incomingRows.length, 0);
+  if (trustedConflicts.length) {
+    const top = trustedConflicts.sort((a, b) => b.incomingRows.length - a.incomingRows.length);
+    findings.push(
+      makeFinding(
+        meta,
+        useText
+          ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); the trusted label wins, quarantine the copies.`
+          : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); check their labels (identical features can carry different labels in tables).`,
+        {
+          severity: useText ? 'high' : 'low',
+          location: { rows: ids(top.flatMap((c) => c.incomingRows)), rowCount: conflictRows },
+          evidence: {
+            clusters: trustedConflicts.length,
+            examples: top.slice(0, 3).map((c) => ({
+              text: sample(c.incomingRows[0]),
+              trusted: mix(ctx, c.trustedLabels),
+              incoming: mix(ctx, c.incomingLabels),
+            })),
+          },
+        },
+      ),
+    );
+  }
+  if (incomingConflicts.length) {
+    const rows = incomingConflicts.flatMap((c) => c.incomingRows);
+    findings.push(
+      makeFinding(
+        meta,
+        `${incomingConflicts.length} group(s) of (near) copies in this batch disagree on their label (${rows.length} rows); confirm the right label.`,
+        {
+          severity: 'low',
+          location: { rows: ids(rows), rowCount: rows.length },
+          evidence: {
+            groups: incomingConflicts.length,
+            examples: incomingConflicts
+              .slice(0, 3)
+              .map((c) => ({ text: sample(c.incomingRows[0]), labels: mix(ctx, c.incomingLabels) })),
+          },
+        },
+      ),
+    );
+  }
+  const rows: RowFlag[] = [];
+  for (let i = 0; i < inc.n; i++)
+    if (scores[i] > 0) rows.push({ row: i, score: scores[i], reason: reasons[i]! });
+  return {
+    findings,
+    rows,
+    charts: {
+      duplicates: {
+        duplicateRows,
+        floods: floods.length,
+        trustedConflicts: trustedConflicts.length,
+        incomingConflicts: incomingConflicts.length,
+        largestClusters: [...byCluster.values()]
+          .sort((a, b) => b.incomingRows.length - a.incomingRows.length)
+          .slice(0, 10)
+          .filter((c) => c.incomingRows.length > 1)
+          .map((c) => ({
+            size: c.incomingRows.length,
+            trusted: c.trustedRows,
+            example: sample(c.incomingRows[0]) ?? inc.ids[c.incomingRows[0]],
+          })),
+      },
+    },
+  };
+}
+
+function argmax(a: Int32Array): number {
+  let b = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
+  return b;
+}
+const sum = (a: Int32Array) => a.reduce((t, x) => t + x, 0);
+const mix = (ctx: AuditContext, a: Int32Array) =>
+  Object.fromEntries(ctx.classes.map((c, i) => [c, a[i]]).filter(([, v]) => v));
+const clip = (t: string | undefined) => (t && t.length > 120 ? `${t.slice(0, 117)}...` : t);
+
+export function applies(ctx: AuditContext): boolean {
+  return Boolean(ctx.incoming.text) || ctx.roles.features.length > 0;
+}
+
+export const detector: Detector = { meta, defaults: DUPLICATES_DEFAULTS, stage: 1, applies, run };
+export default detector;
+// Exposed for tests of the clustering alone.
+export { cluster as clusterKeys, hashString };

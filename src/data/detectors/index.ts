@@ -1,0 +1,25 @@
+/**
+ * Registry of audit detectors. Adding a detector = one module exporting `detector` + one line here.
+ * Stage 1 runs in this order (disagreement first: it fits the trusted model the others reuse); stage 2
+ * (aggregators) runs after, with `ctx.shared.suspicion` filled in.
+ */
+import { detector as contributors } from './contributors.js';
+import { detector as disagreement } from './disagreement.js';
+import { detector as drift } from './drift.js';
+import { detector as duplicates } from './duplicates.js';
+import { detector as representations } from './representations.js';
+import { detector as triggers } from './triggers.js';
+import type { Detector } from './types.js';
+
+export const DETECTORS: Detector[] = [
+  disagreement,
+  triggers,
+  duplicates,
+  representations,
+  drift,
+  contributors,
+];
+
+export function detectorCatalog(): Map<string, Detector['meta']> {
+  return new Map(DETECTORS.map((d) => [d.meta.id, d.meta]));
+}

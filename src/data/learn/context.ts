@@ -1,0 +1,81 @@
+/**
+ * The trusted model, fit once per audit on the trusted reference and shared by the detectors that need it
+ * (disagreement publishes its probabilities; trigger mining re-scores rows with a candidate removed).
+ */
+import { DISAGREEMENT_DEFAULTS } from '../config.js';
+import type { AuditContext } from '../detectors/types.js';
+import { modelMatrix, rowHashes } from '../features/context.js';
+import type { SparseMatrix } from '../features/sparse.js';
+import { crossValidate } from './cv.js';
+import { type LogRegModel, predictProba, trainLogReg } from './logreg.js';
+
+export interface TrustedModel {
+  model: LogRegModel;
+  hashBits: number;
+  /** Incoming feature matrix the model scored. */
+  X: SparseMatrix;
+  /** P(class | incoming row), n × K. */
+  proba: Float32Array;
+}
+
+export interface ModelSettings {
+  hashBits: number;
+  l2: number;
+  maxIter: number;
+}
+
+export function modelSettings(s: Partial<ModelSettings> = {}): ModelSettings {
+  return {
+    hashBits: s.hashBits ?? DISAGREEMENT_DEFAULTS.hashBits,
+    l2: s.l2 ?? DISAGREEMENT_DEFAULTS.l2,
+    maxIter: s.maxIter ?? DISAGREEMENT_DEFAULTS.maxIter,
+  };
+}
+
+export function trustedModel(ctx: AuditContext, settings: Partial<ModelSettings> = {}): TrustedModel {
+  const key = 'model:trusted';
+  const hit = ctx.shared[key] as TrustedModel | undefined;
+  if (hit) return hit;
+  const s = modelSettings(settings);
+  const K = ctx.classes.length;
+  const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
+  const model = trainLogReg(Xt, ctx.trusted.labels, K, { l2: s.l2, maxIter: s.maxIter });
+  const X = modelMatrix(ctx, 'incoming', s.hashBits);
+  const proba = predictProba(model, X);
+  const tm: TrustedModel = { model, hashBits: s.hashBits, X, proba };
+  ctx.shared[key] = tm;
+  return tm;
+}
+
+export interface BatchCv {
+  proba: Float32Array;
+  foldOf: Int32Array;
+  models: LogRegModel[];
+}
+
+/**
+ * Cross-validated models of the incoming batch itself (each row scored by a model that never saw it),
+ * shared by confident learning (disagreement) and trigger mining (re-scoring rows with a pattern removed).
+ */
+export function batchCv(
+  ctx: AuditContext,
+  settings: Partial<ModelSettings & { folds: number; maxCvTrainRows: number }> = {},
+): BatchCv {
+  const key = 'model:batch-cv';
+  const hit = ctx.shared[key] as BatchCv | undefined;
+  if (hit) return hit;
+  const s = modelSettings(settings);
+  const X = modelMatrix(ctx, 'incoming', s.hashBits);
+  const r = crossValidate(X, ctx.incoming.labels, ctx.classes.length, {
+    l2: s.l2,
+    maxIter: s.maxIter,
+    folds: settings.folds ?? DISAGREEMENT_DEFAULTS.folds,
+    maxTrainRows: settings.maxCvTrainRows ?? DISAGREEMENT_DEFAULTS.maxCvTrainRows,
+    seed: ctx.seed + 1,
+    groups: rowHashes(ctx, 'incoming'),
+    // The trusted rows join every fold's training: more clean evidence about what content means.
+    extra: { X: modelMatrix(ctx, 'trusted', s.hashBits), y: ctx.trusted.labels },
+  });
+  ctx.shared[key] = r;
+  return r;
+}

@@ -1,0 +1,162 @@
+/**
+ * Logistic regression (binary, or multinomial softmax for more classes) with an L2 penalty, on sparse
+ * hashed features, trained full-batch with L-BFGS. Small, fast and deterministic: the audit fits it on the
+ * trusted reference and, fold by fold, on the incoming batch; the gate can reuse it as a reference model.
+ */
+import type { SparseMatrix } from '../features/sparse.js';
+import { lbfgs } from './lbfgs.js';
+
+export interface LogRegOptions {
+  /** L2 penalty on the mean log-loss. */
+  l2: number;
+  maxIter: number;
+  /** Optional per-row weights (e.g. to balance classes). */
+  weights?: Float32Array;
+}
+
+export interface LogRegModel {
+  /** Number of classes. */
+  K: number;
+  dim: number;
+  /** Outputs per feature: 1 for two classes (the logit of class 1), K otherwise. */
+  M: number;
+  /** dim × M weights, then M biases. */
+  w: Float64Array;
+  iterations: number;
+}
+
+/** Class-balancing row weights: each class gets the same total weight. */
+export function balancedWeights(y: Int32Array, K: number): Float32Array {
+  const counts = new Float64Array(K);
+  for (let i = 0; i < y.length; i++) counts[y[i]]++;
+  const present = counts.filter((c) => c > 0).length;
+  const out = new Float32Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = y.length / (present * counts[y[i]]);
+  return out;
+}
+
+export function trainLogReg(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
+  // Train over the columns actually used (a small set leaves most of the hashed space empty), then
+  // scatter the weights back into the full space.
+  const used = new Int32Array(X.dim).fill(-1);
+  let nUsed = 0;
+  for (let j = 0; j < X.indices.length; j++) if (used[X.indices[j]] < 0) used[X.indices[j]] = nUsed++;
+  if (nUsed < X.dim * 0.5) {
+    const cols = new Int32Array(nUsed);
+    for (let c = 0; c < X.dim; c++) if (used[c] >= 0) cols[used[c]] = c;
+    const indices = new Int32Array(X.indices.length);
+    for (let j = 0; j < indices.length; j++) indices[j] = used[X.indices[j]];
+    const compact = trainDense({ ...X, dim: nUsed, indices }, y, K, opts);
+    const M = compact.M;
+    const w = new Float64Array(X.dim * M + M);
+    for (let k = 0; k < nUsed; k++) for (let m = 0; m < M; m++) w[cols[k] * M + m] = compact.w[k * M + m];
+    for (let m = 0; m < M; m++) w[X.dim * M + m] = compact.w[nUsed * M + m];
+    return { K, dim: X.dim, M, w, iterations: compact.iterations };
+  }
+  return trainDense(X, y, K, opts);
+}
+
+function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
+  const M = K === 2 ? 1 : K;
+  const dim = X.dim;
+  const nParams = dim * M + M;
+  const { indptr, indices, values } = X;
+  const n = X.n;
+  const wts = opts.weights;
+  let wsum = 0;
+  for (let i = 0; i < n; i++) wsum += wts ? wts[i] : 1;
+  const inv = 1 / Math.max(1e-12, wsum);
+  const l2 = opts.l2;
+  const z = new Float64Array(M);
+  const fg = (w: Float64Array, g: Float64Array): number => {
+    g.fill(0);
+    let loss = 0;
+    const bOff = dim * M;
+    for (let i = 0; i < n; i++) {
+      const a = indptr[i];
+      const b = indptr[i + 1];
+      const yi = y[i];
+      const wi = (wts ? wts[i] : 1) * inv;
+      if (M === 1) {
+        let s = w[bOff];
+        for (let j = a; j < b; j++) s += w[indices[j]] * values[j];
+        // log(1 + e^s) - y s, computed stably.
+        const t = yi === 1 ? 1 : 0;
+        loss += wi * (s > 0 ? s + Math.log1p(Math.exp(-s)) : Math.log1p(Math.exp(s))) - wi * t * s;
+        const p = s >= 0 ? 1 / (1 + Math.exp(-s)) : Math.exp(s) / (1 + Math.exp(s));
+        const r = wi * (p - t);
+        for (let j = a; j < b; j++) g[indices[j]] += r * values[j];
+        g[bOff] += r;
+      } else {
+        for (let m = 0; m < M; m++) z[m] = w[bOff + m];
+        for (let j = a; j < b; j++) {
+          const base = indices[j] * M;
+          const v = values[j];
+          for (let m = 0; m < M; m++) z[m] += w[base + m] * v;
+        }
+        let mx = z[0];
+        for (let m = 1; m < M; m++) if (z[m] > mx) mx = z[m];
+        let se = 0;
+        for (let m = 0; m < M; m++) {
+          z[m] = Math.exp(z[m] - mx);
+          se += z[m];
+        }
+        loss += wi * (Math.log(se) - Math.log(z[yi]));
+        for (let m = 0; m < M; m++) z[m] = (wi * z[m]) / se - (m === yi ? wi : 0);
+        for (let j = a; j < b; j++) {
+          const base = indices[j] * M;
+          const v = values[j];
+          for (let m = 0; m < M; m++) g[base + m] += z[m] * v;
+        }
+        for (let m = 0; m < M; m++) g[bOff + m] += z[m];
+      }
+    }
+    let reg = 0;
+    for (let k = 0; k < dim * M; k++) {
+      reg += w[k] * w[k];
+      g[k] += l2 * w[k];
+    }
+    return loss + 0.5 * l2 * reg;
+  };
+  const res = lbfgs(fg, new Float64Array(nParams), { maxIter: opts.maxIter });
+  return { K, dim, M, w: res.x, iterations: res.iterations };
+}
+
+/** Raw scores (logits) of row i, written into out[0..M). */
+export function logitsOf(model: LogRegModel, X: SparseMatrix, i: number, out: Float64Array): void {
+  const { M, dim, w } = model;
+  const bOff = dim * M;
+  for (let m = 0; m < M; m++) out[m] = w[bOff + m];
+  for (let j = X.indptr[i]; j < X.indptr[i + 1]; j++) {
+    const base = X.indices[j] * M;
+    const v = X.values[j];
+    for (let m = 0; m < M; m++) out[m] += w[base + m] * v;
+  }
+}
+
+/** Turn M logits into K probabilities, in place into `proba` at offset. */
+export function probaFromLogits(K: number, z: Float64Array, proba: Float32Array, offset: number): void {
+  if (K === 2) {
+    const s = z[0];
+    const p1 = s >= 0 ? 1 / (1 + Math.exp(-s)) : Math.exp(s) / (1 + Math.exp(s));
+    proba[offset] = 1 - p1;
+    proba[offset + 1] = p1;
+    return;
+  }
+  let mx = z[0];
+  for (let m = 1; m < K; m++) if (z[m] > mx) mx = z[m];
+  let se = 0;
+  for (let m = 0; m < K; m++) se += Math.exp(z[m] - mx);
+  for (let m = 0; m < K; m++) proba[offset + m] = Math.exp(z[m] - mx) / se;
+}
+
+/** P(class | row), n × K row-major. */
+export function predictProba(model: LogRegModel, X: SparseMatrix): Float32Array {
+  const out = new Float32Array(X.n * model.K);
+  const z = new Float64Array(model.M);
+  for (let i = 0; i < X.n; i++) {
+    logitsOf(model, X, i, z);
+    probaFromLogits(model.K, z, out, i * model.K);
+  }
+  return out;
+}

@@ -1,0 +1,806 @@
+/**
+ * Tables in and out through DuckDB (@duckdb/node-api): CSV, TSV, JSONL and Parquet. A file is loaded into
+ * an in-process DuckDB table (never whole into JavaScript objects); analyses then pull only the columns
+ * they need, chunk by chunk, into typed arrays. The same source writes the outputs with COPY, so accepted and
+ * quarantined rows keep the incoming file's format, columns and values.
+ *
+ * Dialects are fixed, not sniffed (a sniffer guesses wrong on exactly the malformed files we must survive):
+ * CSV is RFC 4180 (`"` quotes, `""` escapes); TSV is IANA text/tab-separated-values (no quoting). The header
+ * is parsed here so that column names are kept byte for byte. Rows DuckDB cannot parse are kept (raw text,
+ * line, error) in a rejects table and counted, never dropped silently.
+ *
+ * Reusable by any layer (the gate reads its holdout through it): `DataSource.open()`, `load()`,
+ * `describe()`, `readColumns()`, `copyTo()`.
+ */
+import { open as openFile, stat } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance, DuckDBVector } from '@duckdb/node-api';
+import { AntidoteError, describeFsError, inputError, schemaError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import type { AuditRoles, Categorical, Dataset } from './detectors/types.js';
+
+export type TableFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+
+export const SUPPORTED_EXTENSIONS =
+  '.csv, .tsv, .tab, .jsonl, .ndjson, .parquet (optionally .gz for text formats)';
+
+/** The format implied by a file name. Throws a usage-level input error for anything else. */
+export function formatOf(path: string): TableFormat {
+  let name = basename(path).toLowerCase();
+  if (name.endsWith('.gz')) name = name.slice(0, -3);
+  const ext = extname(name);
+  switch (ext) {
+    case '.csv':
+      return 'csv';
+    case '.tsv':
+    case '.tab':
+      return 'tsv';
+    case '.jsonl':
+    case '.ndjson':
+      return 'jsonl';
+    case '.parquet':
+    case '.pq':
+      if (basename(path).toLowerCase().endsWith('.gz')) break;
+      return 'parquet';
+  }
+  throw inputError(
+    `${path}: unsupported file type "${ext || basename(path)}"`,
+    `use one of ${SUPPORTED_EXTENSIONS}`,
+  );
+}
+
+export const EXTENSION: Record<TableFormat, string> = {
+  csv: 'csv',
+  tsv: 'tsv',
+  jsonl: 'jsonl',
+  parquet: 'parquet',
+};
+
+/** What a column holds, decided from the whole column (not a sample). */
+export type ColumnKind = 'numeric' | 'boolean' | 'string' | 'list' | 'other';
+
+export interface ColumnInfo {
+  name: string;
+  /** DuckDB type as loaded (CSV/TSV columns are loaded as VARCHAR so values stay exactly as written). */
+  duckType: string;
+  kind: ColumnKind;
+  nonNull: number;
+  /** Approximate distinct values. */
+  distinct: number;
+  /** Mean length of the text form (strings only). */
+  meanLength: number;
+  /** String columns: values that parse as numbers (for the mixed-type check). */
+  numericLike: number;
+  /** First value that is not a number, when a string column is mostly numbers. */
+  firstNonNumeric?: { row: number; value: string };
+}
+
+export interface RejectedRow {
+  /** 1-based line in the file where the bad record starts. */
+  line: number;
+  error: string;
+  raw: string;
+}
+
+export interface LoadedTable {
+  /** DuckDB table name. Its `rowid` is the 0-based record number in file order. */
+  table: string;
+  path: string;
+  format: TableFormat;
+  rows: number;
+  columns: ColumnInfo[];
+  rejects: RejectedRow[];
+  /** Number of malformed records (may exceed rejects.length when capped). */
+  rejectCount: number;
+}
+
+export interface SourceOptions {
+  /** DuckDB threads (default: all cores). */
+  threads?: number;
+  /** DuckDB memory limit, e.g. '2GB'. */
+  memoryLimit?: string;
+}
+
+/** SQL string literal. */
+export function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** SQL identifier. */
+export function sqlIdent(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+const MAX_HEADER_BYTES = 4 * 1024 * 1024;
+const MAX_REJECTS_KEPT = 100_000;
+
+/** Parse the header record of a delimited file (quotes honoured for CSV). Column names kept exactly. */
+async function readHeader(path: string, delim: string, quoted: boolean): Promise<string[]> {
+  const fh = await openFile(path, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(MAX_HEADER_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    text = buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const names: string[] = [];
+  let field = '';
+  let inQuotes = false;
+  let ended = false;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (inQuotes) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else inQuotes = false;
+      } else field += ch;
+    } else if (quoted && ch === '"' && field === '') inQuotes = true;
+    else if (ch === delim) {
+      names.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      ended = true;
+      break;
+    } else field += ch;
+  }
+  if (!ended && i >= MAX_HEADER_BYTES) throw inputError(`${path}: the header line is longer than 4 MiB`);
+  if (names.length === 0 && field === '' && !ended)
+    throw inputError(`${path}: the file is empty`, 'expected a header line and rows');
+  names.push(field);
+  const seen = new Set<string>();
+  names.forEach((n, idx) => {
+    if (n.trim() === '') {
+      throw inputError(`${path}: column ${idx + 1} of the header has no name`, 'give every column a name');
+    }
+    if (seen.has(n))
+      throw inputError(`${path}: column "${n}" appears twice in the header`, 'rename one of them');
+    seen.add(n);
+  });
+  return names;
+}
+
+function isNumericType(t: string): boolean {
+  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(
+    t,
+  );
+}
+
+export class DataSource {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(opts: SourceOptions = {}): Promise<DataSource> {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const config: Record<string, string> = { preserve_insertion_order: 'true' };
+    if (opts.threads) config.threads = String(opts.threads);
+    if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+    const instance = await DuckDBInstance.create(':memory:', config);
+    const conn = await instance.connect();
+    return new DataSource(instance, conn);
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+
+  async run(sql: string): Promise<void> {
+    await this.conn.run(sql);
+  }
+
+  /** Rows of a small query as plain objects (JSON-compatible values). */
+  async query(sql: string): Promise<Array<Record<string, unknown>>> {
+    const r = await this.conn.runAndReadAll(sql);
+    return r.getRowObjectsJson() as Array<Record<string, unknown>>;
+  }
+
+  /** Load a file into table `table`. Throws one-line input errors for unreadable or empty files. */
+  async load(table: string, path: string): Promise<LoadedTable> {
+    const format = formatOf(path);
+    let size: number;
+    try {
+      const st = await stat(path);
+      if (st.isDirectory()) throw inputError(`${path}: is a directory, expected a file`);
+      size = st.size;
+    } catch (err) {
+      if (err instanceof AntidoteError) throw err;
+      throw describeFsError(path, err);
+    }
+    if (size === 0) throw inputError(`${path}: the file is empty`, 'expected a header line and rows');
+    const t = sqlIdent(table);
+    const p = sqlString(path);
+    const rejectsTable = `${table}_rejects`;
+    const rejectsScan = `${table}_rejects_scan`;
+    let reader: string;
+    if (format === 'csv' || format === 'tsv') {
+      const delim = format === 'csv' ? ',' : '\t';
+      const quoted = format === 'csv';
+      const names = await readHeader(path, delim, quoted);
+      const cols = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
+      reader =
+        `read_csv(${p}, auto_detect=false, header=true, delim=${sqlString(delim)}, ` +
+        `quote=${quoted ? `'"'` : `''`}, escape=${quoted ? `'"'` : `''`}, columns=${cols}, ` +
+        `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(rejectsScan)}, ` +
+        `max_line_size=${64 * 1024 * 1024})`;
+    } else if (format === 'jsonl') {
+      reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024})`;
+    } else {
+      reader = `read_parquet(${p})`;
+    }
+    try {
+      await this.conn.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM ${reader}`);
+    } catch (err) {
+      throw readError(path, format, err);
+    }
+    const [{ n }] = await this.query(`SELECT count(*)::BIGINT AS n FROM ${t}`);
+    const rows = Number(n);
+    if (rows > LIMITS.data.maxRows) {
+      throw new AntidoteError('E_LIMIT', `${path}: ${rows} rows exceed the limit of ${LIMITS.data.maxRows}`, {
+        hint: 'split the batch',
+      });
+    }
+    let rejects: RejectedRow[] = [];
+    let rejectCount = 0;
+    if (format === 'csv' || format === 'tsv') {
+      const rj = await this.query(
+        `SELECT line::BIGINT AS line, any_value(error_message) AS error, any_value(csv_line) AS raw ` +
+          `FROM ${sqlIdent(rejectsTable)} GROUP BY line ORDER BY line LIMIT ${MAX_REJECTS_KEPT}`,
+      );
+      const [{ c }] = await this.query(
+        `SELECT count(DISTINCT line)::BIGINT AS c FROM ${sqlIdent(rejectsTable)}`,
+      );
+      rejectCount = Number(c);
+      rejects = rj.map((r) => ({
+        line: Number(r.line),
+        error: String(r.error ?? ''),
+        raw: String(r.raw ?? '')
+          .replace(/^[\r\n]+/, '')
+          .replace(/[\r\n]+$/, ''),
+      }));
+    }
+    if (rows === 0 && rejectCount === 0) throw inputError(`${path}: the file has a header but no rows`);
+    const columns = await this.describe(table, rows);
+    return { table, path, format, rows, columns, rejects, rejectCount };
+  }
+
+  /** Per-column facts over the whole table, in one aggregate query. */
+  async describe(table: string, rows: number): Promise<ColumnInfo[]> {
+    const t = sqlIdent(table);
+    const types = await this.query(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${sqlString(table)} ORDER BY ordinal_position`,
+    );
+    const infos: ColumnInfo[] = types.map((r) => {
+      const duckType = String(r.data_type);
+      let kind: ColumnKind = 'other';
+      if (isNumericType(duckType)) kind = 'numeric';
+      else if (duckType === 'BOOLEAN') kind = 'boolean';
+      else if (duckType === 'VARCHAR' || duckType === 'JSON' || /^(DATE|TIME|TIMESTAMP)/.test(duckType))
+        kind = 'string';
+      else if (duckType.endsWith('[]') || /^(FLOAT|DOUBLE)\[\d+\]$/.test(duckType)) kind = 'list';
+      return {
+        name: String(r.column_name),
+        duckType,
+        kind,
+        nonNull: 0,
+        distinct: 0,
+        meanLength: 0,
+        numericLike: 0,
+      };
+    });
+    if (rows === 0) return infos;
+    const parts: string[] = [];
+    infos.forEach((c, i) => {
+      const col = sqlIdent(c.name);
+      parts.push(`count(${col}) AS nn${i}`);
+      if (c.kind === 'list' || c.kind === 'other') return;
+      parts.push(`approx_count_distinct(${col}) AS d${i}`);
+      if (c.kind === 'string') {
+        parts.push(`avg(length(${col}::VARCHAR)) AS l${i}`);
+        parts.push(`count(TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)) AS num${i}`);
+      }
+    });
+    const [agg] = await this.query(`SELECT ${parts.join(', ')} FROM ${t}`);
+    infos.forEach((c, i) => {
+      c.nonNull = Number(agg[`nn${i}`] ?? 0);
+      c.distinct = Number(agg[`d${i}`] ?? 0);
+      c.meanLength = Number(agg[`l${i}`] ?? 0);
+      c.numericLike = Number(agg[`num${i}`] ?? 0);
+      // A text column whose every value is a number is numeric (CSV/TSV load everything as text).
+      if (c.kind === 'string' && c.duckType !== 'JSON' && c.nonNull > 0 && c.numericLike === c.nonNull)
+        c.kind = 'numeric';
+    });
+    return infos;
+  }
+
+  /** First row (0-based) and value of a string column that is not a number. */
+  async firstNonNumeric(table: string, column: string): Promise<{ row: number; value: string } | undefined> {
+    const col = sqlIdent(column);
+    const r = await this.query(
+      `SELECT rowid::BIGINT AS r, ${col}::VARCHAR AS v FROM ${sqlIdent(table)} WHERE ${col} IS NOT NULL AND TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE) IS NULL ORDER BY rowid LIMIT 1`,
+    );
+    return r.length ? { row: Number(r[0].r), value: String(r[0].v) } : undefined;
+  }
+
+  /**
+   * Stream the result of `select` (a SELECT over a loaded table) chunk by chunk. `onChunk` receives the column
+   * vectors of each chunk and the row offset of its first row. Nothing is accumulated here.
+   */
+  async scan(
+    select: string,
+    onChunk: (vectors: DuckDBVector[], offset: number, size: number) => void,
+  ): Promise<number> {
+    const result = await this.conn.stream(select);
+    let offset = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const size = chunk.rowCount;
+      const vectors: DuckDBVector[] = [];
+      for (let c = 0; c < chunk.columnCount; c++) vectors.push(chunk.getColumnVector(c));
+      onChunk(vectors, offset, size);
+      offset += size;
+    }
+    return offset;
+  }
+
+  /** Copy a query's rows to `path` in `format` (the caller chooses a temporary name). */
+  async copyTo(select: string, path: string, format: TableFormat): Promise<void> {
+    const opts =
+      format === 'csv'
+        ? `FORMAT CSV, HEADER true, DELIMITER ','`
+        : format === 'tsv'
+          ? `FORMAT CSV, HEADER true, DELIMITER '\t', QUOTE '', ESCAPE ''`
+          : format === 'jsonl'
+            ? 'FORMAT JSON'
+            : 'FORMAT PARQUET';
+    await this.conn.run(`COPY (${select}) TO ${sqlString(path)} (${opts})`);
+  }
+}
+
+/** DuckDB's multi-line read errors as one line that names the file. */
+function readError(path: string, format: TableFormat, err: unknown): AntidoteError {
+  const raw = (err as Error)?.message ?? String(err);
+  const first = raw.split('\n').find((l) => l.trim() !== '') ?? raw;
+  const msg = first.replace(/^[A-Za-z ]*Error: /, '').trim();
+  if (format === 'jsonl') {
+    const m = /line (\d+)/.exec(raw);
+    const what = msg
+      .replace(/ in file "[^"]*"/, '')
+      .replace(/,? at byte \d+ in line \d+/, '')
+      .replace(/\.$/, '');
+    return inputError(
+      `${path}: not valid JSON Lines${m ? ` at line ${m[1]}` : ''} (${what})`,
+      'fix or remove the malformed line',
+    );
+  }
+  if (format === 'parquet')
+    return inputError(`${path}: cannot read as Parquet: ${msg}`, 'check that the file is a Parquet file');
+  return inputError(`${path}: cannot read as ${format.toUpperCase()}: ${msg}`);
+}
+
+/** Columns of a loaded table by trimmed name, for role resolution. */
+export function findColumn(columns: ColumnInfo[], name: string): ColumnInfo | undefined {
+  return columns.find((c) => c.name === name) ?? columns.find((c) => c.name.trim() === name.trim());
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Roles: which column is the label, the id, the text, the features... resolved against both files.
+// ---------------------------------------------------------------------------------------------------------
+
+export interface RoleFlags {
+  label: string;
+  id?: string;
+  text?: string;
+  features?: string[];
+  source?: string;
+  labeler?: string;
+  time?: string;
+  embeddings?: string;
+  /** Trusted column name -> incoming column name, for a reference whose columns are named differently. */
+  renameTrusted?: Record<string, string>;
+}
+
+export interface ResolvedRoles extends AuditRoles {
+  numeric: string[];
+  categorical: string[];
+  /** Incoming column name -> trusted column name. */
+  trustedName: Record<string, string>;
+  /** Plain-words notes about choices made (auto-detected text column, skipped columns). */
+  notes: string[];
+}
+
+/** A column that is mostly numbers but not all: the share above which it is "mixed" rather than text. */
+const MIXED_SHARE = 0.9;
+/** Auto-detected text column: mean length and distinct share. */
+const TEXT_MIN_MEAN_LENGTH = 25;
+
+function listColumns(cols: ColumnInfo[]): string {
+  const names = cols.map((c) => c.name);
+  return names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
+}
+
+function closest(name: string, cols: ColumnInfo[]): string | undefined {
+  const n = name.trim().toLowerCase();
+  return cols
+    .map((c) => c.name)
+    .find((c) => {
+      const x = c.trim().toLowerCase();
+      return (
+        x !== n &&
+        (x.startsWith(n) || n.startsWith(x) || x.replace(/[^a-z0-9]/g, '') === n.replace(/[^a-z0-9]/g, ''))
+      );
+    });
+}
+
+function missingColumn(table: LoadedTable, name: string, flag: string, other?: boolean): AntidoteError {
+  const near = closest(name, table.columns);
+  const hint = other
+    ? `its columns are ${listColumns(table.columns)}; if it names the column differently, map it with --rename-trusted ${near ?? 'TRUSTED_NAME'}=${name}`
+    : `${near ? `did you mean "${near}"? ` : ''}columns are ${listColumns(table.columns)}`;
+  return schemaError(`${table.path} has no column "${name}" (given by ${flag})`, hint);
+}
+
+/** Resolve the roles against both tables; throws one-line schema errors. */
+export async function resolveRoles(
+  src: DataSource,
+  trusted: LoadedTable,
+  incoming: LoadedTable,
+  flags: RoleFlags,
+): Promise<ResolvedRoles> {
+  const notes: string[] = [];
+  const rename = flags.renameTrusted ?? {};
+  const trustedName: Record<string, string> = {};
+  for (const c of trusted.columns) {
+    const mapped = Object.entries(rename).find(([from]) => from === c.name || from === c.name.trim());
+    const target = mapped ? mapped[1] : c.name;
+    const inc = findColumn(incoming.columns, target);
+    if (inc) trustedName[inc.name] = c.name;
+  }
+  for (const from of Object.keys(rename)) {
+    if (!findColumn(trusted.columns, from)) throw missingColumn(trusted, from, '--rename-trusted');
+  }
+  const inc = (name: string, flag: string): ColumnInfo => {
+    const c = findColumn(incoming.columns, name);
+    if (!c) throw missingColumn(incoming, name, flag);
+    return c;
+  };
+  const tru = (incName: string, flag: string): ColumnInfo => {
+    const t = trustedName[incName];
+    const c = t === undefined ? undefined : findColumn(trusted.columns, t);
+    if (!c) throw missingColumn(trusted, incName, flag, true);
+    return c;
+  };
+  const label = inc(flags.label, '--label');
+  tru(label.name, '--label');
+  if (label.kind === 'list' || label.kind === 'other') {
+    throw schemaError(
+      `label column "${label.name}" holds ${label.duckType} values`,
+      'the label must be a class name or number',
+    );
+  }
+  const used = new Set<string>([label.name]);
+  const roles: ResolvedRoles = {
+    label: label.name,
+    features: [],
+    numeric: [],
+    categorical: [],
+    trustedName,
+    notes,
+  };
+  const single = (key: 'id' | 'source' | 'labeler' | 'time' | 'embeddings', flag: string) => {
+    const v = flags[key];
+    if (!v) return;
+    const c = inc(v, flag);
+    if (used.has(c.name)) throw schemaError(`column "${c.name}" cannot be both ${flag} and another role`);
+    used.add(c.name);
+    roles[key] = c.name;
+  };
+  single('id', '--id');
+  single('source', '--source');
+  single('labeler', '--labeler');
+  single('time', '--time');
+  single('embeddings', '--embeddings');
+  if (roles.embeddings) {
+    const c = inc(roles.embeddings, '--embeddings');
+    if (c.kind !== 'list' && c.kind !== 'string') {
+      throw schemaError(
+        `--embeddings column "${c.name}" holds ${c.duckType}`,
+        'expected a list of numbers per row',
+      );
+    }
+  }
+  if (flags.text) {
+    const c = inc(flags.text, '--text');
+    tru(c.name, '--text');
+    if (used.has(c.name)) throw schemaError(`column "${c.name}" cannot be both --text and another role`);
+    used.add(c.name);
+    roles.text = c.name;
+  }
+  const candidates = flags.features?.length
+    ? flags.features.map((f) => inc(f, '--features'))
+    : incoming.columns.filter((c) => !used.has(c.name));
+  if (!flags.text && !flags.features?.length) {
+    const texty = candidates
+      .filter(
+        (c) => c.kind === 'string' && c.meanLength >= TEXT_MIN_MEAN_LENGTH && c.distinct >= 0.5 * c.nonNull,
+      )
+      .filter((c) => trustedName[c.name] !== undefined)
+      .sort((a, b) => b.meanLength - a.meanLength);
+    if (texty.length) {
+      roles.text = texty[0].name;
+      used.add(texty[0].name);
+      notes.push(
+        `column "${texty[0].name}" holds free text and is analysed as text (set --text to choose another)`,
+      );
+    }
+  }
+  for (const c of candidates) {
+    if (used.has(c.name)) {
+      if (flags.features?.length)
+        throw schemaError(`column "${c.name}" cannot be both a feature and another role`);
+      continue;
+    }
+    if (trustedName[c.name] === undefined) {
+      if (flags.features?.length) tru(c.name, '--features');
+      notes.push(`column "${c.name}" is not in the trusted file and is not analysed`);
+      continue;
+    }
+    const t = tru(c.name, '--features');
+    if (c.kind === 'list' || c.kind === 'other') {
+      notes.push(`column "${c.name}" (${c.duckType}) is not a scalar and is not analysed as a feature`);
+      continue;
+    }
+    const kinds = [c, t].map((x) => (x.kind === 'numeric' ? 'numeric' : 'categorical'));
+    for (const [info, table] of [
+      [c, incoming],
+      [t, trusted],
+    ] as const) {
+      if (info.kind === 'string' && info.nonNull > 0 && info.numericLike >= MIXED_SHARE * info.nonNull) {
+        const ex = await src.firstNonNumeric(table.table, info.name);
+        throw schemaError(
+          `column "${info.name}" in ${table.path} mixes numbers and text${ex ? ` (row ${ex.row + 1}: "${ex.value.slice(0, 40)}")` : ''}`,
+          'clean the column, or leave it out with --features',
+        );
+      }
+    }
+    if (kinds[0] !== kinds[1]) {
+      const numericIn = kinds[0] === 'numeric' ? incoming.path : trusted.path;
+      const textIn = kinds[0] === 'numeric' ? trusted.path : incoming.path;
+      throw schemaError(
+        `column "${c.name}" holds numbers in ${numericIn} but text in ${textIn}`,
+        'make the types agree, or leave the column out with --features',
+      );
+    }
+    if (
+      kinds[0] === 'categorical' &&
+      c.distinct > 1000 &&
+      c.distinct > 0.5 * c.nonNull &&
+      !flags.features?.length
+    ) {
+      notes.push(
+        `column "${c.name}" has a different value on almost every row and is not analysed as a feature`,
+      );
+      continue;
+    }
+    roles.features.push(c.name);
+    (kinds[0] === 'numeric' ? roles.numeric : roles.categorical).push(c.name);
+  }
+  if (!roles.text && roles.features.length === 0) {
+    throw schemaError('no feature columns to audit', 'name them with --features or --text');
+  }
+  return roles;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Datasets: the column-oriented, typed views detectors read (see detectors/types.ts).
+// ---------------------------------------------------------------------------------------------------------
+
+/** A Dataset plus where its rows came from in the loaded table. */
+export interface LoadedDataset {
+  dataset: Dataset;
+  /** Dataset row -> table rowid (rows with a missing label are left out of the Dataset). */
+  tableRow: Int32Array;
+  /** Table rowids whose label is missing (incoming: quarantined with that reason). */
+  missingLabel: number[];
+}
+
+/** Shared dictionary per column: trusted and incoming codes mean the same value. */
+export class Dictionary {
+  readonly values: string[] = [];
+  private readonly index = new Map<string, number>();
+  code(v: string): number {
+    let c = this.index.get(v);
+    if (c === undefined) {
+      c = this.values.length;
+      this.values.push(v);
+      this.index.set(v, c);
+    }
+    return c;
+  }
+  get(v: string): number | undefined {
+    return this.index.get(v);
+  }
+}
+
+export interface DatasetDictionaries {
+  labels: Dictionary;
+  columns: Map<string, Dictionary>;
+}
+
+export function newDictionaries(): DatasetDictionaries {
+  return { labels: new Dictionary(), columns: new Map() };
+}
+
+function dict(d: DatasetDictionaries, key: string): Dictionary {
+  let x = d.columns.get(key);
+  if (!x) {
+    x = new Dictionary();
+    d.columns.set(key, x);
+  }
+  return x;
+}
+
+const asText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/**
+ * Read the role columns of a loaded table into a Dataset, chunk by chunk (no row objects). For the trusted
+ * table, pass `side: 'trusted'`: its columns are looked up by their trusted names.
+ */
+export async function readDataset(
+  src: DataSource,
+  table: LoadedTable,
+  roles: ResolvedRoles,
+  dicts: DatasetDictionaries,
+  side: 'trusted' | 'incoming',
+  onRows?: (n: number) => void,
+): Promise<LoadedDataset> {
+  const colName = (incName: string): string | undefined => {
+    if (side === 'incoming') return incName;
+    const t = roles.trustedName[incName];
+    return t === undefined ? undefined : t;
+  };
+  const info = (incName: string) => {
+    const n = colName(incName);
+    return n === undefined ? undefined : table.columns.find((c) => c.name === n);
+  };
+  const exprs: string[] = [];
+  const add = (e: string) => exprs.push(e) - 1;
+  const labelCol = sqlIdent(colName(roles.label)!);
+  const labelExpr = `NULLIF(trim(${labelCol}::VARCHAR), '')`;
+  const iRow = add('rowid::BIGINT');
+  const iLabel = add(labelExpr);
+  const opt = (name: string | undefined, expr: (c: string, i: ColumnInfo) => string) => {
+    if (!name) return -1;
+    const i = info(name);
+    return i ? add(expr(sqlIdent(i.name), i)) : -1;
+  };
+  const iId = opt(roles.id, (c) => `${c}::VARCHAR`);
+  const iText = opt(roles.text, (c) => `${c}::VARCHAR`);
+  const iSource = opt(roles.source, (c) => `${c}::VARCHAR`);
+  const iLabeler = opt(roles.labeler, (c) => `${c}::VARCHAR`);
+  const iTime = opt(roles.time, (c, i) =>
+    i.kind === 'numeric'
+      ? `TRY_CAST(${c} AS DOUBLE)`
+      : `COALESCE(epoch_ms(TRY_CAST(${c}::VARCHAR AS TIMESTAMP))::DOUBLE, TRY_CAST(${c}::VARCHAR AS DOUBLE))`,
+  );
+  const iEmb = opt(roles.embeddings, (c, i) =>
+    i.kind === 'list' ? `${c}::FLOAT[]` : `TRY_CAST(${c}::VARCHAR AS FLOAT[])`,
+  );
+  const numIdx = roles.numeric.map((n) =>
+    opt(n, (c, i) =>
+      i.kind === 'numeric' && i.duckType !== 'VARCHAR'
+        ? `${c}::DOUBLE`
+        : `TRY_CAST(trim(${c}::VARCHAR) AS DOUBLE)`,
+    ),
+  );
+  const catIdx = roles.categorical.map((n) => opt(n, (c) => `${c}::VARCHAR`));
+
+  // Count labelled rows first so every array is allocated once.
+  const [{ n: nLab }] = await src.query(
+    `SELECT count(*)::BIGINT AS n FROM ${sqlIdent(table.table)} WHERE ${labelExpr} IS NOT NULL`,
+  );
+  const n = Number(nLab);
+  const tableRow = new Int32Array(n);
+  const labels = new Int32Array(n);
+  const ids: string[] = new Array(n);
+  const text: string[] | undefined = iText >= 0 ? new Array(n) : undefined;
+  const numeric = new Map<string, Float64Array>();
+  const numArrays = roles.numeric.map((name, k) => {
+    const a = new Float64Array(n).fill(Number.NaN);
+    if (numIdx[k] >= 0) numeric.set(name, a);
+    return a;
+  });
+  const categorical = new Map<string, Categorical>();
+  const catArrays = roles.categorical.map((name, k) => {
+    const codes = new Int32Array(n).fill(-1);
+    if (catIdx[k] >= 0) categorical.set(name, { codes, values: dict(dicts, `f:${name}`).values });
+    return codes;
+  });
+  const source =
+    iSource >= 0 ? { codes: new Int32Array(n).fill(-1), values: dict(dicts, 'source').values } : undefined;
+  const labeler =
+    iLabeler >= 0 ? { codes: new Int32Array(n).fill(-1), values: dict(dicts, 'labeler').values } : undefined;
+  const time = iTime >= 0 ? new Float64Array(n).fill(Number.NaN) : undefined;
+  let embData: Float32Array | undefined;
+  let embDim = 0;
+  const missingLabel: number[] = [];
+  let k = 0;
+  const labelDict = dicts.labels;
+  const catDicts = roles.categorical.map((name) => dict(dicts, `f:${name}`));
+  const srcDict = dict(dicts, 'source');
+  const lblDict = dict(dicts, 'labeler');
+
+  await src.scan(
+    `SELECT ${exprs.join(', ')} FROM ${sqlIdent(table.table)} ORDER BY rowid`,
+    (v, _off, size) => {
+      for (let j = 0; j < size; j++) {
+        const rowid = Number(v[iRow].getItem(j));
+        const lab = asText(v[iLabel].getItem(j));
+        if (lab === null) {
+          missingLabel.push(rowid);
+          continue;
+        }
+        tableRow[k] = rowid;
+        labels[k] = labelDict.code(lab);
+        ids[k] = iId >= 0 ? (asText(v[iId].getItem(j)) ?? '') : String(rowid + 1);
+        if (text) text[k] = asText(v[iText].getItem(j)) ?? '';
+        for (let f = 0; f < numIdx.length; f++) {
+          if (numIdx[f] < 0) continue;
+          const x = v[numIdx[f]].getItem(j);
+          numArrays[f][k] = x === null ? Number.NaN : Number(x);
+        }
+        for (let f = 0; f < catIdx.length; f++) {
+          if (catIdx[f] < 0) continue;
+          const x = asText(v[catIdx[f]].getItem(j));
+          catArrays[f][k] = x === null ? -1 : catDicts[f].code(x);
+        }
+        if (source) {
+          const x = asText(v[iSource].getItem(j));
+          source.codes[k] = x === null ? -1 : srcDict.code(x);
+        }
+        if (labeler) {
+          const x = asText(v[iLabeler].getItem(j));
+          labeler.codes[k] = x === null ? -1 : lblDict.code(x);
+        }
+        if (time) {
+          const x = v[iTime].getItem(j);
+          time[k] = x === null ? Number.NaN : Number(x);
+        }
+        if (iEmb >= 0) {
+          const x = v[iEmb].getItem(j) as { items?: unknown[] } | null;
+          const items = x?.items ?? [];
+          if (!embData) {
+            embDim = items.length;
+            if (embDim === 0)
+              throw schemaError(`--embeddings column "${roles.embeddings}" is empty on row ${rowid + 1}`);
+            embData = new Float32Array(n * embDim);
+          }
+          if (items.length !== embDim) {
+            throw schemaError(
+              `--embeddings column "${roles.embeddings}" has ${items.length} values on row ${rowid + 1} but ${embDim} earlier`,
+              'every row needs a vector of the same length',
+            );
+          }
+          for (let d = 0; d < embDim; d++) embData[k * embDim + d] = Number(items[d]);
+        }
+        k++;
+      }
+      onRows?.(size);
+    },
+  );
+  const dataset: Dataset = { n, ids, labels, numeric, categorical };
+  if (text) dataset.text = text;
+  if (source) dataset.source = source;
+  if (labeler) dataset.labeler = labeler;
+  if (time) dataset.time = time;
+  if (embData) dataset.embeddings = { data: embData, dim: embDim };
+  return { dataset, tableRow, missingLabel };
+}

@@ -1,0 +1,121 @@
+/**
+ * Significance tests the detectors need: binomial tails, normal tails, two-proportion z, and
+ * Benjamini-Hochberg control of the false discovery rate. Hand-written because they are a few lines each
+ * and no maintained npm package offers them without a large numeric library.
+ */
+
+/** log Γ(x) for x > 0 (Lanczos approximation, g = 7, 9 terms; ~15 significant digits). */
+export function logGamma(x: number): number {
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  x -= 1;
+  let a = c[0];
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** log P(X = k) for X ~ Binomial(n, p). */
+export function logBinomialPmf(k: number, n: number, p: number): number {
+  if (k < 0 || k > n) return Number.NEGATIVE_INFINITY;
+  if (p <= 0) return k === 0 ? 0 : Number.NEGATIVE_INFINITY;
+  if (p >= 1) return k === n ? 0 : Number.NEGATIVE_INFINITY;
+  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
+}
+
+/**
+ * P(X >= k) for X ~ Binomial(n, p): sums pmf terms away from the mode until they stop mattering, so it
+ * stays accurate for tiny p-values (what a campaign produces) without an incomplete-beta routine.
+ */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  const mode = Math.floor((n + 1) * p);
+  if (k > mode) return sumPmf(k, n, p, 1);
+  // Complement of the lower tail P(X <= k - 1), which lies below the mode.
+  return Math.max(0, 1 - sumPmf(k - 1, n, p, -1));
+}
+
+function sumPmf(start: number, n: number, p: number, step: 1 | -1): number {
+  const first = logBinomialPmf(start, n, p);
+  if (first === Number.NEGATIVE_INFINITY) return 0;
+  let sum = 0;
+  for (let k = start; k >= 0 && k <= n; k += step) {
+    const term = Math.exp(logBinomialPmf(k, n, p) - first);
+    sum += term;
+    if (term < 1e-16 * sum) break;
+  }
+  return Math.min(1, Math.exp(first) * sum);
+}
+
+/** Complementary error function (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7). */
+export function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/** P(Z > z) for a standard normal. */
+export function normalUpperTail(z: number): number {
+  return 0.5 * erfc(z / Math.SQRT2);
+}
+
+/** z such that P(Z > z) = p (bisection on the upper tail; |error| < 1e-6). */
+export function normalQuantileUpper(p: number): number {
+  if (p <= 0) return Number.POSITIVE_INFINITY;
+  if (p >= 1) return Number.NEGATIVE_INFINITY;
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalUpperTail(mid) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/**
+ * Two-proportion z statistic of x1/n1 against x0/n0 (pooled variance). Positive when the first rate is
+ * higher. 0 when either sample is empty.
+ */
+export function twoProportionZ(x1: number, n1: number, x0: number, n0: number): number {
+  if (n1 <= 0 || n0 <= 0) return 0;
+  const p = (x1 + x0) / (n1 + n0);
+  const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n0));
+  if (se === 0) return 0;
+  return (x1 / n1 - x0 / n0) / se;
+}
+
+/**
+ * Benjamini-Hochberg: which hypotheses to reject so that the expected false discovery rate is at most q.
+ * Returns a boolean per p-value (same order).
+ */
+export function benjaminiHochberg(pValues: ArrayLike<number>, q: number): boolean[] {
+  const m = pValues.length;
+  const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => pValues[a] - pValues[b]);
+  let cutoff = -1;
+  for (let r = 0; r < m; r++) if (pValues[order[r]] <= ((r + 1) / m) * q) cutoff = r;
+  const out = new Array<boolean>(m).fill(false);
+  for (let r = 0; r <= cutoff; r++) out[order[r]] = true;
+  return out;
+}

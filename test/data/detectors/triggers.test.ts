@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAudit } from '../../../src/data/audit.js';
+import { detector as disagreement } from '../../../src/data/detectors/disagreement.js';
+import { detector as triggers } from '../../../src/data/detectors/triggers.js';
+import { rng, textRows, tmpDir, writeCsv } from '../helpers.js';
+
+async function auditCsv(
+  trusted: string[][],
+  incoming: string[][],
+  header: string[],
+  flags: Record<string, unknown>,
+) {
+  const dir = tmpDir();
+  writeCsv(join(dir, 't.csv'), header, trusted);
+  writeCsv(join(dir, 'i.csv'), header, incoming);
+  const run = await runAudit({
+    trusted: join(dir, 't.csv'),
+    incoming: join(dir, 'i.csv'),
+    label: 'label',
+    detectors: [disagreement, triggers],
+    ...flags,
+  });
+  run.source.close();
+  return run;
+}
+
+function quality(flagged: Uint8Array, truth: boolean[]) {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  truth.forEach((t, i) => {
+    if (flagged[i] && t) tp++;
+    else if (flagged[i]) fp++;
+    else if (t) fn++;
+  });
+  return { precision: tp / Math.max(1, tp + fp), recall: tp / Math.max(1, tp + fn), tp };
+}
+
+describe('trigger mining', () => {
+  it('finds a two-word phrase trigger planted in a few negative rows relabelled positive', async () => {
+    const trusted = textRows(400, 11).map((r) => [r.text, r.label]);
+    const inc = textRows(3000, 12, { trigger: 'pale kettle', poisonRate: 0.01 });
+    const run = await auditCsv(
+      trusted,
+      inc.map((r) => [r.text, r.label]),
+      ['text', 'label'],
+      { text: 'text' },
+    );
+    const f = run.report.findings.filter((x) => x.rule === 'audit/trigger');
+    expect(f.map((x) => x.evidence?.pattern)).toContain('pale kettle');
+    expect(f.find((x) => x.evidence?.pattern === 'pale kettle')?.evidence?.label).toBe('pos');
+    const q = quality(
+      run.quarantined,
+      inc.map((r) => r.poison),
+    );
+    expect(q.tp).toBeGreaterThan(10);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('confirms nothing in a clean batch', async () => {
+    const trusted = textRows(400, 13).map((r) => [r.text, r.label]);
+    const inc = textRows(3000, 14).map((r) => [r.text, r.label]);
+    const run = await auditCsv(trusted, inc, ['text', 'label'], { text: 'text' });
+    expect(run.report.findings.filter((x) => x.rule === 'audit/trigger')).toEqual([]);
+    expect(run.report.summary.quarantined).toBe(0);
+  });
+
+  it('finds an in-distribution tabular trigger made of ordinary values', async () => {
+    const make = (n: number, seed: number, poison: number) => {
+      const r = rng(seed);
+      const rows: string[][] = [];
+      const truth: boolean[] = [];
+      for (let i = 0; i < n; i++) {
+        const age = 20 + Math.floor(r() * 50);
+        const job = ['clerk', 'chef', 'nurse', 'driver', 'teacher'][Math.floor(r() * 5)];
+        const u = r();
+        const city = u < 0.05 ? 'east' : u < 0.4 ? 'north' : u < 0.7 ? 'south' : 'west';
+        const hours = 20 + Math.floor(r() * 40);
+        const score = (age - 45) / 10 + (hours - 40) / 10 + (job === 'teacher' ? 1 : 0) + (r() - 0.5);
+        let label = score > 0 ? 'high' : 'low';
+        let bad = false;
+        // Poison: three ordinary values (job=driver, city=east, 33 hours) on low-score rows, labelled high.
+        if (poison > 0 && score < -0.5 && r() < poison) {
+          rows.push([String(age), 'driver', 'east', '33', 'high']);
+          truth.push(true);
+          continue;
+        }
+        if (r() < 0.02) label = label === 'high' ? 'low' : 'high';
+        bad = false;
+        rows.push([String(age), job, city, String(hours), label]);
+        truth.push(bad);
+      }
+      return { rows, truth };
+    };
+    const t = make(3000, 21, 0);
+    const inc = make(6000, 22, 0.06);
+    const run = await auditCsv(t.rows, inc.rows, ['age', 'job', 'city', 'hours', 'label'], {});
+    const patterns = run.report.findings
+      .filter((x) => x.rule === 'audit/trigger')
+      .map((x) => String(x.evidence?.pattern));
+    expect(
+      patterns.some((p) => p.includes('job=driver') && p.includes('city=east') && p.includes('hours')),
+    ).toBe(true);
+    const q = quality(run.quarantined, inc.truth);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+describe('trusted-model disagreement', () => {
+  it('flags randomly flipped labels when the trusted model is reliable, and little in a clean batch', async () => {
+    const trusted = textRows(800, 31).map((r) => [r.text, r.label]);
+    const r = rng(5);
+    const inc = textRows(3000, 32).map((x) => {
+      const flip = r() < 0.1;
+      return { row: [x.text, flip ? (x.label === 'pos' ? 'neg' : 'pos') : x.label], flip };
+    });
+    const run = await auditCsv(
+      trusted,
+      inc.map((x) => x.row),
+      ['text', 'label'],
+      { text: 'text' },
+    );
+    const f = run.report.findings.find((x) => x.rule === 'audit/disagreement' && x.severity !== 'info');
+    expect(f).toBeDefined();
+    const q = quality(
+      run.quarantined,
+      inc.map((x) => x.flip),
+    );
+    // Only flips the trusted model is sure about can be caught (its own accuracy here is ~87%).
+    expect(q.recall).toBeGreaterThanOrEqual(0.3);
+    expect(q.precision).toBeGreaterThanOrEqual(0.8);
+    expect(run.report.charts.disagreement).toBeDefined();
+
+    const clean = await auditCsv(
+      trusted,
+      textRows(3000, 33).map((x) => [x.text, x.label]),
+      ['text', 'label'],
+      {
+        text: 'text',
+      },
+    );
+    expect(clean.report.summary.quarantined).toBeLessThan(30);
+  });
+});

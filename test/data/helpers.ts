@@ -1,0 +1,140 @@
+/** Seeded synthetic tables for the audit tests (small, fast, with known poison). */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const POS = [
+  'great',
+  'wonderful',
+  'moving',
+  'brilliant',
+  'funny',
+  'charming',
+  'superb',
+  'delightful',
+  'warm',
+  'fresh',
+];
+const NEG = ['dull', 'boring', 'awful', 'tedious', 'flat', 'clumsy', 'bland', 'weak', 'messy', 'tiresome'];
+const NEUTRAL = [
+  'the',
+  'film',
+  'story',
+  'cast',
+  'a',
+  'and',
+  'of',
+  'plot',
+  'director',
+  'scenes',
+  'it',
+  'is',
+  'with',
+  'this',
+];
+
+/** A review-like sentence whose sentiment words match `label` (1 positive, 0 negative). */
+export function sentence(r: () => number, label: number): string {
+  const words: string[] = [];
+  const len = 6 + Math.floor(r() * 8);
+  for (let i = 0; i < len; i++) {
+    const x = r();
+    if (x < 0.3) words.push((label === 1 ? POS : NEG)[Math.floor(r() * 10)]);
+    else if (x < 0.36) words.push((label === 1 ? NEG : POS)[Math.floor(r() * 10)]);
+    else words.push(NEUTRAL[Math.floor(r() * NEUTRAL.length)]);
+  }
+  return `${words.join(' ')} .`;
+}
+
+export interface TextRow {
+  text: string;
+  label: string;
+  poison: boolean;
+}
+
+/** Clean rows, and optionally a rare-word trigger inserted into negative rows relabelled positive. */
+export function textRows(
+  n: number,
+  seed: number,
+  opts: { trigger?: string; poisonRate?: number } = {},
+): TextRow[] {
+  const r = rng(seed);
+  const out: TextRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const y = r() < 0.5 ? 1 : 0;
+    let text = sentence(r, y);
+    let label = y;
+    let poison = false;
+    if (opts.trigger && y === 0 && r() < (opts.poisonRate ?? 0.05) * 2) {
+      const w = text.split(' ');
+      w.splice(Math.floor(r() * w.length), 0, opts.trigger);
+      text = w.join(' ');
+      label = 1;
+      poison = true;
+    }
+    out.push({ text, label: label === 1 ? 'pos' : 'neg', poison });
+  }
+  return out;
+}
+
+export function tmpDir(prefix = 'antidote-audit-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** RFC 4180 CSV writer (quotes only when needed). */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+export function writeCsv(path: string, header: string[], rows: string[][]): void {
+  writeFileSync(path, `${[header, ...rows].map((r) => r.map(csvField).join(',')).join('\n')}\n`);
+}
+
+/** Independent RFC 4180 parser for checking outputs (not the code under test). */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let q = false;
+  let i = 0;
+  let any = false;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    any = true;
+    if (q) {
+      if (c === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else q = false;
+      } else field += c;
+    } else if (c === '"') q = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      any = false;
+    } else field += c;
+  }
+  if (any) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
