@@ -29,7 +29,11 @@ export interface Timed {
  * Run a command under GNU time (if present) to get wall time and peak RSS of the whole process,
  * including process start. Falls back to wall time only.
  */
-export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Timed {
+export function timeCommand(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Timed {
   const useTime = spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0;
   const t0 = process.hrtime.bigint();
   const r = useTime
@@ -39,7 +43,12 @@ export function timeCommand(cmd: string, args: string[], opts: { cwd?: string; e
         maxBuffer: 1 << 30,
         encoding: 'utf8',
       })
-    : spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 1 << 30, encoding: 'utf8' });
+    : spawnSync(cmd, args, {
+        cwd: opts.cwd ?? ROOT,
+        env: opts.env ?? process.env,
+        maxBuffer: 1 << 30,
+        encoding: 'utf8',
+      });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   let stderr = r.stderr ?? '';
   let peakRssMB = Number.NaN;

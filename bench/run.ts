@@ -3,6 +3,7 @@
  * in its own process so timings and peak RSS do not leak between them. Each benchmark prints its table
  * and writes bench/results/<name>.md; this runner then rebuilds bench/RESULTS.md from those files.
  * The project is built first: benchmarks measure the shipped dist/ code, including process start.
+ * `npm run bench -- --collect` only rebuilds RESULTS.md from the sections already written.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// --collect: only rebuild RESULTS.md from the sections already in bench/results/.
+const collectOnly = process.argv.includes('--collect');
 const all = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .sort();
@@ -21,13 +24,18 @@ if (!selected.length) {
   process.exit(2);
 }
 
-const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(build.status ?? 1);
+if (!collectOnly) {
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
 
 let failed = 0;
-for (const file of selected) {
+for (const file of collectOnly ? [] : selected) {
   console.log(`\n## ${basename(file, '.bench.ts')}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file)], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file)], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     failed++;
     console.error(`benchmark ${file} failed with exit code ${r.status}`);

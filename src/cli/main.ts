@@ -50,7 +50,10 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     // --help and --version exit 0; every usage error exits 2 (commander already printed the message).
-    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+    const ok =
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help';
     process.exitCode = ok ? EXIT.ok : EXIT.error;
   } else {
     reportError(err);

@@ -13,10 +13,24 @@ export function isDebug(): boolean {
   return process.argv.includes('--debug') || process.env.ANTIDOTE_DEBUG === '1';
 }
 
+/**
+ * Recognise an AntidoteError by shape as well as by class: the bundled scan path (dist/cli/scan.bundle.js)
+ * carries its own copy of the class, so `instanceof` alone would report user errors as internal ones.
+ */
+function asUserError(err: unknown): { message: string; hint?: string } | undefined {
+  if (err instanceof AntidoteError) return err;
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; hint?: unknown } | null;
+  if (e && e.name === 'AntidoteError' && typeof e.code === 'string' && typeof e.message === 'string') {
+    return { message: e.message, hint: typeof e.hint === 'string' ? e.hint : undefined };
+  }
+  return undefined;
+}
+
 export function reportError(err: unknown): void {
   const debug = isDebug();
-  if (err instanceof AntidoteError) {
-    process.stderr.write(`antidote: error: ${err.oneLine()}\n`);
+  const user = asUserError(err);
+  if (user) {
+    process.stderr.write(`antidote: error: ${user.hint ? `${user.message}; ${user.hint}` : user.message}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(
@@ -27,6 +41,7 @@ export function reportError(err: unknown): void {
 }
 
 /** Wrap a command's implementation: sets process.exitCode, never lets a stack trace reach the user. */
+// biome-ignore lint/suspicious/noConfusingVoidType: an action may return nothing (exit 0) or an exit code.
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | undefined | void>) {
   return async (...args: A): Promise<void> => {
     try {
@@ -42,7 +57,10 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 export function parseSeverity(value: string, flag = '--fail-on'): Severity {
   const v = value.toLowerCase();
   if (!isSeverity(v)) {
-    throw new AntidoteError('E_USAGE', `${flag} must be one of critical, high, medium, low, info (got "${value}")`);
+    throw new AntidoteError(
+      'E_USAGE',
+      `${flag} must be one of critical, high, medium, low, info (got "${value}")`,
+    );
   }
   return v;
 }

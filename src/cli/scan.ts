@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { usageError } from '../core/errors.js';
+import { AntidoteError, type ErrorCode, usageError } from '../core/errors.js';
+import type { Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
@@ -32,6 +33,20 @@ async function loadImpl(): Promise<ScanImpl> {
   return import('./scan-impl.js');
 }
 
+/**
+ * The bundle carries its own copy of AntidoteError, which `instanceof` in ./run.js does not recognise: a
+ * user error (a missing file, a bad policy) thrown by the bundled scan would be reported as an internal
+ * error without its hint. Such an error is re-made as this module graph's AntidoteError.
+ */
+function asCliError(err: unknown): unknown {
+  if (err instanceof AntidoteError || !(err instanceof Error) || err.name !== 'AntidoteError') return err;
+  const e = err as Error & { code?: unknown; hint?: string };
+  if (typeof e.code !== 'string') return err;
+  const out = new AntidoteError(e.code as ErrorCode, e.message, { hint: e.hint, cause: e.cause });
+  out.stack = e.stack;
+  return out;
+}
+
 export function registerScan(program: Command): void {
   program
     .command('scan')
@@ -55,28 +70,36 @@ export function registerScan(program: Command): void {
           throw usageError(`--format must be text, json or sarif (got "${flags.format}")`);
         }
         const failOn = parseSeverity(flags.failOn);
-        const impl = await loadImpl();
-        const progress = impl.createProgress({
-          enabled: flags.progress === false ? false : undefined,
-          unit: 'files',
-        });
-        let report: Awaited<ReturnType<ScanImpl['scanPaths']>>;
         try {
-          report = await impl.scanPaths(paths, {
-            failOn,
-            allow: flags.allow ?? [],
-            policyFile: flags.policy,
-            progress,
-          });
-        } finally {
-          progress.stop();
+          return await runScan(paths, flags, format, failOn);
+        } catch (err) {
+          throw asCliError(err);
         }
-        let text: string;
-        if (format === 'json') text = impl.renderScanJson(report);
-        else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
-        else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
-        await impl.emit(text, flags.output);
-        return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
       }),
     );
+}
+
+async function runScan(paths: string[], flags: ScanFlags, format: string, failOn: Severity): Promise<number> {
+  const impl = await loadImpl();
+  const progress = impl.createProgress({
+    enabled: flags.progress === false ? false : undefined,
+    unit: 'files',
+  });
+  let report: Awaited<ReturnType<ScanImpl['scanPaths']>>;
+  try {
+    report = await impl.scanPaths(paths, {
+      failOn,
+      allow: flags.allow ?? [],
+      policyFile: flags.policy,
+      progress,
+    });
+  } finally {
+    progress.stop();
+  }
+  let text: string;
+  if (format === 'json') text = impl.renderScanJson(report);
+  else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
+  else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
+  await impl.emit(text, flags.output);
+  return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
 }

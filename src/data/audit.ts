@@ -253,7 +253,8 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       list.sort((a, b) => b[0] - a[0]);
       reasons.set(i, list.map(([s, r]) => `${r} [${s.toFixed(2)}]`).join('; '));
       if (quarantined[i]) {
-        const key = list[0][1].replace(/\s*\(.*$/, '').replace(/"[^"]*"/g, '"…"');
+        // Group by the reason as written (the trigger or label it names is what a reviewer needs), minus details.
+        const key = list[0][1].replace(/\s*\(.*$/, '');
         reasonCounts.set(key, (reasonCounts.get(key) ?? 0) + 1);
       }
     }

@@ -1,9 +1,11 @@
 /**
  * report.html: one self-contained page (inline CSS and inline SVG, no script, no network) for people.
  * Charts are vega-lite specs compiled to vega and rendered to SVG in Node at build time (`View.toSVG()`,
- * renderer 'none'), so the page opens anywhere, offline, and can be attached to a ticket.
+ * renderer 'none', shared with the gate report in src/report/charts.ts), so the page opens anywhere, offline,
+ * and can be attached to a ticket.
  */
 import type { Finding } from '../core/finding.js';
+import { chartSvg as svgOf, type VegaLiteSpec } from '../report/charts.js';
 import type { AuditReport } from './audit.js';
 
 const esc = (s: unknown): string =>
@@ -13,33 +15,7 @@ const esc = (s: unknown): string =>
     .replaceAll('>', '&gt;')
     .replaceAll('"', '&quot;');
 
-type VlSpec = Record<string, unknown>;
-
-const BASE = {
-  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-  config: {
-    font: 'Helvetica, Arial, sans-serif',
-    axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260 },
-    legend: { labelFontSize: 11, titleFontSize: 12 },
-    view: { stroke: null },
-  },
-  background: 'white',
-};
-
-/** Render one vega-lite spec to an SVG string (empty string if it cannot be rendered). */
-async function svgOf(spec: VlSpec): Promise<string> {
-  try {
-    const vl = await import('vega-lite');
-    const vega = await import('vega');
-    const compiled = vl.compile({ ...BASE, ...spec } as never).spec;
-    const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-    const svg = await view.toSVG();
-    view.finalize();
-    return svg;
-  } catch (err) {
-    return `<p class="muted">(chart not rendered: ${esc((err as Error).message)})</p>`;
-  }
-}
+type VlSpec = VegaLiteSpec;
 
 interface Section {
   title: string;
@@ -84,7 +60,7 @@ function chartSections(r: AuditReport): Section[] {
   if (hist?.length) {
     out.push({
       title: 'Suspicion scores',
-      text: `Combined score per row (noisy-OR of the detectors). Rows at or above ${r.settings.threshold} are quarantined. Log scale.`,
+      text: `Combined score per row (noisy-OR of the detectors). Rows at or above ${r.settings.threshold} are quarantined. Symmetric-log scale, so single rows stay visible.`,
       spec: {
         width: 520,
         height: 160,
@@ -94,7 +70,7 @@ function chartSections(r: AuditReport): Section[] {
             mark: { type: 'bar', width: 20 },
             encoding: {
               x: { field: 'bin', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
-              y: { field: 'rows', type: 'quantitative', scale: { type: 'log' }, title: 'rows' },
+              y: { field: 'rows', type: 'quantitative', scale: { type: 'symlog' }, title: 'rows' },
               color: { value: '#6c757d' },
             },
           },

@@ -32,8 +32,28 @@ describe('read cost', () => {
     expect(r.findings.filter((f) => f.severity === 'high' || f.severity === 'critical')).toEqual([]);
     expect(z.bytesRead).toBeLessThan(1024 * 1024);
 
-    const magic = bytes(0x80, 2, 0x8a, 0x0a, [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19], 0x2e);
-    const legacy = bytes(magic, 0x80, 2, 0x4d, [0xe9, 0x03], 0x2e, orderedDictPickle, orderedDictPickle, 0x80, 2, 0x5d, 0x2e);
+    const magic = bytes(
+      0x80,
+      2,
+      0x8a,
+      0x0a,
+      [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19],
+      0x2e,
+    );
+    const legacy = bytes(
+      magic,
+      0x80,
+      2,
+      0x4d,
+      [0xe9, 0x03],
+      0x2e,
+      orderedDictPickle,
+      orderedDictPickle,
+      0x80,
+      2,
+      0x5d,
+      0x2e,
+    );
     const all = new Uint8Array(legacy.length + 3 * big.length);
     all.set(legacy);
     const l = new CountingSource('legacy.pt', all);

@@ -3,7 +3,13 @@ import { makeFinding } from '../../src/core/rule.js';
 import { atLeast, maxSeverity } from '../../src/core/severity.js';
 import { verdictOf } from '../../src/core/verdict.js';
 
-const meta = { id: 'test/rule', title: 'Test', severity: 'medium' as const, rationale: 'r', atlas: 'AML.T0011.000' };
+const meta = {
+  id: 'test/rule',
+  title: 'Test',
+  severity: 'medium' as const,
+  rationale: 'r',
+  atlas: 'AML.T0011.000',
+};
 
 describe('verdict', () => {
   it('blocks when a finding reaches the threshold and passes otherwise', () => {
@@ -20,6 +26,12 @@ describe('verdict', () => {
   });
   it('carries the rule metadata into findings', () => {
     const f = makeFinding(meta, 'msg', { location: { file: 'a.pkl', offset: 3 } });
-    expect(f).toEqual({ rule: 'test/rule', severity: 'medium', message: 'msg', atlas: 'AML.T0011.000', location: { file: 'a.pkl', offset: 3 } });
+    expect(f).toEqual({
+      rule: 'test/rule',
+      severity: 'medium',
+      message: 'msg',
+      atlas: 'AML.T0011.000',
+      location: { file: 'a.pkl', offset: 3 },
+    });
   });
 });

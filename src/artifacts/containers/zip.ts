@@ -176,33 +176,36 @@ const BLOCK = 256 * 1024;
  */
 const HEAD_CACHE_BYTES = 4096;
 const HEAD_CACHE_TOTAL = 16 * 1024 * 1024;
+const HEAD_CACHE_CHUNK = 64 * 1024;
 class HeadCache {
-  // Sized once (pages untouched by a copy are never made resident): no growth branch in the hot loop.
-  private readonly arena: Uint8Array;
+  // Copies go into 64 KiB chunks (a new chunk when one is full, never a copy of the old ones).
+  private chunk = new Uint8Array(0);
   private used = 0;
-  private readonly at: Int32Array;
-  private readonly len: Int32Array;
+  private total = 0;
+  private readonly heads: Array<Uint8Array | undefined>;
   constructor(n: number) {
-    this.arena = new Uint8Array(Math.min(HEAD_CACHE_TOTAL, n * 512));
-    this.at = new Int32Array(n).fill(-1);
-    this.len = new Int32Array(n);
+    this.heads = new Array<Uint8Array | undefined>(n).fill(undefined);
   }
   keep(en: ZipEntry, reader: BlockReader): void {
     if (en.method !== 0 || en.rawHead16 < 0 || !isPickleOpcode(en.rawHead16 & 0xff)) return;
     const n = Math.min(en.compressedSize, HEAD_CACHE_BYTES);
-    if (this.used + n > this.arena.length) return;
+    if (this.total + n > HEAD_CACHE_TOTAL) return;
     const bytes = reader.peek(en.dataOffset, n);
     if (!bytes) return;
-    this.arena.set(bytes, this.used);
-    this.at[en.index] = this.used;
-    this.len[en.index] = n;
+    if (this.used + n > this.chunk.length) {
+      this.chunk = new Uint8Array(HEAD_CACHE_CHUNK);
+      this.used = 0;
+    }
+    const copy = this.chunk.subarray(this.used, this.used + n);
+    copy.set(bytes);
+    this.heads[en.index] = copy;
     this.used += n;
+    this.total += n;
   }
   /** The entry's first `n` stored bytes when cached. */
   get(en: ZipEntry, n: number): Uint8Array | undefined {
-    const i = en.index;
-    if (i >= this.at.length || this.at[i] < 0 || this.len[i] < n) return undefined;
-    return this.arena.subarray(this.at[i], this.at[i] + n);
+    const h = this.heads[en.index];
+    return h && h.length >= n ? h.subarray(0, n) : undefined;
   }
 }
 const headCaches = new WeakMap<ZipArchive, HeadCache>();
@@ -264,7 +267,9 @@ function openZipSync(source: SyncByteSource): ZipArchive {
   const tailStart = size - tailLen;
   const tail = source.readSync(tailStart, tailLen);
   const candidates: number[] = [];
-  for (let i = tail.length - EOCD_SIZE; i >= 0; i--) if (u32(tail, i) === SIG_EOCD) candidates.push(i);
+  // The first-byte test ('P') only skips positions where the signature cannot start.
+  for (let i = tail.length - EOCD_SIZE; i >= 0; i--)
+    if (tail[i] === 0x50 && u32(tail, i) === SIG_EOCD) candidates.push(i);
   if (!candidates.length) {
     zip.fatal = 'no zip end-of-central-directory record';
     return zip;

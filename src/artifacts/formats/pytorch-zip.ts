@@ -42,7 +42,14 @@ const TEXT_SNIFF_BYTES = 512;
 
 export function classifyZip(entries: readonly ZipEntry[]): Kind {
   const names = entries.map((e) => e.name);
-  if (names.some((n) => /(^|\/)constants\.pkl$/.test(n) || CODE_NAME.test(n))) return 'torchscript';
+  // The suffix tests only skip the regular expressions for names that cannot match them.
+  if (
+    names.some(
+      (n) =>
+        (n.endsWith('.pkl') && /(^|\/)constants\.pkl$/.test(n)) || (n.endsWith('.py') && CODE_NAME.test(n)),
+    )
+  )
+    return 'torchscript';
   if (names.some((n) => /(^|\/)data\.pkl$/.test(n))) return 'pytorch-zip';
   if (names.length && names.every((n) => n.endsWith('.npy') || n.endsWith('/'))) return 'npz';
   return 'zip';

@@ -9,8 +9,8 @@
  */
 import type { Finding, Location } from '../../core/finding.js';
 import type { Severity } from '../../core/severity.js';
-import type { ByteSource } from '../source.js';
 import type { Policy } from '../pickle/api.js';
+import type { ByteSource } from '../source.js';
 
 export const HEAD_BYTES = 64 * 1024;
 

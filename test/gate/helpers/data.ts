@@ -1,6 +1,7 @@
 /** Real datasets for the gate's tests (from ../shared/data, see its README) as column-oriented batches and files. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../../../src/data/learn/random.js';
 import type { InputBatch } from '../../../src/gate/models/types.js';
 import type { Column } from '../../../src/gate/table.js';
 import { SHARED } from '../../helpers/cli.js';
@@ -108,13 +109,4 @@ export function labelsOf(t: Rows, column: string, classes: string[]): Int32Array
 }
 
 /** Seeded PRNG for test data. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seeded = mulberry32;

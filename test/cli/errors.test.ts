@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+// Bad input gets one line saying what is wrong, exit 2, and no stack trace unless --debug.
+describe('user errors', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a missing file to scan', ['scan', '/nonexistent/model.pt'], /nonexistent/],
+    ['an unknown output format', ['scan', 'README.md', '--format', 'xml'], /--format must be/],
+    ['an invalid --fail-on', ['scan', 'README.md', '--fail-on', 'severe'], /--fail-on must be one of/],
+    ['a missing policy file', ['scan', 'README.md', '--policy', '/nonexistent/policy.json'], /policy/i],
+    [
+      'a missing audit input',
+      ['audit', '--trusted', '/nonexistent/a.csv', '--incoming', '/nonexistent/b.csv', '--label', 'y'],
+      /nonexistent/,
+    ],
+  ];
+  for (const [what, args, pattern] of cases) {
+    it(`${what}: one line, exit 2, no stack`, () => {
+      const r = runCli(args);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toMatch(/^antidote: error: /);
+      expect(lines[0]).not.toMatch(/internal error/);
+      expect(lines[0]).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+  }
+  it('--debug adds the stack trace', () => {
+    const r = runCli(['scan', '/nonexistent/model.pt', '--debug']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+  it('an unknown command is a usage error (exit 2)', () => {
+    expect(runCli(['frobnicate']).code).toBe(2);
+  });
+});
