@@ -1,36 +1,15 @@
 /** Real datasets for the gate's tests (from ../shared/data, see its README) as column-oriented batches and files. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADULT_COLUMNS as COLUMNS, ADULT_NUMERIC as NUMERIC } from '../../../src/data/generators/datasets.js';
 import { mulberry32 } from '../../../src/data/learn/random.js';
 import type { InputBatch } from '../../../src/gate/models/types.js';
 import type { Column } from '../../../src/gate/table.js';
 import { SHARED } from '../../helpers/cli.js';
 
-export const ADULT_COLUMNS = [
-  'age',
-  'workclass',
-  'fnlwgt',
-  'education',
-  'education_num',
-  'marital_status',
-  'occupation',
-  'relationship',
-  'race',
-  'sex',
-  'capital_gain',
-  'capital_loss',
-  'hours_per_week',
-  'native_country',
-  'income',
-];
-export const ADULT_NUMERIC = [
-  'age',
-  'fnlwgt',
-  'education_num',
-  'capital_gain',
-  'capital_loss',
-  'hours_per_week',
-];
+// The Adult schema is defined once, in the generators; order matters here (the ONNX fixtures' feature order).
+export const ADULT_COLUMNS: string[] = [...COLUMNS];
+export const ADULT_NUMERIC: string[] = [...NUMERIC];
 export const ADULT_CATEGORICAL = [
   'workclass',
   'education',

@@ -2,9 +2,9 @@
 import { ATLAS } from '../../../core/atlas.js';
 import type { Finding } from '../../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../../core/rule.js';
-import { dangerOf } from '../denylist.js';
-import { at, nestingEvidence, type RuleContext } from './context.js';
-import { howUsed, rawSpelling, usesOf } from './describe.js';
+import { at, type RuleContext } from './context.js';
+import { howUsed } from './describe.js';
+import { globalEvidence, unlistedGlobals } from './unlisted.js';
 
 export const meta: RuleMeta = {
   id: 'pickle/dangerous-global',
@@ -17,22 +17,12 @@ export const meta: RuleMeta = {
 
 export function check(ctx: RuleContext): Finding[] {
   const out: Finding[] = [];
-  for (const g of ctx.vm.globals.values()) {
-    if (g.global.ext !== undefined || ctx.policy.allowed.has(g.global.qualified)) continue;
-    const raw = rawSpelling(g);
-    const danger = raw ? dangerOf(g.global.qualified, raw) : dangerOf(g.global.qualified);
-    if (!danger) continue;
+  for (const u of unlistedGlobals(ctx)) {
+    if (!u.danger) continue;
     out.push(
-      makeFinding(meta, `${g.global.qualified} is ${howUsed(g)}: ${danger.reason}.`, {
-        location: at(ctx, g.offset, g.index),
-        evidence: {
-          name: g.global.qualified,
-          ...(raw ? { writtenAs: raw } : {}),
-          importedBy: g.importedBy,
-          usedBy: usesOf(g),
-          deniedBy: danger.entry,
-          ...nestingEvidence(ctx),
-        },
+      makeFinding(meta, `${u.g.global.qualified} is ${howUsed(u.g)}: ${u.danger.reason}.`, {
+        location: at(ctx, u.g.offset, u.g.index),
+        evidence: globalEvidence(ctx, u),
       }),
     );
   }

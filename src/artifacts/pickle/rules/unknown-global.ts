@@ -2,9 +2,9 @@
 import { ATLAS } from '../../../core/atlas.js';
 import type { Finding } from '../../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../../core/rule.js';
-import { dangerOf } from '../denylist.js';
-import { at, nestingEvidence, type RuleContext } from './context.js';
-import { howUsed, rawSpelling, usesOf } from './describe.js';
+import { at, type RuleContext } from './context.js';
+import { howUsed } from './describe.js';
+import { globalEvidence, unlistedGlobals } from './unlisted.js';
 
 export const meta: RuleMeta = {
   id: 'pickle/unknown-global',
@@ -17,25 +17,15 @@ export const meta: RuleMeta = {
 
 export function check(ctx: RuleContext): Finding[] {
   const out: Finding[] = [];
-  for (const g of ctx.vm.globals.values()) {
-    if (g.global.ext !== undefined || ctx.policy.allowed.has(g.global.qualified)) continue;
-    const raw = rawSpelling(g);
-    if (raw ? dangerOf(g.global.qualified, raw) : dangerOf(g.global.qualified)) continue;
-    const profiles = ctx.policy.profiles.length ? ctx.policy.profiles.join(', ') : 'none';
+  const profiles = ctx.policy.profiles.length ? ctx.policy.profiles.join(', ') : 'none';
+  for (const u of unlistedGlobals(ctx)) {
+    if (u.danger) continue; // reported as critical by pickle/dangerous-global
+    const name = u.g.global.qualified;
     out.push(
       makeFinding(
         meta,
-        `${g.global.qualified} is ${howUsed(g)} and is not in the allowlist (profiles: ${profiles}); allow it with --allow ${g.global.qualified} only if you trust that code.`,
-        {
-          location: at(ctx, g.offset, g.index),
-          evidence: {
-            name: g.global.qualified,
-            ...(raw ? { writtenAs: raw } : {}),
-            importedBy: g.importedBy,
-            usedBy: usesOf(g),
-            ...nestingEvidence(ctx),
-          },
-        },
+        `${name} is ${howUsed(u.g)} and is not in the allowlist (profiles: ${profiles}); allow it with --allow ${name} only if you trust that code.`,
+        { location: at(ctx, u.g.offset, u.g.index), evidence: globalEvidence(ctx, u) },
       ),
     );
   }
