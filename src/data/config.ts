@@ -20,8 +20,16 @@ export const TRIGGER_DEFAULTS = {
   maxConjunction: 3,
   /** A candidate must occur in at least this many incoming rows. */
   minSupport: 5,
-  /** Share of a candidate's incoming rows that carry its majority label. */
+  /**
+   * Label-pure candidates (this share of their incoming rows carry the label) calibrate the content test's
+   * empirical null; a trigger itself is judged by its label shift against the trusted reference, not by purity.
+   */
   minPurity: 0.9,
+  /**
+   * How many trusted rows the trusted model's prediction for a pattern's rows is worth, beside the pattern's
+   * own trusted rows, when the label-shift test sets the label rate the reference expects.
+   */
+  modelPriorRows: 100,
   /** Benjamini-Hochberg false discovery rate over the candidates tested. */
   fdr: 0.05,
   /**
@@ -57,13 +65,26 @@ export const DISAGREEMENT_DEFAULTS = {
   folds: 4,
   /** Cap on the rows each cross-validation fold trains on (a seeded sample), to bound time on huge batches. */
   maxCvTrainRows: 150_000,
-  /** Rows whose disagreement with the trusted model is significant at this false discovery rate are flagged. */
+  /** Folds of the trusted model's cross-validation on the trusted set (the clean reference of P(label)). */
+  referenceFolds: 5,
+  /**
+   * Gate: the batch counts as holding contradicted labels only when some row's P(label) is significant against
+   * the clean reference at this false discovery rate (Benjamini-Hochberg); otherwise no row is quarantined here.
+   */
   fdr: 0.05,
-  /** Score of a row significantly contradicted by the trusted model (raised when confident learning agrees). */
-  rowScore: 0.7,
-  /** Extra score when confident learning on the incoming batch also calls the label wrong. */
+  /** The clean reference's share of rows at or below a P(label) is read as its upper confidence bound at this z. */
+  referenceZ: 1.645,
+  /** Rows with P(label) above this count as clean when estimating each class's clean share (Storey's π0). */
+  pi0Lambda: 0.5,
+  /** Floor of that clean-share estimate. */
+  minPi0: 0.2,
+  /**
+   * Past the gate, a row's score is the estimated probability that its label is wrong (per-class local false
+   * discovery rate; see detectors/disagreement.ts), so it reaches the default threshold 0.5 when more likely
+   * wrong than right. When confident learning on the batch also calls it wrong, this is combined in (noisy-OR).
+   */
   confidentLearningBoost: 0.2,
-  /** Below-significance disagreement is scaled to at most this (so it orders the review sample, never quarantines). */
+  /** Disagreement below that (or with the gate closed) is scaled to at most this: it orders the review sample, never quarantines. */
   weakScore: 0.3,
 };
 

@@ -3,11 +3,21 @@
  *
  * A logistic regression fit on the trusted set scores each incoming row. How unusual is the row's label
  * under that model? The answer is calibrated on the trusted set itself: out-of-fold probabilities of the
- * trusted rows give, per class, the distribution of P(label) on clean data, so each incoming row gets a
- * p-value (how rarely clean rows of its class get so low a probability; see referenceP). Benjamini-Hochberg over
- * the batch then flags rows only when the batch holds more contradicted labels than clean data explains;
- * a weak model (few trusted rows, a hard task) therefore flags little on its own. Confident learning on
- * cross-validated probabilities over the incoming batch (a model of the batch, by the batch) corroborates.
+ * trusted rows give, per class, the distribution of P(label) on clean data (F0), which already holds the
+ * model's own accuracy (a weak model on a hard task gives clean rows low P(label) often).
+ *
+ * Two questions, answered in turn:
+ *   1. Does the batch hold more contradicted labels than clean data explains? Per-row p-values against F0
+ *      (see referenceP) under Benjamini-Hochberg at `fdr`. When no row is significant, the batch is treated
+ *      as clean: rows get at most a review score, never a quarantining one.
+ *   2. If so, which rows? Per class (so each class has its own threshold), the incoming rows labelled y are
+ *      ranked by P(y) and compared with the clean rows F0_y predicts at each level; the local false-discovery
+ *      rate (see labelLocalFdr) gives each row the probability that its label is right, and its score is the
+ *      probability that it is wrong: at or above 0.5 (the default quarantine threshold) when more likely
+ *      wrong than right. A weak model (hard task, few trusted rows) has a wide F0, so the batch must hold many
+ *      more low-P rows than that before anything is flagged.
+ * Confident learning on cross-validated probabilities over the incoming batch (a model of the batch, by
+ * the batch) corroborates: a flagged row it also calls mislabelled gets `confidentLearningBoost` combined in.
  *
  * Publishes `trustedProba` (incoming rows × classes) for later stages.
  */
@@ -27,39 +37,190 @@ export const meta: RuleMeta = {
   severity: 'high',
   atlas: ATLAS.poisonData,
   rationale:
-    'Label flips (through a feedback loop, a rogue labeler or random availability noise) leave rows whose label a model of the trusted reference finds implausible. Judged against the trusted model calibrated on clean data, with a false-discovery-rate control over the batch, and corroborated by confident learning on the batch itself.',
+    'Label flips (through a feedback loop, a rogue labeler or random availability noise) leave rows whose label a model of the trusted reference finds implausible. Judged against the trusted model calibrated on clean data (its cross-validated probabilities on the trusted rows), per class, with false-discovery-rate control over the batch, and corroborated by confident learning on the batch itself.',
 };
 
-/** Per class, sorted out-of-fold P(label) of the trusted rows: the clean reference distribution. */
-function referenceDistribution(ctx: AuditContext, s: typeof DISAGREEMENT_DEFAULTS): Float64Array[] {
+type Settings = typeof DISAGREEMENT_DEFAULTS;
+
+/** Clean reference, per class: sorted out-of-fold P(label) of the trusted rows and a normal fit to their logits. */
+export interface ClassReference {
+  sorted: Float64Array;
+  mu: number;
+  sd: number;
+}
+
+/** Out-of-fold probabilities of the trusted rows, per class: the clean reference; plus the model's CV accuracy. */
+function referenceDistribution(ctx: AuditContext, s: Settings): { refs: ClassReference[]; accuracy: number } {
   const K = ctx.classes.length;
   const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
   const yt = ctx.trusted.labels;
-  const folds = Math.min(s.folds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
-  const cv = crossValProba(Xt, yt, K, { l2: s.l2, maxIter: s.maxIter, folds, seed: ctx.seed });
+  const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
+  const cv = crossValProba(Xt, yt, K, {
+    l2: s.l2,
+    maxIter: s.maxIter,
+    folds,
+    seed: ctx.seed,
+    maxTrainRows: s.maxCvTrainRows,
+  });
   const per: number[][] = Array.from({ length: K }, () => []);
-  for (let i = 0; i < ctx.trusted.n; i++) per[yt[i]].push(cv[i * K + yt[i]]);
-  return per.map((a) => Float64Array.from(a).sort());
+  let correct = 0;
+  for (let i = 0; i < ctx.trusted.n; i++) {
+    per[yt[i]].push(cv[i * K + yt[i]]);
+    if (argmax(cv, i, K) === yt[i]) correct++;
+  }
+  return { refs: per.map(classReference), accuracy: correct / Math.max(1, ctx.trusted.n) };
 }
 
 const logit = (p: number) => Math.log(Math.max(p, 1e-9) / Math.max(1 - p, 1e-9));
+
+export function classReference(values: ArrayLike<number>): ClassReference {
+  const sorted = Float64Array.from(values).sort();
+  const l = Array.from(sorted, logit);
+  const mu = l.reduce((a, b) => a + b, 0) / Math.max(1, l.length);
+  const sd = Math.sqrt(l.reduce((a, b) => a + (b - mu) ** 2, 0) / Math.max(1, l.length - 1)) || 1;
+  return { sorted, mu, sd };
+}
+
+/** Number of values in a sorted array at or below p. */
+function countAtOrBelow(sorted: Float64Array, p: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= p) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /**
  * p-value of P(label) = p against the clean rows of that class: a normal fit to their logits extrapolates
  * beyond the smallest clean value (a few hundred trusted rows cannot resolve 1e-4 empirically), but never
  * below the share of clean rows actually observed at or below p (heavy tails stay honest).
  */
-function referenceP(ref: Float64Array, mu: number, sd: number, p: number): number {
-  let lo = 0;
-  let hi = ref.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ref[mid] <= p) lo = mid + 1;
-    else hi = mid;
-  }
-  const observed = lo / (1 + ref.length);
-  const fitted = 1 - normalUpperTail((logit(p) - mu) / sd);
+export function referenceP(ref: ClassReference, p: number): number {
+  const observed = countAtOrBelow(ref.sorted, p) / (1 + ref.sorted.length);
+  const fitted = 1 - normalUpperTail((logit(p) - ref.mu) / ref.sd);
   return Math.min(1, Math.max(observed, fitted));
+}
+
+/**
+ * Clean rows of a class expected at or below P(label) = p, as a share of the class. The reference's count at or
+ * below p is interpolated in logit space between its values (a continuous curve: clean rows do not sit
+ * exactly on the trusted ones), then read as an upper confidence bound (Wilson, z standard errors) so that a
+ * small reference, which cannot tell 1/m from 0, errs towards "clean data explains it"; the fitted normal
+ * tail is used where it is larger.
+ */
+export function referenceTail(ref: ClassReference, p: number, z: number): number {
+  const r = ref.sorted;
+  const m = r.length;
+  if (m === 0) return 1;
+  const k0 = countAtOrBelow(r, p);
+  let k = k0;
+  if (k0 > 0 && k0 < m) {
+    const a = logit(r[k0 - 1]);
+    const b = logit(r[k0]);
+    if (b > a) k += Math.min(1, Math.max(0, (logit(p) - a) / (b - a)));
+  }
+  const phat = k / m;
+  const z2 = z * z;
+  const upper =
+    (phat + z2 / (2 * m) + z * Math.sqrt((phat * (1 - phat)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+  const fitted = 1 - normalUpperTail((logit(p) - ref.mu) / ref.sd);
+  return Math.min(1, Math.max(upper, fitted));
+}
+
+export interface LabelFdr {
+  /** Per row: estimated probability that its label is right (local false-discovery rate), 1 = no evidence. */
+  lfdr: Float64Array;
+  /** Per class: estimated share of its incoming rows whose label is right (Storey's π0). */
+  pi0: Float64Array;
+}
+
+/**
+ * Local false-discovery rate of low P(label), per class. For class y (n_y incoming rows), plot the rows
+ * found at or below each probability p, N_y(p), against the clean rows expected there, E_y(p) = n_y · F0_y(p).
+ * Where wrong labels pile up, N rises faster than E; the slope dN/dE of the least concave majorant of that
+ * curve (Grenander's monotone density estimate, as in Strimmer 2008) is f(p)/f0(p), so π0 · dE/dN is the
+ * probability that a row there is clean. Unlike a tail rate (a q-value), this does not let a pile of
+ * blatant flips near P = 0 vouch for borderline rows further up. π0 = (rows above `lambda`) / (n_y · (1 −
+ * F0_y(lambda))), clipped to [`minPi0`, 1]: rows the model finds plausible count as clean, so it only
+ * overstates the clean share.
+ */
+export function labelLocalFdr(
+  pLabel: Float64Array,
+  labels: Int32Array,
+  refs: ClassReference[],
+  opts: { lambda: number; minPi0: number; z: number },
+): LabelFdr {
+  const K = refs.length;
+  const n = labels.length;
+  const lfdr = new Float64Array(n).fill(1);
+  const pi0 = new Float64Array(K).fill(1);
+  for (let y = 0; y < K; y++) {
+    let ny = 0;
+    for (let i = 0; i < n; i++) if (labels[i] === y) ny++;
+    if (ny === 0 || refs[y].sorted.length === 0) continue;
+    const vals = new Float64Array(ny);
+    let k = 0;
+    for (let i = 0; i < n; i++) if (labels[i] === y) vals[k++] = pLabel[i];
+    vals.sort();
+    const above = ny - countAtOrBelow(vals, opts.lambda);
+    const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda, opts.z));
+    pi0[y] = Math.min(1, Math.max(opts.minPi0, cleanAbove > 0 ? above / cleanAbove : 1));
+    // Curve points at each distinct value (N = rows at or below it), from the origin.
+    const xs: number[] = [0];
+    const ns: number[] = [0];
+    for (let j = 0; j < ny; j++) {
+      if (j < ny - 1 && vals[j + 1] === vals[j]) continue;
+      const x = ny * referenceTail(refs[y], vals[j], opts.z);
+      if (x <= xs[xs.length - 1]) {
+        ns[ns.length - 1] = j + 1; // same expected count: keep the highest point
+        continue;
+      }
+      xs.push(x);
+      ns.push(j + 1);
+    }
+    // The hull picks the steepest chords, so each cumulative count is read at its lower confidence bound
+    // (Poisson, z standard errors): a chance clump of clean rows in a heavy tail does not look like flips.
+    const rank = ns.slice();
+    for (let t = 1; t < ns.length; t++) ns[t] = Math.max(0, ns[t] - opts.z * Math.sqrt(ns[t]));
+    // Least concave majorant (upper hull, monotone chain); each point takes the slope of the hull segment
+    // ending at or passing over it.
+    const hull: number[] = [0];
+    for (let t = 1; t < xs.length; t++) {
+      while (hull.length >= 2) {
+        const a = hull[hull.length - 2];
+        const b = hull[hull.length - 1];
+        // Drop b when it lies on or below the chord a -> t.
+        if ((ns[b] - ns[a]) * (xs[t] - xs[a]) <= (ns[t] - ns[a]) * (xs[b] - xs[a])) hull.pop();
+        else break;
+      }
+      hull.push(t);
+    }
+    const pointLfdr = new Float64Array(xs.length).fill(1);
+    for (let h = 1; h < hull.length; h++) {
+      const a = hull[h - 1];
+      const b = hull[h];
+      const slope = (ns[b] - ns[a]) / (xs[b] - xs[a]);
+      const v = slope > 0 ? Math.min(1, pi0[y] / slope) : 1;
+      for (let t = a + 1; t <= b; t++) pointLfdr[t] = v;
+    }
+    // Map rows to their point: the point of a row is the last one whose N reaches its rank.
+    for (let i = 0; i < n; i++) {
+      if (labels[i] !== y) continue;
+      const r = countAtOrBelow(vals, pLabel[i]);
+      let lo = 1;
+      let hi = rank.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rank[mid] < r) lo = mid + 1;
+        else hi = mid;
+      }
+      lfdr[i] = pointLfdr[lo];
+    }
+  }
+  return { lfdr, pi0 };
 }
 
 export function run(ctx: AuditContext): DetectorOutput {
@@ -69,19 +230,24 @@ export function run(ctx: AuditContext): DetectorOutput {
   const n = inc.n;
   const tm = trustedModel(ctx, s);
   const proba = tm.proba;
-  const ref = referenceDistribution(ctx, s);
+  const { refs, accuracy } = referenceDistribution(ctx, s);
+  const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
-  const fit = ref.map((r) => {
-    const l = Array.from(r, logit);
-    const mu = l.reduce((a, b) => a + b, 0) / Math.max(1, l.length);
-    const sd = Math.sqrt(l.reduce((a, b) => a + (b - mu) ** 2, 0) / Math.max(1, l.length - 1)) || 1;
-    return { mu, sd };
-  });
   for (let i = 0; i < n; i++) {
     const y = inc.labels[i];
-    pEmp[i] = referenceP(ref[y], fit[y].mu, fit[y].sd, proba[i * K + y]);
+    pLabel[i] = proba[i * K + y];
+    pEmp[i] = referenceP(refs[y], pLabel[i]);
   }
+  // 1. Does the batch hold more contradicted labels than clean data explains?
   const cutoff = bhCutoff(pEmp, s.fdr);
+  let nGate = 0;
+  for (let i = 0; i < n; i++) if (pEmp[i] <= cutoff) nGate++;
+  // 2. Which rows: per class, the probability that each label is wrong (used only when the gate opened).
+  const fdr = labelLocalFdr(pLabel, inc.labels, refs, {
+    lambda: s.pi0Lambda,
+    minPi0: s.minPi0,
+    z: s.referenceZ,
+  });
 
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;
@@ -90,34 +256,40 @@ export function run(ctx: AuditContext): DetectorOutput {
   const rows: RowFlag[] = [];
   let nSig = 0;
   let nBoth = 0;
+  let expectedWrong = 0;
   const pairs = new Map<string, number>();
   const sigRows: number[] = [];
   for (let i = 0; i < n; i++) {
     const y = inc.labels[i];
-    let pred = 0;
-    for (let c = 1; c < K; c++) if (proba[i * K + c] > proba[i * K + pred]) pred = c;
-    const pl = proba[i * K + y].toFixed(2);
-    if (pEmp[i] <= cutoff) {
+    const pred = argmax(proba, i, K);
+    const pl = pLabel[i].toFixed(2);
+    const clAgrees = cl.issue[i] === 1;
+    const wrong = nGate > 0 ? 1 - fdr.lfdr[i] : 0;
+    if (wrong >= 0.5) {
+      // More likely wrong than right. Confident learning agreeing raises the score (it orders these rows);
+      // it never carries a row over alone.
       nSig++;
       sigRows.push(i);
-      const both = cl.issue[i] === 1;
-      if (both) nBoth++;
+      expectedWrong += wrong;
+      if (clAgrees) nBoth++;
       const key = `${ctx.classes[y]} -> ${ctx.classes[pred]}`;
       pairs.set(key, (pairs.get(key) ?? 0) + 1);
       rows.push({
         row: i,
-        score: Math.min(1, s.rowScore + (both ? s.confidentLearningBoost : 0)),
-        reason: `trusted model contradicts label ${ctx.classes[y]} (P=${pl}${both ? ', confident learning agrees' : ''})`,
+        score: clAgrees ? 1 - (1 - wrong) * (1 - s.confidentLearningBoost) : wrong,
+        reason: `trusted model contradicts label ${ctx.classes[y]} (P=${pl}, label wrong with probability ${wrong.toFixed(2)}${clAgrees ? ', confident learning agrees' : ''})`,
       });
-    } else if (pEmp[i] < 0.1 && (cl.issue[i] === 1 || pred !== y)) {
-      const score = s.weakScore * (1 - pEmp[i] / 0.1) * (cl.issue[i] ? 1 : 0.6);
-      if (score >= 0.02) {
-        rows.push({
-          row: i,
-          score,
-          reason: `label ${ctx.classes[y]} unlikely under the trusted model (P=${pl})${cl.issue[i] ? ', confident learning agrees' : ''}`,
-        });
-      }
+      continue;
+    }
+    // Below that, disagreement only orders the review sample (capped at weakScore, never quarantines).
+    const weak = pEmp[i] < 0.1 && (clAgrees || pred !== y) ? (1 - pEmp[i] / 0.1) * (clAgrees ? 1 : 0.6) : 0;
+    const score = s.weakScore * Math.max(weak, wrong / 0.5);
+    if (score >= 0.02) {
+      rows.push({
+        row: i,
+        score,
+        reason: `label ${ctx.classes[y]} unlikely under the trusted model (P=${pl})${clAgrees ? ', confident learning agrees' : ''}`,
+      });
     }
   }
   const findings = [];
@@ -126,14 +298,18 @@ export function run(ctx: AuditContext): DetectorOutput {
     findings.push(
       makeFinding(
         meta,
-        `${nSig} incoming rows carry labels the trusted model contradicts, more than clean data explains (false discovery rate ${s.fdr}); ${nBoth} of them also flagged by confident learning.`,
+        `${nSig} incoming rows carry labels the trusted model contradicts, more likely wrong than right given what clean data explains (about ${Math.round(expectedWrong)} wrong labels expected among them); ${nBoth} of them also flagged by confident learning.`,
         {
           location: { rows: sigRows.slice(0, 20).map((i) => inc.ids[i]), rowCount: nSig },
           evidence: {
             rows: nSig,
+            expectedWrong: Math.round(expectedWrong),
             confidentLearningAgrees: nBoth,
             flips: Object.fromEntries(top.slice(0, 10)),
             share: Number((nSig / n).toFixed(4)),
+            cleanShareByClass: Object.fromEntries(
+              ctx.classes.map((c, y) => [c, Number(fdr.pi0[y].toFixed(3))]),
+            ),
           },
           severity: nSig >= Math.max(10, 0.01 * n) ? 'high' : 'medium',
         },
@@ -143,13 +319,15 @@ export function run(ctx: AuditContext): DetectorOutput {
   findings.push(
     makeFinding(
       meta,
-      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (trusted model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%).`,
+      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (trusted model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; its cross-validated accuracy on the trusted set: ${(100 * accuracy).toFixed(1)}%).`,
       {
         severity: 'info',
         evidence: {
           confidentLearningIssues: cl.issues,
           thresholds: Array.from(cl.thresholds, (t) => Number(t.toFixed(3))),
           trustedModelIterations: tm.model.iterations,
+          trustedCvAccuracy: Number(accuracy.toFixed(4)),
+          significantAtFdr: nGate,
         },
       },
     ),
@@ -171,13 +349,15 @@ function bhCutoff(p: Float64Array, q: number): number {
   return cut;
 }
 
+function argmax(proba: ArrayLike<number>, i: number, K: number): number {
+  let best = 0;
+  for (let c = 1; c < K; c++) if (proba[i * K + c] > proba[i * K + best]) best = c;
+  return best;
+}
+
 function agreement(proba: Float32Array, labels: Int32Array, K: number): number {
   let ok = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let pred = 0;
-    for (let c = 1; c < K; c++) if (proba[i * K + c] > proba[i * K + pred]) pred = c;
-    if (pred === labels[i]) ok++;
-  }
+  for (let i = 0; i < labels.length; i++) if (argmax(proba, i, K) === labels[i]) ok++;
   return labels.length ? ok / labels.length : 0;
 }
 

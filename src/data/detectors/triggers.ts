@@ -3,23 +3,26 @@
  *
  * A backdoor needs many training rows that carry the trigger and the attacker's label. So a trigger shows
  * up as a pattern (a word n-gram in text; a conjunction of up to three feature=value items in tabular data,
- * numeric values binned at the trusted quantiles) that, in the incoming batch,
- *   1. is frequent enough to matter (support) and nearly pure in one label (purity);
- *   2. is more common than in the trusted reference (lift, and a one-sided binomial test of the incoming
- *      share of its occurrences against the incoming share of rows);
- *   3. sits on rows whose content, with the pattern removed, looks less like that label than the label's rows
- *      usually do (a z-test of the mean P(label | row without the pattern) against the label's distribution).
- *      The content model is the cross-validated model of the batch with the trusted rows added to every
- *      fold: the trusted set alone is often too small to read content well (872 rows of SST-2 give ~69%
- *      accuracy), and out-of-fold scoring keeps each row's own label out of its score. The trusted model's
- *      own verdict with the pattern removed is reported as evidence.
- * Tests 2 and 3 are combined with a weighted Stouffer Z (the over-representation test weighted by how many
- * trusted occurrences the null predicts, so a small reference neither helps nor hurts much); Benjamini-Hochberg controls the false discovery rate over
- * the candidates the trusted set does not explain (lift >= minLift). A second, weighted pass (the campaign
- * step) gives more of the error budget to candidates shaped like confirmed triggers (same label, same
- * n-gram length or conjunction size, never seen in the trusted set): backdoors are usually planted as a
- * trigger set. The union of the two passes keeps the false discovery rate below twice `fdr`.
- * Rows that carry a confirmed trigger with its label are suspects.
+ * numeric values binned at the trusted quantiles) whose rows, in the incoming batch,
+ *   1. carry a label far more often than the trusted reference expects for them (the label-shift test): the
+ *      expected rate mixes the pattern's own trusted rows with what the model predicts for its incoming rows
+ *      when the pattern is read as the trusted reference reads it (`modelPriorRows`), and a beta-binomial
+ *      tail keeps the uncertainty of that rate, so chance over-representation of an ordinary word in the
+ *      majority class, or a conjunction that is only 86% pure, is judged by its departure, not its purity;
+ *   2. sit on content that, with the pattern removed, looks less like that label than the label's rows
+ *      usually do (z-test against the label's distribution under the batch's cross-validated model with the
+ *      trusted rows in every fold, standardised by an empirical null), combined with over-representation
+ *      against the trusted set (weighted Stouffer).
+ * Both must hold (p = max of the two, an intersection-union test), with Benjamini-Hochberg over the whole
+ * family: every pattern with support and lift, counted before any label-dependent filter. A second, weighted
+ * pass (the campaign step) gives more of the error budget to label-pure candidates shaped like confirmed
+ * triggers (same label, same n-gram length or conjunction size, never seen in the trusted set); there the
+ * label shift need only be nominally significant. The union of the two passes keeps the false discovery
+ * rate below about twice `fdr`.
+ * Confirmed patterns are then explained away greedily: the one that explains the most label excess is kept,
+ * and any other whose rows outside the kept ones no longer show a significant shift is dropped; a pattern
+ * inside a looser one that leaves the rest of it ordinary is preferred ("starting pain kano", not "pain").
+ * Rows that carry a kept trigger with its label are suspects.
  *
  * Mining counts each distinct (content, label) once, so duplicated rows cannot fake significance; counts
  * live in typed hash tables (no per-key objects), so a million rows stay cheap.
@@ -37,7 +40,7 @@ import { forEachToken, ngramHash, type TokenizedText } from '../features/text.js
 import { batchCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
-import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
+import { benjaminiHochberg, binomialUpperTail, logGamma, normalUpperTail } from '../stats/tests.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
@@ -195,6 +198,32 @@ function normalQuantileUpper(p: number): number {
   return (lo + hi) / 2;
 }
 
+/**
+ * P(X >= k) for X ~ BetaBinomial(n, a, b): the number of rows with a label among n when the label's rate
+ * is itself uncertain, Beta(a, b) (what the trusted reference knows about it). Sums pmf terms upward with
+ * the pmf ratio, so no special function is called in the loop; rates at or below the mean return a normal
+ * approximation (never significant, not worth summing).
+ */
+export function betaBinomialUpperTail(k: number, n: number, a: number, b: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  const mean = (n * a) / (a + b);
+  const variance = (n * a * b * (a + b + n)) / ((a + b) ** 2 * (a + b + 1));
+  const z = (k - 0.5 - mean) / Math.sqrt(Math.max(variance, 1e-12));
+  if (z < 2) return normalUpperTail(z);
+  const lnB = (x: number, y: number) => logGamma(x) + logGamma(y) - logGamma(x + y);
+  const lnC = logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+  const first = lnC + lnB(k + a, n - k + b) - lnB(a, b);
+  let term = 1;
+  let sum = 1;
+  for (let j = k; j < n; j++) {
+    term *= ((n - j) / (j + 1)) * ((j + a) / (n - j - 1 + b));
+    sum += term;
+    if (term < 1e-16 * sum) break;
+  }
+  return Math.min(1, Math.exp(first) * sum);
+}
+
 export interface TriggerCandidate {
   pattern: string;
   kind: 'text' | 'tabular';
@@ -209,6 +238,11 @@ export interface TriggerCandidate {
   contentZ: number;
   pOverRepresented: number;
   pDisagreement: number;
+  /** Share of the pattern's incoming rows with the label, and the share the trusted reference expects. */
+  labelRate: number;
+  expectedRate: number;
+  /** Label-shift test against the trusted reference. */
+  pLabelShift: number;
   p: number;
   confirmed: boolean;
 }
@@ -235,13 +269,24 @@ interface Mined {
   p: number;
   pOver: number;
   pDis: number;
+  /** Incoming and trusted rows carrying the pattern with its label. */
+  kIn: number;
+  kTr: number;
+  /** Sum over the pattern's incoming rows of the trusted model's P(label | row). */
+  sumP: number;
+  /** Label-shift test against the trusted reference (Bonferroni over the labels). */
+  pShift: number;
+  /** Rate of the label on the pattern's rows that the trusted reference expects. */
+  expected: number;
+  /** Content test alone (over-representation and content contradiction). */
+  pContent: number;
 }
 
 function mine(
   ctx: AuditContext,
   s: Settings,
   space: Space,
-): { confirmed: Mined[]; tested: Mined[]; capped: boolean } {
+): { confirmed: Mined[]; tested: Mined[]; capped: boolean; family: number } {
   const K = ctx.classes.length;
   const inc = ctx.incoming;
   const tru = ctx.trusted;
@@ -286,33 +331,34 @@ function mine(
     });
   }
   const capped = cin.size >= maxKeys || ctr.size >= maxKeys;
-  // Candidates: support and purity.
+  // Candidates: every pattern with support (the family is counted before any label-dependent filter).
   const cands: Mined[] = [];
   const candIndex = new CountTable(1, 1 << 12);
   const nTr = tru.n;
+  const kIn: number[] = [];
+  const kTr: number[] = [];
   cin.forEach((key, sl) => {
     let df = 0;
-    let best = 0;
-    for (let c = 0; c < K; c++) {
-      const v = cin.countAt(sl, c);
-      df += v;
-      if (v > cin.countAt(sl, best)) best = c;
-    }
+    for (let c = 0; c < K; c++) df += cin.countAt(sl, c);
     if (df < s.minSupport) return;
-    const purity = cin.countAt(sl, best) / df;
-    if (purity < s.minPurity) return;
     let dfTr = 0;
     const ts = ctr.find(key);
     if (ts >= 0) for (let c = 0; c < K; c++) dfTr += ctr.countAt(ts, c);
     const lift = df / nUnique / ((dfTr + 0.5) / (nTr + 0.5));
+    // Lift depends on the counts only, not on labels: filtering on it keeps the label test valid.
+    if (lift < s.minLift) return;
+    for (let c = 0; c < K; c++) {
+      kIn.push(cin.countAt(sl, c));
+      kTr.push(ts >= 0 ? ctr.countAt(ts, c) : 0);
+    }
     candIndex.add(key, 0, cands.length + 1);
     cands.push({
       key,
       len: 0,
-      label: best,
+      label: 0,
       dfIn: df,
       dfTr,
-      purity,
+      purity: 0,
       lift,
       firstRow: -1,
       pos: 0,
@@ -325,12 +371,22 @@ function mine(
       p: 1,
       pOver: 1,
       pDis: 1,
+      kIn: 0,
+      kTr: 0,
+      sumP: 0,
+      pShift: 1,
+      expected: 0,
+      pContent: 1,
     });
   });
-  if (cands.length === 0) return { confirmed: [], tested: [], capped };
+  if (cands.length === 0) return { confirmed: [], tested: [], capped, family: 0 };
 
-  // Pass 2: for each candidate, how many of its rows (with its label) the trusted model contradicts once
-  // the pattern is removed; and the batch's baseline contradiction rate per label.
+  // Pass 2: per candidate and label, over the pattern's incoming rows (one visit per row):
+  //   sumP: P(label | row) with the pattern read as the trusted reference reads it (the batch's
+  //         cross-validated model, its weight for the pattern replaced by the trusted model's: zero for a
+  //         pattern the reference never saw, its natural meaning for one it knows), over all its rows;
+  //   and over its rows that carry the label: how many the trusted model contradicts once the pattern is
+  //   removed, P(label) under the batch model without the pattern (sumC) and with the trusted reading (sumR).
   const tm = trustedModel(ctx);
   const cv = batchCv(ctx);
   const { model, X } = tm;
@@ -347,7 +403,6 @@ function mine(
   };
   const wScale = norm(cv.models[0].w) / Math.max(1e-12, norm(w));
   const zc2 = new Float64Array(M);
-  // Per label: sum and sum of squares of P(label) under the batch model, over the batch's own rows.
   const mom = new Float64Array(K * 2);
   const probOf = (zz: Float64Array, y: number): number => {
     if (M === 1) {
@@ -360,16 +415,21 @@ function mine(
     for (let m = 0; m < M; m++) se += Math.exp(zz[m] - mx);
     return Math.exp(zz[y] - mx) / se;
   };
-
-  const stamp = new Int32Array(cands.length).fill(-1);
-  const baseN = new Float64Array(K);
-  const buckets: number[] = [];
   const argmax = (v: Float64Array): number => {
     if (M === 1) return v[0] >= 0 ? 1 : 0;
     let b = 0;
     for (let m = 1; m < M; m++) if (v[m] > v[b]) b = m;
     return b;
   };
+  const C = cands.length;
+  const sumP = new Float64Array(C * K);
+  const sumC = new Float64Array(C * K);
+  const sumR = new Float64Array(C * K);
+  const nTested = new Int32Array(C * K);
+  const nContra = new Int32Array(C * K);
+  const stamp = new Int32Array(C).fill(-1);
+  const baseN = new Float64Array(K);
+  const buckets: number[] = [];
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
     const y = inc.labels[i];
@@ -392,25 +452,68 @@ function mine(
         c.len = len;
         c.pos = pos;
       }
-      if (c.label !== y) return;
       buckets.length = 0;
       space.removal(i, len, pos, buckets);
       for (let m = 0; m < M; m++) z2[m] = z[m];
       for (const b of buckets) for (let m = 0; m < M; m++) z2[m] -= w[b * M + m] * v;
-      c.tested++;
-      if (argmax(z2) !== y) c.contradicted++;
       for (let m = 0; m < M; m++) zc2[m] = zc[m];
       for (const b of buckets) for (let m = 0; m < M; m++) zc2[m] -= fm.w[b * M + m] * v;
-      c.sumC += probOf(zc2, y);
-      // And with the pattern read as the trusted reference reads it: its batch-learned weight replaced by the
-      // trusted model's (zero for a pattern the reference never saw, its natural meaning for one it knows).
+      const o = ci * K + y;
+      nTested[o]++;
+      if (argmax(z2) !== y) nContra[o]++;
+      sumC[o] += probOf(zc2, y);
       for (const b of buckets) for (let m = 0; m < M; m++) zc2[m] += wScale * w[b * M + m] * v;
-      c.sumR += probOf(zc2, y);
+      for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zc2, k);
+      sumR[o] += probOf(zc2, y);
     });
   }
+  // Label-shift test: is the label more common on the pattern's incoming rows than the trusted reference
+  // expects? The expected rate mixes what the model predicts for those very rows with the pattern read the
+  // trusted way (worth `modelPriorRows` trusted rows) with the pattern's own trusted rows; the beta-binomial
+  // keeps the uncertainty of that rate, so a small reference cannot make sampling noise look like a trigger.
+  const expectedRate = (n: number, kt: number, nt: number, sp: number) => {
+    const m = Math.min(1 - 1e-6, Math.max(1e-6, sp / Math.max(1, n)));
+    return (kt + s.modelPriorRows * m + 0.05) / (nt + s.modelPriorRows + 0.1);
+  };
+  const shiftP = (k: number, n: number, kt: number, nt: number, sp: number) => {
+    if (n <= 0) return 1;
+    const m = Math.min(1 - 1e-6, Math.max(1e-6, sp / n));
+    const a = kt + s.modelPriorRows * m + 0.05;
+    const b = nt - kt + s.modelPriorRows * (1 - m) + 0.05;
+    return betaBinomialUpperTail(k, n, a, b);
+  };
+  cands.forEach((c, ci) => {
+    let best = 0;
+    let bestP = 2;
+    for (let y = 0; y < K; y++) {
+      const p = shiftP(kIn[ci * K + y], c.dfIn, kTr[ci * K + y], c.dfTr, sumP[ci * K + y]);
+      if (p < bestP) {
+        bestP = p;
+        best = y;
+      }
+    }
+    const o = ci * K + best;
+    c.label = best;
+    c.kIn = kIn[o];
+    c.kTr = kTr[o];
+    c.sumP = sumP[o];
+    c.purity = c.kIn / c.dfIn;
+    c.expected = expectedRate(c.dfIn, c.kTr, c.dfTr, c.sumP);
+    // The label is chosen by the test: Bonferroni over the K labels.
+    c.pShift = Math.min(1, K * bestP);
+    c.tested = nTested[o];
+    c.contradicted = nContra[o];
+    c.sumC = sumC[o];
+    c.sumR = sumR[o];
+  });
+  const family = cands.filter((c) => c.kIn >= 3 && c.firstRow >= 0);
+  const shifted = benjaminiHochberg(
+    family.map((c) => c.pShift),
+    s.fdr,
+  );
   const pInc = nUnique / (nUnique + nTr);
-  // The family tested: candidates the trusted reference does not explain (lift), with rows to test.
-  for (const c of cands) {
+  const tested = family;
+  for (const c of tested) {
     c.pOver = binomialUpperTail(c.dfIn, c.dfIn + c.dfTr, pInc);
     // Content contradiction: are these rows, without the pattern, less like their label than the label's rows
     // usually are? (z-test of the mean P(label) against the label's own distribution in the batch.)
@@ -422,13 +525,14 @@ function mine(
   }
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
-  const zs = cands.filter((c) => c.tested >= 3).map((c) => c.zC);
+  const bulk = family.filter((c) => c.tested >= 3 && c.purity >= s.minPurity);
+  const zs = bulk.map((c) => c.zC);
   const centre = zs.length >= 20 ? Math.max(0, median(zs)) : 0;
   const scale = zs.length >= 20 ? Math.max(1, mad(zs, centre)) : 1;
-  const zr = cands.filter((c) => c.tested >= 3).map((c) => c.zR);
+  const zr = bulk.map((c) => c.zR);
   const centreR = zr.length >= 20 ? Math.max(0, median(zr)) : 0;
   const scaleR = zr.length >= 20 ? Math.max(1, mad(zr, centreR)) : 1;
-  for (const c of cands) {
+  for (const c of tested) {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
@@ -437,10 +541,18 @@ function mine(
     const expectedTrusted = ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr);
     const wOver = Math.min(1, expectedTrusted / 5);
     const zOver = normalQuantileUpper(c.pOver);
-    c.p = normalUpperTail((wOver * zOver + c.zC) / Math.sqrt(wOver * wOver + 1));
+    const pContent = normalUpperTail((wOver * zOver + c.zC) / Math.sqrt(wOver * wOver + 1));
+    // Both must hold (intersection-union test): the label departs from what the trusted reference expects,
+    // and the rest of the rows' content does not support it. Candidates the label-shift test did not keep
+    // cannot be rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
+    c.p = Math.max(c.pShift, pContent);
+    c.pContent = pContent;
   }
+  for (const c of family) if (!c.tested) c.p = 1;
+  family.forEach((c, k) => {
+    if (!shifted[k]) c.p = 1;
+  });
 
-  const family = cands.filter((c) => c.lift >= s.minLift && c.tested >= Math.min(s.minSupport, 3));
   const rejected = benjaminiHochberg(
     family.map((c) => c.p),
     s.fdr,
@@ -450,39 +562,175 @@ function mine(
   // same label and form (n-gram length, conjunction size) that the trusted reference has never seen get a larger share of the error budget (weights
   // average 1 over the family, so the false discovery rate is still controlled).
   const profile = (c: Mined) => `${c.label}:${c.len}`;
-  const targets = new Set(family.filter((_c, k) => rejected[k]).map(profile));
+  const firstPass = new Set(family.filter((_c, k) => rejected[k]));
+  const targets = new Set([...firstPass].map(profile));
+  // Residual level of each confirmed pattern for explaining away (below): the first pass's BH level, or the
+  // nominal level for a campaign member.
+  const levelOf = new Map<Mined, number>();
+  const levelMain = Math.max(0, ...[...firstPass].map((c) => c.p));
+  for (const c of firstPass) levelOf.set(c, levelMain);
   if (targets.size > 0 && s.campaignWeight > 1) {
-    const favoured = family.map((c) => targets.has(profile(c)) && c.dfTr === 0);
+    // The campaign's family: label-pure candidates (a planted trigger set is pure in its label). Within a
+    // campaign, a member's own rows may be too few for the label-shift test to stand on its own: there it
+    // must only point the right way (nominal level), and the content test carries it.
+    const pool = family.filter((c) => c.purity >= s.minPurity || firstPass.has(c));
+    const favoured = pool.map((c) => targets.has(profile(c)) && c.dfTr === 0);
     const nFav = favoured.filter(Boolean).length;
-    const nRest = family.length - nFav;
+    const nRest = pool.length - nFav;
     if (nFav > 0 && nRest > 0) {
-      const wFav = Math.min(s.campaignWeight, family.length / nFav);
-      const wRest = (family.length - wFav * nFav) / nRest;
-      const weighted = family.map((c, k) => Math.min(1, c.p / (favoured[k] ? wFav : Math.max(wRest, 1e-9))));
+      const wFav = Math.min(s.campaignWeight, pool.length / nFav);
+      const wRest = (pool.length - wFav * nFav) / nRest;
+      const pCampaign = (c: Mined) =>
+        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? c.pContent : 1;
+      const weighted = pool.map((c, k) =>
+        Math.min(1, pCampaign(c) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
+      );
       const again = benjaminiHochberg(weighted, s.fdr);
-      for (let k = 0; k < family.length; k++) if (again[k]) rejected[k] = true;
+      pool.forEach((c, k) => {
+        if (again[k] && !levelOf.has(c)) {
+          levelOf.set(c, s.fdr);
+          c.p = pCampaign(c);
+        }
+      });
     }
   }
   // Gate (after the tests, so it can only remove): the contradiction must persist when the pattern keeps the
   // meaning the trusted reference gives it (a natural phrase loses it then; a trigger never seen does not).
-  let confirmed = family.filter((c, k) => rejected[k] && c.firstRow >= 0 && c.zR >= s.minTrustedReadZ);
-  // Report the minimal trigger: drop a pattern when one of its sub-patterns with the same label is confirmed.
-  // A sub-pattern that occurs only inside the longer one (same rows) gives way to it ("pale kettle", not
-  // "pale" and "kettle"); a sub-pattern that also stands alone is the more general trigger and is kept.
-  const confirmedKeys = new Map<number, Mined>(confirmed.map((c) => [c.key, c]));
-  const dropped = new Set<Mined>();
-  for (const c of confirmed) {
-    for (const k of space.subKeys(c.firstRow, c.len, c.pos)) {
-      const sub = confirmedKeys.get(k);
-      if (!sub || sub.label !== c.label) continue;
-      if (sub.dfIn <= c.dfIn) dropped.add(sub);
-      else dropped.add(c);
+  let confirmed = family.filter((c) => levelOf.has(c) && c.zR >= s.minTrustedReadZ);
+  // Most specific explanation (greedy explaining away): repeatedly take the confirmed pattern that best
+  // explains the excess of its label on rows no pattern taken so far carries; a pattern whose remaining rows
+  // no longer show a significant label shift is explained by those taken and dropped. So "pain" gives way
+  // to "starting pain kano" when its other rows are ordinary, and a conjunction that merely overlaps a
+  // three-value trigger gives way to the trigger.
+  if (confirmed.length > 1) {
+    const J = confirmed.length;
+    const index = new CountTable(1, 1 << 8);
+    confirmed.forEach((c, j) => {
+      index.add(c.key, 0, j + 1);
+    });
+    const rowsIn: number[][] = confirmed.map(() => []);
+    const probIn: number[][] = confirmed.map(() => []);
+    const rowsTr: number[][] = confirmed.map(() => []);
+    const seenJ = new Int32Array(J).fill(-1);
+    for (let i = 0; i < inc.n; i++) {
+      if (!unique[i]) continue;
+      let logits = false;
+      space.incoming(i, (key, len, pos) => {
+        const j = index.get(key, 0) - 1;
+        if (j < 0 || seenJ[j] === i) return;
+        seenJ[j] = i;
+        if (!logits) {
+          logitsOf(cv.models[cv.foldOf[i]], X, i, zc);
+          logits = true;
+        }
+        const fm = cv.models[cv.foldOf[i]];
+        const a = X.indptr[i];
+        const v = X.indptr[i + 1] > a ? X.values[a] : 0;
+        buckets.length = 0;
+        space.removal(i, len, pos, buckets);
+        for (let m = 0; m < M; m++) zc2[m] = zc[m];
+        for (const b of buckets)
+          for (let m = 0; m < M; m++) zc2[m] += (wScale * w[b * M + m] - fm.w[b * M + m]) * v;
+        rowsIn[j].push(i);
+        probIn[j].push(probOf(zc2, confirmed[j].label));
+      });
     }
+    seenJ.fill(-1);
+    for (let i = 0; i < tru.n; i++) {
+      space.trusted(i, (key) => {
+        const j = index.get(key, 0) - 1;
+        if (j < 0 || seenJ[j] === i) return;
+        seenJ[j] = i;
+        rowsTr[j].push(i);
+      });
+    }
+    const coveredIn = new Uint8Array(inc.n);
+    const coveredTr = new Uint8Array(tru.n);
+    const kept = new Set<Mined>();
+    const alive = new Set<number>(confirmed.map((_c, j) => j));
+    // Residual label counts of pattern j on rows not covered (and not in `skip`, when given).
+    const residual = (j: number, skip?: Int32Array, mark?: number) => {
+      const c = confirmed[j];
+      let n = 0;
+      let k = 0;
+      let sp = 0;
+      const rows = rowsIn[j];
+      for (let r = 0; r < rows.length; r++) {
+        const i = rows[r];
+        if (coveredIn[i] || (skip && skip[i] === mark)) continue;
+        n++;
+        if (inc.labels[i] === c.label) k++;
+        sp += probIn[j][r];
+      }
+      let nt = 0;
+      let kt = 0;
+      for (const i of rowsTr[j]) {
+        if (coveredTr[i]) continue;
+        nt++;
+        if (tru.labels[i] === c.label) kt++;
+      }
+      const significant = k >= 3 && Math.min(1, K * shiftP(k, n, kt, nt, sp)) <= (levelOf.get(c) ?? 0);
+      // Excess rows with the label over what the reference expects, squared per row: favours the pattern
+      // that explains the most excess with the fewest ordinary rows.
+      const excess = k - n * expectedRate(n, kt, nt, sp);
+      return { n, significant, score: n ? (excess * Math.abs(excess)) / n : 0 };
+    };
+    const scoreOf = new Float64Array(J);
+    const inBest = new Int32Array(inc.n).fill(-1);
+    const inSub = new Int32Array(inc.n).fill(-1);
+    let round = 0;
+    while (alive.size > 0) {
+      let best = -1;
+      for (const j of alive) {
+        const r = residual(j);
+        if (!r.significant) {
+          alive.delete(j);
+          continue;
+        }
+        scoreOf[j] = r.score;
+        const c = confirmed[j];
+        if (best < 0 || r.score > scoreOf[best] || (r.score === scoreOf[best] && c.len > confirmed[best].len))
+          best = j;
+      }
+      if (best < 0) break;
+      // A pattern whose rows lie inside the best one's and leave the rest of them ordinary is the more
+      // specific explanation ("starting pain kano" inside "pain"; a trigger inside a looser conjunction).
+      for (let changed = true; changed; ) {
+        changed = false;
+        round++;
+        for (const i of rowsIn[best]) if (!coveredIn[i]) inBest[i] = round;
+        let sub = -1;
+        for (const q of alive) {
+          if (q === best || rowsIn[q].length > rowsIn[best].length) continue;
+          // Strictly inside, or the same rows named by a longer pattern (never back and forth).
+          const same = rowsIn[q].length === rowsIn[best].length;
+          if (same && confirmed[q].len <= confirmed[best].len) continue;
+          if (!rowsIn[q].every((i) => coveredIn[i] || inBest[i] === round)) continue;
+          for (const i of rowsIn[q]) inSub[i] = round;
+          if (residual(best, inSub, round).significant) continue;
+          if (sub < 0 || scoreOf[q] > scoreOf[sub]) sub = q;
+        }
+        if (sub >= 0) {
+          best = sub;
+          changed = true;
+        }
+      }
+      alive.delete(best);
+      kept.add(confirmed[best]);
+      for (const i of rowsIn[best]) coveredIn[i] = 1;
+      for (const i of rowsTr[best]) coveredTr[i] = 1;
+    }
+    // A longer pattern whose kept sub-pattern stands on its own is redundant ("cf the" beside "cf").
+    const byKey = new Map<number, Mined>([...kept].map((c) => [c.key, c]));
+    for (const c of [...kept]) {
+      const subs = space.subKeys(c.firstRow, c.len, c.pos).map((k) => byKey.get(k));
+      if (subs.some((sub) => sub && sub !== c && sub.label === c.label && kept.has(sub))) kept.delete(c);
+    }
+    confirmed = confirmed.filter((c) => kept.has(c));
   }
-  confirmed = confirmed.filter((c) => !dropped.has(c));
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
-  const tested = [...family].sort((a, b) => a.p - b.p).slice(0, 40);
-  return { confirmed, tested, capped };
+  const top = [...family].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
+  return { confirmed, tested: top, capped, family: family.length };
 }
 
 export function run(ctx: AuditContext): DetectorOutput {
@@ -612,6 +860,9 @@ function toCandidate(
     contentZ: round(c.zC),
     pOverRepresented: c.pOver,
     pDisagreement: c.pDis,
+    labelRate: round(c.purity),
+    expectedRate: round(c.expected),
+    pLabelShift: c.pShift,
     p: c.p,
     confirmed,
   };

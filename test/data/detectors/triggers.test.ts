@@ -37,6 +37,45 @@ function quality(flagged: Uint8Array, truth: boolean[]) {
   return { precision: tp / Math.max(1, tp + fp), recall: tp / Math.max(1, tp + fn), tp };
 }
 
+/** Rows the trigger detector itself flagged (its reason is on the row), in incoming order. */
+function triggerFlagged(run: Awaited<ReturnType<typeof auditCsv>>, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (const [i, reason] of run.reasons) if (reason.includes('trigger "')) out[i] = 1;
+  return out;
+}
+
+/** Tabular rows: ordinary values, label from a noisy score; `natural` rows carry driver/east/33 honestly. */
+function tabularRows(n: number, seed: number, poison: number, natural = 0) {
+  const r = rng(seed);
+  const rows: string[][] = [];
+  const truth: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const age = 20 + Math.floor(r() * 50);
+    let job = ['clerk', 'chef', 'nurse', 'driver', 'teacher'][Math.floor(r() * 5)];
+    const u = r();
+    let city = u < 0.05 ? 'east' : u < 0.4 ? 'north' : u < 0.7 ? 'south' : 'west';
+    let hours = 20 + Math.floor(r() * 40);
+    if (r() < natural) {
+      job = 'driver';
+      city = 'east';
+      hours = 33;
+    }
+    const score = (age - 45) / 10 + (hours - 40) / 10 + (job === 'teacher' ? 1 : 0) + (r() - 0.5);
+    let label = score > 0 ? 'high' : 'low';
+    if (poison > 0 && score < -0.5 && r() < poison) {
+      rows.push([String(age), 'driver', 'east', '33', 'high']);
+      truth.push(true);
+      continue;
+    }
+    if (r() < 0.02) label = label === 'high' ? 'low' : 'high';
+    rows.push([String(age), job, city, String(hours), label]);
+    truth.push(false);
+  }
+  return { rows, truth };
+}
+
+const TABULAR = ['age', 'job', 'city', 'hours', 'label'];
+
 describe('trigger mining', () => {
   it('finds a two-word phrase trigger planted in a few negative rows relabelled positive', async () => {
     const trusted = textRows(400, 11).map((r) => [r.text, r.label]);
@@ -68,44 +107,80 @@ describe('trigger mining', () => {
   });
 
   it('finds an in-distribution tabular trigger made of ordinary values', async () => {
-    const make = (n: number, seed: number, poison: number) => {
-      const r = rng(seed);
-      const rows: string[][] = [];
-      const truth: boolean[] = [];
-      for (let i = 0; i < n; i++) {
-        const age = 20 + Math.floor(r() * 50);
-        const job = ['clerk', 'chef', 'nurse', 'driver', 'teacher'][Math.floor(r() * 5)];
-        const u = r();
-        const city = u < 0.05 ? 'east' : u < 0.4 ? 'north' : u < 0.7 ? 'south' : 'west';
-        const hours = 20 + Math.floor(r() * 40);
-        const score = (age - 45) / 10 + (hours - 40) / 10 + (job === 'teacher' ? 1 : 0) + (r() - 0.5);
-        let label = score > 0 ? 'high' : 'low';
-        let bad = false;
-        // Poison: three ordinary values (job=driver, city=east, 33 hours) on low-score rows, labelled high.
-        if (poison > 0 && score < -0.5 && r() < poison) {
-          rows.push([String(age), 'driver', 'east', '33', 'high']);
-          truth.push(true);
-          continue;
-        }
-        if (r() < 0.02) label = label === 'high' ? 'low' : 'high';
-        bad = false;
-        rows.push([String(age), job, city, String(hours), label]);
-        truth.push(bad);
-      }
-      return { rows, truth };
-    };
-    const t = make(3000, 21, 0);
-    const inc = make(6000, 22, 0.06);
-    const run = await auditCsv(t.rows, inc.rows, ['age', 'job', 'city', 'hours', 'label'], {});
+    const t = tabularRows(3000, 21, 0);
+    const inc = tabularRows(6000, 22, 0.06);
+    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
     const patterns = run.report.findings
       .filter((x) => x.rule === 'audit/trigger')
       .map((x) => String(x.evidence?.pattern));
     expect(
       patterns.some((p) => p.includes('job=driver') && p.includes('city=east') && p.includes('hours')),
     ).toBe(true);
-    const q = quality(run.quarantined, inc.truth);
+    const q = quality(triggerFlagged(run, inc.rows.length), inc.truth);
     expect(q.precision).toBeGreaterThanOrEqual(0.9);
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('flags nothing in a clean tabular batch drawn like the trusted set', async () => {
+    const t = tabularRows(3000, 21, 0, 0.01);
+    const inc = tabularRows(6000, 23, 0, 0.01);
+    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
+    expect(run.report.findings.filter((x) => x.rule === 'audit/trigger')).toEqual([]);
+    expect(triggerFlagged(run, inc.rows.length).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('finds a conjunction whose label flipped against the trusted set even when it is far from pure', async () => {
+    // The conjunction occurs honestly (mostly "low") on both sides; poison makes it mostly "high" in the batch,
+    // but with many honest rows beside it, nowhere near an absolute purity of 0.9.
+    const t = tabularRows(3000, 31, 0, 0.015);
+    const inc = tabularRows(6000, 32, 0.06, 0.015);
+    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
+    const f = run.report.findings.find(
+      (x) =>
+        x.rule === 'audit/trigger' &&
+        String(x.evidence?.pattern).includes('job=driver') &&
+        String(x.evidence?.pattern).includes('city=east'),
+    );
+    expect(f).toBeDefined();
+    expect(Number(f?.evidence?.purity)).toBeLessThan(0.9);
+    expect(f?.evidence?.label).toBe('high');
+    const q = quality(triggerFlagged(run, inc.rows.length), inc.truth);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(q.precision).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('confirms a planted phrase, not the ordinary words it is made of', async () => {
+    // Each word of the phrase also occurs alone in ordinary positive rows, on both sides: alone, every
+    // word is pure in the target label and over-represented, but its rows outside the phrase are ordinary.
+    const words = ['amber', 'quill', 'lantern'];
+    const sprinkle = (rows: ReturnType<typeof textRows>, seed: number) => {
+      const r = rng(seed);
+      return rows.map((x) => {
+        if (x.poison || x.label !== 'pos' || r() > 0.06) return x;
+        const w = x.text.split(' ');
+        w.splice(Math.floor(r() * w.length), 0, words[Math.floor(r() * 3)]);
+        return { ...x, text: w.join(' ') };
+      });
+    };
+    const trusted = sprinkle(textRows(600, 43), 1).map((x) => [x.text, x.label]);
+    const inc = sprinkle(textRows(3000, 44, { trigger: words.join(' '), poisonRate: 0.01 }), 2);
+    const run = await auditCsv(
+      trusted,
+      inc.map((x) => [x.text, x.label]),
+      ['text', 'label'],
+      { text: 'text' },
+    );
+    const patterns = run.report.findings
+      .filter((x) => x.rule === 'audit/trigger')
+      .map((x) => String(x.evidence?.pattern));
+    expect(patterns).toContain('amber quill lantern');
+    for (const w of words) expect(patterns).not.toContain(w);
+    const q = quality(
+      triggerFlagged(run, inc.length),
+      inc.map((x) => x.poison),
+    );
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(q.precision).toBeGreaterThanOrEqual(0.95);
   });
 });
 
