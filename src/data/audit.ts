@@ -170,7 +170,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       },
       classes,
       settings: {},
-      shared: {},
+      shared: { modelSettings: config.detectors['audit/disagreement'] },
       seed: config.seed,
     };
     const n = incoming.dataset.n;

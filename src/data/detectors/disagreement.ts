@@ -24,7 +24,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
-import { modelMatrix } from '../features/context.js';
+import { modelMatrix, rowHashes } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
 import { batchCv, trustedModel } from '../learn/context.js';
 import { crossValProba } from '../learn/cv.js';
@@ -152,6 +152,8 @@ export function labelLocalFdr(
   labels: Int32Array,
   refs: ClassReference[],
   opts: { lambda: number; minPi0: number; z: number },
+  /** Rows that enter the curve (1) or only read it (0): copies of one row are one piece of evidence. */
+  distinct?: Uint8Array,
 ): LabelFdr {
   const K = refs.length;
   const n = labels.length;
@@ -159,11 +161,12 @@ export function labelLocalFdr(
   const pi0 = new Float64Array(K).fill(1);
   for (let y = 0; y < K; y++) {
     let ny = 0;
-    for (let i = 0; i < n; i++) if (labels[i] === y) ny++;
+    const counted = (i: number) => labels[i] === y && (!distinct || distinct[i] === 1);
+    for (let i = 0; i < n; i++) if (counted(i)) ny++;
     if (ny === 0 || refs[y].sorted.length === 0) continue;
     const vals = new Float64Array(ny);
     let k = 0;
-    for (let i = 0; i < n; i++) if (labels[i] === y) vals[k++] = pLabel[i];
+    for (let i = 0; i < n; i++) if (counted(i)) vals[k++] = pLabel[i];
     vals.sort();
     const above = ny - countAtOrBelow(vals, opts.lambda);
     const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda, opts.z));
@@ -238,16 +241,35 @@ export function run(ctx: AuditContext): DetectorOutput {
     pLabel[i] = proba[i * K + y];
     pEmp[i] = referenceP(refs[y], pLabel[i]);
   }
+  // Rows carrying a confirmed trigger with its label are explained already (explaining away): left in, a
+  // planted campaign makes every genuine row at its level of P(label) look flipped too.
+  const explained = ctx.shared.triggerRows;
+  const unexplained = explained ? pEmp.map((p, i) => (explained[i] ? 1 : p)) : pEmp;
   // 1. Does the batch hold more contradicted labels than clean data explains?
-  const cutoff = bhCutoff(pEmp, s.fdr);
+  const cutoff = bhCutoff(unexplained, s.fdr);
   let nGate = 0;
-  for (let i = 0; i < n; i++) if (pEmp[i] <= cutoff) nGate++;
+  for (let i = 0; i < n; i++) if (unexplained[i] <= cutoff) nGate++;
   // 2. Which rows: per class, the probability that each label is wrong (used only when the gate opened).
-  const fdr = labelLocalFdr(pLabel, inc.labels, refs, {
-    lambda: s.pi0Lambda,
-    minPi0: s.minPi0,
-    z: s.referenceZ,
-  });
+  // The curve counts each distinct (content, label) once: a template sent many times (common in messaging
+  // data) is a clump the clean reference cannot predict, not many independent contradicted labels.
+  const hashes = rowHashes(ctx, 'incoming');
+  const seen = new Set<number>();
+  const distinct = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = hashes[i] * 64 + inc.labels[i];
+    if (explained?.[i]) continue;
+    if (!seen.has(key)) {
+      seen.add(key);
+      distinct[i] = 1;
+    }
+  }
+  const fdr = labelLocalFdr(
+    pLabel,
+    inc.labels,
+    refs,
+    { lambda: s.pi0Lambda, minPi0: s.minPi0, z: s.referenceZ },
+    distinct,
+  );
 
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;
@@ -265,7 +287,9 @@ export function run(ctx: AuditContext): DetectorOutput {
     const pl = pLabel[i].toFixed(2);
     const clAgrees = cl.issue[i] === 1;
     const wrong = nGate > 0 ? 1 - fdr.lfdr[i] : 0;
-    if (wrong >= 0.5) {
+    // Quarantine needs the trusted model to prefer another label: a row whose label is still its first choice
+    // is not "contradicted", however low the probability (it only goes to review).
+    if (wrong >= 0.5 && pred !== y) {
       // More likely wrong than right. Confident learning agreeing raises the score (it orders these rows);
       // it never carries a row over alone.
       nSig++;

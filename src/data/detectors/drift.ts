@@ -586,7 +586,8 @@ function flagRows(
       if (useProba) {
         const p = proba[r * k + y];
         if (p >= 0.5) continue;
-        sc = s.rowScore * (1 + (0.5 - p));
+        // At most rowScore: the model's doubt is disagreement's evidence, counted there, not twice.
+        sc = s.rowScore * (1 - p);
       }
       if (sc > score[r]) {
         score[r] = sc;

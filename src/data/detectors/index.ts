@@ -11,9 +11,11 @@ import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
 import type { Detector } from './types.js';
 
+// Triggers before disagreement: rows a confirmed trigger explains are set aside when disagreement judges
+// how many labels the batch holds beyond what clean data explains.
 export const DETECTORS: Detector[] = [
-  disagreement,
   triggers,
+  disagreement,
   duplicates,
   representations,
   drift,

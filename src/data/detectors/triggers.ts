@@ -567,7 +567,9 @@ function mine(
   // Residual level of each confirmed pattern for explaining away (below): the first pass's BH level, or the
   // nominal level for a campaign member.
   const levelOf = new Map<Mined, number>();
-  const levelMain = Math.max(0, ...[...firstPass].map((c) => c.p));
+  // The BH threshold itself (rank x fdr / family), not the largest rejected p-value: with a single strong
+  // trigger that p-value is astronomically small, and no residual could ever stand against it.
+  const levelMain = (firstPass.size * s.fdr) / Math.max(1, family.length);
   for (const c of firstPass) levelOf.set(c, levelMain);
   if (targets.size > 0 && s.campaignWeight > 1) {
     // The campaign's family: label-pure candidates (a planted trigger set is pure in its label). Within a
@@ -669,7 +671,14 @@ function mine(
         nt++;
         if (tru.labels[i] === c.label) kt++;
       }
-      const significant = k >= 3 && Math.min(1, K * shiftP(k, n, kt, nt, sp)) <= (levelOf.get(c) ?? 0);
+      // Step-up level over the triggers kept so far: the first pass's level counts every overlapping variant
+      // of a strong trigger as a discovery, which would let unrelated ordinary patterns ride on it.
+      const level = Math.min(levelOf.get(c) ?? 0, levelFor(c));
+      // The rows left must still be over-represented against the trusted set when it can tell (a conjunction
+      // that only overlapped a trigger is, outside it, as common as in the reference).
+      const expectedTr = (n + nt) * (1 - pInc);
+      const over = expectedTr < 5 || n > (n + nt) * pInc;
+      const significant = over && k >= 3 && Math.min(1, K * shiftP(k, n, kt, nt, sp)) <= level;
       // Excess rows with the label over what the reference expects, squared per row: favours the pattern
       // that explains the most excess with the fewest ordinary rows.
       const excess = k - n * expectedRate(n, kt, nt, sp);
@@ -679,14 +688,17 @@ function mine(
     const inBest = new Int32Array(inc.n).fill(-1);
     const inSub = new Int32Array(inc.n).fill(-1);
     let round = 0;
-    while (alive.size > 0) {
+    let subMark = 0;
+    const levelFor = (c: Mined) =>
+      levelOf.get(c) === s.fdr ? s.fdr : ((kept.size + 1) * s.fdr) / Math.max(1, family.length);
+    const sigAt = new Int32Array(J).fill(-1);
+    for (let pass = 0; alive.size > 0; pass++) {
       let best = -1;
       for (const j of alive) {
         const r = residual(j);
-        if (!r.significant) {
-          alive.delete(j);
-          continue;
-        }
+        // Not yet: the level grows as triggers are kept, and a pattern's residual only shrinks.
+        if (!r.significant) continue;
+        sigAt[j] = pass;
         scoreOf[j] = r.score;
         const c = confirmed[j];
         if (best < 0 || r.score > scoreOf[best] || (r.score === scoreOf[best] && c.len > confirmed[best].len))
@@ -701,13 +713,15 @@ function mine(
         for (const i of rowsIn[best]) if (!coveredIn[i]) inBest[i] = round;
         let sub = -1;
         for (const q of alive) {
-          if (q === best || rowsIn[q].length > rowsIn[best].length) continue;
+          if (q === best || sigAt[q] !== pass || rowsIn[q].length > rowsIn[best].length) continue;
           // Strictly inside, or the same rows named by a longer pattern (never back and forth).
           const same = rowsIn[q].length === rowsIn[best].length;
           if (same && confirmed[q].len <= confirmed[best].len) continue;
           if (!rowsIn[q].every((i) => coveredIn[i] || inBest[i] === round)) continue;
-          for (const i of rowsIn[q]) inSub[i] = round;
-          if (residual(best, inSub, round).significant) continue;
+          // A fresh mark per candidate, so rows of candidates tried before are not also set aside.
+          const mark = ++subMark;
+          for (const i of rowsIn[q]) inSub[i] = mark;
+          if (residual(best, inSub, mark).significant) continue;
           if (sub < 0 || scoreOf[q] > scoreOf[sub]) sub = q;
         }
         if (sub >= 0) {
@@ -761,6 +775,27 @@ export function run(ctx: AuditContext): DetectorOutput {
     confirmed.forEach((c, k) => {
       table.add(c.key, 0, k + 1);
     });
+    // Which rows of a trigger are planted? The trusted rows carrying the pattern give its natural rate r of the
+    // label; the rows without the label (all natural) then say how many labelled rows are natural too (Ny),
+    // and the rest are planted (P). A planted row's content comes from the other labels (that is what makes
+    // it a backdoor), a natural row's supports its label; so with q = P(label | row) under the trusted model,
+    // the odds that a row is planted are (P / Ny) * (r / (1 - r)) * ((1 - q) / q). A pattern the reference
+    // never pairs with other labels, or never saw at all, leaves Ny = 0 and every labelled row is planted.
+    const tmProba = tm.proba;
+    const K = ctx.classes.length;
+    const plantedOdds = confirmed.map((c) => {
+      const r = (c.kTr + 0.5) / (c.dfTr + 1);
+      const natural = ((c.dfIn - c.kIn) * r) / (1 - r);
+      if (natural <= 0) return Number.POSITIVE_INFINITY;
+      return (Math.max(0, c.kIn - natural) / natural) * (r / (1 - r));
+    });
+    const plantedProbability = (k: number, i: number) => {
+      const f = plantedOdds[k];
+      if (f === Number.POSITIVE_INFINITY) return 1;
+      const q = Math.min(1 - 1e-9, Math.max(1e-9, tmProba[i * K + inc.labels[i]]));
+      const odds = (f * (1 - q)) / q;
+      return odds / (1 + odds);
+    };
     const hits = new Int32Array(confirmed.length);
     const rowsOf: number[][] = confirmed.map(() => []);
     const lengths = new Set(confirmed.map((c) => c.len));
@@ -771,13 +806,18 @@ export function run(ctx: AuditContext): DetectorOutput {
         const k = table.get(key, 0) - 1;
         if (k < 0 || confirmed[k].label !== y) return;
         if (rowReason[i]?.includes(`"${names.get(key)}"`)) return;
-        if (rowsFlag[i] === 0) {
+        const planted = plantedProbability(k, i);
+        const score = s.rowScore * (planted >= 0.5 ? 1 : planted);
+        if (score >= s.rowScore && rowsFlag[i] < s.rowScore) {
           hits[k]++;
           rowsOf[k].push(i);
         }
-        const reason = `trigger "${names.get(key)}" with label ${ctx.classes[y]}`;
+        const reason =
+          planted >= 0.5
+            ? `trigger "${names.get(key)}" with label ${ctx.classes[y]}`
+            : `trigger "${names.get(key)}" with label ${ctx.classes[y]}, but the rest of the row supports that label (planted with probability ${planted.toFixed(2)})`;
         rowReason[i] = rowReason[i] ? `${rowReason[i]}, ${reason}` : reason;
-        rowsFlag[i] = s.rowScore;
+        rowsFlag[i] = Math.max(rowsFlag[i], score);
       });
     }
     confirmed.forEach((c, k) => {
@@ -838,7 +878,9 @@ export function run(ctx: AuditContext): DetectorOutput {
   const rows: RowFlag[] = [];
   for (let i = 0; i < inc.n; i++)
     if (rowsFlag[i] > 0) rows.push({ row: i, score: rowsFlag[i], reason: rowReason[i] ?? 'trigger' });
-  return { findings, rows, charts: { triggers: chart } };
+  const explained = new Uint8Array(inc.n);
+  for (const r of rows) explained[r.row] = 1;
+  return { findings, rows, charts: { triggers: chart }, publish: { triggerRows: explained } };
 }
 
 function toCandidate(

@@ -81,6 +81,19 @@ export interface AuditContext {
   shared: {
     /** P(class | x) from a model fit on the trusted set, incoming rows × classes (stage 1). */
     trustedProba?: Float32Array;
+    /** 1 for incoming rows that carry a confirmed trigger with its label (stage 1, before disagreement). */
+    triggerRows?: Uint8Array;
+    /**
+     * The shared models' settings (hashBits, l2, maxIter, folds, maxCvTrainRows): the disagreement section of
+     * the config, whichever detector fits the models first.
+     */
+    modelSettings?: Partial<{
+      hashBits: number;
+      l2: number;
+      maxIter: number;
+      folds: number;
+      maxCvTrainRows: number;
+    }>;
     /** Per-row suspicion so far (max of earlier detectors' scores), for aggregating detectors (stage 2). */
     suspicion?: Float32Array;
     /** Free-form values a detector publishes for later ones. */

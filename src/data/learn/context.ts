@@ -36,7 +36,7 @@ export function trustedModel(ctx: AuditContext, settings: Partial<ModelSettings>
   const key = 'model:trusted';
   const hit = ctx.shared[key] as TrustedModel | undefined;
   if (hit) return hit;
-  const s = modelSettings(settings);
+  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings });
   const K = ctx.classes.length;
   const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
   const model = trainLogReg(Xt, ctx.trusted.labels, K, { l2: s.l2, maxIter: s.maxIter });
@@ -64,13 +64,14 @@ export function batchCv(
   const key = 'model:batch-cv';
   const hit = ctx.shared[key] as BatchCv | undefined;
   if (hit) return hit;
-  const s = modelSettings(settings);
+  const all = { ...ctx.shared.modelSettings, ...settings };
+  const s = modelSettings(all);
   const X = modelMatrix(ctx, 'incoming', s.hashBits);
   const r = crossValidate(X, ctx.incoming.labels, ctx.classes.length, {
     l2: s.l2,
     maxIter: s.maxIter,
-    folds: settings.folds ?? DISAGREEMENT_DEFAULTS.folds,
-    maxTrainRows: settings.maxCvTrainRows ?? DISAGREEMENT_DEFAULTS.maxCvTrainRows,
+    folds: all.folds ?? DISAGREEMENT_DEFAULTS.folds,
+    maxTrainRows: all.maxCvTrainRows ?? DISAGREEMENT_DEFAULTS.maxCvTrainRows,
     seed: ctx.seed + 1,
     groups: rowHashes(ctx, 'incoming'),
     // The trusted rows join every fold's training: more clean evidence about what content means.

@@ -102,3 +102,38 @@ describe('disagreement detector on SMS spam', () => {
     expect(out.findings.every((f) => f.severity === 'info')).toBe(true);
   }, 60_000);
 });
+
+describe('disagreement beside a planted campaign', () => {
+  it("never quarantines a row whose label is the trusted model's own first choice", () => {
+    const { scores, out } = detect('phrase-campaign', 3);
+    // Seed 3: the campaign opens the gate and borderline genuine rows sit at its level of P(label).
+    const c = CASES['phrase-campaign']({ dataDir: join(SHARED, 'data'), seed: 3 });
+    const ctx = contextOf(c, 1);
+    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
+    const proba = run(ctx).publish?.trustedProba as Float32Array;
+    const K = ctx.classes.length;
+    let agreeing = 0;
+    for (let i = 0; i < ctx.incoming.n; i++) {
+      if (scores[i] < 0.5) continue;
+      const y = ctx.incoming.labels[i];
+      let best = 0;
+      for (let k = 1; k < K; k++) if (proba[i * K + k] > proba[i * K + best]) best = k;
+      if (best === y) agreeing++;
+    }
+    expect(agreeing).toBe(0);
+    expect(out.rows.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('sets aside rows a confirmed trigger explains when judging the rest', () => {
+    const c = CASES['phrase-campaign']({ dataDir: join(SHARED, 'data'), seed: 3 });
+    const ids = new Set(c.truth.poisoned);
+    const ctx = contextOf(c, 1);
+    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
+    // As the trigger detector publishes them: the campaign's rows are explained.
+    ctx.shared.triggerRows = Uint8Array.from(ctx.incoming.ids, (id) => (ids.has(id) ? 1 : 0));
+    const out = run(ctx);
+    const falsely = out.rows.filter((f) => f.score >= 0.5 && !ids.has(ctx.incoming.ids[f.row])).length;
+    // With the campaign explained the rest of the batch is clean: nothing else reaches quarantine.
+    expect(falsely).toBe(0);
+  }, 60_000);
+});
