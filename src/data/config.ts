@@ -30,6 +30,16 @@ export const TRIGGER_DEFAULTS = {
    * own trusted rows, when the label-shift test sets the label rate the reference expects.
    */
   modelPriorRows: 100,
+  /**
+   * The model whose prediction for a pattern's rows sets that expected label rate: 'trusted' (the model of
+   * the trusted set, the whole row as it reads it), 'batch' (the batch's cross-validated models with the
+   * pattern read the trusted way), or 'auto': trusted for tabular patterns, batch for text. In tabular data a
+   * trigger is made of ordinary values every other row shares, so a model of the poisoned batch shifts the
+   * expectation of unrelated patterns too (seed 5 of the Adult trigger: 380 false quarantines with 'batch',
+   * 45 with 'trusted'); in text a trusted set is small against the vocabulary, and its model too weak to set
+   * the rate for a rare token (SST-2 BadNets recall 0.84 with 'trusted', 1.00 with 'batch').
+   */
+  expectationModel: 'auto' as 'auto' | 'trusted' | 'batch',
   /** Benjamini-Hochberg false discovery rate over the candidates tested. */
   fdr: 0.05,
   /**

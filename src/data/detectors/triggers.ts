@@ -28,6 +28,7 @@
  * live in typed hash tables (no per-key objects), so a million rows stay cheap.
  */
 import { ATLAS } from '../../core/atlas.js';
+import { configError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
@@ -421,6 +422,9 @@ function mine(
     for (let m = 1; m < M; m++) if (v[m] > v[b]) b = m;
     return b;
   };
+  // Which model sets the label rate a pattern's rows are expected to carry (see `expectationModel`).
+  const trustedExpects =
+    s.expectationModel === 'trusted' || (s.expectationModel === 'auto' && space.kind === 'tabular');
   const C = cands.length;
   const sumP = new Float64Array(C * K);
   const sumC = new Float64Array(C * K);
@@ -463,7 +467,7 @@ function mine(
       if (argmax(z2) !== y) nContra[o]++;
       sumC[o] += probOf(zc2, y);
       for (const b of buckets) for (let m = 0; m < M; m++) zc2[m] += wScale * w[b * M + m] * v;
-      for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zc2, k);
+      for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(trustedExpects ? z : zc2, k);
       sumR[o] += probOf(zc2, y);
     });
   }
@@ -749,6 +753,10 @@ function mine(
 
 export function run(ctx: AuditContext): DetectorOutput {
   const s = settingsOf(ctx.settings, TRIGGER_DEFAULTS);
+  if (!['auto', 'trusted', 'batch'].includes(s.expectationModel))
+    throw configError(
+      `detectors.audit/trigger.expectationModel must be auto, trusted or batch (got "${s.expectationModel}")`,
+    );
   const tm = trustedModel(ctx);
   const spaces = [textSpace(ctx, s, tm.hashBits), tabularSpace(ctx, s, tm.hashBits)].filter(
     (x): x is Space => x !== undefined,

@@ -3,6 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
 import { detector as disagreement } from '../../../src/data/detectors/disagreement.js';
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
+import { CASES } from '../../../src/data/generators/cases.js';
+import { writeCase } from '../../../src/data/generators/write.js';
+import { SHARED } from '../../helpers/cli.js';
 import { rng, textRows, tmpDir, writeCsv } from '../helpers.js';
 
 async function auditCsv(
@@ -219,4 +222,29 @@ describe('trusted-model disagreement', () => {
     );
     expect(clean.report.summary.quarantined).toBeLessThan(30);
   });
+});
+
+describe('trigger mining on UCI Adult', () => {
+  it('quarantines a planted ordinary-value trigger without dragging unrelated conjunctions along', async () => {
+    // Seed 5 (not one the benchmark reports): the trigger shares marital_status=Married-civ-spouse with many
+    // natural high-income rows, which a model of the poisoned batch mis-reads; the trusted model must set
+    // the expected rates, so only the planted conjunction is confirmed.
+    const c = CASES['tabular-trigger']({ dataDir: join(SHARED, 'data'), seed: 5 });
+    const dir = tmpDir();
+    await writeCase(c, dir);
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: c.truth.roles.label,
+      id: c.truth.roles.id,
+      time: c.truth.roles.time,
+    });
+    run.source.close();
+    const truth = new Set(c.truth.poisoned);
+    const ids = run.incoming.dataset.ids;
+    const quarantined = ids.filter((_id, i) => run.quarantined[i] === 1);
+    const tp = quarantined.filter((id) => truth.has(id)).length;
+    expect(tp / truth.size).toBeGreaterThanOrEqual(0.9);
+    expect(tp / Math.max(1, quarantined.length)).toBeGreaterThanOrEqual(0.9);
+  }, 120_000);
 });
