@@ -103,6 +103,11 @@ export const DETECTOR_DEFAULTS: Record<string, Record<string, unknown>> = {
   'audit/disagreement': DISAGREEMENT_DEFAULTS,
 };
 
+/** Settings that take one of a fixed set of strings (checked when the config is read, not mid-audit). */
+const SETTING_CHOICES: Record<string, Record<string, readonly string[]>> = {
+  'audit/trigger': { expectationModel: ['auto', 'trusted', 'batch'] },
+};
+
 export const AUDIT_DEFAULTS = {
   /** Combined score at or above which a row is quarantined. */
   threshold: 0.5,
@@ -188,6 +193,10 @@ export function mergeConfig(
         throw configError(
           `${where}: detectors.${id}.${k}: expected a ${typeof defaults[k]}, got ${typeof v}`,
         );
+      }
+      const choices = SETTING_CHOICES[id]?.[k];
+      if (choices && !choices.includes(v as string)) {
+        throw configError(`${where}: detectors.${id}.${k}: must be ${choices.join(', ')} (got "${v}")`);
       }
     }
     cfg.detectors[id] = { ...defaults, ...section };

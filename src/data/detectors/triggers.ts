@@ -28,7 +28,6 @@
  * live in typed hash tables (no per-key objects), so a million rows stay cheap.
  */
 import { ATLAS } from '../../core/atlas.js';
-import { configError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
@@ -753,10 +752,6 @@ function mine(
 
 export function run(ctx: AuditContext): DetectorOutput {
   const s = settingsOf(ctx.settings, TRIGGER_DEFAULTS);
-  if (!['auto', 'trusted', 'batch'].includes(s.expectationModel))
-    throw configError(
-      `detectors.audit/trigger.expectationModel must be auto, trusted or batch (got "${s.expectationModel}")`,
-    );
   const tm = trustedModel(ctx);
   const spaces = [textSpace(ctx, s, tm.hashBits), tabularSpace(ctx, s, tm.hashBits)].filter(
     (x): x is Space => x !== undefined,
