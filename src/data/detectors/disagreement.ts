@@ -24,7 +24,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
-import { modelMatrix, rowHashes } from '../features/context.js';
+import { firstOfEachRow, modelMatrix } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
 import { batchCv, trustedModel } from '../learn/context.js';
 import { crossValProba } from '../learn/cv.js';
@@ -252,17 +252,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   // 2. Which rows: per class, the probability that each label is wrong (used only when the gate opened).
   // The curve counts each distinct (content, label) once: a template sent many times (common in messaging
   // data) is a clump the clean reference cannot predict, not many independent contradicted labels.
-  const hashes = rowHashes(ctx, 'incoming');
-  const seen = new Set<number>();
-  const distinct = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const key = hashes[i] * 64 + inc.labels[i];
-    if (explained?.[i]) continue;
-    if (!seen.has(key)) {
-      seen.add(key);
-      distinct[i] = 1;
-    }
-  }
+  const first = firstOfEachRow(ctx);
+  const distinct = explained ? first.map((f, k) => (explained[k] ? 0 : f)) : first;
   const fdr = labelLocalFdr(
     pLabel,
     inc.labels,

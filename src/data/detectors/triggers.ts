@@ -31,7 +31,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { rowHashes, tabular, textTokens } from '../features/context.js';
+import { firstOfEachRow, tabular, textTokens } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import { combine, combineMany } from '../features/hash.js';
 import { bucketOf } from '../features/sparse.js';
@@ -293,19 +293,9 @@ function mine(
   const maxKeys = LIMITS.data.maxVocabulary;
   // Text: distinct (content, label) rows only, so copies of one text cannot fake support or significance.
   // Tabular rows are all counted: rows that share every value are ordinary there (few, coarse columns).
-  const hashes =
-    space.kind === 'text' ? rowHashes(ctx, 'incoming') : Uint32Array.from({ length: inc.n }, (_, i) => i);
-  const seen = new CountTable(1, Math.max(1024, inc.n));
-  const unique = new Uint8Array(inc.n);
+  const unique = space.kind === 'text' ? firstOfEachRow(ctx) : new Uint8Array(inc.n).fill(1);
   let nUnique = 0;
-  for (let i = 0; i < inc.n; i++) {
-    const key = combine(hashes[i], inc.labels[i] + 1);
-    if (seen.get(key, 0) === 0) {
-      seen.add(key, 0);
-      unique[i] = 1;
-      nUnique++;
-    }
-  }
+  for (let i = 0; i < inc.n; i++) nUnique += unique[i];
   // Pass 1: document frequency per label, incoming (distinct rows) and trusted; last column = row stamp.
   const cin = new CountTable(K + 1, 1 << 16, maxKeys);
   for (let i = 0; i < inc.n; i++) {

@@ -67,3 +67,23 @@ export function rowHashes(ctx: AuditContext, side: Side): Uint32Array {
     return out;
   });
 }
+
+/**
+ * 1 for the first incoming row of each distinct (content, label), 0 for its copies: copies of one row are
+ * one piece of evidence, never many.
+ */
+export function firstOfEachRow(ctx: AuditContext): Uint8Array {
+  return cached(ctx, 'first-of-each-row', () => {
+    const inc = ctx.incoming;
+    const hashes = rowHashes(ctx, 'incoming');
+    const seen = new Set<number>();
+    const out = new Uint8Array(inc.n);
+    for (let i = 0; i < inc.n; i++) {
+      const key = hashes[i] * 64 + (inc.labels[i] & 63);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out[i] = 1;
+    }
+    return out;
+  });
+}

@@ -85,7 +85,7 @@ function detect(name: string, seed: number) {
   for (const f of out.rows) scores[f.row] = Math.max(scores[f.row], f.score);
   const ids = new Set(c.truth.poisoned);
   const truth = new Set(ctx.incoming.ids.flatMap((id, i) => (ids.has(id) ? [i] : [])));
-  return { scores, truth, out };
+  return { scores, truth, out, ctx };
 }
 
 describe('disagreement detector on SMS spam', () => {
@@ -105,12 +105,9 @@ describe('disagreement detector on SMS spam', () => {
 
 describe('disagreement beside a planted campaign', () => {
   it("never quarantines a row whose label is the trusted model's own first choice", () => {
-    const { scores, out } = detect('phrase-campaign', 3);
     // Seed 3: the campaign opens the gate and borderline genuine rows sit at its level of P(label).
-    const c = CASES['phrase-campaign']({ dataDir: join(SHARED, 'data'), seed: 3 });
-    const ctx = contextOf(c, 1);
-    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
-    const proba = run(ctx).publish?.trustedProba as Float32Array;
+    const { scores, out, ctx } = detect('phrase-campaign', 3);
+    const proba = out.publish?.trustedProba as Float32Array;
     const K = ctx.classes.length;
     let agreeing = 0;
     for (let i = 0; i < ctx.incoming.n; i++) {
