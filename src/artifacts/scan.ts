@@ -100,7 +100,7 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
                 ...location,
               }),
             ],
-            details: { complete: false },
+            complete: false,
           };
         }
         const r = await scanSource(inner, { ...opts, depth: depth + 1 });
@@ -130,7 +130,7 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
           error: errorMessage(err),
         }),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
 }
@@ -159,7 +159,7 @@ export async function scanFile(
     const f = unanalysable.check(`the file cannot be read: ${describeFsError(display, err).message}`, {
       file: display,
     });
-    return finish(display, { format: 'unknown', findings: [f], details: { complete: false } }, failOn);
+    return finish(display, { format: 'unknown', findings: [f], complete: false }, failOn);
   }
   try {
     const r = await scanSource(src, { policy, failOn, displayPath: display });
@@ -209,7 +209,7 @@ async function repositoryResults(
       });
   } catch (err) {
     const f = internalError.check(`the repository analysis failed: ${errorMessage(err)}`, { file: display });
-    return [finish(display, { format: 'repository', findings: [f], details: { complete: false } }, failOn)];
+    return [finish(display, { format: 'repository', findings: [f], complete: false }, failOn)];
   }
 }
 
@@ -288,7 +288,7 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
     for (const e of item.walk.errors) {
       const f = unanalysable.check(`cannot be read: ${e.message}`, { file: e.display });
       mine.push(
-        finish(e.display, { format: 'unknown', findings: [f], details: { complete: false } }, opts.failOn),
+        finish(e.display, { format: 'unknown', findings: [f], complete: false }, opts.failOn),
       );
     }
     if (item.walk.limit) {
@@ -296,7 +296,7 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
         file: item.display,
       });
       mine.push(
-        finish(item.display, { format: 'folder', findings: [f], details: { complete: false } }, opts.failOn),
+        finish(item.display, { format: 'folder', findings: [f], complete: false }, opts.failOn),
       );
     }
     mine.push(...(await repositoryResults(resolve(item.path), item.display, mine, opts.failOn)));

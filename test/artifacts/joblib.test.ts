@@ -23,7 +23,7 @@ const ctx: ScanContext = {
   depth: 0,
   async scanNested(_s, location): Promise<FormatResult> {
     nested.push(location);
-    return { format: 'nested', findings: [] };
+    return { format: 'nested', complete: true, findings: [] };
   },
 };
 const scan = (bytes: Uint8Array) => joblibFormat.scan(new BufferSource('model.joblib', bytes), ctx);

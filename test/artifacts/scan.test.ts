@@ -79,7 +79,7 @@ describe('scanPaths', () => {
       id: 'half',
       title: 'incomplete',
       detect: ({ head }) => new TextDecoder().decode(head).startsWith('HALF'),
-      scan: async () => ({ format: 'half', findings: [], details: { complete: false } }),
+      scan: async () => ({ format: 'half', complete: false, findings: [] }),
     };
     FORMATS.unshift(half);
     injected.push(half);

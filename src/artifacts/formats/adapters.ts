@@ -70,7 +70,7 @@ export async function scanAdapterConfig(
     findings.push(
       makeFinding(adapterMalformed, `adapter config cannot be read: ${(err as Error).message}`, { location }),
     );
-    return { format: 'peft-adapter-config', findings };
+    return { format: 'peft-adapter-config', complete: false, findings };
   }
   const d = describeAdapter(doc);
   if (
@@ -112,7 +112,7 @@ export async function scanAdapterConfig(
       ),
     );
   }
-  return { format: 'peft-adapter-config', findings, details: { adapter: d } };
+  return { format: 'peft-adapter-config', complete: true, findings, details: { adapter: d } };
 }
 
 export const adapterConfigFormat: FormatScanner = {

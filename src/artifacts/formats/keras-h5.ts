@@ -164,6 +164,7 @@ export async function scanHdf5(
     );
   }
   let format = 'hdf5';
+  let complete = true;
   const details: Record<string, unknown> = {};
   let local: { path: string; cleanup?: () => Promise<void> } | undefined;
   try {
@@ -215,6 +216,7 @@ export async function scanHdf5(
           try {
             doc = parseStrictJson(text);
           } catch (err) {
+            complete = false;
             findings.push(
               makeFinding(kerasMalformed, `${key} attribute is not strict JSON: ${(err as Error).message}`, {
                 location,
@@ -278,6 +280,7 @@ export async function scanHdf5(
       fs.writeSync = writeSync;
     }
   } catch (err) {
+    complete = false;
     findings.push(
       makeFinding(kerasMalformed, `HDF5 file cannot be analysed: ${(err as Error).message.split('\n')[0]}`, {
         location,
@@ -295,7 +298,7 @@ export async function scanHdf5(
       }),
     );
   }
-  return { format, findings, details };
+  return { format, complete, findings, details };
 }
 
 export const hdf5Format: FormatScanner = {

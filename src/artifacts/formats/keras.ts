@@ -30,17 +30,20 @@ export function detectKeras({ head }: DetectInput): boolean {
 export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<FormatResult> {
   const location: Location = { file: ctx.displayPath };
   const findings: Finding[] = [];
-  const bad = (msg: string, entry?: string) =>
+  let complete = true;
+  const bad = (msg: string, entry?: string) => {
+    complete = false;
     findings.push(
       makeFinding(kerasMalformed, msg, {
         location: entry ? { ...location, entry } : location,
         evidence: { problem: msg },
       }),
     );
+  };
   const zip = await openZip(source);
   if (zip.fatal) {
     bad(`Keras archive cannot be read: ${zip.fatal}`);
-    return { format: 'keras', findings };
+    return { format: 'keras', complete: false, findings };
   }
   for (const issue of zip.issues) {
     if (
@@ -85,6 +88,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
       continue;
     }
     const r = await ctx.scanNested(member, { ...location, entry: e.name });
+    if (!r.complete) complete = false;
     findings.push(...r.findings);
   }
   const meta = isJsonObject(metadata) ? metadata : {};
@@ -102,7 +106,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
       { location, evidence: details },
     ),
   );
-  return { format: 'keras', findings, details };
+  return { format: 'keras', complete, findings, details };
 }
 
 export const kerasFormat: FormatScanner = {

@@ -514,7 +514,7 @@ export async function scanOnnx(
         evidence: { problem: err.message },
       }),
     );
-    return { format: 'onnx', findings };
+    return { format: 'onnx', complete: false, findings };
   }
   const local = new Set(m.functions.map((f) => `${f.domain}\u0000${f.name}`));
   const custom = new Map<string, OnnxNode[]>();
@@ -571,7 +571,7 @@ export async function scanOnnx(
       },
     ),
   );
-  return { format: 'onnx', findings, details };
+  return { format: 'onnx', complete: true, findings, details };
 }
 
 export const onnxFormat: FormatScanner = {

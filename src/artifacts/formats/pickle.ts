@@ -22,15 +22,16 @@ export async function scanRawPickle(source: ByteSource, ctx: ScanContext): Promi
           where,
         ),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
   const bytes = await readAt(source, 0, source.size);
   const s = await scanPickleStream(bytes, { policy: ctx.policy, location: where, depth: ctx.depth });
   return {
     format: 'pickle',
+    complete: s.complete,
     findings: s.findings,
-    details: { complete: s.complete, pickles: s.pickles.length, globals: s.globals },
+    details: { pickles: s.pickles.length, globals: s.globals },
   };
 }
 

@@ -40,6 +40,11 @@ export interface ScanContext {
 export interface FormatResult {
   /** Format id, e.g. `pytorch-zip`. Refined by the scanner (e.g. `joblib-zlib`). */
   format: string;
+  /**
+   * Whether every byte a loader reads was analysed. Required so that a scanner cannot forget to say: the
+   * orchestrator blocks any result that is not complete, whatever its findings.
+   */
+  complete: boolean;
   findings: Finding[];
   details?: Record<string, unknown>;
 }
