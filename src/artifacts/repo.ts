@@ -50,7 +50,7 @@ async function readJson(path: string): Promise<{ doc?: JsonObject; error?: strin
     const st = await stat(path);
     if (st.size > LIMITS.headers.maxJsonConfig)
       return { error: `larger than ${LIMITS.headers.maxJsonConfig} bytes` };
-    const doc = parseStrictJson(await readFile(path));
+    const doc = parseStrictJson(await readFile(path), { bigIntegers: 'keep' });
     return isJsonObject(doc) ? { doc } : { error: 'not a JSON object' };
   } catch (err) {
     return { error: (err as Error).message };
