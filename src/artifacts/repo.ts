@@ -38,7 +38,45 @@ const HUB_MARKERS = new Set([
   'generation_config.json',
   'modules.json',
 ]);
-const KNOWN_LIBRARIES = /^(diffusers|transformers|peft|sentence_transformers|torch|null)$/;
+const KNOWN_LIBRARIES =
+  /^(diffusers|transformers|peft|sentence_transformers|torch|onnxruntime\.training|optimum\.onnxruntime|null)$/;
+/**
+ * diffusers also resolves a component's library as a module of `diffusers.pipelines` (SD 1.x's
+ * `"safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"]`): code inside diffusers, not in the
+ * repository. These are the pipeline modules that ship component classes; a name not here, or one whose
+ * `.py` file the repository ships, is the repository's own code.
+ */
+const DIFFUSERS_PIPELINE_MODULES = new Set([
+  'alt_diffusion',
+  'animatediff',
+  'audioldm',
+  'audioldm2',
+  'blip_diffusion',
+  'controlnet',
+  'controlnet_xs',
+  'deepfloyd_if',
+  'kandinsky',
+  'kandinsky2_2',
+  'kandinsky3',
+  'latent_diffusion',
+  'musicldm',
+  'paint_by_example',
+  'pixart_alpha',
+  'semantic_stable_diffusion',
+  'shap_e',
+  'stable_cascade',
+  'stable_diffusion',
+  'stable_diffusion_3',
+  'stable_diffusion_safe',
+  'stable_diffusion_xl',
+  'stable_video_diffusion',
+  't2i_adapter',
+  'text_to_video_synthesis',
+  'unclip',
+  'unidiffuser',
+  'versatile_diffusion',
+  'wuerstchen',
+]);
 
 function relPath(dir: string, p: string): string {
   const r = relative(resolve(dir), resolve(p));
@@ -213,7 +251,8 @@ async function analyzeOne(
     const { doc } = await readJson(join(dir, 'model_index.json'));
     for (const [k, v] of Object.entries(doc ?? {})) {
       if (k.startsWith('_') || !Array.isArray(v) || typeof v[0] !== 'string') continue;
-      if (!KNOWN_LIBRARIES.test(v[0])) {
+      const shipped = names.has(`${k}/${v[0]}.py`) || names.has(`${v[0]}.py`);
+      if (shipped || !(KNOWN_LIBRARIES.test(v[0]) || DIFFUSERS_PIPELINE_MODULES.has(v[0]))) {
         referencedModules.add(`${k}/${v[0]}.py`);
         findings.push(
           makeFinding(

@@ -1,0 +1,99 @@
+/**
+ * Folders laid out like real model-hub repositories (test/fixtures/repos, made by make_repos.py with the real
+ * libraries): every benign layout passes, and every malicious variant blocks for the problem planted in it.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scanPaths } from '../../src/artifacts/scan.js';
+import { atLeast } from '../../src/core/severity.js';
+import { FIXTURES } from '../helpers/cli.js';
+
+const ROOT = join(FIXTURES, 'repos');
+const layouts = (kind: string) =>
+  readdirSync(join(ROOT, kind), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+const benign = layouts('benign');
+const malicious = layouts('malicious');
+const expected = JSON.parse(readFileSync(join(ROOT, 'malicious', 'EXPECTED.json'), 'utf8')) as Record<
+  string,
+  string
+>;
+
+describe('model repository layouts', () => {
+  it('has at least 20 benign layouts and a malicious variant of several', () => {
+    expect(benign.length).toBeGreaterThanOrEqual(20);
+    expect(malicious.length).toBeGreaterThanOrEqual(8);
+    expect(Object.keys(expected).sort()).toEqual(malicious);
+  });
+
+  it('passes every benign layout', async () => {
+    const blocked: string[] = [];
+    let files = 0;
+    let passed = 0;
+    for (const name of benign) {
+      const r = await scanPaths([join(ROOT, 'benign', name)], { failOn: 'high', allow: [] });
+      files += r.results.length;
+      const blocks = r.results.filter((x) => x.verdict === 'block');
+      if (!blocks.length) passed++;
+      for (const x of blocks)
+        blocked.push(`${x.path}: ${x.findings.map((f) => `${f.rule} ${f.message}`).join('; ')}`);
+    }
+    console.log(`benign layouts: ${passed}/${benign.length} pass (${files} results)`);
+    expect(blocked).toEqual([]);
+  }, 60_000);
+
+  it('blocks every malicious variant for its planted problem', async () => {
+    const missed: string[] = [];
+    for (const name of malicious) {
+      const r = await scanPaths([join(ROOT, 'malicious', name)], { failOn: 'high', allow: [] });
+      const hit = r.results.some(
+        (x) =>
+          x.verdict === 'block' &&
+          x.findings.some((f) => f.rule === expected[name] && atLeast(f.severity, 'high')),
+      );
+      if (!hit) missed.push(`${name} (expected ${expected[name]})`);
+    }
+    console.log(
+      `malicious variants: ${malicious.length - missed.length}/${malicious.length} block for their planted problem`,
+    );
+    expect(missed).toEqual([]);
+  }, 60_000);
+
+  it('reads the files by their structure, not as pickles or unknown files', async () => {
+    const formatOf = async (dir: string) => {
+      const r = await scanPaths([join(ROOT, 'benign', dir)], { failOn: 'high', allow: [] });
+      return new Map(r.results.map((x) => [x.path.slice(join(ROOT, 'benign', dir).length + 1), x.format]));
+    };
+    const bert = await formatOf('bert-base-uncased');
+    expect(bert.get('flax_model.msgpack')).toBe('msgpack');
+    expect(bert.get('LICENSE')).toBe('unknown');
+    const llama = await formatOf('llama-2-sharded');
+    expect(llama.get('tokenizer.model')).toBe('sentencepiece');
+    expect(llama.get('model.safetensors.index.json')).toBe('weights-index');
+    expect((await formatOf('mistral-proto-header')).get('model-00001-of-00002.safetensors')).toBe(
+      'safetensors',
+    );
+    const perTensor = await formatOf('onnx-external-per-tensor');
+    const data = [...perTensor].filter(([k]) => k.startsWith('onnx__'));
+    expect(data.length).toBe(6);
+    for (const [, f] of data) expect(f).toBe('onnx-external-data');
+    expect((await formatOf('onnx-external-one-file')).get('weights.bin')).toBe('onnx-external-data');
+    expect((await formatOf('sentence-transformers')).get('openvino/openvino_model.bin')).toBe(
+      'openvino-weights',
+    );
+    expect((await formatOf('tiktoken')).get('tokenizer.model')).toBe('tiktoken');
+    const project = await formatOf('project-files');
+    for (const f of [
+      'LICENSE',
+      'CHANGELOG',
+      'CHANGELOG.md',
+      'CMakeLists.txt',
+      'coco.names',
+      'requirements.txt',
+    ])
+      expect(project.get(f), f).toBe('unknown');
+  }, 60_000);
+});
