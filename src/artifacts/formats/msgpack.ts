@@ -29,12 +29,16 @@ class Cursor {
   constructor(
     private readonly read: (at: number, len: number) => Uint8Array,
     readonly size: number,
+    /** The file's size when `size` is only a head of it: payloads may be skipped up to here. */
+    readonly fileSize = size,
     public pos = 0,
   ) {}
 
   private bytes(n: number): Uint8Array {
     if (this.pos + n > this.size)
-      throw new MsgpackError(`a value at ${this.pos} runs past the end of the file`);
+      throw new MsgpackError(
+        `a value at ${this.pos} runs past the ${this.size < this.fileSize ? 'head' : 'end of the file'}`,
+      );
     if (this.pos < this.bufAt || this.pos + n > this.bufAt + this.buf.length) {
       this.bufAt = this.pos;
       this.buf = this.read(this.pos, Math.max(n, 64 * 1024));
@@ -52,8 +56,9 @@ class Cursor {
   }
 
   private skip(n: number): void {
-    if (this.pos + n > this.size)
+    if (this.pos + n > this.fileSize)
       throw new MsgpackError(`a payload at ${this.pos} runs past the end of the file`);
+    if (this.pos + n > this.size) throw new MsgpackError(`a payload at ${this.pos} runs past the head`);
     this.pos += n;
   }
 
@@ -159,9 +164,16 @@ export function detectMsgpack({ head, size }: DetectInput): boolean {
   else if (t === 0xdf) k = 5;
   else return false;
   const key = head[k];
-  if (key === undefined || !((key >= 0xa1 && key <= 0xbf) || key === 0xd9 || key === 0xda)) return false;
+  let keyLen: number;
+  let keyAt: number;
+  if (key >= 0xa1 && key <= 0xbf) [keyLen, keyAt] = [key & 0x1f, k + 1];
+  else if (key === 0xd9 && head.length > k + 1) [keyLen, keyAt] = [head[k + 1], k + 2];
+  else return false;
+  // Parameter names: printable ASCII (random bytes rarely are).
+  if (keyLen === 0 || keyAt + keyLen > head.length) return false;
+  for (let i = keyAt; i < keyAt + keyLen; i++) if (head[i] < 0x20 || head[i] > 0x7e) return false;
   // The head must parse up to where it ends (or the whole file, when the head is the file).
-  const c = new Cursor((at, len) => head.subarray(at, at + len), head.length);
+  const c = new Cursor((at, len) => head.subarray(at, at + len), head.length, size);
   try {
     walkSync(c, size);
     return true;
@@ -175,7 +187,7 @@ function walkSync(c: Cursor, size: number): void {
   try {
     c.value(0);
   } catch (err) {
-    if (size > c.size && err instanceof MsgpackError && /runs past the end/.test(err.message)) return;
+    if (size > c.size && err instanceof MsgpackError && /runs past the head/.test(err.message)) return;
     throw err;
   }
   if (c.pos !== size) throw new MsgpackError('trailing bytes');
