@@ -338,19 +338,20 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       findings: refs.findings.get(resolve(p)),
       format: refs.formats.get(resolve(p)),
     });
-    const referenced = new Set<string>();
+    const referenced = new Map<string, string>();
     for (const f of item.walk.files) {
       const { result, references } = await one(f.path, f.display, contextOf(f.path));
       mine.push(result);
-      for (const r of references) referenced.add(resolve(r));
+      for (const r of references) if (!referenced.has(resolve(r))) referenced.set(resolve(r), f.display);
     }
     // ONNX external data is known only once its model is parsed: re-read those files as tensor data.
     for (let i = 0; i < item.walk.files.length; i++) {
       const f = item.walk.files[i];
       const abs = resolve(f.path);
-      if (!referenced.has(abs) || refs.roles.has(abs)) continue;
+      const by = referenced.get(abs);
+      if (by === undefined || refs.roles.has(abs)) continue;
       const fc = contextOf(f.path);
-      fc.role = { kind: 'tensor-data', format: 'onnx-external-data', by: 'an ONNX model' };
+      fc.role = { kind: 'tensor-data', format: 'onnx-external-data', by };
       mine[i] = (await scanOne(f.path, f.display, policy, opts.failOn, fc)).result;
     }
     for (const l of item.walk.links) {

@@ -13,7 +13,7 @@ import { openZip, readEntry, type ZipEntry } from '../containers/zip.js';
 import type { ByteSource } from '../source.js';
 import { inspectKerasConfig } from './keras-config.js';
 import { kerasMalformed, kerasSummary } from './rules-meta.js';
-import { isJsonObject, type JsonValue, parseStrictJson } from './strict-json.js';
+import { isJsonObject, type JsonValue, jsonSafe, parseStrictJson } from './strict-json.js';
 import type { DetectInput, FormatResult, FormatScanner, ScanContext } from './types.js';
 
 const KERAS_MEMBERS = ['metadata.json', 'config.json', 'model.weights.h5', 'model.weights.npz'];
@@ -61,7 +61,8 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
     if (!e) return undefined;
     try {
       const { bytes } = await readEntry(zip, e, LIMITS.headers.maxJsonConfig);
-      return parseStrictJson(bytes);
+      // Keras reads it with Python's json (integers of any size); reports get big ones as decimal strings.
+      return jsonSafe(parseStrictJson(bytes, { bigIntegers: 'keep' }));
     } catch (err) {
       bad(`${name} cannot be read as strict JSON: ${(err as Error).message}`, name);
       return undefined;

@@ -71,7 +71,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
       format: 'unknown',
       findings: [
         unanalysable.check(
-          `the file is named like a model (.${ext}) but its content matches no format Antidote reads`,
+          `the file is named like a model (.${ext}) but its content matches no format Antidote reads${ext === 'bin' ? '; if it is tensor data an ONNX or OpenVINO model reads, scan the folder that holds both' : ''}`,
           where,
           {
             extension: ext,
