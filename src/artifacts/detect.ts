@@ -87,10 +87,13 @@ export interface PickleWalk {
   stopAt?: number;
 }
 
-/** Opcodes that push a str (what STACK_GLOBAL needs twice to import) or may (a memo GET). */
-const STR_OPS = new Set([0x58, 0x8c, 0x8d, 0x56, 0x53, 0x54, 0x55, 0x67, 0x68, 0x6a]);
-/** Opcodes that leave the stack as it is (memo writes, frames), so a run of strings goes on through them. */
-const NEUTRAL_OPS = new Set([0x70, 0x71, 0x72, 0x94, 0x95]);
+/**
+ * Per opcode, its effect on a run of strings at the top of the stack (what STACK_GLOBAL needs twice to
+ * import): 1 pushes a str or may (a memo GET), 2 leaves the stack as it is (memo writes, frames), 0 ends it.
+ */
+const STR_EFFECT = new Uint8Array(256);
+for (const op of [0x58, 0x8c, 0x8d, 0x56, 0x53, 0x54, 0x55, 0x67, 0x68, 0x6a]) STR_EFFECT[op] = 1;
+for (const op of [0x70, 0x71, 0x72, 0x94, 0x95]) STR_EFFECT[op] = 2;
 
 /**
  * CPython's own checks on the text argument of a protocol 0 opcode (`line` without its newline): INT and
@@ -251,8 +254,9 @@ export function walkPickle(
     // STACK_GLOBAL imports only when the two values under it are strings (CPython raises otherwise);
     // EXT1/2/4 import only codes registered with copyreg, and CPython registers none.
     if (op === 0x93 && strings >= 2) w.imports = true;
-    if (STR_OPS.has(op)) strings++;
-    else if (!NEUTRAL_OPS.has(op)) strings = 0;
+    const effect = STR_EFFECT[op];
+    if (effect === 1) strings++;
+    else if (effect === 0) strings = 0;
     if (CALL_OPS.has(op)) w.calls = true;
   }
   return prefix();

@@ -53,7 +53,7 @@ export async function collectReferences(
   };
   for (const f of files) {
     const name = basename(f.path);
-    if (/\.index\.json$/i.test(name)) await indexFile(root, f, present, out, add);
+    if (/\.index(\.\w+)?\.json$/i.test(name)) await indexFile(root, f, present, out, add);
     else if (/\.xml$/i.test(name)) await openVinoXml(f, present, out, add);
   }
   return out;

@@ -5,7 +5,8 @@
  *   - code the loader may run: `auto_map` in config.json / tokenizer_config.json / processor configs
  *     (transformers imports those classes under trust_remote_code=True, possibly from another repository
  *     with `repo--module.Class`), `custom_pipelines`, diffusers `model_index.json` components from
- *     non-library modules, and every `*.py` file;
+ *     non-library modules (and components whose folder is missing), sentence-transformers `modules.json`
+ *     types outside the library, and every `*.py` file;
  *   - chat templates in tokenizer_config.json (Jinja, inspected like GGUF's);
  *   - PEFT adapters: the adapter config described and paired with its weight files and their verdicts;
  *   - the files by format and verdict, and which ones block.
@@ -19,7 +20,13 @@ import { atLeast, type Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { FileResult } from '../report/types.js';
 import { inspectChatTemplate } from './formats/jinja-template.js';
-import { repoChatTemplate, repoPythonFile, repoRemoteCode, repoSummary } from './formats/rules-meta.js';
+import {
+  repoChatTemplate,
+  repoMissingReference,
+  repoPythonFile,
+  repoRemoteCode,
+  repoSummary,
+} from './formats/rules-meta.js';
 import { isJsonObject, type JsonObject, type JsonValue, parseStrictJson } from './formats/strict-json.js';
 
 const CONFIGS_WITH_AUTO_MAP = [
@@ -92,6 +99,24 @@ async function readJson(path: string): Promise<{ doc?: JsonObject; error?: strin
     return isJsonObject(doc) ? { doc } : { error: 'not a JSON object' };
   } catch (err) {
     return { error: (err as Error).message };
+  }
+}
+
+async function readJsonArray(path: string): Promise<JsonValue[]> {
+  try {
+    if ((await stat(path)).size > LIMITS.headers.maxJsonConfig) return [];
+    const doc = parseStrictJson(await readFile(path), { bigIntegers: 'keep' });
+    return Array.isArray(doc) ? doc : [];
+  } catch {
+    return [];
+  }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -265,6 +290,35 @@ async function analyzeOne(
           ),
         );
       }
+      // The loader opens the component's folder: one that is not there was not scanned.
+      if (typeof v[1] === 'string' && !(await isFolder(join(dir, k)))) {
+        findings.push(
+          makeFinding(
+            repoMissingReference,
+            `model_index.json component ${k} (${v[0]}.${v[1]}) has no ${k}/ folder in the repository; the loader would fetch or fail on it`,
+            { location: { ...here, entry: 'model_index.json' }, evidence: { component: k, folder: `${k}/` } },
+          ),
+        );
+      }
+    }
+  }
+  if (names.has('modules.json')) {
+    // sentence-transformers imports each module's `type`; one outside the library is the repository's code.
+    const doc = await readJsonArray(join(dir, 'modules.json'));
+    for (const m of doc) {
+      if (!isJsonObject(m) || typeof m.type !== 'string' || m.type.startsWith('sentence_transformers.'))
+        continue;
+      referencedModules.add(`${m.type.split('.').slice(0, -1).join('/')}.py`);
+      findings.push(
+        makeFinding(
+          repoRemoteCode,
+          `modules.json module ${String(m.name ?? '?')} is ${m.type}, code sentence-transformers imports from outside the library`,
+          {
+            location: { ...here, entry: 'modules.json' },
+            evidence: { module: m.name ?? null, type: m.type },
+          },
+        ),
+      );
     }
   }
   const python = files.filter((f) => f.rel.endsWith('.py')).map((f) => f.rel);

@@ -18,7 +18,7 @@ import { verdictOf } from '../core/verdict.js';
 import { toolVersion } from '../core/version.js';
 import type { FileResult, ScanReport, SkippedPath } from '../report/types.js';
 import { readAt, SyncFileSource } from './containers/sync-source.js';
-import { pickleEvidence } from './detect.js';
+import { pickleEvidence, wrapperKind } from './detect.js';
 import { FORMATS } from './formats/index.js';
 import { pickleFormat } from './formats/pickle.js';
 import { loadScanPolicy } from './formats/pickle-stream.js';
@@ -133,7 +133,8 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
     // file and not a pickle by chance (a genuine pickle is still read as one, below).
     const tensorRole =
       role?.kind === 'tensor-data' &&
-      (format.id === 'unknown' || (format.id === 'pickle' && evidence !== 'genuine'))
+      ((format.id === 'unknown' && wrapperKind(head) === null) ||
+        (format.id === 'pickle' && evidence !== 'genuine'))
         ? role
         : undefined;
     let r = tensorRole ? scanTensorData(source, tensorRole) : await format.scan(source, ctx);

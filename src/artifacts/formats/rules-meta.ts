@@ -264,7 +264,7 @@ export const repoMissingReference = rule(
   'A file the loader reads is missing',
   'high',
   ATLAS.supplyChainModel,
-  'Index files (`model.safetensors.index.json`, `pytorch_model.bin.index.json`) list the shards a loader opens, and an OpenVINO `.xml` reads its tensors from the `.bin` beside it. A listed file that is not in the folder means the scan did not see what the loader will read (it may come from elsewhere, or the download is incomplete).',
+  'Index files (`model.safetensors.index.json`, `pytorch_model.bin.index.json`) list the shards a loader opens, an OpenVINO `.xml` reads its tensors from the `.bin` beside it, and diffusers opens one folder per `model_index.json` component. A listed file that is not in the folder means the scan did not see what the loader will read (it may come from elsewhere, or the download is incomplete).',
 );
 export const repoEscapingReference = rule(
   'repo/escaping-reference',
