@@ -97,3 +97,37 @@ describe('model repository layouts', () => {
       expect(project.get(f), f).toBe('unknown');
   }, 60_000);
 });
+
+describe('the new structural readers under mutation', () => {
+  it('never fail unexpectedly, and never pass a file they did not read completely', async () => {
+    const { scanSource } = await import('../../src/artifacts/scan.js');
+    const { MemorySource } = await import('../../src/artifacts/containers/sync-source.js');
+    const { loadScanPolicy } = await import('../../src/artifacts/formats/pickle-stream.js');
+    const policy = await loadScanPolicy(undefined, []);
+    const files = [
+      ['bert-base-uncased', 'flax_model.msgpack'],
+      ['llama-2-sharded', 'tokenizer.model'],
+      ['tiktoken', 'tokenizer.model'],
+      ['llama-2-sharded', 'model.safetensors.index.json'],
+    ];
+    let seed = 99;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    let cases = 0;
+    for (const [dir, name] of files) {
+      const orig = new Uint8Array(readFileSync(join(ROOT, 'benign', dir, name)));
+      for (let i = 0; i < 150; i++) {
+        const b = orig.slice(0, i % 3 === 0 ? next() % orig.length : orig.length);
+        for (let k = 0; k < 1 + (i % 4); k++) if (b.length) b[next() % b.length] ^= 1 << (next() % 8);
+        const r = await scanSource(new MemorySource(name, b), { policy, failOn: 'high', displayPath: name });
+        cases++;
+        expect(r.findings.map((f) => f.rule), `${name} #${i}`).not.toContain('scan/internal-error');
+        if (['msgpack', 'sentencepiece', 'tiktoken'].includes(r.format) && r.complete)
+          expect(r.findings.filter((f) => atLeast(f.severity, 'high')), `${name} #${i}`).toEqual([]);
+      }
+    }
+    expect(cases).toBe(600);
+  }, 60_000);
+});
