@@ -123,9 +123,15 @@ describe('the new structural readers under mutation', () => {
         for (let k = 0; k < 1 + (i % 4); k++) if (b.length) b[next() % b.length] ^= 1 << (next() % 8);
         const r = await scanSource(new MemorySource(name, b), { policy, failOn: 'high', displayPath: name });
         cases++;
-        expect(r.findings.map((f) => f.rule), `${name} #${i}`).not.toContain('scan/internal-error');
+        expect(
+          r.findings.map((f) => f.rule),
+          `${name} #${i}`,
+        ).not.toContain('scan/internal-error');
         if (['msgpack', 'sentencepiece', 'tiktoken'].includes(r.format) && r.complete)
-          expect(r.findings.filter((f) => atLeast(f.severity, 'high')), `${name} #${i}`).toEqual([]);
+          expect(
+            r.findings.filter((f) => atLeast(f.severity, 'high')),
+            `${name} #${i}`,
+          ).toEqual([]);
       }
     }
     expect(cases).toBe(600);
