@@ -1,9 +1,11 @@
 /** `antidote scan` on repository folders: --exclude / .antidoteignore, and SARIF that reports only what blocks. */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { ruleCatalog } from '../../src/artifacts/rules.js';
+import { ruleHelpUri } from '../../src/report/sarif.js';
+import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 
 const REPOS = join(FIXTURES, 'repos');
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-scan-repos-'));
@@ -70,5 +72,16 @@ describe('antidote scan on repositories', () => {
       expect(rule.helpUri).toMatch(/README\.md#rules-[a-z]+$/);
     }
     expect(runCli(['scan', REPOS, '--sarif-level', 'loud']).code).toBe(2);
+  });
+
+  it('links every rule of the catalogue to an anchor that exists in the README', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const families = new Set<string>();
+    for (const id of (await ruleCatalog()).keys()) {
+      const anchor = ruleHelpUri(id).split('#')[1];
+      expect(readme, `${id} -> #${anchor}`).toContain(`<a id="${anchor}"></a>`);
+      families.add(anchor);
+    }
+    expect(families.size).toBeGreaterThanOrEqual(10);
   });
 });
