@@ -28,6 +28,10 @@ export interface FolderReferences {
 
 const MAX_XML = 64 * 1024 * 1024;
 
+interface Present {
+  has(path: string): boolean;
+}
+
 /** Why a relative reference cannot be followed safely, or undefined when it stays inside `root`. */
 export function escapeReason(ref: string, from: string, root: string): string | undefined {
   if (ref.includes('\0')) return 'contains a NUL byte';
@@ -43,9 +47,15 @@ export function escapeReason(ref: string, from: string, root: string): string | 
 export async function collectReferences(
   root: string,
   files: readonly WalkedFile[],
+  excluded: readonly string[] = [],
 ): Promise<FolderReferences> {
   const out: FolderReferences = { roles: new Map(), findings: new Map(), formats: new Map() };
-  const present = new Set(files.map((f) => resolve(f.path)));
+  // A file left out by --exclude or .antidoteignore is there (and listed as skipped), not missing.
+  const walked = new Set(files.map((f) => resolve(f.path)));
+  const skipped = excluded.map((p) => resolve(p));
+  const present: Present = {
+    has: (p) => walked.has(p) || skipped.some((s) => p === s || p.startsWith(s + sep)),
+  };
   const add = (file: string, f: Finding) => {
     const list = out.findings.get(file) ?? [];
     list.push(f);
@@ -62,7 +72,7 @@ export async function collectReferences(
 async function indexFile(
   root: string,
   f: WalkedFile,
-  present: Set<string>,
+  present: Present,
   out: FolderReferences,
   add: (file: string, f: Finding) => void,
 ): Promise<void> {
@@ -115,7 +125,7 @@ async function indexFile(
 /** OpenVINO IR: `<net ...>` with `<data offset=".." size=".."/>` on its Const layers. */
 async function openVinoXml(
   f: WalkedFile,
-  present: Set<string>,
+  present: Present,
   out: FolderReferences,
   add: (file: string, f: Finding) => void,
 ): Promise<void> {

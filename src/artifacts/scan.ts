@@ -333,7 +333,11 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       continue;
     }
     const mine: FileResult[] = [];
-    const refs = await collectReferences(item.path, item.walk.files);
+    const refs = await collectReferences(
+      item.path,
+      item.walk.files,
+      item.walk.skipped.map((s) => s.path),
+    );
     const contextOf = (p: string): FileContext => ({
       role: refs.roles.get(resolve(p)),
       findings: refs.findings.get(resolve(p)),

@@ -35,7 +35,7 @@ export interface WalkResult {
   /** Set when maxFiles or maxDepth stopped the walk. */
   limit?: string;
   /** Files and folders excluded by a pattern (a folder is listed once, not its content). */
-  skipped: Array<{ display: string; reason: string }>;
+  skipped: Array<{ path: string; display: string; reason: string }>;
 }
 
 export async function walkFolder(
@@ -61,7 +61,7 @@ export async function walkFolder(
     if (!rules.length) return false;
     const rel = relative(rootAbs, p).split(sep).join('/');
     const r = excludedBy(rules, rel, isDir);
-    if (r) out.skipped.push({ display: d, reason: r.source });
+    if (r) out.skipped.push({ path: p, display: d, reason: r.source });
     return !!r;
   };
   const rootReal = await realpath(root);

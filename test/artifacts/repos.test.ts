@@ -62,6 +62,16 @@ describe('model repository layouts', () => {
     expect(missed).toEqual([]);
   }, 60_000);
 
+  it('does not call an excluded shard missing, and lists it as skipped', async () => {
+    const dir = join(ROOT, 'benign', 'llama-2-sharded');
+    const r = await scanPaths([dir], { failOn: 'high', allow: [], exclude: ['pytorch_model-*.bin'] });
+    expect(r.results.filter((x) => x.verdict === 'block')).toEqual([]);
+    expect((r.skipped ?? []).map((s) => s.path.slice(dir.length + 1)).sort()).toEqual([
+      'pytorch_model-00001-of-00002.bin',
+      'pytorch_model-00002-of-00002.bin',
+    ]);
+  });
+
   it('reads the files by their structure, not as pickles or unknown files', async () => {
     const formatOf = async (dir: string) => {
       const r = await scanPaths([join(ROOT, 'benign', dir)], { failOn: 'high', allow: [] });
