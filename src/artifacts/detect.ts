@@ -88,12 +88,12 @@ export interface PickleWalk {
 }
 
 /**
- * Per opcode, its effect on a run of strings at the top of the stack (what STACK_GLOBAL needs twice to
- * import): 1 pushes a str or may (a memo GET), 2 leaves the stack as it is (memo writes, frames), 0 ends it.
+ * Opcodes that push a str, or may (a memo GET): STACK_GLOBAL imports only two str values, and before the
+ * stream's first import nothing else can make one. Counted over the whole prefix (not only at the top of the
+ * stack: POP, DUP and marks can bring earlier ones back), so the count over-approximates what CPython sees.
  */
-const STR_EFFECT = new Uint8Array(256);
-for (const op of [0x58, 0x8c, 0x8d, 0x56, 0x53, 0x54, 0x55, 0x67, 0x68, 0x6a]) STR_EFFECT[op] = 1;
-for (const op of [0x70, 0x71, 0x72, 0x94, 0x95]) STR_EFFECT[op] = 2;
+const PUSHES_STR = new Uint8Array(256);
+for (const op of [0x58, 0x8c, 0x8d, 0x56, 0x53, 0x54, 0x55, 0x67, 0x68, 0x6a]) PUSHES_STR[op] = 1;
 
 /**
  * CPython's own checks on the text argument of a protocol 0 opcode (`line` without its newline): INT and
@@ -251,12 +251,10 @@ export function walkPickle(
     if (i > size) return w;
     if (i > n) return prefix();
     w.opcodes++;
-    // STACK_GLOBAL imports only when the two values under it are strings (CPython raises otherwise);
+    // STACK_GLOBAL imports only when two strings were pushed before it (CPython raises on anything else);
     // EXT1/2/4 import only codes registered with copyreg, and CPython registers none.
     if (op === 0x93 && strings >= 2) w.imports = true;
-    const effect = STR_EFFECT[op];
-    if (effect === 1) strings++;
-    else if (effect === 0) strings = 0;
+    strings += PUSHES_STR[op];
     if (CALL_OPS.has(op)) w.calls = true;
   }
   return prefix();

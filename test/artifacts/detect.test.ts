@@ -142,6 +142,11 @@ describe('structure first, pickle last', () => {
     // A payload followed by garbage still runs in CPython: it imports a name, so it is genuine.
     const p = callPickle0('os', 'system', 'ls');
     expect(pickleEvidence(bytes(p.subarray(0, p.length - 2), 0xff), p.length - 1)).toBe('genuine');
+    // STACK_GLOBAL imports two strings pushed earlier, even when other values were pushed and popped between.
+    const u = (x: string) => bytes(0x58, [x.length, 0, 0, 0], x);
+    const hidden = bytes(u('os'), u('system'), u('junk'), 0x30, 0x93, u('id'), 0x85, 0x52, 0xff);
+    expect(pickleEvidence(hidden, hidden.length)).toBe('genuine');
+    expect(claim(hidden, 'notes.txt')).toBe('pickle');
     // "0." is a STOP after one opcode: loose, so only a file named for pickle.load is read as a pickle.
     const loose = text('0.1.0\n');
     expect(pickleEvidence(loose, loose.length)).toBe('loose');
