@@ -4,10 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/artifacts/scan.js';
 import { atLeast } from '../../src/core/severity.js';
-import { FIXTURES } from '../helpers/cli.js';
+import { renderScanJson } from '../../src/report/json.js';
+import { FIXTURES, ROOT as REPO_ROOT } from '../helpers/cli.js';
 
 const ROOT = join(FIXTURES, 'repos');
 const layouts = (kind: string) =>
@@ -71,6 +73,22 @@ describe('model repository layouts', () => {
       'pytorch_model-00002-of-00002.bin',
     ]);
   });
+
+  it('writes JSON that matches the versioned schema, skipped list included', async () => {
+    const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'schemas', 'scan-report.v1.json'), 'utf8'));
+    const validate = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+      schema,
+    );
+    const r = await scanPaths([join(ROOT, 'benign'), join(ROOT, 'malicious')], {
+      failOn: 'high',
+      allow: [],
+      exclude: ['*.gguf'],
+    });
+    const json = JSON.parse(renderScanJson(r));
+    expect(json.skipped.length).toBe(3);
+    validate(json);
+    expect(validate.errors ?? []).toEqual([]);
+  }, 60_000);
 
   it('reads the files by their structure, not as pickles or unknown files', async () => {
     const formatOf = async (dir: string) => {
