@@ -40,12 +40,11 @@ export function escapeReason(ref: string, from: string, root: string): string | 
   const full = resolve(from, ...ref.split(/[\\/]+/));
   const rel = relative(resolve(root), full);
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
-    return 'leads outside the scanned folder';
+    return 'leads outside the repository folder';
   return undefined;
 }
 
 export async function collectReferences(
-  root: string,
   files: readonly WalkedFile[],
   excluded: readonly string[] = [],
 ): Promise<FolderReferences> {
@@ -63,14 +62,13 @@ export async function collectReferences(
   };
   for (const f of files) {
     const name = basename(f.path);
-    if (/\.index(\.\w+)?\.json$/i.test(name)) await indexFile(root, f, present, out, add);
+    if (/\.index(\.\w+)?\.json$/i.test(name)) await indexFile(f, present, out, add);
     else if (/\.xml$/i.test(name)) await openVinoXml(f, present, out, add);
   }
   return out;
 }
 
 async function indexFile(
-  root: string,
   f: WalkedFile,
   present: Present,
   out: FolderReferences,
@@ -91,7 +89,8 @@ async function indexFile(
   for (const v of Object.values(doc.weight_map)) if (typeof v === 'string') shards.add(v);
   const where = { file: f.display };
   for (const shard of shards) {
-    const reason = escapeReason(shard, dirname(abs), root);
+    // Loaders join shard names to the folder of the index: that folder is the repository's boundary.
+    const reason = escapeReason(shard, dirname(abs), dirname(abs));
     if (reason) {
       add(
         abs,

@@ -334,7 +334,6 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
     }
     const mine: FileResult[] = [];
     const refs = await collectReferences(
-      item.path,
       item.walk.files,
       item.walk.skipped.map((s) => s.path),
     );
