@@ -7,7 +7,7 @@
  * array bytes are never mistaken for opcodes. Compressed joblib (zlib, joblib's legacy `ZF` header, gzip, bz2,
  * xz, lzma) is decompressed within LIMITS.archive bounds first.
  *
- * NOTE for A2 (formats/index.ts; register `joblibFormat` before `pickle`): detect() claims
+ * Registered after the structural formats and before `pickle` (formats/index.ts), detect() claims
  *   1. an uncompressed pickle whose first 64 KiB mention `NumpyArrayWrapper` (joblib's array wrapper);
  *   2. a zlib stream (0x78 + valid header) or gzip member whose decompressed head starts like a pickle;
  *   3. joblib's legacy `ZF0x...` zlib header;

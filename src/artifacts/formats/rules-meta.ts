@@ -2,7 +2,7 @@
  * Rule metadata of the non-pickle format scanners (issue 5): safetensors, GGUF, ONNX, Keras (.keras and
  * legacy .h5), TensorFlow SavedModel, TorchScript code, PEFT adapters and model repositories.
  *
- * NOTE for the rule catalogue (src/artifacts/rules.ts, A2): include every entry of `formatRules`.
+ * The rule catalogue (src/artifacts/rules.ts) includes every entry of `formatRules`.
  * This file imports nothing heavy, so the catalogue can load it for SARIF without loading any scanner.
  */
 import { ATLAS } from '../../core/atlas.js';
