@@ -342,7 +342,6 @@ const PICKLE_LOADER_EXTENSIONS = new Set([
   'jl',
   'dill',
   'sav',
-  'data',
   'npy',
   'pdparams',
   'pdopt',
