@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { loadAdult, loadSms } from '../../../src/data/generators/datasets.js';
 import { writeCase } from '../../../src/data/generators/write.js';
-import { SHARED } from '../../helpers/cli.js';
+import { testData } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
 
-const dataDir = join(SHARED, 'data');
+const dataDir = testData();
 const gen = (name: string, seed = 1) => CASES[name]({ dataDir, seed });
 
 describe('seeded poisoning cases', () => {
@@ -100,7 +100,7 @@ describe('seeded poisoning cases', () => {
   });
 
   it('writes trusted.csv, incoming.csv and truth.json that read back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'antidote-gen-'));
+    const dir = tempDir('antidote-gen-');
     try {
       const c = gen('phrase-campaign');
       await writeCase(c, dir);
