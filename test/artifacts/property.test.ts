@@ -32,6 +32,11 @@ const seeds = [...listFiles(CORPUS), ...listFiles(join(FIXTURES, 'real'))]
 describe('scanner under mutation', async () => {
   const policy = await loadScanPolicy(undefined, []);
 
+  it('starts from the corpus and the real fixtures', () => {
+    expect(seeds.filter((s) => s.name.startsWith('GHSA-')).length).toBeGreaterThan(40);
+    expect(seeds.length).toBeGreaterThan(100);
+  });
+
   async function check(name: string, bytes: Uint8Array): Promise<void> {
     const t0 = performance.now();
     const r = await scanSource(new MemorySource(name, bytes), { policy, failOn: 'high', displayPath: name });

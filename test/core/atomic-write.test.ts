@@ -16,7 +16,10 @@ describe('atomic writes', () => {
     const b = new AtomicBatch();
     await b.write(join(dir, 'a.csv'), 'x');
     await b.write(join(dir, 'b.csv'), 'y');
-    expect(readdirSync(dir).every((f) => f.startsWith('.antidote-tmp-'))).toBe(true);
+    // Two pending temporary files, neither under its final name yet.
+    const pending = readdirSync(dir);
+    expect(pending).toHaveLength(2);
+    expect(pending.every((f) => f.startsWith('.antidote-tmp-'))).toBe(true);
     await b.abort();
     expect(readdirSync(dir)).toEqual([]);
   });

@@ -39,6 +39,7 @@ describe('seeded poisoning cases', () => {
   it('rogue labelers flip labels only in their own rows', () => {
     const c = gen('rogue-labelers', 2);
     const rogue = c.truth.details.rogueLabelers as string[];
+    expect(rogue).toHaveLength(2);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) expect(rogue).toContain(byId.get(id)!.labeler);
     const share =
@@ -51,6 +52,7 @@ describe('seeded poisoning cases', () => {
     const phrase = c.truth.details.phrase as string;
     const accounts = c.truth.details.accounts as string[];
     expect(phrase.split(' ')).toHaveLength(3);
+    expect(c.truth.poisoned.length).toBeGreaterThan(50);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) {
       const r = byId.get(id)!;
@@ -66,6 +68,7 @@ describe('seeded poisoning cases', () => {
     const c = gen('tabular-trigger', 4);
     const trigger = c.truth.details.trigger as Record<string, string | number>;
     expect(Object.keys(trigger)).toHaveLength(3);
+    expect(c.truth.poisoned.length).toBeGreaterThan(50);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) {
       const r = byId.get(id)!;
