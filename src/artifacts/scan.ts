@@ -1,5 +1,5 @@
 /**
- * `antidote scan`: the orchestrator. Paths are expanded (folders walked, minus --exclude and .antidoteignore),
+ * `antidote scan`: the orchestrator. Paths are expanded (folders walked, minus --exclude and the working directory's .antidoteignore),
  * the references between a folder's files are followed first (index files, OpenVINO IR; ONNX external data
  * from the ONNX scan), each file is detected by content and handed to one format module (formats/index.ts),
  * and each gets one result whose verdict follows --fail-on. Fail closed at every level: an exception while
@@ -50,7 +50,7 @@ export interface ScanOptions {
   /** Path of a policy file (from --policy). */
   policyFile?: string;
   progress?: Progress;
-  /** Globs of files and folders not to scan (from --exclude), on top of the folder's .antidoteignore. */
+  /** Globs of files and folders not to scan (from --exclude), on top of the working directory's .antidoteignore. */
   exclude?: string[];
 }
 

@@ -2,8 +2,10 @@
  * Folder walking for `antidote scan DIR`: every regular file under the folder, in a stable order, bounded
  * in files and depth. Symbolic links are never followed (a link can lead out of the tree or into a
  * loop); each is reported so that nothing is skipped silently, and one pointing inside the tree is noted
- * as such (its target is scanned where it lies). Files and folders named by --exclude globs or the folder's
- * `.antidoteignore` are not read, and each is listed as skipped with the pattern that excluded it.
+ * as such (its target is scanned where it lies). Files and folders named by --exclude globs or by the
+ * `.antidoteignore` of the directory antidote runs in are not read, and each is listed as skipped with the
+ * pattern that excluded it. A scanned folder's own `.antidoteignore` is never obeyed: it is part of what is
+ * being checked, and a downloaded repository could use it to hide the file that attacks.
  */
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
@@ -42,15 +44,16 @@ export async function walkFolder(
   root: string,
   display: string,
   limits: { maxFiles: number; maxDepth: number } = LIMITS.scan,
-  opts: { exclude?: readonly string[] } = {},
+  opts: { exclude?: readonly string[]; ignoreFrom?: string } = {},
 ): Promise<WalkResult> {
   const out: WalkResult = { files: [], links: [], errors: [], skipped: [] };
   const rules: IgnoreRule[] = [];
+  const ignoreFile = join(opts.ignoreFrom ?? process.cwd(), IGNORE_FILE);
   try {
-    rules.push(...parseIgnoreFile(await readFile(join(root, IGNORE_FILE), 'utf8'), IGNORE_FILE));
+    rules.push(...parseIgnoreFile(await readFile(ignoreFile, 'utf8'), IGNORE_FILE));
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT')
-      out.errors.push({ display: join(display, IGNORE_FILE), message: (err as Error).message });
+      out.errors.push({ display: ignoreFile, message: (err as Error).message });
   }
   for (const g of opts.exclude ?? []) {
     const r = parseIgnoreRule(g, `--exclude ${g}`);

@@ -1,5 +1,5 @@
 /** `antidote scan` on repository folders: --exclude / .antidoteignore, and SARIF that reports only what blocks. */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,13 +12,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'antidote-scan-repos-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('antidote scan on repositories', () => {
-  it('leaves out --exclude and .antidoteignore matches and lists them as skipped', () => {
+  it('leaves out --exclude and the working directory .antidoteignore matches and lists them as skipped', () => {
     const dir = join(tmp, 'bert');
+    const project = join(tmp, 'project');
+    mkdirSync(project, { recursive: true });
     cpSync(join(REPOS, 'malicious', 'bert-pickle-os-system'), dir, { recursive: true });
     // Blocks for its pickle; excluding that file (and the onnx folder, by .antidoteignore) lets it pass.
     expect(runCli(['scan', dir, '--no-progress']).code).toBe(1);
-    writeFileSync(join(dir, '.antidoteignore'), '# exported copies\nonnx/\n');
-    const r = runCli(['scan', dir, '--no-progress', '--exclude', 'pytorch_model.bin', '--format', 'json']);
+    writeFileSync(join(project, '.antidoteignore'), '# exported copies\nonnx/\n');
+    const r = runCli(['scan', dir, '--no-progress', '--exclude', 'pytorch_model.bin', '--format', 'json'], {
+      cwd: project,
+    });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as {
       results: Array<{ path: string }>;
@@ -31,9 +35,18 @@ describe('antidote scan on repositories', () => {
     expect(
       report.results.some((x) => x.path.endsWith('pytorch_model.bin') || x.path.includes('/onnx/')),
     ).toBe(false);
-    const text = runCli(['scan', dir, '--no-progress', '--exclude', 'pytorch_model.bin']);
+    const text = runCli(['scan', dir, '--no-progress', '--exclude', 'pytorch_model.bin'], { cwd: project });
     expect(text.stdout).toMatch(/Skipped \(excluded, not scanned\):/);
     expect(text.stdout).toMatch(/2 skipped/);
+  });
+
+  it("never obeys a scanned repository's own .antidoteignore: it could hide the file that attacks", () => {
+    const dir = join(tmp, 'hiding');
+    cpSync(join(REPOS, 'malicious', 'bert-pickle-os-system'), dir, { recursive: true });
+    writeFileSync(join(dir, '.antidoteignore'), 'pytorch_model.bin\n');
+    const r = runCli(['scan', dir, '--no-progress', '--format', 'json'], { cwd: tmp });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).skipped ?? []).toEqual([]);
   });
 
   it('emits no SARIF result for a clean repository, and only blocking ones by default', () => {
