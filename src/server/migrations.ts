@@ -76,7 +76,7 @@ CREATE TABLE row_outcomes (
   run_id TEXT NOT NULL,
   row_id TEXT NOT NULL,
   decision TEXT NOT NULL,
-  score DOUBLE PRECISION NOT NULL,
+  score DOUBLE PRECISION,
   reasons TEXT NOT NULL,
   review TEXT,
   label TEXT,

@@ -27,7 +27,8 @@ const text = (max: number) => z.string().max(max);
 export const RowOutcomeSchema = z.strictObject({
   id: text(256).min(1),
   decision: z.enum(['quarantined', 'accepted']),
-  score: z.number().min(0).max(1),
+  /** The audit's combined score; absent for accepted rows outside the review sample (not written out). */
+  score: z.number().min(0).max(1).optional(),
   reasons: z.array(text(4000)).max(64),
   review: z.enum(['priority', 'control']).nullable().optional(),
   /** The row's own columns as strings (for the review queue and export-trusted); may be empty. */

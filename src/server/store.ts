@@ -31,7 +31,7 @@ export interface RunDetail extends RunSummary {
 export interface QueueRow {
   rowId: string;
   decision: string;
-  score: number;
+  score: number | null;
   reasons: string[];
   review: string;
   label: string | null;
@@ -242,7 +242,7 @@ export class Store {
             r.id,
             o.id,
             o.decision,
-            o.score,
+            o.score ?? null,
             JSON.stringify(o.reasons),
             o.review ?? null,
             pick(o.fields, label),
@@ -460,7 +460,7 @@ export class Store {
     return rows.map((r) => ({
       rowId: String(r.row_id),
       decision: String(r.decision),
-      score: Number(r.score),
+      score: r.score === null ? null : Number(r.score),
       reasons: json<string[]>(r.reasons, []),
       review: String(r.review),
       label: s(r.label),
