@@ -216,6 +216,34 @@ export async function postIfAsked(
   report: unknown,
 ): Promise<void> {
   if (!url) return;
-  const id = await sendRun(url, await buildPayload(kind, JSON.parse(JSON.stringify(report)) as Obj));
+  // The report as its JSON file has it (typed arrays as arrays), whatever object the command holds.
+  const plain = JSON.parse(
+    JSON.stringify(report, (_k, v) =>
+      ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v,
+    ),
+  ) as Obj;
+  const id = await sendRun(url, await buildPayload(kind, plain));
   process.stderr.write(`antidote: run recorded on ${new URL(url).origin} as ${id}\n`);
+}
+
+/** `antidote demo --post URL`: the demo's audit and its two gate runs, grouped under one model name. */
+export async function postDemo(
+  url: string | undefined,
+  outcome: { audit: { report: string }; gateRaw: { report: string }; gateAudited: { report: string } },
+): Promise<void> {
+  if (!url) return;
+  const { readFile } = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  const runs: Array<[RunPayload['kind'], string]> = [
+    ['audit', outcome.audit.report],
+    ['gate', outcome.gateRaw.report],
+    ['gate', outcome.gateAudited.report],
+  ];
+  for (const [kind, html] of runs) {
+    const report = JSON.parse(await readFile(join(dirname(html), 'report.json'), 'utf8')) as Obj;
+    const payload = await buildPayload(kind, report);
+    if (kind === 'gate') payload.model = process.env.ANTIDOTE_MODEL ?? 'sst2-demo';
+    const id = await sendRun(url, payload);
+    process.stderr.write(`antidote: ${kind} run recorded on ${new URL(url).origin} as ${id}\n`);
+  }
 }

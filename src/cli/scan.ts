@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AntidoteError, type ErrorCode, usageError } from '../core/errors.js';
 import type { Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
 interface ScanFlags {
@@ -13,6 +14,7 @@ interface ScanFlags {
   policy?: string;
   verbose?: boolean;
   progress?: boolean;
+  post?: string;
 }
 
 type ScanImpl = typeof import('./scan-impl.js');
@@ -63,6 +65,7 @@ export function registerScan(program: Command): void {
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
+    .addOption(postOption())
     .action(
       action(async (paths: string[], flags: ScanFlags) => {
         const format = flags.format.toLowerCase();
@@ -101,5 +104,6 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
   else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
   else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
   await impl.emit(text, flags.output);
+  await postIfAsked(flags.post, 'scan', report);
   return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
 }
