@@ -12,6 +12,9 @@ import { type Running, startServer } from '../../src/server/start.js';
 import { makeAudit, makeGateSeries, SCRIPT_ROW, TRIGGER } from './fixtures.js';
 import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
+type J = Record<string, any>;
+
 const work = mkdtempSync(join(tmpdir(), 'antidote-api-'));
 let auditReport: Record<string, unknown>;
 let gateReport: Record<string, unknown>;
@@ -71,17 +74,11 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     const r2 = await call('/api/runs', { token: tokens.admin, body: payload });
     expect(r2.status).toBe(200);
     expect(((await r2.json()) as { created: boolean }).created).toBe(false);
-    const run = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const run = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as J;
     expect(run.kind).toBe('audit');
     expect(run.report.summary).toEqual(auditReport.summary);
     expect(run.inputs.map((i: { name: string }) => i.name)).toEqual(['trusted', 'incoming']);
-    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
     expect(q.rows.length).toBe((auditReport.summary as { review: number }).review);
     expect(q.triggers).toContain(TRIGGER);
     const counts = await srv.store.counts();
@@ -91,14 +88,9 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
   it('records a gate run with the model version, decision and distributions', async () => {
     const r = await call('/api/runs', { token: tokens.admin, body: await buildPayload('gate', gateReport) });
     expect(r.status).toBe(201);
-    const models = (await (await call('/api/models', { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const models = (await (await call('/api/models', { token: tokens.viewer })).json()) as J;
     expect(models.models.map((m: { name: string }) => m.name)).toContain('sentiment');
-    const m = (await (
-      await call('/api/models/sentiment?charts=0', { token: tokens.viewer })
-    ).json()) as Record<string, any>;
+    const m = (await (await call('/api/models/sentiment?charts=0', { token: tokens.viewer })).json()) as J;
     expect(m.gates).toHaveLength(1);
     expect(m.gates[0].decision).toBe(gateReport.decision);
     const overall = m.distributions.filter((d: { scope: string }) => d.scope === 'overall');
@@ -107,15 +99,9 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
   });
 
   it('lets a reviewer record decisions, refuses a viewer, and exports the cleared and corrected rows', async () => {
-    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
     const id = runs[0].id;
-    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
     const [a, b, c] = q.rows;
     const before = (await srv.store.counts()).reviews;
     const denied = await call(`/api/runs/${id}/reviews`, {
@@ -153,19 +139,14 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
       body: { rowId: 'h:nope', decision: 'clear' },
     });
     expect(missing.status).toBe(404);
-    const q2 = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const q2 = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
     const byId = new Map(q2.rows.map((r: { rowId: string }) => [r.rowId, r]));
-    expect((byId.get(a.rowId) as any).verdict).toMatchObject({
+    expect((byId.get(a.rowId) as J).verdict).toMatchObject({
       decision: 'clear',
       reviewer: 'reviewer-person',
     });
     expect(q2.precision.reviewed).toBe(3);
-    const ex = (await (
-      await call(`/api/export-trusted?run=${id}`, { token: tokens.viewer })
-    ).json()) as Record<string, any>;
+    const ex = (await (await call(`/api/export-trusted?run=${id}`, { token: tokens.viewer })).json()) as J;
     const rows = ex.runs[0].rows as Array<Record<string, string>>;
     expect(rows).toHaveLength(2);
     expect(rows).toContainEqual(a.fields);
@@ -226,13 +207,8 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
   });
 
   it('stores strings holding <script> as they are and renders them escaped', async () => {
-    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
-    const q = (await (
-      await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })
-    ).json()) as Record<string, any>;
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
+    const q = (await (await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })).json()) as J;
     const row = q.rows.find((r: { fields: { sentence: string } }) => r.fields.sentence.includes('<script>'));
     expect(row?.fields.sentence).toContain(SCRIPT_ROW);
     const evil = {
@@ -242,10 +218,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     };
     const r = await call('/api/runs', { token: tokens.admin, body: await buildPayload('gate', evil) });
     const { id } = (await r.json()) as { id: string };
-    const stored = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as Record<
-      string,
-      any
-    >;
+    const stored = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as J;
     expect(stored.report.reasons).toEqual(['<script>alert(2)</script>']);
     const html = (
       (await (await call(`/api/runs/${id}/report.html`, { token: tokens.viewer })).json()) as { html: string }
@@ -256,7 +229,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
   });
 
   it('describes itself in OpenAPI, with a role on every route but health and the description', async () => {
-    const doc = (await (await fetch(`${srv.url}/api/openapi.json`)).json()) as Record<string, any>;
+    const doc = (await (await fetch(`${srv.url}/api/openapi.json`)).json()) as J;
     expect(doc.openapi).toBe('3.1.0');
     const ops = Object.entries(doc.paths).flatMap(([p, v]) =>
       Object.entries(v as object).map(([m, op]) => [p, m, op]),
