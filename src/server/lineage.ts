@@ -53,6 +53,12 @@ export function histMean(c: number[]): number {
   return c.reduce((s, x, i) => s + x * (i + 0.5) * w, 0) / total;
 }
 
+/** A version's name for tables and charts: the file name of its source, not the whole path. */
+function shortLabel(label: string | null): string | null {
+  if (!label) return null;
+  return label.split(/[\\/]/).pop() || label;
+}
+
 export function lineage(h: History): Lineage {
   const dist = (runId: string, role: string, scope: string, slice = '') =>
     h.distributions.find(
@@ -69,7 +75,7 @@ export function lineage(h: History): Lineage {
   for (const g of h.gates) {
     const role = g.incumbent === baseDigest ? 'incumbent' : g.candidate === baseDigest ? 'candidate' : null;
     if (!role) continue;
-    baseLabel = (role === 'incumbent' ? g.incumbentLabel : g.candidateLabel) ?? '';
+    baseLabel = shortLabel(role === 'incumbent' ? g.incumbentLabel : g.candidateLabel) ?? '';
     baseOverall = dist(g.runId, role, 'overall')?.counts ?? null;
     for (const s of slices) {
       const d = dist(g.runId, role, 'slice', s);
@@ -105,7 +111,7 @@ export function lineage(h: History): Lineage {
     const ri = g.region ? dist(g.runId, 'incumbent', 'region', g.region) : undefined;
     versions.push({
       digest: g.candidate,
-      label: g.candidateLabel ?? g.candidate.slice(7, 19),
+      label: shortLabel(g.candidateLabel) ?? g.candidate.slice(7, 19),
       runId: g.runId,
       createdAt: g.createdAt,
       decision: g.decision,

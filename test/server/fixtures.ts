@@ -19,7 +19,7 @@ function rng(seed: number) {
 }
 
 /** Run `antidote audit` on 700 trusted and 500 incoming reviews, 30 of them poisoned; returns the output dir. */
-export function makeAudit(dir: string): string {
+export function makeAudit(dir: string, post?: { url: string; token: string }): string {
   mkdirSync(dir, { recursive: true });
   const lines = readFileSync(join(ROOT, 'examples', 'sst2', 'train.tsv'), 'utf8')
     .trim()
@@ -61,7 +61,8 @@ export function makeAudit(dir: string): string {
     '--out',
     out,
     '--no-progress',
-  ]);
+    ...(post ? ['--post', post.url] : []),
+  ], post ? { env: { ANTIDOTE_TOKEN: post.token } } : {});
   if (r.code !== 0 && r.code !== 1) throw new Error(`audit failed: ${r.stderr}`);
   return out;
 }
@@ -71,7 +72,12 @@ export function makeAudit(dir: string): string {
  * retrained from the one before; v07 was trained on poisoned data and pushes segment "C" toward class 1.
  * Then `antidote gate` runs (ten times) v(k) against v(k-1) with --slices segment; returns the report folders in order.
  */
-export function makeGateSeries(dir: string, versions = 11, poisoned = 7): string[] {
+export function makeGateSeries(
+  dir: string,
+  versions = 11,
+  poisoned = 7,
+  post?: { url: string; token: string },
+): string[] {
   mkdirSync(dir, { recursive: true });
   const rand = rng(5);
   const n = 1200;
@@ -110,7 +116,8 @@ export function makeGateSeries(dir: string, versions = 11, poisoned = 7): string
       'segment',
       '--out',
       out,
-    ]);
+      ...(post ? ['--post', post.url] : []),
+    ], post ? { env: { ANTIDOTE_TOKEN: post.token } } : {});
     if (r.code !== 0 && r.code !== 1) throw new Error(`gate failed: ${r.stderr}`);
     outs.push(out);
   }
