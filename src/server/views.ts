@@ -105,8 +105,9 @@ async function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
     },
   });
   const regionRows: Array<Record<string, unknown>> = [];
+  // Only versions that moved in their region (PSI at least 0.1) or were blocked: the rest is noise.
   for (const v of l.versions) {
-    if (!v.region) continue;
+    if (!v.region || !((v.regionShift?.psi ?? 0) >= 0.1 || v.decision === 'block')) continue;
     for (const role of ['incumbent', 'candidate'] as const) {
       const d = h.distributions.find(
         (x) => x.runId === v.runId && x.role === role && x.scope === 'region' && x.slice === v.region,
@@ -128,7 +129,7 @@ async function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
     ? await chartSvg({
         title: 'In the region each gate named: this version against its predecessor',
         data: { values: regionRows },
-        facet: { field: 'panel', type: 'nominal', title: null, columns: 3 },
+        facet: { field: 'panel', type: 'nominal', title: null, columns: 2 },
         spec: {
           width: 190,
           height: 80,

@@ -90,8 +90,9 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       const text = (await page.getByTestId('row-text').textContent()) ?? '';
       const hasTrigger = new RegExp(`\\b${TRIGGER}\\b`).test(text);
       if (hasTrigger) expect(await page.locator('[data-testid=row-text] mark').first().textContent()).toBe(TRIGGER);
-      // Poison with the trigger is confirmed; the third such row also gets its label flipped; the rest cleared.
-      const key = hasTrigger ? (k === 2 ? 'f' : 'p') : 'c';
+      // Rows with the trigger are confirmed (the third with its label flipped), except every fourth row, which
+      // this reviewer clears; rows without it are cleared.
+      const key = !hasTrigger || k % 4 === 3 ? 'c' : k === 2 ? 'f' : 'p';
       await page.keyboard.press(key);
       await page.waitForFunction(
         (id) => document.querySelector('[data-testid=status]')?.textContent?.includes(`row ${id} `),
@@ -131,7 +132,8 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     }
     const cleared = decided.filter((r: { verdict: { decision: string } }) => r.verdict.decision === 'clear');
     const corrected = decided.filter((r: { verdict: { correctedLabel: string | null } }) => r.verdict.correctedLabel);
-    expect(corrected.length).toBeLessThanOrEqual(1);
+    expect(corrected).toHaveLength(1);
+    expect(cleared.length).toBeGreaterThanOrEqual(2);
 
     // The data page and the run's report render.
     await page.goto(`${url}/#/data`);
