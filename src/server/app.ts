@@ -19,6 +19,7 @@ import {
   send,
 } from './http.js';
 import { IngestError, toRecords } from './ingest.js';
+import { lineage } from './lineage.js';
 import { openApi } from './openapi.js';
 import {
   BaselinePostSchema,
@@ -219,9 +220,20 @@ export function buildRoutes(opts: ServerOptions): Router {
     handler: async (ctx) => {
       const h = await store.modelHistory(modelOf(ctx));
       if (!h) throw new HttpError(404, 'no such model');
-      const charts =
-        opts.views && ctx.query.get('charts') !== '0' ? await opts.views.modelCharts(h) : undefined;
-      return { ...h, charts };
+      return { ...h, lineage: lineage(h) };
+    },
+  });
+  add({
+    method: 'GET',
+    path: '/api/models/:name/charts',
+    role: 'viewer',
+    summary:
+      "the models page's charts as SVG (timeline, distributions per version and slice, shifts, regions)",
+    handler: async (ctx) => {
+      const h = await store.modelHistory(modelOf(ctx));
+      if (!h) throw new HttpError(404, 'no such model');
+      if (!opts.views) throw new HttpError(404, 'charts are not rendered by this server');
+      return opts.views.modelCharts(h);
     },
   });
   add({
@@ -243,11 +255,16 @@ export function buildRoutes(opts: ServerOptions): Router {
     path: '/api/data',
     role: 'viewer',
     summary: 'audited batches: quarantine and review rates, sources, labelers, recurring triggers, drift',
-    handler: async (ctx) => {
-      const o = await store.dataOverview();
-      const charts =
-        opts.views && ctx.query.get('charts') !== '0' ? await opts.views.dataCharts(o) : undefined;
-      return { ...o, charts };
+    handler: async () => store.dataOverview(),
+  });
+  add({
+    method: 'GET',
+    path: '/api/data/charts',
+    role: 'viewer',
+    summary: "the data page's charts as SVG (rates per batch, per source and per labeler)",
+    handler: async () => {
+      if (!opts.views) throw new HttpError(404, 'charts are not rendered by this server');
+      return opts.views.dataCharts(await store.dataOverview());
     },
   });
   add({

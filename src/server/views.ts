@@ -11,7 +11,31 @@ import { APP_CSS, INDEX_HTML } from './ui-shell.js';
 
 const DECISION_COLOURS = { domain: ['promote', 'block'], range: ['#2e7d32', '#c62828'] };
 
-async function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
+/**
+ * Rendering a model's charts takes a second or two with vega on a busy machine; a model's history only grows,
+ * so the charts are kept per (model, gate runs, baseline) and re-rendered when a run or a new baseline arrives.
+ */
+const cache = new Map<string, Promise<unknown>>();
+
+function cached(key: string, make: () => Promise<unknown>): Promise<unknown> {
+  let p = cache.get(key);
+  if (!p) {
+    if (cache.size > 200) cache.clear();
+    p = make();
+    cache.set(key, p);
+    p.catch(() => cache.delete(key));
+  }
+  return p;
+}
+
+function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
+  const last = h.gates[h.gates.length - 1];
+  return cached(`model\0${h.name}\0${h.gates.length}\0${last?.runId}\0${h.baseline}`, () =>
+    renderModelCharts(h),
+  );
+}
+
+async function renderModelCharts(h: Parameters<Views['modelCharts']>[0]) {
   const l = lineage(h);
   const order = l.versions.map((v) => v.label);
   const timeline = await chartSvg({
@@ -148,7 +172,7 @@ async function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
         },
       })
     : null;
-  return { lineage: l, svg: { timeline, ridges, shift, regions } };
+  return { svg: { timeline, ridges, shift, regions } };
 }
 
 async function dataCharts(o: Parameters<Views['dataCharts']>[0]) {

@@ -90,7 +90,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     expect(r.status).toBe(201);
     const models = (await (await call('/api/models', { token: tokens.viewer })).json()) as J;
     expect(models.models.map((m: { name: string }) => m.name)).toContain('sentiment');
-    const m = (await (await call('/api/models/sentiment?charts=0', { token: tokens.viewer })).json()) as J;
+    const m = (await (await call('/api/models/sentiment', { token: tokens.viewer })).json()) as J;
     expect(m.gates).toHaveLength(1);
     expect(m.gates[0].decision).toBe(gateReport.decision);
     const overall = m.distributions.filter((d: { scope: string }) => d.scope === 'overall');

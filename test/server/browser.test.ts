@@ -36,8 +36,28 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
   }
 
   beforeAll(async () => {
-    reviewer = runCli(['serve', 'token', 'create', '--role', 'reviewer', '--name', 'alice', '--data', data]).stdout.trim();
-    admin = runCli(['serve', 'token', 'create', '--role', 'admin', '--name', 'pipeline', '--data', data]).stdout.trim();
+    reviewer = runCli([
+      'serve',
+      'token',
+      'create',
+      '--role',
+      'reviewer',
+      '--name',
+      'alice',
+      '--data',
+      data,
+    ]).stdout.trim();
+    admin = runCli([
+      'serve',
+      'token',
+      'create',
+      '--role',
+      'admin',
+      '--name',
+      'pipeline',
+      '--data',
+      data,
+    ]).stdout.trim();
     expect(reviewer).toMatch(/^adt_/);
     server = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data', data, '--quiet-log'], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -66,7 +86,9 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
   });
 
   const api = async (path: string) =>
-    (await (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${reviewer}` } })).json()) as Record<
+    (await (
+      await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${reviewer}` } })
+    ).json()) as Record<
       string,
       // biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
       any
@@ -89,16 +111,24 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       const rowId = /id (\S+)/.exec(head)?.[1] as string;
       const text = (await page.getByTestId('row-text').textContent()) ?? '';
       const hasTrigger = new RegExp(`\\b${TRIGGER}\\b`).test(text);
-      if (hasTrigger) expect(await page.locator('[data-testid=row-text] mark').first().textContent()).toBe(TRIGGER);
+      if (hasTrigger)
+        expect(await page.locator('[data-testid=row-text] mark').first().textContent()).toBe(TRIGGER);
       // Rows with the trigger are confirmed (the third with its label flipped), except every fourth row, which
       // this reviewer clears; rows without it are cleared.
       const key = !hasTrigger || k % 4 === 3 ? 'c' : k === 2 ? 'f' : 'p';
       await page.keyboard.press(key);
       await page.waitForFunction(
-        (id) => document.querySelector('[data-testid=status]')?.textContent?.includes(`row ${id} `),
+        // biome-ignore lint/suspicious/noExplicitAny: runs in the page, where document exists
+        (id) =>
+          (globalThis as any).document
+            .querySelector('[data-testid=status]')
+            ?.textContent?.includes(`row ${id} `),
         rowId,
       );
-      expected.set(rowId, { decision: key === 'c' ? 'clear' : 'confirm', corrected: key === 'f' ? 'flip' : undefined });
+      expected.set(rowId, {
+        decision: key === 'c' ? 'clear' : 'confirm',
+        corrected: key === 'f' ? 'flip' : undefined,
+      });
     }
     expect(expected.size).toBe(10);
     await page.keyboard.press('k');
@@ -115,7 +145,9 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     });
     let found = false;
     for (let k = 0; k < 120 && !found; k++) {
-      found = ((await page.getByTestId('row-text').textContent()) ?? '').includes('<script>alert(1)</script>');
+      found = ((await page.getByTestId('row-text').textContent()) ?? '').includes(
+        '<script>alert(1)</script>',
+      );
       if (!found) await page.keyboard.press('j');
     }
     expect(found).toBe(true);
@@ -131,7 +163,9 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       expect(r.verdict.decision).toBe(expected.get(r.rowId)?.decision);
     }
     const cleared = decided.filter((r: { verdict: { decision: string } }) => r.verdict.decision === 'clear');
-    const corrected = decided.filter((r: { verdict: { correctedLabel: string | null } }) => r.verdict.correctedLabel);
+    const corrected = decided.filter(
+      (r: { verdict: { correctedLabel: string | null } }) => r.verdict.correctedLabel,
+    );
     expect(corrected).toHaveLength(1);
     expect(cleared.length).toBeGreaterThanOrEqual(2);
 
@@ -152,13 +186,21 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     const out = join(work, 'additions.jsonl');
     const ex = runCli(['serve', 'export-trusted', '--data', data, '--out', out, '--run', runId]);
     expect(ex.code, ex.stderr).toBe(0);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(cleared.length + corrected.length);
     for (const r of cleared) expect(lines).toContainEqual(r.fields);
     for (const r of corrected) expect(lines).toContainEqual({ ...r.fields, label: r.verdict.correctedLabel });
-    server = spawn(process.execPath, [CLI, 'serve', '--port', new URL(url).port, '--data', data, '--quiet-log'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    server = spawn(
+      process.execPath,
+      [CLI, 'serve', '--port', new URL(url).port, '--data', data, '--quiet-log'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   }, 180_000);
 
@@ -176,7 +218,7 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     expect(cells[7]).toMatch(/^\+/);
     // Against the baseline, v07 moved most of all versions.
     const m = await api('/api/models/sentiment');
-    const vs = m.charts.lineage.versions as Array<{ label: string; vsBaseline: { overall: number } }>;
+    const vs = m.lineage.versions as Array<{ label: string; vsBaseline: { overall: number } }>;
     const top = vs.reduce((a, b) => (b.vsBaseline.overall > a.vsBaseline.overall ? b : a));
     expect(top.label).toBe('sentiment-v07.csv');
     expect(await page.getByTestId('chart-regions').textContent()).toContain('sentiment-v07.csv: segment = C');

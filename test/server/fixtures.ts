@@ -48,21 +48,24 @@ export function makeAudit(dir: string, post?: { url: string; token: string }): s
   writeFileSync(join(dir, 'trusted.tsv'), tsv(trusted));
   writeFileSync(join(dir, 'incoming.tsv'), tsv(incoming));
   const out = join(dir, 'audit');
-  const r = runCli([
-    'audit',
-    '--trusted',
-    join(dir, 'trusted.tsv'),
-    '--incoming',
-    join(dir, 'incoming.tsv'),
-    '--label',
-    'label',
-    '--text',
-    'sentence',
-    '--out',
-    out,
-    '--no-progress',
-    ...(post ? ['--post', post.url] : []),
-  ], post ? { env: { ANTIDOTE_TOKEN: post.token } } : {});
+  const r = runCli(
+    [
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.tsv'),
+      '--incoming',
+      join(dir, 'incoming.tsv'),
+      '--label',
+      'label',
+      '--text',
+      'sentence',
+      '--out',
+      out,
+      '--no-progress',
+      ...(post ? ['--post', post.url] : []),
+    ],
+    post ? { env: { ANTIDOTE_TOKEN: post.token } } : {},
+  );
   if (r.code !== 0 && r.code !== 1) throw new Error(`audit failed: ${r.stderr}`);
   return out;
 }
@@ -100,24 +103,27 @@ export function makeGateSeries(
   const outs: string[] = [];
   for (let k = 1; k < versions; k++) {
     const out = join(dir, `gate-v${String(k + 1).padStart(2, '0')}`);
-    const r = runCli([
-      'gate',
-      '--trusted',
-      join(dir, 'holdout.csv'),
-      '--label',
-      'label',
-      '--id',
-      'id',
-      '--incumbent',
-      files[k - 1],
-      '--candidate',
-      files[k],
-      '--slices',
-      'segment',
-      '--out',
-      out,
-      ...(post ? ['--post', post.url] : []),
-    ], post ? { env: { ANTIDOTE_TOKEN: post.token } } : {});
+    const r = runCli(
+      [
+        'gate',
+        '--trusted',
+        join(dir, 'holdout.csv'),
+        '--label',
+        'label',
+        '--id',
+        'id',
+        '--incumbent',
+        files[k - 1],
+        '--candidate',
+        files[k],
+        '--slices',
+        'segment',
+        '--out',
+        out,
+        ...(post ? ['--post', post.url] : []),
+      ],
+      post ? { env: { ANTIDOTE_TOKEN: post.token } } : {},
+    );
     if (r.code !== 0 && r.code !== 1) throw new Error(`gate failed: ${r.stderr}`);
     outs.push(out);
   }

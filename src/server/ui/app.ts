@@ -210,7 +210,12 @@ async function modelsPage() {
 async function modelPage(name: string) {
   nav('models');
   const r = await api(`/api/models/${encodeURIComponent(name)}`);
-  const l = r.charts.lineage as Json;
+  const l = r.lineage as Json;
+  const charts = el(
+    'div',
+    { 'data-testid': 'model-charts' },
+    el('p', { class: 'muted' }, 'drawing the charts...'),
+  );
   const versions = l.versions as Json[];
   const flagged = (v: Json) => Boolean(v.regionShift && v.regionShift.psi >= 0.1) || v.decision === 'block';
   show(
@@ -246,16 +251,23 @@ async function modelPage(name: string) {
       ]),
       (i) => (flagged(versions[i]) ? 'flag' : ''),
     ),
-    svgBox(r.charts.svg.timeline, 'chart-timeline'),
-    svgBox(r.charts.svg.ridges, 'chart-ridges'),
-    svgBox(r.charts.svg.shift, 'chart-shift'),
-    svgBox(r.charts.svg.regions, 'chart-regions'),
+    charts,
+  );
+  const c = await api(`/api/models/${encodeURIComponent(name)}/charts`);
+  charts.replaceChildren(
+    ...([
+      svgBox(c.svg.timeline, 'chart-timeline'),
+      svgBox(c.svg.ridges, 'chart-ridges'),
+      svgBox(c.svg.shift, 'chart-shift'),
+      svgBox(c.svg.regions, 'chart-regions'),
+    ].filter(Boolean) as HTMLElement[]),
   );
 }
 
 async function dataPage() {
   nav('data');
   const d = await api('/api/data');
+  const charts = el('div', { 'data-testid': 'data-charts' });
   show(
     el('h1', {}, 'Data'),
     el('h2', {}, 'Batches'),
@@ -271,9 +283,7 @@ async function dataPage() {
         String(b.cleared),
       ]),
     ),
-    svgBox(d.charts?.svg.batches, 'chart-batches'),
-    svgBox(d.charts?.svg.sources, 'chart-sources'),
-    svgBox(d.charts?.svg.labelers, 'chart-labelers'),
+    charts,
     el('h2', {}, 'Recurring triggers'),
     table(
       ['trigger', 'batches', 'rows'],
@@ -294,6 +304,14 @@ async function dataPage() {
           { class: 'muted' },
           'No drift found in the audited batches (audits with --time test drift by window).',
         ),
+  );
+  const c = await api('/api/data/charts');
+  charts.replaceChildren(
+    ...([
+      svgBox(c.svg.batches, 'chart-batches'),
+      svgBox(c.svg.sources, 'chart-sources'),
+      svgBox(c.svg.labelers, 'chart-labelers'),
+    ].filter(Boolean) as HTMLElement[]),
   );
 }
 
