@@ -47,7 +47,7 @@ export interface ServerOptions {
 
 export interface Views {
   modelCharts(history: NonNullable<Awaited<ReturnType<Store['modelHistory']>>>): Promise<unknown>;
-  dataCharts(overview: Awaited<ReturnType<Store['dataOverview']>>): Promise<unknown>;
+  dataCharts(overview: Awaited<ReturnType<Store['dataOverview']>>, key?: string): Promise<unknown>;
   reportHtml(kind: string, report: Record<string, unknown>): Promise<string>;
 }
 
@@ -80,6 +80,21 @@ export function buildRoutes(opts: ServerOptions): Router {
   const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
   const r = new Router();
   const add = (route: Route) => r.add(route);
+  // The data page aggregates every stored row: computed once per change of the store (a run or a review).
+  let overviewCache:
+    | { key: string; overview: Promise<Awaited<ReturnType<Store['dataOverview']>>> }
+    | undefined;
+  const dataOverviewKeyed = async () => {
+    const key = await store.version();
+    if (overviewCache?.key !== key) {
+      overviewCache = { key, overview: store.dataOverview() };
+      overviewCache.overview.catch(() => {
+        overviewCache = undefined;
+      });
+    }
+    return { key, overview: await overviewCache.overview };
+  };
+  const dataOverview = async () => (await dataOverviewKeyed()).overview;
 
   add({
     method: 'GET',
@@ -255,7 +270,7 @@ export function buildRoutes(opts: ServerOptions): Router {
     path: '/api/data',
     role: 'viewer',
     summary: 'audited batches: quarantine and review rates, sources, labelers, recurring triggers, drift',
-    handler: async () => store.dataOverview(),
+    handler: async () => dataOverview(),
   });
   add({
     method: 'GET',
@@ -264,7 +279,8 @@ export function buildRoutes(opts: ServerOptions): Router {
     summary: "the data page's charts as SVG (rates per batch, per source and per labeler)",
     handler: async () => {
       if (!opts.views) throw new HttpError(404, 'charts are not rendered by this server');
-      return opts.views.dataCharts(await store.dataOverview());
+      const { key, overview } = await dataOverviewKeyed();
+      return opts.views.dataCharts(overview, key);
     },
   });
   add({

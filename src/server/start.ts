@@ -31,7 +31,7 @@ export async function startServer(opts: StartOptions): Promise<Running> {
   let assets: Map<string, { type: string; body: Buffer }> | undefined;
   if (opts.dashboard !== false) {
     const ui = await import('./views.js');
-    views = ui.views;
+    views = ui.createViews();
     assets = await ui.loadAssets();
   }
   const server = createApp({ store, maxBody: opts.maxBody, rateLimit: opts.rateLimit, log, views, assets });

@@ -364,6 +364,14 @@ export class Store {
     return true;
   }
 
+  /** Changes whenever a run or a review is recorded: the key of what the data page caches. */
+  async version(): Promise<string> {
+    const r = await this.db.all<Row>(
+      'SELECT (SELECT COUNT(*) FROM runs) AS runs, (SELECT COUNT(*) FROM reviews) AS reviews',
+    );
+    return `${r[0]?.runs}:${r[0]?.reviews}`;
+  }
+
   // ---- data ---------------------------------------------------------------------------------------------
 
   async dataOverview() {
@@ -382,10 +390,11 @@ export class Store {
     const group = async (col: 'source' | 'labeler') =>
       (
         await this.db.all<Row>(
-          `SELECT o.${col} AS who, r.batch AS batch, r.created_at AS created_at, COUNT(*) AS rows_n,
-                  SUM(CASE WHEN o.decision = 'quarantined' THEN 1 ELSE 0 END) AS quarantined
-           FROM row_outcomes o JOIN runs r ON r.id = o.run_id
-           WHERE o.${col} IS NOT NULL GROUP BY o.${col}, r.batch, r.created_at
+          `SELECT g.who, r.batch AS batch, r.created_at AS created_at, g.rows_n, g.quarantined
+           FROM (SELECT run_id, ${col} AS who, COUNT(*) AS rows_n,
+                        SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END) AS quarantined
+                 FROM row_outcomes WHERE ${col} IS NOT NULL GROUP BY run_id, ${col}) g
+           JOIN runs r ON r.id = g.run_id
            ORDER BY r.created_at LIMIT 20000`,
         )
       ).map((r) => ({

@@ -15,20 +15,23 @@ const DECISION_COLOURS = { domain: ['promote', 'block'], range: ['#2e7d32', '#c6
  * Rendering a model's charts takes a second or two with vega on a busy machine; a model's history only grows,
  * so the charts are kept per (model, gate runs, baseline) and re-rendered when a run or a new baseline arrives.
  */
-const cache = new Map<string, Promise<unknown>>();
+type Cached = (key: string, make: () => Promise<unknown>) => Promise<unknown>;
 
-function cached(key: string, make: () => Promise<unknown>): Promise<unknown> {
-  let p = cache.get(key);
-  if (!p) {
-    if (cache.size > 200) cache.clear();
-    p = make();
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
-  }
-  return p;
+function cacheOf(): Cached {
+  const cache = new Map<string, Promise<unknown>>();
+  return (key, make) => {
+    let p = cache.get(key);
+    if (!p) {
+      if (cache.size > 200) cache.clear();
+      p = make();
+      cache.set(key, p);
+      p.catch(() => cache.delete(key));
+    }
+    return p;
+  };
 }
 
-function modelCharts(h: Parameters<Views['modelCharts']>[0]) {
+function modelCharts(cached: Cached, h: Parameters<Views['modelCharts']>[0]) {
   const last = h.gates[h.gates.length - 1];
   return cached(`model\0${h.name}\0${h.gates.length}\0${last?.runId}\0${h.baseline}`, () =>
     renderModelCharts(h),
@@ -175,7 +178,11 @@ async function renderModelCharts(h: Parameters<Views['modelCharts']>[0]) {
   return { svg: { timeline, ridges, shift, regions } };
 }
 
-async function dataCharts(o: Parameters<Views['dataCharts']>[0]) {
+function dataCharts(cached: Cached, o: Parameters<Views['dataCharts']>[0], key?: string) {
+  return key ? cached(`data\0${key}`, () => renderDataCharts(o)) : renderDataCharts(o);
+}
+
+async function renderDataCharts(o: Parameters<Views['dataCharts']>[0]) {
   const rates = o.batches.flatMap((b) => [
     {
       batch: b.batch ?? b.runId,
@@ -275,7 +282,15 @@ async function reportHtml(kind: string, report: Record<string, unknown>): Promis
   );
 }
 
-export const views: Views = { modelCharts, dataCharts, reportHtml };
+/** The views of one server, with their own cache (a cache key is only meaningful for one store). */
+export function createViews(): Views {
+  const cached = cacheOf();
+  return {
+    modelCharts: (h) => modelCharts(cached, h),
+    dataCharts: (o, key) => dataCharts(cached, o, key),
+    reportHtml,
+  };
+}
 
 /** The dashboard: the shell and stylesheet from the build, the script esbuild bundled into dist/server/ui. */
 export async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {

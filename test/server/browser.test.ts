@@ -117,10 +117,14 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       // this reviewer clears; rows without it are cleared.
       const key = !hasTrigger || k % 4 === 3 ? 'c' : k === 2 ? 'f' : 'p';
       await page.keyboard.press(key);
+      // Runs in the page (a string predicate would need eval, which the dashboard's CSP forbids).
       await page.waitForFunction(
-        // biome-ignore lint/suspicious/noExplicitAny: runs in the page, where document exists
-        (id) =>
-          (globalThis as any).document
+        (id: string) =>
+          (
+            globalThis as unknown as {
+              document: { querySelector(s: string): { textContent: string | null } | null };
+            }
+          ).document
             .querySelector('[data-testid=status]')
             ?.textContent?.includes(`row ${id} `),
         rowId,
