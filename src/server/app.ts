@@ -75,6 +75,22 @@ function modelOf(ctx: Ctx): string {
   return name;
 }
 
+function topContributors(rows: Awaited<ReturnType<Store['dataOverview']>>['sources']) {
+  const by = new Map<
+    string,
+    { who: string; rows: number; quarantined: number; batches: number; flagged: number }
+  >();
+  for (const r of rows) {
+    const e = by.get(r.who) ?? { who: r.who, rows: 0, quarantined: 0, batches: 0, flagged: 0 };
+    e.rows += r.rows;
+    e.quarantined += r.quarantined;
+    e.batches++;
+    if (r.quarantined > 0) e.flagged++;
+    by.set(r.who, e);
+  }
+  return [...by.values()].sort((a, b) => b.quarantined - a.quarantined || b.flagged - a.flagged).slice(0, 25);
+}
+
 export function buildRoutes(opts: ServerOptions): Router {
   const { store } = opts;
   const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
@@ -270,7 +286,11 @@ export function buildRoutes(opts: ServerOptions): Router {
     path: '/api/data',
     role: 'viewer',
     summary: 'audited batches: quarantine and review rates, sources, labelers, recurring triggers, drift',
-    handler: async () => dataOverview(),
+    handler: async () => {
+      // Per source and labeler the page gets totals across batches (the per-batch detail feeds the charts).
+      const o = await dataOverview();
+      return { ...o, sources: topContributors(o.sources), labelers: topContributors(o.labelers) };
+    },
   });
   add({
     method: 'GET',

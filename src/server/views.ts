@@ -71,6 +71,15 @@ async function renderModelCharts(h: Parameters<Views['modelCharts']>[0]) {
           decision: v.decision,
         });
       });
+      // A step area ends at its last point: close the last bin at 1 so it is drawn.
+      ridgeRows.push({
+        version: v.label,
+        scope,
+        bin: 1,
+        end: 1,
+        share: c[c.length - 1] / total,
+        decision: v.decision,
+      });
     }
   const ridges = await chartSvg({
     title: 'Output distribution on the trusted set, per version (rows) and slice (columns)',

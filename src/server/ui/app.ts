@@ -284,6 +284,30 @@ async function dataPage() {
       ]),
     ),
     charts,
+    el('h2', {}, 'Sources and labelers flagged across batches'),
+    [...d.sources, ...d.labelers].length
+      ? table(
+          ['who', 'rows', 'quarantined', 'batches with a quarantined row'],
+          [
+            ...d.sources.map((x: Json) => [
+              `source ${x.who}`,
+              String(x.rows),
+              `${x.quarantined} (${pct(x.rows ? x.quarantined / x.rows : 0)})`,
+              `${x.flagged} of ${x.batches}`,
+            ]),
+            ...d.labelers.map((x: Json) => [
+              `labeler ${x.who}`,
+              String(x.rows),
+              `${x.quarantined} (${pct(x.rows ? x.quarantined / x.rows : 0)})`,
+              `${x.flagged} of ${x.batches}`,
+            ]),
+          ],
+        )
+      : el(
+          'p',
+          { class: 'muted' },
+          'No source or labeler column in the audited batches (audit with --source, --labeler).',
+        ),
     el('h2', {}, 'Recurring triggers'),
     table(
       ['trigger', 'batches', 'rows'],
