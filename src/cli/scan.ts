@@ -11,10 +11,10 @@ interface ScanFlags {
   output?: string;
   failOn: string;
   allow?: string[];
+  post?: string;
   policy?: string;
   verbose?: boolean;
   progress?: boolean;
-  post?: string;
 }
 
 type ScanImpl = typeof import('./scan-impl.js');
@@ -63,9 +63,9 @@ export function registerScan(program: Command): void {
       collect,
     )
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
+    .addOption(postOption())
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
-    .addOption(postOption())
     .action(
       action(async (paths: string[], flags: ScanFlags) => {
         const format = flags.format.toLowerCase();
