@@ -9,6 +9,7 @@ import { usageError } from '../core/errors.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { AuditReport } from '../data/audit.js';
 import { renderFindingLine } from '../report/text.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
 interface AuditFlags {
@@ -28,6 +29,7 @@ interface AuditFlags {
   failOn: string;
   config?: string;
   progress?: boolean;
+  post?: string;
 }
 
 export function registerAudit(program: Command): void {
@@ -60,6 +62,7 @@ export function registerAudit(program: Command): void {
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity', DEFAULT_FAIL_ON)
     .option('--config <file>', 'JSON settings: threshold, review sizes, per-detector settings (see README)')
     .option('--no-progress', 'never show a progress bar')
+    .addOption(postOption())
     .action(
       action(async (flags: AuditFlags) => {
         const format = flags.format.toLowerCase();
@@ -104,6 +107,7 @@ export function registerAudit(program: Command): void {
         } finally {
           progress.stop();
         }
+        await postIfAsked(flags.post, 'audit', report);
         const { emit } = await import('../report/output.js');
         if (format === 'json') {
           const { renderAuditJson } = await import('../data/quarantine.js');

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { usageError } from '../core/errors.js';
+import { postDemo, postOption } from './post.js';
 import { action, EXIT, useColour } from './run.js';
 
 export function registerDemo(program: Command): void {
@@ -14,8 +15,9 @@ export function registerDemo(program: Command): void {
     .description('run a poisoned retrain end to end on bundled data: audit, train two candidates, gate them')
     .option('--out <dir>', 'folder for the data, the audit and the gate reports', 'antidote-demo')
     .option('--seed <n>', 'seed of the poisoning and of the checks', '7')
+    .addOption(postOption())
     .action(
-      action(async (flags: { out: string; seed: string }) => {
+      action(async (flags: { out: string; seed: string; post?: string }) => {
         const seed = Number(flags.seed);
         if (!Number.isInteger(seed) || seed < 0)
           throw usageError(`--seed must be a non-negative integer (got "${flags.seed}")`);
@@ -28,6 +30,7 @@ export function registerDemo(program: Command): void {
             : 'Antidote demo: a poisoned retraining batch, caught twice.',
         );
         const r = await runDemo({ out: flags.out, seed, say });
+        await postDemo(flags.post, r);
         const lines = [
           'Reports (open in a browser):',
           `  audit of the incoming batch   ${r.audit.report}`,

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, useColour } from './run.js';
 
 interface GateFlags {
@@ -23,6 +24,7 @@ interface GateFlags {
   seed: string;
   margin?: string;
   timeout?: string;
+  post?: string;
 }
 
 export function registerGate(program: Command): void {
@@ -70,6 +72,7 @@ export function registerGate(program: Command): void {
     )
     .option('--seed <n>', 'seed for bootstrap and probes', '1')
     .option('--timeout <ms>', 'timeout of one HTTP request to a model endpoint')
+    .addOption(postOption())
     .action(
       action(async (flags: GateFlags) => {
         if (flags.format !== 'text' && flags.format !== 'json')
@@ -118,6 +121,7 @@ export function registerGate(program: Command): void {
           http: timeout ? { timeoutMs: timeout } : undefined,
         });
         if (flags.out) await writeGateOutputs(report, flags.out, keyPem);
+        await postIfAsked(flags.post, 'gate', report);
         const { emit } = await import('../report/output.js');
         if (flags.format === 'json') {
           const { renderJson } = await import('../report/json.js');

@@ -13,6 +13,7 @@ import { registerHash } from './hash.js';
 import { registerLock, registerVerify } from './lock.js';
 import { EXIT, reportError } from './run.js';
 import { registerScan } from './scan.js';
+import { registerServe } from './serve.js';
 import { registerSign, registerVerifySignature } from './sign.js';
 
 const program = new Command();
@@ -30,6 +31,7 @@ registerScan(program);
 registerAudit(program);
 registerGate(program);
 registerDemo(program);
+registerServe(program);
 registerConvert(program);
 registerHash(program);
 registerLock(program);

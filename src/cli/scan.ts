@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { AntidoteError, type ErrorCode, usageError } from '../core/errors.js';
 import type { Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
 interface ScanFlags {
@@ -10,6 +11,7 @@ interface ScanFlags {
   output?: string;
   failOn: string;
   allow?: string[];
+  post?: string;
   policy?: string;
   verbose?: boolean;
   progress?: boolean;
@@ -63,6 +65,7 @@ export function registerScan(program: Command): void {
       collect,
     )
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
+    .addOption(postOption())
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
     .option(
@@ -117,5 +120,6 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
     });
   else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
   await impl.emit(text, flags.output);
+  await postIfAsked(flags.post, 'scan', report);
   return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
 }

@@ -216,7 +216,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
       `${discovered.discovery.evaluated} candidate slices searched`,
     );
 
-    const shift = checkShift(ctx, preds);
+    const shift = checkShift(ctx, preds, opts.slices);
     report.shift = shift.shift;
     run('output-shift', shift.findings);
 
