@@ -1,26 +1,178 @@
 /**
  * Outputs are written to a temporary name in the destination folder and renamed into place, so a
  * crash or an error never leaves a half-written file under the real name.
+ *
+ * The temporary name is `.antidote-tmp-<name>-<pid>-<random>`, created with O_CREAT|O_EXCL|O_NOFOLLOW:
+ * a file or a symbolic link planted at that name makes the open fail instead of writing through it.
+ * Every live temporary file is registered, so Ctrl-C (SIGINT) and SIGTERM remove them before the
+ * process exits (130 and 143). A run killed with SIGKILL cannot clean up; the next run writing into the
+ * same folder removes what it left (see sweepStaleTemps).
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  lstatSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  type WriteStream,
+} from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ioError } from './errors.js';
+import { AntidoteError, describeFsError } from './errors.js';
+
+const PREFIX = '.antidote-tmp-';
+/** A temporary file this old is stale whatever its pid says (pids are reused). */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+const live = new Set<string>();
+const swept = new Set<string>();
+let handlersInstalled = false;
 
 export function tempNameFor(path: string): string {
-  return join(dirname(path), `.antidote-tmp-${basename(path)}-${randomBytes(4).toString('hex')}`);
+  // The final name is cut so the temporary name stays within NAME_MAX (255 bytes).
+  const base = basename(path).slice(0, 120);
+  return join(dirname(path), `${PREFIX}${base}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/** Remove every registered temporary file now (synchronously: called from signal handlers). */
+export function removeLiveTemps(): void {
+  for (const p of live) {
+    try {
+      rmSync(p, { force: true, recursive: true });
+    } catch {
+      // best effort: the process is exiting
+    }
+  }
+  live.clear();
+}
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  const on = (sig: NodeJS.Signals, code: number) =>
+    process.on(sig, () => {
+      removeLiveTemps();
+      process.stderr.write(`\nantidote: interrupted (${sig}); temporary files removed\n`);
+      process.exit(code);
+    });
+  on('SIGINT', 130);
+  on('SIGTERM', 143);
+}
+
+/** Install the clean-up handlers at start-up (the CLI does; library users decide for themselves). */
+export const installInterruptCleanup = installSignalHandlers;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove temporary files a killed run left in `dir`: only entries named like ours, owned by this user,
+ * regular files or folders (never a link), whose writing process is gone, or that are older than
+ * STALE_TEMP_MS. Names without a pid (older versions) are removed only by age. Runs once per folder.
+ */
+export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
+  if (swept.has(dir)) return [];
+  swept.add(dir);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  for (const name of names) {
+    if (!name.startsWith(PREFIX)) continue;
+    const p = join(dir, name);
+    if (live.has(p)) continue;
+    try {
+      const st = lstatSync(p);
+      if (!(st.isFile() || st.isDirectory())) continue;
+      if (uid !== undefined && st.uid !== uid) continue;
+      const m = /-(\d+)-[0-9a-f]{8}$/.exec(name);
+      const pid = m ? Number(m[1]) : undefined;
+      const old = now - st.mtimeMs > STALE_TEMP_MS;
+      const dead = pid !== undefined && pid !== process.pid && !pidAlive(pid);
+      if (!(old || dead)) continue;
+      rmSync(p, { force: true, recursive: st.isDirectory() });
+      removed.push(p);
+    } catch {
+      // another run removed it first, or it is not ours to remove
+    }
+  }
+  return removed;
+}
+
+/**
+ * Create the folder of `finalPath` and an empty temporary file beside it (O_EXCL|O_NOFOLLOW), registered
+ * for clean-up. Returns the temporary path.
+ */
+export async function createTemp(finalPath: string): Promise<string> {
+  const dir = dirname(finalPath);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw describeFsError(dir, err, 'write');
+  }
+  sweepStaleTemps(dir);
+  const tmp = tempNameFor(finalPath);
+  try {
+    const fd = openSync(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    closeSync(fd);
+  } catch (err) {
+    throw describeFsError(finalPath, err, 'write');
+  }
+  live.add(tmp);
+  return tmp;
+}
+
+/** Rename a finished temporary file into place and forget it. */
+export async function commitTemp(tmp: string, finalPath: string): Promise<void> {
+  try {
+    await rename(tmp, finalPath);
+  } catch (err) {
+    throw describeFsError(finalPath, err, 'write');
+  }
+  live.delete(tmp);
+}
+
+export async function discardTemp(tmp: string): Promise<void> {
+  await rm(tmp, { force: true, recursive: true });
+  live.delete(tmp);
+}
+
+async function writeInto(tmp: string, data: string | Uint8Array): Promise<void> {
+  // O_NOFOLLOW again: the name was created by us, and a link swapped in since is not written through.
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+  try {
+    await fh.writeFile(data);
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = tempNameFor(path);
+  const tmp = await createTemp(path);
   try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
+    await writeInto(tmp, data);
+    await commitTemp(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
-    throw ioError(`cannot write ${path}: ${(err as Error).message}`, err);
+    await discardTemp(tmp);
+    if (err instanceof AntidoteError) throw err;
+    throw describeFsError(path, err, 'write');
   }
 }
 
@@ -30,28 +182,32 @@ export class AtomicBatch {
 
   /** Reserve a temp path for `finalPath`; write to the returned path by any means. */
   async reserve(finalPath: string): Promise<string> {
-    await mkdir(dirname(finalPath), { recursive: true });
-    const tmp = tempNameFor(finalPath);
+    const tmp = await createTemp(finalPath);
     this.pending.push({ tmp, final: finalPath });
     return tmp;
   }
 
   async write(finalPath: string, data: string | Uint8Array): Promise<void> {
     const tmp = await this.reserve(finalPath);
-    await writeFile(tmp, data);
+    try {
+      await writeInto(tmp, data);
+    } catch (err) {
+      throw describeFsError(finalPath, err, 'write');
+    }
   }
 
   stream(tmpPath: string): WriteStream {
-    return createWriteStream(tmpPath);
+    const fd = openSync(tmpPath, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+    return createWriteStream(tmpPath, { fd });
   }
 
   async commit(): Promise<void> {
-    for (const p of this.pending) await rename(p.tmp, p.final);
+    for (const p of this.pending) await commitTemp(p.tmp, p.final);
     this.pending.length = 0;
   }
 
   async abort(): Promise<void> {
-    await Promise.all(this.pending.map((p) => rm(p.tmp, { force: true, recursive: true })));
+    await Promise.all(this.pending.map((p) => discardTemp(p.tmp)));
     this.pending.length = 0;
   }
 }

@@ -168,12 +168,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
     `5. The gate checks candidate A against the current model on the trusted holdout, slice by slice, and probes it for triggers: ${gA.decision.toUpperCase()}.${first(gA)}${gA.reasons.length > 1 ? ` (and ${gA.reasons.length - 1} more reasons)` : ''}`,
   );
   say(
-    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision === 'promote' ? ' No regression, no losing region, no trigger.' : first(gB)}`,
+    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision !== 'block' ? ' No regression, no losing region, no trigger.' : first(gB)}`,
   );
 
   lap('gate');
   if (gA.decision !== 'block') problems.push('candidate A (raw batch) was not blocked');
-  if (gB.decision !== 'promote') problems.push('candidate B (audited batch) was not promoted');
+  if (gB.decision === 'block') problems.push('candidate B (audited batch) was not promoted');
   const outcome: DemoOutcome = {
     ok: problems.length === 0,
     seconds: (Date.now() - t0) / 1000,

@@ -7,12 +7,14 @@
  * and every resource compared. Each failed check is a finding naming the file; the signature's own
  * claims are never trusted before its signature verifies.
  */
+
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { AntidoteError, describeFsError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
+import { readRegularFile } from '../../core/paths.js';
 import type { Progress } from '../../core/progress.js';
 import { makeFinding } from '../../core/rule.js';
 import { keyAlgorithm, loadPublicKey, pae, verifyBytes } from '../dsse.js';
@@ -74,11 +76,15 @@ function checkSignature(b: ParsedBundle, key: KeyObject, compatHash?: string): b
   }
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
+async function readInput(
+  path: string,
+  what: string,
+  max: number = LIMITS.files.maxKeyBytes,
+): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, max);
   } catch (err) {
-    const e = describeFsError(path, err);
+    const e = err instanceof AntidoteError ? err : describeFsError(path, err);
     throw new AntidoteError('E_INPUT', `${what}: ${e.message}`, { hint: e.hint });
   }
 }
@@ -94,7 +100,9 @@ export async function verifyModelSignature(
       `${opts.sigFile}: ${st.size} bytes is larger than any model signature (limit ${LIMITS.provenance.maxSignatureBytes})`,
     );
   }
-  const sigText = (await readInput(opts.sigFile, '--sig')).toString('utf8');
+  const sigText = (await readInput(opts.sigFile, '--sig', LIMITS.provenance.maxSignatureBytes)).toString(
+    'utf8',
+  );
   const bundle = parseBundle(sigText, opts.sigFile);
   const label = modelPath.replace(/\/+$/, '') || modelPath;
   const invalid = (message: string, evidence?: Record<string, unknown>): VerifySignatureResult => ({
