@@ -3,6 +3,7 @@
  * heavy implementations are imported lazily inside the action so `antidote scan` starts fast.
  */
 import { Command, CommanderError } from 'commander';
+import { installInterruptCleanup } from '../core/atomic-write.js';
 import { toolVersion } from '../core/version.js';
 import { registerAudit } from './audit.js';
 import { registerBom } from './bom.js';
@@ -39,6 +40,9 @@ registerVerifySignature(program);
 registerBom(program);
 
 for (const cmd of program.commands) cmd.exitOverride();
+
+// Ctrl-C and SIGTERM remove this run's temporary files and exit 130 / 143.
+installInterruptCleanup();
 
 process.on('unhandledRejection', (err) => {
   reportError(err);

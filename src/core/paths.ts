@@ -74,7 +74,7 @@ export function checkInput(spec: InputSpec): CheckedInput {
   } catch (err) {
     throw describeFsError(name, err);
   }
-  const special = underSpecialRoot(real);
+  const special = underSpecialRoot(real) ?? underSpecialRoot(resolve(spec.path));
   if (special)
     throw new AntidoteError('E_INPUT', `${name}: is under ${special}, not a regular file`, {
       hint: 'give a regular file (copy it first if you must)',
@@ -114,7 +114,7 @@ export function openRegularFile(path: string, flag?: string): { fd: number; size
         st.isDirectory() ? {} : { hint: 'give a regular file' },
       );
     }
-    const special = underSpecialRoot(realpathSync(path));
+    const special = underSpecialRoot(realpathSync(path)) ?? underSpecialRoot(resolve(path));
     if (special) throw new AntidoteError('E_INPUT', `${name}: is under ${special}, not a regular file`);
     return { fd, size: st.size };
   } catch (err) {
@@ -219,7 +219,7 @@ export function checkOutput(out: OutputSpec, inputs: CheckedInput[], opts: Check
   } catch (err) {
     throw describeFsError(name, err, 'write');
   }
-  const special = underSpecialRoot(real);
+  const special = underSpecialRoot(real) ?? underSpecialRoot(resolve(out.path));
   if (special) throw usageError(`${name}: refusing to write under ${special}`, 'write to a regular folder');
   let existing: Stats | undefined;
   try {

@@ -111,7 +111,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
   // 3. Audit.
   const { audit } = await import('../data/audit.js');
   const auditDir = join(out, 'audit');
-  const ar = await audit({ trusted: REF, incoming: INC, label: 'label', text: 'sentence', outDir: auditDir });
+  // The demo's folder is its own (the command checked it): a previous run's outputs are replaced.
+  const ar = await audit({
+    trusted: REF,
+    incoming: INC,
+    label: 'label',
+    text: 'sentence',
+    outDir: auditDir,
+    force: true,
+  });
   const accepted = ar.outputs?.accepted ? await reviews(ar.outputs.accepted) : [];
   const quarantinedRows = ar.summary.quarantined;
   // Which poisoned rows were caught: match accepted rows back to the batch by content.
