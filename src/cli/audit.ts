@@ -10,6 +10,7 @@ import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { AuditReport } from '../data/audit.js';
+import { termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
 import {
   type CommonFlags,
@@ -166,7 +167,8 @@ export function registerAudit(program: Command): void {
 }
 
 /** The short plain-words summary: what was quarantined and why, top findings, where the outputs are. */
-export function renderAuditText(r: AuditReport, colour: boolean): string {
+export function renderAuditText(raw: AuditReport, colour: boolean): string {
+  const r = termSafeDeep(raw);
   const s = r.summary;
   const out: string[] = [];
   const pct = (x: number) => (s.incoming ? `${((100 * x) / s.incoming).toFixed(1)}%` : '0%');

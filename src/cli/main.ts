@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { installInterruptCleanup } from '../core/atomic-write.js';
 import { toolVersion } from '../core/version.js';
+import { termSafe } from '../report/terminal.js';
 import { registerAudit } from './audit.js';
 import { registerBom } from './bom.js';
 import { registerConvert } from './convert.js';
@@ -25,7 +26,10 @@ program
   .option('--no-color', 'disable colours in text output')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .configureOutput({
+    // Arguments echoed in usage errors are data too: no escape sequence reaches the terminal.
+    outputError: (str, write) => write(str.split('\n').map(termSafe).join('\n')),
+  });
 
 registerScan(program);
 registerAudit(program);

@@ -1,10 +1,12 @@
 /** The gate report as text for the terminal: the decision first, then why, then each check in one or two lines. */
 import pc from 'picocolors';
+import { termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
 import type { GateReport } from './decision.js';
 import { showMetric } from './holdout.js';
 
-export function renderGateText(r: GateReport, opts: { colour: boolean }): string {
+export function renderGateText(raw: GateReport, opts: { colour: boolean }): string {
+  const r = termSafeDeep(raw);
   const c = opts.colour;
   const out: string[] = [];
   const head =

@@ -63,14 +63,20 @@ function paeCompat(payloadType: string, payload: Buffer): Buffer {
   );
 }
 
+/** Every signature of the envelope must verify with the key: one garbage signature fails the bundle. */
 function checkSignature(b: ParsedBundle, key: KeyObject, compatHash?: string): boolean {
-  if (b.signature.length === 0) return false;
-  if (verifyBytes(pae(b.payloadType, b.payload), b.signature, key)) return true;
+  const all = b.signatures?.length ? b.signatures : [b.signature];
+  return all.every((sig) => checkOne(b, sig, key, compatHash));
+}
+
+function checkOne(b: ParsedBundle, sig: Buffer, key: KeyObject, compatHash?: string): boolean {
+  if (sig.length === 0) return false;
+  if (verifyBytes(pae(b.payloadType, b.payload), sig, key)) return true;
   // Signatures from model_signing v0.2.0 (only those: the compat PAE is a known historical bug).
   const compat = paeCompat(b.payloadType, b.payload);
-  if (!compatHash) return verifyBytes(compat, b.signature, key);
+  if (!compatHash) return verifyBytes(compat, sig, key);
   try {
-    return cryptoVerify(compatHash, compat, key, b.signature);
+    return cryptoVerify(compatHash, compat, key, sig);
   } catch {
     return false;
   }
@@ -147,7 +153,9 @@ export async function verifyModelSignature(
     }
     if (!checkSignature(bundle, key)) {
       return invalid(
-        `${opts.sigFile}: the signature does not verify with ${opts.keyFile} (wrong key, or the signature or payload was altered)`,
+        bundle.signatures.length > 1
+          ? `${opts.sigFile}: not every one of its ${bundle.signatures.length} signatures verifies with ${opts.keyFile} (each must; one was altered or added)`
+          : `${opts.sigFile}: the signature does not verify with ${opts.keyFile} (wrong key, or the signature or payload was altered)`,
       );
     }
   } else {
