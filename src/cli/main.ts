@@ -43,10 +43,21 @@ registerSign(program);
 registerVerifySignature(program);
 registerBom(program);
 
-for (const cmd of program.commands) cmd.exitOverride();
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  // --help marks the flags a command cannot run without.
+  for (const o of cmd.options) if (o.mandatory) o.description = `${o.description} (required)`;
+}
 
 // Ctrl-C and SIGTERM remove this run's temporary files and exit 130 / 143.
 installInterruptCleanup();
+
+// A reader that stops early (`antidote ... | head`) closes the pipe: stop quietly, as other tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 
 process.on('unhandledRejection', (err) => {
   reportError(err);

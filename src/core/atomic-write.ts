@@ -27,9 +27,15 @@ const PREFIX = '.antidote-tmp-';
 /** A temporary file this old is stale whatever its pid says (pids are reused). */
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 
-const live = new Set<string>();
-const swept = new Set<string>();
-let handlersInstalled = false;
+// Shared through globalThis: the CLI bundle and the scan bundle each carry a copy of this module, and the
+// signal handler installed by one must see the temporary files created through the other.
+const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('antidote.atomicWrite')] ??= {
+  live: new Set<string>(),
+  swept: new Set<string>(),
+  handlersInstalled: false,
+}) as { live: Set<string>; swept: Set<string>; handlersInstalled: boolean };
+const live = state.live;
+const swept = state.swept;
 
 export function tempNameFor(path: string): string {
   // The final name is cut so the temporary name stays within NAME_MAX (255 bytes).
@@ -50,8 +56,8 @@ export function removeLiveTemps(): void {
 }
 
 function installSignalHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
+  if (state.handlersInstalled) return;
+  state.handlersInstalled = true;
   const on = (sig: NodeJS.Signals, code: number) =>
     process.on(sig, () => {
       removeLiveTemps();

@@ -6,7 +6,6 @@
  */
 
 // C0 controls except tab, DEL, C1 controls, and the bidirectional overrides that reorder what is shown.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 function escapeChar(ch: string): string {
