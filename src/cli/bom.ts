@@ -34,7 +34,7 @@ export function registerBom(program: Command): void {
     .option('--no-scan', 'do not run the scanner (verdicts recorded as not-scanned)')
     .option('--workers <n>', 'worker threads for hashing (default: one per core)');
   outputOption(cmd, 'write the BOM to FILE (default: stdout)');
-  formatOption(cmd, ['json']);
+  formatOption(cmd, ['json'], 'json');
   commonOptions(cmd);
   examples(cmd, [
     'antidote bom ./my-model -o bom.cdx.json',

@@ -46,11 +46,14 @@ export function outDirOf(flags: { outDir?: string; out?: string }, cmd?: Command
   return flags.out ?? flags.outDir;
 }
 
+const listOf = (xs: readonly string[]) =>
+  xs.length === 1 ? xs[0] : `${xs.slice(0, -1).join(', ')} or ${xs[xs.length - 1]}`;
+
 /** `-f/--format`; check the value with parseFormat. */
 export function formatOption(cmd: Command, formats: string[], defaultValue = 'text'): Command {
   const list =
     formats.length === 2 ? formats.join(' or ') : `${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}`;
-  return cmd.option('-f, --format <format>', `output format: ${list}`, defaultValue);
+  return cmd.option('-f, --format <format>', `output format: ${listOf(formats)}`, defaultValue);
 }
 
 export function parseFormat<F extends string>(value: string, formats: readonly F[]): F {
