@@ -27,6 +27,9 @@ interface VerifyFlags extends CommonFlags {
   progress?: boolean;
 }
 
+/** An existing output inside the signed or locked folder may be replaced only when it is an earlier lock file. */
+const REPLACEABLE = (head: string) => /^\{\s*"lockVersion"/.test(head);
+
 export function registerLock(program: Command): void {
   const cmd = program
     .command('lock')
@@ -48,7 +51,7 @@ export function registerLock(program: Command): void {
     action(async (paths: string[], flags: LockFlags) => {
       checkIo(
         paths.map((path) => ({ path, dirOk: true })),
-        [{ path: flags.output, flag: '-o', excludedFromInputs: true }],
+        [{ path: flags.output, flag: '-o', replaceable: REPLACEABLE }],
         { force: flags.force },
       );
       const { normaliseAlgorithm } = await import('../provenance/algorithms.js');

@@ -43,6 +43,9 @@ interface VerifySigFlags extends CommonFlags {
 
 const HASH_TYPES: Record<string, string> = { sha256: 'sha256', blake2: 'blake2b', blake2b: 'blake2b' };
 
+/** An existing output inside the signed or locked folder may be replaced only when it is an earlier signature (a Sigstore bundle). */
+const REPLACEABLE = (head: string) => head.includes('"application/vnd.dev.sigstore.bundle');
+
 export function registerSign(program: Command): void {
   const cmd = program
     .command('sign')
@@ -79,7 +82,7 @@ export function registerSign(program: Command): void {
           flags.cert ? { path: flags.cert, flag: '--cert' } : undefined,
           ...(flags.certChain ?? []).map((path) => ({ path, flag: '--cert-chain' })),
         ],
-        [{ path: flags.output, flag: '-o', excludedFromInputs: true }],
+        [{ path: flags.output, flag: '-o', replaceable: REPLACEABLE }],
         { force: flags.force },
       );
       const hashType = HASH_TYPES[flags.hashType.toLowerCase()];

@@ -119,6 +119,18 @@ export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
 }
 
 /**
+ * Create a new file at exactly `path`: fails (EEXIST, ELOOP) when anything, a link included, is already
+ * there, so a link planted at a temporary name is never written through.
+ */
+export function openExclusive(path: string): number {
+  return openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
+}
+
+/**
  * Create the folder of `finalPath` and an empty temporary file beside it (O_EXCL|O_NOFOLLOW), registered
  * for clean-up. Returns the temporary path.
  */
@@ -132,12 +144,7 @@ export async function createTemp(finalPath: string): Promise<string> {
   sweepStaleTemps(dir);
   const tmp = tempNameFor(finalPath);
   try {
-    const fd = openSync(
-      tmp,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-      0o644,
-    );
-    closeSync(fd);
+    closeSync(openExclusive(tmp));
   } catch (err) {
     throw describeFsError(finalPath, err, 'write');
   }
@@ -182,20 +189,44 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
+/**
+ * A temporary folder beside `finalPath` (mkdir is exclusive and never follows a link), registered for
+ * clean-up, and the path of the file to write inside it. Used when another library (DuckDB's COPY) opens
+ * the file by name: after an interrupt removes the folder, a late open cannot re-create the file.
+ */
+async function createTempDir(finalPath: string): Promise<{ dir: string; file: string }> {
+  const parent = dirname(finalPath);
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (err) {
+    throw describeFsError(parent, err, 'write');
+  }
+  sweepStaleTemps(parent);
+  const dir = tempNameFor(finalPath);
+  try {
+    await mkdir(dir, { mode: 0o755 });
+  } catch (err) {
+    throw describeFsError(finalPath, err, 'write');
+  }
+  live.add(dir);
+  return { dir, file: join(dir, basename(finalPath)) };
+}
+
 /** Several files that appear together or not at all: write all to temp names, then rename each. */
 export class AtomicBatch {
-  private readonly pending: Array<{ tmp: string; final: string }> = [];
+  private readonly pending: Array<{ tmp: string; dir: string; final: string }> = [];
 
   /** Reserve a temp path for `finalPath`; write to the returned path by any means. */
   async reserve(finalPath: string): Promise<string> {
-    const tmp = await createTemp(finalPath);
-    this.pending.push({ tmp, final: finalPath });
-    return tmp;
+    const { dir, file } = await createTempDir(finalPath);
+    this.pending.push({ tmp: file, dir, final: finalPath });
+    return file;
   }
 
   async write(finalPath: string, data: string | Uint8Array): Promise<void> {
     const tmp = await this.reserve(finalPath);
     try {
+      closeSync(openExclusive(tmp));
       await writeInto(tmp, data);
     } catch (err) {
       throw describeFsError(finalPath, err, 'write');
@@ -203,17 +234,23 @@ export class AtomicBatch {
   }
 
   stream(tmpPath: string): WriteStream {
-    const fd = openSync(tmpPath, constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
-    return createWriteStream(tmpPath, { fd });
+    return createWriteStream(tmpPath, { fd: openExclusive(tmpPath) });
   }
 
   async commit(): Promise<void> {
-    for (const p of this.pending) await commitTemp(p.tmp, p.final);
+    for (const p of this.pending) {
+      try {
+        await rename(p.tmp, p.final);
+      } catch (err) {
+        throw describeFsError(p.final, err, 'write');
+      }
+      await discardTemp(p.dir);
+    }
     this.pending.length = 0;
   }
 
   async abort(): Promise<void> {
-    await Promise.all(this.pending.map((p) => discardTemp(p.tmp)));
+    await Promise.all(this.pending.map((p) => discardTemp(p.dir)));
     this.pending.length = 0;
   }
 }

@@ -171,10 +171,11 @@ export interface OutputSpec {
   /** The output is a folder the command fills (audit --out-dir); the files inside are checked as written. */
   dir?: boolean;
   /**
-   * Inputs inside whose folders this output may lie even when it exists, because the command leaves it
-   * out of what it reads (a lock file inside the folder it records).
+   * The command leaves this output out of what it reads (a lock file inside the folder it records), so an
+   * existing file there may be replaced, but only when it holds what the command writes (the function
+   * looks at the file's first bytes); any other file of an input folder is an input and never replaced.
    */
-  excludedFromInputs?: boolean;
+  replaceable?: (head: string) => boolean;
 }
 
 export interface CheckOptions {
@@ -241,7 +242,7 @@ export function checkOutput(out: OutputSpec, inputs: CheckedInput[], opts: Check
       // A folder output holding an input: the command's own file names are checked when they are known.
       continue;
     }
-    if (input.isDir && inside(real, input.real) && existing && !out.excludedFromInputs)
+    if (input.isDir && inside(real, input.real) && existing && !isOwnOutput(out))
       throw usageError(
         `${name}: would replace a file inside the input folder ${input.path}`,
         'write the output outside the folder, or to a new name',
@@ -258,6 +259,23 @@ export function checkOutput(out: OutputSpec, inputs: CheckedInput[], opts: Check
   if (!existing.isFile())
     throw usageError(`${name}: exists and is ${kindOf(existing)}`, 'give the path of a regular file');
   if (!opts.force) throw usageError(`${name}: already exists`, 'pass --force to replace it');
+}
+
+/** Does the existing file at `out.path` hold what this command writes (judged by its first 4 KiB)? */
+function isOwnOutput(out: OutputSpec): boolean {
+  if (!out.replaceable) return false;
+  try {
+    const { fd } = openRegularFile(out.path);
+    try {
+      const buf = Buffer.alloc(4096);
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      return out.replaceable(buf.subarray(0, n).toString('utf8'));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
 }
 
 /** Check every input, then every output against them. Returns the checked inputs. */
