@@ -14,6 +14,7 @@
  * only with --force.
  */
 import {
+  accessSync,
   closeSync,
   constants,
   fstatSync,
@@ -86,7 +87,28 @@ export function checkInput(spec: InputSpec): CheckedInput {
       hint: spec.dirOk ? 'give a regular file or a folder' : 'give a regular file',
     });
   }
+  try {
+    // Readable (and a folder searchable) by this user: a one-line error now, not a failure mid-run.
+    accessSync(spec.path, st.isDirectory() ? constants.R_OK | constants.X_OK : constants.R_OK);
+  } catch (err) {
+    throw describeFsError(name, err);
+  }
   return { path: spec.path, real, dev: st.dev, ino: st.ino, isDir: st.isDirectory() };
+}
+
+/** The deepest folder of `path` (itself included) that exists. */
+function nearestExisting(path: string): string {
+  let cur = resolve(path);
+  for (;;) {
+    try {
+      if (statSync(cur).isDirectory()) return cur;
+    } catch {
+      // missing: go up
+    }
+    const parent = dirname(cur);
+    if (parent === cur) return cur;
+    cur = parent;
+  }
 }
 
 export function checkInputs(specs: Array<InputSpec | undefined>): CheckedInput[] {
@@ -247,6 +269,15 @@ export function checkOutput(out: OutputSpec, inputs: CheckedInput[], opts: Check
         `${name}: would replace a file inside the input folder ${input.path}`,
         'write the output outside the folder, or to a new name',
       );
+  }
+  // The folder the output (or its missing parents) will be created in must be writable by this user.
+  const target = resolve(out.path);
+  const writableDir =
+    existing?.isDirectory() && out.dir ? target : nearestExisting(dirname(target));
+  try {
+    accessSync(writableDir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw describeFsError(writableDir === target ? name : `${name} (folder ${writableDir})`, err, 'write');
   }
   if (!existing) return;
   if (out.dir) {
