@@ -31,6 +31,19 @@ program
     outputError: (str, write) => write(str.split('\n').map(termSafe).join('\n')),
   });
 
+program.addHelpText(
+  'after',
+  `
+Examples:
+  $ antidote scan ./my-model-repo
+  $ antidote audit --trusted reference.csv --incoming batch.csv --label label
+  $ antidote gate --trusted holdout.csv --label y --incumbent current.onnx --candidate new.onnx
+
+Conventions: -o/--output FILE (one report), --out-dir DIR (a set of outputs), -f/--format, --force to
+replace an existing output, -q/--quiet. Exit codes: 0 ok, 1 findings/block, 2 error, 130 interrupted.
+`,
+);
+
 registerScan(program);
 registerAudit(program);
 registerGate(program);

@@ -272,8 +272,7 @@ export function checkOutput(out: OutputSpec, inputs: CheckedInput[], opts: Check
   }
   // The folder the output (or its missing parents) will be created in must be writable by this user.
   const target = resolve(out.path);
-  const writableDir =
-    existing?.isDirectory() && out.dir ? target : nearestExisting(dirname(target));
+  const writableDir = existing?.isDirectory() && out.dir ? target : nearestExisting(dirname(target));
   try {
     accessSync(writableDir, constants.W_OK | constants.X_OK);
   } catch (err) {
