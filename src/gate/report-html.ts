@@ -17,7 +17,7 @@ export async function renderGateHtml(r: GateReport): Promise<string> {
   );
   parts.push(
     banner(
-      r.decision !== 'block',
+      r.decision === 'promote-with-caveats' ? 'warn' : r.decision === 'promote',
       r.decision === 'promote'
         ? 'PROMOTE: the candidate passed every check.'
         : r.decision === 'promote-with-caveats'
