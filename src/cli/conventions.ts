@@ -51,8 +51,6 @@ const listOf = (xs: readonly string[]) =>
 
 /** `-f/--format`; check the value with parseFormat. */
 export function formatOption(cmd: Command, formats: string[], defaultValue = 'text'): Command {
-  const list =
-    formats.length === 2 ? formats.join(' or ') : `${formats.slice(0, -1).join(', ')} or ${formats.at(-1)}`;
   return cmd.option('-f, --format <format>', `output format: ${listOf(formats)}`, defaultValue);
 }
 

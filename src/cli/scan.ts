@@ -22,6 +22,8 @@ interface ScanFlags extends CommonFlags {
   allow?: string[];
   policy?: string;
   verbose?: boolean;
+  exclude?: string[];
+  sarifLevel?: string;
 }
 
 type ScanImpl = typeof import('./scan-impl.js');
@@ -79,10 +81,20 @@ export function registerScan(program: Command): void {
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
+    .option(
+      '--exclude <glob>',
+      'do not scan files or folders matching GLOB in a scanned folder (repeatable)',
+      collect,
+    )
+    .option(
+      '--sarif-level <severity>',
+      'lowest severity that becomes a SARIF result (default: the --fail-on level)',
+    )
     .action(
       action(async (paths: string[], flags: ScanFlags) => {
         const format = parseFormat(flags.format, ['text', 'json', 'sarif']);
         const failOn = parseSeverity(flags.failOn);
+        if (flags.sarifLevel !== undefined) parseSeverity(flags.sarifLevel, '--sarif-level');
         checkIo(
           [
             ...paths.map((path) => ({ path, dirOk: true })),
@@ -110,6 +122,7 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
       allow: flags.allow ?? [],
       policyFile: flags.policy,
       progress,
+      exclude: flags.exclude ?? [],
     });
   } finally {
     progress.stop();
@@ -118,7 +131,10 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
     throw usageError(`nothing was scanned: ${paths.join(', ')} holds no files`, 'check the path or the glob');
   let text: string;
   if (format === 'json') text = impl.renderScanJson(report);
-  else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
+  else if (format === 'sarif')
+    text = impl.renderScanSarif(report, await impl.ruleCatalog(), {
+      minSeverity: flags.sarifLevel !== undefined ? parseSeverity(flags.sarifLevel, '--sarif-level') : failOn,
+    });
   else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
   if (!(flags.quiet && format === 'text' && !flags.output)) await impl.emit(text, flags.output);
   return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;

@@ -29,11 +29,15 @@ export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 // Shared through globalThis: the CLI bundle and the scan bundle each carry a copy of this module, and the
 // signal handler installed by one must see the temporary files created through the other.
-const state = ((globalThis as Record<symbol, unknown>)[Symbol.for('antidote.atomicWrite')] ??= {
-  live: new Set<string>(),
-  swept: new Set<string>(),
-  handlersInstalled: false,
-}) as { live: Set<string>; swept: Set<string>; handlersInstalled: boolean };
+interface SharedState {
+  live: Set<string>;
+  swept: Set<string>;
+  handlersInstalled: boolean;
+}
+const KEY = Symbol.for('antidote.atomicWrite');
+const shared = globalThis as unknown as Record<symbol, SharedState | undefined>;
+if (!shared[KEY]) shared[KEY] = { live: new Set(), swept: new Set(), handlersInstalled: false };
+const state = shared[KEY] as SharedState;
 const live = state.live;
 const swept = state.swept;
 
