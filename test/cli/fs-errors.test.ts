@@ -14,11 +14,12 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeFsError } from '../../src/core/errors.js';
 import { CLI, FIXTURES, runCli } from '../helpers/cli.js';
@@ -31,6 +32,16 @@ copyFileSync(join(FIXTURES, 'formats', 'benign', 'model.safetensors'), MODEL);
 chmodSync(MODEL, 0o644);
 
 const isRoot = process.getuid?.() === 0;
+// The unprivileged user must be able to reach the test folder: let it traverse (not list) the folders above
+// it that this run created (the per-run temporary folder is 0700).
+if (isRoot) {
+  // Only this run's own folders (the temporary folder and `antidote-*` folders above it): never a system one.
+  for (let d = dirname(base); d !== dirname(d); d = dirname(d)) {
+    if (!(d === tmpdir() || basename(d).startsWith('antidote-'))) break;
+    const st = statSync(d);
+    if (st.uid === 0 && !(st.mode & 0o001)) chmodSync(d, (st.mode & 0o7777) | 0o001);
+  }
+}
 /** Run as an unprivileged user: permissions mean nothing to root. */
 function runUnprivileged(args: string[]) {
   const cmd = isRoot
