@@ -114,5 +114,7 @@ ${table(['command', 'median ms', 'min – max ms', 'vs node -e 0 (ms)'], rows)}
 \`--version\` is ${version.toFixed(1)} ms over \`node -e 0\` (${verdict(version)} the 50 ms target); \`scan\` of a small file is
 ${scan.toFixed(1)} ms over (${verdict(scan)} it). The commander and scan-bundle rows show what loading each costs on its own. In process (7 runs),
 the first scan of the file takes ${inProcess.first.toFixed(1)} ms (initialising the scanner's modules and building the default
-pickle allowlist, which happens before any file is read) and a second one ${inProcess.later.toFixed(1)} ms.`,
+pickle allowlist, which happens before any file is read) and a second one ${inProcess.later.toFixed(1)} ms.${
+    BASELINE ? `\nBaseline rows: ${BASELINE}, measured in the same interleaved rounds.` : ''
+  }`,
 );
