@@ -9,9 +9,11 @@
  * Detector sections (`detectors.<id>`) are passed to the detector as `ctx.settings`; a detector owner adds its
  * defaults to DETECTOR_DEFAULTS below (one entry per detector id).
  */
-import { readFile } from 'node:fs/promises';
+
 import { z } from 'zod';
-import { configError, describeFsError } from '../core/errors.js';
+import { AntidoteError, configError, describeFsError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import { readRegularFile } from '../core/paths.js';
 
 export const TRIGGER_DEFAULTS = {
   /** Longest word n-gram mined in text. */
@@ -216,8 +218,9 @@ export async function loadConfig(
   if (!path) return defaultConfig(known);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path, LIMITS.files.maxConfigBytes, '--config')).toString('utf8');
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     throw describeFsError(path, err);
   }
   let raw: unknown;

@@ -17,7 +17,7 @@ h1{font-size:20px;margin:0 0 10px}h2{font-size:16px;margin:22px 0 8px;border-bot
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0;font-size:13px}
 th,td{border:1px solid #e1e4e8;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f0f2f5}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-.v-block,.v-promote,.v-pass{font-weight:600}.v-block{color:#b01c1c}.v-promote,.v-pass{color:#1d6b32}
+.v-block,.v-promote,.v-pass,.v-promote-with-caveats{font-weight:600}.v-block{color:#b01c1c}.v-promote,.v-pass{color:#1d6b32}.v-promote-with-caveats{color:#8a5300}
 tr.flag td{background:#fde8e8}.chart{background:#fff;border:1px solid #e1e4e8;border-radius:6px;padding:8px;margin:8px 0;overflow-x:auto}
 .card{background:#fff;border:1px solid #dfe3e8;border-radius:8px;padding:16px;margin:10px 0}
 .rowtext{font-size:17px;line-height:1.6;white-space:pre-wrap;word-break:break-word}

@@ -9,7 +9,10 @@ import type { Views } from './app.js';
 import { lineage } from './lineage.js';
 import { APP_CSS, INDEX_HTML } from './ui-shell.js';
 
-const DECISION_COLOURS = { domain: ['promote', 'block'], range: ['#2e7d32', '#c62828'] };
+const DECISION_COLOURS = {
+  domain: ['promote', 'promote-with-caveats', 'block'],
+  range: ['#2e7d32', '#b26a00', '#c62828'],
+};
 
 /**
  * Rendering a model's charts takes a second or two with vega on a busy machine; a model's history only grows,
