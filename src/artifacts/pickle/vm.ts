@@ -286,11 +286,9 @@ function truncate(stack: PyValue[], n: number): void {
   while (stack.length > n) stack.pop();
 }
 
-/** stack[from:] as a new array, removed from the stack. */
+/** stack[from:] as a new array (of exactly its length: tuples of a checkpoint are kept), removed from the stack. */
 function popFrom(stack: PyValue[], from: number): PyValue[] {
-  const n = stack.length - from;
-  const items: PyValue[] = [];
-  for (let i = 0; i < n; i++) items.push(stack[from + i]);
+  const items = stack.slice(from);
   truncate(stack, from);
   return items;
 }
@@ -776,7 +774,7 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
           break;
         case 0x4a: // BININT
           if (pos + 4 > limit) truncated();
-          stack.push(view.getInt32(pos, true));
+          stack.push(bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16) | (bytes[pos + 3] << 24));
           pos += 4;
           break;
         case 0x4b: // BININT1
@@ -806,7 +804,7 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
             n = bytes[pos++];
           } else {
             if (pos + 4 > limit) truncated();
-            n = view.getUint32(pos, true);
+            n = u32le(bytes, pos);
             pos += 4;
           }
           if (pos + n > limit) truncated();
@@ -828,7 +826,7 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
         case 0x6a: {
           // LONG_BINGET
           if (pos + 4 > limit) truncated();
-          const idx = view.getUint32(pos, true);
+          const idx = u32le(bytes, pos);
           pos += 4;
           const v = idx < memo.length ? memo[idx] : undefined;
           if (v === undefined) fail(`Memo value not found at index ${idx}`);
@@ -845,7 +843,7 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
             idx = bytes[pos++];
           } else if (op === 0x72) {
             if (pos + 4 > limit) truncated();
-            idx = view.getUint32(pos, true);
+            idx = u32le(bytes, pos);
             pos += 4;
           } else idx = memoLen;
           if (stack.length <= fence) underflow();
@@ -1007,6 +1005,11 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
   if (value !== undefined) r.value = value;
   if (error) r.error = error;
   return r;
+}
+
+/** Little-endian unsigned 32-bit integer at `pos` (bounds checked by the caller); no DataView call. */
+function u32le(b: Uint8Array, pos: number): number {
+  return (b[pos] | (b[pos + 1] << 8) | (b[pos + 2] << 16)) + b[pos + 3] * 0x1000000;
 }
 
 /** An unsigned 8-byte length; anything beyond 2^53 is reported as truncation by the caller's bound check. */
