@@ -15,7 +15,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ensureCache, machine, median, ROOT, repeat, table, timeCommand, writeSection } from './lib.js';
+import {
+  CLI,
+  ensureCache,
+  machine,
+  median,
+  ROOT,
+  repeat,
+  type Timed,
+  table,
+  timeCommand,
+  writeSection,
+} from './lib.js';
 
 /** Writes small.pt and large.pt into the folder given (argv[1]); skips those that exist. */
 const MAKE_CHECKPOINTS = `
@@ -125,36 +136,61 @@ scanOnce(small);
 const ops = Number(genopsOnce(small).stdout.trim());
 scanOnce(large);
 
-const scanSmall = repeat(RUNS, () => scanOnce(small));
-const pySmall = repeat(RUNS, () => genopsOnce(small));
+// The two sides of each ratio alternate, run by run: on a shared machine the load changes within seconds.
+const alternating = <T>(a: () => T, b: () => T): [T[], T[]] => {
+  const as: T[] = [];
+  const bs: T[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    as.push(a());
+    bs.push(b());
+  }
+  return [as, bs];
+};
+const summary = (runs: Timed[]) => ({
+  median: median(runs.map((r) => r.seconds)),
+  peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)),
+});
+const [scanRuns, pyRuns] = alternating(
+  () => scanOnce(small),
+  () => genopsOnce(small),
+);
+const scanSmall = summary(scanRuns);
+const pySmall = summary(pyRuns);
 const scanLarge = repeat(RUNS, () => scanOnce(large));
 const cpu = (cmd: string, args: string[]) =>
   median(Array.from({ length: RUNS }, () => cpuSeconds(cmd, args)));
-const cpuScanSmall = cpu(process.execPath, scanArgs(small));
-const cpuPySmall = cpu(PY, ['-c', GENOPS, small]);
+const [cpuScanRuns, cpuPyRuns] = alternating(
+  () => cpuSeconds(process.execPath, scanArgs(small)),
+  () => cpuSeconds(PY, ['-c', GENOPS, small]),
+);
+const cpuScanSmall = median(cpuScanRuns);
+const cpuPySmall = median(cpuPyRuns);
 const cpuScanLarge = cpu(process.execPath, scanArgs(large));
 const ratio = scanSmall.median / pySmall.median;
 
 // In process, and the start-up floor, in the same run.
 const bundle = join(ROOT, 'dist', 'cli', 'scan.bundle.js');
-const inProc = Array.from({ length: RUNS }, () => {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', SCAN_IN_PROCESS, bundle, small], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  if (r.status !== 0) throw new Error(`in-process scan failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as Array<[number, number]>;
-});
+type Call = [number, number];
+const [inProc, pyIn] = alternating<Call[]>(
+  () => {
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', SCAN_IN_PROCESS, bundle, small], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
+    if (r.status !== 0) throw new Error(`in-process scan failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Call[];
+  },
+  () => {
+    const t = genopsOnceWith(GENOPS_IN_PROCESS, small).stdout.trim().split(/\s+/).map(Number);
+    return [[t[1], t[2]]];
+  },
+);
 const firstWall = median(inProc.map((c) => c[0][0]));
 const firstCpu = median(inProc.map((c) => c[0][1]));
 const warmWall = median(inProc.flatMap((c) => c.slice(WARM_FROM).map((x) => x[0])));
 const warmCpu = median(inProc.flatMap((c) => c.slice(WARM_FROM).map((x) => x[1])));
-const pyIn = Array.from({ length: RUNS }, () => {
-  const t = genopsOnceWith(GENOPS_IN_PROCESS, small).stdout.trim().split(/\s+/).map(Number);
-  return { wall: t[1], cpu: t[2] };
-});
-const pyInWall = median(pyIn.map((x) => x.wall));
-const pyInCpu = median(pyIn.map((x) => x.cpu));
+const pyInWall = median(pyIn.map((c) => c[0][0]));
+const pyInCpu = median(pyIn.map((c) => c[0][1]));
 const nodeBare = repeat(RUNS, () => timeCommand(process.execPath, ['-e', '0']));
 const version = repeat(RUNS, () => timeCommand(process.execPath, [CLI, '--version']));
 const cpuNodeBare = cpu(process.execPath, ['-e', '0']);
