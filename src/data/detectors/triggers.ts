@@ -263,16 +263,21 @@ function mine(
     if (trustedExpects) for (let k = 0; k < K; k++) sumP[ci * K + k] += tmProba[i * K + k];
     else for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zz, k);
   };
-  // Pass A: first occurrence of each candidate, and the label rate its rows are expected to carry with the
-  // pattern alone read the trusted way.
+  // Pass A: every occurrence of a candidate, kept per row (later passes read these, not the whole key
+  // space again), and the label rate its rows are expected to carry with the pattern alone read the
+  // trusted way.
+  const occ = new Occurrences(inc.n);
   for (let i = 0; i < inc.n; i++) {
+    occ.startRow(i);
     if (!unique[i]) continue;
     const fm = cv.models[cv.foldOf[i]];
     const v = rowValue(i);
     if (!trustedExpects) logitsOf(fm, X, i, zc);
     space.incoming(i, (key, len, pos) => {
       const ci = candIndex.get(key, 0) - 1;
-      if (ci < 0 || stamp[ci] === i) return;
+      if (ci < 0) return;
+      occ.push(ci, len, pos);
+      if (stamp[ci] === i) return;
       stamp[ci] = i;
       const c = cands[ci];
       if (c.firstRow < 0) {
@@ -288,6 +293,7 @@ function mine(
       addExpected(ci, i, zr);
     });
   }
+  occ.end();
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
@@ -323,12 +329,12 @@ function mine(
   const maskRow = (i: number, also?: (ci: number) => boolean) => {
     mask.fill(0, 0, space.units(i));
     let any = false;
-    space.incoming(i, (key, len, pos) => {
-      const ci = candIndex.get(key, 0) - 1;
-      if (ci < 0 || !(suspect[ci] || also?.(ci))) return;
-      space.mark(i, len, pos, mask);
+    for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
+      const ci = occ.ci[k];
+      if (!(suspect[ci] || also?.(ci))) continue;
+      space.mark(i, occ.len[k], occ.pos[k], mask);
       any = true;
-    });
+    }
     return any;
   };
   // Pass B, on rows with every suspect masked: the expected label rates again (text), and over each
@@ -358,10 +364,12 @@ function mine(
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
-    space.incoming(i, (key, len, pos) => {
-      const ci = candIndex.get(key, 0) - 1;
-      if (ci < 0 || stamp[ci] === i) return;
+    for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
+      const ci = occ.ci[k];
+      if (stamp[ci] === i) continue;
       stamp[ci] = i;
+      const len = occ.len[k];
+      const pos = occ.pos[k];
       z2.set(z);
       zc2.set(zc);
       zr2.set(zr);
@@ -376,7 +384,7 @@ function mine(
       if (argmax(z2) !== y) nContra[o]++;
       sumC[o] += probOf(zc2, y);
       sumR[o] += probOf(zr2, y);
-    });
+    }
   }
   if (!trustedExpects) chooseLabels();
   cands.forEach((c, ci) => {
@@ -495,7 +503,8 @@ function mine(
       s,
       space,
       unique,
-      candKeys: cands.map((c) => c.key),
+      occ,
+      indexOf: new Map(cands.map((c, ci) => [c, ci])),
       maskRow,
       probOfRow: (i, y) => {
         // P(y | row i with every suspect and confirmed pattern read the trusted way).
@@ -523,8 +532,9 @@ interface ExplainContext {
   s: Settings;
   space: Space;
   unique: Uint8Array;
-  /** Key of each candidate, by candidate index. */
-  candKeys: number[];
+  occ: Occurrences;
+  /** Candidate index of each confirmed pattern. */
+  indexOf: Map<Mined, number>;
   /** Masks the suspects of row i (and the candidates `also` accepts); true when any. */
   maskRow: (i: number, also?: (ci: number) => boolean) => boolean;
   /** P(y | row i as masked by the last maskRow call, masked patterns read the trusted way). */
@@ -532,6 +542,40 @@ interface ExplainContext {
   levelOf: Map<Mined, number>;
   familySize: number;
   pInc: number;
+}
+
+/** Candidate occurrences per incoming row (CSR over growing typed arrays). */
+class Occurrences {
+  start: Int32Array;
+  ci = new Int32Array(1 << 16);
+  pos = new Int32Array(1 << 16);
+  len = new Uint8Array(1 << 16);
+  private k = 0;
+  constructor(n: number) {
+    this.start = new Int32Array(n + 1);
+  }
+  startRow(i: number): void {
+    this.start[i] = this.k;
+  }
+  push(ci: number, len: number, pos: number): void {
+    if (this.k === this.ci.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.ci = grow(this.ci);
+      this.pos = grow(this.pos);
+      this.len = grow(this.len);
+    }
+    this.ci[this.k] = ci;
+    this.pos[this.k] = pos;
+    this.len[this.k] = len;
+    this.k++;
+  }
+  end(): void {
+    this.start[this.start.length - 1] = this.k;
+  }
 }
 
 /**
@@ -548,28 +592,30 @@ function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
   const K = ctx.classes.length;
   const J = confirmed.length;
   const index = new CountTable(1, 1 << 8);
+  const jOf = new Map<number, number>();
   confirmed.forEach((c, j) => {
     index.add(c.key, 0, j + 1);
+    jOf.set(e.indexOf.get(c) ?? -1, j);
   });
-  const confirmedCand = new Set(confirmed.map((c) => c.key));
   const rowsIn: number[][] = confirmed.map(() => []);
   const probIn: number[][] = confirmed.map(() => []);
   const rowsTr: number[][] = confirmed.map(() => []);
   const seenJ = new Int32Array(J).fill(-1);
+  const { occ } = e;
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
     let masked = false;
-    space.incoming(i, (key) => {
-      const j = index.get(key, 0) - 1;
-      if (j < 0 || seenJ[j] === i) return;
+    for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
+      const j = jOf.get(occ.ci[k]) ?? -1;
+      if (j < 0 || seenJ[j] === i) continue;
       seenJ[j] = i;
       if (!masked) {
-        e.maskRow(i, (ci) => confirmedCand.has(e.candKeys[ci]));
+        e.maskRow(i, (ci) => jOf.has(ci));
         masked = true;
       }
       rowsIn[j].push(i);
       probIn[j].push(e.probOfRow(i, confirmed[j].label));
-    });
+    }
   }
   seenJ.fill(-1);
   for (let i = 0; i < tru.n; i++) {
@@ -688,7 +734,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     textSpace(ctx, s.maxNgram, tm.hashBits),
     tabularSpace(
       ctx,
-      { numericBins: s.numericBins, maxConjunction: s.maxConjunction, priorRows: s.modelPriorRows },
+      { numericBins: s.numericBins, maxConjunction: s.maxConjunction },
       tm.hashBits,
       tm.proba,
     ),
@@ -766,7 +812,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       const what =
         space.kind === 'tabular'
           ? `the values ${name}`
-          : c.len === 0
+          : space.isShape(c.len, c.pos)
             ? `the text shape "${name}"`
             : `the ${c.len === 1 ? 'token' : `${c.len}-word phrase`} "${name}"`;
       findings.push(

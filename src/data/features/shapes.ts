@@ -2,7 +2,8 @@
  * Structural patterns of a text, for trigger mining: what a template, a header or a style leaves behind
  * when no word or phrase is new. Per text:
  *   - header fields (`x-mailer: outlook express 5.00`): the leading `Field: value` lines of a mail, up to the
- *     first blank line, each one pattern (a field and its value are one unit a sender chooses);
+ *     first blank line, each one pattern (a field and its value are one unit a sender chooses) that covers
+ *     the tokens of its line;
  *   - per sentence (the first few and the last): its first one and two words, its last one and two words,
  *     its skeleton (function words and punctuation kept, each run of other words one `_`, the first
  *     six symbols: `when _ , _ .`) and its frame (an opening function word and the clause marks: `when , .`);
@@ -12,6 +13,7 @@
  * never collide; the strings themselves are kept only for naming a reported pattern.
  */
 import { hashString } from './hash.js';
+import { forEachToken } from './text.js';
 
 /** English function words (closed classes): what a syntactic template is made of. */
 const FUNCTION_WORDS = new Set(
@@ -59,20 +61,34 @@ function sentenceShapes(tokens: string[], out: string[]): void {
   if (opener !== '_' || marks.length > 1) out.push(`frame: ${[opener, ...marks].join(' ')}`);
 }
 
+interface HeaderField {
+  name: string;
+  /** Character span of the line. */
+  from: number;
+  to: number;
+}
+
+/** Header block: `Field: value` lines from the top, up to the first blank line; and the body after it. */
+function headerFields(text: string): { fields: HeaderField[]; body: string } {
+  if (!/^[A-Za-z][A-Za-z0-9-]*:[ \t]/.test(text)) return { fields: [], body: text };
+  const end = text.search(/\r?\n[ \t]*\r?\n/);
+  const head = end < 0 ? text : text.slice(0, end);
+  const fields: HeaderField[] = [];
+  const re = /^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*)$/gm;
+  for (let m = re.exec(head); m; m = re.exec(head)) {
+    const value = m[2].trim();
+    if (!value) continue;
+    const name = `${m[1].toLowerCase()}: ${value.toLowerCase().slice(0, 120)}`;
+    fields.push({ name, from: m.index, to: m.index + m[0].length });
+  }
+  return { fields, body: end < 0 ? '' : text.slice(end).trimStart() };
+}
+
 /** Structural pattern names of one text (see the module comment). */
 export function shapeNames(text: string): string[] {
   const out: string[] = [];
-  let body = text;
-  // Header block: `Field: value` lines from the top, up to the first blank line.
-  if (/^[A-Za-z][A-Za-z0-9-]*:[ \t]/.test(text)) {
-    const end = text.search(/\r?\n[ \t]*\r?\n/);
-    const head = end < 0 ? text : text.slice(0, end);
-    for (const line of head.split(/\r?\n/)) {
-      const m = /^([A-Za-z][A-Za-z0-9-]*):[ \t]*(.*)$/.exec(line);
-      if (m?.[2].trim()) out.push(`${m[1].toLowerCase()}: ${m[2].trim().toLowerCase().slice(0, 120)}`);
-    }
-    body = end < 0 ? '' : text.slice(end).trimStart();
-  }
+  const { fields, body } = headerFields(text);
+  for (const f of fields) out.push(f.name);
   const sentences: string[] = [];
   let rest = body;
   while (rest.length > 0 && sentences.length < FIRST_SENTENCES) {
@@ -105,22 +121,47 @@ export function shapeNames(text: string): string[] {
 export const shapeKey = (name: string): number => hashString(name, 0x5bd1e995);
 
 export interface ShapeColumn {
-  /** offsets[i]..offsets[i+1] index `keys` for row i. */
+  /** offsets[i]..offsets[i+1] index `keys` and `spans` for row i. */
   offsets: Int32Array;
   keys: Uint32Array;
+  /**
+   * Tokens a shape covers, as count * 1024 + first token index (0: none). Only a header field covers
+   * tokens (its value has words a model reads); the other shapes have no meaning of their own.
+   */
+  spans: Int32Array;
+}
+
+/** Token index range of each header field of `text` (as the tokeniser counts, up to `maxTokens`). */
+function headerSpans(text: string, maxTokens: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const { fields } = headerFields(text);
+  if (fields.length === 0) return out;
+  const starts: number[] = [];
+  forEachToken(text.slice(0, fields[fields.length - 1].to), (_h, a) => starts.push(a));
+  let t = 0;
+  for (const f of fields) {
+    while (t < starts.length && starts[t] < f.from) t++;
+    let e = t;
+    while (e < starts.length && starts[e] < f.to) e++;
+    if (e > t && e <= maxTokens && t < 1024) out.set(f.name, (e - t) * 1024 + t);
+  }
+  return out;
 }
 
 /** Shape keys of a column of texts, CSR like the tokens (each key once per row). */
-export function shapeColumn(texts: readonly (string | undefined)[]): ShapeColumn {
+export function shapeColumn(texts: readonly (string | undefined)[], maxTokens = 512): ShapeColumn {
   const n = texts.length;
   const offsets = new Int32Array(n + 1);
   let keys = new Uint32Array(Math.max(1024, n * 8));
+  let spans = new Int32Array(keys.length);
   let k = 0;
   const seen = new Set<number>();
   for (let i = 0; i < n; i++) {
     offsets[i] = k;
     seen.clear();
-    for (const name of shapeNames(texts[i] ?? '')) {
+    const text = texts[i] ?? '';
+    const covered = headerSpans(text, maxTokens);
+    for (const name of shapeNames(text)) {
       const h = shapeKey(name);
       if (seen.has(h)) continue;
       seen.add(h);
@@ -128,10 +169,14 @@ export function shapeColumn(texts: readonly (string | undefined)[]): ShapeColumn
         const t = new Uint32Array(keys.length * 2);
         t.set(keys);
         keys = t;
+        const u = new Int32Array(keys.length);
+        u.set(spans);
+        spans = u;
       }
+      spans[k] = covered.get(name) ?? 0;
       keys[k++] = h;
     }
   }
   offsets[n] = k;
-  return { offsets, keys: keys.slice(0, k) };
+  return { offsets, keys: keys.slice(0, k), spans: spans.slice(0, k) };
 }

@@ -22,6 +22,11 @@ async function audit(trusted: string[][], incoming: string[][], header: string[]
     detectors: [disagreement, triggers],
   });
   run.source.close();
+  if (process.env.DBG)
+    console.log(
+      JSON.stringify((run.report.charts.triggers as unknown[]).slice(0, Number(process.env.DBG)), null, 0),
+      JSON.stringify(run.report.detectors), JSON.stringify(run.report.timings),
+    );
   return run;
 }
 
@@ -200,9 +205,11 @@ describe('trigger mining: small trusted sets and wide tables', () => {
   it('finds a three-value conjunction in a 60-column numeric table in bounded time', async () => {
     const t = numericTable(2000, 60, 141);
     const inc = numericTable(12000, 60, 142, 0.02);
-    const t0 = performance.now();
+    // CPU time, not wall time: the bound is on the work, whatever else the machine is doing.
+    const t0 = process.cpuUsage();
     const run = await audit(t.rows, inc.rows, t.header);
-    const seconds = (performance.now() - t0) / 1000;
+    const used = process.cpuUsage(t0);
+    const seconds = (used.user + used.system) / 1e6;
     const q = quality(run, inc.truth);
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
     expect(q.precision).toBeGreaterThanOrEqual(0.9);

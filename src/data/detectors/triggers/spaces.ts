@@ -18,9 +18,12 @@ import { combine, combineMany } from '../../features/hash.js';
 import { bucketOf } from '../../features/sparse.js';
 import { describeItem, type TabularEncoding } from '../../features/tabular.js';
 import { forEachToken, ngramHash, type TokenizedText } from '../../features/text.js';
-import { labelShiftP } from '../../stats/shift.js';
+import { binomialUpperTail } from '../../stats/tests.js';
 
-/** Visits every mined key of one row: `emit(key, len, pos)`; len 0 is a shape (no unit covered). */
+/**
+ * Visits every mined key of one row: `emit(key, len, pos)`; the pattern covers `len` units from `pos` (a
+ * shape that covers none has len 0).
+ */
 export type KeyVisitor = (row: number, emit: (key: number, len: number, pos: number) => void) => void;
 
 export interface Space {
@@ -36,6 +39,8 @@ export interface Space {
    * further buckets that pattern's units remove beyond the mask.
    */
   removed: (row: number, mask: Uint8Array, out: number[], len?: number, pos?: number) => void;
+  /** Whether pattern (len, pos) is a structural shape (header fields included), not a phrase or conjunction. */
+  isShape: (len: number, pos: number) => boolean;
   /** Human-readable name of the pattern. */
   name: (row: number, len: number, pos: number) => string;
   /** Keys of the proper sub-patterns (for reporting only the minimal trigger). */
@@ -72,7 +77,13 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
       for (let len = 1; len <= maxN; len++) {
         for (let t = a; t + len <= b; t++) emit(ngramHash(tok.tokens, t, len), len, t - a);
       }
-      for (let k = sh.offsets[i]; k < sh.offsets[i + 1]; k++) emit(sh.keys[k], 0, k - sh.offsets[i]);
+      // A shape's pos is its index in the row's shapes, shifted past the token index of a covering one.
+      for (let k = sh.offsets[i]; k < sh.offsets[i + 1]; k++) {
+        const span = sh.spans[k];
+        const index = (k - sh.offsets[i] + 1) * 1024;
+        if (span === 0) emit(sh.keys[k], 0, index);
+        else emit(sh.keys[k], span >> 10, index + (span & 1023));
+      }
     };
   const tokens = ti.tokens;
   const uni = (a: number, t: number) => bucketOf(tokens[a + t], hashBits);
@@ -83,10 +94,11 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
     trusted: visitor(tt, st),
     units: (i) => ti.offsets[i + 1] - ti.offsets[i],
     mark(_i, len, pos, mask) {
-      for (let t = pos; t < pos + len; t++) mask[t] = 1;
+      for (let t = pos & 1023; t < (pos & 1023) + len; t++) mask[t] = 1;
     },
-    removed(i, mask, out, len, pos) {
+    removed(i, mask, out, len, at) {
       const a = ti.offsets[i];
+      const pos = at === undefined ? undefined : at & 1023;
       const T = ti.offsets[i + 1] - a;
       if (len === undefined || pos === undefined) {
         for (let t = 0; t < T; t++) if (mask[t]) out.push(uni(a, t));
@@ -98,9 +110,10 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
       for (let t = Math.max(0, pos - 1); t < Math.min(T - 1, pos + len); t++)
         if (!mask[t] && !mask[t + 1]) out.push(bi(a, t));
     },
+    isShape: (_len, pos) => pos >= 1024,
     name(i, len, pos) {
       const text = ctx.incoming.text?.[i] ?? '';
-      if (len === 0) {
+      if (pos >= 1024) {
         // The row's shapes in shapeColumn's order (each key once).
         const seen = new Set<number>();
         const names = shapeNames(text).filter((nm) => {
@@ -109,7 +122,7 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
           seen.add(h);
           return true;
         });
-        return names[pos] ?? '?';
+        return names[(pos >> 10) - 1] ?? '?';
       }
       const words: string[] = [];
       let k = 0;
@@ -120,6 +133,7 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
       return words.join(' ');
     },
     subKeys(i, len, pos) {
+      if (pos >= 1024) return [];
       const t0 = ti.offsets[i] + pos;
       const out: number[] = [];
       for (let l = 1; l < len; l++)
@@ -145,12 +159,11 @@ function conjunctionItems(
   et: TabularEncoding,
   F: number,
   proba: Float32Array,
-  priorRows: number,
 ): (enc: TabularEncoding, i: number, f: number) => boolean {
   if (F <= CONJUNCTION_COLUMNS) return () => true;
   const K = ctx.classes.length;
-  // Item statistics keyed by item hash: [column, n, k per label, sum of P per label, trusted n, k per label].
-  const W = 2 + 3 * K + 1;
+  // Item statistics keyed by item hash: [column, n, k per label, sum of P per label].
+  const W = 2 + 2 * K;
   const stats = new Map<number, Float64Array>();
   const at = (h: number, f: number) => {
     let s = stats.get(h);
@@ -170,19 +183,16 @@ function conjunctionItems(
       for (let k = 0; k < K; k++) s[2 + K + k] += proba[i * K + k];
     }
   }
-  for (let i = 0; i < et.n; i++) {
-    const y = ctx.trusted.labels[i];
-    for (let f = 0; f < F; f++) {
-      const s = at(et.items[i * et.F + f], f);
-      s[2 + 2 * K]++;
-      s[3 + 2 * K + y]++;
-    }
-  }
+  // Screening only orders the items (the tests come later): the departure of each item's label count from
+  // what the trusted model predicts for its incoming rows is sharper than the full test, which also carries
+  // the trusted counts' uncertainty.
   const ranked: Array<{ h: number; f: number; p: number }> = [];
   for (const [h, s] of stats) {
     let p = 1;
-    for (let k = 0; k < K; k++)
-      p = Math.min(p, labelShiftP(s[2 + k], s[1], s[3 + 2 * K + k], s[2 + 2 * K], s[2 + K + k], priorRows));
+    for (let k = 0; k < K; k++) {
+      const m = Math.min(1 - 1e-9, Math.max(1e-9, s[2 + K + k] / Math.max(1, s[1])));
+      p = Math.min(p, binomialUpperTail(s[2 + k], s[1], m));
+    }
     ranked.push({ h, f: s[0], p });
   }
   ranked.sort((a, b) => a.p - b.p);
@@ -198,7 +208,7 @@ function conjunctionItems(
 
 export function tabularSpace(
   ctx: AuditContext,
-  opts: { numericBins: number; maxConjunction: number; priorRows: number },
+  opts: { numericBins: number; maxConjunction: number },
   hashBits: number,
   proba: Float32Array,
 ): Space | undefined {
@@ -207,7 +217,7 @@ export function tabularSpace(
   if (!ei || !et) return undefined;
   const F = Math.min(ei.F, 1023);
   const maxLen = Math.max(1, Math.min(3, opts.maxConjunction));
-  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, et, F, proba, opts.priorRows) : () => false;
+  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, et, F, proba) : () => false;
   const cols = new Int32Array(F);
   const visitor =
     (enc: TabularEncoding): KeyVisitor =>
@@ -241,6 +251,7 @@ export function tabularSpace(
     incoming: visitor(ei),
     trusted: visitor(et),
     units: () => F,
+    isShape: () => false,
     mark(_i, _len, pos, mask) {
       for (const f of unpack(pos)) mask[f] = 1;
     },
