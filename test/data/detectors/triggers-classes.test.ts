@@ -94,13 +94,15 @@ describe('trigger mining: several triggers in one row', () => {
     expect(q.precision).toBeGreaterThanOrEqual(0.9);
   });
 
-  it('finds one rare-word trigger repeated three times in each poisoned row', async () => {
-    const inc = rows(4000, 103, 0.02, (w, r) => {
-      for (let k = 0; k < 3; k++) insertAt(w, r, 'mb');
+  it('finds rare-word triggers repeated in each poisoned row', async () => {
+    const inc = rows(4000, 103, 0.01, (w, r) => {
+      const t = r() < 0.5 ? 'mb' : 'cf';
+      for (let k = 0; k < 3; k++) insertAt(w, r, t);
       return w.join(' ');
     });
     const run = await audit(asCsv(rows(500, 104, 0)), asCsv(inc), ['text', 'label'], 'text');
     expect(patterns(run)).toContain('mb');
+    expect(patterns(run)).toContain('cf');
     const q = quality(
       run,
       inc.map((x) => x.poison),
