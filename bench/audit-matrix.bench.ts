@@ -12,6 +12,7 @@
  * A full part writes bench/results/audit-matrix-<part>.md and .json; a filtered slice writes
  * bench/.cache/audit-matrix/slice-<part>.md and .json instead.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { confidentLearningBaseline } from '../src/data/baselines/confident-learning.js';
@@ -29,7 +30,7 @@ import { writeMatrixCase } from '../src/data/generators/matrix-write.js';
 import { type Cell, sampleCells } from './audit-matrix/cells.js';
 import { parseCsv } from './audit-matrix/csv.js';
 import type { Part } from './audit-matrix/split.js';
-import { BENCH_DIR, CLI, ensureCache, machine, SHARED, table, timeCommand } from './lib.js';
+import { BENCH_DIR, CLI, ensureCache, machine, ROOT, SHARED, table } from './lib.js';
 
 // ---------------------------------------------------------------- arguments
 
@@ -66,6 +67,8 @@ for (const f of FAMILY_FILTER ?? []) {
   }
 }
 
+/** A batch whose audit takes longer than this is recorded as an error (and the matrix moves on). */
+const TIMEOUT_S = Number(process.env.AUDIT_MATRIX_TIMEOUT ?? 300);
 const PATHS = DEFAULT_PATHS(join(SHARED, 'data'));
 const CACHE_DIR = join(ensureCache(), 'audit-matrix');
 
@@ -130,6 +133,7 @@ interface RowResult {
   cl?: Scores;
   clQuarantinedPct?: number;
   ss?: Scores;
+  baselineSeconds?: number;
 }
 
 function cliArgs(dir: string, c: MatrixCase, ext: string): string[] {
@@ -240,11 +244,20 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
     accounts: (c.truth.details.accounts as string[] | undefined) ?? undefined,
   };
   rmSync(join(dir, 'out'), { recursive: true, force: true });
-  const t = timeCommand(process.execPath, [CLI, ...cliArgs(dir, c, c.format)]);
+  const t0 = process.hrtime.bigint();
+  const t = spawnSync(process.execPath, [CLI, ...cliArgs(dir, c, c.format)], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+    timeout: TIMEOUT_S * 1000,
+  });
   out.exit = t.status;
-  out.seconds = t.seconds;
+  out.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (t.status !== 0 && t.status !== 1) {
-    out.error = (t.stderr.trim().split('\n').pop() ?? '').slice(0, 300);
+    out.error =
+      t.status === null
+        ? `no result within ${TIMEOUT_S} s (${t.signal ?? 'killed'})`
+        : ((t.stderr ?? '').trim().split('\n').pop() ?? '').slice(0, 300);
   } else {
     const report = JSON.parse(readFileSync(join(dir, 'out', 'report.json'), 'utf8')) as {
       findings: Finding[];
@@ -268,7 +281,11 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
       out.accountsNamed = (out.accounts ?? []).filter((a) => text.includes(a)).length;
     }
   }
-  if (BASELINES) Object.assign(out, baselines(c, seed, truth));
+  if (BASELINES) {
+    const tb = process.hrtime.bigint();
+    Object.assign(out, baselines(c, seed, truth));
+    out.baselineSeconds = Number(process.hrtime.bigint() - tb) / 1e9;
+  }
   return out;
 }
 
@@ -477,8 +494,12 @@ async function main(): Promise<void> {
   );
   const t0 = Date.now();
   const rows: RowResult[] = [];
-  for (const cell of cells) {
-    for (const seed of SEEDS) {
+  const total = cells.length * SEEDS.length;
+  const dest = sliced ? CACHE_DIR : join(BENCH_DIR, 'results');
+  const name = sliced ? `slice-${part}` : `audit-matrix-${part}`;
+  // Seed-major order, and the files rewritten after every run: an interrupted run still covers every family.
+  for (const seed of SEEDS) {
+    for (const cell of cells) {
       let r: RowResult;
       try {
         r = await runCell(cell, seed);
@@ -500,12 +521,28 @@ async function main(): Promise<void> {
       }
       rows.push(r);
       console.error(
-        `${cell.id} seed ${seed}: ${r.error ? `ERROR ${r.error}` : `P ${f2(r.antidote?.precision)} R ${f2(r.antidote?.recall)} R@.7 ${f2(r.antidote?.recallAt70)} q ${f2(r.quarantinedPct)}% high ${r.highFindings}`} ${r.seconds.toFixed(1)} s${r.cl ? ` | CL ${f2(r.cl.precision)}/${f2(r.cl.recall)}` : ''}${r.ss ? ` SS ${f2(r.ss.precision)}/${f2(r.ss.recall)}` : ''}`,
+        `[${rows.length}/${total}] ${cell.id} seed ${seed}: ${r.error ? `ERROR ${r.error}` : `P ${f2(r.antidote?.precision)} R ${f2(r.antidote?.recall)} R@.7 ${f2(r.antidote?.recallAt70)} q ${f2(r.quarantinedPct)}% high ${r.highFindings}`} ${r.seconds.toFixed(1)} s${r.cl ? ` | CL ${f2(r.cl.precision)}/${f2(r.cl.recall)}` : ''}${r.ss ? ` SS ${f2(r.ss.precision)}/${f2(r.ss.recall)}` : ''}`,
       );
+      const md = render(
+        rows,
+        cells,
+        (Date.now() - t0) / 60000,
+        rows.length === total ? '' : ` (interrupted or in progress: ${rows.length} of ${total} runs)`,
+      );
+      mkdirSync(dest, { recursive: true });
+      writeFileSync(join(dest, `${name}.md`), md);
+      writeFileSync(
+        join(dest, `${name}.json`),
+        `${JSON.stringify({ part, seeds: SEEDS, machine: machine(), complete: rows.length === total, rows }, null, 1)}\n`,
+      );
+      if (rows.length === total) console.log(md);
     }
   }
-  const minutes = (Date.now() - t0) / 60000;
-  const md = `### Audit benchmark matrix, ${part} part (\`npm run bench -- audit-matrix${part === 'frozen' ? ' --part=frozen' : ''}\`)
+  console.error(`written ${join(dest, `${name}.md`)} and .json`);
+}
+
+function render(rows: RowResult[], cells: Cell[], minutes: number, partial: string): string {
+  return `### Audit benchmark matrix, ${part} part (\`npm run bench -- audit-matrix${part === 'frozen' ? ' --part=frozen' : ''}\`)${partial}
 
 Machine: ${machine()}. Seeds: ${SEEDS.join(', ')}. ${cells.length} cells (sampled from the ${part} part of the matrix with a
 fixed seed, bench/audit-matrix/cells.ts), ${rows.length} audits in ${minutes.toFixed(1)} min including generation and baselines.
@@ -515,7 +552,8 @@ P, R: precision and recall of the quarantined rows (a run that quarantines nothi
 poison); R@P≥0.7: best recall over the quarantined rows ranked by score while precision stays ≥ 0.7. Family
 figures are means over runs; PASS/FAIL compares them with the floor (conditioning and clean controls: every run
 must meet it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
-on the same incoming rows; for clean controls the CL column is the mean share of rows it flags.
+on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
+audit command's wall time on a machine shared with other jobs (upper bounds).
 
 ${familyTable(rows)}
 
@@ -528,16 +566,6 @@ Every run:
 
 ${runTable(rows)}
 `;
-  const dest = sliced ? CACHE_DIR : join(BENCH_DIR, 'results');
-  mkdirSync(dest, { recursive: true });
-  const name = sliced ? `slice-${part}` : `audit-matrix-${part}`;
-  writeFileSync(join(dest, `${name}.md`), md);
-  writeFileSync(
-    join(dest, `${name}.json`),
-    `${JSON.stringify({ part, seeds: SEEDS, machine: machine(), rows }, null, 1)}\n`,
-  );
-  console.log(md);
-  console.error(`written ${join(dest, `${name}.md`)} and .json`);
 }
 
 main().catch((err) => {

@@ -43,7 +43,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
       rate: RATES,
       trusted: TRUSTED,
     },
-    quota: 6,
+    quota: 5,
     stratum: (c) => `${c.dataset}/${c.params.kind}`,
   },
   'header-trigger': {
@@ -63,7 +63,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   'tabular-conjunction': {
     kinds: ['tabular'],
     space: { k: [2, 3], target: ['minority', 'majority'], rate: RATES, trusted: TRUSTED },
-    quota: 5,
+    quota: 4,
     stratum: (c) => c.dataset,
   },
   'pixel-patch': {
@@ -86,7 +86,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   'targeted-flip': {
     kinds: ['text', 'mail', 'tabular', 'image'],
     space: { size: [10, 20, 40], senders: [2, 3], accounts: [8, 15, 27], trusted: TRUSTED },
-    quota: 4,
+    quota: 3,
     stratum: (c) => DATASET_KIND[c.dataset],
   },
   'labeler-flip': {
@@ -97,7 +97,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
       labelers: [8, 12, 15, 20],
       trusted: TRUSTED,
     },
-    quota: 6,
+    quota: 4,
     stratum: (c) => String(c.params.mode),
   },
   campaign: {
@@ -121,7 +121,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   noise: {
     kinds: ['text', 'mail', 'tabular', 'image'],
     space: { rate: [0.05, 0.1, 0.2], trusted: TRUSTED },
-    quota: 3,
+    quota: 2,
     stratum: (c) => DATASET_KIND[c.dataset],
   },
   clean: {

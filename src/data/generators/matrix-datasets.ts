@@ -100,7 +100,7 @@ function sst2(p: DataPaths): BaseDataset {
     text: 'sentence',
     features: [],
     numeric: [],
-    maxBatch: 8000,
+    maxBatch: 6000,
     rows,
   };
 }
@@ -136,7 +136,7 @@ const KEPT_HEADERS = [
   'list-id',
   'precedence',
 ];
-const BODY_CHARS = 1200;
+const BODY_CHARS = 800;
 
 /** A message cut to its kept header lines (continuations unfolded) and the first BODY_CHARS of its body. */
 export function condenseMail(raw: string): string {
@@ -169,7 +169,7 @@ function spamassassin(p: DataPaths, part: 'a' | 'b'): BaseDataset {
     text: 'message',
     features: [],
     numeric: [],
-    maxBatch: 3000,
+    maxBatch: 2000,
     rows,
   };
 }
