@@ -40,7 +40,12 @@ import { batchCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
 import { expectedRate, labelShiftP } from '../stats/shift.js';
-import { benjaminiHochberg, binomialUpperTail, normalQuantileUpper, normalUpperTail } from '../stats/tests.js';
+import {
+  benjaminiHochberg,
+  binomialUpperTail,
+  normalQuantileUpper,
+  normalUpperTail,
+} from '../stats/tests.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 

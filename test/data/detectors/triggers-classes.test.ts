@@ -22,11 +22,6 @@ async function audit(trusted: string[][], incoming: string[][], header: string[]
     detectors: [disagreement, triggers],
   });
   run.source.close();
-  if (process.env.DBG)
-    console.log(
-      JSON.stringify((run.report.charts.triggers as unknown[]).slice(0, Number(process.env.DBG)), null, 0),
-      JSON.stringify(run.report.detectors), JSON.stringify(run.report.timings),
-    );
   return run;
 }
 

@@ -11,14 +11,15 @@
  * the table: a planted conjunction carries all its rows' target label into each of its items, which puts
  * them first.
  */
-import type { AuditContext } from '../types.js';
-import { shapeColumn, shapeKey, shapeNames } from '../../features/shapes.js';
+
 import { tabular, textTokens } from '../../features/context.js';
 import { combine, combineMany } from '../../features/hash.js';
+import { shapeColumn, shapeKey, shapeNames } from '../../features/shapes.js';
 import { bucketOf } from '../../features/sparse.js';
 import { describeItem, type TabularEncoding } from '../../features/tabular.js';
 import { forEachToken, ngramHash, type TokenizedText } from '../../features/text.js';
 import { binomialUpperTail } from '../../stats/tests.js';
+import type { AuditContext } from '../types.js';
 
 /**
  * Visits every mined key of one row: `emit(key, len, pos)`; the pattern covers `len` units from `pos` (a
@@ -156,7 +157,6 @@ const unpack = (p: number): number[] =>
 function conjunctionItems(
   ctx: AuditContext,
   ei: TabularEncoding,
-  et: TabularEncoding,
   F: number,
   proba: Float32Array,
 ): (enc: TabularEncoding, i: number, f: number) => boolean {
@@ -217,7 +217,7 @@ export function tabularSpace(
   if (!ei || !et) return undefined;
   const F = Math.min(ei.F, 1023);
   const maxLen = Math.max(1, Math.min(3, opts.maxConjunction));
-  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, et, F, proba) : () => false;
+  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, F, proba) : () => false;
   const cols = new Int32Array(F);
   const visitor =
     (enc: TabularEncoding): KeyVisitor =>
