@@ -5,72 +5,55 @@
  *     first blank line, each one pattern (a field and its value are one unit a sender chooses) that covers
  *     the tokens of its line;
  *   - per sentence (the first few and the last): its first one and two words, its last one and two words,
- *     its skeleton (function words and punctuation kept, each run of other words one `_`, the first
- *     six symbols: `when _ , _ .`) and its frame (an opening function word and the clause marks: `when , .`);
+ *     its skeleton (function words and punctuation kept, each run of other words one `_`, the first six
+ *     symbols: `when _ , _ .`) and its frame (an opening function word and the clause marks: `when , .`);
  *   - its punctuation sequence (the first eight marks) and its casing (all lower, all upper, every word
  *     capitalised).
- * Each pattern is a string hashed into the key space of word n-grams with a tag of its own, so the two
- * never collide; the strings themselves are kept only for naming a reported pattern.
+ * Keys are built from the tokeniser's hashes (no strings: a million mail bodies stay cheap), each kind with
+ * a tag of its own so they never meet a word n-gram's hash; names are built only to report a pattern.
  */
-import { hashString } from './hash.js';
-import { forEachToken } from './text.js';
+import { combine, fmix, hashString } from './hash.js';
+import { forEachToken, isWordAt } from './text.js';
 
 /** English function words (closed classes): what a syntactic template is made of. */
-const FUNCTION_WORDS = new Set(
-  (
-    'a an the this that these those some any no every each all both either neither ' +
-    'i me my mine you your yours he him his she her hers it its we us our ours they them their theirs ' +
-    'who whom whose which what when where why how whether if unless because since although though while ' +
-    'as than so such too very not nor or and but yet for of in on at by to from with without into onto ' +
-    'about above below after before during until upon over under between through against among ' +
-    'is am are was were be been being do does did done have has had having will would shall should ' +
-    'can could may might must there here then now just only also even still ever never once'
-  ).split(' '),
-);
+const FUNCTION_WORDS = (
+  'a an the this that these those some any no every each all both either neither ' +
+  'i me my mine you your yours he him his she her hers it its we us our ours they them their theirs ' +
+  'who whom whose which what when where why how whether if unless because since although though while ' +
+  'as than so such too very not nor or and but yet for of in on at by to from with without into onto ' +
+  'about above below after before during until upon over under between through against among ' +
+  'is am are was were be been being do does did done have has had having will would shall should ' +
+  'can could may might must there here then now just only also even still ever never once'
+).split(' ');
+const FUNCTION = new Set(FUNCTION_WORDS.map((w) => hashString(w)));
 
-const SENTENCE_END = /[.!?\n]/;
 /** Sentences of a text whose shapes are mined: the first few and the last. */
 const FIRST_SENTENCES = 3;
 
-/** Lower-cased word and punctuation tokens of one sentence (the tokeniser's rule, as strings). */
-function tokensOf(s: string): string[] {
-  return s.toLowerCase().match(/[\p{L}\p{N}'_]+|[^\s\p{L}\p{N}'_]/gu) ?? [];
-}
+const TAG = {
+  starts: fmix(0x51a7),
+  ends: fmix(0x51a8),
+  skeleton: fmix(0x51a9),
+  frame: fmix(0x51aa),
+  punctuation: fmix(0x51ab),
+  casing: fmix(0x51ac),
+  header: fmix(0x51ad),
+};
+const GAP = fmix(0x5f5f);
+const CASING = { upper: 1, lower: 2, title: 3 } as const;
 
-const isWord = (t: string) => /[\p{L}\p{N}]/u.test(t);
-
-function sentenceShapes(tokens: string[], out: string[]): void {
-  const words = tokens.filter(isWord);
-  if (words.length === 0) return;
-  out.push(`starts: ${words[0]}`);
-  if (words.length >= 2) out.push(`starts: ${words[0]} ${words[1]}`);
-  out.push(`ends: ${words[words.length - 1]}`);
-  if (words.length >= 2) out.push(`ends: ${words[words.length - 2]} ${words[words.length - 1]}`);
-  const skeleton: string[] = [];
-  for (const t of tokens) {
-    const sym = isWord(t) && !FUNCTION_WORDS.has(t) ? '_' : t;
-    if (sym === '_' && skeleton[skeleton.length - 1] === '_') continue;
-    skeleton.push(sym);
-    if (skeleton.length === 6) break;
-  }
-  // A skeleton of content words alone says nothing about structure.
-  if (skeleton.some((x) => x !== '_')) out.push(`skeleton: ${skeleton.join(' ')}`);
-  // The frame: an opening function word and the clause marks, whatever the words between them.
-  const opener = FUNCTION_WORDS.has(words[0]) ? words[0] : '_';
-  const marks = tokens.filter((t) => !isWord(t)).slice(0, 4);
-  if (opener !== '_' || marks.length > 1) out.push(`frame: ${[opener, ...marks].join(' ')}`);
-}
+/** One shape of a text: its key, the tokens it covers (0: none; else count * 1024 + first), its name. */
+export type ShapeEmit = (key: number, span: number, name?: () => string) => void;
 
 interface HeaderField {
   name: string;
-  /** Character span of the line. */
   from: number;
   to: number;
 }
 
-/** Header block: `Field: value` lines from the top, up to the first blank line; and the body after it. */
-function headerFields(text: string): { fields: HeaderField[]; body: string } {
-  if (!/^[A-Za-z][A-Za-z0-9-]*:[ \t]/.test(text)) return { fields: [], body: text };
+/** Header block: `Field: value` lines from the top, up to the first blank line; and where the body starts. */
+function headerFields(text: string): { fields: HeaderField[]; bodyAt: number } {
+  if (!/^[A-Za-z][A-Za-z0-9-]*:[ \t]/.test(text)) return { fields: [], bodyAt: 0 };
   const end = text.search(/\r?\n[ \t]*\r?\n/);
   const head = end < 0 ? text : text.slice(0, end);
   const fields: HeaderField[] = [];
@@ -78,47 +61,206 @@ function headerFields(text: string): { fields: HeaderField[]; body: string } {
   for (let m = re.exec(head); m; m = re.exec(head)) {
     const value = m[2].trim();
     if (!value) continue;
-    const name = `${m[1].toLowerCase()}: ${value.toLowerCase().slice(0, 120)}`;
-    fields.push({ name, from: m.index, to: m.index + m[0].length });
+    fields.push({
+      name: `${m[1].toLowerCase()}: ${value.toLowerCase().slice(0, 120)}`,
+      from: m.index,
+      to: m.index + m[0].length,
+    });
   }
-  return { fields, body: end < 0 ? '' : text.slice(end).trimStart() };
+  return { fields, bodyAt: end < 0 ? text.length : end };
 }
 
-/** Structural pattern names of one text (see the module comment). */
+const END_MARKS = new Set(['.', '!', '?'].map((c) => hashString(c)));
+
+/** Token buffers reused across texts (no object per token: a million texts stay cheap). */
+let H = new Uint32Array(1024);
+let A = new Int32Array(1024);
+let B = new Int32Array(1024);
+let W = new Uint8Array(1024);
+let BR = new Uint8Array(1024);
+
+function grow(): void {
+  const g = <T extends Uint32Array | Int32Array | Uint8Array>(x: T): T => {
+    const y = new (x.constructor as new (n: number) => T)(x.length * 2);
+    y.set(x);
+    return y;
+  };
+  H = g(H);
+  A = g(A);
+  B = g(B);
+  W = g(W);
+  BR = g(BR);
+}
+
+/**
+ * Visit the shapes of one text in a fixed order (the order names and keys share). `named` builds names;
+ * `maxTokens` is the tokeniser's cap (a header field beyond it covers no token).
+ */
+export function forEachShape(text: string, emit: ShapeEmit, named = false, maxTokens = 512): void {
+  const { fields, bodyAt } = headerFields(text);
+  let n = 0;
+  let prevEnd = 0;
+  forEachToken(text, (h, a, b) => {
+    if (n === H.length) grow();
+    // A line break between two tokens ends a sentence.
+    let br = 0;
+    for (let i = prevEnd; i < a; i++) if (text.charCodeAt(i) === 10) br = 1;
+    H[n] = h;
+    A[n] = a;
+    B[n] = b;
+    W[n] = isWordAt(text, a) ? 1 : 0;
+    BR[n] = br;
+    n++;
+    prevEnd = b;
+  });
+  const str = (k: number) => text.slice(A[k], B[k]).toLowerCase();
+  for (const f of fields) {
+    let t = 0;
+    while (t < n && A[t] < f.from) t++;
+    let e = t;
+    while (e < n && A[e] < f.to) e++;
+    const span = e > t && e <= maxTokens && t < 1024 ? (e - t) * 1024 + t : 0;
+    emit(combine(TAG.header, hashString(f.name)), span, named ? () => f.name : undefined);
+  }
+  let first = 0;
+  while (first < n && A[first] < bodyAt) first++;
+  if (first >= n) return;
+  // Sentences [start, end): split after a run of . ! ? and at line breaks.
+  const starts: number[] = [first];
+  for (let k = first + 1; k < n; k++) {
+    if (BR[k] || (END_MARKS.has(H[k - 1]) && !END_MARKS.has(H[k]))) starts.push(k);
+  }
+  starts.push(n);
+  const S = starts.length - 1;
+  for (let j = 0; j < S; j++) {
+    if (j >= FIRST_SENTENCES && j !== S - 1) continue;
+    sentenceShapes(starts[j], starts[j + 1], emit, named ? str : undefined);
+  }
+  // Punctuation sequence and casing of the body.
+  let h = TAG.punctuation;
+  const marks: number[] = [];
+  for (let k = first; k < n && marks.length < 8; k++) {
+    if (W[k]) continue;
+    marks.push(k);
+    h = combine(h, H[k]);
+  }
+  if (marks.length > 0) emit(h, 0, named ? () => `punctuation: ${marks.map(str).join(' ')}` : undefined);
+  const casing = casingOf(text, first, n);
+  if (casing) {
+    const label = casing === CASING.upper ? 'all upper' : casing === CASING.lower ? 'all lower' : 'title';
+    emit(combine(TAG.casing, casing), 0, named ? () => `casing: ${label}` : undefined);
+  }
+}
+
+function sentenceShapes(from: number, to: number, emit: ShapeEmit, str?: (k: number) => string): void {
+  let w0 = -1;
+  let w1 = -1;
+  let wp = -1;
+  let wl = -1;
+  for (let k = from; k < to; k++) {
+    if (!W[k]) continue;
+    if (w0 < 0) w0 = k;
+    else if (w1 < 0) w1 = k;
+    wp = wl;
+    wl = k;
+  }
+  if (w0 < 0) return;
+  const name = (f: () => string) => (str ? f : undefined);
+  emit(
+    combine(TAG.starts, H[w0]),
+    0,
+    name(() => `starts: ${str?.(w0)}`),
+  );
+  if (w1 >= 0)
+    emit(
+      combine(combine(TAG.starts, H[w0]), H[w1]),
+      0,
+      name(() => `starts: ${str?.(w0)} ${str?.(w1)}`),
+    );
+  emit(
+    combine(TAG.ends, H[wl]),
+    0,
+    name(() => `ends: ${str?.(wl)}`),
+  );
+  if (wp >= 0)
+    emit(
+      combine(combine(TAG.ends, H[wp]), H[wl]),
+      0,
+      name(() => `ends: ${str?.(wp)} ${str?.(wl)}`),
+    );
+  // Skeleton: function words and marks kept, each run of other words one gap (-1).
+  const skeleton: number[] = [];
+  let kept = false;
+  for (let k = from; k < to && skeleton.length < 6; k++) {
+    const gap = W[k] === 1 && !FUNCTION.has(H[k]);
+    if (gap && skeleton[skeleton.length - 1] === -1) continue;
+    skeleton.push(gap ? -1 : k);
+    kept ||= !gap;
+  }
+  // A skeleton of content words alone says nothing about structure.
+  if (kept) {
+    let h = TAG.skeleton;
+    for (const x of skeleton) h = combine(h, x < 0 ? GAP : H[x]);
+    emit(
+      h,
+      0,
+      name(() => `skeleton: ${skeleton.map((x) => (x < 0 ? '_' : str?.(x))).join(' ')}`),
+    );
+  }
+  // Frame: an opening function word and the clause marks, whatever the words between them.
+  const opener = FUNCTION.has(H[w0]);
+  let h = combine(TAG.frame, opener ? H[w0] : GAP);
+  const marks: number[] = [];
+  for (let k = from; k < to && marks.length < 4; k++) {
+    if (W[k]) continue;
+    marks.push(k);
+    h = combine(h, H[k]);
+  }
+  if (opener || marks.length > 1)
+    emit(
+      h,
+      0,
+      name(() => `frame: ${[opener ? str?.(w0) : '_', ...marks.map((m) => str?.(m))].join(' ')}`),
+    );
+}
+
+/** Casing of the body's words: every letter upper, every letter lower, every word capitalised; or none. */
+function casingOf(text: string, from: number, to: number): number {
+  let letters = 0;
+  let upper = 0;
+  let lower = 0;
+  let title = true;
+  for (let k = from; k < to; k++) {
+    if (!W[k]) continue;
+    for (let i = A[k]; i < B[k]; i++) {
+      const c = text.charCodeAt(i);
+      let isUpper = c >= 65 && c <= 90;
+      let isLower = c >= 97 && c <= 122;
+      if (c >= 128) {
+        const ch = text[i];
+        isUpper = ch !== ch.toLowerCase();
+        isLower = ch !== ch.toUpperCase();
+      }
+      if (!isUpper && !isLower) continue;
+      letters++;
+      if (isUpper) upper++;
+      else lower++;
+      // Title case: the first letter of each word upper, the rest lower.
+      if ((i === A[k]) !== isUpper) title = false;
+    }
+  }
+  if (letters < 3) return 0;
+  if (lower === 0) return CASING.upper;
+  if (upper === 0) return CASING.lower;
+  return title ? CASING.title : 0;
+}
+
+/** Shape names of one text, in the order of its keys (for reports and tests). */
 export function shapeNames(text: string): string[] {
   const out: string[] = [];
-  const { fields, body } = headerFields(text);
-  for (const f of fields) out.push(f.name);
-  const sentences: string[] = [];
-  let rest = body;
-  while (rest.length > 0 && sentences.length < FIRST_SENTENCES) {
-    const k = rest.search(SENTENCE_END);
-    // The sentence keeps its closing marks (`!`, `?!`), so a template's ending is part of it.
-    let j = k < 0 ? rest.length : k;
-    while (j < rest.length && /[.!?]/.test(rest[j])) j++;
-    sentences.push(rest.slice(0, j));
-    rest = rest.slice(Math.max(j, k < 0 ? rest.length : k + 1));
-  }
-  for (const s of sentences) sentenceShapes(tokensOf(s), out);
-  if (rest.trim()) {
-    const tail = rest.trimEnd();
-    const k = Math.max(tail.slice(0, -1).search(/[.!?\n][^.!?\n]*$/), -1);
-    sentenceShapes(tokensOf(tail.slice(k + 1)), out);
-  }
-  const marks = body.match(/[^\s\p{L}\p{N}'_]/gu);
-  if (marks) out.push(`punctuation: ${marks.slice(0, 8).join(' ')}`);
-  const letters = body.replace(/[^\p{L}]/gu, '');
-  if (letters.length >= 3) {
-    if (letters === letters.toUpperCase() && letters !== letters.toLowerCase()) out.push('casing: all upper');
-    else if (letters === letters.toLowerCase() && letters !== letters.toUpperCase())
-      out.push('casing: all lower');
-    else if (/^(\P{L}*\p{Lu}\p{Ll}*)+\P{L}*$/u.test(body.replace(/\s+/g, ' '))) out.push('casing: title');
-  }
+  forEachShape(text, (_k, _s, name) => out.push(name?.() ?? '?'), true);
   return out;
 }
-
-/** Key of a shape name (tagged so it never meets a word n-gram's hash). */
-export const shapeKey = (name: string): number => hashString(name, 0x5bd1e995);
 
 export interface ShapeColumn {
   /** offsets[i]..offsets[i+1] index `keys` and `spans` for row i. */
@@ -131,23 +273,6 @@ export interface ShapeColumn {
   spans: Int32Array;
 }
 
-/** Token index range of each header field of `text` (as the tokeniser counts, up to `maxTokens`). */
-function headerSpans(text: string, maxTokens: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const { fields } = headerFields(text);
-  if (fields.length === 0) return out;
-  const starts: number[] = [];
-  forEachToken(text.slice(0, fields[fields.length - 1].to), (_h, a) => starts.push(a));
-  let t = 0;
-  for (const f of fields) {
-    while (t < starts.length && starts[t] < f.from) t++;
-    let e = t;
-    while (e < starts.length && starts[e] < f.to) e++;
-    if (e > t && e <= maxTokens && t < 1024) out.set(f.name, (e - t) * 1024 + t);
-  }
-  return out;
-}
-
 /** Shape keys of a column of texts, CSR like the tokens (each key once per row). */
 export function shapeColumn(texts: readonly (string | undefined)[], maxTokens = 512): ShapeColumn {
   const n = texts.length;
@@ -156,27 +281,41 @@ export function shapeColumn(texts: readonly (string | undefined)[], maxTokens = 
   let spans = new Int32Array(keys.length);
   let k = 0;
   const seen = new Set<number>();
+  const emit: ShapeEmit = (key, span) => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    if (k === keys.length) {
+      const t = new Uint32Array(keys.length * 2);
+      t.set(keys);
+      keys = t;
+      const u = new Int32Array(keys.length);
+      u.set(spans);
+      spans = u;
+    }
+    spans[k] = span;
+    keys[k++] = key;
+  };
   for (let i = 0; i < n; i++) {
     offsets[i] = k;
     seen.clear();
-    const text = texts[i] ?? '';
-    const covered = headerSpans(text, maxTokens);
-    for (const name of shapeNames(text)) {
-      const h = shapeKey(name);
-      if (seen.has(h)) continue;
-      seen.add(h);
-      if (k === keys.length) {
-        const t = new Uint32Array(keys.length * 2);
-        t.set(keys);
-        keys = t;
-        const u = new Int32Array(keys.length);
-        u.set(spans);
-        spans = u;
-      }
-      spans[k] = covered.get(name) ?? 0;
-      keys[k++] = h;
-    }
+    forEachShape(texts[i] ?? '', emit, false, maxTokens);
   }
   offsets[n] = k;
   return { offsets, keys: keys.slice(0, k), spans: spans.slice(0, k) };
+}
+
+/** Name of the `index`-th distinct shape of a text (as shapeColumn numbers them). */
+export function shapeNameAt(text: string, index: number): string {
+  const seen = new Set<number>();
+  let out = '?';
+  forEachShape(
+    text,
+    (key, _span, name) => {
+      if (seen.has(key)) return;
+      seen.add(key);
+      if (seen.size === index + 1) out = name?.() ?? '?';
+    },
+    true,
+  );
+  return out;
 }

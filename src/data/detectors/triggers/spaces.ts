@@ -14,7 +14,7 @@
 
 import { tabular, textTokens } from '../../features/context.js';
 import { combine, combineMany } from '../../features/hash.js';
-import { shapeColumn, shapeKey, shapeNames } from '../../features/shapes.js';
+import { shapeColumn, shapeNameAt } from '../../features/shapes.js';
 import { bucketOf } from '../../features/sparse.js';
 import { describeItem, type TabularEncoding } from '../../features/tabular.js';
 import { forEachToken, ngramHash, type TokenizedText } from '../../features/text.js';
@@ -114,17 +114,7 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
     isShape: (_len, pos) => pos >= 1024,
     name(i, len, pos) {
       const text = ctx.incoming.text?.[i] ?? '';
-      if (pos >= 1024) {
-        // The row's shapes in shapeColumn's order (each key once).
-        const seen = new Set<number>();
-        const names = shapeNames(text).filter((nm) => {
-          const h = shapeKey(nm);
-          if (seen.has(h)) return false;
-          seen.add(h);
-          return true;
-        });
-        return names[(pos >> 10) - 1] ?? '?';
-      }
+      if (pos >= 1024) return shapeNameAt(text, (pos >> 10) - 1);
       const words: string[] = [];
       let k = 0;
       forEachToken(text, (_h, a, b) => {
