@@ -7,8 +7,9 @@
  *   - per sentence (the first few and the last): its first one and two words, its last one and two words,
  *     its skeleton (function words and punctuation kept, each run of other words one `_`, the first six
  *     symbols: `when _ , _ .`) and its frame (an opening function word and the clause marks: `when , .`);
- *   - its punctuation sequence (the first eight marks) and its casing (all lower, all upper, every word
- *     capitalised).
+ *   - its punctuation sequence (the first eight marks), the marks it ends with (`! !`, `. . .`) and its
+ *     casing (all lower, all upper, every word capitalised);
+ *   - the same shapes of a mail's Subject line, apart from the body's.
  * Keys are built from the tokeniser's hashes (no strings: a million mail bodies stay cheap), each kind with
  * a tag of its own so they never meet a word n-gram's hash; names are built only to report a pattern.
  */
@@ -38,6 +39,8 @@ const TAG = {
   punctuation: fmix(0x51ab),
   casing: fmix(0x51ac),
   header: fmix(0x51ad),
+  ending: fmix(0x51ae),
+  subject: fmix(0x51af),
 };
 const GAP = fmix(0x5f5f);
 const CASING = { upper: 1, lower: 2, title: 3 } as const;
@@ -114,6 +117,7 @@ export function forEachShape(text: string, emit: ShapeEmit, named = false, maxTo
     prevEnd = b;
   });
   const str = (k: number) => text.slice(A[k], B[k]).toLowerCase();
+  const named_ = named ? str : undefined;
   for (const f of fields) {
     let t = 0;
     while (t < n && A[t] < f.from) t++;
@@ -121,34 +125,60 @@ export function forEachShape(text: string, emit: ShapeEmit, named = false, maxTo
     while (e < n && A[e] < f.to) e++;
     const span = e > t && e <= maxTokens && t < 1024 ? (e - t) * 1024 + t : 0;
     emit(combine(TAG.header, hashString(f.name)), span, named ? () => f.name : undefined);
+    // A Subject line is prose: its shapes count too (past `subject` and `:`).
+    if (f.name.startsWith('subject: ') && e - t > 2) passageShapes(text, t + 2, e, emit, named_, TAG.subject);
   }
   let first = 0;
   while (first < n && A[first] < bodyAt) first++;
-  if (first >= n) return;
+  if (first < n) passageShapes(text, first, n, emit, named_, 0);
+}
+
+/** Shapes of a passage (tokens [from, to)): its sentences, punctuation, ending marks and casing. */
+function passageShapes(
+  text: string,
+  from: number,
+  to: number,
+  emitAll: ShapeEmit,
+  str: ((k: number) => string) | undefined,
+  salt: number,
+): void {
+  // A passage other than the body keeps keys (and names) of its own.
+  const emit: ShapeEmit = salt
+    ? (key, span, name) => emitAll(combine(salt, key), span, name && (() => `subject ${name()}`))
+    : emitAll;
   // Sentences [start, end): split after a run of . ! ? and at line breaks.
-  const starts: number[] = [first];
-  for (let k = first + 1; k < n; k++) {
+  const starts: number[] = [from];
+  for (let k = from + 1; k < to; k++) {
     if (BR[k] || (END_MARKS.has(H[k - 1]) && !END_MARKS.has(H[k]))) starts.push(k);
   }
-  starts.push(n);
+  starts.push(to);
   const S = starts.length - 1;
   for (let j = 0; j < S; j++) {
     if (j >= FIRST_SENTENCES && j !== S - 1) continue;
-    sentenceShapes(starts[j], starts[j + 1], emit, named ? str : undefined);
+    sentenceShapes(starts[j], starts[j + 1], emit, str);
   }
-  // Punctuation sequence and casing of the body.
+  // Punctuation sequence, the marks the passage ends with, and casing.
   let h = TAG.punctuation;
   const marks: number[] = [];
-  for (let k = first; k < n && marks.length < 8; k++) {
+  for (let k = from; k < to && marks.length < 8; k++) {
     if (W[k]) continue;
     marks.push(k);
     h = combine(h, H[k]);
   }
-  if (marks.length > 0) emit(h, 0, named ? () => `punctuation: ${marks.map(str).join(' ')}` : undefined);
-  const casing = casingOf(text, first, n);
+  if (marks.length > 0) emit(h, 0, str ? () => `punctuation: ${marks.map(str).join(' ')}` : undefined);
+  let e = to;
+  while (e > from && !W[e - 1] && to - e < 4) e--;
+  if (e < to) {
+    let he = TAG.ending;
+    for (let k = e; k < to; k++) he = combine(he, H[k]);
+    const ending: number[] = [];
+    for (let k = e; k < to; k++) ending.push(k);
+    emit(he, 0, str ? () => `ending: ${ending.map(str).join(' ')}` : undefined);
+  }
+  const casing = casingOf(text, from, to);
   if (casing) {
     const label = casing === CASING.upper ? 'all upper' : casing === CASING.lower ? 'all lower' : 'title';
-    emit(combine(TAG.casing, casing), 0, named ? () => `casing: ${label}` : undefined);
+    emit(combine(TAG.casing, casing), 0, str ? () => `casing: ${label}` : undefined);
   }
 }
 
