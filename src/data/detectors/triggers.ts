@@ -34,7 +34,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow } from '../features/context.js';
+import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import { batchCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
@@ -116,11 +116,17 @@ interface Mined {
   pContent: number;
 }
 
-function mine(
-  ctx: AuditContext,
-  s: Settings,
-  space: Space,
-): { confirmed: Mined[]; tested: Mined[]; capped: boolean; family: number } {
+interface Mining {
+  confirmed: Mined[];
+  tested: Mined[];
+  capped: boolean;
+  family: number;
+  /** Candidate occurrences of each distinct incoming row, and each candidate's index in them. */
+  occ?: Occurrences;
+  indexOf?: Map<Mined, number>;
+}
+
+function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const K = ctx.classes.length;
   const inc = ctx.incoming;
   const tru = ctx.trusted;
@@ -198,6 +204,7 @@ function mine(
     });
   });
   if (cands.length === 0) return { confirmed: [], tested: [], capped, family: 0 };
+  const indexOf = new Map(cands.map((c, ci) => [c, ci]));
 
   const tm = trustedModel(ctx);
   const cv = batchCv(ctx);
@@ -509,7 +516,7 @@ function mine(
       space,
       unique,
       occ,
-      indexOf: new Map(cands.map((c, ci) => [c, ci])),
+      indexOf,
       maskRow,
       probOfRow: (i, y) => {
         // P(y | row i with every suspect and confirmed pattern read the trusted way).
@@ -529,7 +536,7 @@ function mine(
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
-  return { confirmed, tested: top, capped, family: family.length + shapeFamily.length };
+  return { confirmed, tested: top, capped, family: family.length + shapeFamily.length, occ, indexOf };
 }
 
 interface ExplainContext {
@@ -751,7 +758,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const chart: TriggerCandidate[] = [];
   let cappedAny = false;
   for (const space of spaces) {
-    const { confirmed, tested, capped } = mine(ctx, s, space);
+    const { confirmed, tested, capped, occ, indexOf } = mine(ctx, s, space);
     cappedAny ||= capped;
     const names = new Map<number, string>();
     for (const c of [...confirmed, ...tested]) {
@@ -760,12 +767,14 @@ export function run(ctx: AuditContext): DetectorOutput {
     const confirmedSet = new Set(confirmed.map((c) => c.key));
     for (const c of tested)
       chart.push(toCandidate(ctx, space, c, names.get(c.key) ?? '?', confirmedSet.has(c.key)));
-    if (confirmed.length === 0) continue;
-    // Flag every row (duplicates included) that carries a confirmed trigger with its label.
-    const table = new CountTable(1, 1 << 8);
+    if (confirmed.length === 0 || !occ || !indexOf) continue;
+    // Flag every row (copies included: a copy is read through the first row of its content and label) that
+    // carries a confirmed trigger with its label.
+    const kOf = new Int32Array(indexOf.size).fill(-1);
     confirmed.forEach((c, k) => {
-      table.add(c.key, 0, k + 1);
+      kOf[indexOf.get(c) ?? 0] = k;
     });
+    const first = firstRows(ctx, space.kind === 'text');
     // Which rows of a trigger are planted? The trusted rows carrying the pattern give its natural rate r of the
     // label; the rows without the label (all natural) then say how many labelled rows are natural too (Ny),
     // and the rest are planted (P). A planted row's content comes from the other labels (that is what makes
@@ -789,14 +798,15 @@ export function run(ctx: AuditContext): DetectorOutput {
     };
     const hits = new Int32Array(confirmed.length);
     const rowsOf: number[][] = confirmed.map(() => []);
-    const lengths = new Set(confirmed.map((c) => c.len));
+    const seen = new Int32Array(confirmed.length).fill(-1);
     for (let i = 0; i < inc.n; i++) {
       const y = inc.labels[i];
-      space.incoming(i, (key, len) => {
-        if (!lengths.has(len)) return;
-        const k = table.get(key, 0) - 1;
-        if (k < 0 || confirmed[k].label !== y) return;
-        if (rowReason[i]?.includes(`"${names.get(key)}"`)) return;
+      const rep = first[i];
+      for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
+        const k = kOf[occ.ci[o]];
+        if (k < 0 || seen[k] === i || confirmed[k].label !== y) continue;
+        seen[k] = i;
+        const name = names.get(confirmed[k].key);
         const planted = plantedProbability(k, i);
         const score = s.rowScore * (planted >= 0.5 ? 1 : planted);
         if (score >= s.rowScore && rowsFlag[i] < s.rowScore) {
@@ -805,11 +815,11 @@ export function run(ctx: AuditContext): DetectorOutput {
         }
         const reason =
           planted >= 0.5
-            ? `trigger "${names.get(key)}" with label ${ctx.classes[y]}`
-            : `trigger "${names.get(key)}" with label ${ctx.classes[y]}, but the rest of the row supports that label (planted with probability ${planted.toFixed(2)})`;
+            ? `trigger "${name}" with label ${ctx.classes[y]}`
+            : `trigger "${name}" with label ${ctx.classes[y]}, but the rest of the row supports that label (planted with probability ${planted.toFixed(2)})`;
         rowReason[i] = rowReason[i] ? `${rowReason[i]}, ${reason}` : reason;
         rowsFlag[i] = Math.max(rowsFlag[i], score);
-      });
+      }
     }
     confirmed.forEach((c, k) => {
       if (k >= s.maxReported) return;
@@ -874,6 +884,26 @@ export function run(ctx: AuditContext): DetectorOutput {
   const explained = new Uint8Array(inc.n);
   for (const r of rows) explained[r.row] = 1;
   return { findings, rows, charts: { triggers: chart }, publish: { triggerRows: explained } };
+}
+
+/** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */
+function firstRows(ctx: AuditContext, dedupe: boolean): Int32Array {
+  const inc = ctx.incoming;
+  const out = new Int32Array(inc.n);
+  if (!dedupe) {
+    for (let i = 0; i < inc.n; i++) out[i] = i;
+    return out;
+  }
+  const hashes = rowHashes(ctx, 'incoming');
+  const at = new Map<number, number>();
+  for (let i = 0; i < inc.n; i++) {
+    // The same key firstOfEachRow uses, so the first row found here is the one mining read.
+    const key = hashes[i] * 64 + (inc.labels[i] & 63);
+    const f = at.get(key);
+    if (f === undefined) at.set(key, i);
+    out[i] = f ?? i;
+  }
+  return out;
 }
 
 function toCandidate(

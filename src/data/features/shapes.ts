@@ -303,8 +303,15 @@ export interface ShapeColumn {
   spans: Int32Array;
 }
 
-/** Shape keys of a column of texts, CSR like the tokens (each key once per row). */
-export function shapeColumn(texts: readonly (string | undefined)[], maxTokens = 512): ShapeColumn {
+/**
+ * Shape keys of a column of texts, CSR like the tokens (each key once per row); rows `use` leaves out (copies
+ * of an earlier row, say) get none.
+ */
+export function shapeColumn(
+  texts: readonly (string | undefined)[],
+  use?: Uint8Array,
+  maxTokens = 512,
+): ShapeColumn {
   const n = texts.length;
   const offsets = new Int32Array(n + 1);
   let keys = new Uint32Array(Math.max(1024, n * 8));
@@ -328,7 +335,7 @@ export function shapeColumn(texts: readonly (string | undefined)[], maxTokens = 
   for (let i = 0; i < n; i++) {
     offsets[i] = k;
     seen.clear();
-    forEachShape(texts[i] ?? '', emit, false, maxTokens);
+    if (!use || use[i]) forEachShape(texts[i] ?? '', emit, false, maxTokens);
   }
   offsets[n] = k;
   return { offsets, keys: keys.slice(0, k), spans: spans.slice(0, k) };

@@ -12,7 +12,7 @@
  * them first.
  */
 
-import { tabular, textTokens } from '../../features/context.js';
+import { firstOfEachRow, tabular, textTokens } from '../../features/context.js';
 import { combine, combineMany } from '../../features/hash.js';
 import { shapeColumn, shapeNameAt } from '../../features/shapes.js';
 import { bucketOf } from '../../features/sparse.js';
@@ -57,8 +57,11 @@ export const CONJUNCTION_COLUMNS = 16;
 function shapes(ctx: AuditContext, side: 'incoming' | 'trusted') {
   const key = `features:shapes:${side}`;
   if (!(key in ctx.shared)) {
-    const d = side === 'incoming' ? ctx.incoming : ctx.trusted;
-    ctx.shared[key] = shapeColumn(d.text ?? []);
+    // Mining reads only the first row of each content and label: copies need no shapes.
+    ctx.shared[key] =
+      side === 'incoming'
+        ? shapeColumn(ctx.incoming.text ?? [], firstOfEachRow(ctx))
+        : shapeColumn(ctx.trusted.text ?? []);
   }
   return ctx.shared[key] as ReturnType<typeof shapeColumn>;
 }
