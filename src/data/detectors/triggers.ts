@@ -18,7 +18,8 @@
  * (weighted Stouffer); both must hold (p = max, an intersection-union test), under Benjamini-Hochberg over
  * every pattern with support and lift. Masking every suspect keeps a row's other triggers (or other copies of
  * the same one) from reading as support for the target label. A shape has no meaning to remove: it is
- * judged by label shift and over-representation alone (p = max of the two), under a budget a tenth of
+ * judged by label shift and over-representation alone (p = max of the two; over-representation only where
+ * the trusted set is large enough to show it), under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
  * rows the reference does not expect to carry the label do). A second, weighted pass (the campaign step)
  * gives more of the error budget to label-pure candidates shaped like confirmed triggers.
@@ -432,7 +433,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Shapes: label shift and over-representation, a smaller budget, and a minimum effect.
   const shapeLevel = s.fdr * SHAPE_BUDGET;
   for (const c of shapeFamily) {
-    c.p = Math.max(c.pShift, c.pOver);
+    // Over-representation is required where the trusted set could show it (at least 5 of the pattern's
+    // rows expected there under the null, as the content test weighs it); a 100-row reference cannot.
+    const expectedTrusted = ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr);
+    c.p = expectedTrusted >= 5 ? Math.max(c.pShift, c.pOver) : c.pShift;
     const effect = c.lift >= 2 && c.purity - c.expected >= (1 - c.expected) / 2;
     if (!effect) c.p = 1;
   }

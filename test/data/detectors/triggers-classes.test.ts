@@ -134,7 +134,21 @@ describe('trigger mining: structural triggers', () => {
     expect(q.precision).toBeGreaterThanOrEqual(0.8);
   });
 
-  it('raises nothing on a clean batch drawn like the trusted set', async () => {
+  it('finds it against a 100-row trusted set, too small to show over-representation', async () => {
+    const inc = make(4000, 115, 0.03);
+    const run = await audit(asCsv(make(100, 116, 0)), asCsv(inc), ['text', 'label'], 'text');
+    const q = quality(
+      run,
+      inc.map((x) => x.poison),
+    );
+    expect(q.recall).toBeGreaterThanOrEqual(0.7);
+    expect(q.precision).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('raises nothing on a clean batch drawn like the trusted set, down to 100 trusted rows', async () => {
+    const small = await audit(asCsv(make(100, 117, 0)), asCsv(make(4000, 118, 0)), ['text', 'label'], 'text');
+    expect(patterns(small)).toEqual([]);
+    expect(quality(small, new Array(4000).fill(false)).flagged).toBeLessThanOrEqual(8);
     const run = await audit(asCsv(make(600, 113, 0)), asCsv(make(4000, 114, 0)), ['text', 'label'], 'text');
     expect(patterns(run)).toEqual([]);
     expect(quality(run, new Array(4000).fill(false)).flagged).toBeLessThanOrEqual(8);
