@@ -28,7 +28,8 @@ export const TRIGGER_DEFAULTS = {
   /**
    * How many trusted rows a model's prediction for a pattern's rows is worth, beside the pattern's own
    * trusted rows, when the label-shift test sets the label rate the reference expects (the trusted model
-   * for tables; for text the batch's models with every suspect pattern read the trusted way).
+   * for tables; for text the batch's models with every suspect pattern read the trusted way); never more than
+   * the trusted rows per class.
    */
   modelPriorRows: 100,
   /** Benjamini-Hochberg false discovery rate over the candidates tested. */

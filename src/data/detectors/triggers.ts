@@ -280,6 +280,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     });
   }
   occ.end();
+  // A model's prediction is worth `modelPriorRows` trusted rows, never more than the trusted rows per class it
+  // was fitted on: a model of a hundred rows cannot vouch for every pattern as a hundred rows would.
+  const priorRows = Math.min(s.modelPriorRows, tru.n / K);
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
@@ -287,7 +290,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       let bestP = 2;
       for (let y = 0; y < K; y++) {
         const o = ci * K + y;
-        const p = labelShiftP(kIn[o], c.dfIn, kTr[o], c.dfTr, sumP[o], s.modelPriorRows);
+        const p = labelShiftP(kIn[o], c.dfIn, kTr[o], c.dfTr, sumP[o], priorRows);
         if (p < bestP) {
           bestP = p;
           best = y;
@@ -299,7 +302,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       c.kTr = kTr[o];
       c.sumP = sumP[o];
       c.purity = c.kIn / c.dfIn;
-      c.expected = expectedRate(c.dfIn, c.kTr, c.dfTr, c.sumP, s.modelPriorRows);
+      c.expected = expectedRate(c.dfIn, c.kTr, c.dfTr, c.sumP, priorRows);
       // The label is chosen by the test: Bonferroni over the K labels.
       c.pShift = Math.min(1, K * bestP);
     });
@@ -507,6 +510,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
         return probOf(zr, y);
       },
       levelOf,
+      priorRows,
       familySize: family.length,
       pInc,
     });

@@ -52,6 +52,8 @@ export interface ExplainContext {
   /** P(y | row i as masked by the last maskRow call, masked patterns read the trusted way). */
   probOfRow: (i: number, y: number) => number;
   levelOf: Map<Mined, number>;
+  /** Trusted rows a model's prediction is worth in the label-shift test. */
+  priorRows: number;
   familySize: number;
   pInc: number;
 }
@@ -175,10 +177,10 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
     const expectedTr = (n + nt) * (1 - pInc);
     const over = expectedTr < 5 || n > (n + nt) * pInc;
     const significant =
-      over && k >= 3 && Math.min(1, K * labelShiftP(k, n, kt, nt, sp, s.modelPriorRows)) <= level;
+      over && k >= 3 && Math.min(1, K * labelShiftP(k, n, kt, nt, sp, e.priorRows)) <= level;
     // Excess rows with the label over what the reference expects, squared per row: favours the pattern
     // that explains the most excess with the fewest ordinary rows.
-    const excess = k - n * expectedRate(n, kt, nt, sp, s.modelPriorRows);
+    const excess = k - n * expectedRate(n, kt, nt, sp, e.priorRows);
     return { n, significant, score: n ? (excess * Math.abs(excess)) / n : 0 };
   };
   const scoreOf = new Float64Array(J);
