@@ -559,6 +559,13 @@ function merge(files: string[], cells: Cell[]): void {
     if (data.part !== part) throw new Error(`${f} holds the ${data.part} part, not ${part}`);
     minutes += data.minutes ?? 0;
     for (const r of data.rows) {
+      // JSON wrote NaN (undefined precision or recall) as null.
+      for (const sc of [r.antidote, r.cl, r.ss]) {
+        if (!sc) continue;
+        for (const f of ['precision', 'recall', 'recallAt70'] as const)
+          if (sc[f] === null) sc[f] = Number.NaN;
+      }
+      if (r.quarantinedPct === null) r.quarantinedPct = undefined;
       const k = `${r.cell}\u0000${r.seed}`;
       if (wanted.has(r.cell) && SEEDS.includes(r.seed) && !seen.has(k)) seen.set(k, r);
     }
