@@ -16,6 +16,7 @@ import * as zipOverlap from './containers/rules/zip-overlap.js';
 import * as zipUnaccounted from './containers/rules/zip-unaccounted-data.js';
 import * as zipUnsafePath from './containers/rules/zip-unsafe-path.js';
 import * as zip64 from './containers/rules/zip64.js';
+import { templateRules } from './formats/jinja/check.js';
 import * as incomplete from './formats/rules/incomplete.js';
 import * as internalError from './formats/rules/internal-error.js';
 import * as limitExceeded from './formats/rules/limit-exceeded.js';
@@ -53,6 +54,7 @@ export const scannerRules: readonly RuleMeta[] = [
   numpyHeader,
   numpySize,
   legacyStorage,
+  ...templateRules,
 ].map((m) => m.meta);
 
 function isMeta(x: unknown): x is RuleMeta {

@@ -248,7 +248,15 @@ export const LOOP_ATTRIBUTES = new Set([
   'nextitem',
 ]);
 /** Loop attributes that are numbers (safe as a computed index). */
-export const LOOP_NUMBERS = new Set(['index', 'index0', 'revindex', 'revindex0', 'length', 'depth', 'depth0']);
+export const LOOP_NUMBERS = new Set([
+  'index',
+  'index0',
+  'revindex',
+  'revindex0',
+  'length',
+  'depth',
+  'depth0',
+]);
 
 /** Filters whose result is a number (safe as a computed index). */
 export const NUMERIC_FILTERS = new Set(['length', 'count', 'int', 'abs', 'round', 'wordcount']);
@@ -272,4 +280,14 @@ export const DATA_FILTERS = new Set([
   'default',
   'd',
 ]);
-export const DATA_METHODS = new Set(['items', 'keys', 'values', 'strip', 'lstrip', 'rstrip', 'lower', 'upper', 'get']);
+export const DATA_METHODS = new Set([
+  'items',
+  'keys',
+  'values',
+  'strip',
+  'lstrip',
+  'rstrip',
+  'lower',
+  'upper',
+  'get',
+]);

@@ -137,7 +137,7 @@ function render(e: Expr | null): string {
     case 'compare':
       return `${render(e.e)} ${e.ops.map(([o, x]) => `${o} ${render(x)}`).join(' ')}`;
     case 'cond':
-      return `${render(e.then)} if ${render(e.test)} else ${render(e.else_)}`;
+      return `${render(e.yes)} if ${render(e.test)} else ${render(e.no)}`;
   }
 }
 
@@ -194,8 +194,7 @@ class Checker {
       case 'filter': {
         if (NUMERIC_FILTERS.has(e.name)) return NUMERIC;
         const o = e.obj ? this.kindOf(e.obj) : OTHER;
-        if (e.name === 'default' || e.name === 'd')
-          return e.args[0] ? join(o, this.kindOf(e.args[0])) : o;
+        if (e.name === 'default' || e.name === 'd') return e.args[0] ? join(o, this.kindOf(e.args[0])) : o;
         if (DATA_FILTERS.has(e.name) && o.key) return { ...DATA, numeric: false };
         return OTHER;
       }
@@ -210,8 +209,16 @@ class Checker {
         return OTHER;
       }
       case 'dict':
-        // A mapping of literal keys to data (Hermes passes `{"type": t}` to its macro) is still data.
-        return e.items.every(([k, v]) => k.k === 'const' && this.kindOf(v).key) ? DATA : OTHER;
+        // A mapping of safe literal names to data (Hermes passes `{"type": t}` to its macro) is still data:
+        // its keys can surface as values (`|items`, iteration) but are names the checker has vetted.
+        return e.items.every(
+          ([k, v]) =>
+            k.k === 'const' &&
+            (k.kind !== 'str' || (!isPrivate(String(k.value)) && !UNSAFE_ATTRIBUTES.has(String(k.value)))) &&
+            this.kindOf(v).key,
+        )
+          ? DATA
+          : OTHER;
       case 'neg':
       case 'pos':
         return this.kindOf(e.e).numeric ? NUMERIC : OTHER;
@@ -220,7 +227,7 @@ class Checker {
           return this.kindOf(e.l).numeric && this.kindOf(e.r).numeric ? NUMERIC : OTHER;
         return OTHER;
       case 'cond':
-        return join(this.kindOf(e.then), e.else_ ? this.kindOf(e.else_) : NUMERIC);
+        return join(this.kindOf(e.yes), e.no ? this.kindOf(e.no) : NUMERIC);
       default:
         return OTHER;
     }
@@ -259,7 +266,8 @@ class Checker {
       else if (s.k === 'setblock') bindTarget(s.target, () => OTHER);
       else if (s.k === 'for') {
         const it = s.iter;
-        const isRange = it.k === 'call' && it.fn.k === 'name' && it.fn.name === 'range' && !this.names.has('range');
+        const isRange =
+          it.k === 'call' && it.fn.k === 'name' && it.fn.name === 'range' && !this.names.has('range');
         bindTarget(s.target, () => {
           if (isRange) return NUMERIC;
           const k = this.kindOf(it);
@@ -268,10 +276,10 @@ class Checker {
       } else if (s.k === 'macro') {
         this.macros.set(s.name, { params: s.params });
         bindings.push({ name: s.name, kind: () => ({ ...FUNCTION, macro: true }) });
-        s.params.forEach((p, i) => {
+        for (const [i, p] of s.params.entries()) {
           const d = s.defaults[i - (s.params.length - s.defaults.length)];
           if (d) bindings.push({ name: p, kind: () => this.kindOf(d) });
-        });
+        }
       }
       forEachChildStmt(s, visit);
     };
@@ -280,8 +288,10 @@ class Checker {
     for (const c of calls) {
       if (c.fn.k !== 'name') continue;
       const name = c.fn.name;
-      for (const [k, v] of c.kwargs) bindings.push({ name: `\u0000${name}.${k}`, kind: () => this.kindOf(v) });
-      c.args.forEach((a, i) => bindings.push({ name: `\u0000${name}#${i}`, kind: () => this.kindOf(a) }));
+      for (const [k, v] of c.kwargs)
+        bindings.push({ name: `\u0000${name}.${k}`, kind: () => this.kindOf(v) });
+      for (const [i, a] of c.args.entries())
+        bindings.push({ name: `\u0000${name}#${i}`, kind: () => this.kindOf(a) });
     }
     for (let round = 0; round < 50; round++) {
       const next = new Map<string, Kind>();
@@ -290,7 +300,8 @@ class Checker {
         if (!b.name && !b.field) continue;
         const k = b.kind();
         if (b.name) next.set(b.name, next.has(b.name) ? join(next.get(b.name)!, k) : k);
-        else if (b.field) nextFields.set(b.field, nextFields.has(b.field) ? join(nextFields.get(b.field)!, k) : k);
+        else if (b.field)
+          nextFields.set(b.field, nextFields.has(b.field) ? join(nextFields.get(b.field)!, k) : k);
       }
       // Map call-site argument kinds onto the macros' parameter names.
       for (const [macro, { params }] of this.macros) {
@@ -433,7 +444,8 @@ class Checker {
       case 'getitem': {
         const key = e.key;
         if (key.k === 'const') {
-          if (key.kind === 'str') this.attrName(String(key.value), `key ${JSON.stringify(key.value)}`, e.line);
+          if (key.kind === 'str')
+            this.attrName(String(key.value), `key ${JSON.stringify(key.value)}`, e.line);
         } else if (key.k === 'slice') {
           for (const p of key.parts) {
             if (p && !this.kindOf(p).numeric)
@@ -524,7 +536,11 @@ class Checker {
   /** A filter by name with its arguments (also the filter a `map('name', ...)` applies). */
   private filterNamed(name: string, args: Expr[], kwargs: Array<[string, Expr]>, line: number) {
     if (!FILTERS.has(name)) {
-      this.add(name === 'attr' ? computedName : unknownFilter, name === 'attr' ? "filter 'attr'" : `'${name}'`, line);
+      this.add(
+        name === 'attr' ? computedName : unknownFilter,
+        name === 'attr' ? "filter 'attr'" : `'${name}'`,
+        line,
+      );
       return;
     }
     const spec = ATTRIBUTE_ARGS[name];
@@ -541,12 +557,14 @@ class Checker {
     if (spec?.positional !== undefined && !(name === 'groupby' && kw('attribute')))
       this.literalAttributeArg(name, args[spec.positional], line);
     // select/reject('test', ...), selectattr/rejectattr('attr', 'test', ...): the test name is literal.
-    const testAt = name === 'select' || name === 'reject' ? 0 : name === 'selectattr' || name === 'rejectattr' ? 1 : -1;
+    const testAt =
+      name === 'select' || name === 'reject' ? 0 : name === 'selectattr' || name === 'rejectattr' ? 1 : -1;
     const t = testAt >= 0 ? args[testAt] : undefined;
     if (t) {
       if (t.k !== 'const' || t.kind !== 'str')
         this.add(computedName, `the test name ${shortExpr(t)} of filter '${name}'`, line);
-      else if (!TESTS.has(String(t.value))) this.add(unknownTest, `'${String(t.value)}' through filter '${name}'`, line);
+      else if (!TESTS.has(String(t.value)))
+        this.add(unknownTest, `'${String(t.value)}' through filter '${name}'`, line);
     }
   }
 }
@@ -600,8 +618,8 @@ function forEachChild(e: Expr, f: (c: Expr | null) => void) {
       return;
     case 'cond':
       f(e.test);
-      f(e.then);
-      f(e.else_);
+      f(e.yes);
+      f(e.no);
       return;
     default:
       return;
@@ -659,12 +677,19 @@ function forEachChildStmt(s: Stmt, f: (s: Stmt) => void) {
 /** Check one template: the violations of the allowlist, or one `template/unparseable` violation. */
 export function checkTemplate(text: string): Violation[] {
   if (text.length > MAX_TEMPLATE_CHARS)
-    return [{ rule: unparseable, construct: `${text.length} characters, over the ${MAX_TEMPLATE_CHARS} limit`, line: 1 }];
+    return [
+      {
+        rule: unparseable,
+        construct: `${text.length} characters, over the ${MAX_TEMPLATE_CHARS} limit`,
+        line: 1,
+      },
+    ];
   let body: Stmt[];
   try {
     body = parseTemplate(text);
   } catch (err) {
-    if (err instanceof TemplateSyntaxError) return [{ rule: unparseable, construct: err.message, line: err.line }];
+    if (err instanceof TemplateSyntaxError)
+      return [{ rule: unparseable, construct: err.message, line: err.line }];
     if (err instanceof RangeError) return [{ rule: unparseable, construct: 'nesting too deep', line: 1 }];
     throw err;
   }

@@ -21,9 +21,13 @@ export function templateFindings(
   evidence: Record<string, unknown> = {},
 ): Finding[] {
   return checkTemplate(text).map((v) =>
-    makeFinding(v.rule.meta, `chat template (${where}) ${v.rule.message(v.construct)} at line ${v.line}; do not render it`, {
-      location,
-      evidence: { ...evidence, construct: v.construct, line: v.line },
-    }),
+    makeFinding(
+      v.rule.meta,
+      `chat template (${where}) ${v.rule.message(v.construct)} at line ${v.line}; do not render it`,
+      {
+        location,
+        evidence: { ...evidence, construct: v.construct, line: v.line },
+      },
+    ),
   );
 }

@@ -43,7 +43,8 @@ export class TemplateSyntaxError extends Error {
 }
 
 /** Python's `\s` for str patterns (str.isspace), which differs from JavaScript's `\s`. */
-const WS = '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const WS =
+  '[\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
 
 const ROOT = new RegExp(
   // raw_begin: {% raw %} with optional - / + on the left and - on the right.
@@ -63,6 +64,13 @@ const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const STRING = /'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)"/sy;
 const OPERATOR = /\*\*|\/\/|==|!=|>=|<=|[+\-/*%~[\](){}><=.:|,;]/y;
 
+const RULES: Array<{ type: 'float' | 'integer' | 'name' | 'string' | 'op'; re: RegExp }> = [
+  { type: 'float', re: FLOAT },
+  { type: 'integer', re: INTEGER },
+  { type: 'name', re: NAME },
+  { type: 'string', re: STRING },
+  { type: 'op', re: OPERATOR },
+];
 const CLOSE: Record<string, string> = { ')': '(', ']': '[', '}': '{' };
 
 /** Python's `str.encode('ascii','backslashreplace').decode('unicode-escape')` for a string literal body. */
@@ -140,7 +148,8 @@ export function tokenize(src: string): Token[] {
       toks.push({ type: 'data', value: src.slice(pos), line: lineAt(src, pos, lc) });
       break;
     }
-    if (m.index > pos) toks.push({ type: 'data', value: src.slice(pos, m.index), line: lineAt(src, pos, lc) });
+    if (m.index > pos)
+      toks.push({ type: 'data', value: src.slice(pos, m.index), line: lineAt(src, pos, lc) });
     const at = lineAt(src, m.index, lc);
     pos = m.index + m[0].length;
     const g = m.groups ?? {};
@@ -166,7 +175,13 @@ export function tokenize(src: string): Token[] {
 }
 
 /** The block / variable state: end delimiter first (unless brackets are open), then the tag rules in order. */
-function lexCode(src: string, start: number, isBlock: boolean, toks: Token[], lc: { pos: number; line: number }) {
+function lexCode(
+  src: string,
+  start: number,
+  isBlock: boolean,
+  toks: Token[],
+  lc: { pos: number; line: number },
+) {
   const END = isBlock ? BLOCK_END : VARIABLE_END;
   const balance: string[] = [];
   let pos = start;
@@ -176,46 +191,50 @@ function lexCode(src: string, start: number, isBlock: boolean, toks: Token[], lc
   };
   for (;;) {
     if (pos >= src.length)
-      throw new TemplateSyntaxError(`unexpected end of template, expected '${isBlock ? '%}' : '}}'}'`, lineAt(src, pos, lc));
+      throw new TemplateSyntaxError(
+        `unexpected end of template, expected '${isBlock ? '%}' : '}}'}'`,
+        lineAt(src, pos, lc),
+      );
     const line = lineAt(src, pos, lc);
-    let m: RegExpExecArray | null;
-    if (balance.length === 0 && (m = tryAt(END))) {
-      toks.push({ type: isBlock ? 'block_end' : 'variable_end', value: m[0], line });
-      return pos + m[0].length;
+    const end = balance.length === 0 ? tryAt(END) : null;
+    if (end) {
+      toks.push({ type: isBlock ? 'block_end' : 'variable_end', value: end[0], line });
+      return pos + end[0].length;
     }
-    if ((m = tryAt(WHITESPACE))) {
-      pos += m[0].length;
+    const ws = tryAt(WHITESPACE);
+    if (ws) {
+      pos += ws[0].length;
       continue;
     }
-    if ((m = tryAt(FLOAT))) {
-      toks.push({ type: 'float', value: m[0], line });
-    } else if ((m = tryAt(INTEGER))) {
-      toks.push({ type: 'integer', value: m[0], line });
-    } else if ((m = tryAt(NAME))) {
+    // Jinja's tag rules, in its order: float, integer, name, string, operator.
+    const rule = RULES.find((r) => tryAt(r.re));
+    const m = rule ? tryAt(rule.re) : null;
+    if (!rule || !m) {
+      const ch = src[pos];
+      throw new TemplateSyntaxError(
+        /[^\x00-\x7f]/.test(ch)
+          ? 'non-ASCII identifier or character in code'
+          : `unexpected char ${JSON.stringify(ch)}`,
+        line,
+      );
+    }
+    if (rule.type === 'name') {
       // A Unicode continuation (e.g. `lipsumé`) would make Jinja read one longer name: refuse instead.
       const cp = src.codePointAt(pos + m[0].length);
       const after = cp === undefined ? '' : String.fromCodePoint(cp);
       if (/[^\x00-\x7f]/.test(after) && /[\p{L}\p{N}\p{M}\p{Pc}\u00b7]/u.test(after))
         throw new TemplateSyntaxError('non-ASCII identifier', line);
       toks.push({ type: 'name', value: m[0], line });
-    } else if ((m = tryAt(STRING))) {
+    } else if (rule.type === 'string') {
       const body = m[1] ?? m[2] ?? '';
       toks.push({ type: 'string', value: decodePythonEscapes(body.replace(/\r\n?/g, '\n'), line), line });
-    } else if ((m = tryAt(OPERATOR))) {
+    } else if (rule.type === 'op') {
       const op = m[0];
       if (op === '(' || op === '[' || op === '{') balance.push(op);
-      else if (op in CLOSE) {
-        if (balance.length === 0) throw new TemplateSyntaxError(`unexpected '${op}'`, line);
-        if (balance.pop() !== CLOSE[op]) throw new TemplateSyntaxError(`unexpected '${op}'`, line);
-      }
+      else if (op in CLOSE && balance.pop() !== CLOSE[op])
+        throw new TemplateSyntaxError(`unexpected '${op}'`, line);
       toks.push({ type: 'op', value: op, line });
-    } else {
-      const ch = src[pos];
-      throw new TemplateSyntaxError(
-        /[^\x00-\x7f]/.test(ch) ? 'non-ASCII identifier or character in code' : `unexpected char ${JSON.stringify(ch)}`,
-        line,
-      );
-    }
+    } else toks.push({ type: rule.type, value: m[0], line });
     pos += m[0].length;
   }
 }

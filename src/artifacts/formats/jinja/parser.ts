@@ -9,11 +9,16 @@
  * that renders it can be walked around. Anything this parser does not accept is a template the checker
  * refuses (fail closed); nesting is bounded so a hostile template cannot exhaust the stack.
  */
-import { type Token, TemplateSyntaxError, tokenize } from './lexer.js';
+import { TemplateSyntaxError, type Token, tokenize } from './lexer.js';
 
 export type Expr =
   | { k: 'name'; name: string; line: number }
-  | { k: 'const'; value: string | number | boolean | null; kind: 'str' | 'num' | 'bool' | 'none'; line: number }
+  | {
+      k: 'const';
+      value: string | number | boolean | null;
+      kind: 'str' | 'num' | 'bool' | 'none';
+      line: number;
+    }
   | { k: 'list' | 'tuple'; items: Expr[]; line: number }
   | { k: 'dict'; items: Array<[Expr, Expr]>; line: number }
   | { k: 'getattr'; obj: Expr; attr: string; line: number }
@@ -33,7 +38,7 @@ export type Expr =
   | { k: 'bin'; op: string; l: Expr; r: Expr; line: number }
   | { k: 'concat'; items: Expr[]; line: number }
   | { k: 'compare'; e: Expr; ops: Array<[string, Expr]>; line: number }
-  | { k: 'cond'; test: Expr; then: Expr; else_: Expr | null; line: number };
+  | { k: 'cond'; test: Expr; yes: Expr; no: Expr | null; line: number };
 
 export type Target =
   | { k: 'name'; name: string; line: number }
@@ -42,7 +47,16 @@ export type Target =
 
 export type Stmt =
   | { k: 'output'; exprs: Expr[]; line: number }
-  | { k: 'for'; target: Target; iter: Expr; test: Expr | null; recursive: boolean; body: Stmt[]; else_: Stmt[]; line: number }
+  | {
+      k: 'for';
+      target: Target;
+      iter: Expr;
+      test: Expr | null;
+      recursive: boolean;
+      body: Stmt[];
+      else_: Stmt[];
+      line: number;
+    }
   | { k: 'if'; test: Expr; body: Stmt[]; elifs: Array<[Expr, Stmt[]]>; else_: Stmt[]; line: number }
   | { k: 'set'; target: Target; value: Expr; line: number }
   | { k: 'setblock'; target: Target; filter: Expr | null; body: Stmt[]; line: number }
@@ -55,7 +69,14 @@ export type Stmt =
 /** Deepest expression or statement nesting accepted (Jinja itself is bounded by Python's recursion limit). */
 export const MAX_NESTING = 200;
 
-const COMPARE: Record<string, string> = { '==': 'eq', '!=': 'ne', '<': 'lt', '<=': 'lteq', '>': 'gt', '>=': 'gteq' };
+const COMPARE: Record<string, string> = {
+  '==': 'eq',
+  '!=': 'ne',
+  '<': 'lt',
+  '<=': 'lteq',
+  '>': 'gt',
+  '>=': 'gteq',
+};
 /** Tags Jinja knows but the checker refuses; they are parsed only far enough to name them. */
 const REFUSED_TAGS = new Set([
   'block',
@@ -157,7 +178,8 @@ class Parser {
         body.push(...this.parseStatement());
         this.expectType('block_end');
       } else if (tok.type === 'eof') {
-        if (endTokens) this.fail(`unexpected end of template, expected ${endTokens.map((e) => `'${e}'`).join(' or ')}`);
+        if (endTokens)
+          this.fail(`unexpected end of template, expected ${endTokens.map((e) => `'${e}'`).join(' or ')}`);
         break;
       } else {
         this.fail(`unexpected ${describe(tok)}`);
@@ -306,7 +328,7 @@ class Parser {
     while (this.skipName('if')) {
       const e2 = this.parseOr();
       const e3 = this.skipName('else') ? this.parseCondexpr() : null;
-      e1 = { k: 'cond', test: e2, then: e1, else_: e3, line: e2.line };
+      e1 = { k: 'cond', test: e2, yes: e1, no: e3, line: e2.line };
     }
     return e1;
   }
@@ -407,7 +429,8 @@ class Parser {
       this.next();
       if (['true', 'false', 'True', 'False'].includes(tok.value))
         return { k: 'const', value: tok.value.toLowerCase() === 'true', kind: 'bool', line };
-      if (tok.value === 'none' || tok.value === 'None') return { k: 'const', value: null, kind: 'none', line };
+      if (tok.value === 'none' || tok.value === 'None')
+        return { k: 'const', value: null, kind: 'none', line };
       return { k: 'name', name: tok.value, line };
     }
     if (tok.type === 'string') {
@@ -459,8 +482,7 @@ class Parser {
     explicitParentheses?: boolean;
   }): Expr {
     const line = this.cur.line;
-    const parse = () =>
-      o.simplified ? this.parsePrimary() : this.parseExpression(o.withCondexpr ?? true);
+    const parse = () => (o.simplified ? this.parsePrimary() : this.parseExpression(o.withCondexpr ?? true));
     const args: Expr[] = [];
     let isTuple = false;
     for (;;) {
@@ -614,7 +636,11 @@ class Parser {
     const line = this.next().line;
     const negated = this.skipName('not');
     const name = this.dottedName();
-    let call: { args: Expr[]; kwargs: Array<[string, Expr]>; dyn: boolean } = { args: [], kwargs: [], dyn: false };
+    let call: { args: Expr[]; kwargs: Array<[string, Expr]>; dyn: boolean } = {
+      args: [],
+      kwargs: [],
+      dyn: false,
+    };
     if (this.isOp('(')) call = this.parseCallArgs();
     else if (
       (['name', 'string', 'integer', 'float'].includes(this.cur.type) || this.isOp('[') || this.isOp('{')) &&

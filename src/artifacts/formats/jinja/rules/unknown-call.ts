@@ -1,5 +1,5 @@
 import { ATLAS } from '../../../../core/atlas.js';
-import { type RuleMeta } from '../../../../core/rule.js';
+import type { RuleMeta } from '../../../../core/rule.js';
 
 export const meta: RuleMeta = {
   id: 'template/unknown-call',
