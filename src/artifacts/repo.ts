@@ -14,6 +14,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
+import { pushAll } from '../core/arrays.js';
 import type { Finding, Location } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
 import { makeFinding } from '../core/rule.js';
@@ -188,18 +189,18 @@ async function analyzeOne(
         }
       }
     }
-    findings.push(...configTemplates(cfgName, doc.chat_template, here));
+    pushAll(findings, configTemplates(cfgName, doc.chat_template, here));
   }
   if (names.has('chat_template.json')) {
     const { doc } = await readJson(join(dir, 'chat_template.json'));
-    if (doc) findings.push(...configTemplates('chat_template.json', doc.chat_template, here));
+    if (doc) pushAll(findings, configTemplates('chat_template.json', doc.chat_template, here));
   }
   for (const rel of [...names].filter(
     (n) => n === 'chat_template.jinja' || /^additional_chat_templates\/[^/]+\.jinja$/.test(n),
   )) {
     try {
       const text = (await readFile(join(dir, rel))).toString('utf8');
-      findings.push(...templateFindings(text, rel, { ...here, entry: rel }));
+      pushAll(findings, templateFindings(text, rel, { ...here, entry: rel }));
     } catch {
       /* unreadable: its own file result says so */
     }

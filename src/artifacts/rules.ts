@@ -4,7 +4,9 @@
  * (rule descriptors) and the README's rule table. Loads no scanner code.
  */
 import type { RuleMeta } from '../core/rule.js';
+import * as tarLink from './containers/rules/tar-link.js';
 import * as tarMalformed from './containers/rules/tar-malformed.js';
+import * as tarUnsafePath from './containers/rules/tar-unsafe-path.js';
 import * as zipAmbiguousEnd from './containers/rules/zip-ambiguous-end.js';
 import * as zipCaseCollision from './containers/rules/zip-case-collision.js';
 import * as zipCrcMismatch from './containers/rules/zip-crc-mismatch.js';
@@ -51,6 +53,8 @@ export const scannerRules: readonly RuleMeta[] = [
   zipCrcMismatch,
   zip64,
   tarMalformed,
+  tarUnsafePath,
+  tarLink,
   numpyHeader,
   numpySize,
   legacyStorage,

@@ -7,6 +7,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { pushAll } from '../core/arrays.js';
 import { AntidoteError, describeFsError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
@@ -301,8 +302,8 @@ export async function verifyLock(
       );
       return;
     }
-    findings.push(...structuralFindings(label, h.entries));
-    findings.push(...diffEntries(label, recorded.entries, h.entries, algorithm));
+    pushAll(findings, structuralFindings(label, h.entries));
+    pushAll(findings, diffEntries(label, recorded.entries, h.entries, algorithm));
     checked.push({ path: label, files: h.entries.length });
   });
   return { findings, checked };

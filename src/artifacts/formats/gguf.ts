@@ -6,6 +6,8 @@
  * the metadata through a bounded window and never reads tensor data. `tokenizer.chat_template*` values
  * go through the Jinja inspector.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
@@ -362,7 +364,7 @@ export async function scanGguf(
   for (const [key, v] of p.metadata) {
     if (!/chat_template/.test(key)) continue;
     const templates = typeof v === 'string' ? [v] : [];
-    for (const t of templates) findings.push(...templateFindings(t, `GGUF key ${key}`, location, { key }));
+    for (const t of templates) pushAll(findings, templateFindings(t, `GGUF key ${key}`, location, { key }));
   }
   const pick = (k: string) => {
     const v = p.metadata.get(k);

@@ -18,6 +18,7 @@
  * whoever claims them next.
  */
 import { constants, gunzipSync, inflateSync } from 'node:zlib';
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { DecompressError, gunzipBounded, inflateBounded } from '../containers/compression.js';
@@ -346,7 +347,7 @@ export async function scanJoblibStream(
   let value: PyValue | undefined;
   for (let n = 0; n < LIMITS.pickle.maxStreamsPerFile; n++) {
     const r = analyzePickle(bytes, { policy, location, start: off, depth, onBuild: hook });
-    findings.push(...r.findings);
+    pushAll(findings, r.findings);
     for (const g of r.globals) names.add(`${g.module}.${g.name}`);
     if (n === 0) value = r.value as PyValue | undefined;
     if (!r.complete) {

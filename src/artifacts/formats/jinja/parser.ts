@@ -9,6 +9,8 @@
  * that renders it can be walked around. Anything this parser does not accept is a template the checker
  * refuses (fail closed); nesting is bounded so a hostile template cannot exhaust the stack.
  */
+
+import { pushAll } from '../../../core/arrays.js';
 import { TemplateSyntaxError, type Token, tokenize } from './lexer.js';
 
 export type Expr =
@@ -175,7 +177,7 @@ class Parser {
           this.leave();
           return body;
         }
-        body.push(...this.parseStatement());
+        pushAll(body, this.parseStatement());
         this.expectType('block_end');
       } else if (tok.type === 'eof') {
         if (endTokens)
