@@ -23,6 +23,7 @@ interface GateFlags {
   seed: string;
   margin?: string;
   timeout?: string;
+  deadline?: string;
 }
 
 export function registerGate(program: Command): void {
@@ -70,6 +71,7 @@ export function registerGate(program: Command): void {
     )
     .option('--seed <n>', 'seed for bootstrap and probes', '1')
     .option('--timeout <ms>', 'timeout of one HTTP request to a model endpoint')
+    .option('--deadline <ms>', 'total time one model endpoint may take to score the data (default 600000)')
     .action(
       action(async (flags: GateFlags) => {
         if (flags.format !== 'text' && flags.format !== 'json')
@@ -84,6 +86,9 @@ export function registerGate(program: Command): void {
         const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
         if (timeout !== undefined && !(timeout > 0))
           throw usageError(`--timeout must be a positive number of milliseconds`);
+        const deadline = flags.deadline === undefined ? undefined : Number(flags.deadline);
+        if (deadline !== undefined && !(deadline > 0))
+          throw usageError(`--deadline must be a positive number of milliseconds`);
         let keyPem: Buffer | undefined;
         const { readFile } = await import('node:fs/promises');
         if (flags.signKey) {
@@ -115,7 +120,7 @@ export function registerGate(program: Command): void {
               ? { margins: { ...DEFAULT_SETTINGS.margins, accuracy: margin / 100 } }
               : {}),
           },
-          http: timeout ? { timeoutMs: timeout } : undefined,
+          http: timeout || deadline ? { timeoutMs: timeout, deadlineMs: deadline } : undefined,
         });
         if (flags.out) await writeGateOutputs(report, flags.out, keyPem);
         const { emit } = await import('../report/output.js');

@@ -75,6 +75,8 @@ export const LIMITS = {
     httpConcurrency: 4,
     httpTimeoutMs: 15_000,
     httpRetries: 2,
+    /** Total time one model's scoring may take over HTTP (all requests, retries and backoff). */
+    httpDeadlineMs: 600_000,
     /** Bytes of one HTTP response body. */
     maxResponseBytes: 64 * MiB,
     /** Rows of the trusted set, live set or predictions file. */

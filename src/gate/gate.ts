@@ -57,6 +57,7 @@ export interface GateOptions {
   settings?: Partial<GateSettings>;
   http?: {
     timeoutMs?: number;
+    deadlineMs?: number;
     retries?: number;
     concurrency?: number;
     batchSize?: number;
