@@ -8,6 +8,10 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 export const LIMITS = {
+  json: {
+    /** Nesting of any JSON read (JSON Lines data, configs, locks, bundles, policies, endpoint answers). */
+    maxDepth: 512,
+  },
   pickle: {
     /** Opcodes executed symbolically in one pickle stream (a 20k-tensor checkpoint has ~600k). */
     maxOpcodes: 50_000_000,

@@ -12,6 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { configError, describeFsError } from '../core/errors.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 
 export const TRIGGER_DEFAULTS = {
   /** Longest word n-gram mined in text. */
@@ -222,7 +223,7 @@ export async function loadConfig(
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonBounded(text);
   } catch (err) {
     throw configError(`${path}: not valid JSON (${(err as Error).message})`);
   }

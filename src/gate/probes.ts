@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ATLAS } from '../core/atlas.js';
 import { describeFsError, inputError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 import { makeFinding, type RuleMeta } from '../core/rule.js';
 import type { GateContext } from './context.js';
 import type { GateModel, InputBatch } from './models/types.js';
@@ -96,7 +97,7 @@ export async function triggersFromAudit(
   const path = join(dir, 'report.json');
   let doc: unknown;
   try {
-    doc = JSON.parse(await readFile(path, 'utf8'));
+    doc = parseJsonBounded(await readFile(path, 'utf8'));
   } catch (err) {
     if ((err as { code?: string }).code) throw describeFsError(path, err);
     throw inputError(`${path} is not valid JSON`, 'give --audit the --out folder of `antidote audit`');

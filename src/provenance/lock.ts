@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { pushAll } from '../core/arrays.js';
 import { AntidoteError, describeFsError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 import { LIMITS } from '../core/limits.js';
 import type { Progress } from '../core/progress.js';
 import { makeFinding } from '../core/rule.js';
@@ -136,7 +137,7 @@ export async function readLock(lockPath: string): Promise<LockFile> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch {
     throw new AntidoteError('E_INPUT', `${lockPath}: not valid JSON`, {
       hint: 'give a lock file written by `antidote lock`',

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { configError, describeFsError, usageError } from '../../core/errors.js';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import type { Policy } from './api.js';
 import { PROFILE_NAMES, PROFILES } from './profiles/index.js';
 
@@ -70,7 +71,7 @@ export function loadPolicy(file?: string, allow: readonly string[] = []): Policy
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (err) {
     throw configError(`${file}: not valid JSON (${(err as Error).message})`, 'fix the policy file');
   }

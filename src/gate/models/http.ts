@@ -6,6 +6,7 @@
  * NaN, probabilities in [0, 1]); a failure after the retries is a ModelError, which blocks the promotion.
  */
 import { createHash } from 'node:crypto';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import { LIMITS } from '../../core/limits.js';
 import { type GateModel, type InputBatch, ModelError, toProbabilities } from './types.js';
 
@@ -102,7 +103,7 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
     if (!res.ok)
       throw new ModelError(`${what} answered HTTP ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
     try {
-      return JSON.parse(text);
+      return parseJsonBounded(text);
     } catch {
       throw new ModelError(`${what} answered with invalid JSON (NaN or Infinity are not JSON)`);
     }
