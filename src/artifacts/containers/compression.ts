@@ -59,6 +59,12 @@ export class BoundedBytes {
         cap = Math.floor(cap / 2);
       }
     }
+    if (cap < max) {
+      // Under an address-space limit: keep a quarter of what could be reserved, so the JavaScript heap can
+      // still grow (taking it all makes V8 abort instead of reporting the limit).
+      cap = Math.max(16 * MiB, Math.floor(cap / 4));
+      buf = new ResizableArrayBuffer(0, { maxByteLength: cap });
+    }
     this.buf = buf;
     this.capacity = cap;
     this.view = new Uint8Array(buf);
