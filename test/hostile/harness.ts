@@ -51,7 +51,7 @@ const ROOT_TMP = mkdtempSync(join(tmpdir(), 'antidote-hostile-'));
 export function caseDir(name: string): string {
   const d = join(
     ROOT_TMP,
-    name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) + '-' + Math.random().toString(36).slice(2, 8),
+    `${name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}-${Math.random().toString(36).slice(2, 8)}`,
   );
   mkdirSync(d, { recursive: true });
   return d;
@@ -186,7 +186,7 @@ export function hostileSuite(title: string, cases: Case[]): void {
           waiters.set(i, (p) => p.then(resolve, reject));
         }),
     );
-    cases.forEach((c, i) => outcomes.set(c.name, promises[i]));
+    for (const [i, c] of cases.entries()) outcomes.set(c.name, promises[i]);
     const worker = async () => {
       while (next < cases.length) {
         const i = next++;

@@ -43,7 +43,9 @@ const add = (
   code: number | number[],
   stdout?: RegExp,
   extra: Partial<Case> = {},
-) => cases.push({ name, prepare, code, stdout, ...extra });
+): void => {
+  cases.push({ name, prepare, code, stdout, ...extra });
+};
 
 // ---- chat templates: the issue's payload and generated payloads, in every place a loader renders one -----------
 add(
@@ -58,7 +60,7 @@ add(
   BLOCK,
   /template\/computed-name/,
 );
-payloads.slice(0, 16).forEach((p, i) =>
+for (const [i, p] of payloads.slice(0, 16).entries())
   add(
     `gguf: generated payload ${i}`,
     scanFile(
@@ -70,33 +72,26 @@ payloads.slice(0, 16).forEach((p, i) =>
     ),
     BLOCK,
     /template\//,
-  ),
-);
-payloads
-  .slice(16, 26)
-  .forEach((p, i) =>
-    add(
-      `tokenizer_config.json: generated payload ${i}`,
-      scanFolder({ 'tokenizer_config.json': JSON.stringify({ chat_template: p }) }),
-      BLOCK,
-      /template\//,
-    ),
   );
-payloads
-  .slice(26, 30)
-  .forEach((p, i) =>
-    add(`chat_template.jinja: payload ${i}`, scanFolder({ 'chat_template.jinja': p }), BLOCK, /template\//),
+for (const [i, p] of payloads.slice(16, 26).entries()) {
+  add(
+    `tokenizer_config.json: generated payload ${i}`,
+    scanFolder({ 'tokenizer_config.json': JSON.stringify({ chat_template: p }) }),
+    BLOCK,
+    /template\//,
   );
-payloads
-  .slice(30, 33)
-  .forEach((p, i) =>
-    add(
-      `chat_template.json: payload ${i}`,
-      scanFolder({ 'chat_template.json': JSON.stringify({ chat_template: p }) }),
-      BLOCK,
-      /template\//,
-    ),
+}
+for (const [i, p] of payloads.slice(26, 30).entries()) {
+  add(`chat_template.jinja: payload ${i}`, scanFolder({ 'chat_template.jinja': p }), BLOCK, /template\//);
+}
+for (const [i, p] of payloads.slice(30, 33).entries()) {
+  add(
+    `chat_template.json: payload ${i}`,
+    scanFolder({ 'chat_template.json': JSON.stringify({ chat_template: p }) }),
+    BLOCK,
+    /template\//,
   );
+}
 add(
   'tokenizer_config.json: named template list hides the payload in "tool_use"',
   scanFolder({

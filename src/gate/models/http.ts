@@ -46,6 +46,11 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw new ModelError(`${url}: only http(s) endpoints are supported`);
   const shown = redactUrl(url);
+  // Credentials in the URL go in an Authorization header: fetch refuses such URLs and its error repeats them.
+  const auth =
+    parsed.username || parsed.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
+      : undefined;
   const what = `endpoint ${shown}`;
   const batchSize = opts.batchSize ?? LIMITS.gate.httpBatch;
   const concurrency = opts.concurrency ?? LIMITS.gate.httpConcurrency;
@@ -80,9 +85,13 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
     const signal = AbortSignal.any([perRequest, total]);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetch(shown, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(auth ? { authorization: auth } : {}),
+        },
         body,
         signal,
         redirect: 'error',
@@ -94,7 +103,7 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
         e.name === 'TimeoutError'
           ? `timed out after ${timeoutMs} ms`
           : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new Retryable(`${what} did not answer: ${reason}`);
+      throw new Retryable(`${what} did not answer: ${reason.split(url).join(shown)}`);
     }
     const text = await readLimited(res, what, signal).catch((err) => {
       throw total.aborted ? total.reason : err;
