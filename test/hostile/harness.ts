@@ -31,7 +31,7 @@ export interface Case {
   code: number | number[];
   stdout?: RegExp;
   stderr?: RegExp;
-  /** Peak RSS bound and address-space bound, MiB (defaults 400 and 3072), wall-clock bound in seconds (30). */
+  /** Peak RSS bound and address-space bound, MiB (defaults 400 and 3072), wall-clock bound in seconds (60). */
   rssMiB?: number;
   asMiB?: number;
   seconds?: number;
@@ -130,7 +130,7 @@ async function execute(c: Case): Promise<Outcome> {
   const dir = caseDir(c.name);
   const prep = await c.prepare(dir);
   const before = snapshot(dir);
-  const r = await runBounded(prep.args, { cwd: dir, seconds: c.seconds ?? 30, asMiB: c.asMiB ?? 3072 });
+  const r = await runBounded(prep.args, { cwd: dir, seconds: c.seconds ?? 60, asMiB: c.asMiB ?? 3072 });
   return { r, dir, prep, before, after: snapshot(dir) };
 }
 
@@ -140,7 +140,7 @@ async function assertCase(c: Case, o: Outcome): Promise<void> {
   const inputs = prep.inputs;
   const codes = Array.isArray(c.code) ? c.code : [c.code];
   const info = `exit ${r.code}\nstdout: ${r.stdout.slice(0, 600)}\nstderr: ${r.stderr.slice(0, 600)}`;
-  expect(r.code, `timed out (${c.seconds ?? 30} s)\n${info}`).not.toBe(124);
+  expect(r.code, `timed out (${c.seconds ?? 60} s)\n${info}`).not.toBe(124);
   expect(codes, info).toContain(r.code);
   if (c.stdout) expect(r.stdout, info).toMatch(c.stdout);
   if (c.stderr) expect(r.stderr, info).toMatch(c.stderr);
