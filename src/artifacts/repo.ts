@@ -7,26 +7,23 @@
  *     with `repo--module.Class`), `custom_pipelines`, diffusers `model_index.json` components from
  *     non-library modules (and components whose folder is missing), sentence-transformers `modules.json`
  *     types outside the library, and every `*.py` file;
- *   - chat templates in tokenizer_config.json (Jinja, inspected like GGUF's);
+ *   - chat templates wherever a loader renders one (tokenizer_config.json and processor configs'
+ *     `chat_template`, chat_template.json, chat_template.jinja, additional_chat_templates/*.jinja), checked
+ *     against the template allowlist like GGUF's;
  *   - PEFT adapters: the adapter config described and paired with its weight files and their verdicts;
  *   - the files by format and verdict, and which ones block.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
+import { pushAll } from '../core/arrays.js';
 import type { Finding, Location } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
 import { makeFinding } from '../core/rule.js';
 import { atLeast, type Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { FileResult } from '../report/types.js';
-import { inspectChatTemplate } from './formats/jinja-template.js';
-import {
-  repoChatTemplate,
-  repoMissingReference,
-  repoPythonFile,
-  repoRemoteCode,
-  repoSummary,
-} from './formats/rules-meta.js';
+import { templateFindings } from './formats/jinja/index.js';
+import { repoMissingReference, repoPythonFile, repoRemoteCode, repoSummary } from './formats/rules-meta.js';
 import { isJsonObject, type JsonObject, type JsonValue, parseStrictJson } from './formats/strict-json.js';
 
 const CONFIGS_WITH_AUTO_MAP = [
@@ -44,6 +41,8 @@ const HUB_MARKERS = new Set([
   'model_index.json',
   'generation_config.json',
   'modules.json',
+  'chat_template.jinja',
+  'chat_template.json',
 ]);
 const KNOWN_LIBRARIES =
   /^(diffusers|transformers|peft|sentence_transformers|torch|onnxruntime\.training|optimum\.onnxruntime|null)$/;
@@ -132,6 +131,25 @@ function autoMapTargets(v: JsonValue): Array<{ ref: string; module: string; repo
   if (Array.isArray(v)) v.forEach(add);
   else add(v);
   return out;
+}
+
+/** The `chat_template` of a config: one template, or a list of `{name, template}` (transformers' named templates). */
+function configTemplates(cfgName: string, tpl: JsonValue | undefined, here: Location): Finding[] {
+  const templates: Array<[string, string]> = [];
+  if (typeof tpl === 'string') templates.push(['default', tpl]);
+  else if (Array.isArray(tpl)) {
+    for (const t of tpl)
+      if (isJsonObject(t) && typeof t.template === 'string')
+        templates.push([String(t.name ?? '?'), t.template]);
+  }
+  return templates.flatMap(([name, text]) =>
+    templateFindings(
+      text,
+      `${cfgName} chat_template ${JSON.stringify(name)}`,
+      { ...here, entry: cfgName },
+      { template: name },
+    ),
+  );
 }
 
 /**
@@ -228,46 +246,18 @@ async function analyzeOne(
         }
       }
     }
-    if (cfgName === 'tokenizer_config.json') {
-      const tpl = doc.chat_template;
-      const templates: Array<[string, string]> = [];
-      if (typeof tpl === 'string') templates.push(['default', tpl]);
-      else if (Array.isArray(tpl)) {
-        for (const t of tpl)
-          if (isJsonObject(t) && typeof t.template === 'string')
-            templates.push([String(t.name ?? '?'), t.template]);
-      }
-      for (const [name, text] of templates) {
-        for (const hit of inspectChatTemplate(text)) {
-          findings.push(
-            makeFinding(
-              repoChatTemplate,
-              `chat template ${name} in tokenizer_config.json uses ${hit.pattern}, a Jinja template-injection pattern`,
-              {
-                location: { ...here, entry: cfgName },
-                evidence: { template: name, pattern: hit.pattern, snippet: hit.snippet },
-              },
-            ),
-          );
-        }
-      }
-    }
+    pushAll(findings, configTemplates(cfgName, doc.chat_template, here));
   }
-  if (names.has('chat_template.jinja')) {
+  if (names.has('chat_template.json')) {
+    const { doc } = await readJson(join(dir, 'chat_template.json'));
+    if (doc) pushAll(findings, configTemplates('chat_template.json', doc.chat_template, here));
+  }
+  for (const rel of [...names].filter(
+    (n) => n === 'chat_template.jinja' || /^additional_chat_templates\/[^/]+\.jinja$/.test(n),
+  )) {
     try {
-      const text = (await readFile(join(dir, 'chat_template.jinja'))).toString('utf8');
-      for (const hit of inspectChatTemplate(text)) {
-        findings.push(
-          makeFinding(
-            repoChatTemplate,
-            `chat_template.jinja uses ${hit.pattern}, a Jinja template-injection pattern`,
-            {
-              location: { ...here, entry: 'chat_template.jinja' },
-              evidence: { pattern: hit.pattern, snippet: hit.snippet },
-            },
-          ),
-        );
-      }
+      const text = (await readFile(join(dir, rel))).toString('utf8');
+      pushAll(findings, templateFindings(text, rel, { ...here, entry: rel }));
     } catch {
       /* unreadable: its own file result says so */
     }

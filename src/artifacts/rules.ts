@@ -4,7 +4,9 @@
  * (rule descriptors) and the README's rule table. Loads no scanner code.
  */
 import type { RuleMeta } from '../core/rule.js';
+import * as tarLink from './containers/rules/tar-link.js';
 import * as tarMalformed from './containers/rules/tar-malformed.js';
+import * as tarUnsafePath from './containers/rules/tar-unsafe-path.js';
 import * as zipAmbiguousEnd from './containers/rules/zip-ambiguous-end.js';
 import * as zipCaseCollision from './containers/rules/zip-case-collision.js';
 import * as zipCrcMismatch from './containers/rules/zip-crc-mismatch.js';
@@ -16,6 +18,7 @@ import * as zipOverlap from './containers/rules/zip-overlap.js';
 import * as zipUnaccounted from './containers/rules/zip-unaccounted-data.js';
 import * as zipUnsafePath from './containers/rules/zip-unsafe-path.js';
 import * as zip64 from './containers/rules/zip64.js';
+import { templateRules } from './formats/jinja/check.js';
 import * as incomplete from './formats/rules/incomplete.js';
 import * as internalError from './formats/rules/internal-error.js';
 import * as limitExceeded from './formats/rules/limit-exceeded.js';
@@ -50,9 +53,12 @@ export const scannerRules: readonly RuleMeta[] = [
   zipCrcMismatch,
   zip64,
   tarMalformed,
+  tarUnsafePath,
+  tarLink,
   numpyHeader,
   numpySize,
   legacyStorage,
+  ...templateRules,
 ].map((m) => m.meta);
 
 function isMeta(x: unknown): x is RuleMeta {

@@ -8,6 +8,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { pushAll } from '../core/arrays.js';
 import { describeFsError, usageError } from '../core/errors.js';
 import type { Finding, Location } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
@@ -393,8 +394,8 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       });
       mine.push(finish(item.display, { format: 'folder', findings: [f], complete: false }, opts.failOn));
     }
-    mine.push(...(await repositoryResults(resolve(item.path), item.display, mine, opts.failOn)));
-    results.push(...mine);
+    pushAll(mine, await repositoryResults(resolve(item.path), item.display, mine, opts.failOn));
+    pushAll(results, mine);
   }
   const report: ScanReport = { version: 1, tool: { name: 'antidote', version: toolVersion() }, results };
   if (skipped.length) report.skipped = skipped;

@@ -43,6 +43,7 @@ interface GateFlags extends CommonFlags {
   seed: string;
   margin?: string;
   timeout?: string;
+  deadline?: string;
 }
 
 export function registerGate(program: Command): void {
@@ -92,6 +93,7 @@ export function registerGate(program: Command): void {
     )
     .option('--seed <n>', 'seed for bootstrap and probes', '1')
     .option('--timeout <ms>', 'timeout of one HTTP request to a model endpoint')
+    .option('--deadline <ms>', 'total time one model endpoint may take to score the data (default 600000)')
     .addOption(postOption());
   outDirOption(cmd, 'write report.json, report.html (and decision.dsse.json with --sign-key) here');
   outputOption(cmd, 'write the text or JSON report to FILE instead of stdout');
@@ -143,6 +145,9 @@ export function registerGate(program: Command): void {
       const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
       if (timeout !== undefined && !(timeout > 0))
         throw usageError(`--timeout must be a positive number of milliseconds`);
+      const deadline = flags.deadline === undefined ? undefined : Number(flags.deadline);
+      if (deadline !== undefined && !(deadline > 0))
+        throw usageError(`--deadline must be a positive number of milliseconds`);
       let keyPem: Buffer | undefined;
       if (flags.signKey) {
         const { loadPrivateKey } = await import('../provenance/dsse.js');
@@ -168,7 +173,7 @@ export function registerGate(program: Command): void {
             ? { margins: { ...DEFAULT_SETTINGS.margins, accuracy: margin / 100 } }
             : {}),
         },
-        http: timeout ? { timeoutMs: timeout } : undefined,
+        http: timeout || deadline ? { timeoutMs: timeout, deadlineMs: deadline } : undefined,
       });
       if (outDir) await writeGateOutputs(report, outDir, keyPem);
       await postIfAsked(flags.post, 'gate', report);

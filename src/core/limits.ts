@@ -8,6 +8,10 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 export const LIMITS = {
+  json: {
+    /** Nesting of any JSON read (JSON Lines data, configs, locks, bundles, policies, endpoint answers). */
+    maxDepth: 512,
+  },
   pickle: {
     /** Opcodes executed symbolically in one pickle stream (a 20k-tensor checkpoint has ~600k). */
     maxOpcodes: 50_000_000,
@@ -75,6 +79,8 @@ export const LIMITS = {
     httpConcurrency: 4,
     httpTimeoutMs: 15_000,
     httpRetries: 2,
+    /** Total time one model's scoring may take over HTTP (all requests, retries and backoff). */
+    httpDeadlineMs: 600_000,
     /** Bytes of one HTTP response body. */
     maxResponseBytes: 64 * MiB,
     /** A predictions file (hashed whole before it is read as a table). */

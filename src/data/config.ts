@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { AntidoteError, configError, describeFsError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 
 export const TRIGGER_DEFAULTS = {
   /** Longest word n-gram mined in text. */
@@ -213,7 +214,7 @@ export async function loadConfig(
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonBounded(text);
   } catch (err) {
     throw configError(`${path}: not valid JSON (${(err as Error).message})`);
   }

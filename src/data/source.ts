@@ -18,6 +18,7 @@ import { basename, extname } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection, DuckDBInstance, DuckDBVector } from '@duckdb/node-api';
 import { AntidoteError, describeFsError, inputError, schemaError } from '../core/errors.js';
+import { assertFileJsonDepth, JsonDepthError } from '../core/json-depth.js';
 import { LIMITS } from '../core/limits.js';
 import type { AuditRoles, Categorical, Dataset } from './detectors/types.js';
 
@@ -256,6 +257,16 @@ export class DataSource {
         `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(rejectsScan)}, ` +
         `max_line_size=${64 * 1024 * 1024})`;
     } else if (format === 'jsonl') {
+      // DuckDB's JSON reader recurses: deep nesting crashes the process, so it is refused before DuckDB reads.
+      try {
+        await assertFileJsonDepth(path, path.toLowerCase().endsWith('.gz'));
+      } catch (err) {
+        if (!(err instanceof JsonDepthError)) throw readError(path, format, err);
+        throw inputError(
+          `${path}: not valid JSON Lines at line ${err.line} (values nest deeper than ${err.max} levels)`,
+          'fix or remove the malformed line',
+        );
+      }
       reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024})`;
     } else {
       reader = `read_parquet(${p})`;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { pushAll } from '../core/arrays.js';
 import { ATLAS } from '../core/atlas.js';
 import { describeFsError, schemaError, usageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
@@ -59,6 +60,7 @@ export interface GateOptions {
   settings?: Partial<GateSettings>;
   http?: {
     timeoutMs?: number;
+    deadlineMs?: number;
     retries?: number;
     concurrency?: number;
     batchSize?: number;
@@ -210,7 +212,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     };
 
     const run = (name: string, f: Finding[], note?: string) => {
-      findings.push(...f);
+      pushAll(findings, f);
       checks.push({ name, ran: true, findings: f.length, ...(note ? { note } : {}) });
     };
     const holdout = checkHoldout(ctx);
@@ -252,9 +254,9 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     if (probe) {
       const textColumns = textColumnsOf(ctx);
       let triggers: Trigger[] = [];
-      if (opts.audit) triggers.push(...(await triggersFromAudit(opts.audit, textColumns, features)));
-      if (probe === 'auto') triggers.push(...autoTriggers(ctx, textColumns, settings.probes.maxTriggers));
-      else triggers.push(...(await triggersFromFile(probe, textColumns, features)));
+      if (opts.audit) pushAll(triggers, await triggersFromAudit(opts.audit, textColumns, features));
+      if (probe === 'auto') pushAll(triggers, autoTriggers(ctx, textColumns, settings.probes.maxTriggers));
+      else pushAll(triggers, await triggersFromFile(probe, textColumns, features));
       const seen = new Set<string>();
       triggers = triggers
         .filter((x) => {

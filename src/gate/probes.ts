@@ -13,6 +13,7 @@ import { AntidoteError, describeFsError, inputError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 import { makeFinding, type RuleMeta } from '../core/rule.js';
 import type { GateContext } from './context.js';
 import type { GateModel, InputBatch } from './models/types.js';
@@ -98,7 +99,7 @@ export async function triggersFromAudit(
   const path = join(dir, 'report.json');
   let doc: unknown;
   try {
-    doc = JSON.parse(
+    doc = parseJsonBounded(
       (await readRegularFile(path, LIMITS.files.maxAuditReportBytes, '--audit')).toString('utf8'),
     );
   } catch (err) {

@@ -4,6 +4,7 @@
  * `application/vnd.in-toto+json`. Plain objects; the few rules worth checking are checked here.
  */
 import { AntidoteError } from '../core/errors.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
 export const INTOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -52,7 +53,7 @@ export function statementBytes(statement: Statement): Buffer {
 export function parseStatement(payload: Uint8Array): Statement | string {
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(payload).toString('utf8'));
+    v = parseJsonBounded(Buffer.from(payload).toString('utf8'));
   } catch {
     return 'the in-toto statement is not valid JSON';
   }

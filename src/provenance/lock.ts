@@ -8,8 +8,10 @@
 import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { pushAll } from '../core/arrays.js';
 import { AntidoteError, describeFsError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
 import type { Progress } from '../core/progress.js';
@@ -137,7 +139,7 @@ export async function readLock(lockPath: string): Promise<LockFile> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch {
     throw new AntidoteError('E_INPUT', `${lockPath}: not valid JSON`, {
       hint: 'give a lock file written by `antidote lock`',
@@ -303,8 +305,8 @@ export async function verifyLock(
       );
       return;
     }
-    findings.push(...structuralFindings(label, h.entries));
-    findings.push(...diffEntries(label, recorded.entries, h.entries, algorithm));
+    pushAll(findings, structuralFindings(label, h.entries));
+    pushAll(findings, diffEntries(label, recorded.entries, h.entries, algorithm));
     checked.push({ path: label, files: h.entries.length });
   });
   return { findings, checked };

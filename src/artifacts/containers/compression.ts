@@ -1,8 +1,18 @@
 /**
- * Bounded decompression with node:zlib (gzip, zlib, raw deflate). Every call caps the output so a
- * compression bomb ends as a limit finding, never as exhausted memory.
+ * Bounded decompression (gzip, zlib, raw deflate through node:zlib; the other codecs write through the same
+ * sink). Every call caps the output so a compression bomb ends as a limit finding, never as exhausted memory,
+ * and the output is written in place into one growable buffer: node's *Sync functions gather chunks and
+ * then concatenate them, which holds the output twice (a 4 MB gzip drove the scanner to 8.3 GB against a
+ * 4 GiB cap). Here peak memory is the output itself, and a bomb stops at the cap.
  */
-import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import {
+  createGunzip,
+  createInflate,
+  createInflateRaw,
+  type Gunzip,
+  type Inflate,
+  type InflateRaw,
+} from 'node:zlib';
 
 export class DecompressError extends Error {
   constructor(
@@ -13,26 +23,114 @@ export class DecompressError extends Error {
   }
 }
 
-function bounded(fn: () => Buffer, max: number): Uint8Array {
-  try {
-    return fn();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || /larger than|maxOutputLength/i.test(e.message)) {
-      throw new DecompressError('limit', `decompresses to more than ${max} bytes`);
+const MiB = 1024 * 1024;
+/** Output chunk of the zlib streams (the default 16 KiB makes large outputs slow). */
+const CHUNK = 1 * MiB;
+
+/** A resizable ArrayBuffer (ES2024; Node 20 has it, this project's TypeScript lib does not describe it). */
+export interface ResizableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+}
+export const ResizableArrayBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => ResizableBuffer;
+
+/**
+ * Output bytes written in place into a resizable ArrayBuffer: growing never copies (the engine reserves the
+ * address range once and the kernel commits pages as they are written). Under an address-space limit the
+ * reservation shrinks to what can be had, and output beyond it is a limit, as beyond `max`.
+ */
+export class BoundedBytes {
+  private readonly buf: ResizableBuffer;
+  /** A length-tracking view: stays valid as the buffer grows. */
+  readonly view: Uint8Array;
+  length = 0;
+  readonly capacity: number;
+
+  constructor(readonly max: number) {
+    let cap = Math.max(1, max);
+    let buf: ResizableBuffer | undefined;
+    while (!buf) {
+      try {
+        buf = new ResizableArrayBuffer(0, { maxByteLength: cap });
+      } catch (err) {
+        if (!(err instanceof RangeError) || cap <= 16 * MiB) throw err;
+        cap = Math.floor(cap / 2);
+      }
     }
-    throw new DecompressError('corrupt', `cannot be decompressed: ${e.message}`);
+    if (cap < max) {
+      // Under an address-space limit: keep a quarter of what could be reserved, so the JavaScript heap can
+      // still grow (taking it all makes V8 abort instead of reporting the limit).
+      cap = Math.max(16 * MiB, Math.floor(cap / 4));
+      buf = new ResizableArrayBuffer(0, { maxByteLength: cap });
+    }
+    this.buf = buf;
+    this.capacity = cap;
+    this.view = new Uint8Array(buf);
+  }
+
+  private limit(): never {
+    throw new DecompressError(
+      'limit',
+      this.capacity < this.max
+        ? `decompresses to more than ${this.capacity} bytes (the memory this process may use)`
+        : `decompresses to more than ${this.max} bytes`,
+    );
+  }
+
+  /** Make room for `n` more bytes. */
+  ensure(n: number) {
+    const need = this.length + n;
+    if (need > this.max || need > this.capacity) this.limit();
+    if (need > this.buf.byteLength)
+      this.buf.resize(Math.min(this.capacity, Math.max(need, this.buf.byteLength * 2, 64 * 1024)));
+  }
+
+  write(chunk: Uint8Array) {
+    this.ensure(chunk.length);
+    this.view.set(chunk, this.length);
+    this.length += chunk.length;
+  }
+
+  writeByte(b: number) {
+    if (this.length >= this.buf.byteLength) this.ensure(1);
+    this.view[this.length++] = b;
+  }
+
+  /** The output (a view of the buffer, no copy). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf, 0, this.length);
   }
 }
 
-export function gunzipBounded(data: Uint8Array, max: number): Uint8Array {
-  return bounded(() => gunzipSync(data, { maxOutputLength: max }), max);
+function pump(z: Gunzip | Inflate | InflateRaw, data: Uint8Array, max: number): Promise<Uint8Array> {
+  const out = new BoundedBytes(max);
+  return new Promise((resolve, reject) => {
+    z.on('data', (c: Buffer) => {
+      try {
+        out.write(c);
+      } catch (err) {
+        z.destroy();
+        reject(err);
+      }
+    });
+    z.on('end', () => resolve(out.bytes()));
+    z.on('error', (e: Error) =>
+      reject(new DecompressError('corrupt', `cannot be decompressed: ${e.message}`)),
+    );
+    z.end(data);
+  });
 }
 
-export function inflateBounded(data: Uint8Array, max: number): Uint8Array {
-  return bounded(() => inflateSync(data, { maxOutputLength: max }), max);
+export function gunzipBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
+  return pump(createGunzip({ chunkSize: CHUNK }), data, max);
 }
 
-export function inflateRawBounded(data: Uint8Array, max: number): Uint8Array {
-  return bounded(() => inflateRawSync(data, { maxOutputLength: max }), max);
+export function inflateBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
+  return pump(createInflate({ chunkSize: CHUNK }), data, max);
+}
+
+export function inflateRawBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
+  return pump(createInflateRaw({ chunkSize: CHUNK }), data, max);
 }

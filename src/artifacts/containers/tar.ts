@@ -14,6 +14,8 @@ export interface TarMember {
   type: string;
   dataOffset: number;
   size: number;
+  /** Target of a symbolic ('2') or hard ('1') link. */
+  linkName?: string;
 }
 
 export interface TarArchive {
@@ -70,6 +72,7 @@ export async function readTar(source: ByteSource): Promise<TarArchive> {
   const members: TarMember[] = [];
   let off = 0;
   let longName: string | undefined;
+  let longLink: string | undefined;
   let pax = new Map<string, string>();
   while (off + 512 <= source.size) {
     const h = await readAt(source, off, 512);
@@ -96,10 +99,11 @@ export async function readTar(source: ByteSource): Promise<TarArchive> {
     if (dataOffset + size > source.size)
       return { members, error: `tar member at offset ${off} runs past the end of the file`, trailing: 0 };
     const next = dataOffset + Math.ceil(size / 512) * 512;
-    if (type === 'L' || type === 'x' || type === 'g') {
+    if (type === 'L' || type === 'K' || type === 'x' || type === 'g') {
       if (size > 1 << 20) return { members, error: 'oversized tar extended header', trailing: 0 };
       const body = await readAt(source, dataOffset, size);
       if (type === 'L') longName = str(body, 0, body.length);
+      else if (type === 'K') longLink = str(body, 0, body.length);
       else if (type === 'x') pax = paxRecords(body);
       off = next;
       continue;
@@ -109,8 +113,11 @@ export async function readTar(source: ByteSource): Promise<TarArchive> {
     if (prefix) name = `${prefix}/${name}`;
     if (longName !== undefined) name = longName;
     if (pax.has('path')) name = pax.get('path') as string;
-    members.push({ name, type, dataOffset, size });
+    const member: TarMember = { name, type, dataOffset, size };
+    if (type === '1' || type === '2') member.linkName = pax.get('linkpath') ?? longLink ?? str(h, 157, 100);
+    members.push(member);
     longName = undefined;
+    longLink = undefined;
     pax = new Map();
     if (members.length > LIMITS.archive.maxEntries)
       return { members, error: 'too many tar members', trailing: 0 };

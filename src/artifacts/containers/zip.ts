@@ -17,6 +17,7 @@ import { crc32, inflateRawSync, constants as zc } from 'node:zlib';
 import { LIMITS } from '../../core/limits.js';
 import { isPickleOpcode } from '../detect.js';
 import type { ByteSource } from '../source.js';
+import { DecompressError, inflateRawBounded } from './compression.js';
 import { hasReadSync, MemorySource, readAt, type SyncByteSource } from './sync-source.js';
 
 export interface ZipEntry {
@@ -937,9 +938,17 @@ export async function readEntry(
   if (en.method === 0) bytes = raw;
   else {
     const ratioCap = Math.max(en.compressedSize * LIMITS.archive.maxCompressionRatio, 1 << 20);
-    bytes = inflateBounded(raw, Math.min(maxBytes, ratioCap) + 1);
-    if (bytes.length > Math.min(maxBytes, ratioCap))
-      throw new ZipReadError('limit', 'decompresses past the size limit');
+    // Streamed into one growable buffer: the whole-buffer inflate held the output twice (a 2 MB zip reached
+    // 4.2 GB against a 2 GiB cap).
+    try {
+      bytes = await inflateRawBounded(raw, Math.min(maxBytes, ratioCap));
+    } catch (err) {
+      if (!(err instanceof DecompressError)) throw err;
+      throw new ZipReadError(
+        err.reason,
+        err.reason === 'limit' ? 'decompresses past the size limit' : err.message,
+      );
+    }
   }
   const crcMatches = crc32(bytes) >>> 0 === en.crc32;
   let plaintextDespiteFlag = false;

@@ -6,12 +6,14 @@
  * the metadata through a bounded window and never reads tensor data. `tokenizer.chat_template*` values
  * go through the Jinja inspector.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
 import type { ByteSource } from '../source.js';
-import { inspectChatTemplate } from './jinja-template.js';
-import { ggufChatTemplate, ggufMalformed, ggufMetadata } from './rules-meta.js';
+import { templateFindings } from './jinja/index.js';
+import { ggufMalformed, ggufMetadata } from './rules-meta.js';
 import type { DetectInput, FormatResult, FormatScanner, ScanContext } from './types.js';
 
 /** ggml type id -> [block size (elements), bytes per block]; ids removed from ggml are absent. */
@@ -362,20 +364,7 @@ export async function scanGguf(
   for (const [key, v] of p.metadata) {
     if (!/chat_template/.test(key)) continue;
     const templates = typeof v === 'string' ? [v] : [];
-    for (const t of templates) {
-      for (const hit of inspectChatTemplate(t)) {
-        findings.push(
-          makeFinding(
-            ggufChatTemplate,
-            `chat template ${key} uses ${hit.pattern}, a Jinja template-injection pattern`,
-            {
-              location,
-              evidence: { key, pattern: hit.pattern, snippet: hit.snippet },
-            },
-          ),
-        );
-      }
-    }
+    for (const t of templates) pushAll(findings, templateFindings(t, `GGUF key ${key}`, location, { key }));
   }
   const pick = (k: string) => {
     const v = p.metadata.get(k);

@@ -18,9 +18,10 @@
  * whoever claims them next.
  */
 import { constants, gunzipSync, inflateSync } from 'node:zlib';
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
-import { DecompressError, gunzipBounded, inflateBounded } from '../containers/compression.js';
+import { BoundedBytes, DecompressError, gunzipBounded, inflateBounded } from '../containers/compression.js';
 import { MemorySource, readAt } from '../containers/sync-source.js';
 import { looksLikePickle } from '../detect.js';
 import type { Policy } from '../pickle/api.js';
@@ -113,21 +114,9 @@ async function bunzipBounded(data: Uint8Array, max: number): Promise<Uint8Array>
   const Bunzip = (await import('seek-bzip')).default as {
     decode(input: Buffer, output: { writeByte(b: number): void }, multistream?: boolean): void;
   };
-  let out = new Uint8Array(Math.min(max, Math.max(1 << 16, data.length * 4)));
-  let n = 0;
-  const sink = {
-    writeByte(b: number) {
-      if (n >= out.length) {
-        if (n >= max) throw new LimitHit(`decompresses to more than ${max} bytes`);
-        const next = new Uint8Array(Math.min(max, out.length * 2));
-        next.set(out);
-        out = next;
-      }
-      out[n++] = b;
-    },
-  };
-  Bunzip.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), sink, true);
-  return out.subarray(0, n);
+  const out = new BoundedBytes(max);
+  Bunzip.decode(Buffer.from(data.buffer, data.byteOffset, data.byteLength), out, true);
+  return out.bytes();
 }
 
 /** xz through xz-decompress (WebAssembly xz-embedded), read chunk by chunk and stopped at the bound. */
@@ -139,30 +128,21 @@ async function unxzBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
   const Xz = mod.XzReadableStream ?? mod.default?.XzReadableStream;
   if (!Xz) throw new Error('xz decoder unavailable');
   const reader = new Xz(new Blob([data]).stream()).getReader();
-  const chunks: Uint8Array[] = [];
-  let n = 0;
+  const out = new BoundedBytes(max);
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      n += value.length;
-      if (n > max) throw new LimitHit(`decompresses to more than ${max} bytes`);
-      chunks.push(value);
+      out.write(value);
     }
   } finally {
     reader.cancel().catch(() => {});
   }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return out.bytes();
 }
 
 /** joblib < 0.10: `ZF` + hex length padded to 19 bytes (+ optional space), then a zlib stream. */
-function unzfBounded(data: Uint8Array, max: number): Uint8Array {
+function unzfBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
   const headerLen = 2 + 19;
   let start = headerLen;
   if (data[headerLen] === 0x20) start++;
@@ -177,11 +157,11 @@ export async function decompressJoblib(
   try {
     switch (codec) {
       case 'zlib':
-        return inflateBounded(data, max);
+        return await inflateBounded(data, max);
       case 'zf':
-        return unzfBounded(data, max);
+        return await unzfBounded(data, max);
       case 'gzip':
-        return gunzipBounded(data, max);
+        return await gunzipBounded(data, max);
       case 'bz2':
         return await bunzipBounded(data, max);
       case 'xz':
@@ -346,7 +326,7 @@ export async function scanJoblibStream(
   let value: PyValue | undefined;
   for (let n = 0; n < LIMITS.pickle.maxStreamsPerFile; n++) {
     const r = analyzePickle(bytes, { policy, location, start: off, depth, onBuild: hook });
-    findings.push(...r.findings);
+    pushAll(findings, r.findings);
     for (const g of r.globals) names.add(`${g.module}.${g.name}`);
     if (n === 0) value = r.value as PyValue | undefined;
     if (!r.complete) {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
@@ -224,7 +225,7 @@ export async function scanHdf5(
             );
             continue;
           }
-          findings.push(...inspectKerasConfig(doc, { ...location, entry: key }, `${key} attribute`));
+          pushAll(findings, inspectKerasConfig(doc, { ...location, entry: key }, `${key} attribute`));
           if (key === 'model_config' && isJsonObject(doc)) details.modelClass = doc.class_name;
         }
         details.kerasVersion = attrText(attrs, 'keras_version');

@@ -5,6 +5,8 @@
  * with full detection through the orchestrator, so HDF5 external/virtual datasets and pickles hidden in
  * assets are caught by their own modules. Uses the scanner's security-minded zip reader.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
@@ -72,7 +74,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
   const metadata = await readJson('metadata.json');
   if (!byName.has('config.json')) bad('Keras archive has no config.json');
   if (config !== undefined)
-    findings.push(...inspectKerasConfig(config, { ...location, entry: 'config.json' }, 'config.json'));
+    pushAll(findings, inspectKerasConfig(config, { ...location, entry: 'config.json' }, 'config.json'));
   // Everything else goes through full detection (weights HDF5, assets, anything smuggled in).
   for (const e of zip.entries) {
     if (e.name === 'config.json' || e.name === 'metadata.json' || e.name.endsWith('/')) continue;
@@ -90,7 +92,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
     }
     const r = await ctx.scanNested(member, { ...location, entry: e.name });
     if (!r.complete) complete = false;
-    findings.push(...r.findings);
+    pushAll(findings, r.findings);
   }
   const meta = isJsonObject(metadata) ? metadata : {};
   const cfg = isJsonObject(config) ? config : {};

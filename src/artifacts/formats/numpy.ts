@@ -5,6 +5,8 @@
  * evaluating it with anything more general would be the vulnerability this scanner exists to prevent.
  * Plain arrays cost one header read: their data is never read, only its size checked.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { readAt } from '../containers/sync-source.js';
@@ -232,7 +234,7 @@ export async function scanNpyBytes(
       start: h.headerEnd,
       depth: ctx.depth,
     });
-    findings.push(...s.findings);
+    pushAll(findings, s.findings);
     return {
       format: 'npy',
       complete: s.complete,

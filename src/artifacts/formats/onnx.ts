@@ -13,6 +13,7 @@
  */
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { makeFinding } from '../../core/rule.js';
 import type { ByteSource } from '../source.js';
@@ -307,7 +308,7 @@ async function parseTensor(
   await r.walk(f.start, f.end, depth, async (g) => {
     if (g.no === 8) name = await r.string(g, 1 << 16);
     else if (g.no === 1) {
-      if (dims.length < 64) dims.push(...(await r.varints(g, 64)));
+      if (dims.length < 64) pushAll(dims, await r.varints(g, 64));
     } else if (g.no === 2) {
       expectWire(g, WIRE.VARINT, 'data_type');
       dataType = g.value;

@@ -4,6 +4,8 @@
  * every pickle a loader could read from it, one after the other, and guarantees the fail-closed rule the
  * orchestrator relies on: a stream that did not parse to the end carries a blocking finding.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { atLeast } from '../../core/severity.js';
@@ -112,7 +114,7 @@ export async function scanPickleStream(bytes: Uint8Array, opts: StreamOptions): 
       break;
     }
     pickles.push(r);
-    findings.push(...r.findings);
+    pushAll(findings, r.findings);
     for (const g of r.globals as GlobalRef[]) names.add(`${g.module}.${g.name}`);
     if (!r.complete) {
       complete = false;

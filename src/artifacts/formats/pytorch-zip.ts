@@ -7,6 +7,8 @@
  *   - tensor data entries are never read beyond their first bytes: the cost follows the pickles;
  *   - .npy members are parsed as numpy does; other members of a plain zip get full detection (nesting).
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import * as crcRule from '../containers/rules/zip-crc-mismatch.js';
@@ -105,7 +107,7 @@ async function scanPickleEntry(
   acc: Acc,
 ): Promise<void> {
   const s = await scanPickleStream(bytes, { policy, location: where, depth: ctx.depth });
-  acc.findings.push(...s.findings);
+  pushAll(acc.findings, s.findings);
   acc.pickles += s.pickles.length;
   for (const g of s.globals) acc.globals.add(g);
   if (!s.complete) acc.complete = false;
@@ -225,7 +227,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
       const head = flagged ?? (await readEntryHead(zip, en, NPY_HEAD));
       const readAll = async () => flagged ?? (await readOrReport(zip, en, loc, acc)) ?? new Uint8Array(0);
       const r = await scanNpyBytes(head, en.uncompressedSize, readAll, { ...ctx, policy }, loc);
-      acc.findings.push(...r.findings);
+      pushAll(acc.findings, r.findings);
       if (!r.complete) acc.complete = false;
       for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       continue;
@@ -243,7 +245,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
       if (en.method !== 0 && !bytes) continue;
       const r = await ctx.scanNested(memberSource(zip, en, bytes), { entry: en.name });
       nested++;
-      acc.findings.push(...r.findings);
+      pushAll(acc.findings, r.findings);
       if (!r.complete) acc.complete = false;
       for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       continue;
@@ -259,7 +261,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
 
   if (kind === 'torchscript') {
     const c = await analyzeCode(code, where);
-    acc.findings.push(...c.findings);
+    pushAll(acc.findings, c.findings);
     if (!c.analysed) acc.complete = false;
   }
   if ((kind === 'pytorch-zip' || kind === 'torchscript') && acc.pickles === 0 && acc.complete) {

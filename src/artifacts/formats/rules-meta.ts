@@ -46,13 +46,6 @@ export const ggufMalformed = rule(
   ATLAS.unsafeArtifacts,
   'GGUF readers (llama.cpp and its bindings) have had heap overflows from unchecked counts, string lengths, tensor dimensions and offsets. A header, metadata value or tensor info that is out of bounds, oversized, misaligned or of an unknown type blocks.',
 );
-export const ggufChatTemplate = rule(
-  'gguf/chat-template-injection',
-  'Chat template can execute code',
-  'critical',
-  ATLAS.unsafeArtifacts,
-  'Chat templates are Jinja2 programs rendered by the loader (llama-cpp-python rendered them unsandboxed, CVE-2024-34359). Reaching `__class__`, `__mro__`, `__subclasses__`, `__globals__`, `__builtins__`, `__import__`, `os`, `subprocess`, `eval`/`exec`, or building such names dynamically, is how a template escapes to run code.',
-);
 export const ggufMetadata = rule(
   'gguf/metadata',
   'GGUF metadata',
@@ -252,13 +245,6 @@ export const repoSummary = rule(
   ATLAS.supplyChainModel,
   'A folder downloaded from a model hub: its files by format and verdict, configs, adapters and code.',
 );
-export const repoChatTemplate = rule(
-  'repo/chat-template-injection',
-  'Tokenizer chat template can execute code',
-  'critical',
-  ATLAS.unsafeArtifacts,
-  'The chat template in tokenizer_config.json is a Jinja2 program; patterns that reach Python internals or builtins are template injection.',
-);
 export const repoMissingReference = rule(
   'repo/missing-reference',
   'A file the loader reads is missing',
@@ -306,7 +292,6 @@ export const formatRules: RuleMeta[] = [
   safetensorsMalformed,
   safetensorsMetadata,
   ggufMalformed,
-  ggufChatTemplate,
   ggufMetadata,
   onnxMalformed,
   onnxExternalDataPath,
@@ -334,7 +319,6 @@ export const formatRules: RuleMeta[] = [
   repoRemoteCode,
   repoPythonFile,
   repoSummary,
-  repoChatTemplate,
   repoMissingReference,
   repoEscapingReference,
   repoShardFormat,

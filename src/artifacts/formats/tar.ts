@@ -4,9 +4,13 @@
  * and `tensors` interleave small pickles with raw records whose sizes the pickles give. Any other tar has
  * each regular member scanned as a file of its own.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
+import * as tarLink from '../containers/rules/tar-link.js';
 import * as tarMalformed from '../containers/rules/tar-malformed.js';
+import * as tarUnsafePath from '../containers/rules/tar-unsafe-path.js';
 import { readAt, sliceSource } from '../containers/sync-source.js';
 import { readTar, type TarMember } from '../containers/tar.js';
 import { isTar } from '../detect.js';
@@ -63,7 +67,7 @@ async function onePickle(src: ByteSource, off: number, ctx: ScanContext, where: 
     count: 1,
     depth: ctx.depth,
   });
-  acc.findings.push(...s.findings);
+  pushAll(acc.findings, s.findings);
   acc.pickles += s.pickles.length;
   for (const g of s.globals) acc.globals.add(g);
   if (!s.complete) acc.complete = false;
@@ -112,6 +116,54 @@ async function walkRecords(
   if (off !== src.size) fail(`${src.size - off} bytes of the ${kind} member are not accounted for`);
 }
 
+/** Absolute or `..` names, as for zip entries (a drive letter or backslash counts, for Windows extractors). */
+export function isUnsafeMemberPath(name: string): boolean {
+  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) return true;
+  return name.split(/[\\/]/).some((seg) => seg === '..');
+}
+
+/** Unsafe member names and every link member (with whether its target leaves the archive). */
+function memberPathFindings(members: readonly TarMember[], where: Location): Finding[] {
+  const out: Finding[] = [];
+  for (const m of members) {
+    const loc = { ...where, entry: m.name };
+    if (isUnsafeMemberPath(m.name))
+      out.push(
+        tarUnsafePath.check(
+          `member name "${m.name}" is absolute or climbs out of the archive with ".."`,
+          loc,
+        ),
+      );
+    if (m.linkName === undefined) continue;
+    const kind = m.type === '1' ? 'hard link' : 'symbolic link';
+    // A symlink's target is relative to the member's folder; a hardlink's to the archive root.
+    const base = m.type === '2' ? m.name.split('/').slice(0, -1).join('/') : '';
+    const escapes =
+      isUnsafeMemberPath(m.linkName) ||
+      isUnsafeMemberPath(base ? `${base}/${m.linkName}` : m.linkName) ||
+      climbs(base, m.linkName);
+    out.push(
+      tarLink.check(
+        `member "${m.name}" is a ${kind} to "${m.linkName}"${escapes ? ', outside the archive' : ''}; extraction would create it`,
+        loc,
+        { type: kind, target: m.linkName, escapes },
+      ),
+    );
+  }
+  return out;
+}
+
+/** Whether `target`, resolved against folder `base`, leaves the archive root. */
+function climbs(base: string, target: string): boolean {
+  let depth = 0;
+  for (const seg of [...base.split('/'), ...target.split(/[\\/]/)]) {
+    if (seg === '' || seg === '.') continue;
+    depth += seg === '..' ? -1 : 1;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
 export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<FormatResult> {
   const where: Location = { file: ctx.displayPath };
   const tar = await readTar(source);
@@ -125,6 +177,7 @@ export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<For
       tarMalformed.check(`${tar.trailing} non-zero bytes follow the end of the tar archive`, where),
     );
   }
+  pushAll(acc.findings, memberPathFindings(tar.members, where));
   const byName = new Map<string, TarMember>();
   for (const m of tar.members) {
     if (byName.has(m.name)) {
@@ -143,7 +196,7 @@ export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<For
         location: { ...where, entry: name },
         depth: ctx.depth,
       });
-      acc.findings.push(...s.findings);
+      pushAll(acc.findings, s.findings);
       acc.pickles += s.pickles.length;
       for (const g of s.globals) acc.globals.add(g);
       if (!s.complete) acc.complete = false;
@@ -184,7 +237,7 @@ export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<For
           continue;
         }
         const r = await ctx.scanNested(member(m), { entry: m.name });
-        acc.findings.push(...r.findings);
+        pushAll(acc.findings, r.findings);
         if (!r.complete) acc.complete = false;
         for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       }

@@ -32,7 +32,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
         LIMITS.archive.maxDecompressedBytes,
         Math.max(source.size * LIMITS.archive.maxCompressionRatio, 1 << 20),
       );
-      const inner = gunzipBounded(await readAt(source, 0, source.size), max);
+      const inner = await gunzipBounded(await readAt(source, 0, source.size), max);
       const r = await ctx.scanNested(new MemorySource(`${source.name}!gunzip`, inner), { entry: '(gunzip)' });
       return {
         format: `gzip+${r.format}`,

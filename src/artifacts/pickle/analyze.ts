@@ -3,6 +3,8 @@
  * (rules/index.ts) against the policy. Never throws and never hangs: any unexpected error becomes a blocking
  * `pickle/malformed` finding.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import type { Finding } from '../../core/finding.js';
 import type { AnalyzeOptions, GlobalRef, PickleResult, Policy } from './api.js';
 import { argCheckFor } from './arg-rules.js';
@@ -73,8 +75,8 @@ function analyzeInner(
     },
   };
   const findings: Finding[] = [];
-  for (const rule of PICKLE_RULES) findings.push(...rule.check(ctx));
-  findings.push(...vm.hookFindings);
+  for (const rule of PICKLE_RULES) pushAll(findings, rule.check(ctx));
+  pushAll(findings, vm.hookFindings);
   return toResult(vm, findings);
 }
 

@@ -8,6 +8,7 @@
  * (xz-decompress) reads only the .xz container. This decoder follows the LZMA specification's reference
  * decoder and stops with an error as soon as the output would exceed `maxOutput`.
  */
+import { ResizableArrayBuffer, type ResizableBuffer } from '../containers/compression.js';
 
 export class LzmaError extends Error {
   constructor(
@@ -136,14 +137,22 @@ export function decodeLzmaAlone(input: Uint8Array, maxOutput: number): Uint8Arra
   }
 
   const rc = new RangeDecoder(input, 13);
-  let out = new Uint8Array(Math.min(maxOutput, sizeKnown ? remaining : Math.max(1 << 16, input.length * 4)));
+  // Output grows in place (a resizable buffer, never copied) so a bomb stops at the cap without holding twice it.
+  let buf: ResizableBuffer;
+  try {
+    buf = new ResizableArrayBuffer(0, { maxByteLength: Math.max(1, maxOutput) });
+  } catch {
+    throw new LzmaError(
+      'limit',
+      `needs an output of up to ${maxOutput} bytes, more than this process may reserve`,
+    );
+  }
+  const out = new Uint8Array(buf);
   let pos = 0;
   const put = (b: number) => {
     if (pos >= out.length) {
       if (pos >= maxOutput) throw new LzmaError('limit', `decompresses to more than ${maxOutput} bytes`);
-      const n = new Uint8Array(Math.min(maxOutput, Math.max(out.length * 2, 1 << 16)));
-      n.set(out);
-      out = n;
+      buf.resize(Math.min(maxOutput, Math.max(buf.byteLength * 2, 1 << 16)));
     }
     out[pos++] = b;
   };
@@ -254,5 +263,5 @@ export function decodeLzmaAlone(input: Uint8Array, maxOutput: number): Uint8Arra
     for (let i = 0; i < len; i++) put(out[pos - rep0 - 1]);
     if (sizeKnown) remaining -= len;
   }
-  return out.subarray(0, pos);
+  return new Uint8Array(buf, 0, pos);
 }

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { AntidoteError, configError, describeFsError, usageError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { readRegularFileSync } from '../../core/paths.js';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import type { Policy } from './api.js';
 import { PROFILE_NAMES, PROFILES } from './profiles/index.js';
 
@@ -73,7 +74,7 @@ export function loadPolicy(file?: string, allow: readonly string[] = []): Policy
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = parseJsonBounded(text);
   } catch (err) {
     throw configError(`${file}: not valid JSON (${(err as Error).message})`, 'fix the policy file');
   }

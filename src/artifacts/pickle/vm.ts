@@ -24,6 +24,8 @@
  * Lean mode (`lean`, used by scanners) runs the same opcode semantics but shares placeholders for the parts of
  * the value no rule reads; test/artifacts/pickle/lean.test.ts checks that both modes report the same.
  */
+
+import { pushAll } from '../../core/arrays.js';
 import { LIMITS } from '../../core/limits.js';
 import { IMPORT_MAPPING_2TO3, NAME_MAPPING_2TO3 } from './compat-names.js';
 import { HIGHEST_PROTOCOL, opName } from './opcodes.js';
@@ -639,7 +641,7 @@ function build(
     if (st.onBuild && k === 'call') {
       const r = st.onBuild(c, pos, bytes);
       if (r) {
-        if (r.findings) st.hookFindings.push(...r.findings);
+        if (r.findings) pushAll(st.hookFindings, r.findings);
         if (r.error) fail(r.error);
         if (r.next < pos || r.next > limit) truncated();
         if (r.value !== undefined) stack[stack.length - 1] = r.value;

@@ -417,7 +417,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       if (confirmed) first = t;
     }
     if (first < 0) continue;
-    crossed.push({ sr, first, peak: Math.max(...path), path });
+    crossed.push({ sr, first, peak: path.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY), path });
   }
   // Earliest first; within a window, the largest move (the subgroup that drives it before its supersets).
   const effect = (c: { sr: Series }) =>

@@ -6,6 +6,7 @@
  * NaN, probabilities in [0, 1]); a failure after the retries is a ModelError, which blocks the promotion.
  */
 import { createHash } from 'node:crypto';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import { LIMITS } from '../../core/limits.js';
 import { type GateModel, type InputBatch, ModelError, toProbabilities } from './types.js';
 
@@ -16,6 +17,8 @@ export interface HttpOptions {
   batchSize?: number;
   concurrency?: number;
   timeoutMs?: number;
+  /** Total deadline of one scoring (every request, retry and backoff), so a slow endpoint cannot stall the gate. */
+  deadlineMs?: number;
   retries?: number;
   backoffMs?: number;
 }
@@ -43,11 +46,17 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw new ModelError(`${url}: only http(s) endpoints are supported`);
   const shown = redactUrl(url);
+  // Credentials in the URL go in an Authorization header: fetch refuses such URLs and its error repeats them.
+  const auth =
+    parsed.username || parsed.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64')}`
+      : undefined;
   const what = `endpoint ${shown}`;
   const batchSize = opts.batchSize ?? LIMITS.gate.httpBatch;
   const concurrency = opts.concurrency ?? LIMITS.gate.httpConcurrency;
   const timeoutMs = opts.timeoutMs ?? LIMITS.gate.httpTimeoutMs;
   const retries = opts.retries ?? LIMITS.gate.httpRetries;
+  const deadlineMs = opts.deadlineMs ?? LIMITS.gate.httpDeadlineMs;
   const backoffMs = opts.backoffMs ?? 250;
 
   const instances = (
@@ -69,39 +78,50 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
     return out;
   };
 
-  const once = async (body: string): Promise<unknown> => {
+  const once = async (body: string, total: AbortSignal): Promise<unknown> => {
+    // One timer covers the whole exchange (connect, headers and every byte of the body): a server that
+    // drips its answer is cut off at the timeout, not kept alive by each byte.
+    const perRequest = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([perRequest, total]);
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await fetch(shown, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(auth ? { authorization: auth } : {}),
+        },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
         redirect: 'error',
       });
     } catch (err) {
+      if (total.aborted) throw total.reason;
       const e = err as Error & { cause?: { code?: string; message?: string } };
       const reason =
         e.name === 'TimeoutError'
           ? `timed out after ${timeoutMs} ms`
           : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new Retryable(`${what} did not answer: ${reason}`);
+      throw new Retryable(`${what} did not answer: ${reason.split(url).join(shown)}`);
     }
-    const text = await readLimited(res, what);
+    const text = await readLimited(res, what, signal).catch((err) => {
+      throw total.aborted ? total.reason : err;
+    });
     if (res.status === 429 || res.status >= 500) throw new Retryable(`${what} answered HTTP ${res.status}`);
     if (!res.ok)
       throw new ModelError(`${what} answered HTTP ${res.status}: ${text.slice(0, 200).replace(/\s+/g, ' ')}`);
     try {
-      return JSON.parse(text);
+      return parseJsonBounded(text);
     } catch {
       throw new ModelError(`${what} answered with invalid JSON (NaN or Infinity are not JSON)`);
     }
   };
 
-  const request = async (body: string): Promise<unknown> => {
+  const request = async (body: string, total: AbortSignal): Promise<unknown> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await once(body);
+        return await once(body, total);
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
         if (attempt >= retries)
@@ -110,6 +130,7 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
             'check that the endpoint is up',
           );
         await new Promise((r) => setTimeout(r, backoffMs * 2 ** attempt));
+        if (total.aborted) throw total.reason;
       }
     }
   };
@@ -126,12 +147,26 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
       for (let lo = 0; lo < batch.n; lo += batchSize) starts.push(lo);
       let next = 0;
       let failure: unknown;
+      const deadline = new AbortController();
+      const timer = setTimeout(
+        () =>
+          deadline.abort(
+            new ModelError(
+              `${what} did not finish scoring ${batch.n} rows within ${deadlineMs} ms`,
+              'the endpoint is too slow or stalls its answers; a gate never waits for ever',
+            ),
+          ),
+        deadlineMs,
+      );
       const worker = async () => {
         while (next < starts.length && failure === undefined) {
           const lo = starts[next++];
           const hi = Math.min(batch.n, lo + batchSize);
           try {
-            const answer = await request(JSON.stringify({ instances: instances(batch, lo, hi) }));
+            const answer = await request(
+              JSON.stringify({ instances: instances(batch, lo, hi) }),
+              deadline.signal,
+            );
             const preds = (answer as { predictions?: unknown })?.predictions;
             if (!Array.isArray(preds)) throw new ModelError(`${what} answered without a "predictions" array`);
             const nested = preds.length > 0 && Array.isArray(preds[0]);
@@ -149,7 +184,11 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
           }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
+      try {
+        await Promise.all(Array.from({ length: Math.min(concurrency, starts.length) }, worker));
+      } finally {
+        clearTimeout(timer);
+      }
       if (failure !== undefined) throw failure;
       return result;
     },
@@ -159,7 +198,7 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
 
 class Retryable extends Error {}
 
-async function readLimited(res: Response, what: string): Promise<string> {
+async function readLimited(res: Response, what: string, signal: AbortSignal): Promise<string> {
   const max = LIMITS.gate.maxResponseBytes;
   const len = Number(res.headers.get('content-length') ?? '0');
   if (len > max) throw new ModelError(`${what} answered ${len} bytes, more than the ${max} allowed`);
@@ -168,6 +207,7 @@ async function readLimited(res: Response, what: string): Promise<string> {
   let total = 0;
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      if (signal.aborted) throw signal.reason;
       total += chunk.length;
       if (total > max) throw new ModelError(`${what} answered more than ${max} bytes`);
       chunks.push(chunk);
@@ -175,6 +215,8 @@ async function readLimited(res: Response, what: string): Promise<string> {
   } catch (err) {
     if (err instanceof ModelError) throw err;
     const e = err as Error;
+    if (e.name === 'TimeoutError' || signal.aborted)
+      throw new Retryable(`${what} broke off its answer: timed out`);
     throw new Retryable(
       `${what} broke off its answer: ${e.name === 'TimeoutError' ? 'timed out' : e.message}`,
     );

@@ -16,6 +16,7 @@ export interface OpenOptions {
   id?: string;
   http?: {
     timeoutMs?: number;
+    deadlineMs?: number;
     retries?: number;
     concurrency?: number;
     batchSize?: number;

@@ -11,6 +11,7 @@
  */
 import { createHash, type KeyObject, X509Certificate } from 'node:crypto';
 import { AntidoteError } from '../../core/errors.js';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import { type DsseEnvelope, decodeBase64, signBytes } from '../dsse.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -118,7 +119,7 @@ export function parseBundle(text: string, file: string): ParsedBundle {
     });
   let v: Record<string, unknown>;
   try {
-    v = JSON.parse(text);
+    v = parseJsonBounded(text) as Record<string, unknown>;
   } catch {
     throw bad('invalid JSON; truncated or not a bundle');
   }

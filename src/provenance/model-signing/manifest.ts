@@ -14,6 +14,7 @@
  * for verification only.
  */
 import { createHash } from 'node:crypto';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import { INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE_V1 } from '../intoto.js';
 import { comparePaths } from '../tree.js';
 import { pyJsonDumps } from './pyjson.js';
@@ -117,7 +118,7 @@ const HEX = /^[0-9a-f]+$/;
 export function payloadToManifest(payload: Uint8Array): Manifest {
   let st: Record<string, unknown>;
   try {
-    st = JSON.parse(Buffer.from(payload).toString('utf8'));
+    st = parseJsonBounded(Buffer.from(payload).toString('utf8')) as Record<string, unknown>;
   } catch {
     throw new Error('the signed payload is not valid JSON');
   }

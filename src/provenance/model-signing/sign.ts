@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { pushAll } from '../../core/arrays.js';
 import { AntidoteError, describeFsError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { readRegularFile } from '../../core/paths.js';
@@ -85,7 +86,7 @@ export async function readCertificateFiles(
   what: string,
 ): Promise<X509Certificate[]> {
   const out: X509Certificate[] = [];
-  for (const f of files) out.push(...readCerts(await readInput(f, what), f));
+  for (const f of files) pushAll(out, readCerts(await readInput(f, what), f));
   return out;
 }
 
@@ -139,7 +140,7 @@ export async function signModel(
     throw describeFsError(modelPath, err);
   }
   const ignore = [...relativeIgnores(modelPath, [...(opts.ignorePaths ?? []), opts.signaturePath], isDir)];
-  if (opts.ignoreGitPaths !== false) ignore.push(...GIT_PATHS);
+  if (opts.ignoreGitPaths !== false) pushAll(ignore, GIT_PATHS);
   const method = opts.method ?? 'files';
   const { manifest, problems, bytes } = await serializeModel(modelPath, {
     method,

@@ -82,9 +82,9 @@ describe('each hole blocks with a finding that names it', () => {
     ['gguf/tensor-too-many-dims.gguf', 'gguf/malformed', /5 dimensions/],
     ['gguf/tensor-overlap.gguf', 'gguf/malformed', /overlap/],
     ['gguf/tensor-count-huge.gguf', 'gguf/malformed', /tensor count .* exceeds/],
-    ['gguf/chat-template-globals.gguf', 'gguf/chat-template-injection', /__globals__/],
-    ['gguf/chat-template-subclasses.gguf', 'gguf/chat-template-injection', /__subclasses__/],
-    ['gguf/chat-template-obfuscated.gguf', 'gguf/chat-template-injection', /__globals__|filter:attr/],
+    ['gguf/chat-template-globals.gguf', 'template/private-name', /__globals__/],
+    ['gguf/chat-template-subclasses.gguf', 'template/private-name', /__subclasses__/],
+    ['gguf/chat-template-obfuscated.gguf', 'template/computed-name', /attr/],
     // ONNX
     ['onnx/external-absolute.onnx', 'onnx/external-data-path', /"\/etc\/hostname".*absolute path/],
     ['onnx/external-traversal.onnx', 'onnx/external-data-path', /climbs out of the model folder/],

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspectChatTemplate } from '../../../src/artifacts/formats/jinja-template.js';
+import { checkTemplate } from '../../../src/artifacts/formats/jinja/check.js';
 import { parseStrictJson } from '../../../src/artifacts/formats/strict-json.js';
 import { analyzeTorchScriptCode } from '../../../src/artifacts/formats/torchscript-code.js';
 import { scanPaths } from '../../../src/artifacts/scan.js';
@@ -40,20 +40,30 @@ describe('chat template inspection', () => {
         .map((l) => JSON.parse(l.replace(/^"|"$/g, (q) => q).replace(/\\'/g, "'")))
         .join('');
       expect(tpl.length).toBeGreaterThan(100);
-      expect(inspectChatTemplate(tpl)).toEqual([]);
+      expect(checkTemplate(tpl)).toEqual([]);
     }
   });
   it.each([
-    ["{{ cycler.__init__.__globals__.os.popen('id').read() }}", 'dunder:__globals__'],
-    ["{{ ''.__class__.__mro__[1].__subclasses__() }}", 'dunder:__subclasses__'],
-    ['{{ self._TemplateReference__context.joiner }}', 'private-attribute:_TemplateReference__context'],
-    ["{{ lipsum|attr('\\x5f\\x5fglobals\\x5f\\x5f') }}", 'dunder:__globals__'],
-    ["{{ lipsum|attr('__glo' ~ 'bals__') }}", 'dunder:__globals__'],
-    ["{% set x = request|attr('application') %}", 'filter:attr'],
-    ["{{ namespace.__init__.__globals__['__builtins__']['eval']('1') }}", 'dunder:__builtins__'],
-    ["{{ x['__im' + 'port__']('os') }}", 'dunder:__import__'],
-  ])('%s -> %s', (tpl, pattern) => {
-    expect(inspectChatTemplate(tpl).map((h) => h.pattern)).toContain(pattern);
+    ["{{ cycler.__init__.__globals__.os.popen('id').read() }}", 'template/unsafe-global', 'cycler'],
+    ["{{ ''.__class__.__mro__[1].__subclasses__() }}", 'template/private-name', '.__subclasses__'],
+    ['{{ self._TemplateReference__context.joiner }}', 'template/unsafe-global', 'self'],
+    ["{{ lipsum|attr('\\x5f\\x5fglobals\\x5f\\x5f') }}", 'template/computed-name', "filter 'attr'"],
+    ["{{ lipsum|attr('__glo' ~ 'bals__') }}", 'template/computed-name', "filter 'attr'"],
+    ["{% set x = request|attr('application') %}", 'template/unsafe-global', 'request'],
+    [
+      "{{ namespace.__init__.__globals__['__builtins__']['eval']('1') }}",
+      'template/function-access',
+      'namespace',
+    ],
+    [
+      "{{ x['__im' + 'port__']('os') }}",
+      'template/computed-name',
+      'the key "__im" + "port__" built by the template',
+    ],
+  ])('%s -> %s', (tpl, rule, construct) => {
+    const v = checkTemplate(tpl);
+    expect(v.map((h) => h.rule.meta.id)).toContain(rule);
+    expect(v.find((h) => h.rule.meta.id === rule)?.construct).toContain(construct);
   });
 });
 
@@ -118,7 +128,9 @@ describe('model repositories', () => {
     const s = await summary('malicious/repo-chat-template');
     expect(s?.verdict).toBe('block');
     expect(
-      s?.findings.some((f) => f.rule === 'repo/chat-template-injection' && /__globals__/.test(f.message)),
+      s?.findings.some(
+        (f) => f.rule.startsWith('template/') && /__globals__|lipsum|cycler|self/.test(f.message),
+      ),
     ).toBe(true);
   });
 });

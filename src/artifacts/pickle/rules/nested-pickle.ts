@@ -4,6 +4,8 @@
  * the nesting path. Bytes that merely look like a pickle and are not handed to a loader only report what they
  * would import (a parse error there is not a finding: raw array data can start with 0x80 by chance).
  */
+
+import { pushAll } from '../../../core/arrays.js';
 import { ATLAS } from '../../../core/atlas.js';
 import type { Finding } from '../../../core/finding.js';
 import { LIMITS } from '../../../core/limits.js';
@@ -68,7 +70,7 @@ function analyzeLoaderPayload(
   const out: Finding[] = [];
   let off = 0;
   const first = ctx.analyzeNested(bytes, 0, bytes.length, base, path);
-  out.push(...first.findings);
+  pushAll(out, first.findings);
   const legacy = TORCH_LOADERS.has(loader) && first.complete && first.value === TORCH_LEGACY_MAGIC;
   if (!legacy) return out;
   off = first.end;
@@ -80,7 +82,7 @@ function analyzeLoaderPayload(
       base + off,
       `${path}, pickle ${n + 1} of the legacy torch file`,
     );
-    out.push(...r.findings);
+    pushAll(out, r.findings);
     if (!r.complete) break;
     off += r.end;
   }
@@ -130,8 +132,8 @@ function checkAll(ctx: RuleContext): Finding[] {
         continue;
       }
       if (typeof p === 'string')
-        out.push(...analyzeLoaderPayload(ctx, c.fn.qualified, latin1Bytes(p), c.offset, path));
-      else out.push(...analyzeLoaderPayload(ctx, c.fn.qualified, p.data, p.offset, path));
+        pushAll(out, analyzeLoaderPayload(ctx, c.fn.qualified, latin1Bytes(p), c.offset, path));
+      else pushAll(out, analyzeLoaderPayload(ctx, c.fn.qualified, p.data, p.offset, path));
       out.push(info(ctx, c.offset, path));
     }
   }
@@ -142,13 +144,15 @@ function checkAll(ctx: RuleContext): Finding[] {
     // torch.save bytes (legacy format) reach torch.load through allowed helpers too: read them as torch.load.
     const first = ctx.analyzeNested(b.data, 0, b.data.length, b.offset, path);
     if (first.complete && first.value === TORCH_LEGACY_MAGIC) {
-      out.push(...analyzeLoaderPayload(ctx, 'torch.load', b.data, b.offset, path), info(ctx, b.offset, path));
+      pushAll(out, analyzeLoaderPayload(ctx, 'torch.load', b.data, b.offset, path));
+      out.push(info(ctx, b.offset, path));
       continue;
     }
     const inner = first.findings;
     const policy = inner.filter((f) => f.rule !== 'pickle/malformed' && f.rule !== 'pickle/limit');
     if (policy.length === 0) continue;
-    out.push(...policy, info(ctx, b.offset, path));
+    pushAll(out, policy);
+    out.push(info(ctx, b.offset, path));
   }
   return out;
 }
