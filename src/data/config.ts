@@ -12,9 +12,9 @@
 
 import { z } from 'zod';
 import { AntidoteError, configError, describeFsError } from '../core/errors.js';
+import { parseJsonBounded } from '../core/json-depth.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
-import { parseJsonBounded } from '../core/json-depth.js';
 
 export const TRIGGER_DEFAULTS = {
   /** Longest word n-gram mined in text. */

@@ -7,9 +7,9 @@
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { AntidoteError, configError, describeFsError, usageError } from '../../core/errors.js';
+import { parseJsonBounded } from '../../core/json-depth.js';
 import { LIMITS } from '../../core/limits.js';
 import { readRegularFileSync } from '../../core/paths.js';
-import { parseJsonBounded } from '../../core/json-depth.js';
 import type { Policy } from './api.js';
 import { PROFILE_NAMES, PROFILES } from './profiles/index.js';
 
