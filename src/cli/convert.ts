@@ -7,6 +7,7 @@ interface ConvertFlags {
   allow?: string[];
   policy?: string;
   force?: boolean;
+  key?: string;
   format: string;
 }
 
@@ -22,6 +23,10 @@ export function registerConvert(program: Command): void {
     .option('--allow <name>', 'allow a fully qualified global in the pre-scan (repeatable)', collect)
     .option('--policy <file>', 'policy file (JSON) for the pre-scan')
     .option('--force', 'replace the output file if it exists')
+    .option(
+      '--key <name>',
+      'the entry of a training checkpoint that holds the state dict, e.g. model (default: found when only one entry is a state dict)',
+    )
     .option('-f, --format <format>', 'summary format: text or json', 'text')
     .action(
       action(async (checkpoint: string, flags: ConvertFlags) => {
@@ -35,6 +40,7 @@ export function registerConvert(program: Command): void {
             allow: flags.allow,
             policyFile: flags.policy,
             force: flags.force,
+            key: flags.key,
           });
           if (format === 'json') {
             process.stdout.write(`${JSON.stringify({ version: 1, ...r }, null, 2)}\n`);
@@ -42,7 +48,7 @@ export function registerConvert(program: Command): void {
             const views = r.tensors.filter((t) => t.materialised).length;
             const mb = (r.bytes / 1e6).toFixed(1);
             process.stdout.write(
-              `converted ${r.tensors.length} tensors (${mb} MB${views ? `, ${views} non-contiguous views materialised` : ''}) from ${r.format} to ${r.output}; output re-read and every tensor digest verified\n`,
+              `converted ${r.tensors.length} tensors (${mb} MB${views ? `, ${views} non-contiguous views materialised` : ''}) from ${r.format}${r.key !== undefined ? ` (entry ${r.key})` : ''} to ${r.output}; output re-read and every tensor digest verified\n`,
             );
           }
           return EXIT.ok;
