@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A temporary folder for the run (TMPDIR) and the committed datasets expanded into it; removed at the end.
+    globalSetup: ['test/setup/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,

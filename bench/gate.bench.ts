@@ -15,6 +15,8 @@ const F = join(ROOT, 'test', 'fixtures', 'gate');
 const cache = join(ensureCache(), 'gate');
 
 async function main() {
+  // The benchmark reads the full datasets of ../shared/data (the tests read their committed copies).
+  process.env.ANTIDOTE_TEST_DATA ??= join(ROOT, '..', 'shared', 'data');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(cache, { recursive: true });
   const a = adultSplit();

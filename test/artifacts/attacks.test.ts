@@ -2,17 +2,17 @@
  * Attack classes beyond the public corpus that the scanner's containers and orchestration must catch by
  * design. Every file is built opcode by opcode / byte by byte here; none is ever loaded.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/artifacts/scan.js';
 import type { FileResult } from '../../src/report/types.js';
+import { tempDir } from '../helpers/tmp.js';
 import { benignPickle, bytes, callPickle0, callPickle2, orderedDictPickle } from './helpers/pickles.js';
 import { buildZip } from './helpers/zip-builder.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'antidote-attacks-'));
+const dir = tempDir('antidote-attacks-');
 const payload = () => callPickle2('posix', 'system', 'id');
 
 async function scanOne(name: string, data: Uint8Array): Promise<FileResult> {

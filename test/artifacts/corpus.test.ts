@@ -1,5 +1,5 @@
 /**
- * Every file of ../shared/corpora/picklescan gets the verdict ../shared/corpora/README.md names. The
+ * Every file of the picklescan corpus (test/fixtures/corpora/picklescan) gets the verdict its README names. The
  * expected verdict comes from the README's own words (its name rules are parsed here), never from a
  * list of answers; where a file blocks, the reason must be of the right class.
  */
@@ -13,10 +13,9 @@ import { loadScanPolicy } from '../../src/artifacts/formats/pickle-stream.js';
 import { scanPaths } from '../../src/artifacts/scan.js';
 import type { Finding } from '../../src/core/finding.js';
 import type { FileResult } from '../../src/report/types.js';
-import { SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES } from '../helpers/cli.js';
 
-const CORPUS = join(SHARED, 'corpora', 'picklescan');
-const README = readFileSync(join(SHARED, 'corpora', 'README.md'), 'utf8').replace(/\s+/g, ' ');
+const README = readFileSync(join(FIXTURES, 'corpora', 'README.md'), 'utf8').replace(/\s+/g, ' ');
 
 /** Backticked tokens of the README between two phrases. */
 function ticks(from: RegExp, to: RegExp): string[] {

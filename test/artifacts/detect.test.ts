@@ -10,7 +10,7 @@ import {
   walkPickle,
   wrapperKind,
 } from '../../src/artifacts/detect.js';
-import { FIXTURES, SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES } from '../helpers/cli.js';
 import { benignPickle, bytes, callPickle0 } from './helpers/pickles.js';
 
 const real = (n: string) => new Uint8Array(readFileSync(join(FIXTURES, 'real', n)));
@@ -92,11 +92,7 @@ describe('container and wrapper magic', () => {
     expect(isZip(real('state_dict_dtypes.pt'))).toBe(true);
     expect(isZip(real('arrays.npz'))).toBe(true);
     expect(isZip(real('plain_protocol2.pkl'))).toBe(false);
-    expect(
-      wrapperKind(
-        new Uint8Array(readFileSync(join(SHARED, 'corpora', 'picklescan', 'data', 'malicious1.7z'))),
-      ),
-    ).toBe('7z');
+    expect(wrapperKind(new Uint8Array(readFileSync(join(CORPUS, 'data', 'malicious1.7z'))))).toBe('7z');
     expect(wrapperKind(real('sklearn_pipeline_gzip.joblib'))).toBe('gzip');
     expect(wrapperKind(real('sklearn_pipeline_bz2.joblib'))).toBe('bzip2');
     expect(wrapperKind(real('sklearn_pipeline_xz.joblib'))).toBe('xz');

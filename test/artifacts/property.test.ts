@@ -12,7 +12,7 @@ import { MemorySource } from '../../src/artifacts/containers/sync-source.js';
 import { loadScanPolicy } from '../../src/artifacts/formats/pickle-stream.js';
 import { scanSource } from '../../src/artifacts/scan.js';
 import { atLeast } from '../../src/core/severity.js';
-import { FIXTURES, SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES } from '../helpers/cli.js';
 
 const MAX_MS_PER_CASE = 3000;
 const PICKLE_FORMATS =
@@ -25,12 +25,17 @@ function listFiles(dir: string): string[] {
   });
 }
 
-const seeds = [...listFiles(join(SHARED, 'corpora', 'picklescan')), ...listFiles(join(FIXTURES, 'real'))]
+const seeds = [...listFiles(CORPUS), ...listFiles(join(FIXTURES, 'real'))]
   .filter((p) => !/LICENSE|make\.py|tensors\.json/.test(p) && statSync(p).size <= 64 * 1024)
   .map((p) => ({ name: p.split('/').pop() as string, bytes: new Uint8Array(readFileSync(p)) }));
 
 describe('scanner under mutation', async () => {
   const policy = await loadScanPolicy(undefined, []);
+
+  it('starts from the corpus and the real fixtures', () => {
+    expect(seeds.filter((s) => s.name.startsWith('GHSA-')).length).toBeGreaterThan(40);
+    expect(seeds.length).toBeGreaterThan(100);
+  });
 
   async function check(name: string, bytes: Uint8Array): Promise<void> {
     const t0 = performance.now();

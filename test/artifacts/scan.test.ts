@@ -1,5 +1,5 @@
 /** Orchestration: fail closed on internal errors, one result per file, symlinks, progress, limits. */
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,12 +9,13 @@ import { scanPaths } from '../../src/artifacts/scan.js';
 import { walkFolder } from '../../src/artifacts/walk.js';
 import { AntidoteError } from '../../src/core/errors.js';
 import type { Progress } from '../../src/core/progress.js';
+import { tempDir } from '../helpers/tmp.js';
 import { benignPickle, callPickle2 } from './helpers/pickles.js';
 
 const opts = { failOn: 'high' as const, allow: [] };
 
 function tree(): string {
-  const root = mkdtempSync(join(tmpdir(), 'antidote-scan-'));
+  const root = tempDir('antidote-scan-');
   mkdirSync(join(root, 'sub', 'deeper'), { recursive: true });
   writeFileSync(join(root, 'a.pkl'), benignPickle);
   writeFileSync(join(root, 'sub', 'b.pkl'), callPickle2('os', 'system', 'x'));
@@ -90,7 +91,7 @@ describe('scanPaths', () => {
 
   it('never follows symbolic links out of the tree, and reports each link', async () => {
     const root = tree();
-    const outside = mkdtempSync(join(tmpdir(), 'antidote-outside-'));
+    const outside = tempDir('antidote-outside-');
     writeFileSync(join(outside, 'evil.pkl'), callPickle2('os', 'system', 'x'));
     symlinkSync(join(outside, 'evil.pkl'), join(root, 'link-out.pkl'));
     symlinkSync(join(root, 'a.pkl'), join(root, 'link-in.pkl'));

@@ -8,9 +8,9 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tmpDir } from '../data/helpers.js';
-import { ROOT, runCli, SHARED } from '../helpers/cli.js';
+import { ROOT, runCli, testData } from '../helpers/cli.js';
 
-const DATA = join(SHARED, 'data', 'sst2-badnets');
+const DATA = join(testData(), 'sst2-badnets');
 
 function readTsv(path: string): Array<[string, string]> {
   return readFileSync(path, 'utf8')

@@ -1,16 +1,17 @@
 /** `antidote demo` from the command line: the whole loop on the bundled data, in under a minute. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 describe('antidote demo', () => {
   it(
     'runs the poisoned retrain loop, blocks the raw candidate, promotes the audited one, names the reports',
     { timeout: 120_000 },
     () => {
-      const out = join(mkdtempSync(join(tmpdir(), 'antidote-demo-')), 'demo out');
+      const out = join(tempDir('antidote-demo-'), 'demo out');
       const t0 = Date.now();
       const r = runCli(['demo', '--out', out]);
       const seconds = (Date.now() - t0) / 1000;

@@ -1,7 +1,6 @@
 /** `antidote gate` from the command line: exit codes, outputs, the signed decision, failures that block. */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -11,9 +10,10 @@ import { verifyDsse } from '../../src/provenance/dsse.js';
 import { adultSplit, writeCsv } from '../gate/helpers/data.js';
 import { type Fault, type Served, serveModel } from '../gate/helpers/serve.js';
 import { FIXTURES, ROOT, runCli, runCliAsync } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const F = join(FIXTURES, 'gate');
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-cli-gate-'));
+const tmp = tempDir('antidote-cli-gate-');
 const TRUSTED = join(tmp, 'trusted.csv');
 const servers: Served[] = [];
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');

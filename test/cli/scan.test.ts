@@ -1,14 +1,13 @@
 /** `antidote scan` as a user runs it: exit codes, formats, --output, --fail-on, --allow, --policy. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, runCli, SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES, ROOT, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
-const CORPUS = join(SHARED, 'corpora', 'picklescan');
 const benign = join(CORPUS, 'data', 'benign0_v3.pkl');
 const evil = join(CORPUS, 'data', 'malicious1_v3.pkl');
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-cli-scan-'));
+const tmp = tempDir('antidote-cli-scan-');
 
 describe('antidote scan', () => {
   it('exits 0 when every file passes, 1 when one is blocked, 2 on a missing path', () => {

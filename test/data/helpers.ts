@@ -1,8 +1,7 @@
 /** Seeded synthetic tables for the audit tests (small, fast, with known poison). */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { mulberry32 } from '../../src/data/learn/random.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** The project's seeded generator (mulberry32), so test data and audit folds use one definition. */
 export const rng = mulberry32;
@@ -81,8 +80,9 @@ export function textRows(
   return out;
 }
 
+/** A temporary folder removed after the test file. */
 export function tmpDir(prefix = 'antidote-audit-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return tempDir(prefix);
 }
 
 /** RFC 4180 CSV writer (quotes only when needed). */

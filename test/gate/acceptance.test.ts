@@ -1,16 +1,15 @@
 /**
- * Acceptance cases on real data (UCI Adult, SST-2 from ../shared/data): models as ONNX files (made by
+ * Acceptance cases on real data (UCI Adult, SST-2 from test/fixtures/data): models as ONNX files (made by
  * test/fixtures/gate/make_models.py with Debian's python3-onnx) and served by a real HTTP server on 127.0.0.1.
  * Live-versus-trusted uses candidates trained here with Antidote's own learner.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGate } from '../../src/gate/gate.js';
 import { trainLearnerModel } from '../../src/gate/models/in-process.js';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { FIXTURES } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import {
   ADULT_CATEGORICAL,
   ADULT_NUMERIC,
@@ -25,7 +24,7 @@ import {
 import { type Served, serveModel } from './helpers/serve.js';
 
 const F = join(FIXTURES, 'gate');
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-gate-acc-'));
+const tmp = tempDir('antidote-gate-acc-');
 const ADULT = join(tmp, 'adult_trusted.csv');
 const SST2 = join(tmp, 'sst2_trusted.csv');
 const servers: Served[] = [];

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type GateContext } from '../../src/gate/context.js';
@@ -10,6 +9,7 @@ import { autoTriggers, runProbes, triggersFromAudit, triggersFromFile } from '..
 import { checkShift, ks, psi } from '../../src/gate/shift.js';
 import { checkDeclaredSlices, discoverSlices } from '../../src/gate/slices.js';
 import type { Column, GateTable } from '../../src/gate/table.js';
+import { tempDir } from '../helpers/tmp.js';
 import { seeded } from './helpers/data.js';
 
 /** A hand-built table: region a..e, a numeric x, binary labels; two models given as probabilities. */
@@ -256,7 +256,7 @@ describe('trigger probes', () => {
   const batch = { n, columns, ids: trusted.ids };
 
   it('finds a trigger named in an audit report (read defensively) and blocks, controls and incumbent stay low', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'antidote-probes-'));
+    const dir = tempDir('antidote-probes-');
     writeFileSync(
       join(dir, 'report.json'),
       JSON.stringify({
@@ -298,7 +298,7 @@ describe('trigger probes', () => {
   });
 
   it('finds a tabular trigger value from a probe file, and passes a clean candidate on the standard list', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'antidote-probes-'));
+    const dir = tempDir('antidote-probes-');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'probes.txt'), '# triggers\nstars=7\ncf\n');
     const triggers = await triggersFromFile(join(dir, 'probes.txt'), ['review'], ['review', 'stars']);

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { httpModel } from '../../src/gate/models/http.js';
@@ -7,11 +6,12 @@ import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { loadPredictions } from '../../src/gate/models/predictions.js';
 import { type GateModel, ModelError } from '../../src/gate/models/types.js';
 import { FIXTURES } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import { ADULT_NUMERIC, adultSplit, batchOf } from './helpers/data.js';
 import { type Fault, serveModel } from './helpers/serve.js';
 
 const F = join(FIXTURES, 'gate');
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-gate-models-'));
+const tmp = tempDir('antidote-gate-models-');
 const trusted = adultSplit().trusted;
 const small = { header: trusted.header, rows: trusted.rows.slice(0, 300) };
 const batch = batchOf(small, ADULT_NUMERIC);

@@ -5,8 +5,17 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'bin', 'antidote.js');
-export const SHARED = join(ROOT, '..', 'shared');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
+/** The picklescan corpus (MIT), copied by test/fixtures/copy-from-shared.sh. */
+export const CORPUS = join(FIXTURES, 'corpora', 'picklescan');
+
+/** The datasets, one folder per dataset, expanded from test/fixtures/data by test/setup/global-setup.ts. */
+export function testData(): string {
+  const dir = process.env.ANTIDOTE_TEST_DATA;
+  if (!dir)
+    throw new Error('ANTIDOTE_TEST_DATA is not set: run the tests with vitest (test/setup/global-setup.ts)');
+  return dir;
+}
 
 export interface CliResult {
   code: number | null;

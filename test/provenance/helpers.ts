@@ -1,14 +1,11 @@
 /** Small helpers shared by the provenance tests: temporary folders, generated keys, model trees. */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll } from 'vitest';
+import { tempDir as sharedTempDir } from '../helpers/tmp.js';
 
 export function tempDir(prefix = 'antidote-prov-'): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(d, { recursive: true, force: true }));
-  return d;
+  return sharedTempDir(prefix);
 }
 
 export function writeKeys(dir: string, name: string, namedCurve: string): { priv: string; pub: string } {

@@ -5,30 +5,20 @@
  * Antidote signing the same folders with the same key must produce the same statement and the same
  * verification material.
  *
- * The vectors are not committed here. They are read from ../shared/vectors/model-transparency/ (next
- * to the repository) when present, else from $ANTIDOTE_MT_VECTORS; both point at a copy of the
- * reference's scripts/tests/ folder (keys/certificate/*.pem, v*-elliptic-key/, v*-certificate/,
- * v1.1.0-sigstore/). Without them this suite is skipped, saying so.
+ * The vectors are committed in test/fixtures/vectors/model-transparency/ (the reference's scripts/tests/
+ * folders signed with keys and certificates, the public keys and the signing key, with the reference's
+ * LICENSE; copied by test/fixtures/copy-from-shared.sh). A missing vector fails the suite.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { certificateSigner, keySigner, signModel } from '../../src/provenance/model-signing/sign.js';
 import { verifyModelSignature } from '../../src/provenance/model-signing/verify.js';
-import { ROOT } from '../helpers/cli.js';
+import { FIXTURES } from '../helpers/cli.js';
 import { tempDir } from './helpers.js';
 
-const candidates = [
-  join(ROOT, '..', 'shared', 'vectors', 'model-transparency'),
-  process.env.ANTIDOTE_MT_VECTORS ?? '',
-];
-const VEC = candidates.find((d) => d && existsSync(join(d, 'keys', 'certificate', 'signing-key-pub.pem')));
-if (!VEC) {
-  console.warn(
-    'model-signing interop: SKIPPED: reference vectors not found in ../shared/vectors/model-transparency/ and ANTIDOTE_MT_VECTORS is not set',
-  );
-}
+const VEC = join(FIXTURES, 'vectors', 'model-transparency');
 
 interface Vector {
   name: string;
@@ -50,7 +40,7 @@ const VECTORS: Vector[] = [
   { name: 'v1.1.0-certificate', kind: 'certificate', model: '', ignore: true },
 ];
 
-const keyDir = () => join(VEC!, 'keys', 'certificate');
+const keyDir = () => join(VEC, 'keys', 'certificate');
 
 function verifyOpts(dir: string, v: Vector, over: Partial<Parameters<typeof verifyModelSignature>[1]> = {}) {
   return {
@@ -66,11 +56,11 @@ function verifyOpts(dir: string, v: Vector, over: Partial<Parameters<typeof veri
 /** A private copy of one vector folder, keeping its name (the name is the statement's subject). */
 function copyVector(v: Vector): string {
   const dir = join(tempDir(), v.name);
-  cpSync(join(VEC!, v.name), dir, { recursive: true });
+  cpSync(join(VEC, v.name), dir, { recursive: true });
   return dir;
 }
 
-describe.skipIf(!VEC)('reference vectors (sigstore/model-transparency scripts/tests)', () => {
+describe('reference vectors (sigstore/model-transparency scripts/tests)', () => {
   for (const v of VECTORS) {
     describe(v.name, () => {
       it('verifies', async () => {

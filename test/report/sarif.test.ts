@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { ruleCatalog } from '../../src/artifacts/rules.js';
 import { scanPaths } from '../../src/artifacts/scan.js';
 import { renderScanSarif } from '../../src/report/sarif.js';
-import { FIXTURES, SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES } from '../helpers/cli.js';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +38,7 @@ function sarifValidator() {
 
 describe('SARIF output', () => {
   it('is valid SARIF 2.1.0 and acceptable to GitHub code scanning', async () => {
-    const report = await scanPaths([join(SHARED, 'corpora', 'picklescan', 'data'), join(FIXTURES, 'real')], {
+    const report = await scanPaths([join(CORPUS, 'data'), join(FIXTURES, 'real')], {
       failOn: 'high',
       allow: [],
     });

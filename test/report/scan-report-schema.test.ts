@@ -5,14 +5,14 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { scanPaths } from '../../src/artifacts/scan.js';
 import { renderScanJson } from '../../src/report/json.js';
-import { FIXTURES, ROOT, SHARED } from '../helpers/cli.js';
+import { CORPUS, FIXTURES, ROOT } from '../helpers/cli.js';
 
 describe('scan JSON report', () => {
   it('matches its versioned JSON Schema on real output', async () => {
     const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'scan-report.v1.json'), 'utf8'));
     const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
     const validate = ajv.compile(schema);
-    const report = await scanPaths([join(FIXTURES, 'real'), join(SHARED, 'corpora', 'picklescan')], {
+    const report = await scanPaths([join(FIXTURES, 'real'), CORPUS], {
       failOn: 'high',
       allow: [],
     });

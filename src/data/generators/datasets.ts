@@ -1,5 +1,5 @@
 /**
- * Readers for the public datasets the generators build on (/work/shared/data, see its README for sources
+ * Readers for the public datasets the generators build on (../shared/data, see its README for sources
  * and licences): SMS Spam Collection, UCI Adult, and the ONION SST-2 BadNets splits.
  */
 import { readFileSync } from 'node:fs';

@@ -20,6 +20,17 @@ import { type GateModel, type InputBatch, ModelError, toProbabilities } from './
 
 type Ort = typeof import('onnxruntime-node');
 
+/**
+ * onnxruntime records telemetry by default (a device id and an event queue under
+ * ~/.cache/Microsoft/DeveloperTools/.onnxruntime/). The Node binding has no switch for it; the native library
+ * reads ORT_DISABLE_TELEMETRY from the environment when it starts, so it is set before the module is loaded.
+ * Antidote writes nothing under HOME and uses no network.
+ */
+async function loadOrt(): Promise<Ort> {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  return await import('onnxruntime-node');
+}
+
 export interface OnnxOptions {
   classes: number;
   /** Columns feeding a single 2-D float input, in order. */
@@ -52,7 +63,7 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
       `${what} keeps tensors in external data files`,
       'embed the weights in the .onnx file',
     );
-  const ort: Ort = await import('onnxruntime-node');
+  const ort = await loadOrt();
   let session: import('onnxruntime-node').InferenceSession;
   try {
     session = await ort.InferenceSession.create(bytes, {

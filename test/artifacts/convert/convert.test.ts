@@ -3,8 +3,7 @@
  * (test/fixtures/convert/make_convert.py), refusals that name the offending entries, and the pre-scan.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { convertCheckpoint, gather } from '../../../src/artifacts/convert/index.
 import { validateSafetensors } from '../../../src/artifacts/formats/safetensors.js';
 import { FileSource } from '../../../src/artifacts/source.js';
 import { runCli } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const F = join(import.meta.dirname, '..', '..', 'fixtures', 'convert');
 const expected = JSON.parse(readFileSync(join(F, 'expected.json'), 'utf8')) as Record<
@@ -23,7 +23,7 @@ const expected = JSON.parse(readFileSync(join(F, 'expected.json'), 'utf8')) as R
     metadata_keys?: string[];
   }
 >;
-const out = mkdtempSync(join(tmpdir(), 'antidote-convert-'));
+const out = tempDir('antidote-convert-');
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 describe('conversion is byte-exact', () => {

@@ -1,15 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pickleRules } from '../../../src/artifacts/pickle/api.js';
 import { defaultPolicy, loadPolicy } from '../../../src/artifacts/pickle/policy.js';
 import { PROFILES } from '../../../src/artifacts/pickle/profiles/index.js';
 import { AntidoteError } from '../../../src/core/errors.js';
+import { tempDir } from '../../helpers/tmp.js';
 import { analyze, blocks, rules } from './helpers.js';
 import { op, pk } from './ops.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'antidote-policy-'));
+const dir = tempDir('antidote-policy-');
 const file = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);

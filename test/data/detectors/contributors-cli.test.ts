@@ -3,16 +3,15 @@
  * Asserts only on this detector family's output (contributors, drift, duplicates), so that it tests their
  * wiring into `antidote audit` (registration, settings, stage-2 inputs) rather than other detectors.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { writeCase } from '../../../src/data/generators/write.js';
-import { runCli, SHARED } from '../../helpers/cli.js';
+import { runCli, testData } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
 
-const work = mkdtempSync(join(tmpdir(), 'antidote-contrib-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+const work = tempDir('antidote-contrib-');
 
 interface Report {
   findings: Array<{ rule: string; severity: string; evidence?: Record<string, unknown> }>;
@@ -23,7 +22,7 @@ async function audit(
   name: string,
   seed: number,
 ): Promise<{ report: Report; truth: string[]; rogue: string[] }> {
-  const c = CASES[name]({ dataDir: join(SHARED, 'data'), seed });
+  const c = CASES[name]({ dataDir: testData(), seed });
   const dir = join(work, name);
   await writeCase(c, dir);
   const r = runCli([

@@ -3,13 +3,12 @@
  * the detector on seeded SMS Spam Collection batches (seed 4: not one the benchmark reports) with random
  * label noise and with none.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DISAGREEMENT_DEFAULTS } from '../../../src/data/config.js';
 import { classReference, labelLocalFdr, run } from '../../../src/data/detectors/disagreement.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { contextOf } from '../../../src/data/generators/dataset.js';
-import { SHARED } from '../../helpers/cli.js';
+import { testData } from '../../helpers/cli.js';
 import { rng } from '../helpers.js';
 
 const OPTS = { lambda: 0.5, minPi0: 0.2, z: 1.645 };
@@ -77,7 +76,7 @@ function recallAtP70(scores: Float64Array, truth: Set<number>): { recall: number
 }
 
 function detect(name: string, seed: number) {
-  const c = CASES[name]({ dataDir: join(SHARED, 'data'), seed });
+  const c = CASES[name]({ dataDir: testData(), seed });
   const ctx = contextOf(c, 1);
   ctx.settings = { ...DISAGREEMENT_DEFAULTS };
   const out = run(ctx);
@@ -122,7 +121,7 @@ describe('disagreement beside a planted campaign', () => {
   }, 60_000);
 
   it('sets aside rows a confirmed trigger explains when judging the rest', () => {
-    const c = CASES['phrase-campaign']({ dataDir: join(SHARED, 'data'), seed: 3 });
+    const c = CASES['phrase-campaign']({ dataDir: testData(), seed: 3 });
     const ids = new Set(c.truth.poisoned);
     const ctx = contextOf(c, 1);
     ctx.settings = { ...DISAGREEMENT_DEFAULTS };

@@ -5,7 +5,7 @@ import { detector as disagreement } from '../../../src/data/detectors/disagreeme
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { writeCase } from '../../../src/data/generators/write.js';
-import { SHARED } from '../../helpers/cli.js';
+import { testData } from '../../helpers/cli.js';
 import { rng, textRows, tmpDir, writeCsv } from '../helpers.js';
 
 async function auditCsv(
@@ -229,7 +229,7 @@ describe('trigger mining on UCI Adult', () => {
     // Seed 5 (not one the benchmark reports): the trigger shares marital_status=Married-civ-spouse with many
     // natural high-income rows, which a model of the poisoned batch mis-reads; the trusted model must set
     // the expected rates, so only the planted conjunction is confirmed.
-    const c = CASES['tabular-trigger']({ dataDir: join(SHARED, 'data'), seed: 5 });
+    const c = CASES['tabular-trigger']({ dataDir: testData(), seed: 5 });
     const dir = tmpDir();
     await writeCase(c, dir);
     const run = await runAudit({

@@ -1,13 +1,13 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { loadAdult, loadSms } from '../../../src/data/generators/datasets.js';
 import { writeCase } from '../../../src/data/generators/write.js';
-import { SHARED } from '../../helpers/cli.js';
+import { testData } from '../../helpers/cli.js';
+import { tempDir } from '../../helpers/tmp.js';
 
-const dataDir = join(SHARED, 'data');
+const dataDir = testData();
 const gen = (name: string, seed = 1) => CASES[name]({ dataDir, seed });
 
 describe('seeded poisoning cases', () => {
@@ -39,6 +39,7 @@ describe('seeded poisoning cases', () => {
   it('rogue labelers flip labels only in their own rows', () => {
     const c = gen('rogue-labelers', 2);
     const rogue = c.truth.details.rogueLabelers as string[];
+    expect(rogue).toHaveLength(2);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) expect(rogue).toContain(byId.get(id)!.labeler);
     const share =
@@ -51,6 +52,7 @@ describe('seeded poisoning cases', () => {
     const phrase = c.truth.details.phrase as string;
     const accounts = c.truth.details.accounts as string[];
     expect(phrase.split(' ')).toHaveLength(3);
+    expect(c.truth.poisoned.length).toBeGreaterThan(50);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) {
       const r = byId.get(id)!;
@@ -66,6 +68,7 @@ describe('seeded poisoning cases', () => {
     const c = gen('tabular-trigger', 4);
     const trigger = c.truth.details.trigger as Record<string, string | number>;
     expect(Object.keys(trigger)).toHaveLength(3);
+    expect(c.truth.poisoned.length).toBeGreaterThan(50);
     const byId = new Map(c.incoming.map((r) => [String(r.id), r]));
     for (const id of c.truth.poisoned) {
       const r = byId.get(id)!;
@@ -100,7 +103,7 @@ describe('seeded poisoning cases', () => {
   });
 
   it('writes trusted.csv, incoming.csv and truth.json that read back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'antidote-gen-'));
+    const dir = tempDir('antidote-gen-');
     try {
       const c = gen('phrase-campaign');
       await writeCase(c, dir);

@@ -1,11 +1,11 @@
-/** Real datasets for the gate's tests (from ../shared/data, see its README) as column-oriented batches and files. */
+/** Real datasets for the gate's tests (test/fixtures/data, see copy-from-shared.sh) as column-oriented batches and files. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ADULT_COLUMNS as COLUMNS, ADULT_NUMERIC as NUMERIC } from '../../../src/data/generators/datasets.js';
 import { mulberry32 } from '../../../src/data/learn/random.js';
 import type { InputBatch } from '../../../src/gate/models/types.js';
 import type { Column } from '../../../src/gate/table.js';
-import { SHARED } from '../../helpers/cli.js';
+import { testData } from '../../helpers/cli.js';
 
 // The Adult schema is defined once, in the generators; order matters here (the ONNX fixtures' feature order).
 export const ADULT_COLUMNS: string[] = [...COLUMNS];
@@ -28,7 +28,7 @@ export interface Rows {
 
 /** UCI Adult (32,561 rows), values trimmed; income is `<=50K` or `>50K`. */
 export function adult(): Rows {
-  const text = readFileSync(join(SHARED, 'data', 'adult', 'adult.data'), 'utf8');
+  const text = readFileSync(join(testData(), 'adult', 'adult.data'), 'utf8');
   const rows = text
     .split('\n')
     .filter((l) => l.trim())
@@ -47,7 +47,7 @@ export function adultSplit(): { trusted: Rows; pool: Rows } {
 
 /** SST-2 (sentence, label) from the clean splits of the ONION release. */
 export function sst2(split: 'clean_train' | 'clean_dev' | 'clean_test' | 'badnets_train'): Rows {
-  const text = readFileSync(join(SHARED, 'data', 'sst2-badnets', `${split}.tsv`), 'utf8');
+  const text = readFileSync(join(testData(), 'sst2-badnets', `${split}.tsv`), 'utf8');
   const rows = text
     .split('\n')
     .slice(1)

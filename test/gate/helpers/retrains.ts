@@ -1,5 +1,5 @@
 /** Clean retrains for the false-alarm test and benchmark: Antidote's learner on seeded samples of the Adult pool. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGate } from '../../../src/gate/gate.js';
@@ -34,17 +34,21 @@ export async function cleanRetrains(count: number, opts: { trainRows: number; tr
     trainLearnerModel(batchOf(rows, ADULT_NUMERIC), labelsOf(rows, 'income', classes), 2, spec);
   const incumbent = train(sample(1000));
   const outcomes: Array<{ seed: number; decision: string; reasons: string[] }> = [];
-  for (let s = 1; s <= count; s++) {
-    const candidate = train(sample(s));
-    const r = await runGate({
-      trusted: TRUSTED,
-      label: 'income',
-      incumbent,
-      candidate,
-      probe: 'auto',
-      settings: { seed: s },
-    });
-    outcomes.push({ seed: s, decision: r.decision, reasons: r.reasons });
+  try {
+    for (let s = 1; s <= count; s++) {
+      const candidate = train(sample(s));
+      const r = await runGate({
+        trusted: TRUSTED,
+        label: 'income',
+        incumbent,
+        candidate,
+        probe: 'auto',
+        settings: { seed: s },
+      });
+      outcomes.push({ seed: s, decision: r.decision, reasons: r.reasons });
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
   return outcomes;
 }

@@ -1,0 +1,32 @@
+/** Third-party data committed for the tests carries its licence and source beside it. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES } from './helpers/cli.js';
+
+const text = (...p: string[]) => readFileSync(join(FIXTURES, ...p), 'utf8');
+
+describe('committed third-party fixtures', () => {
+  it('each dataset names its source and licence', () => {
+    const names = readdirSync(join(FIXTURES, 'data'));
+    expect(names.sort()).toEqual(['adult', 'sms-spam', 'sst2-badnets']);
+    for (const n of names) {
+      expect(text('data', n, 'SOURCE.md'), n).toMatch(/CC BY 4\.0|MIT/);
+      expect(
+        readdirSync(join(FIXTURES, 'data', n)).some((f) => f.endsWith('.gz')),
+        n,
+      ).toBe(true);
+    }
+    expect(text('data', 'sst2-badnets', 'LICENSE')).toMatch(/MIT License/);
+  });
+
+  it('the picklescan corpus keeps its MIT licence and its README of expected verdicts', () => {
+    expect(text('corpora', 'picklescan', 'LICENSE')).toMatch(/MIT License/);
+    expect(text('corpora', 'README.md')).toMatch(/Expected verdicts/);
+  });
+
+  it('the model-signing vectors keep the Apache-2.0 licence of sigstore/model-transparency', () => {
+    expect(text('vectors', 'model-transparency', 'LICENSE')).toMatch(/Apache License\s+Version 2\.0/);
+    expect(existsSync(join(FIXTURES, 'vectors', 'model-transparency', 'README.md'))).toBe(true);
+  });
+});
