@@ -13,13 +13,22 @@ interface DiffFlags {
 export function registerDiff(program: Command): void {
   program
     .command('diff')
-    .description('compare a model with the base it claims to come from: surgical edits, fine-tunes, adapter forensics')
-    .argument('<base>', 'the base model: a safetensors, PyTorch or GGUF file, a shard index, or a model folder')
+    .description(
+      'compare a model with the base it claims to come from: surgical edits, fine-tunes, adapter forensics',
+    )
+    .argument(
+      '<base>',
+      'the base model: a safetensors, PyTorch or GGUF file, a shard index, or a model folder',
+    )
     .argument('<candidate>', 'the derived model (same forms), or a PEFT adapter folder')
     .option('-o, --output <file>', 'write the report to FILE (default: stdout)')
     .option('-f, --format <format>', 'text, json or html', 'text')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity', 'high')
-    .option('--allow <name>', 'allow a fully qualified global in the pre-scan of PyTorch files (repeatable)', collect)
+    .option(
+      '--allow <name>',
+      'allow a fully qualified global in the pre-scan of PyTorch files (repeatable)',
+      collect,
+    )
     .option('--policy <file>', 'policy file (JSON) for the pre-scan of PyTorch files')
     .addHelpText(
       'after',

@@ -104,7 +104,14 @@ export function symmetricEigenvalues(S: Float64Array, k: number): Float64Array {
  * The top `k` singular values of A (m x n), by a randomised range finder of width k + 6 with `iters` power
  * iterations. Exact when the width reaches min(m, n).
  */
-export function topSingularValues(A: Float32Array, m: number, n: number, k: number, iters = 2, seed = 7): Float64Array {
+export function topSingularValues(
+  A: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  iters = 2,
+  seed = 7,
+): Float64Array {
   const l = Math.min(k + 6, m, n);
   const rnd = gaussian(seed);
   const omega = new Float64Array(n * l);
@@ -139,7 +146,14 @@ export function topSingularValues(A: Float32Array, m: number, n: number, k: numb
  * Rows of A sampled with probability proportional to their squared norms and rescaled so that S^T S is an
  * unbiased estimate of A^T A (Frieze, Kannan and Vempala): a small matrix with the spectrum's shape.
  */
-export function sketchRows(A: Float32Array, m: number, n: number, rowNorms2: Float64Array, s: number, seed = 11): Float32Array {
+export function sketchRows(
+  A: Float32Array,
+  m: number,
+  n: number,
+  rowNorms2: Float64Array,
+  s: number,
+  seed = 11,
+): Float32Array {
   let total = 0;
   for (let i = 0; i < m; i++) total += rowNorms2[i];
   const out = new Float32Array(s * n);

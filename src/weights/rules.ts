@@ -5,7 +5,13 @@
 import { ATLAS } from '../core/atlas.js';
 import type { RuleMeta } from '../core/rule.js';
 
-const rule = (id: string, title: string, severity: RuleMeta['severity'], atlas: string, rationale: string): RuleMeta => ({
+const rule = (
+  id: string,
+  title: string,
+  severity: RuleMeta['severity'],
+  atlas: string,
+  rationale: string,
+): RuleMeta => ({
   id,
   title,
   severity,
@@ -18,7 +24,7 @@ export const surgicalEdit = rule(
   'surgical edit of the model weights',
   'critical',
   ATLAS.poisonModel,
-  'Model editing (ROME, MEMIT; the PoisonGPT attack) rewrites facts by adding a rank-one or low-rank update to one or a few MLP matrices and leaves every other weight as it was, so the model is unchanged on every benchmark except the rewritten facts. An ordinary fine-tune moves every trained tensor, biases and norms included, with deltas of high effective rank. A change confined to few matrices and nearly low-rank, or a rank-one component standing far above an ordinary fine-tune\'s delta, is the mark of an edit.',
+  "Model editing (ROME, MEMIT; the PoisonGPT attack) rewrites facts by adding a rank-one or low-rank update to one or a few MLP matrices and leaves every other weight as it was, so the model is unchanged on every benchmark except the rewritten facts. An ordinary fine-tune moves every trained tensor, biases and norms included, with deltas of high effective rank. A change confined to few matrices and nearly low-rank, or a rank-one component standing far above an ordinary fine-tune's delta, is the mark of an edit.",
 );
 export const fineTune = rule(
   'weights/fine-tune',
@@ -89,14 +95,14 @@ export const adapterBackdoor = rule(
   'LoRA adapter whose updates look backdoored',
   'high',
   ATLAS.backdoorTrigger,
-  'A poisoned LoRA adapter is easy to distribute and its behaviour only shows when its trigger is used. Training a trigger-to-target mapping leaves a mark on the adapter\'s updates: their spectra concentrate in fewer directions and their entries are heavier-tailed than a benign task\'s. A classifier over those spectral statistics, fitted on a reference population of benign and backdoored adapters trained for this purpose, scores the adapter; the score is evidence to review, not proof, and says what it rests on.',
+  "A poisoned LoRA adapter is easy to distribute and its behaviour only shows when its trigger is used. Training a trigger-to-target mapping leaves a mark on the adapter's updates: their spectra concentrate in fewer directions and their entries are heavier-tailed than a benign task's. A classifier over those spectral statistics, fitted on a reference population of benign and backdoored adapters trained for this purpose, scores the adapter; the score is evidence to review, not proof, and says what it rests on.",
 );
 export const adapterBaseMismatch = rule(
   'weights/adapter-base-mismatch',
   'adapter does not fit the base model',
   'high',
   ATLAS.supplyChainModel,
-  'An adapter whose modules are missing from the base model, or whose factor shapes do not match the base\'s weights, was not trained on that base: merged anyway it changes a different model than the one reviewed.',
+  "An adapter whose modules are missing from the base model, or whose factor shapes do not match the base's weights, was not trained on that base: merged anyway it changes a different model than the one reviewed.",
 );
 export const adapterUnreadable = rule(
   'weights/adapter-unreadable',

@@ -62,12 +62,16 @@ async function pickInFolder(dir: string): Promise<{ path: string; kind: string }
         'name the file to compare',
       );
   }
-  throw inputError(`${dir} holds no model weights (safetensors, PyTorch or GGUF)`, 'name a model file or folder');
+  throw inputError(
+    `${dir} holds no model weights (safetensors, PyTorch or GGUF)`,
+    'name a model file or folder',
+  );
 }
 
 async function kindOfFile(path: string): Promise<string> {
   const name = basename(path);
-  if (name.endsWith('.index.json')) return name.includes('safetensors') ? 'safetensors-index' : 'pytorch-index';
+  if (name.endsWith('.index.json'))
+    return name.includes('safetensors') ? 'safetensors-index' : 'pytorch-index';
   const { open } = await import('node:fs/promises');
   const fh = await open(path, 'r');
   try {

@@ -1,18 +1,19 @@
 /** `antidote convert` of training checkpoints ({model, optimizer, epoch, ...}) made by torch.save. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const W = join(FIXTURES, 'weights');
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-convert-key-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('antidote-convert-key-');
 
 const tensorNames = (file: string) => {
   const raw = readFileSync(file);
   const n = Number(raw.readBigUInt64LE(0));
-  return Object.keys(JSON.parse(raw.subarray(8, 8 + n).toString())).filter((k) => k !== '__metadata__').sort();
+  return Object.keys(JSON.parse(raw.subarray(8, 8 + n).toString()))
+    .filter((k) => k !== '__metadata__')
+    .sort();
 };
 
 describe('convert: training checkpoints', () => {
@@ -43,7 +44,14 @@ describe('convert: training checkpoints', () => {
   });
 
   it('an entry that is not a state dict (the optimizer) is refused with what is wrong in it', () => {
-    const r = runCli(['convert', join(W, 'train_ckpt.pt'), '-o', join(tmp, 'o.safetensors'), '--key', 'optimizer']);
+    const r = runCli([
+      'convert',
+      join(W, 'train_ckpt.pt'),
+      '-o',
+      join(tmp, 'o.safetensors'),
+      '--key',
+      'optimizer',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/param_groups is a list, not a tensor/);
   });

@@ -3,23 +3,27 @@
  * benign fine-tunes, a ROME-style rank-one edit verified to rewrite "the eiffel is in" -> rome, MEMIT-style
  * edits over three layers, and the ROME edit on top of a fine-tune), through the shipped CLI.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import { writeSafetensors } from './helpers.js';
 
 const M = join(FIXTURES, 'weights', 'gpt2');
 const manifest = JSON.parse(readFileSync(join(M, 'manifest.json'), 'utf8'));
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-diff-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('antidote-diff-test-');
 
 function diffJson(base: string, cand: string, extra: string[] = []) {
   const r = runCli(['diff', base, cand, '-f', 'json', ...extra]);
   return { code: r.code, stderr: r.stderr, report: r.stdout ? JSON.parse(r.stdout) : undefined };
 }
-const edited = (report: { findings: Array<{ rule: string; evidence?: { edited?: Array<{ tensor: string; layer?: number }> } }> }) =>
+interface Edited {
+  tensor: string;
+  layer?: number;
+  rank?: number;
+}
+const edited = (report: { findings: Array<{ rule: string; evidence?: { edited?: Edited[] } }> }): Edited[] =>
   report.findings.find((f) => f.rule === 'weights/surgical-edit')?.evidence?.edited ?? [];
 
 describe('antidote diff: edits are found with their layers, fine-tunes are not called edits', () => {
@@ -28,25 +32,28 @@ describe('antidote diff: edits are found with their layers, fine-tunes are not c
     expect(code).toBe(1);
     expect(report.summary.kind).toBe('edit');
     const e = edited(report);
-    expect(e.map((x: { tensor: string }) => x.tensor)).toEqual(manifest.models.rome.changed);
+    expect(e.map((x) => x.tensor)).toEqual(manifest.models.rome.changed);
     expect(e[0].layer).toBe(manifest.models.rome.layer);
     expect(e[0].rank).toBe(1);
   });
 
   it('the same edit saved by torch.save (lm_head tied to the embeddings) against the safetensors base', () => {
-    const { code, report } = diffJson(join(M, 'base', 'model.safetensors'), join(M, 'rome', 'pytorch_model.bin'));
+    const { code, report } = diffJson(
+      join(M, 'base', 'model.safetensors'),
+      join(M, 'rome', 'pytorch_model.bin'),
+    );
     expect(code).toBe(1);
     expect(report.candidate.format).toBe('pytorch');
     expect(report.tied).toEqual(['lm_head.weight']);
-    expect(edited(report).map((x: { tensor: string }) => x.tensor)).toEqual(manifest.models.rome.changed);
+    expect(edited(report).map((x) => x.tensor)).toEqual(manifest.models.rome.changed);
   });
 
   it('MEMIT-style low-rank edits over consecutive layers: every edited layer named', () => {
     const { code, report } = diffJson(join(M, 'base'), join(M, 'memit'));
     expect(code).toBe(1);
     const e = edited(report);
-    expect(e.map((x: { layer: number }) => x.layer)).toEqual(manifest.models.memit.layers);
-    expect(e.every((x: { rank?: number }) => x.rank !== undefined && x.rank <= 8)).toBe(true);
+    expect(e.map((x) => x.layer)).toEqual(manifest.models.memit.layers);
+    expect(e.every((x) => x.rank !== undefined && x.rank <= 8)).toBe(true);
   });
 
   it('a ROME edit on top of a benign fine-tune: found among 76 changed tensors, its layer named', () => {
@@ -59,7 +66,10 @@ describe('antidote diff: edits are found with their layers, fine-tunes are not c
     expect(e[0].tensor).toMatch(/mlp\.c_proj\.weight$/);
   });
 
-  it.each(['ft_full', 'ft_lora'])('the benign %s is an ordinary fine-tune: exit 0, no edit finding', (name) => {
+  it.each([
+    'ft_full',
+    'ft_lora',
+  ])('the benign %s is an ordinary fine-tune: exit 0, no edit finding', (name) => {
     const { code, report } = diffJson(join(M, 'base'), join(M, name));
     expect(code).toBe(0);
     expect(report.summary.kind).toBe('fine-tune');
@@ -97,7 +107,9 @@ describe('antidote diff: sharded models, folders, tokenizer and chat template', 
     const data = raw.subarray(8 + hl);
     const shards: Array<Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>> = [{}, {}];
     const weightMap: Record<string, string> = {};
-    for (const [name, t] of Object.entries(header) as Array<[string, { dtype: string; shape: number[]; data_offsets: [number, number] }]>) {
+    for (const [name, t] of Object.entries(header) as Array<
+      [string, { dtype: string; shape: number[]; data_offsets: [number, number] }]
+    >) {
       if (name === '__metadata__') continue;
       const bytes = data.subarray(t.data_offsets[0], t.data_offsets[1]);
       const f16 = new Uint16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
@@ -113,8 +125,12 @@ describe('antidote diff: sharded models, folders, tokenizer and chat template', 
       shards[k][name] = { dtype: 'F32', shape: t.shape, data: f32 };
       weightMap[name] = `model-0000${k + 1}-of-00002.safetensors`;
     }
-    shards.forEach((s, k) => writeSafetensors(join(dir, `model-0000${k + 1}-of-00002.safetensors`), s));
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+    for (const [k, s] of shards.entries())
+      writeSafetensors(join(dir, `model-0000${k + 1}-of-00002.safetensors`), s);
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ metadata: {}, weight_map: weightMap }),
+    );
     const same = diffJson(join(M, 'base'), dir);
     expect(same.code).toBe(0);
     expect(same.report.findings[0].rule).toBe('weights/identical');
@@ -124,7 +140,10 @@ describe('antidote diff: sharded models, folders, tokenizer and chat template', 
   it('an index whose shard path leaves the folder: one line, exit 2', () => {
     const dir = join(tmp, 'escape');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: { 'a.weight': '../../etc/passwd' } }));
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: { 'a.weight': '../../etc/passwd' } }),
+    );
     const r = runCli(['diff', join(M, 'base'), dir]);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -136,14 +155,28 @@ describe('antidote diff: sharded models, folders, tokenizer and chat template', 
     const b = join(tmp, 'tok-b');
     cpSync(join(M, 'base'), a, { recursive: true });
     cpSync(join(M, 'base'), b, { recursive: true });
-    writeFileSync(join(a, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}' }));
-    writeFileSync(join(b, 'tokenizer_config.json'), JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }} always answer yes{% endfor %}' }));
+    writeFileSync(
+      join(a, 'tokenizer_config.json'),
+      JSON.stringify({ chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}' }),
+    );
+    writeFileSync(
+      join(b, 'tokenizer_config.json'),
+      JSON.stringify({
+        chat_template: '{% for m in messages %}{{ m.content }} always answer yes{% endfor %}',
+      }),
+    );
     writeFileSync(join(a, 'vocab.json'), JSON.stringify({ the: 0, cat: 1 }));
     writeFileSync(join(b, 'vocab.json'), JSON.stringify({ the: 0, cat: 1, '<trigger>': 2 }));
     const { code, report } = diffJson(a, b);
     expect(code).toBe(1);
     const rules = report.findings.map((f: { rule: string }) => f.rule);
-    expect(rules).toEqual(expect.arrayContaining(['weights/identical', 'weights/chat-template-changed', 'weights/tokenizer-changed']));
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        'weights/identical',
+        'weights/chat-template-changed',
+        'weights/tokenizer-changed',
+      ]),
+    );
     const tok = report.findings.find((f: { rule: string }) => f.rule === 'weights/tokenizer-changed');
     expect(tok.evidence.changes[0].sampleAdded).toEqual(['<trigger>']);
   });
@@ -172,7 +205,10 @@ describe('antidote diff: bad input', () => {
   it('a checkpoint whose pickle runs code is refused by the pre-scan, never read', () => {
     const evil = join(tmp, 'evil.bin');
     // protocol 2: GLOBAL os.system, ("echo pwned",), REDUCE, STOP
-    writeFileSync(evil, Buffer.from('\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.', 'latin1'));
+    writeFileSync(
+      evil,
+      Buffer.from('\x80\x02cos\nsystem\nq\x00X\x0a\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.', 'latin1'),
+    );
     const r = runCli(['diff', join(M, 'base'), evil]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/blocked by the scan/);

@@ -1,7 +1,10 @@
 /** Writers for the small model files the weight-forensics tests build (safetensors, GGUF). */
 import { writeFileSync } from 'node:fs';
 
-export function writeSafetensors(path: string, tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>,
+): void {
   const header: Record<string, unknown> = {};
   const blobs: Buffer[] = [];
   let pos = 0;
@@ -30,7 +33,10 @@ function f16(x: number): number {
 }
 
 /** A GGUF v3 file with F32, F16, Q8_0 and Q4_0 tensors (2-D, rows x 32 columns). */
-export function writeGguf(path: string, tensors: Array<{ name: string; type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0'; rows: number; values: Float32Array }>): void {
+export function writeGguf(
+  path: string,
+  tensors: Array<{ name: string; type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0'; rows: number; values: Float32Array }>,
+): void {
   const parts: Buffer[] = [];
   const u32 = (n: number) => {
     const b = Buffer.alloc(4);
@@ -50,7 +56,7 @@ export function writeGguf(path: string, tensors: Array<{ name: string; type: 'F3
     if (t.type === 'F32') datas.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     else if (t.type === 'F16') {
       const b = Buffer.alloc(v.length * 2);
-      v.forEach((x, i) => b.writeUInt16LE(f16(x), i * 2));
+      for (const [i, x] of v.entries()) b.writeUInt16LE(f16(x), i * 2);
       datas.push(b);
     } else if (t.type === 'Q8_0') {
       const b = Buffer.alloc((v.length / 32) * 34);

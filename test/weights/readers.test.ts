@@ -1,17 +1,15 @@
 /** The shared tensor reader: dtype decoding, GGUF dequantisation, and the spectra the diff relies on. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeFloat } from '../../src/weights/decode.js';
 import { topSingularValues } from '../../src/weights/linalg.js';
 import { canonicalName, matchNames, roleOf } from '../../src/weights/names.js';
 import { openModel } from '../../src/weights/store.js';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import { writeGguf } from './helpers.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'antidote-readers-test-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('antidote-readers-test-');
 
 function rng(seed: number) {
   let s = seed;
@@ -77,7 +75,8 @@ describe('GGUF tensors', () => {
 
   it('antidote diff reads GGUF: a rank-one change to one quantised tensor is an edit', () => {
     const edited = Float32Array.from(values);
-    for (let i = 0; i < 8; i++) for (let j = 0; j < 32; j++) edited[i * 32 + j] += 0.3 * Math.sin(i + 1) * Math.cos(j);
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 32; j++) edited[i * 32 + j] += 0.3 * Math.sin(i + 1) * Math.cos(j);
     const other = join(tmp, 'edited.gguf');
     writeGguf(other, [
       { name: 'a.f32', type: 'F32', rows: 8, values },
@@ -102,7 +101,8 @@ describe('spectra', () => {
     const u = [Float64Array.from({ length: m }, r), Float64Array.from({ length: m }, r)];
     const v = [Float64Array.from({ length: n }, r), Float64Array.from({ length: n }, r)];
     const A = new Float32Array(m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) A[i * n + j] = 5 * u[0][i] * v[0][j] + 1 * u[1][i] * v[1][j];
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) A[i * n + j] = 5 * u[0][i] * v[0][j] + 1 * u[1][i] * v[1][j];
     const sv = topSingularValues(A, m, n, 4);
     expect(sv[2]).toBeLessThan(1e-5 * sv[0]);
     // Frobenius norm is preserved by the top two.
@@ -114,9 +114,14 @@ describe('spectra', () => {
 
 describe('names across schemes', () => {
   it('wrappers are stripped and layers become roles', () => {
-    expect(canonicalName('base_model.model.transformer.h.3.attn.c_attn.weight')).toBe('h.3.attn.c_attn.weight');
+    expect(canonicalName('base_model.model.transformer.h.3.attn.c_attn.weight')).toBe(
+      'h.3.attn.c_attn.weight',
+    );
     expect(roleOf('model.layers.12.mlp.down_proj.weight')).toBe('layers.#.mlp.down_proj.weight');
-    const m = matchNames(['transformer.h.0.w', 'transformer.h.1.w', 'lm_head.weight'], ['module.transformer.h.0.w', 'h.1.w']);
+    const m = matchNames(
+      ['transformer.h.0.w', 'transformer.h.1.w', 'lm_head.weight'],
+      ['module.transformer.h.0.w', 'h.1.w'],
+    );
     expect(m.pairs).toHaveLength(2);
     expect(m.onlyBase).toEqual(['lm_head.weight']);
   });

@@ -279,7 +279,9 @@ export function chooseStateDict(value: PyValue, key?: string): ChosenStateDict {
         const names = (entries ?? []).map(([k]) => nameOf(k)).filter((n): n is string => n !== undefined);
         throw inputError(
           `the checkpoint has no entry ${JSON.stringify([...path, part].join('.'))}`,
-          names.length ? `its entries${path.length ? ` under ${path.join('.')}` : ''}: ${names.slice(0, 20).join(', ')}` : 'it is not a mapping',
+          names.length
+            ? `its entries${path.length ? ` under ${path.join('.')}` : ''}: ${names.slice(0, 20).join(', ')}`
+            : 'it is not a mapping',
         );
       }
       path.push(part);

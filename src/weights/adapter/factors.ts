@@ -81,7 +81,14 @@ function seeded(seed: number): () => number {
   };
 }
 
-export function moduleStats(module: string, A: Float32Array, B: Float32Array, r: number, scale: number, seed = 3): ModuleStats {
+export function moduleStats(
+  module: string,
+  A: Float32Array,
+  B: Float32Array,
+  r: number,
+  scale: number,
+  seed = 3,
+): ModuleStats {
   const nin = A.length / r;
   const nout = B.length / r;
   // A^T as (nin x r) row-major, B as (nout x r) row-major.
@@ -155,7 +162,10 @@ export interface AdapterConfig {
   rslora?: boolean;
 }
 
-export async function adapterStats(store: TensorStore, cfg: AdapterConfig): Promise<{ modules: ModuleStats[]; unpaired: string[] }> {
+export async function adapterStats(
+  store: TensorStore,
+  cfg: AdapterConfig,
+): Promise<{ modules: ModuleStats[]; unpaired: string[] }> {
   const { modules, unpaired } = pairFactors(store.tensors.map((t) => t.name));
   const byName = new Map(store.tensors.map((t) => [t.name, t]));
   const out: ModuleStats[] = [];
@@ -202,5 +212,16 @@ export function featureVector(mods: ModuleStats[]): number[] {
   const e1 = f((m) => m.energyTop1);
   const en = f((m) => m.entropy);
   const lk = f((m) => Math.log1p(Math.max(0, m.kurtosis + 3)));
-  return [mean(lt), Math.max(...lt), mean(lf), Math.max(...lf), mean(e1), Math.max(...e1), mean(en), Math.min(...en), mean(lk), Math.max(...lk)];
+  return [
+    mean(lt),
+    Math.max(...lt),
+    mean(lf),
+    Math.max(...lf),
+    mean(e1),
+    Math.max(...e1),
+    mean(en),
+    Math.min(...en),
+    mean(lk),
+    Math.max(...lk),
+  ];
 }

@@ -9,8 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding } from '../../core/rule.js';
-import { adapterBackdoor, adapterBaseMismatch, adapterUnreadable } from '../rules.js';
 import { canonicalName } from '../names.js';
+import { adapterBackdoor, adapterBaseMismatch, adapterUnreadable } from '../rules.js';
 import type { TensorStore } from '../store.js';
 import { adapterStats, FEATURES, featureVector, type ModuleStats } from './factors.js';
 import { ADAPTER_REFERENCE } from './reference.js';
@@ -76,14 +76,22 @@ function checkBase(mods: ModuleStats[], base: TensorStore): NonNullable<AdapterA
     const [o, i] = m.shape;
     const s = t.shape;
     // nn.Linear stores (out, in); GPT-2's Conv1D stores (in, out).
-    if (!(s.length === 2 && ((s[0] === o && s[1] === i) || (s[0] === i && s[1] === o)))) mismatched.push(`${m.module} [${s}] vs [${o},${i}]`);
+    if (!(s.length === 2 && ((s[0] === o && s[1] === i) || (s[0] === i && s[1] === o))))
+      mismatched.push(`${m.module} [${s}] vs [${o},${i}]`);
   }
   return { modules: mods.length, missing, mismatched };
 }
 
-export async function assessAdapter(dir: string, store: TensorStore, base?: TensorStore): Promise<AdapterAssessment> {
+export async function assessAdapter(
+  dir: string,
+  store: TensorStore,
+  base?: TensorStore,
+): Promise<AdapterAssessment> {
   const cfg = await readConfig(dir);
-  const { modules, unpaired } = await adapterStats(store, { alpha: cfg.lora_alpha, rslora: cfg.use_rslora === true });
+  const { modules, unpaired } = await adapterStats(store, {
+    alpha: cfg.lora_alpha,
+    rslora: cfg.use_rslora === true,
+  });
   const findings: Finding[] = [];
   const ref = ADAPTER_REFERENCE;
   const out: AdapterAssessment = {
@@ -102,13 +110,23 @@ export async function assessAdapter(dir: string, store: TensorStore, base?: Tens
   };
   if (unpaired.length)
     findings.push(
-      makeFinding(adapterUnreadable, `${unpaired.length} adapter tensor${unpaired.length > 1 ? 's are' : ' is'} not a LoRA factor pair (${unpaired.slice(0, 3).join(', ')}) and ${unpaired.length > 1 ? 'were' : 'was'} not analysed.`, {
-        location: { tensor: unpaired[0] },
-        evidence: { tensors: unpaired.slice(0, 50) },
-      }),
+      makeFinding(
+        adapterUnreadable,
+        `${unpaired.length} adapter tensor${unpaired.length > 1 ? 's are' : ' is'} not a LoRA factor pair (${unpaired.slice(0, 3).join(', ')}) and ${unpaired.length > 1 ? 'were' : 'was'} not analysed.`,
+        {
+          location: { tensor: unpaired[0] },
+          evidence: { tensors: unpaired.slice(0, 50) },
+        },
+      ),
     );
   if (!modules.length) {
-    findings.push(makeFinding(adapterUnreadable, 'The adapter holds no LoRA factor pairs, so adapter forensics could not score it.', {}));
+    findings.push(
+      makeFinding(
+        adapterUnreadable,
+        'The adapter holds no LoRA factor pairs, so adapter forensics could not score it.',
+        {},
+      ),
+    );
     return out;
   }
   const x = featureVector(modules);

@@ -11,10 +11,11 @@
  * The thresholds are structural (ranks, counts, ratios between a model's own tensors), not magnitudes, so
  * they carry across model sizes.
  */
-import { makeFinding } from '../../core/rule.js';
+
 import type { Finding } from '../../core/finding.js';
+import { makeFinding } from '../../core/rule.js';
 import { fineTune, identical, surgicalEdit } from '../rules.js';
-import { TOP_K, type TensorDelta } from './compare.js';
+import { type TensorDelta, TOP_K } from './compare.js';
 
 /** A confined edit touches at most this many matrices. */
 const EDIT_MAX_MATRICES = 8;
@@ -35,10 +36,22 @@ export interface DiffSummary {
   /** Share of the total delta energy in each layer (relative to each tensor's own norm), by layer index. */
   layerShare: Array<{ layer: number; share: number }>;
   /** The tensors named by an edit finding. */
-  edited: Array<{ tensor: string; layer?: number; rank?: number; relDelta: number; energyTop1?: number; spike?: number }>;
+  edited: Array<{
+    tensor: string;
+    layer?: number;
+    rank?: number;
+    relDelta: number;
+    energyTop1?: number;
+    spike?: number;
+  }>;
 }
 
-const isMatrix = (t: TensorDelta) => t.spectrum !== undefined && Math.min(t.shape[0], t.shape.slice(1).reduce((a, b) => a * b, 1)) >= MIN_DIM;
+const isMatrix = (t: TensorDelta) =>
+  t.spectrum !== undefined &&
+  Math.min(
+    t.shape[0],
+    t.shape.slice(1).reduce((a, b) => a * b, 1),
+  ) >= MIN_DIM;
 
 function layersPerRole(all: TensorDelta[]): Map<string, number> {
   const m = new Map<string, Set<number>>();
@@ -112,10 +125,15 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
   };
   const findings: Finding[] = [];
   if (!changed.length) {
-    findings.push(makeFinding(identical, `All ${compared.length} compared tensors are identical to the base model's.`));
+    findings.push(
+      makeFinding(identical, `All ${compared.length} compared tensors are identical to the base model's.`),
+    );
     return { summary, findings };
   }
-  const layers = (ts: TensorDelta[]) => [...new Set(ts.map((t) => t.layer).filter((l) => l !== undefined))].sort((a, b) => (a as number) - (b as number));
+  const layers = (ts: TensorDelta[]) =>
+    [...new Set(ts.map((t) => t.layer).filter((l) => l !== undefined))].sort(
+      (a, b) => (a as number) - (b as number),
+    );
   const confined = confinedEdit(compared, changed);
   if (confined) {
     summary.kind = 'edit';
@@ -125,7 +143,10 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
       makeFinding(
         surgicalEdit,
         `Only ${confined.length} of ${compared.length} tensors changed, each by a nearly low-rank update${ls.length ? ` in layer${ls.length > 1 ? 's' : ''} ${ls.join(', ')}` : ''}: ${confined.map(fmt).join('; ')}; every other weight is untouched. This is how ROME/MEMIT-style editing rewrites facts; do not use this model until the change is explained.`,
-        { location: { tensor: confined[0].candidate }, evidence: { edited: summary.edited, compared: compared.length } },
+        {
+          location: { tensor: confined[0].candidate },
+          evidence: { edited: summary.edited, compared: compared.length },
+        },
       ),
     );
     return { summary, findings };
@@ -139,7 +160,10 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
       makeFinding(
         surgicalEdit,
         `On top of a fine-tune that moved ${changed.length} tensors, ${spiky.map((t) => `${t.candidate} carries a rank-one change ${(t.spike ?? 0).toFixed(0)}x its next direction`).join('; ')}${ls.length ? ` (layer ${ls.join(', ')})` : ''}, far above any other tensor's: the mark of a ROME-style edit; do not use this model until the change is explained.`,
-        { location: { tensor: spiky[0].candidate }, evidence: { edited: summary.edited, changed: changed.length } },
+        {
+          location: { tensor: spiky[0].candidate },
+          evidence: { edited: summary.edited, changed: changed.length },
+        },
       ),
     );
     return { summary, findings };
@@ -152,7 +176,14 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
     makeFinding(
       fineTune,
       `${changed.length} of ${compared.length} tensors changed${mats.length ? `; ${lowRank} of ${mats.length} changed matrices are low-rank${lowRank === mats.length ? ` in every layer of ${roles.length} role${roles.length > 1 ? 's' : ''} (a merged adapter)` : ''}` : ''}: an ordinary fine-tune, with no rank-one spike.`,
-      { evidence: { changed: changed.length, compared: compared.length, lowRankMatrices: lowRank, matrices: mats.length } },
+      {
+        evidence: {
+          changed: changed.length,
+          compared: compared.length,
+          lowRankMatrices: lowRank,
+          matrices: mats.length,
+        },
+      },
     ),
   );
   return { summary, findings };

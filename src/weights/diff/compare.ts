@@ -4,9 +4,10 @@
  * or more dimensions, read as rows x the rest) the top singular values of the delta are estimated. Memory
  * is two decoded tensors at a time.
  */
-import type { TensorStore } from '../store.js';
+
 import { sketchRows, topSingularValues } from '../linalg.js';
 import { layerOf, roleOf } from '../names.js';
+import type { TensorStore } from '../store.js';
 
 /** Singular values estimated per matrix; a rank above this is reported as "more than K". */
 export const TOP_K = 8;
@@ -43,7 +44,10 @@ export interface TensorDelta {
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+  );
 }
 
 function spectral(d: Float32Array, shape: number[], deltaNorm2: number, seed: number): Partial<TensorDelta> {
@@ -139,6 +143,7 @@ export async function compareTensor(
   if (changed === 0) return out;
   out.status = 'changed';
   out.relDelta = bn > 0 ? out.deltaNorm / out.baseNorm : Number.POSITIVE_INFINITY;
-  if (shape.length >= 2 && shape[0] > 1 && d.length / shape[0] > 1) Object.assign(out, spectral(d, shape, dn, seed));
+  if (shape.length >= 2 && shape[0] > 1 && d.length / shape[0] > 1)
+    Object.assign(out, spectral(d, shape, dn, seed));
   return out;
 }

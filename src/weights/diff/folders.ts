@@ -51,8 +51,14 @@ function vocabOf(name: string, b: Buffer): Set<string> | undefined {
   if (name === 'vocab.json') return new Set(Object.keys(j));
   const model = j.model as { vocab?: unknown } | undefined;
   const v = model?.vocab;
-  const keys = Array.isArray(v) ? v.map((x) => (Array.isArray(x) ? String(x[0]) : String(x))) : v && typeof v === 'object' ? Object.keys(v) : [];
-  const added = Array.isArray(j.added_tokens) ? (j.added_tokens as Array<{ content?: unknown }>).map((t) => String(t.content)) : [];
+  const keys = Array.isArray(v)
+    ? v.map((x) => (Array.isArray(x) ? String(x[0]) : String(x)))
+    : v && typeof v === 'object'
+      ? Object.keys(v)
+      : [];
+  const added = Array.isArray(j.added_tokens)
+    ? (j.added_tokens as Array<{ content?: unknown }>).map((t) => String(t.content))
+    : [];
   return new Set([...keys, ...added]);
 }
 
@@ -74,11 +80,17 @@ async function chatTemplates(dir: string): Promise<Map<string, string>> {
   return out;
 }
 
-function flatten(o: Record<string, unknown>, prefix = '', depth = 0, out = new Map<string, string>()): Map<string, string> {
+function flatten(
+  o: Record<string, unknown>,
+  prefix = '',
+  depth = 0,
+  out = new Map<string, string>(),
+): Map<string, string> {
   for (const [k, v] of Object.entries(o)) {
     if (!prefix && CONFIG_IGNORED.has(k)) continue;
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === 'object' && !Array.isArray(v) && depth < 3) flatten(v as Record<string, unknown>, key, depth + 1, out);
+    if (v && typeof v === 'object' && !Array.isArray(v) && depth < 3)
+      flatten(v as Record<string, unknown>, key, depth + 1, out);
     else out.set(key, JSON.stringify(v));
   }
   return out;
@@ -91,14 +103,21 @@ export async function diffFolders(base: string, cand: string): Promise<Finding[]
     const [a, b] = await Promise.all([readSmall(join(base, name)), readSmall(join(cand, name))]);
     if (!a && !b) continue;
     if (a && b && sha(a) === sha(b)) continue;
-    const change: Record<string, unknown> = { file: name, change: !a ? 'added' : !b ? 'removed' : 'modified' };
+    const change: Record<string, unknown> = {
+      file: name,
+      change: !a ? 'added' : !b ? 'removed' : 'modified',
+    };
     if (a && b) {
       const va = vocabOf(name, a);
       const vb = vocabOf(name, b);
       if (va && vb) {
         const added = [...vb].filter((t) => !va.has(t));
         const removed = [...va].filter((t) => !vb.has(t));
-        Object.assign(change, { tokensAdded: added.length, tokensRemoved: removed.length, sampleAdded: added.slice(0, 10) });
+        Object.assign(change, {
+          tokensAdded: added.length,
+          tokensRemoved: removed.length,
+          sampleAdded: added.slice(0, 10),
+        });
       }
     }
     tokChanges.push(change);
@@ -122,7 +141,10 @@ export async function diffFolders(base: string, cand: string): Promise<Finding[]
         { location: { file: changedTemplates[0].split('#')[0] }, evidence: { templates: changedTemplates } },
       ),
     );
-  const [ca, cb] = await Promise.all([readSmall(join(base, 'config.json')), readSmall(join(cand, 'config.json'))]);
+  const [ca, cb] = await Promise.all([
+    readSmall(join(base, 'config.json')),
+    readSmall(join(cand, 'config.json')),
+  ]);
   const ja = parseJson(ca);
   const jb = parseJson(cb);
   if (ja && jb) {
@@ -133,7 +155,10 @@ export async function diffFolders(base: string, cand: string): Promise<Finding[]
       findings.push(
         makeFinding(
           configChanged,
-          `config.json differs from the base's in ${diffs.length} value${diffs.length > 1 ? 's' : ''}: ${diffs.slice(0, 8).map((k) => `${k} ${fa.get(k) ?? '(none)'} -> ${fb.get(k) ?? '(none)'}`).join('; ')}.`,
+          `config.json differs from the base's in ${diffs.length} value${diffs.length > 1 ? 's' : ''}: ${diffs
+            .slice(0, 8)
+            .map((k) => `${k} ${fa.get(k) ?? '(none)'} -> ${fb.get(k) ?? '(none)'}`)
+            .join('; ')}.`,
           { location: { file: 'config.json' }, evidence: { keys: diffs.slice(0, 50) } },
         ),
       );

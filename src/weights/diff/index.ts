@@ -55,9 +55,12 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 async function isAdapter(p: string): Promise<boolean> {
-  return (await isDir(p)) && stat(join(p, 'adapter_config.json')).then(
-    () => true,
-    () => false,
+  return (
+    (await isDir(p)) &&
+    stat(join(p, 'adapter_config.json')).then(
+      () => true,
+      () => false,
+    )
   );
 }
 
@@ -76,25 +79,46 @@ function structureFindings(d: TensorDiff): Finding[] {
     );
   if (d.added.length)
     out.push(
-      makeFinding(tensorsAdded, `The candidate has ${d.added.length} tensor${d.added.length > 1 ? 's' : ''} the base lacks (${d.added.slice(0, 5).map((t) => t.name).join(', ')}).`, {
-        location: { tensor: d.added[0].name },
-        evidence: { added: d.added.slice(0, 50).map((t) => ({ name: t.name, shape: t.shape })) },
-      }),
+      makeFinding(
+        tensorsAdded,
+        `The candidate has ${d.added.length} tensor${d.added.length > 1 ? 's' : ''} the base lacks (${d.added
+          .slice(0, 5)
+          .map((t) => t.name)
+          .join(', ')}).`,
+        {
+          location: { tensor: d.added[0].name },
+          evidence: { added: d.added.slice(0, 50).map((t) => ({ name: t.name, shape: t.shape })) },
+        },
+      ),
     );
   if (d.removed.length)
     out.push(
-      makeFinding(tensorsRemoved, `${d.removed.length} tensor${d.removed.length > 1 ? 's' : ''} of the base ${d.removed.length > 1 ? 'are' : 'is'} missing from the candidate (${d.removed.slice(0, 5).map((t) => t.name).join(', ')}).`, {
-        location: { tensor: d.removed[0].name },
-        evidence: { removed: d.removed.slice(0, 50).map((t) => t.name) },
-      }),
+      makeFinding(
+        tensorsRemoved,
+        `${d.removed.length} tensor${d.removed.length > 1 ? 's' : ''} of the base ${d.removed.length > 1 ? 'are' : 'is'} missing from the candidate (${d.removed
+          .slice(0, 5)
+          .map((t) => t.name)
+          .join(', ')}).`,
+        {
+          location: { tensor: d.removed[0].name },
+          evidence: { removed: d.removed.slice(0, 50).map((t) => t.name) },
+        },
+      ),
     );
   const nc = d.deltas.filter((t) => t.status === 'not-compared');
   if (nc.length)
     out.push(
-      makeFinding(notCompared, `${nc.length} tensor${nc.length > 1 ? 's were' : ' was'} not compared (${nc.slice(0, 3).map((t) => `${t.candidate}: ${t.reason}`).join('; ')}); the verdict does not cover them.`, {
-        location: { tensor: nc[0].candidate },
-        evidence: { tensors: nc.slice(0, 50).map((t) => t.candidate) },
-      }),
+      makeFinding(
+        notCompared,
+        `${nc.length} tensor${nc.length > 1 ? 's were' : ' was'} not compared (${nc
+          .slice(0, 3)
+          .map((t) => `${t.candidate}: ${t.reason}`)
+          .join('; ')}); the verdict does not cover them.`,
+        {
+          location: { tensor: nc[0].candidate },
+          evidence: { tensors: nc.slice(0, 50).map((t) => t.candidate) },
+        },
+      ),
     );
   return out;
 }
@@ -103,7 +127,11 @@ export interface DiffOptions extends OpenOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function diffModels(basePath: string, candPath: string, opts: DiffOptions = {}): Promise<DiffReport> {
+export async function diffModels(
+  basePath: string,
+  candPath: string,
+  opts: DiffOptions = {},
+): Promise<DiffReport> {
   const t0 = performance.now();
   const base = await openModel(basePath, opts);
   let cand: TensorStore | undefined;
@@ -131,7 +159,8 @@ export async function diffModels(basePath: string, candPath: string, opts: DiffO
     const d = await diffTensors(base, cand, opts.onProgress);
     const { summary, findings } = classify(d.deltas);
     findings.push(...structureFindings(d));
-    if ((await isDir(basePath)) && (await isDir(candPath))) findings.push(...(await diffFolders(basePath, candPath)));
+    if ((await isDir(basePath)) && (await isDir(candPath)))
+      findings.push(...(await diffFolders(basePath, candPath)));
     return {
       version: 1,
       kind: 'diff',

@@ -27,17 +27,24 @@ async function tiedCopies(store: TensorStore, only: TensorEntry[]): Promise<Set<
     const twin = others.find((o) => o.dtype === t.dtype && sameShape(o.shape, t.shape));
     if (!twin) continue;
     const [a, b] = await Promise.all([store.raw(t.name), store.raw(twin.name)]);
-    if (Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))) out.add(t.name);
+    if (Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length)))
+      out.add(t.name);
   }
   return out;
 }
 
-export async function diffTensors(base: TensorStore, cand: TensorStore, onTensor?: (i: number, n: number) => void): Promise<TensorDiff> {
+export async function diffTensors(
+  base: TensorStore,
+  cand: TensorStore,
+  onTensor?: (i: number, n: number) => void,
+): Promise<TensorDiff> {
   const bIdx = new Map(base.tensors.map((t) => [t.name, t]));
   const cIdx = new Map(cand.tensors.map((t) => [t.name, t]));
   const m = matchNames([...bIdx.keys()], [...cIdx.keys()]);
   const total = Math.max(bIdx.size, cIdx.size);
-  const sameShapePairs = m.pairs.filter((p) => sameShape(bIdx.get(p.base)!.shape, cIdx.get(p.candidate)!.shape));
+  const sameShapePairs = m.pairs.filter((p) =>
+    sameShape(bIdx.get(p.base)!.shape, cIdx.get(p.candidate)!.shape),
+  );
   if (total > 0 && sameShapePairs.length < 0.5 * Math.min(bIdx.size, cIdx.size))
     throw inputError(
       `the models do not share an architecture: ${sameShapePairs.length} of ${total} tensors match by name and shape`,
@@ -63,7 +70,9 @@ export async function diffTensors(base: TensorStore, cand: TensorStore, onTensor
       out.reshaped.push({ base: b.name, candidate: c.name, baseShape: b.shape, candidateShape: c.shape });
       continue;
     }
-    out.deltas.push(await compareTensor(base, cand, b.name, c.name, c.shape, { base: b.dtype, candidate: c.dtype }, 7 + i));
+    out.deltas.push(
+      await compareTensor(base, cand, b.name, c.name, c.shape, { base: b.dtype, candidate: c.dtype }, 7 + i),
+    );
   }
   return out;
 }

@@ -1,8 +1,8 @@
 /** GGUF files as a TensorStore: the scanner's bounds-checked header parser, then tensors dequantised on read. */
 import { open } from 'node:fs/promises';
-import { inputError } from '../../core/errors.js';
 import { checkTensors, GGML_TYPES, GgufError, parseGguf } from '../../artifacts/formats/gguf.js';
 import { FileSource } from '../../artifacts/source.js';
+import { inputError } from '../../core/errors.js';
 import { decodeFloat, dequantQ4_0, dequantQ8_0 } from '../decode.js';
 import type { TensorEntry, TensorStore } from '../store.js';
 

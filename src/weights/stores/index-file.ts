@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isJsonObject, parseStrictJson } from '../../artifacts/formats/strict-json.js';
 import { inputError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
-import { isJsonObject, parseStrictJson } from '../../artifacts/formats/strict-json.js';
 
 export interface ShardIndex {
   /** tensor name -> shard path */
@@ -33,7 +33,9 @@ export async function readShardIndex(indexPath: string): Promise<ShardIndex> {
   const shards = new Set<string>();
   for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
     if (typeof shard !== 'string' || shard === '' || /[\\/]/.test(shard) || shard === '.' || shard === '..')
-      throw inputError(`${indexPath}: tensor ${name} points to ${JSON.stringify(shard)}, not a file beside the index`);
+      throw inputError(
+        `${indexPath}: tensor ${name} points to ${JSON.stringify(shard)}, not a file beside the index`,
+      );
     const p = join(dir, shard);
     weightMap.set(name, p);
     shards.add(p);

@@ -5,12 +5,12 @@
  * checkpoint's nested state dict is found the same way `convert` finds it).
  */
 import { open } from 'node:fs/promises';
-import { AntidoteError, inputError } from '../../core/errors.js';
-import { gather, isContiguous, StorageReader } from '../../artifacts/convert/index.js';
-import { type Checkpoint, openCheckpoint } from '../../artifacts/convert/checkpoint.js';
-import type { TensorRef } from '../../artifacts/convert/state-dict.js';
 import { SyncFileSource } from '../../artifacts/containers/sync-source.js';
+import { type Checkpoint, openCheckpoint } from '../../artifacts/convert/checkpoint.js';
+import { gather, isContiguous, StorageReader } from '../../artifacts/convert/index.js';
+import type { TensorRef } from '../../artifacts/convert/state-dict.js';
 import { loadPolicy } from '../../artifacts/pickle/api.js';
+import { AntidoteError, inputError } from '../../core/errors.js';
 import { decodeFloat, FLOAT_DTYPES } from '../decode.js';
 import type { OpenOptions, TensorEntry, TensorStore } from '../store.js';
 import { readShardIndex } from './index-file.js';
@@ -24,7 +24,11 @@ interface Located {
 
 async function refuseIfBlocked(file: string, opts: OpenOptions): Promise<void> {
   const { scanPaths } = await import('../../artifacts/scan.js');
-  const report = await scanPaths([file], { failOn: 'high', allow: opts.allow ?? [], policyFile: opts.policyFile });
+  const report = await scanPaths([file], {
+    failOn: 'high',
+    allow: opts.allow ?? [],
+    policyFile: opts.policyFile,
+  });
   const blocked = report.results.find((r) => r.verdict === 'block');
   if (blocked) {
     const worst = blocked.findings.find((f) => f.severity === 'critical' || f.severity === 'high');
@@ -71,7 +75,9 @@ export async function openPytorch(path: string, isIndex: boolean, opts: OpenOpti
   if (index) {
     const missing = [...index.weightMap.keys()].filter((n) => !byName.has(n));
     if (missing.length)
-      throw inputError(`${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`);
+      throw inputError(
+        `${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`,
+      );
   }
   const readers = new Map<string, { reader: StorageReader; close: () => Promise<void> }>();
   const raw = async (name: string): Promise<Uint8Array> => {

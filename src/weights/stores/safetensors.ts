@@ -1,8 +1,8 @@
 /** safetensors files and shard sets as a TensorStore; headers validated by the scanner's own validator. */
 import { open } from 'node:fs/promises';
-import { inputError } from '../../core/errors.js';
 import { validateSafetensors } from '../../artifacts/formats/safetensors.js';
 import { FileSource } from '../../artifacts/source.js';
+import { inputError } from '../../core/errors.js';
 import { decodeFloat, FLOAT_DTYPES } from '../decode.js';
 import type { TensorEntry, TensorStore } from '../store.js';
 import { readShardIndex } from './index-file.js';
@@ -24,7 +24,11 @@ async function header(file: string) {
   }
   try {
     const v = await validateSafetensors(src);
-    if (!v.header) throw inputError(`${file} is not a valid safetensors file: ${v.problems[0]}`, 'scan it with `antidote scan`');
+    if (!v.header)
+      throw inputError(
+        `${file} is not a valid safetensors file: ${v.problems[0]}`,
+        'scan it with `antidote scan`',
+      );
     return v.header;
   } finally {
     await src.close();
@@ -51,7 +55,9 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
   if (index) {
     const missing = [...index.weightMap.keys()].filter((n) => !byName.has(n));
     if (missing.length)
-      throw inputError(`${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`);
+      throw inputError(
+        `${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`,
+      );
   }
   const handles = new Map<string, Awaited<ReturnType<typeof open>>>();
   const raw = async (name: string): Promise<Uint8Array> => {
