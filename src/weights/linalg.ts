@@ -101,7 +101,7 @@ export function symmetricEigenvalues(S: Float64Array, k: number): Float64Array {
 }
 
 /**
- * The top `k` singular values of A (m x n), by a randomised range finder of width k + 6 with `iters` power
+ * The top `k` singular values of A (m x n), by a randomised range finder of width k + 4 with `iters` power
  * iterations. Exact when the width reaches min(m, n).
  */
 export function topSingularValues(
@@ -112,7 +112,7 @@ export function topSingularValues(
   iters = 2,
   seed = 7,
 ): Float64Array {
-  const l = Math.min(k + 6, m, n);
+  const l = Math.min(k + 4, m, n);
   const rnd = gaussian(seed);
   const omega = new Float64Array(n * l);
   for (let i = 0; i < omega.length; i++) omega[i] = rnd();

@@ -11,9 +11,13 @@ import type { TensorStore } from '../store.js';
 
 /** Singular values estimated per matrix; a rank above this is reported as "more than K". */
 export const TOP_K = 8;
-/** Matrices with more elements than this are spectrally analysed on a length-squared row sketch. */
-const SKETCH_ABOVE = 1 << 22;
-const SKETCH_ROWS = 384;
+/**
+ * Matrices with more elements than this are analysed on a length-squared row sketch of SKETCH_ROWS rows:
+ * exact for low-rank deltas (every row lies in their row space) and unbiased for the Gram matrix otherwise,
+ * which is all the shape measures (energy shares, sigma1/sigma2) need. It bounds the cost per tensor.
+ */
+const SKETCH_ABOVE = 1 << 18;
+const SKETCH_ROWS = 128;
 
 export interface TensorDelta {
   base: string;
@@ -50,7 +54,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   );
 }
 
-function spectral(d: Float32Array, shape: number[], deltaNorm2: number, seed: number): Partial<TensorDelta> {
+function spectral(d: Float32Array, shape: number[], deltaNorm2: number, rowNorms2: Float64Array, seed: number): Partial<TensorDelta> {
   const m = shape[0];
   const n = d.length / m;
   let mat = d;
@@ -58,19 +62,14 @@ function spectral(d: Float32Array, shape: number[], deltaNorm2: number, seed: nu
   let norm2 = deltaNorm2;
   let sketched = false;
   if (d.length > SKETCH_ABOVE && m > SKETCH_ROWS) {
-    const rn = new Float64Array(m);
-    for (let i = 0; i < m; i++) {
-      let s = 0;
-      for (let j = i * n, e = j + n; j < e; j++) s += d[j] * d[j];
-      rn[i] = s;
-    }
-    mat = sketchRows(d, m, n, rn, SKETCH_ROWS, seed);
+    mat = sketchRows(d, m, n, rowNorms2, SKETCH_ROWS, seed);
     rows = SKETCH_ROWS;
     norm2 = 0;
     for (let i = 0; i < mat.length; i++) norm2 += mat[i] * mat[i];
     sketched = true;
   }
-  const sv = topSingularValues(mat, rows, n, TOP_K, 2, seed);
+  // A sketch of a low-rank delta is exact in its range, so no power iteration is needed there.
+  const sv = topSingularValues(mat, rows, n, TOP_K, sketched ? 0 : 2, seed);
   const e = Array.from(sv, (s) => (norm2 > 0 ? (s * s) / norm2 : 0));
   let acc = 0;
   let rank99: number | undefined;
@@ -124,18 +123,26 @@ export async function compareTensor(
   }
   // The candidate's buffer becomes the delta (F32 reads are views of a fresh buffer, owned here).
   const d = c;
+  const rowsOf = shape.length >= 2 ? shape[0] : 1;
+  const cols = d.length / rowsOf;
+  const rowNorms2 = new Float64Array(rowsOf);
   let bn = 0;
   let dn = 0;
   let changed = 0;
-  for (let i = 0; i < d.length; i++) {
-    const x = b[i];
-    const y = d[i] - x;
-    bn += x * x;
-    if (y !== 0) {
-      changed++;
-      dn += y * y;
+  for (let r = 0, i = 0; r < rowsOf; r++) {
+    let rn = 0;
+    for (const e = i + cols; i < e; i++) {
+      const x = b[i];
+      const y = d[i] - x;
+      bn += x * x;
+      if (y !== 0) {
+        changed++;
+        rn += y * y;
+      }
+      d[i] = y;
     }
-    d[i] = y;
+    rowNorms2[r] = rn;
+    dn += rn;
   }
   out.baseNorm = Math.sqrt(bn);
   out.deltaNorm = Math.sqrt(dn);
@@ -144,6 +151,6 @@ export async function compareTensor(
   out.status = 'changed';
   out.relDelta = bn > 0 ? out.deltaNorm / out.baseNorm : Number.POSITIVE_INFINITY;
   if (shape.length >= 2 && shape[0] > 1 && d.length / shape[0] > 1)
-    Object.assign(out, spectral(d, shape, dn, seed));
+    Object.assign(out, spectral(d, shape, dn, rowNorms2, seed));
   return out;
 }
