@@ -79,16 +79,17 @@ export async function openPytorch(path: string, isIndex: boolean, opts: OpenOpti
         `${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`,
       );
   }
-  const readers = new Map<string, { reader: StorageReader; close: () => Promise<void> }>();
+  // One reader per file, shared by concurrent reads (the promise is stored, so two reads never open twice).
+  const readers = new Map<string, Promise<{ reader: StorageReader; close: () => Promise<void> }>>();
   const raw = async (name: string): Promise<Uint8Array> => {
     const t = byName.get(name);
     if (!t) throw inputError(`no tensor ${name}`);
-    let r = readers.get(t.file);
-    if (!r) {
-      const fh = await open(t.file, 'r');
-      r = { reader: new StorageReader(fh), close: () => fh.close() };
-      readers.set(t.file, r);
+    let pending = readers.get(t.file);
+    if (!pending) {
+      pending = open(t.file, 'r').then((fh) => ({ reader: new StorageReader(fh), close: () => fh.close() }));
+      readers.set(t.file, pending);
     }
+    const r = await pending;
     const s = t.ckpt.storages.get(t.ref.storage.key);
     if (!s) throw inputError(`${name}: storage ${t.ref.storage.key} not found in ${t.file}`);
     const es = t.ref.storage.elemSize;
@@ -121,7 +122,7 @@ export async function openPytorch(path: string, isIndex: boolean, opts: OpenOpti
       return decodeFloat(t.entry.dtype, await raw(name), t.entry.numel);
     },
     async close() {
-      for (const r of readers.values()) await r.close();
+      for (const r of readers.values()) await (await r).close();
       readers.clear();
     },
   };

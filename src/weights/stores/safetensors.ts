@@ -59,15 +59,17 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
         `${path} lists ${missing.length} tensor(s) its shards do not hold (first: ${missing[0]})`,
       );
   }
-  const handles = new Map<string, Awaited<ReturnType<typeof open>>>();
+  // One handle per file, shared by concurrent reads (the promise is stored, so two reads never open twice).
+  const handles = new Map<string, ReturnType<typeof open>>();
   const raw = async (name: string): Promise<Uint8Array> => {
     const t = byName.get(name);
     if (!t) throw inputError(`no tensor ${name}`);
-    let fh = handles.get(t.file);
-    if (!fh) {
-      fh = await open(t.file, 'r');
-      handles.set(t.file, fh);
+    let pending = handles.get(t.file);
+    if (!pending) {
+      pending = open(t.file, 'r');
+      handles.set(t.file, pending);
     }
+    const fh = await pending;
     const buf = new Uint8Array(t.end - t.start);
     let got = 0;
     while (got < buf.length) {
@@ -93,7 +95,7 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
       return decodeFloat(t.entry.dtype, await raw(name), t.entry.numel);
     },
     async close() {
-      for (const fh of handles.values()) await fh.close();
+      for (const pending of handles.values()) await (await pending).close();
       handles.clear();
     },
   };
