@@ -83,9 +83,54 @@ export interface PickleWalk {
   namedImports: boolean;
   /** Calls or instantiates something (REDUCE, INST, OBJ, NEWOBJ, NEWOBJ_EX, BUILD). */
   calls: boolean;
+  /** Offset of the STOP, when the walk reached one. */
+  stopAt?: number;
 }
 
-const IMPORT_OPS = new Set([0x93, 0x82, 0x83, 0x84]);
+/**
+ * Opcodes that push a str, or may (a memo GET): STACK_GLOBAL imports only two str values, and before the
+ * stream's first import nothing else can make one. Counted over the whole prefix (not only at the top of the
+ * stack: POP, DUP and marks can bring earlier ones back), so the count over-approximates what CPython sees.
+ */
+const PUSHES_STR = new Uint8Array(256);
+for (const op of [0x58, 0x8c, 0x8d, 0x56, 0x53, 0x54, 0x55, 0x67, 0x68, 0x6a]) PUSHES_STR[op] = 1;
+
+/**
+ * CPython's own checks on the text argument of a protocol 0 opcode (`line` without its newline): INT and
+ * LONG must be integers, FLOAT a float, PUT/GET decimal memo keys, STRING quoted, PERSID ASCII. The
+ * unpickler raises on anything else before the opcode acts, so text that breaks these rules stops it.
+ */
+function lineArgOk(op: number, bytes: Uint8Array, from: number, to: number): boolean {
+  if (op === 0x56) return true; // UNICODE: raw-unicode-escape takes any bytes
+  let s = '';
+  for (let i = from; i < to && i - from < 128; i++) {
+    if (bytes[i] > 0x7f) {
+      if (op === 0x53) continue; // STRING: decoded later; only its quotes matter here
+      return false;
+    }
+    s += String.fromCharCode(bytes[i]);
+  }
+  switch (op) {
+    case 0x49: // INT
+      return /^\s*[+-]?(0[xXoObB])?[0-9a-fA-F_]+\s*$/.test(s);
+    case 0x4c: // LONG
+      return /^\s*[+-]?(0[xXoObB])?[0-9a-fA-F_]+L?\s*$/.test(s);
+    case 0x46: // FLOAT
+      return /^\s*[+-]?([0-9_]*\.?[0-9_]+([eE][+-]?[0-9]+)?|[0-9_]+\.|inf(inity)?|nan)\s*$/i.test(s);
+    case 0x67: // GET
+    case 0x70: // PUT
+      return /^\s*[+-]?[0-9_]+\s*$/.test(s);
+    case 0x53: {
+      // STRING: quoted after trailing whitespace is stripped
+      let end = to;
+      while (end > from && bytes[end - 1] <= 0x20) end--;
+      const q = bytes[from];
+      return end - from >= 2 && (q === 0x27 || q === 0x22) && bytes[end - 1] === q;
+    }
+    default:
+      return true; // PERSID: any ASCII
+  }
+}
 
 /** `bytes[from, to)` is a dotted Python identifier (ASCII, optionally with a trailing CR). */
 function isDottedName(bytes: Uint8Array, from: number, to: number): boolean {
@@ -112,15 +157,23 @@ const CALL_OPS = new Set([0x52, 0x69, 0x6f, 0x81, 0x92, 0x62]);
  * `requireProto` demands a protocol 2-5 PROTO opcode first (used for unnamed archive members, where
  * random tensor bytes must not be mistaken for a protocol-0 pickle).
  */
-export function walkPickle(bytes: Uint8Array, start = 0, opts: { requireProto?: boolean } = {}): PickleWalk {
+export function walkPickle(
+  bytes: Uint8Array,
+  start = 0,
+  opts: { requireProto?: boolean; size?: number } = {},
+): PickleWalk {
   let i = start;
   const n = bytes.length;
+  // A length that runs past the end of the file is a truncated stream: CPython raises there.
+  const size = opts.size ?? Number.POSITIVE_INFINITY;
+  let strings = 0;
   const w: PickleWalk = { end: 'invalid', opcodes: 0, imports: false, namedImports: false, calls: false };
   if (i >= n) return w;
   if (opts.requireProto && !(bytes[i] === 0x80 && i + 1 < n && bytes[i + 1] >= 2 && bytes[i + 1] <= 5))
     return w;
+  // The bytes end mid-stream: a prefix of a longer file, or (when they are the whole file) a truncation.
   const prefix = () => {
-    w.end = 'bytes';
+    if (n < size) w.end = 'bytes';
     return w;
   };
   while (i < n) {
@@ -129,7 +182,10 @@ export function walkPickle(bytes: Uint8Array, start = 0, opts: { requireProto?: 
     if (kind === -1) return w;
     // A STOP as the very first opcode is an empty pickle: CPython raises, and nothing real looks like it.
     if (op === STOP) {
-      if (w.opcodes > 0) w.end = 'stop';
+      if (w.opcodes > 0) {
+        w.end = 'stop';
+        w.stopAt = i;
+      }
       return w;
     }
     i++;
@@ -144,6 +200,7 @@ export function walkPickle(bytes: Uint8Array, start = 0, opts: { requireProto?: 
           if (nl < 0) return n - i > MAX_LINE ? w : prefix();
           if (nl - i > MAX_LINE) return w;
           if (kind === Arg.TwoLines && !isDottedName(bytes, i, nl)) names = false;
+          if (kind === Arg.Line && !lineArgOk(op, bytes, i, nl)) return w;
           i = nl + 1;
         }
         // GLOBAL/INST import only when both lines are Python names; text that merely starts with
@@ -191,9 +248,13 @@ export function walkPickle(bytes: Uint8Array, start = 0, opts: { requireProto?: 
         break;
       }
     }
+    if (i > size) return w;
     if (i > n) return prefix();
     w.opcodes++;
-    if (IMPORT_OPS.has(op)) w.imports = true;
+    // STACK_GLOBAL imports only when two strings were pushed before it (CPython raises on anything else);
+    // EXT1/2/4 import only codes registered with copyreg, and CPython registers none.
+    if (op === 0x93 && strings >= 2) w.imports = true;
+    strings += PUSHES_STR[op];
     if (CALL_OPS.has(op)) w.calls = true;
   }
   return prefix();
@@ -229,6 +290,65 @@ export function looksLikePickle(
   if (w.end === 'bytes' && !opts.complete) return true;
   // Importing a module runs its top-level code: a broken stream that imports a name still acts.
   return w.imports;
+}
+
+/**
+ * How strongly the first bytes of a `size`-byte file say "pickle":
+ *   - `genuine`: what pickle.dump writes or what a loader would act on, whatever the file's name: a PROTO 2-5
+ *     header followed by well-formed opcodes; a protocol 0/1 stream of pickles that ends with STOP exactly at
+ *     the end of the file; or a well-formed prefix that imports a name (CPython imports as it reads).
+ *   - `loose`: only a well-formed prefix (the structure holds up to where the bytes end, or a STOP part-way).
+ *     Text and tensor bytes often get that far by chance; it counts only for a file handed to a pickle loader.
+ *   - `no`.
+ */
+export function pickleEvidence(head: Uint8Array, size: number): 'genuine' | 'loose' | 'no' {
+  const w = walkPickle(head, 0, { size });
+  if (w.imports) return 'genuine';
+  const proto = head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5;
+  if (proto && w.opcodes >= 2 && (w.end === 'stop' || w.end === 'bytes')) return 'genuine';
+  if (w.end === 'stop' && head.length >= size && consumesWhole(head)) return 'genuine';
+  if (w.end === 'stop' || w.end === 'bytes') return 'loose';
+  return 'no';
+}
+
+/** The bytes are one or more complete pickles, back to back, the last STOP being the last byte. */
+function consumesWhole(bytes: Uint8Array): boolean {
+  let off = 0;
+  for (let k = 0; k < 64; k++) {
+    const w = walkPickle(bytes, off, { size: bytes.length });
+    if (w.end !== 'stop' || w.stopAt === undefined) return false;
+    if (w.stopAt === bytes.length - 1) return true;
+    off = w.stopAt + 1;
+  }
+  return false;
+}
+
+/**
+ * File names that loaders hand to pickle (torch.load, joblib.load, pickle.load, numpy.load with
+ * allow_pickle, paddle.load): for these a loose pickle structure is enough to read the file as a pickle.
+ */
+const PICKLE_LOADER_EXTENSIONS = new Set([
+  'pkl',
+  'pickle',
+  'pk',
+  'pck',
+  'pcl',
+  'p',
+  'pt',
+  'pth',
+  'bin',
+  'ckpt',
+  'joblib',
+  'jl',
+  'dill',
+  'sav',
+  'npy',
+  'pdparams',
+  'pdopt',
+]);
+
+export function isPickleLoaderName(name: string): boolean {
+  return PICKLE_LOADER_EXTENSIONS.has(extensionOf(name));
 }
 
 function startsWith(head: Uint8Array, sig: readonly number[], at = 0): boolean {

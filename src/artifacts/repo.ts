@@ -5,7 +5,8 @@
  *   - code the loader may run: `auto_map` in config.json / tokenizer_config.json / processor configs
  *     (transformers imports those classes under trust_remote_code=True, possibly from another repository
  *     with `repo--module.Class`), `custom_pipelines`, diffusers `model_index.json` components from
- *     non-library modules, and every `*.py` file;
+ *     non-library modules (and components whose folder is missing), sentence-transformers `modules.json`
+ *     types outside the library, and every `*.py` file;
  *   - chat templates in tokenizer_config.json (Jinja, inspected like GGUF's);
  *   - PEFT adapters: the adapter config described and paired with its weight files and their verdicts;
  *   - the files by format and verdict, and which ones block.
@@ -19,7 +20,13 @@ import { atLeast, type Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { FileResult } from '../report/types.js';
 import { inspectChatTemplate } from './formats/jinja-template.js';
-import { repoChatTemplate, repoPythonFile, repoRemoteCode, repoSummary } from './formats/rules-meta.js';
+import {
+  repoChatTemplate,
+  repoMissingReference,
+  repoPythonFile,
+  repoRemoteCode,
+  repoSummary,
+} from './formats/rules-meta.js';
 import { isJsonObject, type JsonObject, type JsonValue, parseStrictJson } from './formats/strict-json.js';
 
 const CONFIGS_WITH_AUTO_MAP = [
@@ -38,7 +45,45 @@ const HUB_MARKERS = new Set([
   'generation_config.json',
   'modules.json',
 ]);
-const KNOWN_LIBRARIES = /^(diffusers|transformers|peft|sentence_transformers|torch|null)$/;
+const KNOWN_LIBRARIES =
+  /^(diffusers|transformers|peft|sentence_transformers|torch|onnxruntime\.training|optimum\.onnxruntime|null)$/;
+/**
+ * diffusers also resolves a component's library as a module of `diffusers.pipelines` (SD 1.x's
+ * `"safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"]`): code inside diffusers, not in the
+ * repository. These are the pipeline modules that ship component classes; a name not here, or one whose
+ * `.py` file the repository ships, is the repository's own code.
+ */
+const DIFFUSERS_PIPELINE_MODULES = new Set([
+  'alt_diffusion',
+  'animatediff',
+  'audioldm',
+  'audioldm2',
+  'blip_diffusion',
+  'controlnet',
+  'controlnet_xs',
+  'deepfloyd_if',
+  'kandinsky',
+  'kandinsky2_2',
+  'kandinsky3',
+  'latent_diffusion',
+  'musicldm',
+  'paint_by_example',
+  'pixart_alpha',
+  'semantic_stable_diffusion',
+  'shap_e',
+  'stable_cascade',
+  'stable_diffusion',
+  'stable_diffusion_3',
+  'stable_diffusion_safe',
+  'stable_diffusion_xl',
+  'stable_video_diffusion',
+  't2i_adapter',
+  'text_to_video_synthesis',
+  'unclip',
+  'unidiffuser',
+  'versatile_diffusion',
+  'wuerstchen',
+]);
 
 function relPath(dir: string, p: string): string {
   const r = relative(resolve(dir), resolve(p));
@@ -50,10 +95,28 @@ async function readJson(path: string): Promise<{ doc?: JsonObject; error?: strin
     const st = await stat(path);
     if (st.size > LIMITS.headers.maxJsonConfig)
       return { error: `larger than ${LIMITS.headers.maxJsonConfig} bytes` };
-    const doc = parseStrictJson(await readFile(path));
+    const doc = parseStrictJson(await readFile(path), { bigIntegers: 'keep' });
     return isJsonObject(doc) ? { doc } : { error: 'not a JSON object' };
   } catch (err) {
     return { error: (err as Error).message };
+  }
+}
+
+async function readJsonArray(path: string): Promise<JsonValue[]> {
+  try {
+    if ((await stat(path)).size > LIMITS.headers.maxJsonConfig) return [];
+    const doc = parseStrictJson(await readFile(path), { bigIntegers: 'keep' });
+    return Array.isArray(doc) ? doc : [];
+  } catch {
+    return [];
+  }
+}
+
+async function isFolder(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
   }
 }
 
@@ -230,7 +293,8 @@ async function analyzeOne(
     const { doc } = await readJson(join(dir, 'model_index.json'));
     for (const [k, v] of Object.entries(doc ?? {})) {
       if (k.startsWith('_') || !Array.isArray(v) || typeof v[0] !== 'string') continue;
-      if (!KNOWN_LIBRARIES.test(v[0])) {
+      const shipped = names.has(`${k}/${v[0]}.py`) || names.has(`${v[0]}.py`);
+      if (shipped || !(KNOWN_LIBRARIES.test(v[0]) || DIFFUSERS_PIPELINE_MODULES.has(v[0]))) {
         referencedModules.add(`${k}/${v[0]}.py`);
         findings.push(
           makeFinding(
@@ -243,6 +307,35 @@ async function analyzeOne(
           ),
         );
       }
+      // The loader opens the component's folder: one that is not there was not scanned.
+      if (typeof v[1] === 'string' && !(await isFolder(join(dir, k)))) {
+        findings.push(
+          makeFinding(
+            repoMissingReference,
+            `model_index.json component ${k} (${v[0]}.${v[1]}) has no ${k}/ folder in the repository; the loader would fetch or fail on it`,
+            { location: { ...here, entry: 'model_index.json' }, evidence: { component: k, folder: `${k}/` } },
+          ),
+        );
+      }
+    }
+  }
+  if (names.has('modules.json')) {
+    // sentence-transformers imports each module's `type`; one outside the library is the repository's code.
+    const doc = await readJsonArray(join(dir, 'modules.json'));
+    for (const m of doc) {
+      if (!isJsonObject(m) || typeof m.type !== 'string' || m.type.startsWith('sentence_transformers.'))
+        continue;
+      referencedModules.add(`${m.type.split('.').slice(0, -1).join('/')}.py`);
+      findings.push(
+        makeFinding(
+          repoRemoteCode,
+          `modules.json module ${String(m.name ?? '?')} is ${m.type}, code sentence-transformers imports from outside the library`,
+          {
+            location: { ...here, entry: 'modules.json' },
+            evidence: { module: m.name ?? null, type: m.type },
+          },
+        ),
+      );
     }
   }
   const python = files.filter((f) => f.rel.endsWith('.py')).map((f) => f.rel);

@@ -1,9 +1,10 @@
 /**
- * `antidote scan`: the orchestrator. Paths are expanded (folders walked), each file is detected by
- * content and handed to one format module (formats/index.ts), and each gets one result whose verdict
- * follows --fail-on. Fail closed at every level: an exception while scanning a file is a blocking
- * `scan/internal-error` finding for that file (the scan goes on), and a format that reports it did not
- * analyse everything (`details.complete === false`) without a blocking finding gets `scan/incomplete`.
+ * `antidote scan`: the orchestrator. Paths are expanded (folders walked, minus --exclude and the working directory's .antidoteignore),
+ * the references between a folder's files are followed first (index files, OpenVINO IR; ONNX external data
+ * from the ONNX scan), each file is detected by content and handed to one format module (formats/index.ts),
+ * and each gets one result whose verdict follows --fail-on. Fail closed at every level: an exception while
+ * scanning a file is a blocking `scan/internal-error` finding for that file (the scan goes on), and a result
+ * whose format did not analyse everything (`complete: false`, a required field) always blocks.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -15,9 +16,9 @@ import { makeFinding } from '../core/rule.js';
 import { atLeast, type Severity } from '../core/severity.js';
 import { verdictOf } from '../core/verdict.js';
 import { toolVersion } from '../core/version.js';
-import type { FileResult, ScanReport } from '../report/types.js';
+import type { FileResult, ScanReport, SkippedPath } from '../report/types.js';
 import { readAt, SyncFileSource } from './containers/sync-source.js';
-import { walkPickle } from './detect.js';
+import { pickleEvidence, wrapperKind } from './detect.js';
 import { FORMATS } from './formats/index.js';
 import { pickleFormat } from './formats/pickle.js';
 import { loadScanPolicy } from './formats/pickle-stream.js';
@@ -27,8 +28,18 @@ import * as limitRule from './formats/rules/limit-exceeded.js';
 import * as symlinkRule from './formats/rules/symlink.js';
 import * as unanalysable from './formats/rules/unanalysable.js';
 import * as walkLimit from './formats/rules/walk-limit.js';
-import { type FormatResult, HEAD_BYTES, type ScanContext } from './formats/types.js';
+import { repoShardFormat } from './formats/rules-meta.js';
+import { scanTensorData } from './formats/tensor-data.js';
+import {
+  type DetectInput,
+  type FileRole,
+  type FormatResult,
+  type FormatScanner,
+  HEAD_BYTES,
+  type ScanContext,
+} from './formats/types.js';
 import type { Policy } from './pickle/api.js';
+import { collectReferences } from './references.js';
 import type { ByteSource } from './source.js';
 import { walkFolder } from './walk.js';
 
@@ -39,6 +50,8 @@ export interface ScanOptions {
   /** Path of a policy file (from --policy). */
   policyFile?: string;
   progress?: Progress;
+  /** Globs of files and folders not to scan (from --exclude), on top of the working directory's .antidoteignore. */
+  exclude?: string[];
 }
 
 /** Formats that read pickles themselves; a file claimed by any other format is also checked for a pickle start. */
@@ -63,17 +76,26 @@ function relocate(findings: Finding[], file: string, outer: Location): Finding[]
   });
 }
 
-/** A head that pickle.load would act on: a complete pickle, a long well-formed prefix, or an import. */
-function startsLikePickle(head: Uint8Array): boolean {
-  const w = walkPickle(head);
-  return w.end === 'stop' || (w.end === 'bytes' && w.opcodes >= 16) || w.imports;
+/** The format that claims a file: the first in registry order (structure first, pickle last). */
+export function detectFormat(input: DetectInput): FormatScanner {
+  const format = FORMATS.find((f) => f.detect(input));
+  if (!format) throw new Error('no format claimed the file (the registry lacks its catch-all)');
+  return format;
 }
+
+/** Formats a shard named by an index file must have, for the loader the index is read by. */
+const SHARD_FORMATS: Record<Extract<FileRole, { kind: 'shard' }>['expect'], RegExp> = {
+  safetensors: /^safetensors$/,
+  pytorch: /^(pytorch-zip|pytorch-legacy|pickle|torchscript)$/,
+};
 
 export interface SourceScanOptions {
   policy: Policy;
   failOn: Severity;
   displayPath: string;
   depth?: number;
+  /** What the file is to a file that references it (a shard of an index, tensor data of a model). */
+  role?: FileRole;
 }
 
 /** Detect and scan one byte source (a file or a nested member). Never throws. */
@@ -82,9 +104,8 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
   const where: Location = { file: opts.displayPath };
   try {
     const head = await readAt(source, 0, Math.min(source.size, HEAD_BYTES));
-    const input = { head, size: source.size, name: source.name };
-    const format = FORMATS.find((f) => f.detect(input));
-    if (!format) throw new Error('no format claimed the file (the registry lacks its catch-all)');
+    const format = detectFormat({ head, size: source.size, name: source.name });
+    const evidence = pickleEvidence(head, source.size);
     const ctx: ScanContext = {
       policy: opts.policy,
       failOn: opts.failOn,
@@ -100,26 +121,43 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
                 ...location,
               }),
             ],
-            details: { complete: false },
+            complete: false,
           };
         }
-        const r = await scanSource(inner, { ...opts, depth: depth + 1 });
+        const r = await scanSource(inner, { ...opts, role: undefined, depth: depth + 1 });
         return { ...r, findings: relocate(r.findings, opts.displayPath, location) };
       },
     };
-    const r = await format.scan(source, ctx);
+    const role = opts.role;
+    // Tensor bytes another file reads at offsets: what no structural format claims is that, not an unknown
+    // file and not a pickle by chance (a genuine pickle is still read as one, below).
+    const tensorRole =
+      role?.kind === 'tensor-data' &&
+      ((format.id === 'unknown' && wrapperKind(head) === null) ||
+        (format.id === 'pickle' && evidence !== 'genuine'))
+        ? role
+        : undefined;
+    let r = tensorRole ? scanTensorData(source, tensorRole) : await format.scan(source, ctx);
     // A pickle dressed as another format: a loader chosen by name would still unpickle it.
-    if (!PICKLE_AWARE.has(format.id) && startsLikePickle(head)) {
+    if ((tensorRole || !PICKLE_AWARE.has(format.id)) && evidence === 'genuine') {
       const p = await pickleFormat.scan(source, ctx);
-      return {
+      r = {
         format: r.format,
+        complete: r.complete && p.complete,
         findings: [...r.findings, ...p.findings],
-        details: {
-          ...r.details,
-          polyglotPickle: p.details ?? {},
-          complete: r.details?.complete !== false && p.details?.complete !== false,
-        },
+        details: { ...r.details, polyglotPickle: p.details ?? {} },
       };
+    }
+    if (role?.kind === 'shard' && !SHARD_FORMATS[role.expect].test(r.format)) {
+      const f = makeFinding(
+        repoShardFormat,
+        `${role.by} lists this file as a ${role.expect} shard, but it is ${r.format}`,
+        {
+          location: where,
+          evidence: { index: role.by, expected: role.expect, found: r.format },
+        },
+      );
+      r = { ...r, findings: [...r.findings, f] };
     }
     return r;
   } catch (err) {
@@ -130,19 +168,21 @@ export async function scanSource(source: ByteSource, opts: SourceScanOptions): P
           error: errorMessage(err),
         }),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
 }
 
 function finish(path: string, r: FormatResult, failOn: Severity, size?: number): FileResult {
   const findings = [...r.findings];
-  if (r.details?.complete === false && !findings.some((f) => atLeast(f.severity, 'high'))) {
+  if (!r.complete && !findings.some((f) => atLeast(f.severity, failOn))) {
     findings.push(incomplete.check('part of the file that a loader reads was not analysed', { file: path }));
   }
-  const res: FileResult = { path, format: r.format, verdict: verdictOf(findings, failOn), findings };
+  // Not analysed completely: blocks whatever the findings' severities and --fail-on say.
+  const verdict = r.complete ? verdictOf(findings, failOn) : 'block';
+  const res: FileResult = { path, format: r.format, verdict, findings };
   if (size !== undefined) res.size = size;
-  if (r.details) res.details = r.details;
+  res.details = { ...r.details, complete: r.complete };
   return res;
 }
 
@@ -152,6 +192,25 @@ export async function scanFile(
   policy: Policy,
   failOn: Severity,
 ): Promise<FileResult> {
+  return (await scanOne(path, display, policy, failOn)).result;
+}
+
+/** What a folder's reference pass knows about one file before it is scanned. */
+interface FileContext {
+  role?: FileRole;
+  /** Findings about references the file holds (a missing shard of an index). */
+  findings?: Finding[];
+  /** What the file is read as by the reference pass (an index, an OpenVINO IR), when detection says unknown. */
+  format?: string;
+}
+
+async function scanOne(
+  path: string,
+  display: string,
+  policy: Policy,
+  failOn: Severity,
+  fc: FileContext = {},
+): Promise<{ result: FileResult; references: string[] }> {
   let src: SyncFileSource;
   try {
     src = SyncFileSource.open(path, display);
@@ -159,11 +218,19 @@ export async function scanFile(
     const f = unanalysable.check(`the file cannot be read: ${describeFsError(display, err).message}`, {
       file: display,
     });
-    return finish(display, { format: 'unknown', findings: [f], details: { complete: false } }, failOn);
+    return {
+      result: finish(display, { format: 'unknown', findings: [f], complete: false }, failOn),
+      references: [],
+    };
   }
   try {
-    const r = await scanSource(src, { policy, failOn, displayPath: display });
-    return finish(display, r, failOn, src.size);
+    let r = await scanSource(src, { policy, failOn, displayPath: display, role: fc.role });
+    if (fc.format && r.format === 'unknown' && r.complete) {
+      // Read as what the reference pass found (its unknown-format note no longer applies).
+      r = { ...r, format: fc.format, findings: r.findings.filter((f) => f.rule !== 'scan/unknown-format') };
+    }
+    if (fc.findings?.length) r = { ...r, findings: [...r.findings, ...fc.findings] };
+    return { result: finish(display, r, failOn, src.size), references: r.references ?? [] };
   } finally {
     await src.close().catch(() => {});
   }
@@ -203,13 +270,18 @@ async function repositoryResults(
         const fr = x as Partial<FileResult>;
         return finish(
           fr.path ?? display,
-          { format: fr.format ?? 'repository', findings: fr.findings ?? [], details: fr.details },
+          {
+            format: fr.format ?? 'repository',
+            complete: true,
+            findings: fr.findings ?? [],
+            details: fr.details,
+          },
           failOn,
         );
       });
   } catch (err) {
     const f = internalError.check(`the repository analysis failed: ${errorMessage(err)}`, { file: display });
-    return [finish(display, { format: 'repository', findings: [f], details: { complete: false } }, failOn)];
+    return [finish(display, { format: 'repository', findings: [f], complete: false }, failOn)];
   }
 }
 
@@ -231,6 +303,7 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
   const policy = await loadScanPolicy(opts.policyFile, opts.allow);
   const progress = opts.progress;
   const results: FileResult[] = [];
+  const skipped: SkippedPath[] = [];
   const plan: Array<
     | { kind: 'file'; path: string; display: string }
     | { kind: 'dir'; path: string; display: string; walk: Awaited<ReturnType<typeof walkFolder>> }
@@ -241,25 +314,50 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       plan.push({ kind: 'file', path: paths[i], display: paths[i] });
       total++;
     } else {
-      const walk = await walkFolder(paths[i], paths[i]);
+      const walk = await walkFolder(paths[i], paths[i], undefined, { exclude: opts.exclude ?? [] });
+      skipped.push(...walk.skipped.map((s) => ({ path: s.display, reason: s.reason })));
       plan.push({ kind: 'dir', path: paths[i], display: paths[i], walk });
       total += walk.files.length;
     }
   }
   progress?.total(total);
-  const one = async (path: string, display: string) => {
+  const one = async (path: string, display: string, fc?: FileContext) => {
     progress?.label(display);
-    const r = await scanFile(path, display, policy, opts.failOn);
+    const r = await scanOne(path, display, policy, opts.failOn, fc);
     progress?.tick();
     return r;
   };
   for (const item of plan) {
     if (item.kind === 'file') {
-      results.push(await one(item.path, item.display));
+      results.push((await one(item.path, item.display)).result);
       continue;
     }
     const mine: FileResult[] = [];
-    for (const f of item.walk.files) mine.push(await one(f.path, f.display));
+    const refs = await collectReferences(
+      item.walk.files,
+      item.walk.skipped.map((s) => s.path),
+    );
+    const contextOf = (p: string): FileContext => ({
+      role: refs.roles.get(resolve(p)),
+      findings: refs.findings.get(resolve(p)),
+      format: refs.formats.get(resolve(p)),
+    });
+    const referenced = new Map<string, string>();
+    for (const f of item.walk.files) {
+      const { result, references } = await one(f.path, f.display, contextOf(f.path));
+      mine.push(result);
+      for (const r of references) if (!referenced.has(resolve(r))) referenced.set(resolve(r), f.display);
+    }
+    // ONNX external data is known only once its model is parsed: re-read those files as tensor data.
+    for (let i = 0; i < item.walk.files.length; i++) {
+      const f = item.walk.files[i];
+      const abs = resolve(f.path);
+      const by = referenced.get(abs);
+      if (by === undefined || refs.roles.has(abs)) continue;
+      const fc = contextOf(f.path);
+      fc.role = { kind: 'tensor-data', format: 'onnx-external-data', by };
+      mine[i] = (await scanOne(f.path, f.display, policy, opts.failOn, fc)).result;
+    }
     for (const l of item.walk.links) {
       const f = l.insideTree
         ? makeFinding(
@@ -280,27 +378,25 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       mine.push(
         finish(
           l.display,
-          { format: 'symlink', findings: [f], details: { complete: l.insideTree, target: l.target } },
+          { format: 'symlink', complete: l.insideTree, findings: [f], details: { target: l.target } },
           opts.failOn,
         ),
       );
     }
     for (const e of item.walk.errors) {
       const f = unanalysable.check(`cannot be read: ${e.message}`, { file: e.display });
-      mine.push(
-        finish(e.display, { format: 'unknown', findings: [f], details: { complete: false } }, opts.failOn),
-      );
+      mine.push(finish(e.display, { format: 'unknown', findings: [f], complete: false }, opts.failOn));
     }
     if (item.walk.limit) {
       const f = walkLimit.check(`the walk stopped: ${item.walk.limit}; files beyond it were not scanned`, {
         file: item.display,
       });
-      mine.push(
-        finish(item.display, { format: 'folder', findings: [f], details: { complete: false } }, opts.failOn),
-      );
+      mine.push(finish(item.display, { format: 'folder', findings: [f], complete: false }, opts.failOn));
     }
     mine.push(...(await repositoryResults(resolve(item.path), item.display, mine, opts.failOn)));
     results.push(...mine);
   }
-  return { version: 1, tool: { name: 'antidote', version: toolVersion() }, results };
+  const report: ScanReport = { version: 1, tool: { name: 'antidote', version: toolVersion() }, results };
+  if (skipped.length) report.skipped = skipped;
+  return report;
 }

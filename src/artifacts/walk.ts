@@ -2,11 +2,17 @@
  * Folder walking for `antidote scan DIR`: every regular file under the folder, in a stable order, bounded
  * in files and depth. Symbolic links are never followed (a link can lead out of the tree or into a
  * loop); each is reported so that nothing is skipped silently, and one pointing inside the tree is noted
- * as such (its target is scanned where it lies).
+ * as such (its target is scanned where it lies). Files and folders named by --exclude globs or by the
+ * `.antidoteignore` of the directory antidote runs in are not read, and each is listed as skipped with the
+ * pattern that excluded it. A scanned folder's own `.antidoteignore` is never obeyed: it is part of what is
+ * being checked, and a downloaded repository could use it to hide the file that attacks.
  */
-import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { LIMITS } from '../core/limits.js';
+import { excludedBy, type IgnoreRule, parseIgnoreFile, parseIgnoreRule } from './ignore.js';
+
+export const IGNORE_FILE = '.antidoteignore';
 
 export interface WalkedFile {
   /** Path to open. */
@@ -30,14 +36,37 @@ export interface WalkResult {
   errors: Array<{ display: string; message: string }>;
   /** Set when maxFiles or maxDepth stopped the walk. */
   limit?: string;
+  /** Files and folders excluded by a pattern (a folder is listed once, not its content). */
+  skipped: Array<{ path: string; display: string; reason: string }>;
 }
 
 export async function walkFolder(
   root: string,
   display: string,
   limits: { maxFiles: number; maxDepth: number } = LIMITS.scan,
+  opts: { exclude?: readonly string[]; ignoreFrom?: string } = {},
 ): Promise<WalkResult> {
-  const out: WalkResult = { files: [], links: [], errors: [] };
+  const out: WalkResult = { files: [], links: [], errors: [], skipped: [] };
+  const rules: IgnoreRule[] = [];
+  const ignoreFile = join(opts.ignoreFrom ?? process.cwd(), IGNORE_FILE);
+  try {
+    rules.push(...parseIgnoreFile(await readFile(ignoreFile, 'utf8'), IGNORE_FILE));
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT')
+      out.errors.push({ display: ignoreFile, message: (err as Error).message });
+  }
+  for (const g of opts.exclude ?? []) {
+    const r = parseIgnoreRule(g, `--exclude ${g}`);
+    if (r) rules.push(r);
+  }
+  const rootAbs = resolve(root);
+  const skip = (p: string, d: string, isDir: boolean): boolean => {
+    if (!rules.length) return false;
+    const rel = relative(rootAbs, p).split(sep).join('/');
+    const r = excludedBy(rules, rel, isDir);
+    if (r) out.skipped.push({ path: p, display: d, reason: r.source });
+    return !!r;
+  };
   const rootReal = await realpath(root);
   const inside = (p: string) =>
     p === rootReal || p.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
@@ -66,6 +95,7 @@ export async function walkFolder(
         continue;
       }
       if (st.isSymbolicLink()) {
+        if (skip(p, d, false)) continue;
         let target = '';
         let insideTree = false;
         try {
@@ -76,8 +106,9 @@ export async function walkFolder(
         }
         out.links.push({ path: p, display: d, target, insideTree });
       } else if (st.isDirectory()) {
-        await visit(p, d, depth + 1);
+        if (!skip(p, d, true)) await visit(p, d, depth + 1);
       } else if (st.isFile()) {
+        if (skip(p, d, false)) continue;
         if (out.files.length >= limits.maxFiles) {
           out.limit = `the folder holds more than ${limits.maxFiles} files`;
           return;

@@ -13,6 +13,8 @@ interface ScanFlags {
   policy?: string;
   verbose?: boolean;
   progress?: boolean;
+  exclude?: string[];
+  sarifLevel?: string;
 }
 
 type ScanImpl = typeof import('./scan-impl.js');
@@ -63,6 +65,15 @@ export function registerScan(program: Command): void {
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
+    .option(
+      '--exclude <glob>',
+      'do not scan files or folders matching GLOB in a scanned folder (repeatable)',
+      collect,
+    )
+    .option(
+      '--sarif-level <severity>',
+      'lowest severity that becomes a SARIF result (default: the --fail-on level)',
+    )
     .action(
       action(async (paths: string[], flags: ScanFlags) => {
         const format = flags.format.toLowerCase();
@@ -70,6 +81,7 @@ export function registerScan(program: Command): void {
           throw usageError(`--format must be text, json or sarif (got "${flags.format}")`);
         }
         const failOn = parseSeverity(flags.failOn);
+        if (flags.sarifLevel !== undefined) parseSeverity(flags.sarifLevel, '--sarif-level');
         try {
           return await runScan(paths, flags, format, failOn);
         } catch (err) {
@@ -92,13 +104,17 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
       allow: flags.allow ?? [],
       policyFile: flags.policy,
       progress,
+      exclude: flags.exclude ?? [],
     });
   } finally {
     progress.stop();
   }
   let text: string;
   if (format === 'json') text = impl.renderScanJson(report);
-  else if (format === 'sarif') text = impl.renderScanSarif(report, await impl.ruleCatalog());
+  else if (format === 'sarif')
+    text = impl.renderScanSarif(report, await impl.ruleCatalog(), {
+      minSeverity: flags.sarifLevel !== undefined ? parseSeverity(flags.sarifLevel, '--sarif-level') : failOn,
+    });
   else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
   await impl.emit(text, flags.output);
   return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;

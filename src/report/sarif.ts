@@ -1,12 +1,14 @@
 /**
- * SARIF 2.1.0 for GitHub code scanning. Each rule that fired is a reportingDescriptor; each finding a
- * result with a physicalLocation (the file, relative to the working directory, as GitHub expects).
+ * SARIF 2.1.0 for GitHub code scanning. Each rule that fired is a reportingDescriptor (with help text and a
+ * link to its family in the README); each finding at or above the chosen level a result with a
+ * physicalLocation (the file, relative to the working directory, as GitHub expects). Every result is an alert
+ * in code scanning, so by default only what blocks (the --fail-on level) is reported: a clean scan has none.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding } from '../core/finding.js';
 import type { RuleMeta } from '../core/rule.js';
-import type { Severity } from '../core/severity.js';
+import { atLeast, type Severity } from '../core/severity.js';
 import type { ScanReport } from './types.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
@@ -37,10 +39,22 @@ function uriFor(path: string): string {
   return rel.split(sep).map(encodeURIComponent).join('/');
 }
 
+const README = 'https://github.com/antidote-ml/antidote/blob/main/README.md';
+
+/** The README anchor of a rule's family (`pickle/unknown-global` -> `#rules-pickle`). */
+export function ruleHelpUri(rule: string): string {
+  return `${README}#rules-${rule
+    .split('/')[0]
+    .replace(/[^a-z0-9-]/gi, '')
+    .toLowerCase()}`;
+}
+
 export function renderScanSarif(
   report: ScanReport,
   ruleCatalog: ReadonlyMap<string, RuleMeta> = new Map(),
+  opts: { minSeverity?: Severity } = {},
 ): string {
+  const min = opts.minSeverity ?? 'info';
   const ruleIndex = new Map<string, number>();
   const rules: unknown[] = [];
   const results: unknown[] = [];
@@ -57,6 +71,11 @@ export function renderScanSarif(
       ),
       shortDescription: { text: meta?.title ?? f.rule },
       fullDescription: { text: meta?.rationale ?? meta?.title ?? f.rule },
+      help: {
+        text: `${meta?.rationale ?? meta?.title ?? f.rule} See ${ruleHelpUri(f.rule)}`,
+        markdown: `${meta?.rationale ?? meta?.title ?? f.rule}\n\n[Rule family in the README](${ruleHelpUri(f.rule)})`,
+      },
+      helpUri: ruleHelpUri(f.rule),
       defaultConfiguration: { level: LEVEL[meta?.severity ?? f.severity] },
       properties: {
         'security-severity': SECURITY_SEVERITY[meta?.severity ?? f.severity],
@@ -67,6 +86,7 @@ export function renderScanSarif(
   };
   for (const r of report.results) {
     for (const f of r.findings) {
+      if (!atLeast(f.severity, min)) continue;
       const idx = ruleFor(f);
       const region: Record<string, number> = {};
       if (f.location?.line !== undefined) region.startLine = f.location.line;

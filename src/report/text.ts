@@ -52,7 +52,13 @@ export function renderScanText(report: ScanReport, opts: { colour: boolean; verb
     for (const f of shown) out.push(renderFindingLine(f, c));
   }
   const n = report.results.length;
-  const summary = `${n} file${n === 1 ? '' : 's'} scanned: ${n - blocked} passed, ${blocked} blocked`;
+  const skipped = report.skipped ?? [];
+  const summary = `${n} file${n === 1 ? '' : 's'} scanned: ${n - blocked} passed, ${blocked} blocked${skipped.length ? `, ${skipped.length} skipped` : ''}`;
+  if (skipped.length) {
+    out.push('');
+    out.push(`Skipped (excluded, not scanned):`);
+    for (const s of skipped) out.push(`  ${s.path} ${c ? pc.dim(`(${s.reason})`) : `(${s.reason})`}`);
+  }
   out.push('');
   out.push(c ? pc.bold(summary) : summary);
   return `${out.join('\n')}\n`;

@@ -19,4 +19,12 @@ export interface ScanReport {
   version: 1;
   tool: { name: 'antidote'; version: string };
   results: FileResult[];
+  /** Files and folders not scanned because --exclude or .antidoteignore named them. */
+  skipped?: SkippedPath[];
+}
+
+export interface SkippedPath {
+  path: string;
+  /** The pattern that excluded it and where it came from, e.g. `--exclude docs/**`. */
+  reason: string;
 }

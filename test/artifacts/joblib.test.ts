@@ -23,7 +23,7 @@ const ctx: ScanContext = {
   depth: 0,
   async scanNested(_s, location): Promise<FormatResult> {
     nested.push(location);
-    return { format: 'nested', findings: [] };
+    return { format: 'nested', complete: true, findings: [] };
   },
 };
 const scan = (bytes: Uint8Array) => joblibFormat.scan(new BufferSource('model.joblib', bytes), ctx);
@@ -51,7 +51,7 @@ describe('joblib: benign files made by joblib.dump pass', () => {
       expect(detectJoblib(bytes.subarray(0, 65536), bytes.length)).toBe(true);
       const r = await scan(bytes);
       expect(r.findings.filter((x) => x.severity !== 'info')).toEqual([]);
-      expect(r.details?.complete).toBe(true);
+      expect(r.complete).toBe(true);
       // The pipeline's coefficient/scaler arrays plus the three arrays in the list.
       expect(r.details?.arrays).toBe(10);
       expect(r.format).toMatch(/^joblib/);

@@ -59,7 +59,7 @@ describe('read cost', () => {
     const l = new CountingSource('legacy.pt', all);
     const r2 = await scanSource(l, { policy, failOn: 'high', displayPath: 'legacy.pt' });
     expect(r2.format).toBe('pytorch-legacy');
-    expect(r2.details?.complete).toBe(true);
+    expect(r2.complete).toBe(true);
     expect(l.bytesRead).toBeLessThan(2 * 1024 * 1024);
   });
 });

@@ -80,13 +80,17 @@ describe('scanPaths', () => {
       id: 'half',
       title: 'incomplete',
       detect: ({ head }) => new TextDecoder().decode(head).startsWith('HALF'),
-      scan: async () => ({ format: 'half', findings: [], details: { complete: false } }),
+      scan: async () => ({ format: 'half', complete: false, findings: [] }),
     };
     FORMATS.unshift(half);
     injected.push(half);
     const r = await scanPaths([join(root, 'half.bin')], opts);
     expect(r.results[0].verdict).toBe('block');
     expect(r.results[0].findings.map((f) => f.rule)).toEqual(['scan/incomplete']);
+    // Whatever --fail-on says: an incomplete result is never a pass.
+    const lax = await scanPaths([join(root, 'half.bin')], { ...opts, failOn: 'critical' });
+    expect(lax.results[0].verdict).toBe('block');
+    expect(lax.results[0].details?.complete).toBe(false);
   });
 
   it('never follows symbolic links out of the tree, and reports each link', async () => {

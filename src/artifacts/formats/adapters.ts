@@ -10,7 +10,7 @@ import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
 import type { ByteSource } from '../source.js';
 import { adapterMalformed, adapterPeft, adapterUnusual } from './rules-meta.js';
-import { isJsonObject, type JsonObject, type JsonValue, parseStrictJson } from './strict-json.js';
+import { isJsonObject, type JsonObject, type JsonValue, jsonSafe, parseStrictJson } from './strict-json.js';
 import type { DetectInput, FormatResult, FormatScanner, ScanContext } from './types.js';
 
 export function detectAdapterConfig({ head, size }: DetectInput): boolean {
@@ -50,7 +50,7 @@ export function describeAdapter(doc: JsonObject): AdapterDescription {
     alpha: num(doc.lora_alpha),
     targetModules: typeof tm === 'string' ? tm : strList(tm),
     modulesToSave: strList(doc.modules_to_save),
-    autoMapping: doc.auto_mapping ?? undefined,
+    autoMapping: doc.auto_mapping === undefined ? undefined : jsonSafe(doc.auto_mapping),
   };
 }
 
@@ -64,13 +64,13 @@ export async function scanAdapterConfig(
   try {
     if (source.size > LIMITS.headers.maxJsonConfig)
       throw new Error(`larger than ${LIMITS.headers.maxJsonConfig} bytes`);
-    doc = parseStrictJson(await source.read(0, source.size));
+    doc = parseStrictJson(await source.read(0, source.size), { bigIntegers: 'keep' });
     if (!isJsonObject(doc)) throw new Error('not a JSON object');
   } catch (err) {
     findings.push(
       makeFinding(adapterMalformed, `adapter config cannot be read: ${(err as Error).message}`, { location }),
     );
-    return { format: 'peft-adapter-config', findings };
+    return { format: 'peft-adapter-config', complete: false, findings };
   }
   const d = describeAdapter(doc);
   if (
@@ -112,7 +112,7 @@ export async function scanAdapterConfig(
       ),
     );
   }
-  return { format: 'peft-adapter-config', findings, details: { adapter: d } };
+  return { format: 'peft-adapter-config', complete: true, findings, details: { adapter: d } };
 }
 
 export const adapterConfigFormat: FormatScanner = {

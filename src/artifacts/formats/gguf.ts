@@ -357,7 +357,7 @@ export async function scanGguf(
         evidence: { problem: err.message },
       }),
     );
-    return { format: 'gguf', findings };
+    return { format: 'gguf', complete: false, findings };
   }
   for (const [key, v] of p.metadata) {
     if (!/chat_template/.test(key)) continue;
@@ -401,7 +401,7 @@ export async function scanGguf(
       evidence: details,
     }),
   );
-  return { format: 'gguf', findings, details };
+  return { format: 'gguf', complete: true, findings, details };
 }
 
 export const ggufFormat: FormatScanner = {

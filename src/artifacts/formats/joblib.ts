@@ -7,7 +7,7 @@
  * array bytes are never mistaken for opcodes. Compressed joblib (zlib, joblib's legacy `ZF` header, gzip, bz2,
  * xz, lzma) is decompressed within LIMITS.archive bounds first.
  *
- * NOTE for A2 (formats/index.ts; register `joblibFormat` before `pickle`): detect() claims
+ * Registered after the structural formats and before `pickle` (formats/index.ts), detect() claims
  *   1. an uncompressed pickle whose first 64 KiB mention `NumpyArrayWrapper` (joblib's array wrapper);
  *   2. a zlib stream (0x78 + valid header) or gzip member whose decompressed head starts like a pickle;
  *   3. joblib's legacy `ZF0x...` zlib header;
@@ -392,7 +392,7 @@ export async function scanJoblib(source: ByteSource, ctx: ScanContext): Promise<
     return {
       format: 'joblib',
       findings: [limitRule.check(`the file is ${source.size} bytes, over the limit of ${maxIn}`, where)],
-      details: { complete: false },
+      complete: false,
     };
   }
   const raw = await readAt(source, 0, source.size);
@@ -403,7 +403,7 @@ export async function scanJoblib(source: ByteSource, ctx: ScanContext): Promise<
       return {
         format: `joblib-${codec}`,
         findings: [limitRule.check('archives nest too deeply', where)],
-        details: { complete: false },
+        complete: false,
       };
     }
     const max = Math.min(
@@ -419,7 +419,7 @@ export async function scanJoblib(source: ByteSource, ctx: ScanContext): Promise<
       return {
         format: `joblib-${codec}`,
         findings: [rule.check(`the ${codec} stream ${err.message}`, where, { codec })],
-        details: { complete: false },
+        complete: false,
       };
     }
     if (!looksLikePickle(bytes, { complete: true })) {
@@ -429,6 +429,7 @@ export async function scanJoblib(source: ByteSource, ctx: ScanContext): Promise<
       });
       return {
         format: `${codec}+${r.format}`,
+        complete: r.complete,
         findings: r.findings,
         details: { ...r.details, decompressedBytes: bytes.length },
       };
@@ -438,8 +439,8 @@ export async function scanJoblib(source: ByteSource, ctx: ScanContext): Promise<
   return {
     format: codec ? `joblib-${codec}` : 'joblib',
     findings: s.findings,
+    complete: s.complete,
     details: {
-      complete: s.complete,
       arrays: s.arrays,
       arrayBytes: s.arrayBytes,
       globals: s.globals,

@@ -20,7 +20,7 @@ import { makeFinding } from '../../core/rule.js';
 import type { ByteSource } from '../source.js';
 import { inspectKerasConfig } from './keras-config.js';
 import { h5ExternalStorage, h5VirtualDataset, kerasMalformed, kerasSummary } from './rules-meta.js';
-import { isJsonObject, parseStrictJson } from './strict-json.js';
+import { isJsonObject, jsonSafe, parseStrictJson } from './strict-json.js';
 import type { DetectInput, FormatResult, FormatScanner, ScanContext } from './types.js';
 
 const SIG = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -164,6 +164,7 @@ export async function scanHdf5(
     );
   }
   let format = 'hdf5';
+  let complete = true;
   const details: Record<string, unknown> = {};
   let local: { path: string; cleanup?: () => Promise<void> } | undefined;
   try {
@@ -213,8 +214,9 @@ export async function scanHdf5(
           format = 'keras-h5';
           let doc: ReturnType<typeof parseStrictJson>;
           try {
-            doc = parseStrictJson(text);
+            doc = jsonSafe(parseStrictJson(text, { bigIntegers: 'keep' }));
           } catch (err) {
+            complete = false;
             findings.push(
               makeFinding(kerasMalformed, `${key} attribute is not strict JSON: ${(err as Error).message}`, {
                 location,
@@ -278,6 +280,7 @@ export async function scanHdf5(
       fs.writeSync = writeSync;
     }
   } catch (err) {
+    complete = false;
     findings.push(
       makeFinding(kerasMalformed, `HDF5 file cannot be analysed: ${(err as Error).message.split('\n')[0]}`, {
         location,
@@ -295,7 +298,7 @@ export async function scanHdf5(
       }),
     );
   }
-  return { format, findings, details };
+  return { format, complete, findings, details };
 }
 
 export const hdf5Format: FormatScanner = {

@@ -13,7 +13,7 @@ import { openZip, readEntry, type ZipEntry } from '../containers/zip.js';
 import type { ByteSource } from '../source.js';
 import { inspectKerasConfig } from './keras-config.js';
 import { kerasMalformed, kerasSummary } from './rules-meta.js';
-import { isJsonObject, type JsonValue, parseStrictJson } from './strict-json.js';
+import { isJsonObject, type JsonValue, jsonSafe, parseStrictJson } from './strict-json.js';
 import type { DetectInput, FormatResult, FormatScanner, ScanContext } from './types.js';
 
 const KERAS_MEMBERS = ['metadata.json', 'config.json', 'model.weights.h5', 'model.weights.npz'];
@@ -30,17 +30,20 @@ export function detectKeras({ head }: DetectInput): boolean {
 export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<FormatResult> {
   const location: Location = { file: ctx.displayPath };
   const findings: Finding[] = [];
-  const bad = (msg: string, entry?: string) =>
+  let complete = true;
+  const bad = (msg: string, entry?: string) => {
+    complete = false;
     findings.push(
       makeFinding(kerasMalformed, msg, {
         location: entry ? { ...location, entry } : location,
         evidence: { problem: msg },
       }),
     );
+  };
   const zip = await openZip(source);
   if (zip.fatal) {
     bad(`Keras archive cannot be read: ${zip.fatal}`);
-    return { format: 'keras', findings };
+    return { format: 'keras', complete: false, findings };
   }
   for (const issue of zip.issues) {
     if (
@@ -58,7 +61,8 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
     if (!e) return undefined;
     try {
       const { bytes } = await readEntry(zip, e, LIMITS.headers.maxJsonConfig);
-      return parseStrictJson(bytes);
+      // Keras reads it with Python's json (integers of any size); reports get big ones as decimal strings.
+      return jsonSafe(parseStrictJson(bytes, { bigIntegers: 'keep' }));
     } catch (err) {
       bad(`${name} cannot be read as strict JSON: ${(err as Error).message}`, name);
       return undefined;
@@ -85,6 +89,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
       continue;
     }
     const r = await ctx.scanNested(member, { ...location, entry: e.name });
+    if (!r.complete) complete = false;
     findings.push(...r.findings);
   }
   const meta = isJsonObject(metadata) ? metadata : {};
@@ -102,7 +107,7 @@ export async function scanKeras(source: ByteSource, ctx: ScanContext): Promise<F
       { location, evidence: details },
     ),
   );
-  return { format: 'keras', findings, details };
+  return { format: 'keras', complete, findings, details };
 }
 
 export const kerasFormat: FormatScanner = {

@@ -210,10 +210,9 @@ export async function scanNpyBytes(
     h = parseNpyHeader(head);
   } catch (err) {
     findings.push(header.check(`the .npy header cannot be parsed: ${(err as Error).message}`, where));
-    return { format: 'npy', findings, details: { complete: false } };
+    return { format: 'npy', findings, complete: false };
   }
   const details: Record<string, unknown> = {
-    complete: true,
     npyVersion: h.version,
     descr: h.descr,
     shape: h.shape,
@@ -224,7 +223,7 @@ export async function scanNpyBytes(
       findings.push(
         limit.check(`the object array's pickle is over ${LIMITS.pickle.maxPickleBytes} bytes`, where),
       );
-      return { format: 'npy', findings, details: { ...details, complete: false } };
+      return { format: 'npy', complete: false, findings, details };
     }
     const bytes = await readAll();
     const s = await scanPickleStream(bytes, {
@@ -236,8 +235,9 @@ export async function scanNpyBytes(
     findings.push(...s.findings);
     return {
       format: 'npy',
+      complete: s.complete,
       findings,
-      details: { ...details, complete: s.complete, pickles: s.pickles.length, globals: s.globals },
+      details: { ...details, pickles: s.pickles.length, globals: s.globals },
     };
   }
   let count = 1;
@@ -251,9 +251,9 @@ export async function scanNpyBytes(
         actual,
       }),
     );
-    details.complete = false;
+    return { format: 'npy', complete: false, findings, details };
   }
-  return { format: 'npy', findings, details };
+  return { format: 'npy', complete: true, findings, details };
 }
 
 export const NPY_HEAD = 16 + 64 * 1024;

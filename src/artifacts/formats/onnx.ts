@@ -514,7 +514,7 @@ export async function scanOnnx(
         evidence: { problem: err.message },
       }),
     );
-    return { format: 'onnx', findings };
+    return { format: 'onnx', complete: false, findings };
   }
   const local = new Set(m.functions.map((f) => `${f.domain}\u0000${f.name}`));
   const custom = new Map<string, OnnxNode[]>();
@@ -537,12 +537,18 @@ export async function scanOnnx(
       ),
     );
   }
-  const externalFiles = await checkExternal(
-    m.external,
-    await modelFolder(source, ctx.displayPath),
-    location,
-    findings,
-  );
+  const folder = await modelFolder(source, ctx.displayPath);
+  const externalFiles = await checkExternal(m.external, folder, location, findings);
+  // The files the runtime will read as tensor bytes (those that stay inside the model folder).
+  const references = folder
+    ? externalFiles
+        .filter(
+          (loc) => !loc.includes('\0') && !isAbsolute(loc) && !/^[A-Za-z]:|^[a-z][a-z0-9+.-]*:/i.test(loc),
+        )
+        .map((loc) => loc.split(/[\\/]+/))
+        .filter((parts) => !parts.includes('..'))
+        .map((parts) => join(folder, ...parts))
+    : [];
   const ops: Record<string, number> = {};
   for (const n of m.nodes) {
     const k = n.domain ? `${n.domain}.${n.op}` : n.op;
@@ -571,7 +577,7 @@ export async function scanOnnx(
       },
     ),
   );
-  return { format: 'onnx', findings, details };
+  return { format: 'onnx', complete: true, findings, details, references };
 }
 
 export const onnxFormat: FormatScanner = {

@@ -1,11 +1,12 @@
 /**
  * Raw pickle files, protocols 0 to 5 (protocol 0/1 text pickles have no PROTO opcode and are recognised by
- * their opcode structure), whatever their name. Every pickle a loader could read from the stream is
+ * their opcode structure). A genuine pickle is claimed whatever its name; bytes that are only a well-formed
+ * prefix by chance (text, tensor data) are claimed only under a name loaders unpickle (detect.ts). Every pickle a loader could read from the stream is
  * analysed: pickle.load stops at STOP, but code that calls it again reads the next one.
  */
 import { LIMITS } from '../../core/limits.js';
 import { readAt } from '../containers/sync-source.js';
-import { looksLikePickle } from '../detect.js';
+import { isPickleLoaderName, pickleEvidence } from '../detect.js';
 import type { ByteSource } from '../source.js';
 import { scanPickleStream } from './pickle-stream.js';
 import * as limit from './rules/limit-exceeded.js';
@@ -22,21 +23,25 @@ export async function scanRawPickle(source: ByteSource, ctx: ScanContext): Promi
           where,
         ),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
   const bytes = await readAt(source, 0, source.size);
   const s = await scanPickleStream(bytes, { policy: ctx.policy, location: where, depth: ctx.depth });
   return {
     format: 'pickle',
+    complete: s.complete,
     findings: s.findings,
-    details: { complete: s.complete, pickles: s.pickles.length, globals: s.globals },
+    details: { pickles: s.pickles.length, globals: s.globals },
   };
 }
 
 export const pickleFormat: FormatScanner = {
   id: 'pickle',
   title: 'pickle stream (protocols 0-5)',
-  detect: ({ head, size }) => looksLikePickle(head, { complete: head.length >= size }),
+  detect: ({ head, size, name }) => {
+    const e = pickleEvidence(head, size);
+    return e === 'genuine' || (e === 'loose' && isPickleLoaderName(name));
+  },
   scan: scanRawPickle,
 };

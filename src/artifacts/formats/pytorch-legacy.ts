@@ -22,8 +22,8 @@ export async function scanLegacy(source: ByteSource, ctx: ScanContext): Promise<
   return {
     format: 'pytorch-legacy',
     findings: s.findings,
+    complete: s.complete,
     details: {
-      complete: s.complete,
       pickles: s.pickles.length,
       globals: s.globals,
       storageBytes: Math.max(0, source.size - s.end),

@@ -170,7 +170,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
     globals: new Set(),
     decompressed: 0,
   };
-  if (zip.fatal) return { format: 'zip', findings: acc.findings, details: { complete: false } };
+  if (zip.fatal) return { format: 'zip', findings: acc.findings, complete: false };
   const kind = classifyZip(zip.entries);
   let policy = ctx.policy;
   const at = (en: ZipEntry): Location => ({ file: where.file, entry: en.name });
@@ -226,7 +226,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
       const readAll = async () => flagged ?? (await readOrReport(zip, en, loc, acc)) ?? new Uint8Array(0);
       const r = await scanNpyBytes(head, en.uncompressedSize, readAll, { ...ctx, policy }, loc);
       acc.findings.push(...r.findings);
-      if (r.details?.complete === false) acc.complete = false;
+      if (!r.complete) acc.complete = false;
       for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       continue;
     }
@@ -244,7 +244,7 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
       const r = await ctx.scanNested(memberSource(zip, en, bytes), { entry: en.name });
       nested++;
       acc.findings.push(...r.findings);
-      if (r.details?.complete === false) acc.complete = false;
+      if (!r.complete) acc.complete = false;
       for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       continue;
     }
@@ -274,8 +274,8 @@ export async function scanZip(source: ByteSource, ctx: ScanContext): Promise<For
   return {
     format: kind,
     findings: acc.findings,
+    complete: acc.complete,
     details: {
-      complete: acc.complete,
       entries: zip.entries.length,
       pickles: acc.pickles,
       globals: [...acc.globals].sort(),

@@ -2,7 +2,7 @@
  * Rule metadata of the non-pickle format scanners (issue 5): safetensors, GGUF, ONNX, Keras (.keras and
  * legacy .h5), TensorFlow SavedModel, TorchScript code, PEFT adapters and model repositories.
  *
- * NOTE for the rule catalogue (src/artifacts/rules.ts, A2): include every entry of `formatRules`.
+ * The rule catalogue (src/artifacts/rules.ts) includes every entry of `formatRules`.
  * This file imports nothing heavy, so the catalogue can load it for SARIF without loading any scanner.
  */
 import { ATLAS } from '../../core/atlas.js';
@@ -259,6 +259,27 @@ export const repoChatTemplate = rule(
   ATLAS.unsafeArtifacts,
   'The chat template in tokenizer_config.json is a Jinja2 program; patterns that reach Python internals or builtins are template injection.',
 );
+export const repoMissingReference = rule(
+  'repo/missing-reference',
+  'A file the loader reads is missing',
+  'high',
+  ATLAS.supplyChainModel,
+  'Index files (`model.safetensors.index.json`, `pytorch_model.bin.index.json`) list the shards a loader opens, an OpenVINO `.xml` reads its tensors from the `.bin` beside it, and diffusers opens one folder per `model_index.json` component. A listed file that is not in the folder means the scan did not see what the loader will read (it may come from elsewhere, or the download is incomplete).',
+);
+export const repoEscapingReference = rule(
+  'repo/escaping-reference',
+  'A reference leads outside the repository',
+  'critical',
+  ATLAS.supplyChainModel,
+  'A shard name in an index file that is absolute, climbs with "..", or is a URL makes the loader open a file outside the repository: a path-traversal read of a host file, or a shard the scan never saw.',
+);
+export const repoShardFormat = rule(
+  'repo/shard-format',
+  'A shard is not in the format its index says',
+  'high',
+  ATLAS.supplyChainModel,
+  'A shard listed in `model.safetensors.index.json` is opened with the safetensors reader, one in `pytorch_model.bin.index.json` with torch.load. A listed shard in another format is a substitution (a pickle where safetensors was promised) or a broken download.',
+);
 export const adapterPeft = rule(
   'adapter/peft',
   'PEFT adapter',
@@ -314,6 +335,9 @@ export const formatRules: RuleMeta[] = [
   repoPythonFile,
   repoSummary,
   repoChatTemplate,
+  repoMissingReference,
+  repoEscapingReference,
+  repoShardFormat,
   adapterPeft,
   adapterMalformed,
   adapterUnusual,

@@ -216,7 +216,7 @@ export async function scanSafetensors(
         ),
       );
     }
-    return { format: 'safetensors', findings };
+    return { format: 'safetensors', complete: false, findings };
   }
   const h = v.header;
   const dtypes: Record<string, number> = {};
@@ -242,7 +242,7 @@ export async function scanSafetensors(
       },
     ),
   );
-  return { format: 'safetensors', findings, details };
+  return { format: 'safetensors', complete: true, findings, details };
 }
 
 function truncateMetadata(m: Record<string, string>): Record<string, string> {

@@ -265,7 +265,7 @@ export async function scanSavedModel(
         evidence: { problem: err.message },
       }),
     );
-    return { format: 'tf-savedmodel', findings };
+    return { format: 'tf-savedmodel', complete: false, findings };
   }
   const grouped = new Map<
     string,
@@ -335,7 +335,7 @@ export async function scanSavedModel(
       evidence: details,
     }),
   );
-  return { format: 'tf-savedmodel', findings, details };
+  return { format: 'tf-savedmodel', complete: true, findings, details };
 }
 
 export const savedModelFormat: FormatScanner = {

@@ -5,11 +5,13 @@
  * 2^53: two loaders of one file can then disagree on what the file says (a reviewer's tool sees one
  * `data_offsets`, the loader another). This reader rejects duplicate keys at any depth, integers that do
  * not fit exactly in a double, invalid UTF-8, lone surrogates, nesting deeper than a bound, and anything
- * after the value except whitespace. Objects come back with a null prototype, so a key named
+ * after the value except whitespace. Configs that Python's json module reads (it keeps integers of any size:
+ * the Llama-2 tokenizer_config.json has `model_max_length: 1000000000000000019884624838656`) are read with
+ * `bigIntegers: 'keep'`, which returns such an integer exactly, as a bigint. Objects come back with a null prototype, so a key named
  * `__proto__` is just a key.
  */
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;
 }
@@ -26,6 +28,8 @@ export class StrictJsonError extends Error {
 
 export interface StrictJsonOptions {
   maxDepth?: number;
+  /** `reject` (default): an integer above 2^53 is an error; `keep`: it is returned exactly as a bigint. */
+  bigIntegers?: 'reject' | 'keep';
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -41,7 +45,19 @@ export function parseStrictJson(input: Uint8Array | string, opts: StrictJsonOpti
       throw new StrictJsonError('invalid UTF-8', 0);
     }
   }
-  return new Reader(text, opts.maxDepth ?? 256).document();
+  return new Reader(text, opts.maxDepth ?? 256, opts.bigIntegers === 'keep').document();
+}
+
+/** The value with big integers as decimal strings, for reports (JSON.stringify cannot write a bigint). */
+export function jsonSafe(v: JsonValue): JsonValue {
+  if (typeof v === 'bigint') return v.toString();
+  if (Array.isArray(v)) return v.map(jsonSafe);
+  if (isJsonObject(v)) {
+    const out: JsonObject = Object.create(null);
+    for (const [k, x] of Object.entries(v)) out[k] = jsonSafe(x);
+    return out;
+  }
+  return v;
 }
 
 export function isJsonObject(v: JsonValue | undefined): v is JsonObject {
@@ -53,6 +69,7 @@ class Reader {
   constructor(
     private readonly s: string,
     private readonly maxDepth: number,
+    private readonly keepBig = false,
   ) {}
 
   document(): JsonValue {
@@ -240,14 +257,19 @@ class Reader {
     return Number.parseInt(h, 16);
   }
 
-  private number(): number {
+  private number(): number | bigint {
     const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 400));
     if (!m || m[0].length === 0 || m[0] === '-') this.fail('invalid number');
     const text = m[0];
     if (text.length >= 400) this.fail('number too long');
     const v = Number(text);
+    const integer = m[2] === undefined && m[3] === undefined;
+    if (integer && this.keepBig && !Number.isSafeInteger(v)) {
+      this.i += text.length;
+      return BigInt(text);
+    }
     if (!Number.isFinite(v)) this.fail('number out of range');
-    if (m[2] === undefined && m[3] === undefined && !Number.isSafeInteger(v)) {
+    if (integer && !Number.isSafeInteger(v)) {
       this.fail(`integer ${text.slice(0, 40)} is not exactly representable (above 2^53)`);
     }
     this.i += text.length;

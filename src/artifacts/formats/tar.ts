@@ -185,7 +185,7 @@ export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<For
         }
         const r = await ctx.scanNested(member(m), { entry: m.name });
         acc.findings.push(...r.findings);
-        if (r.details?.complete === false) acc.complete = false;
+        if (!r.complete) acc.complete = false;
         for (const g of (r.details?.globals as string[] | undefined) ?? []) acc.globals.add(g);
       }
     }
@@ -193,8 +193,8 @@ export async function scanTar(source: ByteSource, ctx: ScanContext): Promise<For
   return {
     format: isLegacy ? 'pytorch-legacy-tar' : 'tar',
     findings: acc.findings,
+    complete: acc.complete,
     details: {
-      complete: acc.complete,
       members: tar.members.length,
       pickles: acc.pickles,
       globals: [...acc.globals].sort(),

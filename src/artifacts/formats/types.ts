@@ -40,9 +40,21 @@ export interface ScanContext {
 export interface FormatResult {
   /** Format id, e.g. `pytorch-zip`. Refined by the scanner (e.g. `joblib-zlib`). */
   format: string;
+  /**
+   * Whether every byte a loader reads was analysed. Required so that a scanner cannot forget to say: the
+   * orchestrator blocks any result that is not complete, whatever its findings.
+   */
+  complete: boolean;
   findings: Finding[];
   details?: Record<string, unknown>;
+  /** Files on disk a loader of this file also reads (ONNX external data): scanned as what they are to it. */
+  references?: string[];
 }
+
+/** What a file is to another file that references it, found by following the references loaders follow. */
+export type FileRole =
+  | { kind: 'tensor-data'; format: 'onnx-external-data' | 'openvino-weights'; by: string }
+  | { kind: 'shard'; expect: 'safetensors' | 'pytorch'; by: string };
 
 export interface FormatScanner {
   /** Stable id, e.g. `pickle`, `pytorch-zip`, `safetensors`. */

@@ -24,7 +24,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
       return {
         format: 'gzip',
         findings: [limit.check('archives nest too deeply', where)],
-        details: { complete: false },
+        complete: false,
       };
     }
     try {
@@ -36,6 +36,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
       const r = await ctx.scanNested(new MemorySource(`${source.name}!gunzip`, inner), { entry: '(gunzip)' });
       return {
         format: `gzip+${r.format}`,
+        complete: r.complete,
         findings: r.findings,
         details: { ...r.details, decompressedBytes: inner.length },
       };
@@ -45,7 +46,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
       return {
         format: 'gzip',
         findings: [rule.check(`the gzip stream ${err.message}`, where)],
-        details: { complete: false },
+        complete: false,
       };
     }
   }
@@ -61,7 +62,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
           },
         ),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
   const ext = extensionOf(source.name);
@@ -70,7 +71,7 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
       format: 'unknown',
       findings: [
         unanalysable.check(
-          `the file is named like a model (.${ext}) but its content matches no format Antidote reads`,
+          `the file is named like a model (.${ext}) but its content matches no format Antidote reads${ext === 'bin' ? '; if it is tensor data an ONNX or OpenVINO model reads, scan the folder that holds both' : ''}`,
           where,
           {
             extension: ext,
@@ -78,13 +79,13 @@ export async function scanUnknown(source: ByteSource, ctx: ScanContext): Promise
           },
         ),
       ],
-      details: { complete: false },
+      complete: false,
     };
   }
   return {
     format: 'unknown',
     findings: [unknownRule.check('not a model format Antidote recognises', where)],
-    details: { complete: true },
+    complete: true,
   };
 }
 

@@ -58,7 +58,13 @@ export interface GlobalUse {
   /** Names as written in the pickle, before fix_imports. */
   rawModule: string;
   rawName: string;
-  importedBy: 'GLOBAL' | 'STACK_GLOBAL' | 'INST' | 'EXT1' | 'EXT2' | 'EXT4';
+  importedBy: 'GLOBAL' | 'STACK_GLOBAL' | 'INST' | 'EXT1' | 'EXT2' | 'EXT4' | 'GETATTR';
+  /**
+   * For a name reached as `getattr(Owner, "attr")` with a constant attribute name: the owner's qualified
+   * name. On `builtins.getattr` itself: how many of its calls were such constant lookups.
+   */
+  attributeOf?: string;
+  constantLookups?: number;
   opcode: number;
   offset: number;
   /** Opcode index of the first import. */
@@ -488,6 +494,51 @@ function findClass(
     st.globals.set(key, g);
   }
   return g.global;
+}
+
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * `getattr(Owner, "NAME")` with an imported owner and a constant, public attribute name (how Python 3.11+
+ * pickles enum members) resolves to the name `Owner.NAME`, recorded like an import so the rules judge it
+ * by the allowlist; anything else stays a call of builtins.getattr. Returns undefined when not that shape.
+ */
+function constantGetattr(st: State, fn: PyGlobal, args: PySeq): PyGlobal | undefined {
+  if (fn.qualified !== 'builtins.getattr' || fn.ext !== undefined) return undefined;
+  if (args.kind !== 'tuple' || args.items.length !== 2) return undefined;
+  const [owner, attr] = args.items;
+  if (
+    !isGlobalRef(owner) ||
+    owner.ext !== undefined ||
+    typeof attr !== 'string' ||
+    !ATTRIBUTE_NAME.test(attr)
+  )
+    return undefined;
+  const g = st.globals.get(fn.qualified);
+  if (g) g.constantLookups = (g.constantLookups ?? 0) + 1;
+  const key = `${owner.qualified}.${attr}`;
+  let a = st.globals.get(key);
+  if (!a) {
+    const glob: PyGlobal = {
+      kind: 'global',
+      module: owner.module,
+      name: `${owner.name}.${attr}`,
+      qualified: key,
+    };
+    a = {
+      global: glob,
+      rawModule: owner.module,
+      rawName: `${owner.name}.${attr}`,
+      importedBy: 'GETATTR',
+      attributeOf: owner.qualified,
+      opcode: st.op,
+      offset: st.opStart,
+      index: st.ops - 1,
+      uses: 0,
+    };
+    st.globals.set(key, a);
+  }
+  return a.global;
 }
 
 function use(st: State, fn: PyValue, bit: number): void {
@@ -939,7 +990,14 @@ function runVmOnce(bytes: Uint8Array, opts: VmOptions): VmResult {
           const fn = stack.pop() as PyValue;
           if (notTuple(args)) fail('REDUCE argument list must be a tuple');
           if (notCallable(fn)) fail(`'${kindOf(fn)}' object is not callable`);
-          if ((fn as PyGlobal).kind === 'global') use(st, fn, USE.REDUCE);
+          if ((fn as PyGlobal).kind === 'global') {
+            const attr = constantGetattr(st, fn as PyGlobal, args as PySeq);
+            if (attr) {
+              stack.push(attr);
+              break;
+            }
+            use(st, fn, USE.REDUCE);
+          }
           stack.push(mkCall(st, fn, args, 'REDUCE', opStart, undefined));
           break;
         }

@@ -9,7 +9,7 @@ import { verdictOf } from '../../../src/core/verdict.js';
 export async function scanSource(source: ByteSource, displayPath: string, depth = 0): Promise<FormatResult> {
   const head = await source.read(0, Math.min(source.size, HEAD_BYTES));
   const fmt = FORMATS.find((f) => f.detect({ head, size: source.size, name: basename(source.name) }));
-  if (!fmt) return { format: 'none', findings: [] };
+  if (!fmt) return { format: 'none', complete: false, findings: [] };
   const ctx: ScanContext = {
     policy: { allowed: new Set(), profiles: [] },
     failOn: 'high',

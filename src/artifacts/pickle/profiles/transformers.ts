@@ -23,6 +23,7 @@ export const transformersProfile: readonly string[] = [
   'transformers.training_args.AcceleratorConfig',
   'transformers.generation.configuration_utils.GenerationConfig',
   'accelerate.utils.dataclasses.DistributedType',
+  'accelerate.state.PartialState',
   'accelerate.utils.dataclasses.ProjectConfiguration',
   'accelerate.utils.dataclasses.GradientAccumulationPlugin',
   'accelerate.utils.dataclasses.DataLoaderConfiguration',
