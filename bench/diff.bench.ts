@@ -16,16 +16,27 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADAPTER_REFERENCE } from '../src/weights/adapter/reference.js';
 import { CLI as cliPath, machine, median, ROOT as root, writeSection } from './lib.js';
 
 const cache = join(root, 'bench', '.cache', 'weights');
-const parts = process.argv.includes('--frozen') ? ['gpt2', 'llama'] : (process.env.DIFF_BENCH_ARCHS ?? 'gpt2,llama').split(',').filter(Boolean);
+const parts = process.argv.includes('--frozen')
+  ? ['gpt2', 'llama']
+  : (process.env.DIFF_BENCH_ARCHS ?? 'gpt2,llama').split(',').filter(Boolean);
 
 function models(arch: string): string {
   const dir = join(cache, arch);
   if (!existsSync(join(dir, 'manifest.json'))) {
     mkdirSync(dir, { recursive: true });
-    const args = ['test/fixtures/weights/make_models.py', dir, '--arch', arch, '--torch-too', '--dtype', arch === 'llama' ? 'BF16' : 'F16'];
+    const args = [
+      'test/fixtures/weights/make_models.py',
+      dir,
+      '--arch',
+      arch,
+      '--torch-too',
+      '--dtype',
+      arch === 'llama' ? 'BF16' : 'F16',
+    ];
     const r = spawnSync('/usr/bin/python3', args, { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`make_models.py failed for ${arch}`);
   }
@@ -48,13 +59,19 @@ const rows: Row[] = [];
 for (const arch of parts) {
   const dir = models(arch);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  for (const [name, info] of Object.entries(manifest.models) as Array<[string, { kind: string; layer?: number; layers?: number[] }]>) {
+  for (const [name, info] of Object.entries(manifest.models) as Array<
+    [string, { kind: string; layer?: number; layers?: number[] }]
+  >) {
     if (name === 'base') continue;
     for (const file of ['model.safetensors', 'pytorch_model.bin']) {
       const cand = join(dir, name, file);
       if (!existsSync(cand)) continue;
       const t0 = performance.now();
-      const r = spawnSync(process.execPath, [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      const r = spawnSync(
+        process.execPath,
+        [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'],
+        { encoding: 'utf8', maxBuffer: 1 << 28 },
+      );
       const seconds = (performance.now() - t0) / 1000;
       const rep = JSON.parse(r.stdout);
       const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
@@ -62,8 +79,19 @@ for (const arch of parts) {
       const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
       const expected = info.kind === 'edit' ? 'edit' : 'fine-tune';
       const got = rep.summary.kind;
-      const layersOk = expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
-      rows.push({ arch, part: arch === 'gpt2' ? 'development' : 'frozen', candidate: name, file, expected, got, layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-', ok: got === expected && layersOk, seconds });
+      const layersOk =
+        expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
+      rows.push({
+        arch,
+        part: arch === 'gpt2' ? 'development' : 'frozen',
+        candidate: name,
+        file,
+        expected,
+        got,
+        layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
+        ok: got === expected && layersOk,
+        seconds,
+      });
     }
   }
 }
@@ -80,7 +108,10 @@ function writeSt(path: string, tensors: Array<[string, number[], Float32Array]>)
   h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(h.length));
-  writeFileSync(path, Buffer.concat([len, h, ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]));
+  writeFileSync(
+    path,
+    Buffer.concat([len, h, ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]),
+  );
 }
 
 function bigModels(): { base: string; cand: string; largest: number; bytes: number } {
@@ -116,9 +147,18 @@ function bigModels(): { base: string; cand: string; largest: number; bytes: numb
       writeSt(join(base, fname), bt);
       writeSt(join(cand, fname), ct);
     }
-    for (const d of [base, cand]) writeFileSync(join(d, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: map }));
+    for (const d of [base, cand])
+      writeFileSync(
+        join(d, 'model.safetensors.index.json'),
+        JSON.stringify({ metadata: {}, weight_map: map }),
+      );
   }
-  return { base, cand, largest: shape[0] * shape[1] * 4, bytes: 2 * shards * perShard * shape[0] * shape[1] * 4 };
+  return {
+    base,
+    cand,
+    largest: shape[0] * shape[1] * 4,
+    bytes: 2 * shards * perShard * shape[0] * shape[1] * 4,
+  };
 }
 
 const big = bigModels();
@@ -131,7 +171,11 @@ for (let i = 0; i < reps; i++) {
   spawnSync('sh', ['-c', `cat ${big.base}/*.safetensors ${big.cand}/*.safetensors > /dev/null`]);
   catTimes.push((performance.now() - t0) / 1000);
   t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, cliPath, 'diff', big.base, big.cand, '-f', 'json', '-o', '/dev/null'], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/time',
+    ['-f', '%M', process.execPath, cliPath, 'diff', big.base, big.cand, '-f', 'json', '-o', '/dev/null'],
+    { encoding: 'utf8' },
+  );
   diffTimes.push((performance.now() - t0) / 1000);
   rss.push(Number(r.stderr.trim().split('\n').pop()) * 1024);
 }
@@ -141,20 +185,49 @@ const diffRate = big.bytes / median(diffTimes);
 const rssBound = 2 * big.largest + 200e6;
 
 const lines: string[] = [];
-lines.push('## diff', '', `Detection (\`npm run bench -- diff\`; models by test/fixtures/weights/make_models.py; gpt2 = development architecture, llama = frozen, not looked at while the thresholds were set):`, '');
-lines.push('| part | arch | candidate | file | expected | got | edited layers named | ok | s |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-for (const r of rows) lines.push(`| ${r.part} | ${r.arch} | ${r.candidate} | ${r.file} | ${r.expected} | ${r.got} | ${r.layers} | ${r.ok ? 'yes' : '**no**'} | ${r.seconds.toFixed(2)} |`);
+lines.push(
+  '## diff',
+  '',
+  `Detection (\`npm run bench -- diff\`; models by test/fixtures/weights/make_models.py; gpt2 = development architecture, llama = frozen, not looked at while the thresholds were set):`,
+  '',
+);
+lines.push(
+  '| part | arch | candidate | file | expected | got | edited layers named | ok | s |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+);
+for (const r of rows)
+  lines.push(
+    `| ${r.part} | ${r.arch} | ${r.candidate} | ${r.file} | ${r.expected} | ${r.got} | ${r.layers} | ${r.ok ? 'yes' : '**no**'} | ${r.seconds.toFixed(2)} |`,
+  );
 for (const part of ['development', 'frozen']) {
   const rs = rows.filter((r) => r.part === part);
-  if (rs.length) lines.push('', `${part}: ${rs.filter((r) => r.ok).length} of ${rs.length} right (edits found with their layers: ${rs.filter((r) => r.expected === 'edit' && r.ok).length} of ${rs.filter((r) => r.expected === 'edit').length}; benign called edit: ${rs.filter((r) => r.expected !== 'edit' && r.got === 'edit').length} of ${rs.filter((r) => r.expected !== 'edit').length})`);
+  if (rs.length)
+    lines.push(
+      '',
+      `${part}: ${rs.filter((r) => r.ok).length} of ${rs.length} right (edits found with their layers: ${rs.filter((r) => r.expected === 'edit' && r.ok).length} of ${rs.filter((r) => r.expected === 'edit').length}; benign called edit: ${rs.filter((r) => r.expected !== 'edit' && r.got === 'edit').length} of ${rs.filter((r) => r.expected !== 'edit').length})`,
+    );
 }
-lines.push('', `Speed: two ${mb(big.bytes / 2)} MB float32 models in 4 shards with an index, every tensor changed; median of ${reps}:`, '');
+lines.push(
+  '',
+  `Speed: two ${mb(big.bytes / 2)} MB float32 models in 4 shards with an index, every tensor changed; median of ${reps}:`,
+  '',
+);
 lines.push('| measure | value |', '| --- | --- |');
-lines.push(`| read both from the page cache (cat) | ${median(catTimes).toFixed(2)} s (${mb(catRate)} MB/s) |`);
+lines.push(
+  `| read both from the page cache (cat) | ${median(catTimes).toFixed(2)} s (${mb(catRate)} MB/s) |`,
+);
 lines.push(`| antidote diff | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`);
 lines.push(`| diff rate / read rate | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
 lines.push(`| peak RSS | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`);
-lines.push('', `Machine: ${machine()}; load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`);
+const cal = ADAPTER_REFERENCE.calibration;
+lines.push(
+  '',
+  `Adapter forensics reference (scripts/build-adapter-reference.ts; ${ADAPTER_REFERENCE.population.benign} benign and ${ADAPTER_REFERENCE.population.backdoored} backdoored adapters fitted, ${cal.heldBack} held back): held-back AUC ${cal.auc.toFixed(3)}, FPR ${cal.fpr.toFixed(3)} and TPR ${cal.tpr.toFixed(3)} at the threshold ${ADAPTER_REFERENCE.threshold.toFixed(3)}. Below AUC 0.8 no verdict is given.`,
+);
+lines.push(
+  '',
+  `Machine: ${machine()}; load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
+);
 const text = lines.join('\n');
 console.log(text);
 writeSection('diff', text);

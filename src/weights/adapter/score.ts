@@ -34,6 +34,9 @@ export interface AdapterAssessment {
   findings: Finding[];
 }
 
+/** Below this held-back AUC the reference classifier gives no verdict: only the statistics are reported. */
+export const MIN_USEFUL_AUC = 0.8;
+
 export const ADAPTER_LIMITS =
   'It reads the adapter alone: it cannot name the trigger or the target, it cannot see a backdoor planted by full fine-tuning of the base or in modules_to_save copies, and adapters unlike the reference population (other architectures, ranks or training recipes) are scored with less certainty.';
 
@@ -134,6 +137,22 @@ export async function assessAdapter(
     out.features[f] = x[i];
   });
   out.score = scoreFeatures(x);
+  if (!(ref.calibration.auc >= MIN_USEFUL_AUC)) {
+    // An uncalibrated score must not read as a verdict either way.
+    out.basis = `${modules.length} LoRA module${modules.length === 1 ? '' : 's'}; the reference classifier does not separate backdoored from benign adapters on held-back data (AUC ${ref.calibration.auc.toFixed(2)} on ${ref.calibration.heldBack} adapters), so no verdict is given`;
+    findings.push(
+      makeFinding(
+        adapterBackdoor,
+        `Adapter forensics cannot judge this adapter: ${out.basis}. Its spectral statistics are in the report; test it for triggers before merging it.`,
+        {
+          severity: 'info',
+          location: { tensor: out.topModules[0]?.module },
+          evidence: { features: out.features, calibration: ref.calibration },
+        },
+      ),
+    );
+    return finishBase(out, modules, base);
+  }
   out.suspicious = out.score >= ref.threshold;
   findings.push(
     makeFinding(
@@ -148,6 +167,11 @@ export async function assessAdapter(
       },
     ),
   );
+  return finishBase(out, modules, base);
+}
+
+function finishBase(out: AdapterAssessment, modules: ModuleStats[], base?: TensorStore): AdapterAssessment {
+  const findings = out.findings;
   if (base) {
     out.baseCheck = checkBase(modules, base);
     const { missing, mismatched } = out.baseCheck;

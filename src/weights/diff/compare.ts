@@ -54,7 +54,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   );
 }
 
-function spectral(d: Float32Array, shape: number[], deltaNorm2: number, rowNorms2: Float64Array, seed: number): Partial<TensorDelta> {
+function spectral(
+  d: Float32Array,
+  shape: number[],
+  deltaNorm2: number,
+  rowNorms2: Float64Array,
+  seed: number,
+): Partial<TensorDelta> {
   const m = shape[0];
   const n = d.length / m;
   let mat = d;
