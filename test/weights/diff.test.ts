@@ -6,7 +6,7 @@
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, runCli } from '../helpers/cli.js';
+import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writeSafetensors } from './helpers.js';
 
@@ -219,5 +219,24 @@ describe('antidote diff: bad input', () => {
     const r = runCli(['diff', join(M, 'base'), join(M, 'rome'), '-f', 'xml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--format must be/);
+  });
+});
+
+describe('antidote diff: the JSON report is a contract', () => {
+  it('validates against schemas/diff-report.v1.json for an edit, a fine-tune and an adapter', async () => {
+    const Ajv2020 = (await import('ajv/dist/2020.js')).default;
+    const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
+    const validate = ajv.compile(
+      JSON.parse(readFileSync(join(ROOT, 'schemas', 'diff-report.v1.json'), 'utf8')),
+    );
+    for (const cand of [
+      join(M, 'rome'),
+      join(M, 'ft_full'),
+      join(FIXTURES, 'weights', 'adapters', 'benign'),
+    ]) {
+      const { report } = diffJson(join(M, 'base'), cand);
+      validate(report);
+      expect(validate.errors ?? []).toEqual([]);
+    }
   });
 });
