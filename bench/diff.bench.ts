@@ -165,19 +165,23 @@ const big = bigModels();
 const reps = Number(process.env.DIFF_BENCH_REPS ?? 3);
 const catTimes: number[] = [];
 const diffTimes: number[] = [];
+const catCpu: number[] = [];
+const diffCpu: number[] = [];
 const rss: number[] = [];
+// /usr/bin/time's last line: wall seconds, user and system CPU seconds, peak RSS in KB.
+const timed = (cmd: string[]) => {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...cmd], { encoding: 'utf8' });
+  const [e, u, s, m] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { wall: e, cpu: u + s, rss: m * 1024 };
+};
 for (let i = 0; i < reps; i++) {
-  let t0 = performance.now();
-  spawnSync('sh', ['-c', `cat ${big.base}/*.safetensors ${big.cand}/*.safetensors > /dev/null`]);
-  catTimes.push((performance.now() - t0) / 1000);
-  t0 = performance.now();
-  const r = spawnSync(
-    '/usr/bin/time',
-    ['-f', '%M', process.execPath, cliPath, 'diff', big.base, big.cand, '-f', 'json', '-o', '/dev/null'],
-    { encoding: 'utf8' },
-  );
-  diffTimes.push((performance.now() - t0) / 1000);
-  rss.push(Number(r.stderr.trim().split('\n').pop()) * 1024);
+  const c = timed(['sh', '-c', `cat ${big.base}/*.safetensors ${big.cand}/*.safetensors > /dev/null`]);
+  catTimes.push(c.wall);
+  catCpu.push(c.cpu);
+  const d = timed([process.execPath, cliPath, 'diff', big.base, big.cand, '-f', 'json', '-o', '/dev/null']);
+  diffTimes.push(d.wall);
+  diffCpu.push(d.cpu);
+  rss.push(d.rss);
 }
 const mb = (x: number) => (x / 1e6).toFixed(0);
 const catRate = big.bytes / median(catTimes);
@@ -217,7 +221,8 @@ lines.push(
   `| read both from the page cache (cat) | ${median(catTimes).toFixed(2)} s (${mb(catRate)} MB/s) |`,
 );
 lines.push(`| antidote diff | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`);
-lines.push(`| diff rate / read rate | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
+lines.push(`| diff rate / read rate (wall) | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
+lines.push(`| CPU seconds: cat / antidote diff | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} (ratio ${(median(catCpu) / median(diffCpu)).toFixed(2)}: the rate one idle core would give) |`);
 lines.push(`| peak RSS | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`);
 const cal = ADAPTER_REFERENCE.calibration;
 lines.push(
