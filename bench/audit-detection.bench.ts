@@ -135,7 +135,7 @@ function cliArgs(dir: string, c: GeneratedCase): string[] {
   ] as const) {
     if (col) args.push(flag, col);
   }
-  return [...args, '--out', join(dir, 'out'), '--format', 'json', '--no-progress'];
+  return [...args, '--out-dir', join(dir, 'out'), '--force', '--format', 'json', '--no-progress'];
 }
 
 async function runCase(seed: number, name: string): Promise<Row> {

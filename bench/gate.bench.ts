@@ -145,7 +145,9 @@ async function main() {
 
   // The demo.
   log('demo');
-  const demo = repeat(1, () => timeCommand(process.execPath, [CLI, 'demo', '--out', join(cache, 'demo')]));
+  const demo = repeat(1, () =>
+    timeCommand(process.execPath, [CLI, 'demo', '--out-dir', join(cache, 'demo'), '--force']),
+  );
 
   writeSection(
     'gate',

@@ -134,14 +134,14 @@ const commands: Array<{ key: string; cmd: string; args: string[] }> = [
   {
     key: 'sign',
     cmd: node,
-    args: [CLI, 'sign', dir, '--key', join(cache, 'hash-bench.key'), '-o', sig, '--no-progress'],
+    args: [CLI, 'sign', dir, '--key', join(cache, 'hash-bench.key'), '-o', sig, '--force', '--no-progress'],
   },
   {
     key: 'verify',
     cmd: node,
     args: [CLI, 'verify-signature', dir, '--sig', sig, '--key', join(cache, 'hash-bench.pub')],
   },
-  { key: 'lock', cmd: node, args: [CLI, 'lock', dir, '-o', lockFile, '--no-progress'] },
+  { key: 'lock', cmd: node, args: [CLI, 'lock', dir, '-o', lockFile, '--force', '--no-progress'] },
   { key: 'verifyLock', cmd: node, args: [CLI, 'verify', dir, '--lock', lockFile, '--no-progress'] },
 ];
 const runs = new Map<string, Timed[]>(commands.map((c) => [c.key, []]));

@@ -1,2 +1,20 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+import { readFileSync, statSync } from 'node:fs';
+
+// `antidote --version` alone needs no argument parser: answer it before loading one.
+if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
+
+// The bundled entry (one file, built by scripts/bundle-cli.mjs) when it is at least as new as the compiled
+// one; otherwise the module graph (a tsc-only rebuild, a development checkout).
+const bundle = new URL('../dist/cli/main.bundle.js', import.meta.url);
+let fresh = false;
+try {
+  fresh = statSync(bundle).mtimeMs >= statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
+} catch {
+  // no bundle: fall through
+}
+await import(fresh ? bundle.href : '../dist/cli/main.js');

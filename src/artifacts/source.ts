@@ -2,7 +2,9 @@
  * Random-access byte sources. Scanners read only the ranges they need (headers, pickles, central
  * directories) and never whole tensors: a 2 GB checkpoint costs what its pickle costs.
  */
+import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { inputError } from '../core/errors.js';
 
 export interface ByteSource {
   /** Name for messages: the file path, or `archive.zip!entry/name`. */
@@ -20,9 +22,14 @@ export class FileSource implements ByteSource {
     private readonly fh: FileHandle,
   ) {}
 
+  /** Only a regular file is opened (non-blocking, checked on the descriptor): never a FIFO or a device. */
   static async open(path: string, name = path): Promise<FileSource> {
-    const fh = await open(path, 'r');
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw inputError(`${path}: is not a regular file`, 'give a regular file');
+    }
     return new FileSource(name, st.size, fh);
   }
 

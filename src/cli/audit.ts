@@ -3,15 +3,31 @@
  * with their reasons, write accepted/quarantined/review files and a report. Exit 0: nothing at --fail-on;
  * 1: findings at or above it; 2: error (one line on stderr).
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
 import { usageError } from '../core/errors.js';
+import { checkIo } from '../core/paths.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { AuditReport } from '../data/audit.js';
+import { termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
+import {
+  type CommonFlags,
+  commonOptions,
+  examples,
+  formatOption,
+  outDirOf,
+  outDirOption,
+  outputOption,
+  parseFormat,
+  progressEnabled,
+} from './conventions.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
-interface AuditFlags {
+interface AuditFlags extends CommonFlags {
+  post?: string;
   trusted: string;
   incoming: string;
   label: string;
@@ -23,15 +39,16 @@ interface AuditFlags {
   time?: string;
   embeddings?: string;
   renameTrusted?: string[];
-  out: string;
+  outDir?: string;
+  out?: string;
+  output?: string;
   format: string;
   failOn: string;
   config?: string;
-  progress?: boolean;
 }
 
 export function registerAudit(program: Command): void {
-  program
+  const cmd = program
     .command('audit')
     .description(
       'audit an incoming training batch against a trusted reference; quarantine suspect rows with reasons',
@@ -55,69 +72,107 @@ export function registerAudit(program: Command): void {
       'map a trusted column to the incoming name when they differ, e.g. sentence=sentences (repeatable)',
       collect,
     )
-    .option('-o, --out <dir>', 'output folder', 'antidote-audit')
-    .option('-f, --format <format>', 'summary on stdout: text or json', 'text')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity', DEFAULT_FAIL_ON)
     .option('--config <file>', 'JSON settings: threshold, review sizes, per-detector settings (see README)')
     .option('--no-progress', 'never show a progress bar')
-    .action(
-      action(async (flags: AuditFlags) => {
-        const format = flags.format.toLowerCase();
-        if (!['text', 'json'].includes(format))
-          throw usageError(`--format must be text or json (got "${flags.format}")`);
-        const failOn = parseSeverity(flags.failOn);
-        const renameTrusted: Record<string, string> = {};
-        for (const pair of flags.renameTrusted ?? []) {
-          const eq = pair.indexOf('=');
-          if (eq <= 0 || eq === pair.length - 1) {
-            throw usageError(`--rename-trusted expects OLD=NEW (got "${pair}")`);
-          }
-          renameTrusted[pair.slice(0, eq)] = pair.slice(eq + 1);
+    .addOption(postOption());
+  outDirOption(
+    cmd,
+    'folder for accepted, quarantined, review, report.json and report.html',
+    'antidote-audit',
+  );
+  outputOption(cmd, 'write the summary to FILE instead of stdout');
+  formatOption(cmd, ['text', 'json']);
+  commonOptions(cmd);
+  examples(cmd, [
+    'antidote audit --trusted reference.csv --incoming batch.csv --label label',
+    'antidote audit --trusted ref.parquet --incoming new.jsonl --label y --text body --out-dir audit-2024-06',
+    'antidote audit --trusted ref.tsv.gz --incoming batch.tsv.gz --label label -f json -o summary.json',
+  ]);
+  cmd.action(
+    action(async (flags: AuditFlags) => {
+      const format = parseFormat(flags.format, ['text', 'json']);
+      const outDir = outDirOf(flags, cmd) as string;
+      const inputs = [
+        { path: flags.trusted, flag: '--trusted' },
+        { path: flags.incoming, flag: '--incoming' },
+        flags.config ? { path: flags.config, flag: '--config' } : undefined,
+      ];
+      // Every output the audit may write, checked before the audit runs (and again when written).
+      const { EXTENSION, formatOf } = await import('../data/source.js');
+      const ext = EXTENSION[formatOf(flags.incoming)];
+      const names = [
+        `accepted.${ext}`,
+        `quarantined.${ext}`,
+        `review.${ext}`,
+        'rejects.csv',
+        'report.json',
+        'report.html',
+      ];
+      const [trusted, incoming] = checkIo(
+        inputs,
+        [
+          { path: outDir, flag: '--out-dir', dir: true },
+          ...names.map((n) => ({ path: join(outDir, n), flag: '--out-dir' })),
+          flags.output ? { path: flags.output, flag: '-o' } : undefined,
+        ],
+        { force: flags.force },
+      );
+      if (trusted.dev === incoming.dev && trusted.ino === incoming.ino)
+        throw usageError('--trusted and --incoming name the same file', 'give the incoming batch separately');
+      const failOn = parseSeverity(flags.failOn);
+      const renameTrusted: Record<string, string> = {};
+      for (const pair of flags.renameTrusted ?? []) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0 || eq === pair.length - 1) {
+          throw usageError(`--rename-trusted expects OLD=NEW (got "${pair}")`);
         }
-        const { audit, knownDefaults, shouldFail } = await import('../data/audit.js');
-        const { loadConfig } = await import('../data/config.js');
-        const { createProgress } = await import('../core/progress.js');
-        const config = await loadConfig(flags.config, knownDefaults());
-        const progress = createProgress({
-          enabled: flags.progress === false ? false : undefined,
-          unit: 'steps',
+        renameTrusted[pair.slice(0, eq)] = pair.slice(eq + 1);
+      }
+      const { audit, knownDefaults, shouldFail } = await import('../data/audit.js');
+      const { loadConfig } = await import('../data/config.js');
+      const { createProgress } = await import('../core/progress.js');
+      const config = await loadConfig(flags.config, knownDefaults());
+      const progress = createProgress({ enabled: progressEnabled(flags), unit: 'steps' });
+      let report: Awaited<ReturnType<typeof audit>>;
+      try {
+        report = await audit({
+          trusted: flags.trusted,
+          incoming: flags.incoming,
+          label: flags.label,
+          id: flags.id,
+          text: flags.text,
+          features: flags.features,
+          source: flags.source,
+          labeler: flags.labeler,
+          time: flags.time,
+          embeddings: flags.embeddings,
+          renameTrusted,
+          config,
+          failOn,
+          outDir,
+          force: flags.force,
+          progress,
         });
-        let report: Awaited<ReturnType<typeof audit>>;
-        try {
-          report = await audit({
-            trusted: flags.trusted,
-            incoming: flags.incoming,
-            label: flags.label,
-            id: flags.id,
-            text: flags.text,
-            features: flags.features,
-            source: flags.source,
-            labeler: flags.labeler,
-            time: flags.time,
-            embeddings: flags.embeddings,
-            renameTrusted,
-            config,
-            failOn,
-            outDir: flags.out,
-            progress,
-          });
-        } finally {
-          progress.stop();
-        }
-        const { emit } = await import('../report/output.js');
-        if (format === 'json') {
-          const { renderAuditJson } = await import('../data/quarantine.js');
-          await emit(renderAuditJson(report));
-        } else {
-          await emit(renderAuditText(report, useColour()));
-        }
-        return shouldFail(report, failOn) ? EXIT.findings : EXIT.ok;
-      }),
-    );
+      } finally {
+        progress.stop();
+      }
+      await postIfAsked(flags.post, 'audit', report);
+      const { emit } = await import('../report/output.js');
+      if (format === 'json') {
+        const { renderAuditJson } = await import('../data/quarantine.js');
+        await emit(renderAuditJson(report), flags.output);
+      } else if (flags.output || !flags.quiet) {
+        await emit(renderAuditText(report, useColour(flags.output)), flags.output);
+      }
+      return shouldFail(report, failOn) ? EXIT.findings : EXIT.ok;
+    }),
+  );
 }
 
 /** The short plain-words summary: what was quarantined and why, top findings, where the outputs are. */
-export function renderAuditText(r: AuditReport, colour: boolean): string {
+export function renderAuditText(raw: AuditReport, colour: boolean): string {
+  const r = termSafeDeep(raw);
   const s = r.summary;
   const out: string[] = [];
   const pct = (x: number) => (s.incoming ? `${((100 * x) / s.incoming).toFixed(1)}%` : '0%');

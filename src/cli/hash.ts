@@ -1,8 +1,18 @@
 import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
+import { checkIo } from '../core/paths.js';
+import {
+  type CommonFlags,
+  commonOptions,
+  examples,
+  formatOption,
+  outputOption,
+  parseFormat,
+  progressEnabled,
+} from './conventions.js';
 import { action, EXIT } from './run.js';
 
-interface HashFlags {
+interface HashFlags extends CommonFlags {
   algorithm: string;
   format: string;
   output?: string;
@@ -22,7 +32,7 @@ export function parsePositiveInt(value: string, flag: string): number {
 }
 
 export function registerHash(program: Command): void {
-  program
+  const cmd = program
     .command('hash')
     .description('digests of files and folders (SHA-256 by default), hashed in parallel on worker threads')
     .argument('<path...>', 'files or folders')
@@ -31,42 +41,48 @@ export function registerHash(program: Command): void {
       'digest algorithm: sha256, sha384, sha512, sha3-256, blake2b512, ...',
       'sha256',
     )
-    .option('-f, --format <format>', 'output format: text or json', 'text')
-    .option('-o, --output <file>', 'write to FILE instead of stdout')
     .option('--files', 'text output: list every file of a folder (sha256sum-compatible lines)')
     .option(
       '--shard-size <bytes>',
       'also give digests of fixed-size shards of each file (OpenSSF model-signing style)',
     )
     .option('--workers <n>', 'worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar')
-    .action(
-      action(async (paths: string[], flags: HashFlags) => {
-        const format = flags.format.toLowerCase();
-        if (!['text', 'json'].includes(format))
-          throw usageError(`--format must be text or json (got "${flags.format}")`);
-        const { normaliseAlgorithm } = await import('../provenance/algorithms.js');
-        const algorithm = normaliseAlgorithm(flags.algorithm);
-        const shardSize = flags.shardSize ? parsePositiveInt(flags.shardSize, '--shard-size') : undefined;
-        const workers = flags.workers ? parsePositiveInt(flags.workers, '--workers') : undefined;
-        const { hashPaths } = await import('../provenance/hashing.js');
-        const { createProgress } = await import('../core/progress.js');
-        const progress = createProgress({
-          unit: 'MB',
-          enabled: flags.progress === false ? false : undefined,
-        });
-        const report = await hashPaths(paths, algorithm, { shardSize, workers, progress }).finally(() =>
-          progress.stop(),
-        );
-        const { emit } = await import('../report/output.js');
-        if (format === 'json') {
-          const { renderJson } = await import('../report/json.js');
-          await emit(renderJson(report), flags.output);
-          return EXIT.ok;
-        }
-        const { renderHashText } = await import('../provenance/render.js');
-        await emit(renderHashText(report, { files: flags.files }), flags.output);
+    .option('--no-progress', 'never show a progress bar');
+  formatOption(cmd, ['text', 'json']);
+  outputOption(cmd, 'write to FILE instead of stdout');
+  commonOptions(cmd);
+  examples(cmd, [
+    'antidote hash model.safetensors',
+    'antidote hash ./models --files',
+    'antidote hash ./models -a blake2b512 -f json -o digests.json',
+  ]);
+  cmd.action(
+    action(async (paths: string[], flags: HashFlags) => {
+      const format = parseFormat(flags.format, ['text', 'json']);
+      checkIo(
+        paths.map((path) => ({ path, dirOk: true })),
+        [flags.output ? { path: flags.output, flag: '-o' } : undefined],
+        { force: flags.force },
+      );
+      const { normaliseAlgorithm } = await import('../provenance/algorithms.js');
+      const algorithm = normaliseAlgorithm(flags.algorithm);
+      const shardSize = flags.shardSize ? parsePositiveInt(flags.shardSize, '--shard-size') : undefined;
+      const workers = flags.workers ? parsePositiveInt(flags.workers, '--workers') : undefined;
+      const { hashPaths } = await import('../provenance/hashing.js');
+      const { createProgress } = await import('../core/progress.js');
+      const progress = createProgress({ unit: 'MB', enabled: progressEnabled(flags) });
+      const report = await hashPaths(paths, algorithm, { shardSize, workers, progress }).finally(() =>
+        progress.stop(),
+      );
+      const { emit } = await import('../report/output.js');
+      if (format === 'json') {
+        const { renderJson } = await import('../report/json.js');
+        await emit(renderJson(report), flags.output);
         return EXIT.ok;
-      }),
-    );
+      }
+      const { renderHashText } = await import('../provenance/render.js');
+      await emit(renderHashText(report, { files: flags.files }), flags.output);
+      return EXIT.ok;
+    }),
+  );
 }

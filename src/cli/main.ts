@@ -3,7 +3,9 @@
  * heavy implementations are imported lazily inside the action so `antidote scan` starts fast.
  */
 import { Command, CommanderError } from 'commander';
+import { installInterruptCleanup } from '../core/atomic-write.js';
 import { toolVersion } from '../core/version.js';
+import { termSafe } from '../report/terminal.js';
 import { registerAudit } from './audit.js';
 import { registerBom } from './bom.js';
 import { registerConvert } from './convert.js';
@@ -14,6 +16,7 @@ import { registerHash } from './hash.js';
 import { registerLock, registerVerify } from './lock.js';
 import { EXIT, reportError } from './run.js';
 import { registerScan } from './scan.js';
+import { registerServe } from './serve.js';
 import { registerSign, registerVerifySignature } from './sign.js';
 
 const program = new Command();
@@ -25,12 +28,29 @@ program
   .option('--no-color', 'disable colours in text output')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .configureOutput({ outputError: (str, write) => write(str) });
+  .configureOutput({
+    // Arguments echoed in usage errors are data too: no escape sequence reaches the terminal.
+    outputError: (str, write) => write(str.split('\n').map(termSafe).join('\n')),
+  });
+
+program.addHelpText(
+  'after',
+  `
+Examples:
+  $ antidote scan ./my-model-repo
+  $ antidote audit --trusted reference.csv --incoming batch.csv --label label
+  $ antidote gate --trusted holdout.csv --label y --incumbent current.onnx --candidate new.onnx
+
+Conventions: -o/--output FILE (one report), --out-dir DIR (a set of outputs), -f/--format, --force to
+replace an existing output, -q/--quiet. Exit codes: 0 ok, 1 findings/block, 2 error, 130 interrupted.
+`,
+);
 
 registerScan(program);
 registerAudit(program);
 registerGate(program);
 registerDemo(program);
+registerServe(program);
 registerConvert(program);
 registerDiff(program);
 registerHash(program);
@@ -40,7 +60,21 @@ registerSign(program);
 registerVerifySignature(program);
 registerBom(program);
 
-for (const cmd of program.commands) cmd.exitOverride();
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  // --help marks the flags a command cannot run without.
+  for (const o of cmd.options) if (o.mandatory) o.description = `${o.description} (required)`;
+}
+
+// Ctrl-C and SIGTERM remove this run's temporary files and exit 130 / 143.
+installInterruptCleanup();
+
+// A reader that stops early (`antidote ... | head`) closes the pipe: stop quietly, as other tools do.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
 
 process.on('unhandledRejection', (err) => {
   reportError(err);

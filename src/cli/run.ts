@@ -6,6 +6,7 @@
  */
 import { AntidoteError } from '../core/errors.js';
 import { isSeverity, type Severity } from '../core/severity.js';
+import { termSafe } from '../report/terminal.js';
 
 export const EXIT = { ok: 0, findings: 1, error: 2 } as const;
 
@@ -30,11 +31,12 @@ export function reportError(err: unknown): void {
   const debug = isDebug();
   const user = asUserError(err);
   if (user) {
-    process.stderr.write(`antidote: error: ${user.hint ? `${user.message}; ${user.hint}` : user.message}\n`);
+    const line = user.hint ? `${user.message}; ${user.hint}` : user.message;
+    process.stderr.write(`antidote: error: ${termSafe(line)}\n`);
   } else {
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(
-      `antidote: internal error: ${msg.split('\n')[0]}${debug ? '' : ' (run again with --debug for details)'}\n`,
+      `antidote: internal error: ${termSafe(msg.split('\n')[0])}${debug ? '' : ' (run again with --debug for details)'}\n`,
     );
   }
   if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);

@@ -1,18 +1,29 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AntidoteError, type ErrorCode, usageError } from '../core/errors.js';
+import { checkIo } from '../core/paths.js';
 import type { Severity } from '../core/severity.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
+import {
+  type CommonFlags,
+  commonOptions,
+  examples,
+  formatOption,
+  outputOption,
+  parseFormat,
+  progressEnabled,
+} from './conventions.js';
+import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
-interface ScanFlags {
+interface ScanFlags extends CommonFlags {
   format: string;
   output?: string;
   failOn: string;
   allow?: string[];
+  post?: string;
   policy?: string;
   verbose?: boolean;
-  progress?: boolean;
   exclude?: string[];
   sarifLevel?: string;
 }
@@ -50,12 +61,19 @@ function asCliError(err: unknown): unknown {
 }
 
 export function registerScan(program: Command): void {
-  program
+  const cmd = program
     .command('scan')
     .description('scan model artifacts without executing them (allowlist first, fail closed)')
-    .argument('<path...>', 'files or folders to scan; folders are walked, one result per file')
-    .option('-f, --format <format>', 'output format: text, json or sarif', 'text')
-    .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
+    .argument('<path...>', 'files or folders to scan; folders are walked, one result per file');
+  formatOption(cmd, ['text', 'json', 'sarif']);
+  outputOption(cmd, 'write the report to FILE (atomically) instead of stdout');
+  commonOptions(cmd);
+  examples(cmd, [
+    'antidote scan model.pt',
+    'antidote scan ./my-model-repo -f sarif -o antidote.sarif',
+    'antidote scan checkpoints/ --allow mypkg.layers.Custom --fail-on medium',
+  ]);
+  cmd
     .option('--fail-on <severity>', 'block a file with a finding at or above this severity', DEFAULT_FAIL_ON)
     .option(
       '--allow <name>',
@@ -63,6 +81,7 @@ export function registerScan(program: Command): void {
       collect,
     )
     .option('--policy <file>', 'policy file (JSON): {"profiles": [...], "allow": [...]}')
+    .addOption(postOption())
     .option('-v, --verbose', 'also show informational findings in text output')
     .option('--no-progress', 'never show a progress bar')
     .option(
@@ -76,12 +95,17 @@ export function registerScan(program: Command): void {
     )
     .action(
       action(async (paths: string[], flags: ScanFlags) => {
-        const format = flags.format.toLowerCase();
-        if (!['text', 'json', 'sarif'].includes(format)) {
-          throw usageError(`--format must be text, json or sarif (got "${flags.format}")`);
-        }
+        const format = parseFormat(flags.format, ['text', 'json', 'sarif']);
         const failOn = parseSeverity(flags.failOn);
         if (flags.sarifLevel !== undefined) parseSeverity(flags.sarifLevel, '--sarif-level');
+        checkIo(
+          [
+            ...paths.map((path) => ({ path, dirOk: true })),
+            flags.policy ? { path: flags.policy, flag: '--policy' } : undefined,
+          ],
+          [flags.output ? { path: flags.output, flag: '-o' } : undefined],
+          { force: flags.force },
+        );
         try {
           return await runScan(paths, flags, format, failOn);
         } catch (err) {
@@ -93,10 +117,7 @@ export function registerScan(program: Command): void {
 
 async function runScan(paths: string[], flags: ScanFlags, format: string, failOn: Severity): Promise<number> {
   const impl = await loadImpl();
-  const progress = impl.createProgress({
-    enabled: flags.progress === false ? false : undefined,
-    unit: 'files',
-  });
+  const progress = impl.createProgress({ enabled: progressEnabled(flags), unit: 'files' });
   let report: Awaited<ReturnType<ScanImpl['scanPaths']>>;
   try {
     report = await impl.scanPaths(paths, {
@@ -109,6 +130,8 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
   } finally {
     progress.stop();
   }
+  if (report.results.length === 0)
+    throw usageError(`nothing was scanned: ${paths.join(', ')} holds no files`, 'check the path or the glob');
   let text: string;
   if (format === 'json') text = impl.renderScanJson(report);
   else if (format === 'sarif')
@@ -116,6 +139,7 @@ async function runScan(paths: string[], flags: ScanFlags, format: string, failOn
       minSeverity: flags.sarifLevel !== undefined ? parseSeverity(flags.sarifLevel, '--sarif-level') : failOn,
     });
   else text = impl.renderScanText(report, { colour: useColour(flags.output), verbose: flags.verbose });
-  await impl.emit(text, flags.output);
+  if (!(flags.quiet && format === 'text' && !flags.output)) await impl.emit(text, flags.output);
+  await postIfAsked(flags.post, 'scan', report);
   return report.results.some((r) => r.verdict === 'block') ? EXIT.findings : EXIT.ok;
 }

@@ -36,20 +36,51 @@ export const schemaError = (msg: string, hint?: string) => new AntidoteError('E_
 export const configError = (msg: string, hint?: string) => new AntidoteError('E_CONFIG', msg, { hint });
 export const ioError = (msg: string, cause?: unknown) => new AntidoteError('E_IO', msg, { cause });
 
-/** Node's fs errors as one readable line. */
-export function describeFsError(path: string, err: unknown): AntidoteError {
+/**
+ * Node's fs errors as one readable line naming the path and what to do. `mode` says whether the path was
+ * being read (an input: E_INPUT) or written (an output: E_IO); both exit 2.
+ */
+export function describeFsError(path: string, err: unknown, mode: 'read' | 'write' = 'read'): AntidoteError {
   const code = (err as NodeJS.ErrnoException)?.code;
+  const make = (msg: string, hint?: string) =>
+    new AntidoteError(mode === 'read' ? 'E_INPUT' : 'E_IO', `${path}: ${msg}`, { hint, cause: err });
+  const w = mode === 'write';
   switch (code) {
     case 'ENOENT':
-      return inputError(`${path}: no such file or directory`, 'check the path');
+      return w
+        ? make('its folder does not exist', 'create the folder first or check the path')
+        : make('no such file or directory', 'check the path');
     case 'EACCES':
     case 'EPERM':
-      return inputError(`${path}: permission denied`, 'check the file permissions');
+      return make('permission denied', w ? 'choose a folder you can write to' : 'check the file permissions');
     case 'EISDIR':
-      return inputError(`${path}: is a directory, expected a file`);
+      return make('is a folder', w ? 'give a file name for the output' : 'give a file, not a folder');
     case 'ENOTDIR':
-      return inputError(`${path}: a parent of this path is not a directory`);
+      return make('a parent of this path is a file, not a folder', 'check the path');
+    case 'EEXIST':
+      return make('already exists', 'pass --force to replace it, or choose another name');
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return make('no space left on the device', 'free some space or write somewhere else');
+    case 'EROFS':
+      return make('the file system is read-only', 'write somewhere else');
+    case 'ENAMETOOLONG':
+      return make('the path is too long', 'choose a shorter path');
+    case 'ELOOP':
+      return make('too many levels of symbolic links', 'check the links on this path');
+    case 'EMFILE':
+    case 'ENFILE':
+      return make('too many open files', 'raise the open-file limit (ulimit -n) and run again');
+    case 'EBUSY':
+    case 'ETXTBSY':
+      return make('is busy', 'close what uses it and run again');
+    case 'EXDEV':
+      return make('cannot be replaced across file systems', 'write to a folder on the same file system');
+    case 'EIO':
+      return make('input/output error from the device', 'check the disk');
+    case 'EFBIG':
+      return make('the file is too large for this file system', 'write somewhere else');
     default:
-      return inputError(`${path}: ${(err as Error)?.message ?? String(err)}`);
+      return make((err as Error)?.message?.split('\n')[0] ?? String(err));
   }
 }

@@ -77,8 +77,19 @@ export const LIMITS = {
     httpRetries: 2,
     /** Bytes of one HTTP response body. */
     maxResponseBytes: 64 * MiB,
+    /** A predictions file (hashed whole before it is read as a table). */
+    maxPredictionsBytes: 2 * GiB,
     /** Rows of the trusted set, live set or predictions file. */
     maxRows: 10_000_000,
+  },
+  files: {
+    /** Small inputs read whole: policy and config files, keys and certificates, trigger lists. */
+    maxPolicyBytes: 16 * MiB,
+    maxConfigBytes: 16 * MiB,
+    maxKeyBytes: 1 * MiB,
+    maxTriggerFileBytes: 64 * MiB,
+    /** An audit's report.json read back by the gate (--audit). */
+    maxAuditReportBytes: 512 * MiB,
   },
   provenance: {
     /** A signature bundle (JSON) read whole; real ones are kilobytes to a few MB (one line per shard). */

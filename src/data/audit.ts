@@ -32,6 +32,8 @@ export interface AuditOptions extends RoleFlags {
   failOn?: Severity;
   /** Output folder; when absent nothing is written (library use). */
   outDir?: string;
+  /** Replace output files that already exist in outDir. */
+  force?: boolean;
   progress?: Progress;
   /** Override the registry (tests, benchmarks). */
   detectors?: Detector[];
@@ -474,7 +476,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
     if (opts.outDir) {
       opts.progress?.label('writing outputs');
       const { writeOutputs } = await import('./quarantine.js');
-      await writeOutputs(run, opts.outDir);
+      await writeOutputs(run, opts.outDir, { force: opts.force });
       opts.progress?.tick();
     }
     return run.report;

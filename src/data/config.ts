@@ -9,9 +9,11 @@
  * Detector sections (`detectors.<id>`) are passed to the detector as `ctx.settings`; a detector owner adds its
  * defaults to DETECTOR_DEFAULTS below (one entry per detector id).
  */
-import { readFile } from 'node:fs/promises';
+
 import { z } from 'zod';
-import { configError, describeFsError } from '../core/errors.js';
+import { AntidoteError, configError, describeFsError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import { readRegularFile } from '../core/paths.js';
 
 export const TRIGGER_DEFAULTS = {
   /** Longest word n-gram mined in text. */
@@ -26,20 +28,12 @@ export const TRIGGER_DEFAULTS = {
    */
   minPurity: 0.9,
   /**
-   * How many trusted rows the trusted model's prediction for a pattern's rows is worth, beside the pattern's
-   * own trusted rows, when the label-shift test sets the label rate the reference expects.
+   * How many trusted rows a model's prediction for a pattern's rows is worth, beside the pattern's own
+   * trusted rows, when the label-shift test sets the label rate the reference expects (the trusted model
+   * for tables; for text the batch's models with every suspect pattern read the trusted way); never more than
+   * the trusted rows per class.
    */
   modelPriorRows: 100,
-  /**
-   * The model whose prediction for a pattern's rows sets that expected label rate: 'trusted' (the model of
-   * the trusted set, the whole row as it reads it), 'batch' (the batch's cross-validated models with the
-   * pattern read the trusted way), or 'auto': trusted for tabular patterns, batch for text. In tabular data a
-   * trigger is made of ordinary values every other row shares, so a model of the poisoned batch shifts the
-   * expectation of unrelated patterns too (seed 5 of the Adult trigger: 380 false quarantines with 'batch',
-   * 45 with 'trusted'); in text a trusted set is small against the vocabulary, and its model too weak to set
-   * the rate for a rare token (SST-2 BadNets recall 0.84 with 'trusted', 1.00 with 'batch').
-   */
-  expectationModel: 'auto' as 'auto' | 'trusted' | 'batch',
   /** Benjamini-Hochberg false discovery rate over the candidates tested. */
   fdr: 0.05,
   /**
@@ -56,8 +50,6 @@ export const TRIGGER_DEFAULTS = {
   minLift: 1.5,
   /** Numeric columns are cut at the trusted quantiles into this many bins. */
   numericBins: 8,
-  /** Stop conjunction mining when rows × combinations would exceed this (pairs only, then singles). */
-  maxConjunctionWork: 60_000_000,
   /** Score given to a row that carries a confirmed trigger with its label. */
   rowScore: 0.95,
   /** Triggers reported in findings and charts (all confirmed ones still flag rows). */
@@ -104,9 +96,7 @@ export const DETECTOR_DEFAULTS: Record<string, Record<string, unknown>> = {
 };
 
 /** Settings that take one of a fixed set of strings (checked when the config is read, not mid-audit). */
-const SETTING_CHOICES: Record<string, Record<string, readonly string[]>> = {
-  'audit/trigger': { expectationModel: ['auto', 'trusted', 'batch'] },
-};
+const SETTING_CHOICES: Record<string, Record<string, readonly string[]>> = {};
 
 export const AUDIT_DEFAULTS = {
   /** Combined score at or above which a row is quarantined. */
@@ -216,8 +206,9 @@ export async function loadConfig(
   if (!path) return defaultConfig(known);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path, LIMITS.files.maxConfigBytes, '--config')).toString('utf8');
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     throw describeFsError(path, err);
   }
   let raw: unknown;

@@ -12,7 +12,8 @@
  */
 import { resolve } from 'node:path';
 import { AtomicBatch } from '../core/atomic-write.js';
-import { AntidoteError, usageError } from '../core/errors.js';
+import { AntidoteError } from '../core/errors.js';
+import { checkIo } from '../core/paths.js';
 import type { AuditRun } from './audit.js';
 import { mulberry32, sampleIndices } from './learn/random.js';
 import { EXTENSION, sqlIdent, type TableFormat } from './source.js';
@@ -20,7 +21,11 @@ import { EXTENSION, sqlIdent, type TableFormat } from './source.js';
 const ROW = '__antidote_row';
 const EXTRA = ['antidote_score', 'antidote_reasons', 'antidote_review'];
 
-export async function writeOutputs(run: AuditRun, outDir: string): Promise<void> {
+export async function writeOutputs(
+  run: AuditRun,
+  outDir: string,
+  opts: { force?: boolean } = {},
+): Promise<void> {
   const started = performance.now();
   const { source: src, incomingTable: table, report } = run;
   const fmt: TableFormat = table.format;
@@ -36,12 +41,14 @@ export async function writeOutputs(run: AuditRun, outDir: string): Promise<void>
     reportJson: path('report.json'),
     reportHtml: path('report.html'),
   };
-  const inputs = [resolve(run.trustedTable.path), resolve(table.path)];
-  for (const p of Object.values(outputs)) {
-    if (p && p !== dir && inputs.includes(p)) {
-      throw usageError(`output ${p} would overwrite an input file`, 'choose another --out folder');
-    }
-  }
+  // Each output, resolved through links and `..`, against each input (real path and device+inode).
+  checkIo(
+    [{ path: run.trustedTable.path }, { path: table.path }],
+    Object.entries(outputs)
+      .filter(([k, p]) => k !== 'dir' && p)
+      .map(([, p]) => ({ path: p as string, flag: '--out-dir' })),
+    { force: opts.force },
+  );
   report.outputs = { ...outputs, rejects: outputs.rejects };
 
   // Decisions as small DuckDB tables keyed by the incoming table's rowid.

@@ -12,8 +12,10 @@
  * Reusable by any layer (the gate reads its holdout through it): `DataSource.open()`, `load()`,
  * `describe()`, `readColumns()`, `copyTo()`.
  */
+import { createReadStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection, DuckDBInstance, DuckDBVector } from '@duckdb/node-api';
 import { AntidoteError, describeFsError, inputError, schemaError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
@@ -115,15 +117,38 @@ const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 const MAX_REJECTS_KEPT = 100_000;
 
 /** Parse the header record of a delimited file (quotes honoured for CSV). Column names kept exactly. */
-async function readHeader(path: string, delim: string, quoted: boolean): Promise<string[]> {
-  const fh = await openFile(path, 'r');
-  let text: string;
+/** The first MAX_HEADER_BYTES of a gzip file's content, decompressed and no more. */
+async function gunzipPrefix(path: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const gunzip = createReadStream(path).pipe(createGunzip());
   try {
-    const buf = Buffer.alloc(MAX_HEADER_BYTES);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    text = buf.subarray(0, bytesRead).toString('utf8');
+    for await (const chunk of gunzip) {
+      chunks.push(chunk as Buffer);
+      got += (chunk as Buffer).length;
+      if (got >= MAX_HEADER_BYTES || (chunk as Buffer).includes(10)) break;
+    }
+  } catch (err) {
+    throw inputError(`${path}: not a readable gzip file (${(err as Error).message})`);
   } finally {
-    await fh.close();
+    gunzip.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES);
+}
+
+async function readHeader(path: string, delim: string, quoted: boolean): Promise<string[]> {
+  let text: string;
+  if (path.toLowerCase().endsWith('.gz')) {
+    text = (await gunzipPrefix(path)).toString('utf8');
+  } else {
+    const fh = await openFile(path, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_HEADER_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const names: string[] = [];

@@ -111,7 +111,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
   // 3. Audit.
   const { audit } = await import('../data/audit.js');
   const auditDir = join(out, 'audit');
-  const ar = await audit({ trusted: REF, incoming: INC, label: 'label', text: 'sentence', outDir: auditDir });
+  // The demo's folder is its own (the command checked it): a previous run's outputs are replaced.
+  const ar = await audit({
+    trusted: REF,
+    incoming: INC,
+    label: 'label',
+    text: 'sentence',
+    outDir: auditDir,
+    force: true,
+  });
   const accepted = ar.outputs?.accepted ? await reviews(ar.outputs.accepted) : [];
   const quarantinedRows = ar.summary.quarantined;
   // Which poisoned rows were caught: match accepted rows back to the batch by content.
@@ -168,12 +176,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
     `5. The gate checks candidate A against the current model on the trusted holdout, slice by slice, and probes it for triggers: ${gA.decision.toUpperCase()}.${first(gA)}${gA.reasons.length > 1 ? ` (and ${gA.reasons.length - 1} more reasons)` : ''}`,
   );
   say(
-    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision === 'promote' ? ' No regression, no losing region, no trigger.' : first(gB)}`,
+    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision !== 'block' ? ' No regression, no losing region, no trigger.' : first(gB)}`,
   );
 
   lap('gate');
   if (gA.decision !== 'block') problems.push('candidate A (raw batch) was not blocked');
-  if (gB.decision !== 'promote') problems.push('candidate B (audited batch) was not promoted');
+  if (gB.decision === 'block') problems.push('candidate B (audited batch) was not promoted');
   const outcome: DemoOutcome = {
     ok: problems.length === 0,
     seconds: (Date.now() - t0) / 1000,

@@ -1,6 +1,8 @@
 /**
  * The decision and the report: block when any finding is at or above `high` (a model that cannot be
- * evaluated is a critical finding), promote otherwise. The report's shape is schemas/gate-report.v1.json.
+ * evaluated is a critical finding); otherwise promote, but only "with caveats" when a check was skipped,
+ * since a check that did not run found nothing and proves nothing. The report's shape is
+ * schemas/gate-report.v1.json.
  */
 import type { Finding } from '../core/finding.js';
 import { atLeast, type Severity, severityRank } from '../core/severity.js';
@@ -10,7 +12,7 @@ import type { ProbeSummary } from './probes.js';
 import type { ShiftResult } from './shift.js';
 import type { Discovery, SliceStat } from './slices.js';
 
-export type Decision = 'promote' | 'block';
+export type Decision = 'promote' | 'promote-with-caveats' | 'block';
 
 export interface ModelInfo {
   kind: string;
@@ -25,6 +27,8 @@ export interface GateReport {
   decision: Decision;
   /** One sentence per blocking finding. */
   reasons: string[];
+  /** One sentence per check that did not run (its name and why): each keeps the decision from a clean promote. */
+  caveats: string[];
   trusted: { path: string; digest: string; rows: number; labelled: number; classes: string[] };
   live?: { path: string; digest: string; rows: number };
   models: { incumbent: ModelInfo; candidate: ModelInfo };
@@ -44,8 +48,16 @@ export interface GateReport {
 
 export const BLOCK_AT: Severity = 'high';
 
-export function decide(findings: Finding[]): { decision: Decision; reasons: string[] } {
+export function decide(
+  findings: Finding[],
+  checks: GateReport['checks'] = [],
+): { decision: Decision; reasons: string[]; caveats: string[] } {
   const blocking = findings.filter((f) => atLeast(f.severity, BLOCK_AT));
   blocking.sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-  return { decision: blocking.length ? 'block' : 'promote', reasons: blocking.map((f) => f.message) };
+  const caveats = checks.filter((c) => !c.ran).map((c) => `${c.name} skipped: ${c.note ?? 'not run'}`);
+  const decision: Decision = blocking.length ? 'block' : caveats.length ? 'promote-with-caveats' : 'promote';
+  return { decision, reasons: blocking.map((f) => f.message), caveats };
 }
+
+/** Both promote decisions let the candidate through (exit 0); only a block stops it. */
+export const promotes = (d: Decision): boolean => d !== 'block';

@@ -49,8 +49,11 @@ export interface GateOptions {
   candidate: string | GateModel;
   live?: string;
   slices?: string[];
-  /** `auto` or a file of triggers; undefined = no probes unless --audit is given. */
-  probe?: string;
+  /**
+   * `auto` (the default) or a file of triggers; `false` skips the probes (stated as a caveat). With the
+   * default, models that cannot be run (predictions files) skip the probes with that reason instead of failing.
+   */
+  probe?: string | false;
   audit?: string;
   features?: string[];
   settings?: Partial<GateSettings>;
@@ -107,7 +110,9 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
   for (const s of opts.slices ?? [])
     if (!trusted.columns.has(s))
       throw usageError(`--slices names "${s}", which ${opts.trusted} does not have`);
-  const probe = opts.probe ?? (opts.audit ? 'auto' : undefined);
+  const explicitProbe = typeof opts.probe === 'string' && opts.probe !== 'auto';
+  let probe: string | undefined = opts.probe === false ? undefined : (opts.probe ?? 'auto');
+  let probeSkipped = opts.probe === false ? 'probes turned off with --no-probe' : '';
   const trustedDigest = await fileDigest(opts.trusted);
   const labelled = trusted.labels.reduce((a, c) => a + (c >= 0 ? 1 : 0), 0);
 
@@ -119,6 +124,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     createdAt: new Date().toISOString(),
     decision: 'block',
     reasons: [],
+    caveats: [],
     trusted: { path: opts.trusted, digest: trustedDigest, rows: trusted.n, labelled, classes },
     models: { incumbent: info(undefined, opts.incumbent), candidate: info(undefined, opts.candidate) },
     checks,
@@ -127,9 +133,10 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
     durationMs: 0,
   };
   const finish = (): GateReport => {
-    const d = decide(findings);
+    const d = decide(findings, checks);
     report.decision = d.decision;
     report.reasons = d.reasons;
+    report.caveats = d.caveats;
     report.durationMs = Date.now() - started;
     return report;
   };
@@ -163,11 +170,15 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
   const incumbent = await open(opts.incumbent, 'incumbent');
   const candidate = await open(opts.candidate, 'candidate');
   report.models = { incumbent: info(incumbent, opts.incumbent), candidate: info(candidate, opts.candidate) };
-  if (probe && ((incumbent && !incumbent.runnable) || (candidate && !candidate.runnable)))
-    throw usageError(
-      '--probe needs models that can be run (ONNX or HTTP); a predictions file cannot be probed',
-      'drop --probe or give runnable models',
-    );
+  if (probe && ((incumbent && !incumbent.runnable) || (candidate && !candidate.runnable))) {
+    if (explicitProbe || (opts.probe === 'auto' && !opts.audit))
+      throw usageError(
+        '--probe needs models that can be run (ONNX or HTTP); a predictions file cannot be probed',
+        'drop --probe or give runnable models',
+      );
+    probe = undefined;
+    probeSkipped = 'a predictions file cannot be probed for triggers (give ONNX or HTTP models)';
+  }
   try {
     if (!incumbent || !candidate) return finish();
     const scoreBoth = async (batch: InputBatch): Promise<[Float64Array, Float64Array] | undefined> => {
@@ -216,7 +227,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
       `${discovered.discovery.evaluated} candidate slices searched`,
     );
 
-    const shift = checkShift(ctx, preds);
+    const shift = checkShift(ctx, preds, opts.slices);
     report.shift = shift.shift;
     run('output-shift', shift.findings);
 
@@ -261,7 +272,7 @@ export async function runGate(opts: GateOptions): Promise<GateReport> {
         if (!(err instanceof ModelError)) throw err;
         unavailable('candidate or incumbent', err);
       }
-    } else checks.push({ name: 'trigger-probes', ran: false, note: 'no --probe given', findings: 0 });
+    } else checks.push({ name: 'trigger-probes', ran: false, note: probeSkipped, findings: 0 });
     return finish();
   } finally {
     await Promise.allSettled([incumbent?.close(), candidate?.close()]);

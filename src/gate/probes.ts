@@ -6,11 +6,13 @@
  * and far above the incumbent's on the same rows, with both differences significant after a Bonferroni
  * correction, is a backdoor: it blocks and is named.
  */
-import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import { ATLAS } from '../core/atlas.js';
-import { describeFsError, inputError } from '../core/errors.js';
+import { AntidoteError, describeFsError, inputError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { LIMITS } from '../core/limits.js';
+import { readRegularFile } from '../core/paths.js';
 import { makeFinding, type RuleMeta } from '../core/rule.js';
 import type { GateContext } from './context.js';
 import type { GateModel, InputBatch } from './models/types.js';
@@ -96,8 +98,11 @@ export async function triggersFromAudit(
   const path = join(dir, 'report.json');
   let doc: unknown;
   try {
-    doc = JSON.parse(await readFile(path, 'utf8'));
+    doc = JSON.parse(
+      (await readRegularFile(path, LIMITS.files.maxAuditReportBytes, '--audit')).toString('utf8'),
+    );
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     if ((err as { code?: string }).code) throw describeFsError(path, err);
     throw inputError(`${path} is not valid JSON`, 'give --audit the --out folder of `antidote audit`');
   }
@@ -169,8 +174,9 @@ export async function triggersFromFile(
 ): Promise<Trigger[]> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readRegularFile(path, LIMITS.files.maxTriggerFileBytes, '--probe')).toString('utf8');
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     throw describeFsError(path, err);
   }
   const out: Trigger[] = [];

@@ -1,14 +1,18 @@
 /** The gate report as text for the terminal: the decision first, then why, then each check in one or two lines. */
 import pc from 'picocolors';
+import { termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
 import type { GateReport } from './decision.js';
 import { showMetric } from './holdout.js';
 
-export function renderGateText(r: GateReport, opts: { colour: boolean }): string {
+export function renderGateText(raw: GateReport, opts: { colour: boolean }): string {
+  const r = termSafeDeep(raw);
   const c = opts.colour;
   const out: string[] = [];
-  const head = r.decision === 'promote' ? 'PROMOTE' : 'BLOCK';
-  const badge = c ? (r.decision === 'promote' ? pc.bold(pc.green(head)) : pc.bold(pc.red(head))) : head;
+  const head =
+    r.decision === 'promote' ? 'PROMOTE' : r.decision === 'block' ? 'BLOCK' : 'PROMOTE WITH CAVEATS';
+  const paint = r.decision === 'promote' ? pc.green : r.decision === 'block' ? pc.red : pc.yellow;
+  const badge = c ? pc.bold(paint(head)) : head;
   out.push(`${badge} candidate ${r.models.candidate.source} (incumbent ${r.models.incumbent.source})`);
   out.push(`trusted set ${r.trusted.path}: ${r.trusted.rows} rows, classes ${r.trusted.classes.join(', ')}`);
   if (r.metrics) {
@@ -38,18 +42,22 @@ export function renderGateText(r: GateReport, opts: { colour: boolean }): string
     );
   if (r.probes)
     out.push(`probes: ${r.probes.triggers} candidate triggers, ${r.probes.rowsScored} rows scored`);
-  for (const ch of r.checks) if (!ch.ran) out.push(`${ch.name}: skipped (${ch.note})`);
+  for (const ch of r.checks) if (!ch.ran) out.push(`${ch.name}: SKIPPED (${ch.note})`);
   const shown = r.findings.filter((f) => f.severity !== 'info');
   if (shown.length) {
     out.push('');
     for (const f of shown) out.push(renderFindingLine(f, c));
   }
   out.push('');
+  const skipped = r.checks.filter((ch) => !ch.ran).map((ch) => ch.name);
   const summary =
     r.decision === 'promote'
-      ? 'Decision: promote. No check found a regression, a losing region or a trigger.'
-      : `Decision: block (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'}).`;
+      ? 'Decision: promote. Every check ran; none found a regression, a losing region or a trigger.'
+      : r.decision === 'promote-with-caveats'
+        ? `Decision: promote with caveats. The checks that ran found no regression, losing region or trigger, but ${skipped.join(' and ')} did not run, so ${skipped.length === 1 ? 'its' : 'their'} risks are unchecked.`
+        : `Decision: block (${r.reasons.length} reason${r.reasons.length === 1 ? '' : 's'}).`;
   out.push(c ? pc.bold(summary) : summary);
+  for (const caveat of r.caveats ?? []) out.push(`  caveat: ${caveat}`);
   if (r.outputs?.html) out.push(`report: ${r.outputs.html}`);
   if (r.outputs?.statement) out.push(`signed decision: ${r.outputs.statement}`);
   return `${out.join('\n')}\n`;

@@ -17,11 +17,13 @@ export async function renderGateHtml(r: GateReport): Promise<string> {
   );
   parts.push(
     banner(
-      r.decision === 'promote',
+      r.decision === 'promote-with-caveats' ? 'warn' : r.decision === 'promote',
       r.decision === 'promote'
         ? 'PROMOTE: the candidate passed every check.'
-        : 'BLOCK: the candidate must not be promoted.',
-      r.reasons,
+        : r.decision === 'promote-with-caveats'
+          ? 'PROMOTE WITH CAVEATS: the checks that ran passed, but some checks were skipped (listed below).'
+          : 'BLOCK: the candidate must not be promoted.',
+      r.decision === 'block' ? r.reasons : (r.caveats ?? []),
     ),
   );
   parts.push('<h2>Inputs</h2>');

@@ -14,6 +14,7 @@ import {
   allPredicates,
   bitsFrom,
   type Conjunction,
+  columnPredicates,
   count,
   countAnd,
   describe,
@@ -72,8 +73,23 @@ export interface ShiftResult {
   ksP: number;
   flips: number;
   flipRate: number;
-  /** Histograms of the two score distributions (10 bins on [0, 1]) for the report. */
-  histogram: { bins: number[]; incumbent: number[]; candidate: number[] };
+  /**
+   * Histograms of the two score distributions (10 bins on [0, 1]) for the report, overall and (slices) on
+   * each declared slice and in the regions named below, so a history of gate runs can follow each version's
+   * output distribution where it matters.
+   */
+  histogram: {
+    bins: number[];
+    incumbent: number[];
+    candidate: number[];
+    slices?: Array<{
+      slice: string;
+      scope: 'slice' | 'region';
+      rows: number;
+      incumbent: number[];
+      candidate: number[];
+    }>;
+  };
   /** The region where the candidate's scores moved most against the incumbent's (standardised mean shift). */
   shiftRegion?: RegionShift;
   region?: {
@@ -156,6 +172,7 @@ export function ks(a: Float64Array, b: Float64Array): { d: number; p: number } {
 export function checkShift(
   ctx: GateContext,
   preds?: Predicate[],
+  declared: string[] = [],
 ): { shift: ShiftResult; findings: Finding[] } {
   const { n } = ctx.trusted;
   const k = ctx.classes.length;
@@ -168,10 +185,21 @@ export function checkShift(
   const pc = predictedClasses(ctx.candidate, n, k);
   const flipBits = bitsFrom(n, (i) => pi[i] !== pc[i]);
   const flips = count(flipBits);
-  const hist = (s: Float64Array) => {
+  const hist = (s: Float64Array, bits?: Uint32Array) => {
     const h = new Array(10).fill(0);
-    for (const x of s) h[Math.min(9, Math.floor(x * 10))]++;
+    for (let i = 0; i < s.length; i++)
+      if (!bits || (bits[i >>> 5] >>> (i & 31)) & 1) h[Math.min(9, Math.floor(s[i] * 10))]++;
     return h;
+  };
+  const sliceHist = (slice: string, scope: 'slice' | 'region', bits: Uint32Array) => {
+    const incumbent = hist(si, bits);
+    shift.histogram.slices?.push({
+      slice,
+      scope,
+      rows: incumbent.reduce((a, b) => a + b, 0),
+      incumbent,
+      candidate: hist(sc, bits),
+    });
   };
   const shift: ShiftResult = {
     psi: p,
@@ -183,8 +211,12 @@ export function checkShift(
       bins: Array.from({ length: 10 }, (_, i) => i / 10),
       incumbent: hist(si),
       candidate: hist(sc),
+      slices: [],
     },
   };
+  for (const col of declared)
+    for (const p of columnPredicates(ctx.trusted, col, { minSize: 1, maxValues: 20, maxTokens: 20 }))
+      sliceHist(p.text, 'slice', p.bits);
   const findings: Finding[] = [];
   if (p >= o.psiMajor)
     findings.push(
@@ -198,7 +230,9 @@ export function checkShift(
     );
   const predicates =
     preds ?? allPredicates(ctx.trusted, ctx.features, { minSize: ctx.settings.slices.minSize });
-  const rs = regionShift(ctx, si, sc, predicates, flipBits, pi, pc);
+  const found = regionShift(ctx, si, sc, predicates, flipBits, pi, pc);
+  const rs = found?.result;
+  if (found) sliceHist(found.result.slice, 'region', found.bits);
   if (rs) {
     shift.shiftRegion = rs;
     if (
@@ -266,6 +300,7 @@ export function checkShift(
       p: mcnemarOneSided(lost, gained),
     };
     shift.region = region;
+    if (region.slice !== rs?.slice) sliceHist(region.slice, 'region', best.c.bits);
     if (coverage >= o.coverage && share <= o.maxShare) {
       const against =
         region.p < 0.01 &&
@@ -301,7 +336,7 @@ function regionShift(
   flipBits: ReturnType<typeof bitsFrom>,
   pi: Int32Array,
   pc: Int32Array,
-): RegionShift | undefined {
+): { result: RegionShift; bits: Uint32Array } | undefined {
   const n = si.length;
   const d = new Float64Array(n);
   let mean = 0;
@@ -370,7 +405,7 @@ function regionShift(
     toward + away >= o.minNetLosses &&
     toward / (toward + away) >= 0.9 &&
     (lost - gained) / best.c.size >= o.margin;
-  return {
+  const result = {
     slice: describe(predicates, best.c.terms),
     rows: best.c.size,
     meanShift,
@@ -386,4 +421,5 @@ function regionShift(
       Math.abs(meanShift - mean) >= ctx.settings.shift.minRegionShift &&
       (worse || oneWay),
   };
+  return { result, bits: best.c.bits };
 }

@@ -4,12 +4,14 @@
  * changed or re-typed since. Versioned JSON (`lockVersion`); no timestamps, so the
  * same tree always gives the same lock.
  */
-import { readFile, stat } from 'node:fs/promises';
+
+import { stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { AntidoteError, describeFsError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
 import { LIMITS } from '../core/limits.js';
+import { readRegularFile } from '../core/paths.js';
 import type { Progress } from '../core/progress.js';
 import { makeFinding } from '../core/rule.js';
 import { toolVersion } from '../core/version.js';
@@ -128,7 +130,7 @@ export async function readLock(lockPath: string): Promise<LockFile> {
         `${lockPath}: ${st.size} bytes is over the lock-file limit (${LIMITS.provenance.maxLockBytes})`,
       );
     }
-    text = await readFile(lockPath, 'utf8');
+    text = (await readRegularFile(lockPath, LIMITS.provenance.maxLockBytes, '--lock')).toString('utf8');
   } catch (err) {
     if (err instanceof AntidoteError) throw err;
     throw describeFsError(lockPath, err);

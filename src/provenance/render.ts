@@ -1,5 +1,6 @@
 /** Text renderings of provenance results (hash listings, verification findings). */
 import type { Finding } from '../core/finding.js';
+import { termSafe, termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
 import type { HashReport } from './hashing.js';
 
@@ -10,7 +11,8 @@ const joinPath = (root: string, rel: string) => (rel === '.' ? root : `${root.re
  * folder digest), or with `files` one line per file (these lines `sha256sum -c` accepts) and symlinks
  * as comments.
  */
-export function renderHashText(report: HashReport, opts: { files?: boolean } = {}): string {
+export function renderHashText(raw: HashReport, opts: { files?: boolean } = {}): string {
+  const report = termSafeDeep(raw);
   const out: string[] = [];
   for (const r of report.results) {
     if (r.kind === 'file') {
@@ -41,8 +43,8 @@ export function renderFindings(
   colour: boolean,
   okLine: string,
 ): string {
-  if (findings.length === 0) return `${okLine}\n`;
-  const lines = [`${title}: ${findings.length} finding${findings.length === 1 ? '' : 's'}`];
+  if (findings.length === 0) return `${termSafe(okLine)}\n`;
+  const lines = [`${termSafe(title)}: ${findings.length} finding${findings.length === 1 ? '' : 's'}`];
   for (const f of findings) lines.push(renderFindingLine(f, colour));
   return `${lines.join('\n')}\n`;
 }

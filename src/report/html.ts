@@ -21,7 +21,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7
 main{max-width:980px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #dde1e6;padding-bottom:4px}
 .banner{padding:14px 18px;border-radius:8px;margin:16px 0;font-size:16px;font-weight:600}
-.banner.ok{background:#e3f4e8;color:#135c2b;border:1px solid #9fd3af}.banner.bad{background:#fde8e8;color:#8a1616;border:1px solid #f0a8a8}
+.banner.ok{background:#e3f4e8;color:#135c2b;border:1px solid #9fd3af}.banner.warn{background:#fff4dc;color:#7a4a00;border:1px solid #f0cf86}.banner.bad{background:#fde8e8;color:#8a1616;border:1px solid #f0a8a8}
 .banner ul{font-weight:400;margin:8px 0 0 0;padding-left:20px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:8px 0;font-size:13px}
 th,td{border:1px solid #e1e4e8;padding:5px 8px;text-align:left;vertical-align:top}th{background:#f0f2f5}
@@ -35,8 +35,9 @@ export function page(title: string, body: string): string {
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head><body><main>${body}</main></body></html>\n`;
 }
 
-export function banner(ok: boolean, headline: string, reasons: string[] = []): string {
-  return `<div class="banner ${ok ? 'ok' : 'bad'}">${esc(headline)}${reasons.length ? `<ul>${reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}</div>`;
+/** A verdict banner: green (ok), red (bad), or amber for a pass that comes with caveats ('warn'). */
+export function banner(ok: boolean | 'warn', headline: string, reasons: string[] = []): string {
+  return `<div class="banner ${ok === 'warn' ? 'warn' : ok ? 'ok' : 'bad'}">${esc(headline)}${reasons.length ? `<ul>${reasons.map((r) => `<li>${esc(r)}</li>`).join('')}</ul>` : ''}</div>`;
 }
 
 export function table(

@@ -1,6 +1,7 @@
 import pc from 'picocolors';
 import type { Finding } from '../core/finding.js';
 import type { Severity } from '../core/severity.js';
+import { termSafe, termSafeDeep } from './terminal.js';
 import type { ScanReport } from './types.js';
 
 const SEV_COLOUR: Record<Severity, (s: string) => string> = {
@@ -33,13 +34,14 @@ export function formatLocation(f: Finding): string {
 }
 
 export function renderFindingLine(f: Finding, useColour: boolean): string {
-  const loc = formatLocation(f);
-  const rule = useColour ? pc.dim(f.rule) : f.rule;
-  return `  ${colourSeverity(f.severity, useColour)} ${f.message}${loc ? ` (${loc})` : ''} [${rule}]`;
+  const loc = termSafe(formatLocation(f));
+  const rule = useColour ? pc.dim(termSafe(f.rule)) : termSafe(f.rule);
+  return `  ${colourSeverity(f.severity, useColour)} ${termSafe(f.message)}${loc ? ` (${loc})` : ''} [${rule}]`;
 }
 
 /** Human-readable scan report: one block per file, blocked files first in attention. */
-export function renderScanText(report: ScanReport, opts: { colour: boolean; verbose?: boolean }): string {
+export function renderScanText(raw: ScanReport, opts: { colour: boolean; verbose?: boolean }): string {
+  const report = termSafeDeep(raw);
   const out: string[] = [];
   const c = opts.colour;
   let blocked = 0;

@@ -15,14 +15,19 @@ import { tempDir } from '../helpers/tmp.js';
 const F = join(FIXTURES, 'gate');
 const tmp = tempDir('antidote-cli-gate-');
 const TRUSTED = join(tmp, 'trusted.csv');
+const LIVE = join(tmp, 'live.csv');
 const servers: Served[] = [];
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
 beforeAll(() => {
-  const t = adultSplit().trusted;
+  const { trusted: t, pool } = adultSplit();
   writeCsv(TRUSTED, {
     header: ['id', ...t.header],
     rows: t.rows.slice(0, 3000).map((r, i) => [`r${i}`, ...r]),
+  });
+  writeCsv(LIVE, {
+    header: ['id', ...pool.header],
+    rows: pool.rows.slice(0, 1500).map((r, i) => [`l${i}`, ...r]),
   });
 });
 afterAll(async () => {
@@ -46,7 +51,7 @@ const base = (candidate: string, incumbent = join(F, 'adult_lr_incumbent.onnx'))
 describe('antidote gate', () => {
   it('promotes a clean retrain with exit 0 and writes a schema-valid report.json and a self-contained report.html', () => {
     const out = join(tmp, 'promote');
-    const r = runCli([...base(join(F, 'adult_lr_clean.onnx')), '--probe', 'auto', '--out', out]);
+    const r = runCli([...base(join(F, 'adult_lr_clean.onnx')), '--live', LIVE, '--out-dir', out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^PROMOTE/);
@@ -63,6 +68,27 @@ describe('antidote gate', () => {
     expect(html).toMatch(/PROMOTE/);
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(html).not.toMatch(/<script|https?:\/\/(?!vega|www\.w3)/);
+  });
+
+  it('a skipped check is never a clean promote: without --live, or with --no-probe, it is a promote with caveats naming it', () => {
+    const noLive = runCli(base(join(F, 'adult_lr_clean.onnx')));
+    expect(noLive.code).toBe(0);
+    expect(noLive.stdout).toMatch(/^PROMOTE WITH CAVEATS/);
+    expect(noLive.stdout).toMatch(/live-vs-trusted: SKIPPED \(no --live set given\)/);
+    expect(noLive.stdout).toMatch(/Decision: promote with caveats\..*live-vs-trusted did not run/);
+    expect(noLive.stdout).not.toMatch(/Every check ran/);
+    const noProbe = runCli([
+      ...base(join(F, 'adult_lr_clean.onnx')),
+      '--live',
+      LIVE,
+      '--no-probe',
+      '-f',
+      'json',
+    ]);
+    expect(noProbe.code).toBe(0);
+    const j = JSON.parse(noProbe.stdout);
+    expect(j.decision).toBe('promote-with-caveats');
+    expect(j.caveats).toEqual(['trigger-probes skipped: probes turned off with --no-probe']);
   });
 
   it('blocks a targeted candidate with exit 1 and prints JSON with --format json', () => {

@@ -49,7 +49,11 @@ describe('antidote lock', () => {
     const base = tempDir();
     const model = makeModel(join(base, 'model'), { 'w.bin': 'w' });
     expect(runCli(['lock', '.'], { cwd: model }).code).toBe(0);
-    expect(runCli(['lock', '.'], { cwd: model }).code).toBe(0);
+    // A second run replaces the lock only with --force (an existing output is never overwritten silently).
+    const again = runCli(['lock', '.'], { cwd: model });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/antidote\.lock: already exists; pass --force/);
+    expect(runCli(['lock', '.', '--force'], { cwd: model }).code).toBe(0);
     const lock = JSON.parse(readFileSync(join(model, 'antidote.lock'), 'utf8'));
     expect(lock.roots[0].entries.map((e: { path: string }) => e.path)).toEqual(['w.bin']);
     const r = runCli(['verify'], { cwd: model });

@@ -122,11 +122,11 @@ describe('antidote sign / verify-signature', () => {
     let r = runCli(['sign', model, '--key', keys.priv, '-o', sig]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/alias\.bin is a symbolic link.*--allow-symlinks/);
-    r = runCli(['sign', model, '--key', keys.priv, '-o', sig, '--allow-symlinks']);
+    r = runCli(['sign', model, '--key', keys.priv, '-o', sig, '--allow-symlinks', '--force']);
     expect(r.code).toBe(0);
     expect(runCli(['verify-signature', model, '--sig', sig, '--key', keys.pub]).code).toBe(0);
     symlinkSync('../../etc/hosts', join(model, 'out'));
-    r = runCli(['sign', model, '--key', keys.priv, '-o', sig, '--allow-symlinks']);
+    r = runCli(['sign', model, '--key', keys.priv, '-o', sig, '--allow-symlinks', '--force']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/out is a symbolic link pointing outside the model/);
   });
@@ -165,12 +165,23 @@ describe('antidote sign / verify-signature', () => {
       pki('int-ca.pem'),
       '-o',
       sig,
+      '--force',
     ]);
     expect(r.code).toBe(0);
     r = runCli(['verify-signature', model, '--sig', sig, '--cert-chain', pki('root-ca.pem')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/may not be used for signing/);
-    r = runCli(['sign', model, '--key', pki('other-root.key'), '--cert', pki('leaf.pem'), '-o', sig]);
+    r = runCli([
+      'sign',
+      model,
+      '--key',
+      pki('other-root.key'),
+      '--cert',
+      pki('leaf.pem'),
+      '-o',
+      sig,
+      '--force',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/does not match --key/);
   });

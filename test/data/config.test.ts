@@ -33,14 +33,6 @@ describe('audit config', () => {
       /detectors\.audit\/trigger\.fdr: expected a number, got string/,
     );
     expect(() => mergeConfig({ detectors: { 'audit/nope': {} } }, 'c.json', k)).toThrow(/unknown detector/);
-    expect(() =>
-      mergeConfig({ detectors: { 'audit/trigger': { expectationModel: 'nope' } } }, 'c.json', k),
-    ).toThrow(/detectors\.audit\/trigger\.expectationModel: must be auto, trusted, batch \(got "nope"\)/);
-    expect(
-      mergeConfig({ detectors: { 'audit/trigger': { expectationModel: 'trusted' } } }, 'c.json', k).detectors[
-        'audit/trigger'
-      ].expectationModel,
-    ).toBe('trusted');
     expect(() => mergeConfig({ threshold: 0.3, reviewThreshold: 0.4 }, 'c.json', k)).toThrow(
       /must not exceed/,
     );

@@ -54,7 +54,9 @@ describe('Adult, ONNX models in process', () => {
   it('promotes a clean retrain', async () => {
     const r = await gate('adult_lr_clean.onnx');
     expect(r.reasons).toEqual([]);
-    expect(r.decision).toBe('promote');
+    // No live set: every check that ran passed, and the skipped one is stated.
+    expect(r.decision).toBe('promote-with-caveats');
+    expect(r.caveats).toEqual(['live-vs-trusted skipped: no --live set given']);
   });
 
   it('blocks an availability-poisoned candidate (noisy labels) on the trusted regression', async () => {
@@ -86,7 +88,9 @@ describe('Adult, ONNX models in process', () => {
       candidate: join(F, 'adult_forest_clean.onnx'),
       features: ADULT_NUMERIC,
     });
-    expect(r.decision).toBe('promote');
+    // No live set: every check that ran passed, and the skipped one is stated.
+    expect(r.decision).toBe('promote-with-caveats');
+    expect(r.caveats).toEqual(['live-vs-trusted skipped: no --live set given']);
     expect(acc(r)?.incumbent).toBeGreaterThan(0.8);
   });
 });
@@ -108,7 +112,9 @@ describe('SST-2, ONNX models served over HTTP (KServe v1 JSON on 127.0.0.1)', ()
     });
     expect(r.models.candidate.kind).toBe('http');
     expect(r.reasons).toEqual([]);
-    expect(r.decision).toBe('promote');
+    // No live set: every check that ran passed, and the skipped one is stated.
+    expect(r.decision).toBe('promote-with-caveats');
+    expect(r.caveats).toEqual(['live-vs-trusted skipped: no --live set given']);
   });
 
   it('blocks the BadNets candidate and names its rare-word triggers', async () => {

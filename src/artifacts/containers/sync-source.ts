@@ -3,7 +3,8 @@
  * headers (a 20,000-tensor checkpoint has 20,000 local headers); a positional `readSync` costs a
  * microsecond where an async read costs a thread-pool round trip, so readers use `readSync` when offered.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../../core/paths.js';
 import type { ByteSource } from '../source.js';
 
 export interface SyncByteSource extends ByteSource {
@@ -27,14 +28,10 @@ export class SyncFileSource implements SyncByteSource {
     private readonly fd: number,
   ) {}
 
+  /** Only a regular file is opened (non-blocking, checked on the descriptor): never a FIFO or a device. */
   static open(path: string, name = path): SyncFileSource {
-    const fd = openSync(path, 'r');
-    try {
-      return new SyncFileSource(name, fstatSync(fd).size, fd);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    const { fd, size } = openRegularFile(path);
+    return new SyncFileSource(name, size, fd);
   }
 
   readSync(offset: number, length: number): Uint8Array {

@@ -93,8 +93,9 @@ function decodeName(bytes: Uint8Array, flags: number): string {
   return flags & 0x800 ? b.toString('utf8') : b.toString('latin1');
 }
 
-function sameBytesAt(a: Uint8Array, ao: number, b: Uint8Array, bo: number, n: number): boolean {
-  if (ao + n > a.length || bo + n > b.length) return false;
+/** a[ao, ao+n) equals b[bo, bo+n); `aEnd` bounds the readable part of `a`. */
+function sameBytesAt(a: Uint8Array, ao: number, aEnd: number, b: Uint8Array, bo: number, n: number): boolean {
+  if (ao + n > aEnd || bo + n > b.length) return false;
   for (let i = 0; i < n; i++) if (a[ao + i] !== b[bo + i]) return false;
   return true;
 }
@@ -150,21 +151,29 @@ function isUnsafePath(name: string): boolean {
  * between two headers is skipped, never read.
  */
 class BlockReader {
-  private buf: Uint8Array = new Uint8Array(0);
+  /** The current block; `get` returns positions in it (no view object per header). */
+  buf: Uint8Array = new Uint8Array(0);
   private start = 0;
+  /** End (exclusive, in `buf`) of the window the last `get` returned: at most `length` bytes from it. */
+  end = 0;
   constructor(private readonly source: SyncByteSource) {}
-  get(offset: number, length: number, readUpTo: number): Uint8Array {
+  /** Make [offset, offset+length) available (reading up to `readUpTo` ahead); returns its start in `buf`. */
+  get(offset: number, length: number, readUpTo: number): number {
     const rel = offset - this.start;
-    if (rel >= 0 && rel + length <= this.buf.length) return this.buf.subarray(rel, rel + length);
+    if (rel >= 0 && rel + length <= this.buf.length) {
+      this.end = rel + length;
+      return rel;
+    }
     const want = Math.max(length, Math.min(readUpTo, offset + BLOCK) - offset);
     this.buf = this.source.readSync(offset, want);
     this.start = offset;
-    return this.buf.subarray(0, Math.min(length, this.buf.length));
+    this.end = Math.min(length, this.buf.length);
+    return 0;
   }
-  /** The bytes [offset, offset+length) when the current block holds them all, without reading. */
-  peek(offset: number, length: number): Uint8Array | undefined {
+  /** Start in `buf` of [offset, offset+length) when the current block holds it all, else -1; never reads. */
+  peek(offset: number, length: number): number {
     const rel = offset - this.start;
-    return rel >= 0 && rel + length <= this.buf.length ? this.buf.subarray(rel, rel + length) : undefined;
+    return rel >= 0 && rel + length <= this.buf.length ? rel : -1;
   }
 }
 const BLOCK = 256 * 1024;
@@ -178,34 +187,44 @@ const HEAD_CACHE_BYTES = 4096;
 const HEAD_CACHE_TOTAL = 16 * 1024 * 1024;
 const HEAD_CACHE_CHUNK = 64 * 1024;
 class HeadCache {
-  // Copies go into 64 KiB chunks (a new chunk when one is full, never a copy of the old ones).
+  // Copies go into 64 KiB chunks (a new chunk when one is full, never a copy of the old ones). Each
+  // entry's copy is found by chunk number, offset and length: no view object per entry until asked for.
+  private readonly chunks: Uint8Array[] = [];
   private chunk = new Uint8Array(0);
   private used = 0;
   private total = 0;
-  private readonly heads: Array<Uint8Array | undefined>;
+  private readonly chunkOf: Int32Array;
+  private readonly offsetOf: Int32Array;
+  private readonly lengthOf: Int32Array;
   constructor(n: number) {
-    this.heads = new Array<Uint8Array | undefined>(n).fill(undefined);
+    this.chunkOf = new Int32Array(n).fill(-1);
+    this.offsetOf = new Int32Array(n);
+    this.lengthOf = new Int32Array(n);
   }
   keep(en: ZipEntry, reader: BlockReader): void {
     if (en.method !== 0 || en.rawHead16 < 0 || !isPickleOpcode(en.rawHead16 & 0xff)) return;
     const n = Math.min(en.compressedSize, HEAD_CACHE_BYTES);
     if (this.total + n > HEAD_CACHE_TOTAL) return;
-    const bytes = reader.peek(en.dataOffset, n);
-    if (!bytes) return;
+    const at = reader.peek(en.dataOffset, n);
+    if (at < 0) return;
     if (this.used + n > this.chunk.length) {
       this.chunk = new Uint8Array(HEAD_CACHE_CHUNK);
+      this.chunks.push(this.chunk);
       this.used = 0;
     }
-    const copy = this.chunk.subarray(this.used, this.used + n);
-    copy.set(bytes);
-    this.heads[en.index] = copy;
+    this.chunk.set(reader.buf.subarray(at, at + n), this.used);
+    this.chunkOf[en.index] = this.chunks.length - 1;
+    this.offsetOf[en.index] = this.used;
+    this.lengthOf[en.index] = n;
     this.used += n;
     this.total += n;
   }
   /** The entry's first `n` stored bytes when cached. */
   get(en: ZipEntry, n: number): Uint8Array | undefined {
-    const h = this.heads[en.index];
-    return h && h.length >= n ? h.subarray(0, n) : undefined;
+    const c = en.index < this.chunkOf.length ? this.chunkOf[en.index] : -1;
+    if (c < 0 || this.lengthOf[en.index] < n) return undefined;
+    const o = this.offsetOf[en.index];
+    return this.chunks[c].subarray(o, o + n);
   }
 }
 const headCaches = new WeakMap<ZipArchive, HeadCache>();
@@ -389,8 +408,9 @@ function openZipSync(source: SyncByteSource): ZipArchive {
   // --- central directory --------------------------------------------------------------------------------
   const cd = source.readSync(cdStart, cdSize);
   const nameAt: number[] = [];
+  const special: number[] = [];
   const entries = zip.entries;
-  const p = readCentralDirectory(cd, prefix, cdStart, entries, nameAt, issue);
+  const p = readCentralDirectory(cd, prefix, cdStart, entries, nameAt, special, issue);
   if (entries.length !== totalEntries) {
     issue(
       'header-mismatch',
@@ -412,7 +432,7 @@ function openZipSync(source: SyncByteSource): ZipArchive {
   }
 
   // --- names ---------------------------------------------------------------------------------------------
-  checkNames(entries, issue);
+  checkNames(entries, special, issue);
 
   // --- local headers, in file order -----------------------------------------------------------------------
   // Usually already in file order; sort (stable, so the same result) only when not.
@@ -423,32 +443,105 @@ function openZipSync(source: SyncByteSource): ZipArchive {
       break;
     }
   }
-  readLocalHeaders(zip, source, order, cd, nameAt, size, cdStart, spans, issue);
+  const entrySpans = readLocalHeaders(zip, source, order, cd, nameAt, size, cdStart, issue);
+  checkCoverage(spans, entrySpans, prefix, issue);
+  return zip;
+}
 
-  // --- coverage: every byte belongs to exactly one structure ----------------------------------------------
-  spans.sort((a, b) => a.start - b.start || a.end - b.end);
+const bySpan = (a: Span, b: Span) => a.start - b.start || a.end - b.end;
+
+/**
+ * Every byte belongs to exactly one structure: the spans in (start, end) order, as a stable sort of the
+ * fixed structures followed by the entries would give them. The entries' spans are nearly always already
+ * in that order (file order); they are then merged with the few fixed ones instead of made into objects
+ * and sorted.
+ */
+function checkCoverage(
+  fixedSpans: Span[],
+  es: EntrySpans,
+  prefix: number,
+  issue: (kind: ZipIssueKind, message: string, extra?: Partial<ZipIssue>) => void,
+): void {
+  const n = es.order.length;
+  let inOrder = true;
+  let ps = -1;
+  let pe = -1;
+  for (let k = 0; k < n; k++) {
+    if (es.has[k] === 0) continue;
+    const s = es.start[k];
+    const e = es.end[k];
+    if (s < ps || (s === ps && e < pe)) {
+      inOrder = false;
+      break;
+    }
+    ps = s;
+    pe = e;
+  }
+  const entrySpan = (k: number): Span => ({
+    start: es.start[k],
+    end: es.end[k],
+    what: 'entry',
+    entry: es.order[k],
+  });
+  let fixed = fixedSpans;
+  let entries = n;
+  if (!inOrder) {
+    fixed = [...fixedSpans];
+    for (let k = 0; k < n; k++) if (es.has[k] === 1) fixed.push(entrySpan(k));
+    entries = 0;
+  }
+  fixed.sort(bySpan);
+
   let covered = prefix;
-  let last: Span | undefined;
-  for (const s of spans) {
-    if (last && s.start < last.end) {
-      issue(
-        'overlap',
-        `${describe(s)} overlaps ${describe(last)} (bytes ${s.start}-${Math.min(s.end, last.end)})`,
-        {
-          offset: s.start,
-          evidence: { a: describe(last), b: describe(s) },
-        },
-      );
-    } else if (s.start > covered) {
-      issue('unaccounted-data', `${s.start - covered} bytes at offset ${covered} belong to no entry`, {
+  // The last span that reached furthest: a fixed span, or an entry by its file-order position.
+  let lastFixed: Span | undefined;
+  let lastK = -1;
+  let lastEnd = 0;
+  let any = false;
+  const describeOne = (f: Span | undefined, k: number) => (f ? describe(f) : describe(entrySpan(k)));
+  let i = 0;
+  let k = 0;
+  while (k < entries && es.has[k] === 0) k++;
+  for (;;) {
+    let sFixed: Span | undefined;
+    let sK = -1;
+    let start: number;
+    let end: number;
+    // bySpan(fixed[i], entry k) <= 0: on a tie the fixed span comes first, as in the stable sort.
+    const f = i < fixed.length ? fixed[i] : undefined;
+    if (f && (k >= entries || f.start < es.start[k] || (f.start === es.start[k] && f.end <= es.end[k]))) {
+      sFixed = f;
+      i++;
+      start = sFixed.start;
+      end = sFixed.end;
+    } else if (k < entries) {
+      sK = k;
+      start = es.start[k];
+      end = es.end[k];
+      k++;
+      while (k < entries && es.has[k] === 0) k++;
+    } else break;
+    if (any && start < lastEnd) {
+      const a = describeOne(lastFixed, lastK);
+      const b = describeOne(sFixed, sK);
+      issue('overlap', `${b} overlaps ${a} (bytes ${start}-${Math.min(end, lastEnd)})`, {
+        offset: start,
+        evidence: { a, b },
+      });
+    } else if (start > covered) {
+      issue('unaccounted-data', `${start - covered} bytes at offset ${covered} belong to no entry`, {
         offset: covered,
-        evidence: { length: s.start - covered, before: describe(s) },
+        evidence: { length: start - covered, before: describeOne(sFixed, sK) },
       });
     }
-    if (!last || s.end > last.end) last = s;
-    covered = Math.max(covered, s.end);
+    if (!any || end > lastEnd) {
+      lastFixed = sFixed;
+      lastK = sK;
+      lastEnd = end;
+      any = true;
+    }
+    covered = Math.max(covered, end);
   }
-  return zip;
 }
 
 /** Every entry is made here, so all share one object shape. */
@@ -482,13 +575,24 @@ function newEntry(
 // spares V8 from migrating every entry already made when the first one turns up mid-archive.
 newEntry(0, '', 0, 0, 0xffffffff, 0, 0, 0).localName = '';
 
-/** Parse the central directory's records into `entries`; returns where the parse stopped. */
+/**
+ * On a name's latin1 text: any byte over 0x7f, an upper-case letter, ':', '\\' or "..". A name without
+ * one is ASCII (latin1 and UTF-8 agree), cannot fold to another name's case and is not an unsafe path
+ * unless it starts with '/': one test replaces three per-name checks (most names are `archive/data/N`).
+ */
+const NAME_NOT_PLAIN = /[A-Z\x80-\xff:\\]|\.\./;
+
+/**
+ * Parse the central directory's records into `entries`; returns where the parse stopped. `special`
+ * receives the index of every entry whose name needs the full name checks (see NAME_NOT_PLAIN).
+ */
 function readCentralDirectory(
   cd: Uint8Array,
   prefix: number,
   cdStart: number,
   entries: ZipEntry[],
   nameAt: number[],
+  special: number[],
   issue: (kind: ZipIssueKind, message: string, extra?: Partial<ZipIssue>) => void,
 ): number {
   // Names are cut out of one latin1 string of the directory when they are ASCII (then latin1 and UTF-8
@@ -513,9 +617,11 @@ function readCentralDirectory(
       if (!z.found)
         issue('malformed', 'an entry needs a zip64 extra field that is missing', { offset: cdStart + p });
     }
-    const name = isAscii(cd, p + 46, nlen)
-      ? cdText.substring(p + 46, p + 46 + nlen)
-      : decodeName(cd.subarray(p + 46, p + 46 + nlen), flags);
+    let name = cdText.substring(p + 46, p + 46 + nlen);
+    if (NAME_NOT_PLAIN.test(name) || name.charCodeAt(0) === 0x2f) {
+      special.push(entries.length);
+      if (!isAscii(cd, p + 46, nlen)) name = decodeName(cd.subarray(p + 46, p + 46 + nlen), flags);
+    }
     entries.push(newEntry(entries.length, name, method, flags, crc, csize, usize, lho + prefix));
     nameAt.push(p + 46);
     p += 46 + nlen + elen + clen;
@@ -524,16 +630,22 @@ function readCentralDirectory(
   return p;
 }
 
-/** Unsafe, duplicate and case-colliding names. */
+/**
+ * Unsafe, duplicate and case-colliding names. `special` lists the entries whose names may be unsafe or
+ * hold an upper-case or non-ASCII letter (readCentralDirectory); the others are neither.
+ */
 function checkNames(
   entries: readonly ZipEntry[],
+  special: readonly number[],
   issue: (kind: ZipIssueKind, message: string, extra?: Partial<ZipIssue>) => void,
 ): void {
   const byName = new Map<string, ZipEntry>();
   const byFolded = new Map<string, ZipEntry>();
-  const anyUpper = entries.some((e) => /[A-Z\u0080-\uffff]/.test(e.name));
+  const anyUpper = special.some((i) => /[A-Z\u0080-\uffff]/.test(entries[i].name));
+  const isSpecial = new Uint8Array(entries.length);
+  for (const i of special) isSpecial[i] = 1;
   for (const en of entries) {
-    if (isUnsafePath(en.name)) {
+    if (isSpecial[en.index] === 1 && isUnsafePath(en.name)) {
       issue('unsafe-path', `entry name "${en.name}" is absolute or climbs out of the archive with ".."`, {
         entry: en.name,
       });
@@ -559,25 +671,45 @@ function checkNames(
   }
 }
 
-/** Length of the data descriptor at `at` (optional signature, CRC, then 4- or 8-byte sizes); 0 if none. */
-function dataDescriptorLength(en: ZipEntry, bytes: Uint8Array, at: number, zip64: boolean): number {
-  const withSig = at + 4 <= bytes.length && u32(bytes, at) === SIG_DESCRIPTOR ? 4 : 0;
+/**
+ * Length of the data descriptor at `at` (optional signature, CRC, then 4- or 8-byte sizes); 0 if none.
+ * `end` bounds the readable bytes.
+ */
+function dataDescriptorLength(
+  en: ZipEntry,
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  zip64: boolean,
+): number {
+  const withSig = at + 4 <= end && u32(bytes, at) === SIG_DESCRIPTOR ? 4 : 0;
   const q = at + withSig;
-  if (q + 12 <= bytes.length && u32(bytes, q) === en.crc32) {
+  if (q + 12 <= end && u32(bytes, q) === en.crc32) {
     if (
-      q + 12 <= bytes.length &&
+      q + 12 <= end &&
       u32(bytes, q + 4) === en.compressedSize >>> 0 &&
       u32(bytes, q + 8) === en.uncompressedSize >>> 0
     )
       return withSig + 12;
-    if (q + 20 <= bytes.length && u64(bytes, q + 4) === en.compressedSize) return withSig + 20;
+    if (q + 20 <= end && u64(bytes, q + 4) === en.compressedSize) return withSig + 20;
   }
   return withSig ? (zip64 ? 24 : 16) : 0;
 }
 
 /**
- * Read every local header in file order, compare it with its central record and add the entries' spans.
- * A function of its own so V8 optimises this loop (tens of thousands of entries) on its own.
+ * The entries' spans, by position in file order (`order`): one pair of numbers per entry instead of one
+ * object (a checkpoint has tens of thousands). An entry without a readable local header has no span.
+ */
+interface EntrySpans {
+  order: readonly ZipEntry[];
+  start: Float64Array;
+  end: Float64Array;
+  has: Uint8Array;
+}
+
+/**
+ * Read every local header in file order, compare it with its central record and record the entries'
+ * spans. A function of its own so V8 optimises this loop (tens of thousands of entries) on its own.
  */
 function readLocalHeaders(
   zip: ZipArchive,
@@ -587,73 +719,88 @@ function readLocalHeaders(
   nameAt: readonly number[],
   size: number,
   cdStart: number,
-  spans: Span[],
   issue: (kind: ZipIssueKind, message: string, extra?: Partial<ZipIssue>) => void,
-): void {
+): EntrySpans {
+  const n = order.length;
+  const spans: EntrySpans = {
+    order,
+    start: new Float64Array(n),
+    end: new Float64Array(n),
+    has: new Uint8Array(n),
+  };
+  const spanStart = spans.start;
+  const spanEnd = spans.end;
   let prevEnd = -1;
   let prevDescriptor: ZipEntry | undefined;
-  let prevSpan: Span | undefined;
-  const descriptorLen = (en: ZipEntry, bytes: Uint8Array, at: number) =>
-    dataDescriptorLength(en, bytes, at, zip.zip64);
+  /** File-order position of the previous entry's span (-1: none). */
+  let prevSpan = -1;
+  const zip64 = zip.zip64;
   const reader = new BlockReader(source);
   // Where the read window of each header (in file order) ends.
-  const windowEnd = new Float64Array(order.length);
-  for (let k = 0; k < order.length; k++) {
+  const windowEnd = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
     const en = order[k];
     windowEnd[k] = en.localHeaderOffset + LOCAL_WINDOW + nameLength(cd, nameAt[en.index]) + HEAD_KEEP;
   }
   const heads = new HeadCache(zip.entries.length);
   headCaches.set(zip, heads);
   let ahead = 0;
-  for (let k = 0; k < order.length; k++) {
+  for (let k = 0; k < n; k++) {
     const en = order[k];
     const lho = en.localHeaderOffset;
     const nameStart = nameAt[en.index];
     const nameLen = nameLength(cd, nameStart);
     // Read from the previous entry's data end when close, to see its data descriptor in the same read.
     const gap = prevEnd >= 0 ? lho - prevEnd : -1;
-    const from = gap > 0 && gap <= 64 ? prevEnd : lho;
+    const near = gap > 0 && gap <= 64;
+    const from = near ? prevEnd : lho;
     const lead = lho - from;
     // Extend the read over following headers that lie within one block.
     if (ahead < k) ahead = k;
-    while (ahead + 1 < order.length && windowEnd[ahead + 1] - from <= BLOCK) ahead++;
-    const upTo = windowEnd[ahead];
-    const win = reader.get(from, lead + LOCAL_WINDOW + nameLen + HEAD_KEEP, upTo);
+    while (ahead + 1 < n && windowEnd[ahead + 1] - from <= BLOCK) ahead++;
+    const at = reader.get(from, lead + LOCAL_WINDOW + nameLen + HEAD_KEEP, windowEnd[ahead]);
+    const buf = reader.buf;
+    const winEnd = reader.end;
     // A data descriptor belongs to its entry: the entry's span grows over it.
-    if (prevDescriptor && prevSpan && gap > 0 && gap <= 64)
-      prevSpan.end += descriptorLen(prevDescriptor, win, 0);
-    if (win.length < lead + 30 || u32(win, lead) !== SIG_LOCAL) {
+    if (prevDescriptor && prevSpan >= 0 && near)
+      spanEnd[prevSpan] += dataDescriptorLength(prevDescriptor, buf, at, winEnd, zip64);
+    if (winEnd - at < lead + 30 || u32(buf, at + lead) !== SIG_LOCAL) {
       issue('header-mismatch', `entry "${en.name}" points at offset ${lho}, where there is no local header`, {
         entry: en.name,
         offset: lho,
       });
       prevEnd = -1;
       prevDescriptor = undefined;
-      prevSpan = undefined;
+      prevSpan = -1;
       continue;
     }
-    const dataEnd = inspectLocalHeader(en, win, reader, from, lead, cd, nameStart, nameLen, size, issue);
+    const dataEnd = inspectLocalHeader(en, reader, at, from, lead, cd, nameStart, nameLen, size, issue);
     heads.keep(en, reader);
-    prevSpan = { start: lho, end: Math.min(dataEnd, size), what: 'entry', entry: en };
-    spans.push(prevSpan);
+    spanStart[k] = lho;
+    spanEnd[k] = Math.min(dataEnd, size);
+    spans.has[k] = 1;
+    prevSpan = k;
     prevEnd = dataEnd;
     prevDescriptor = en.hasDescriptor ? en : undefined;
   }
   // The last entry's descriptor sits just before the central directory.
   if (prevDescriptor && prevEnd >= 0 && cdStart - prevEnd > 0 && cdStart - prevEnd <= 64) {
     const bytes = source.readSync(prevEnd, cdStart - prevEnd);
-    if (prevSpan) prevSpan.end += descriptorLen(prevDescriptor, bytes, 0);
+    if (prevSpan >= 0)
+      spanEnd[prevSpan] += dataDescriptorLength(prevDescriptor, bytes, 0, bytes.length, zip64);
   }
+  return spans;
 }
 
 /**
  * Compare one local header with its central record and set the entry's data offset; returns the end of
- * its data. A separate function so V8 optimises this per-entry work early (a checkpoint has thousands).
+ * its data. The header is at `at + h` in the reader's block, whose window starts at file offset `from`.
+ * A separate function so V8 optimises this per-entry work early (a checkpoint has thousands).
  */
 function inspectLocalHeader(
   en: ZipEntry,
-  window: Uint8Array,
   reader: BlockReader,
+  at: number,
   from: number,
   h: number,
   cd: Uint8Array,
@@ -662,26 +809,34 @@ function inspectLocalHeader(
   size: number,
   issue: (kind: ZipIssueKind, message: string, extra?: Partial<ZipIssue>) => void,
 ): number {
-  let win = window;
+  let win = reader.buf;
+  let o = at + h;
+  let winEnd = reader.end;
   const lho = en.localHeaderOffset;
-  const lflags = u16(win, h + 6);
-  const lmethod = u16(win, h + 8);
-  const lcrc = u32(win, h + 14);
-  let lcsize = u32(win, h + 18);
-  let lusize = u32(win, h + 22);
-  const lnlen = u16(win, h + 26);
-  const lelen = u16(win, h + 28);
+  const lflags = u16(win, o + 6);
+  const lmethod = u16(win, o + 8);
+  const lcrc = u32(win, o + 14);
+  let lcsize = u32(win, o + 18);
+  let lusize = u32(win, o + 22);
+  const lnlen = u16(win, o + 26);
+  const lelen = u16(win, o + 28);
   const dataOffset = lho + 30 + lnlen + lelen;
-  if (win.length < h + 30 + lnlen + lelen + HEAD_KEEP && dataOffset < size)
-    win = reader.get(from, h + 30 + lnlen + lelen + HEAD_KEEP, 0);
-  const sameName = lnlen === nameLen && sameBytesAt(win, h + 30, cd, nameStart, nameLen);
-  en.localName = sameName ? en.name : decodeName(win.subarray(h + 30, h + 30 + lnlen), lflags);
+  if (winEnd - o < 30 + lnlen + lelen + HEAD_KEEP && dataOffset < size) {
+    o = reader.get(from, h + 30 + lnlen + lelen + HEAD_KEEP, 0) + h;
+    win = reader.buf;
+    winEnd = reader.end;
+  }
+  const sameName = lnlen === nameLen && sameBytesAt(win, o + 30, winEnd, cd, nameStart, nameLen);
+  en.localName = sameName
+    ? en.name
+    : decodeName(win.subarray(o + 30, Math.min(winEnd, o + 30 + lnlen)), lflags);
   en.dataOffset = dataOffset;
-  const headStart = h + 30 + lnlen + lelen;
-  if (en.compressedSize >= 2 && headStart + 2 <= win.length)
+  const headStart = o + 30 + lnlen + lelen;
+  if (en.compressedSize >= 2 && headStart + 2 <= winEnd)
     en.rawHead16 = win[headStart] | (win[headStart + 1] << 8);
   if (lcsize === 0xffffffff || lusize === 0xffffffff) {
-    const z = applyZip64Extra(win.subarray(h + 30 + lnlen, h + 30 + lnlen + lelen), {
+    const ex = o + 30 + lnlen;
+    const z = applyZip64Extra(win.subarray(Math.min(winEnd, ex), Math.min(winEnd, ex + lelen)), {
       usize: lusize,
       csize: lcsize,
       lho: 0,

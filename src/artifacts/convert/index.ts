@@ -14,13 +14,15 @@
  *     `antidote hash`'s job.
  */
 
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { tempNameFor } from '../../core/atomic-write.js';
+import { commitTemp, createTemp, discardTemp } from '../../core/atomic-write.js';
 import { AntidoteError, inputError, ioError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
+import { checkIo } from '../../core/paths.js';
 import { SyncFileSource } from '../containers/sync-source.js';
 import { SAFETENSORS_DTYPE_BITS, validateSafetensors } from '../formats/safetensors.js';
 import { loadPolicy } from '../pickle/api.js';
@@ -190,20 +192,8 @@ export async function convertCheckpoint(
 ): Promise<ConvertResult> {
   const inPath = resolve(input);
   const outPath = resolve(output);
-  if (inPath === outPath) throw inputError('the output would overwrite the input', 'choose another -o path');
-  try {
-    await stat(inPath);
-  } catch (err) {
-    const { describeFsError } = await import('../../core/errors.js');
-    throw describeFsError(input, err);
-  }
-  if (!opts.force) {
-    const exists = await stat(outPath).then(
-      () => true,
-      () => false,
-    );
-    if (exists) throw inputError(`${output} already exists`, 'pass --force to replace it');
-  }
+  // The input must be a regular file, and the output (through links and `..`) must not be it.
+  checkIo([{ path: input }], [{ path: output, flag: '-o' }], { force: opts.force });
   if (!opts.skipScan) {
     const { scanPaths } = await import('../scan.js');
     const report = await scanPaths([input], {
@@ -262,9 +252,9 @@ export async function convertCheckpoint(
     if (pad) headerBytes = Buffer.concat([headerBytes, Buffer.alloc(pad, 0x20)]);
     if (headerBytes.length > LIMITS.headers.maxSafetensorsHeader)
       throw inputError('the safetensors header would exceed its size limit');
-    tmp = tempNameFor(outPath);
+    tmp = await createTemp(outPath);
     const inFh = await open(inPath, 'r');
-    const outFh = await open(tmp, 'wx', 0o644);
+    const outFh = await open(tmp, constants.O_WRONLY | constants.O_NOFOLLOW);
     const written: ConvertedTensor[] = [];
     try {
       const len = Buffer.alloc(8);
@@ -313,7 +303,7 @@ export async function convertCheckpoint(
       await inFh.close();
     }
     await verifyOutput(tmp, written);
-    await rename(tmp, outPath);
+    await commitTemp(tmp, outPath);
     tmp = undefined;
     return {
       input,
@@ -330,7 +320,7 @@ export async function convertCheckpoint(
     throw ioError(`cannot convert ${input}: ${(err as Error).message}`, err);
   } finally {
     await source.close();
-    if (tmp) await rm(tmp, { force: true });
+    if (tmp) await discardTemp(tmp);
   }
 }
 

@@ -3,10 +3,12 @@
  * Policy file (JSON): `{"profiles": ["torch", "numpy"], "allow": ["mypkg.layers.Custom"]}`; without
  * `profiles` every built-in profile is active. Names are exact fully qualified names: no wildcards, no prefixes.
  */
-import { readFileSync } from 'node:fs';
+
 import { createRequire } from 'node:module';
 import type { z } from 'zod';
-import { configError, describeFsError, usageError } from '../../core/errors.js';
+import { AntidoteError, configError, describeFsError, usageError } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
+import { readRegularFileSync } from '../../core/paths.js';
 import type { Policy } from './api.js';
 import { PROFILE_NAMES, PROFILES } from './profiles/index.js';
 
@@ -64,8 +66,9 @@ export function loadPolicy(file?: string, allow: readonly string[] = []): Policy
   if (!file) return policyFrom(PROFILE_NAMES, allow);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFileSync(file, LIMITS.files.maxPolicyBytes, '--policy').toString('utf8');
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     throw describeFsError(file, err);
   }
   let json: unknown;

@@ -37,6 +37,11 @@ function charClass(c: number): number {
   return 1;
 }
 
+/** Whether the token starting at s[i] is a word (not a punctuation mark). */
+export function isWordAt(s: string, i: number): boolean {
+  return charClass(s.charCodeAt(i)) === 1;
+}
+
 /** Call `emit(hash, start, end)` for each token of s. */
 export function forEachToken(s: string, emit: (h: number, start: number, end: number) => void): void {
   const n = s.length;

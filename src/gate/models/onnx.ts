@@ -10,10 +10,11 @@
  * The output used is the first float tensor of shape [N, k] or [N] (probabilities); a ZipMap (sequence of maps)
  * output is refused with a hint, since it cannot be read as a tensor.
  */
+
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { describeFsError, inputError } from '../../core/errors.js';
+import { AntidoteError, describeFsError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
+import { readRegularFile } from '../../core/paths.js';
 import type { Column } from '../table.js';
 import { onnxDomains, STANDARD_DOMAINS } from './onnx-ops.js';
 import { type GateModel, type InputBatch, ModelError, toProbabilities } from './types.js';
@@ -41,11 +42,9 @@ export interface OnnxOptions {
 export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<GateModel> {
   let bytes: Uint8Array;
   try {
-    const s = await stat(path);
-    if (s.size > LIMITS.gate.maxModelBytes)
-      throw inputError(`${path}: ONNX model larger than ${LIMITS.gate.maxModelBytes} bytes`);
-    bytes = new Uint8Array(await readFile(path));
+    bytes = new Uint8Array(await readRegularFile(path, LIMITS.gate.maxModelBytes));
   } catch (err) {
+    if (err instanceof AntidoteError) throw err;
     if ((err as { code?: string }).code) throw describeFsError(path, err);
     throw err;
   }

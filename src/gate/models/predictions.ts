@@ -4,10 +4,11 @@
  * column per class (named after the class, optionally prefixed prob_, proba_ or p_). It can only answer for
  * the ids it holds, so probes cannot run on it; a trusted id it lacks is a ModelError.
  */
+
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { describeFsError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
+import { readRegularFile } from '../../core/paths.js';
 import { readTable } from '../read.js';
 import { labelStrings } from '../table.js';
 import { type GateModel, type InputBatch, ModelError, toProbabilities } from './types.js';
@@ -22,7 +23,7 @@ export async function loadPredictions(
   let digest: string;
   try {
     digest = `sha256:${createHash('sha256')
-      .update(await readFile(path))
+      .update(await readRegularFile(path, LIMITS.gate.maxPredictionsBytes))
       .digest('hex')}`;
   } catch (err) {
     throw describeFsError(path, err);

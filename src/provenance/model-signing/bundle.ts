@@ -101,8 +101,13 @@ export interface ParsedBundle {
   material: MaterialKind;
   payloadType: string;
   payload: Buffer;
-  /** Raw signature bytes of the first signature (the reference verifies only that one). */
+  /** Raw signature bytes of the first signature. */
   signature: Buffer;
+  /**
+   * Every signature of the envelope (an unreadable one as empty bytes). The reference verifies only the
+   * first; Antidote requires every one to verify, so a garbage signature beside a good one fails.
+   */
+  signatures: Buffer[];
 }
 
 /** Read a signature file's JSON as a bundle. Anything unusable is an input error naming the file. */
@@ -131,7 +136,10 @@ export function parseBundle(text: string, file: string): ParsedBundle {
     throw bad('the envelope has no signature');
   const payload = decodeBase64(env.payload);
   if (!payload) throw bad('the payload is not base64');
-  const signature = decodeBase64(sigs[0].sig as string) ?? Buffer.alloc(0);
+  const signatures = sigs.map((s) =>
+    typeof s?.sig === 'string' ? (decodeBase64(s.sig) ?? Buffer.alloc(0)) : Buffer.alloc(0),
+  );
+  const signature = signatures[0];
   let material: MaterialKind;
   if (vm.x509CertificateChain && typeof vm.x509CertificateChain === 'object') {
     const certs = (vm.x509CertificateChain as { certificates?: Array<{ rawBytes?: unknown }> }).certificates;
@@ -150,7 +158,7 @@ export function parseBundle(text: string, file: string): ParsedBundle {
   } else {
     throw bad('no public key hint or certificate in verificationMaterial');
   }
-  return { mediaType: v.mediaType, material, payloadType: env.payloadType, payload, signature };
+  return { mediaType: v.mediaType, material, payloadType: env.payloadType, payload, signature, signatures };
 }
 
 /** Parse DER certificates, reporting an unreadable one as an input error. */

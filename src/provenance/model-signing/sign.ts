@@ -4,10 +4,13 @@
  * CLI: file serialization with SHA-256, git paths and the signature file itself ignored, symbolic
  * links refused unless allowed.
  */
+
 import { X509Certificate } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { AntidoteError, describeFsError } from '../../core/errors.js';
+import { LIMITS } from '../../core/limits.js';
+import { readRegularFile } from '../../core/paths.js';
 import type { Progress } from '../../core/progress.js';
 import { loadPrivateKey, pae } from '../dsse.js';
 import {
@@ -34,11 +37,15 @@ export interface SignOptions {
   progress?: Progress;
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
+async function readInput(
+  path: string,
+  what: string,
+  max: number = LIMITS.files.maxKeyBytes,
+): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, max);
   } catch (err) {
-    const e = describeFsError(path, err);
+    const e = err instanceof AntidoteError ? err : describeFsError(path, err);
     throw new AntidoteError('E_INPUT', `${what}: ${e.message}`, { hint: e.hint });
   }
 }

@@ -7,12 +7,14 @@
  * and every resource compared. Each failed check is a finding naming the file; the signature's own
  * claims are never trusted before its signature verifies.
  */
+
 import { createPublicKey, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import { AntidoteError, describeFsError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
+import { readRegularFile } from '../../core/paths.js';
 import type { Progress } from '../../core/progress.js';
 import { makeFinding } from '../../core/rule.js';
 import { keyAlgorithm, loadPublicKey, pae, verifyBytes } from '../dsse.js';
@@ -61,24 +63,34 @@ function paeCompat(payloadType: string, payload: Buffer): Buffer {
   );
 }
 
+/** Every signature of the envelope must verify with the key: one garbage signature fails the bundle. */
 function checkSignature(b: ParsedBundle, key: KeyObject, compatHash?: string): boolean {
-  if (b.signature.length === 0) return false;
-  if (verifyBytes(pae(b.payloadType, b.payload), b.signature, key)) return true;
+  const all = b.signatures?.length ? b.signatures : [b.signature];
+  return all.every((sig) => checkOne(b, sig, key, compatHash));
+}
+
+function checkOne(b: ParsedBundle, sig: Buffer, key: KeyObject, compatHash?: string): boolean {
+  if (sig.length === 0) return false;
+  if (verifyBytes(pae(b.payloadType, b.payload), sig, key)) return true;
   // Signatures from model_signing v0.2.0 (only those: the compat PAE is a known historical bug).
   const compat = paeCompat(b.payloadType, b.payload);
-  if (!compatHash) return verifyBytes(compat, b.signature, key);
+  if (!compatHash) return verifyBytes(compat, sig, key);
   try {
-    return cryptoVerify(compatHash, compat, key, b.signature);
+    return cryptoVerify(compatHash, compat, key, sig);
   } catch {
     return false;
   }
 }
 
-async function readInput(path: string, what: string): Promise<Buffer> {
+async function readInput(
+  path: string,
+  what: string,
+  max: number = LIMITS.files.maxKeyBytes,
+): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readRegularFile(path, max);
   } catch (err) {
-    const e = describeFsError(path, err);
+    const e = err instanceof AntidoteError ? err : describeFsError(path, err);
     throw new AntidoteError('E_INPUT', `${what}: ${e.message}`, { hint: e.hint });
   }
 }
@@ -94,7 +106,9 @@ export async function verifyModelSignature(
       `${opts.sigFile}: ${st.size} bytes is larger than any model signature (limit ${LIMITS.provenance.maxSignatureBytes})`,
     );
   }
-  const sigText = (await readInput(opts.sigFile, '--sig')).toString('utf8');
+  const sigText = (await readInput(opts.sigFile, '--sig', LIMITS.provenance.maxSignatureBytes)).toString(
+    'utf8',
+  );
   const bundle = parseBundle(sigText, opts.sigFile);
   const label = modelPath.replace(/\/+$/, '') || modelPath;
   const invalid = (message: string, evidence?: Record<string, unknown>): VerifySignatureResult => ({
@@ -139,7 +153,9 @@ export async function verifyModelSignature(
     }
     if (!checkSignature(bundle, key)) {
       return invalid(
-        `${opts.sigFile}: the signature does not verify with ${opts.keyFile} (wrong key, or the signature or payload was altered)`,
+        bundle.signatures.length > 1
+          ? `${opts.sigFile}: not every one of its ${bundle.signatures.length} signatures verifies with ${opts.keyFile} (each must; one was altered or added)`
+          : `${opts.sigFile}: the signature does not verify with ${opts.keyFile} (wrong key, or the signature or payload was altered)`,
       );
     }
   } else {

@@ -1,0 +1,59 @@
+/**
+ * The label-shift test of trigger mining: does a pattern carry a label on its incoming rows more often than
+ * the trusted reference expects? The reference's expectation is uncertain (a pattern seen on a handful of
+ * trusted rows says little), so the rate is a Beta posterior: the pattern's own trusted rows with the label
+ * (kt of nt), plus a prior worth `priorRows` rows at the rate a model predicts for the pattern's incoming
+ * rows (m). The number of incoming rows with the label is then beta-binomial, and a 100-row trusted set
+ * cannot make sampling noise look like a shift.
+ */
+import { logGamma, normalUpperTail } from './tests.js';
+
+/**
+ * P(X >= k) for X ~ BetaBinomial(n, a, b). Sums pmf terms upward with the pmf ratio, so no special function
+ * is called in the loop; rates at or below the mean return a normal approximation (never significant).
+ */
+export function betaBinomialUpperTail(k: number, n: number, a: number, b: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  const mean = (n * a) / (a + b);
+  const variance = (n * a * b * (a + b + n)) / ((a + b) ** 2 * (a + b + 1));
+  const z = (k - 0.5 - mean) / Math.sqrt(Math.max(variance, 1e-12));
+  if (z < 2) return normalUpperTail(z);
+  const lnB = (x: number, y: number) => logGamma(x) + logGamma(y) - logGamma(x + y);
+  const lnC = logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+  const first = lnC + lnB(k + a, n - k + b) - lnB(a, b);
+  let term = 1;
+  let sum = 1;
+  for (let j = k; j < n; j++) {
+    term *= ((n - j) / (j + 1)) * ((j + a) / (n - j - 1 + b));
+    sum += term;
+    if (term < 1e-16 * sum) break;
+  }
+  return Math.min(1, Math.exp(first) * sum);
+}
+
+/** Beta posterior of the label's rate on a pattern's rows (see the module comment). */
+function posterior(kt: number, nt: number, sumModel: number, n: number, priorRows: number) {
+  const m = Math.min(1 - 1e-6, Math.max(1e-6, sumModel / Math.max(1, n)));
+  return { a: kt + priorRows * m + 0.05, b: nt - kt + priorRows * (1 - m) + 0.05 };
+}
+
+/** The rate the reference expects (posterior mean). */
+export function expectedRate(n: number, kt: number, nt: number, sumModel: number, priorRows: number): number {
+  const { a, b } = posterior(kt, nt, sumModel, n, priorRows);
+  return a / (a + b);
+}
+
+/** P-value of k of n incoming rows with the label (upper tail; `sumModel` is the model's sum of P(label)). */
+export function labelShiftP(
+  k: number,
+  n: number,
+  kt: number,
+  nt: number,
+  sumModel: number,
+  priorRows: number,
+): number {
+  if (n <= 0) return 1;
+  const { a, b } = posterior(kt, nt, sumModel, n, priorRows);
+  return betaBinomialUpperTail(k, n, a, b);
+}

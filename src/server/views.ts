@@ -1,0 +1,322 @@
+/**
+ * What the dashboard shows besides JSON: charts rendered on the server from vega-lite specs by the same
+ * component the HTML reports use (src/report/charts.ts: inline SVG, no script, text escaped by vega's SVG
+ * renderer), the runs' HTML reports from the commands' own renderers, and the front end's files.
+ */
+import { readFile } from 'node:fs/promises';
+import { chartSvg } from '../report/charts.js';
+import type { Views } from './app.js';
+import { lineage } from './lineage.js';
+import { APP_CSS, INDEX_HTML } from './ui-shell.js';
+
+const DECISION_COLOURS = {
+  domain: ['promote', 'promote-with-caveats', 'block'],
+  range: ['#2e7d32', '#b26a00', '#c62828'],
+};
+
+/**
+ * Rendering a model's charts takes a second or two with vega on a busy machine; a model's history only grows,
+ * so the charts are kept per (model, gate runs, baseline) and re-rendered when a run or a new baseline arrives.
+ */
+type Cached = (key: string, make: () => Promise<unknown>) => Promise<unknown>;
+
+function cacheOf(): Cached {
+  const cache = new Map<string, Promise<unknown>>();
+  return (key, make) => {
+    let p = cache.get(key);
+    if (!p) {
+      if (cache.size > 200) cache.clear();
+      p = make();
+      cache.set(key, p);
+      p.catch(() => cache.delete(key));
+    }
+    return p;
+  };
+}
+
+function modelCharts(cached: Cached, h: Parameters<Views['modelCharts']>[0]) {
+  const last = h.gates[h.gates.length - 1];
+  return cached(`model\0${h.name}\0${h.gates.length}\0${last?.runId}\0${h.baseline}`, () =>
+    renderModelCharts(h),
+  );
+}
+
+async function renderModelCharts(h: Parameters<Views['modelCharts']>[0]) {
+  const l = lineage(h);
+  const order = l.versions.map((v) => v.label);
+  const timeline = await chartSvg({
+    title: 'Versions over time and the gate decision on each',
+    width: 640,
+    height: Math.max(60, 22 * order.length),
+    data: { values: l.versions.map((v) => ({ version: v.label, at: v.createdAt, decision: v.decision })) },
+    mark: { type: 'point', filled: true, size: 120 },
+    encoding: {
+      x: { field: 'at', type: 'temporal', title: 'gate run' },
+      y: { field: 'version', type: 'ordinal', sort: order, title: null },
+      color: { field: 'decision', type: 'nominal', scale: DECISION_COLOURS, title: 'gate' },
+      shape: { field: 'decision', type: 'nominal', title: 'gate' },
+    },
+  });
+  const scopes = ['overall', ...l.slices];
+  const ridgeRows: Array<Record<string, unknown>> = [];
+  for (const v of l.versions)
+    for (const scope of scopes) {
+      const c = scope === 'overall' ? v.overall : v.slices[scope];
+      if (!c) continue;
+      const total = c.reduce((a, b) => a + b, 0) || 1;
+      c.forEach((x, i) => {
+        ridgeRows.push({
+          version: v.label,
+          scope,
+          bin: i / c.length,
+          end: (i + 1) / c.length,
+          share: x / total,
+          decision: v.decision,
+        });
+      });
+      // A step area ends at its last point: close the last bin at 1 so it is drawn.
+      ridgeRows.push({
+        version: v.label,
+        scope,
+        bin: 1,
+        end: 1,
+        share: c[c.length - 1] / total,
+        decision: v.decision,
+      });
+    }
+  const ridges = await chartSvg({
+    title: 'Output distribution on the trusted set, per version (rows) and slice (columns)',
+    data: { values: ridgeRows },
+    facet: {
+      row: {
+        field: 'version',
+        type: 'ordinal',
+        sort: order,
+        title: null,
+        header: { labelAngle: 0, labelAlign: 'left' },
+      },
+      column: { field: 'scope', type: 'nominal', sort: scopes, title: null },
+    },
+    spec: {
+      width: 150,
+      height: 34,
+      mark: { type: 'area', interpolate: 'step-after', opacity: 0.75 },
+      encoding: {
+        x: { field: 'bin', type: 'quantitative', title: 'score', scale: { domain: [0, 1] } },
+        y: { field: 'share', type: 'quantitative', title: null, axis: null },
+        color: { field: 'decision', type: 'nominal', scale: DECISION_COLOURS, title: 'gate' },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  });
+  const shiftRows: Array<Record<string, unknown>> = [];
+  for (const v of l.versions) {
+    for (const [scope, psi] of Object.entries(v.vsBaseline))
+      shiftRows.push({ version: v.label, scope, against: 'baseline', psi });
+    for (const [scope, psi] of Object.entries(v.vsPredecessor))
+      shiftRows.push({ version: v.label, scope, against: 'predecessor', psi });
+    if (v.regionShift)
+      shiftRows.push({
+        version: v.label,
+        scope: 'region named by the gate',
+        against: 'predecessor',
+        psi: v.regionShift.psi,
+      });
+  }
+  const shift = await chartSvg({
+    title: 'Shift (PSI) of each version against the pinned baseline and its predecessor',
+    data: { values: shiftRows },
+    facet: { column: { field: 'scope', type: 'nominal', title: null } },
+    spec: {
+      width: 180,
+      height: 140,
+      layer: [
+        { mark: { type: 'rule', color: '#f0a8a8', strokeDash: [4, 3] }, encoding: { y: { datum: 0.1 } } },
+        {
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'version', type: 'ordinal', sort: order, title: null },
+            y: { field: 'psi', type: 'quantitative', title: 'PSI' },
+            color: { field: 'against', type: 'nominal', title: 'against' },
+          },
+        },
+      ],
+    },
+  });
+  const regionRows: Array<Record<string, unknown>> = [];
+  // Only versions that moved in their region (PSI at least 0.1) or were blocked: the rest is noise.
+  for (const v of l.versions) {
+    if (!v.region || !((v.regionShift?.psi ?? 0) >= 0.1 || v.decision === 'block')) continue;
+    for (const role of ['incumbent', 'candidate'] as const) {
+      const d = h.distributions.find(
+        (x) => x.runId === v.runId && x.role === role && x.scope === 'region' && x.slice === v.region,
+      );
+      if (!d) continue;
+      const total = d.counts.reduce((a, b) => a + b, 0) || 1;
+      d.counts.forEach((x, i) => {
+        regionRows.push({
+          panel: `${v.label}: ${v.region}`,
+          series: role === 'candidate' ? 'this version' : 'predecessor',
+          bin: i / d.counts.length,
+          end: (i + 1) / d.counts.length,
+          share: x / total,
+        });
+      });
+    }
+  }
+  const regions = regionRows.length
+    ? await chartSvg({
+        title: 'In the region each gate named: this version against its predecessor',
+        data: { values: regionRows },
+        facet: { field: 'panel', type: 'nominal', title: null, columns: 2 },
+        spec: {
+          width: 190,
+          height: 80,
+          mark: { type: 'bar', opacity: 0.55, binSpacing: 0 },
+          encoding: {
+            x: { field: 'bin', type: 'quantitative', bin: { binned: true }, title: 'score' },
+            x2: { field: 'end' },
+            y: { field: 'share', type: 'quantitative', stack: null, title: 'share' },
+            color: {
+              field: 'series',
+              type: 'nominal',
+              scale: { domain: ['predecessor', 'this version'], range: ['#8a99a8', '#d62728'] },
+              title: null,
+            },
+          },
+        },
+      })
+    : null;
+  return { svg: { timeline, ridges, shift, regions } };
+}
+
+function dataCharts(cached: Cached, o: Parameters<Views['dataCharts']>[0], key?: string) {
+  return key ? cached(`data\0${key}`, () => renderDataCharts(o)) : renderDataCharts(o);
+}
+
+async function renderDataCharts(o: Parameters<Views['dataCharts']>[0]) {
+  const rates = o.batches.flatMap((b) => [
+    {
+      batch: b.batch ?? b.runId,
+      at: b.createdAt,
+      rate: b.incoming ? b.quarantined / b.incoming : 0,
+      what: 'quarantined',
+    },
+    {
+      batch: b.batch ?? b.runId,
+      at: b.createdAt,
+      rate: b.incoming ? b.review / b.incoming : 0,
+      what: 'sent to review',
+    },
+  ]);
+  const batches = rates.length
+    ? await chartSvg({
+        title: 'Quarantine and review rates per batch',
+        width: 640,
+        height: 160,
+        data: { values: rates },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'at', type: 'temporal', title: 'batch audited' },
+          y: { field: 'rate', type: 'quantitative', axis: { format: '%' }, title: 'share of rows' },
+          color: { field: 'what', type: 'nominal', title: null },
+        },
+      })
+    : null;
+  const who = async (rows: typeof o.sources, title: string) => {
+    if (!rows.length) return null;
+    const totals = new Map<string, number>();
+    for (const r of rows) totals.set(r.who, (totals.get(r.who) ?? 0) + r.quarantined);
+    const top = [...totals.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map((e) => e[0]);
+    return chartSvg({
+      title,
+      width: 560,
+      data: {
+        values: rows
+          .filter((r) => top.includes(r.who))
+          .map((r) => ({
+            who: r.who,
+            at: r.createdAt,
+            rate: r.rows ? r.quarantined / r.rows : 0,
+            rows: r.rows,
+          })),
+      },
+      mark: { type: 'rect' },
+      encoding: {
+        x: { field: 'at', type: 'ordinal', timeUnit: 'yearmonthdatehoursminutes', title: 'batch' },
+        y: { field: 'who', type: 'nominal', sort: top, title: null },
+        color: {
+          field: 'rate',
+          type: 'quantitative',
+          title: 'quarantined',
+          scale: { scheme: 'reds' },
+          legend: { format: '%' },
+        },
+      },
+    });
+  };
+  return {
+    svg: {
+      batches,
+      sources: await who(o.sources, 'Quarantine rate per source account across batches (top 15)'),
+      labelers: await who(o.labelers, 'Quarantine rate per labeler across batches (top 15)'),
+    },
+  };
+}
+
+async function reportHtml(kind: string, report: Record<string, unknown>): Promise<string> {
+  if (kind === 'audit') {
+    const { renderAuditHtml } = await import('../data/report-html.js');
+    return renderAuditHtml(report as never);
+  }
+  if (kind === 'gate') {
+    const { renderGateHtml } = await import('../gate/report-html.js');
+    return renderGateHtml(report as never);
+  }
+  const { page, esc } = await import('../report/html.js');
+  const results = Array.isArray(report.results) ? (report.results as Array<Record<string, unknown>>) : [];
+  const rows = results
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.path)}</td><td>${esc(r.format)}</td><td>${esc(r.verdict)}</td><td>${esc(
+          ((r.findings as Array<Record<string, unknown>>) ?? [])
+            .map((f) => `${f.severity} ${f.rule}: ${f.message}`)
+            .join('\n'),
+        )}</td></tr>`,
+    )
+    .join('');
+  return page(
+    'antidote scan',
+    `<h1>Scan</h1><table><tr><th>file</th><th>format</th><th>verdict</th><th>findings</th></tr>${rows}</table>`,
+  );
+}
+
+/** The views of one server, with their own cache (a cache key is only meaningful for one store). */
+export function createViews(): Views {
+  const cached = cacheOf();
+  return {
+    modelCharts: (h) => modelCharts(cached, h),
+    dataCharts: (o, key) => dataCharts(cached, o, key),
+    reportHtml,
+  };
+}
+
+/** The dashboard: the shell and stylesheet from the build, the script esbuild bundled into dist/server/ui. */
+export async function loadAssets(): Promise<Map<string, { type: string; body: Buffer }>> {
+  const m = new Map<string, { type: string; body: Buffer }>();
+  m.set('/index.html', { type: 'text/html; charset=utf-8', body: Buffer.from(INDEX_HTML) });
+  m.set('/assets/app.css', { type: 'text/css; charset=utf-8', body: Buffer.from(APP_CSS) });
+  let js: Buffer;
+  try {
+    js = await readFile(new URL('./ui/app.js', import.meta.url)).catch(() =>
+      readFile(new URL('../../dist/server/ui/app.js', import.meta.url)),
+    );
+  } catch {
+    js = Buffer.from('document.body.textContent = "The dashboard was not built: run npm run build.";');
+  }
+  m.set('/assets/app.js', { type: 'text/javascript; charset=utf-8', body: js });
+  return m;
+}

@@ -1,0 +1,244 @@
+/**
+ * The API and its security, run the same against the embedded store (DuckDB) and PostgreSQL. Runs are real:
+ * an `antidote audit` of a poisoned batch and an `antidote gate` run, posted as `--post` would post them.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPayload } from '../../src/cli/post.js';
+import { hashToken, newToken } from '../../src/server/auth.js';
+import { type Running, startServer } from '../../src/server/start.js';
+import { makeAudit, makeGateSeries, SCRIPT_ROW, TRIGGER } from './fixtures.js';
+import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
+type J = Record<string, any>;
+
+const work = mkdtempSync(join(tmpdir(), 'antidote-api-'));
+let auditReport: Record<string, unknown>;
+let gateReport: Record<string, unknown>;
+
+beforeAll(() => {
+  const a = makeAudit(join(work, 'audit'));
+  auditReport = JSON.parse(readFileSync(join(a, 'report.json'), 'utf8'));
+  const g = makeGateSeries(join(work, 'gate'), 2, 0);
+  gateReport = JSON.parse(readFileSync(join(g[0], 'report.json'), 'utf8'));
+});
+
+const backends: Array<[string, () => Promise<string | undefined>]> = [
+  ['embedded DuckDB', async () => undefined],
+];
+if (serviceNote('PostgreSQL (ANTIDOTE_TEST_PG_URL)', Boolean(PG_URL)))
+  backends.push(['PostgreSQL', () => freshPgDatabase(PG_URL as string)]);
+
+describe.each(backends)('API on %s', (_name, dbUrl) => {
+  let srv: Running;
+  const tokens: Record<string, string> = {};
+  const logs: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    srv = await startServer({
+      dataDir: mkdtempSync(join(work, 'data-')),
+      url: await dbUrl(),
+      maxBody: 2 * 1024 * 1024,
+      rateLimit: 100_000,
+      log: (e) => logs.push(e),
+    });
+    for (const role of ['viewer', 'reviewer', 'admin'] as const) {
+      tokens[role] = newToken();
+      await srv.store.addToken(hashToken(tokens[role]), role, `${role}-person`);
+    }
+  });
+  afterAll(async () => {
+    await srv?.close();
+  });
+
+  const call = (path: string, init: { method?: string; token?: string; body?: unknown; raw?: string } = {}) =>
+    fetch(`${srv.url}${path}`, {
+      method: init.method ?? (init.body !== undefined || init.raw !== undefined ? 'POST' : 'GET'),
+      headers: {
+        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+        ...(init.body !== undefined || init.raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: init.raw ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
+    });
+  const runCount = async () => (await srv.store.counts()).runs;
+
+  it('records an audit posted with its rows, once, and serves it back', async () => {
+    const payload = await buildPayload('audit', auditReport);
+    expect(payload.rows?.length).toBe(500);
+    const r1 = await call('/api/runs', { token: tokens.admin, body: payload });
+    expect(r1.status).toBe(201);
+    const { id } = (await r1.json()) as { id: string };
+    const r2 = await call('/api/runs', { token: tokens.admin, body: payload });
+    expect(r2.status).toBe(200);
+    expect(((await r2.json()) as { created: boolean }).created).toBe(false);
+    const run = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as J;
+    expect(run.kind).toBe('audit');
+    expect(run.report.summary).toEqual(auditReport.summary);
+    expect(run.inputs.map((i: { name: string }) => i.name)).toEqual(['trusted', 'incoming']);
+    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
+    expect(q.rows.length).toBe((auditReport.summary as { review: number }).review);
+    expect(q.triggers).toContain(TRIGGER);
+    const counts = await srv.store.counts();
+    expect(counts.row_outcomes).toBe(500);
+  });
+
+  it('records a gate run with the model version, decision and distributions', async () => {
+    const r = await call('/api/runs', { token: tokens.admin, body: await buildPayload('gate', gateReport) });
+    expect(r.status).toBe(201);
+    const models = (await (await call('/api/models', { token: tokens.viewer })).json()) as J;
+    expect(models.models.map((m: { name: string }) => m.name)).toContain('sentiment');
+    const m = (await (await call('/api/models/sentiment', { token: tokens.viewer })).json()) as J;
+    expect(m.gates).toHaveLength(1);
+    expect(m.gates[0].decision).toBe(gateReport.decision);
+    const overall = m.distributions.filter((d: { scope: string }) => d.scope === 'overall');
+    expect(overall.map((d: { rows: number }) => d.rows)).toEqual([1200, 1200]);
+    expect(m.distributions.filter((d: { scope: string }) => d.scope === 'slice').length).toBe(8);
+  });
+
+  it('lets a reviewer record decisions, refuses a viewer, and exports the cleared and corrected rows', async () => {
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
+    const id = runs[0].id;
+    const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
+    const [a, b, c] = q.rows;
+    const before = (await srv.store.counts()).reviews;
+    const denied = await call(`/api/runs/${id}/reviews`, {
+      token: tokens.viewer,
+      body: { rowId: a.rowId, decision: 'clear' },
+    });
+    expect(denied.status).toBe(403);
+    expect((await srv.store.counts()).reviews).toBe(before);
+    expect(
+      (
+        await call(`/api/runs/${id}/reviews`, {
+          token: tokens.reviewer,
+          body: { rowId: a.rowId, decision: 'clear' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call(`/api/runs/${id}/reviews`, {
+          token: tokens.reviewer,
+          body: { rowId: b.rowId, decision: 'confirm', correctedLabel: '0' },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call(`/api/runs/${id}/reviews`, {
+          token: tokens.reviewer,
+          body: { rowId: c.rowId, decision: 'confirm' },
+        })
+      ).status,
+    ).toBe(201);
+    const missing = await call(`/api/runs/${id}/reviews`, {
+      token: tokens.reviewer,
+      body: { rowId: 'h:nope', decision: 'clear' },
+    });
+    expect(missing.status).toBe(404);
+    const q2 = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
+    const byId = new Map(q2.rows.map((r: { rowId: string }) => [r.rowId, r]));
+    expect((byId.get(a.rowId) as J).verdict).toMatchObject({
+      decision: 'clear',
+      reviewer: 'reviewer-person',
+    });
+    expect(q2.precision.reviewed).toBe(3);
+    const ex = (await (await call(`/api/export-trusted?run=${id}`, { token: tokens.viewer })).json()) as J;
+    const rows = ex.runs[0].rows as Array<Record<string, string>>;
+    expect(rows).toHaveLength(2);
+    expect(rows).toContainEqual(a.fields);
+    expect(rows).toContainEqual({ ...b.fields, label: '0' });
+  });
+
+  it('refuses a missing or unknown token (401) and a too-weak role (403), storing nothing', async () => {
+    const before = await runCount();
+    const body = await buildPayload('gate', { ...gateReport, createdAt: new Date().toISOString() });
+    expect((await call('/api/runs', { body })).status).toBe(401);
+    expect((await call('/api/runs', { token: newToken(), body })).status).toBe(401);
+    expect((await call('/api/runs', { token: tokens.reviewer, body })).status).toBe(403);
+    expect((await call('/api/runs', { token: tokens.viewer, body })).status).toBe(403);
+    expect((await call('/api/runs', { token: tokens.viewer })).status).toBe(200);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('refuses an oversized body (413), malformed JSON (400), a wrong type (415) and an invalid report (400)', async () => {
+    const before = await runCount();
+    const big = await call('/api/runs', {
+      token: tokens.admin,
+      raw: `{"kind":"audit","report":"${'x'.repeat(3 * 1024 * 1024)}"}`,
+    });
+    expect(big.status).toBe(413);
+    const bad = await call('/api/runs', { token: tokens.admin, raw: '{"kind": "audit", "report": {' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/not valid JSON/);
+    const text = await fetch(`${srv.url}/api/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens.admin}`, 'content-type': 'text/plain' },
+      body: 'kind=audit',
+    });
+    expect(text.status).toBe(415);
+    const invalid = await call('/api/runs', {
+      token: tokens.admin,
+      body: { kind: 'gate', report: { ...gateReport, decision: 'maybe' } },
+    });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { error: string }).error).toMatch(/gate report/);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('refuses a file path in a request and never reads one', async () => {
+    const before = await runCount();
+    const withPath = await call('/api/runs', {
+      token: tokens.admin,
+      body: { kind: 'audit', reportPath: '/etc/passwd', report: {} },
+    });
+    expect(withPath.status).toBe(400);
+    expect((await call('/api/runs/..%2F..%2Fetc%2Fpasswd', { token: tokens.viewer })).status).toBe(400);
+    expect((await call('/api/models/..%2Fpackage.json', { token: tokens.viewer })).status).toBe(400);
+    const asset = await fetch(`${srv.url}/assets/..%2F..%2Fpackage.json`);
+    expect(asset.status).toBe(404);
+    expect(await asset.text()).not.toContain('"name": "antidote"');
+    const ex = await call('/api/export-trusted?run=/etc/passwd', { token: tokens.viewer });
+    expect(ex.status).toBe(400);
+    expect(await runCount()).toBe(before);
+  });
+
+  it('stores strings holding <script> as they are and renders them escaped', async () => {
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
+    const q = (await (await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })).json()) as J;
+    const row = q.rows.find((r: { fields: { sentence: string } }) => r.fields.sentence.includes('<script>'));
+    expect(row?.fields.sentence).toContain(SCRIPT_ROW);
+    const evil = {
+      ...gateReport,
+      createdAt: new Date(Date.now() + 1000).toISOString(),
+      reasons: ['<script>alert(2)</script>'],
+    };
+    const r = await call('/api/runs', { token: tokens.admin, body: await buildPayload('gate', evil) });
+    const { id } = (await r.json()) as { id: string };
+    const stored = (await (await call(`/api/runs/${id}`, { token: tokens.viewer })).json()) as J;
+    expect(stored.report.reasons).toEqual(['<script>alert(2)</script>']);
+    const html = (
+      (await (await call(`/api/runs/${id}/report.html`, { token: tokens.viewer })).json()) as { html: string }
+    ).html;
+    expect(html).not.toContain('<script>alert(2)');
+    const page = await fetch(`${srv.url}/`);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('describes itself in OpenAPI, with a role on every route but health and the description', async () => {
+    const doc = (await (await fetch(`${srv.url}/api/openapi.json`)).json()) as J;
+    expect(doc.openapi).toBe('3.1.0');
+    const ops = Object.entries(doc.paths).flatMap(([p, v]) =>
+      Object.entries(v as object).map(([m, op]) => [p, m, op]),
+    );
+    for (const [p, , op] of ops)
+      if (p !== '/api/health' && p !== '/api/openapi.json')
+        expect((op as Record<string, unknown>)['x-role'], p as string).toBeTruthy();
+    expect(doc.paths['/api/runs/{id}/reviews'].post['x-role']).toBe('reviewer');
+    expect(logs.some((l) => l.status === 403 && l.who === 'viewer-person')).toBe(false);
+    expect(logs.every((l) => typeof l.status === 'number' && typeof l.path === 'string')).toBe(true);
+  });
+});
