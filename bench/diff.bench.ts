@@ -178,7 +178,18 @@ for (let i = 0; i < reps; i++) {
   const c = timed(['sh', '-c', `cat ${big.base}/*.safetensors ${big.cand}/*.safetensors > /dev/null`]);
   catTimes.push(c.wall);
   catCpu.push(c.cpu);
-  const d = timed([process.execPath, cliPath, 'diff', big.base, big.cand, '-f', 'json', '-o', '/dev/null']);
+  const d = timed([
+    process.execPath,
+    cliPath,
+    'diff',
+    big.base,
+    big.cand,
+    '-f',
+    'json',
+    '-o',
+    join(cache, 'big', 'diff.json'),
+    '--force',
+  ]);
   diffTimes.push(d.wall);
   diffCpu.push(d.cpu);
   rss.push(d.rss);
@@ -222,7 +233,9 @@ lines.push(
 );
 lines.push(`| antidote diff | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`);
 lines.push(`| diff rate / read rate (wall) | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
-lines.push(`| CPU seconds: cat / antidote diff | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} (ratio ${(median(catCpu) / median(diffCpu)).toFixed(2)}: the rate one idle core would give) |`);
+lines.push(
+  `| CPU seconds: cat / antidote diff | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} (ratio ${(median(catCpu) / median(diffCpu)).toFixed(2)}: the rate one idle core would give) |`,
+);
 lines.push(`| peak RSS | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`);
 const cal = ADAPTER_REFERENCE.calibration;
 lines.push(
