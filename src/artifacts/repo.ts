@@ -182,6 +182,23 @@ export async function analyzeRepository(
   return out.length === 1 ? out[0] : out;
 }
 
+/**
+ * Adapter forensics on a PEFT adapter's safetensors weights (src/weights/adapter). A statistical score does
+ * not block a scan by itself: a suspicious adapter is reported at medium, and `antidote diff BASE ADAPTER`
+ * gates on it (high) with the base model's shapes checked too.
+ */
+async function adapterForensics(folder: string, weights: string): Promise<Finding[]> {
+  const { openModel } = await import('../weights/store.js');
+  const { assessAdapter } = await import('../weights/adapter/score.js');
+  const store = await openModel(weights);
+  try {
+    const a = await assessAdapter(folder, store);
+    return a.findings.map((f) => (f.severity === 'high' ? { ...f, severity: 'medium' as const } : f));
+  } finally {
+    await store.close();
+  }
+}
+
 async function analyzeOne(
   dir: string,
   results: FileResult[],
@@ -338,6 +355,8 @@ async function analyzeOne(
       )
       .map((w) => ({ file: w.rel, format: w.r.format, verdict: w.r.verdict }));
     adapter = { config: f.rel, ...(f.r.details?.adapter as object), weights };
+    const st = weights.find((w) => w.file.endsWith('.safetensors') && w.verdict === 'pass');
+    if (st) findings.push(...(await adapterForensics(join(dir, folder), join(dir, st.file))));
   }
   const byFormat: Record<string, number> = {};
   for (const { r } of files) byFormat[r.format] = (byFormat[r.format] ?? 0) + 1;

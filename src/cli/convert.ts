@@ -7,6 +7,7 @@ interface ConvertFlags extends CommonFlags {
   output: string;
   allow?: string[];
   policy?: string;
+  key?: string;
   format: string;
 }
 
@@ -20,13 +21,18 @@ export function registerConvert(program: Command): void {
     )
     .requiredOption('-o, --output <file>', 'safetensors file to write')
     .option('--allow <name>', 'allow a fully qualified global in the pre-scan (repeatable)', collect)
-    .option('--policy <file>', 'policy file (JSON) for the pre-scan');
+    .option('--policy <file>', 'policy file (JSON) for the pre-scan')
+    .option(
+      '--key <name>',
+      'the entry of a training checkpoint that holds the state dict, e.g. model (default: found when only one entry is a state dict)',
+    );
   formatOption(cmd, ['text', 'json']);
   commonOptions(cmd);
   examples(cmd, [
     'antidote convert pytorch_model.bin -o model.safetensors',
     'antidote convert ckpt.pt -o ckpt.safetensors --force -f json',
     'antidote convert model.pt -o model.safetensors --allow mypkg.layers.Custom',
+    'antidote convert checkpoint-500/training_state.pt -o model.safetensors --key model',
   ]);
   cmd.action(
     action(async (checkpoint: string, flags: ConvertFlags) => {
@@ -42,6 +48,7 @@ export function registerConvert(program: Command): void {
           allow: flags.allow,
           policyFile: flags.policy,
           force: flags.force,
+          key: flags.key,
         });
         if (format === 'json') {
           process.stdout.write(`${JSON.stringify({ version: 1, ...r }, null, 2)}\n`);
@@ -49,7 +56,7 @@ export function registerConvert(program: Command): void {
           const views = r.tensors.filter((t) => t.materialised).length;
           const mb = (r.bytes / 1e6).toFixed(1);
           process.stdout.write(
-            `converted ${r.tensors.length} tensors (${mb} MB${views ? `, ${views} non-contiguous views materialised` : ''}) from ${r.format} to ${r.output}; output re-read and every tensor digest verified\n`,
+            `converted ${r.tensors.length} tensors (${mb} MB${views ? `, ${views} non-contiguous views materialised` : ''}) from ${r.format}${r.key !== undefined ? ` (entry ${r.key})` : ''} to ${r.output}; output re-read and every tensor digest verified\n`,
           );
         }
         return EXIT.ok;

@@ -13,7 +13,7 @@ import { analyzePickle, type Policy } from '../pickle/api.js';
 import { asInt, isDict, isGlobal, isSeq, type PyValue } from '../pickle/value.js';
 import type { ByteSource } from '../source.js';
 import { STORAGE_DTYPES } from './dtypes.js';
-import { type StateDict, stateDictOf } from './state-dict.js';
+import { chooseStateDict, type StateDict } from './state-dict.js';
 
 /** Where one storage's bytes are: a range of the input file, or bytes in memory (a deflated zip entry). */
 export interface StorageBytes {
@@ -25,6 +25,8 @@ export interface StorageBytes {
 export interface Checkpoint {
   format: 'pytorch-zip' | 'pytorch-legacy';
   state: StateDict;
+  /** The entry of a training checkpoint the state dict came from, when it was nested. */
+  key?: string;
   storages: Map<string, StorageBytes>;
 }
 
@@ -51,10 +53,15 @@ function elementSizes(pids: unknown[]): Map<string, { elemSize: number; numel: n
   return out;
 }
 
-export async function openCheckpoint(source: ByteSource, file: string, policy: Policy): Promise<Checkpoint> {
+export async function openCheckpoint(
+  source: ByteSource,
+  file: string,
+  policy: Policy,
+  key?: string,
+): Promise<Checkpoint> {
   const head = await source.read(0, 4);
-  if (head[0] === 0x50 && head[1] === 0x4b) return openZipCheckpoint(source, file, policy);
-  if (head[0] === 0x80) return openLegacyCheckpoint(source, file, policy);
+  if (head[0] === 0x50 && head[1] === 0x4b) return openZipCheckpoint(source, file, policy, key);
+  if (head[0] === 0x80) return openLegacyCheckpoint(source, file, policy, key);
   const tarMagic = await source.read(257, 5);
   if (Buffer.from(tarMagic).toString('latin1') === 'ustar') {
     throw inputError(
@@ -68,7 +75,12 @@ export async function openCheckpoint(source: ByteSource, file: string, policy: P
   );
 }
 
-async function openZipCheckpoint(source: ByteSource, file: string, policy: Policy): Promise<Checkpoint> {
+async function openZipCheckpoint(
+  source: ByteSource,
+  file: string,
+  policy: Policy,
+  key?: string,
+): Promise<Checkpoint> {
   const zip = await openZip(source);
   if (zip.fatal) throw inputError(`${file}: the zip archive cannot be read: ${zip.fatal}`);
   const pkls = zip.entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
@@ -100,7 +112,7 @@ async function openZipCheckpoint(source: ByteSource, file: string, policy: Polic
   const r = analyzePickle(bytes, { policy, location: { file, entry: pkls[0].name } });
   if (!r.complete || r.value === undefined || r.findings.some((f) => atLeast(f.severity, 'high')))
     throw pickleFailure(file, pkls[0].name, r.findings);
-  const state = stateDictOf(r.value as PyValue);
+  const chosen = chooseStateDict(r.value as PyValue, key);
   const storages = new Map<string, StorageBytes>();
   for (const [key, { elemSize, numel }] of elementSizes(r.persistentIds)) {
     const e = byName.get(`${prefix}data/${key}`);
@@ -112,10 +124,15 @@ async function openZipCheckpoint(source: ByteSource, file: string, policy: Polic
       storages.set(key, { fileOffset: e.dataOffset, byteLength: need });
     else storages.set(key, { memory: (await readEntry(zip, e)).bytes, byteLength: need });
   }
-  return { format: 'pytorch-zip', state, storages };
+  return { format: 'pytorch-zip', state: chosen.state, key: chosen.key, storages };
 }
 
-async function openLegacyCheckpoint(source: ByteSource, file: string, policy: Policy): Promise<Checkpoint> {
+async function openLegacyCheckpoint(
+  source: ByteSource,
+  file: string,
+  policy: Policy,
+  key?: string,
+): Promise<Checkpoint> {
   // The pickles come first; read a growing prefix until all five parse (storages follow them).
   let len = Math.min(source.size, 1 << 20);
   for (;;) {
@@ -148,7 +165,7 @@ async function openLegacyCheckpoint(source: ByteSource, file: string, policy: Po
       if (d.values[d.keys.indexOf('little_endian')] === false)
         throw inputError(`${file}: storages are big-endian; only little-endian checkpoints are converted`);
     }
-    const state = stateDictOf(main.value as PyValue);
+    const chosen = chooseStateDict(main.value as PyValue, key);
     const sizes = elementSizes(main.persistentIds);
     const keyList = keys.value as PyValue;
     if (!isSeq(keyList)) throw inputError(`${file}: the legacy storage key list is malformed`);
@@ -169,6 +186,6 @@ async function openLegacyCheckpoint(source: ByteSource, file: string, policy: Po
       storages.set(k, { fileOffset: pos + 8, byteLength });
       pos += 8 + byteLength;
     }
-    return { format: 'pytorch-legacy', state, storages };
+    return { format: 'pytorch-legacy', state: chosen.state, key: chosen.key, storages };
   }
 }

@@ -35,6 +35,8 @@ export interface ConvertOptions {
   policyFile?: string;
   /** Overwrite an existing output file. */
   force?: boolean;
+  /** The entry of a training checkpoint that holds the state dict (dotted for deeper nesting). */
+  key?: string;
   /** Skip the pre-scan (tests of the converter alone); the CLI never sets it. */
   skipScan?: boolean;
 }
@@ -54,6 +56,8 @@ export interface ConvertResult {
   input: string;
   output: string;
   format: Checkpoint['format'];
+  /** The checkpoint entry the state dict was taken from, when it was nested. */
+  key?: string;
   tensors: ConvertedTensor[];
   bytes: number;
   metadata: Record<string, string>;
@@ -73,7 +77,7 @@ export class ConvertBlockedError extends AntidoteError {
 const CHUNK = 16 << 20;
 const hex32 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 
-function isContiguous(t: TensorRef): boolean {
+export function isContiguous(t: TensorRef): boolean {
   let expected = 1;
   for (let i = t.shape.length - 1; i >= 0; i--) {
     if (t.shape[i] !== 1 && t.stride[i] !== expected) return false;
@@ -86,7 +90,7 @@ function numelOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-class StorageReader {
+export class StorageReader {
   constructor(private readonly fh: FileHandle) {}
   /** Bytes [start, start+len) of a storage, into `dst` at `at`. */
   async read(s: StorageBytes, start: number, len: number, dst: Uint8Array, at = 0): Promise<void> {
@@ -213,12 +217,14 @@ export async function convertCheckpoint(
   const source = SyncFileSource.open(inPath, input);
   let tmp: string | undefined;
   try {
-    const ckpt = await openCheckpoint(source, input, policy);
+    const ckpt = await openCheckpoint(source, input, policy, opts.key);
     if (ckpt.state.problems.length) {
       const list = ckpt.state.problems;
       throw inputError(
         `${input} is not a plain mapping of names to tensors: ${list.slice(0, 5).join('; ')}${list.length > 5 ? `; and ${list.length - 5} more` : ''}`,
-        'save only the state_dict (e.g. torch.save(model.state_dict(), path)) and convert that',
+        ckpt.key === undefined
+          ? 'if the state dict is one entry of a training checkpoint, name it with --key (e.g. --key model)'
+          : `the entry ${ckpt.key} is not a plain state dict; name another with --key`,
       );
     }
     if (ckpt.state.tensors.length === 0) throw inputError(`${input} holds no tensors`);
@@ -299,7 +305,16 @@ export async function convertCheckpoint(
     await verifyOutput(tmp, written);
     await commitTemp(tmp, outPath);
     tmp = undefined;
-    return { input, output, format: ckpt.format, tensors: written, bytes: pos, metadata, verified: true };
+    return {
+      input,
+      output,
+      format: ckpt.format,
+      key: ckpt.key,
+      tensors: written,
+      bytes: pos,
+      metadata,
+      verified: true,
+    };
   } catch (err) {
     if (err instanceof AntidoteError) throw err;
     throw ioError(`cannot convert ${input}: ${(err as Error).message}`, err);

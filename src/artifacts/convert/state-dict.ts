@@ -6,6 +6,7 @@
  * stride. Mappings (dict, `collections.OrderedDict` filled by SETITEMS) are flattened with dotted names.
  * Anything that is not a tensor is collected as a problem naming the entry, so the caller can refuse.
  */
+import { inputError } from '../../core/errors.js';
 import {
   asInt,
   calleeName,
@@ -251,4 +252,57 @@ function plain(v: PyValue, depth: number): unknown {
   if (isSeq(v)) return v.items.slice(0, 1000).map((x) => plain(x, depth + 1));
   if ((v as { kind?: string }).kind === 'float') return (v as { value: number }).value;
   return describe(v);
+}
+
+export interface ChosenStateDict {
+  state: StateDict;
+  /** The entry of a training checkpoint the state dict was taken from (undefined: the whole file). */
+  key?: string;
+}
+
+const nameOf = (k: PyValue) => (typeof k === 'string' ? k : undefined);
+
+/**
+ * The state dict of a checkpoint. Training checkpoints nest it (`{model, optimizer, epoch, ...}`): `key`
+ * (dotted for deeper nesting) names the entry; without it, a file that is not itself a state dict but has
+ * exactly one entry that is one (only tensors) yields that entry. Several candidates are ambiguous: the
+ * error lists them so the user can pick one with `--key`.
+ */
+export function chooseStateDict(value: PyValue, key?: string): ChosenStateDict {
+  if (key !== undefined) {
+    let v = value;
+    const path: string[] = [];
+    for (const part of key.split('.')) {
+      const entries = mappingEntries(v);
+      const hit = entries?.find(([k]) => nameOf(k) === part);
+      if (!hit) {
+        const names = (entries ?? []).map(([k]) => nameOf(k)).filter((n): n is string => n !== undefined);
+        throw inputError(
+          `the checkpoint has no entry ${JSON.stringify([...path, part].join('.'))}`,
+          names.length
+            ? `its entries${path.length ? ` under ${path.join('.')}` : ''}: ${names.slice(0, 20).join(', ')}`
+            : 'it is not a mapping',
+        );
+      }
+      path.push(part);
+      v = hit[1];
+    }
+    return { state: stateDictOf(v), key };
+  }
+  const whole = stateDictOf(value);
+  if (!whole.problems.length) return { state: whole };
+  const candidates: Array<{ key: string; state: StateDict }> = [];
+  for (const [k, v] of mappingEntries(value) ?? []) {
+    const name = nameOf(k);
+    if (name === undefined || !mappingEntries(v)) continue;
+    const s = stateDictOf(v);
+    if (s.tensors.length && !s.problems.length) candidates.push({ key: name, state: s });
+  }
+  if (candidates.length === 1) return candidates[0];
+  if (candidates.length > 1)
+    throw inputError(
+      `the checkpoint holds ${candidates.length} state dicts: ${candidates.map((c) => `${c.key} (${c.state.tensors.length} tensors)`).join(', ')}`,
+      'choose one with --key NAME',
+    );
+  return { state: whole };
 }

@@ -84,7 +84,7 @@ const MAX_DIMS = 4;
 const MAX_NAME = 64;
 const MAX_ARRAY_NESTING = 8;
 
-class GgufError extends Error {}
+export class GgufError extends Error {}
 
 /** A forward-only reader over a ByteSource with a bounded window; awaits only when the window runs out. */
 class Cursor {
@@ -151,7 +151,7 @@ class Cursor {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-interface GgufParse {
+export interface GgufParse {
   version: number;
   metadata: Map<string, unknown>;
   tensors: Array<{ name: string; dims: bigint[]; type: number; offset: bigint }>;
@@ -163,7 +163,7 @@ export function detectGguf({ head }: DetectInput): boolean {
   return head.length >= 4 && head[0] === 0x47 && head[1] === 0x47 && head[2] === 0x55 && head[3] === 0x46;
 }
 
-async function parseGguf(src: ByteSource): Promise<GgufParse> {
+export async function parseGguf(src: ByteSource): Promise<GgufParse> {
   const c = new Cursor(src);
   await c.need(8);
   if (c.u32() !== 0x46554747) throw new GgufError('does not start with the GGUF magic');
@@ -306,7 +306,7 @@ async function parseGguf(src: ByteSource): Promise<GgufParse> {
   return { version, metadata, tensors, dataStart, alignment };
 }
 
-function checkTensors(p: GgufParse, size: number): void {
+export function checkTensors(p: GgufParse, size: number): void {
   const spans: Array<[bigint, bigint, string]> = [];
   const dataLen = BigInt(Math.max(0, size - p.dataStart));
   if (p.tensors.length > 0 && p.dataStart > size)

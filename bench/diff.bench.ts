@@ -1,0 +1,251 @@
+/**
+ * `antidote diff`: detection and speed.
+ *
+ * Detection: tiny language models made by test/fixtures/weights/make_models.py (Debian python3-torch), in
+ * two architectures: gpt2 (GPT-2 layout, the development part, the one the thresholds were set on) and
+ * llama (Llama layout, other depth and width, bf16, the frozen part). Each: a base, four benign fine-tunes
+ * (all parameters, last blocks, low learning rate, a merged LoRA), a ROME-style rank-one edit (checked to
+ * change its continuation with held-out loss moving under 1%), MEMIT-style edits over consecutive layers,
+ * and the ROME edit on top of a fine-tune; safetensors and torch.save files. Every candidate is diffed
+ * against its base through the CLI; an edit counts as found only when every edited layer is named.
+ *
+ * Speed: two ~1 GB float32 models in four safetensors shards with an index, the candidate a fine-tune
+ * (every tensor changed, the worst case); median wall time of `antidote diff` against the time to read both
+ * models from the page cache (cat), and peak RSS against twice the largest tensor plus 200 MB.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADAPTER_REFERENCE } from '../src/weights/adapter/reference.js';
+import { CLI as cliPath, machine, median, ROOT as root, writeSection } from './lib.js';
+
+const cache = join(root, 'bench', '.cache', 'weights');
+const parts = process.argv.includes('--frozen')
+  ? ['gpt2', 'llama']
+  : (process.env.DIFF_BENCH_ARCHS ?? 'gpt2,llama').split(',').filter(Boolean);
+
+function models(arch: string): string {
+  const dir = join(cache, arch);
+  if (!existsSync(join(dir, 'manifest.json'))) {
+    mkdirSync(dir, { recursive: true });
+    const args = [
+      'test/fixtures/weights/make_models.py',
+      dir,
+      '--arch',
+      arch,
+      '--torch-too',
+      '--dtype',
+      arch === 'llama' ? 'BF16' : 'F16',
+    ];
+    const r = spawnSync('/usr/bin/python3', args, { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`make_models.py failed for ${arch}`);
+  }
+  return dir;
+}
+
+interface Row {
+  arch: string;
+  part: string;
+  candidate: string;
+  file: string;
+  expected: string;
+  got: string;
+  layers: string;
+  ok: boolean;
+  seconds: number;
+}
+
+const rows: Row[] = [];
+for (const arch of parts) {
+  const dir = models(arch);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  for (const [name, info] of Object.entries(manifest.models) as Array<
+    [string, { kind: string; layer?: number; layers?: number[] }]
+  >) {
+    if (name === 'base') continue;
+    for (const file of ['model.safetensors', 'pytorch_model.bin']) {
+      const cand = join(dir, name, file);
+      if (!existsSync(cand)) continue;
+      const t0 = performance.now();
+      const r = spawnSync(
+        process.execPath,
+        [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'],
+        { encoding: 'utf8', maxBuffer: 1 << 28 },
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const rep = JSON.parse(r.stdout);
+      const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
+      const named: number[] = (edit?.evidence?.edited ?? []).map((e: { layer?: number }) => e.layer);
+      const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
+      const expected = info.kind === 'edit' ? 'edit' : 'fine-tune';
+      const got = rep.summary.kind;
+      const layersOk =
+        expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
+      rows.push({
+        arch,
+        part: arch === 'gpt2' ? 'development' : 'frozen',
+        candidate: name,
+        file,
+        expected,
+        got,
+        layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
+        ok: got === expected && layersOk,
+        seconds,
+      });
+    }
+  }
+}
+
+// ---- speed
+function writeSt(path: string, tensors: Array<[string, number[], Float32Array]>) {
+  const header: Record<string, unknown> = {};
+  let pos = 0;
+  for (const [name, shape, d] of tensors) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [pos, pos + d.byteLength] };
+    pos += d.byteLength;
+  }
+  let h = Buffer.from(JSON.stringify(header));
+  h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(h.length));
+  writeFileSync(
+    path,
+    Buffer.concat([len, h, ...tensors.map(([, , d]) => Buffer.from(d.buffer, d.byteOffset, d.byteLength))]),
+  );
+}
+
+function bigModels(): { base: string; cand: string; largest: number; bytes: number } {
+  const dir = join(cache, 'big');
+  const base = join(dir, 'base');
+  const cand = join(dir, 'cand');
+  const shape = [2048, 2048];
+  const perShard = 16;
+  const shards = 4;
+  if (!existsSync(join(cand, 'model.safetensors.index.json'))) {
+    mkdirSync(base, { recursive: true });
+    mkdirSync(cand, { recursive: true });
+    let s = 1;
+    const rnd = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 4294967296 - 0.5;
+    };
+    const map: Record<string, string> = {};
+    for (let k = 0; k < shards; k++) {
+      const fname = `model-${String(k + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const bt: Array<[string, number[], Float32Array]> = [];
+      const ct: Array<[string, number[], Float32Array]> = [];
+      for (let i = 0; i < perShard; i++) {
+        const name = `model.layers.${k * perShard + i}.mlp.down_proj.weight`;
+        const b = new Float32Array(shape[0] * shape[1]);
+        for (let j = 0; j < b.length; j++) b[j] = rnd() * 0.04;
+        const c = Float32Array.from(b);
+        for (let j = 0; j < c.length; j++) c[j] += rnd() * 0.001;
+        bt.push([name, shape, b]);
+        ct.push([name, shape, c]);
+        map[name] = fname;
+      }
+      writeSt(join(base, fname), bt);
+      writeSt(join(cand, fname), ct);
+    }
+    for (const d of [base, cand])
+      writeFileSync(
+        join(d, 'model.safetensors.index.json'),
+        JSON.stringify({ metadata: {}, weight_map: map }),
+      );
+  }
+  return {
+    base,
+    cand,
+    largest: shape[0] * shape[1] * 4,
+    bytes: 2 * shards * perShard * shape[0] * shape[1] * 4,
+  };
+}
+
+const big = bigModels();
+const reps = Number(process.env.DIFF_BENCH_REPS ?? 3);
+const catTimes: number[] = [];
+const diffTimes: number[] = [];
+const catCpu: number[] = [];
+const diffCpu: number[] = [];
+const rss: number[] = [];
+// /usr/bin/time's last line: wall seconds, user and system CPU seconds, peak RSS in KB.
+const timed = (cmd: string[]) => {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', ...cmd], { encoding: 'utf8' });
+  const [e, u, s, m] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
+  return { wall: e, cpu: u + s, rss: m * 1024 };
+};
+for (let i = 0; i < reps; i++) {
+  const c = timed(['sh', '-c', `cat ${big.base}/*.safetensors ${big.cand}/*.safetensors > /dev/null`]);
+  catTimes.push(c.wall);
+  catCpu.push(c.cpu);
+  const d = timed([
+    process.execPath,
+    cliPath,
+    'diff',
+    big.base,
+    big.cand,
+    '-f',
+    'json',
+    '-o',
+    join(cache, 'big', 'diff.json'),
+    '--force',
+  ]);
+  diffTimes.push(d.wall);
+  diffCpu.push(d.cpu);
+  rss.push(d.rss);
+}
+const mb = (x: number) => (x / 1e6).toFixed(0);
+const catRate = big.bytes / median(catTimes);
+const diffRate = big.bytes / median(diffTimes);
+const rssBound = 2 * big.largest + 200e6;
+
+const lines: string[] = [];
+lines.push(
+  '## diff',
+  '',
+  `Detection (\`npm run bench -- diff\`; models by test/fixtures/weights/make_models.py; gpt2 = development architecture, llama = frozen, not looked at while the thresholds were set):`,
+  '',
+);
+lines.push(
+  '| part | arch | candidate | file | expected | got | edited layers named | ok | s |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+);
+for (const r of rows)
+  lines.push(
+    `| ${r.part} | ${r.arch} | ${r.candidate} | ${r.file} | ${r.expected} | ${r.got} | ${r.layers} | ${r.ok ? 'yes' : '**no**'} | ${r.seconds.toFixed(2)} |`,
+  );
+for (const part of ['development', 'frozen']) {
+  const rs = rows.filter((r) => r.part === part);
+  if (rs.length)
+    lines.push(
+      '',
+      `${part}: ${rs.filter((r) => r.ok).length} of ${rs.length} right (edits found with their layers: ${rs.filter((r) => r.expected === 'edit' && r.ok).length} of ${rs.filter((r) => r.expected === 'edit').length}; benign called edit: ${rs.filter((r) => r.expected !== 'edit' && r.got === 'edit').length} of ${rs.filter((r) => r.expected !== 'edit').length})`,
+    );
+}
+lines.push(
+  '',
+  `Speed: two ${mb(big.bytes / 2)} MB float32 models in 4 shards with an index, every tensor changed; median of ${reps}:`,
+  '',
+);
+lines.push('| measure | value |', '| --- | --- |');
+lines.push(
+  `| read both from the page cache (cat) | ${median(catTimes).toFixed(2)} s (${mb(catRate)} MB/s) |`,
+);
+lines.push(`| antidote diff | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`);
+lines.push(`| diff rate / read rate (wall) | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
+lines.push(
+  `| CPU seconds: cat / antidote diff | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} (ratio ${(median(catCpu) / median(diffCpu)).toFixed(2)}: the rate one idle core would give) |`,
+);
+lines.push(`| peak RSS | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`);
+const cal = ADAPTER_REFERENCE.calibration;
+lines.push(
+  '',
+  `Adapter forensics reference (scripts/build-adapter-reference.ts; ${ADAPTER_REFERENCE.population.benign} benign and ${ADAPTER_REFERENCE.population.backdoored} backdoored adapters fitted, ${cal.heldBack} held back): held-back AUC ${cal.auc.toFixed(3)}, FPR ${cal.fpr.toFixed(3)} and TPR ${cal.tpr.toFixed(3)} at the threshold ${ADAPTER_REFERENCE.threshold.toFixed(3)}. Below AUC 0.8 no verdict is given.`,
+);
+lines.push(
+  '',
+  `Machine: ${machine()}; load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
+);
+const text = lines.join('\n');
+console.log(text);
+writeSection('diff', text);

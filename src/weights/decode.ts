@@ -1,0 +1,95 @@
+/**
+ * Tensor bytes to Float32Array: F32, F16, BF16 and F64 little-endian, and the GGUF block formats Q8_0 and
+ * Q4_0 dequantised as ggml defines them. Every decoder checks the byte length against the element count.
+ */
+import { inputError } from '../core/errors.js';
+
+export const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+/** Bytes per element of the plain float dtypes. */
+export const DTYPE_BYTES: Readonly<Record<string, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
+
+const F16_TABLE = (() => {
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const m = h & 0x3ff;
+    if (e === 0) t[h] = s * m * 2 ** -24;
+    else if (e === 31) t[h] = m ? Number.NaN : s * Number.POSITIVE_INFINITY;
+    else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  return t;
+})();
+
+function aligned(bytes: Uint8Array, unit: number): Uint8Array {
+  // Typed-array views need aligned offsets; copy the rare unaligned slice.
+  return bytes.byteOffset % unit === 0 ? bytes : bytes.slice();
+}
+
+/** Decode to float32. F32 returns a view of `bytes` (no copy): the caller owns the bytes it read. */
+export function decodeFloat(dtype: string, bytes: Uint8Array, numel: number): Float32Array {
+  const es = DTYPE_BYTES[dtype];
+  if (es === undefined) throw inputError(`dtype ${dtype} is not a floating-point type that can be compared`);
+  if (bytes.length !== numel * es)
+    throw inputError(`a ${dtype} tensor of ${numel} elements has ${bytes.length} bytes, not ${numel * es}`);
+  if (dtype === 'F32') {
+    const b = aligned(bytes, 4);
+    return new Float32Array(b.buffer, b.byteOffset, numel);
+  }
+  const out = new Float32Array(numel);
+  switch (dtype) {
+    case 'F64': {
+      const b = aligned(bytes, 8);
+      const src = new Float64Array(b.buffer, b.byteOffset, numel);
+      for (let i = 0; i < numel; i++) out[i] = src[i];
+      return out;
+    }
+    case 'F16': {
+      const b = aligned(bytes, 2);
+      const src = new Uint16Array(b.buffer, b.byteOffset, numel);
+      for (let i = 0; i < numel; i++) out[i] = F16_TABLE[src[i]];
+      return out;
+    }
+    default: {
+      // BF16: the high half of an F32.
+      const b = aligned(bytes, 2);
+      const src = new Uint16Array(b.buffer, b.byteOffset, numel);
+      const u = new Uint32Array(out.buffer);
+      for (let i = 0; i < numel; i++) u[i] = src[i] << 16;
+      return out;
+    }
+  }
+}
+
+/** ggml Q8_0: blocks of 32 int8 values with one F16 scale (34 bytes). */
+export function dequantQ8_0(bytes: Uint8Array, numel: number): Float32Array {
+  const blocks = numel / 32;
+  if (!Number.isInteger(blocks) || bytes.length !== blocks * 34)
+    throw inputError(`a Q8_0 tensor of ${numel} elements has ${bytes.length} bytes`);
+  const out = new Float32Array(numel);
+  for (let b = 0; b < blocks; b++) {
+    const o = b * 34;
+    const d = F16_TABLE[bytes[o] | (bytes[o + 1] << 8)];
+    for (let j = 0; j < 32; j++) out[b * 32 + j] = d * ((bytes[o + 2 + j] << 24) >> 24);
+  }
+  return out;
+}
+
+/** ggml Q4_0: blocks of 32 4-bit values (offset 8) with one F16 scale (18 bytes); low nibbles first. */
+export function dequantQ4_0(bytes: Uint8Array, numel: number): Float32Array {
+  const blocks = numel / 32;
+  if (!Number.isInteger(blocks) || bytes.length !== blocks * 18)
+    throw inputError(`a Q4_0 tensor of ${numel} elements has ${bytes.length} bytes`);
+  const out = new Float32Array(numel);
+  for (let b = 0; b < blocks; b++) {
+    const o = b * 18;
+    const d = F16_TABLE[bytes[o] | (bytes[o + 1] << 8)];
+    for (let j = 0; j < 16; j++) {
+      const q = bytes[o + 2 + j];
+      out[b * 32 + j] = d * ((q & 0x0f) - 8);
+      out[b * 32 + j + 16] = d * ((q >> 4) - 8);
+    }
+  }
+  return out;
+}

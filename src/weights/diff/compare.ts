@@ -1,0 +1,162 @@
+/**
+ * Per-tensor comparison of a candidate with its base: identical bytes are recognised without decoding;
+ * otherwise both are decoded to float32, the delta is formed in place, and for matrices (any tensor of two
+ * or more dimensions, read as rows x the rest) the top singular values of the delta are estimated. Memory
+ * is two decoded tensors at a time.
+ */
+
+import { sketchRows, topSingularValues } from '../linalg.js';
+import { layerOf, roleOf } from '../names.js';
+import type { TensorStore } from '../store.js';
+
+/** Singular values estimated per matrix; a rank above this is reported as "more than K". */
+export const TOP_K = 8;
+/**
+ * Matrices with more elements than this are analysed on a length-squared row sketch of SKETCH_ROWS rows:
+ * exact for low-rank deltas (every row lies in their row space) and unbiased for the Gram matrix otherwise,
+ * which is all the shape measures (energy shares, sigma1/sigma2) need. It bounds the cost per tensor.
+ */
+const SKETCH_ABOVE = 1 << 18;
+const SKETCH_ROWS = 128;
+
+export interface TensorDelta {
+  base: string;
+  candidate: string;
+  role: string;
+  layer?: number;
+  shape: number[];
+  dtype: { base: string; candidate: string };
+  status: 'identical' | 'changed' | 'not-compared';
+  /** Why a tensor was not compared (a dtype with no float values). */
+  reason?: string;
+  baseNorm: number;
+  deltaNorm: number;
+  /** ||delta||_F / ||base||_F (Infinity when the base is all zeros and the delta is not). */
+  relDelta: number;
+  /** Share of elements whose value changed. */
+  changedShare: number;
+  /** Matrices only: the top singular values of the delta (descending). */
+  spectrum?: number[];
+  /** Share of the delta's energy (squared Frobenius norm) in its top singular value, and in the top K. */
+  energyTop1?: number;
+  energyTopK?: number;
+  /** Singular values needed for 99% of the energy; undefined when more than TOP_K are. */
+  rank99?: number;
+  /** sigma_1 / sigma_2: how far the top direction stands above the rest. */
+  spike?: number;
+  sketched?: boolean;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length))
+  );
+}
+
+function spectral(
+  d: Float32Array,
+  shape: number[],
+  deltaNorm2: number,
+  rowNorms2: Float64Array,
+  seed: number,
+): Partial<TensorDelta> {
+  const m = shape[0];
+  const n = d.length / m;
+  let mat = d;
+  let rows = m;
+  let norm2 = deltaNorm2;
+  let sketched = false;
+  if (d.length > SKETCH_ABOVE && m > SKETCH_ROWS) {
+    mat = sketchRows(d, m, n, rowNorms2, SKETCH_ROWS, seed);
+    rows = SKETCH_ROWS;
+    norm2 = 0;
+    for (let i = 0; i < mat.length; i++) norm2 += mat[i] * mat[i];
+    sketched = true;
+  }
+  // A sketch of a low-rank delta is exact in its range, so no power iteration is needed there.
+  const sv = topSingularValues(mat, rows, n, TOP_K, sketched ? 0 : 2, seed);
+  const e = Array.from(sv, (s) => (norm2 > 0 ? (s * s) / norm2 : 0));
+  let acc = 0;
+  let rank99: number | undefined;
+  for (let i = 0; i < e.length; i++) {
+    acc += e[i];
+    if (acc >= 0.99) {
+      rank99 = i + 1;
+      break;
+    }
+  }
+  return {
+    spectrum: Array.from(sv),
+    energyTop1: e[0] ?? 0,
+    energyTopK: Math.min(1, acc),
+    rank99,
+    spike: sv.length > 1 && sv[1] > 0 ? sv[0] / sv[1] : Number.POSITIVE_INFINITY,
+    sketched,
+  };
+}
+
+export async function compareTensor(
+  baseStore: TensorStore,
+  candStore: TensorStore,
+  baseName: string,
+  candName: string,
+  shape: number[],
+  dtypes: { base: string; candidate: string },
+  seed: number,
+): Promise<TensorDelta> {
+  const out: TensorDelta = {
+    base: baseName,
+    candidate: candName,
+    role: roleOf(candName),
+    layer: layerOf(candName),
+    shape,
+    dtype: dtypes,
+    status: 'identical',
+    baseNorm: 0,
+    deltaNorm: 0,
+    relDelta: 0,
+    changedShare: 0,
+  };
+  const [rb, rc] = await Promise.all([baseStore.raw(baseName), candStore.raw(candName)]);
+  if (dtypes.base === dtypes.candidate && sameBytes(rb, rc)) return out;
+  const b = baseStore.decode(baseName, rb);
+  const c = candStore.decode(candName, rc);
+  if (!b || !c) {
+    out.status = 'not-compared';
+    out.reason = `dtype ${!b ? dtypes.base : dtypes.candidate} has no float values to compare`;
+    return out;
+  }
+  // The candidate's buffer becomes the delta (F32 reads are views of a fresh buffer, owned here).
+  const d = c;
+  const rowsOf = shape.length >= 2 ? shape[0] : 1;
+  const cols = d.length / rowsOf;
+  const rowNorms2 = new Float64Array(rowsOf);
+  let bn = 0;
+  let dn = 0;
+  let changed = 0;
+  for (let r = 0, i = 0; r < rowsOf; r++) {
+    let rn = 0;
+    for (const e = i + cols; i < e; i++) {
+      const x = b[i];
+      const y = d[i] - x;
+      bn += x * x;
+      if (y !== 0) {
+        changed++;
+        rn += y * y;
+      }
+      d[i] = y;
+    }
+    rowNorms2[r] = rn;
+    dn += rn;
+  }
+  out.baseNorm = Math.sqrt(bn);
+  out.deltaNorm = Math.sqrt(dn);
+  out.changedShare = d.length ? changed / d.length : 0;
+  if (changed === 0) return out;
+  out.status = 'changed';
+  out.relDelta = bn > 0 ? out.deltaNorm / out.baseNorm : Number.POSITIVE_INFINITY;
+  if (shape.length >= 2 && shape[0] > 1 && d.length / shape[0] > 1)
+    Object.assign(out, spectral(d, shape, dn, rowNorms2, seed));
+  return out;
+}
