@@ -356,7 +356,7 @@ async function analyzeOne(
       .map((w) => ({ file: w.rel, format: w.r.format, verdict: w.r.verdict }));
     adapter = { config: f.rel, ...(f.r.details?.adapter as object), weights };
     const st = weights.find((w) => w.file.endsWith('.safetensors') && w.verdict === 'pass');
-    if (st) findings.push(...(await adapterForensics(join(dir, folder), join(dir, st.file))));
+    if (st) pushAll(findings, await adapterForensics(join(dir, folder), join(dir, st.file)));
   }
   const byFormat: Record<string, number> = {};
   for (const { r } of files) byFormat[r.format] = (byFormat[r.format] ?? 0) + 1;

@@ -316,7 +316,10 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
       total++;
     } else {
       const walk = await walkFolder(paths[i], paths[i], undefined, { exclude: opts.exclude ?? [] });
-      skipped.push(...walk.skipped.map((s) => ({ path: s.display, reason: s.reason })));
+      pushAll(
+        skipped,
+        walk.skipped.map((s) => ({ path: s.display, reason: s.reason })),
+      );
       plan.push({ kind: 'dir', path: paths[i], display: paths[i], walk });
       total += walk.files.length;
     }

@@ -7,8 +7,10 @@
  * pattern that excluded it. A scanned folder's own `.antidoteignore` is never obeyed: it is part of what is
  * being checked, and a downloaded repository could use it to hide the file that attacks.
  */
+
 import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { pushAll } from '../core/arrays.js';
 import { LIMITS } from '../core/limits.js';
 import { excludedBy, type IgnoreRule, parseIgnoreFile, parseIgnoreRule } from './ignore.js';
 
@@ -50,7 +52,7 @@ export async function walkFolder(
   const rules: IgnoreRule[] = [];
   const ignoreFile = join(opts.ignoreFrom ?? process.cwd(), IGNORE_FILE);
   try {
-    rules.push(...parseIgnoreFile(await readFile(ignoreFile, 'utf8'), IGNORE_FILE));
+    pushAll(rules, parseIgnoreFile(await readFile(ignoreFile, 'utf8'), IGNORE_FILE));
   } catch (err) {
     if ((err as { code?: string }).code !== 'ENOENT')
       out.errors.push({ display: ignoreFile, message: (err as Error).message });

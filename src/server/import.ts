@@ -1,7 +1,9 @@
 /** `antidote serve import` and `export-trusted`: report folders into the store, reviewed rows out of it. */
+
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { buildPayload, type RunPayload } from '../cli/post.js';
+import { pushAll } from '../core/arrays.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { inputError, usageError } from '../core/errors.js';
 import { toRecords } from './ingest.js';
@@ -39,7 +41,7 @@ export async function importFolders(store: Store, dirs: string[]) {
   let existing = 0;
   const skipped: string[] = [];
   const files: string[] = [];
-  for (const d of dirs) files.push(...(await findReports(d)));
+  for (const d of dirs) pushAll(files, await findReports(d));
   files.sort();
   for (const f of files) {
     let report: Record<string, unknown>;

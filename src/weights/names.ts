@@ -4,6 +4,8 @@
  * `module.`, torch.compile's `_orig_mod.`, PEFT's `base_model.model.`). Exact names are matched first; the
  * rest by their canonical form when that is unambiguous on both sides.
  */
+import { pushAll } from '../core/arrays.js';
+
 const WRAPPERS = /^(?:base_model\.model\.|module\.|_orig_mod\.|model\.|transformer\.)+/;
 
 export function canonicalName(name: string): string {
@@ -53,7 +55,7 @@ export function matchNames(base: string[], candidate: string[]): NameMatch {
     if (bs.length === 1 && cs?.length === 1) {
       pairs.push({ base: bs[0], candidate: cs[0] });
       cc.delete(k);
-    } else onlyBase.push(...bs);
+    } else pushAll(onlyBase, bs);
   }
   const onlyCandidate = [...cc.values()].flat();
   return { pairs, onlyBase: onlyBase.sort(), onlyCandidate: onlyCandidate.sort() };

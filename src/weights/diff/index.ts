@@ -4,8 +4,10 @@
  * chat template and configuration are compared too (folders.ts). When the candidate is a PEFT adapter, the
  * adapter's own updates are scored instead (adapter forensics) and checked against the base's shapes.
  */
+
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pushAll } from '../../core/arrays.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding } from '../../core/rule.js';
 import { notCompared, shapeChanged, tensorsAdded, tensorsRemoved } from '../rules.js';
@@ -158,9 +160,9 @@ export async function diffModels(
     }
     const d = await diffTensors(base, cand, opts.onProgress);
     const { summary, findings } = classify(d.deltas);
-    findings.push(...structureFindings(d));
+    pushAll(findings, structureFindings(d));
     if ((await isDir(basePath)) && (await isDir(candPath)))
-      findings.push(...(await diffFolders(basePath, candPath)));
+      pushAll(findings, await diffFolders(basePath, candPath));
     return {
       version: 1,
       kind: 'diff',
