@@ -99,6 +99,8 @@ export function ruleCatalog(): Promise<Map<string, RuleMeta>> {
     const all = [
       ...(await optional(() => import('./pickle/api.js'), 'pickleRules')),
       ...(await optional(() => import('./formats/rules-meta.js'), 'formatRules')),
+      // Adapter forensics reports into scans of adapter folders.
+      ...(await optional(() => import('../weights/rules.js'), 'weightRules')),
       ...scannerRules,
     ];
     const map = new Map<string, RuleMeta>();
