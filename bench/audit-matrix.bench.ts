@@ -590,11 +590,11 @@ function merge(files: string[], cells: Cell[]): void {
   console.log(md);
 }
 
-function render(rows: RowResult[], cells: Cell[], minutes: number, partial: string): string {
+function render(rows: RowResult[], cells: Cell[], minutes: number, partial: string, merged = ''): string {
   return `### Audit benchmark matrix, ${part} part (\`npm run bench -- audit-matrix${part === 'frozen' ? ' --part=frozen' : ''}\`)${partial}
 
 Machine: ${machine()}. Seeds: ${SEEDS.join(', ')}. ${cells.length} cells (sampled from the ${part} part of the matrix with a
-fixed seed, bench/audit-matrix/cells.ts), ${rows.length} audits in ${minutes.toFixed(1)} min including generation and baselines.
+fixed seed, bench/audit-matrix/cells.ts), ${rows.length} audits in ${minutes.toFixed(1)} min${merged} including generation and baselines.
 Each batch is audited end to end by \`node bin/antidote.js audit --format json\` on generated files; datasets and
 variants: bench/audit-matrix/README.md, sources and licences: bench/audit-matrix/DATASETS.md.
 P, R: precision and recall of the quarantined rows (a run that quarantines nothing has P = 0 when there was
