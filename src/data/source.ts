@@ -165,6 +165,16 @@ async function readHeader(path: string, delim: string, quoted: boolean): Promise
   return names;
 }
 
+function checkColumnCount(path: string, columns: number): void {
+  if (columns > LIMITS.data.maxColumns) {
+    throw new AntidoteError(
+      'E_LIMIT',
+      `${path}: ${columns} columns exceed the audit's limit of ${LIMITS.data.maxColumns}`,
+      { hint: 'export only the columns the model is trained on' },
+    );
+  }
+}
+
 function isNumericType(t: string): boolean {
   return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(
     t,
@@ -224,12 +234,13 @@ export class DataSource {
       const delim = format === 'csv' ? ',' : '\t';
       const quoted = format === 'csv';
       const names = await readHeader(path, delim, quoted);
+      checkColumnCount(path, names.length);
       const cols = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
       reader =
         `read_csv(${p}, auto_detect=false, header=true, delim=${sqlString(delim)}, ` +
         `quote=${quoted ? `'"'` : `''`}, escape=${quoted ? `'"'` : `''`}, columns=${cols}, ` +
         `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(rejectsScan)}, ` +
-        `max_line_size=${64 * 1024 * 1024})`;
+        `max_line_size=${LIMITS.data.maxLineBytes})`;
     } else if (format === 'jsonl') {
       reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024})`;
     } else {
@@ -239,6 +250,12 @@ export class DataSource {
       await this.conn.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM ${reader}`);
     } catch (err) {
       throw readError(path, format, err);
+    }
+    if (format === 'jsonl' || format === 'parquet') {
+      const [{ c }] = await this.query(
+        `SELECT count(*)::BIGINT AS c FROM information_schema.columns WHERE table_name = ${sqlString(table)}`,
+      );
+      checkColumnCount(path, Number(c));
     }
     const [{ n }] = await this.query(`SELECT count(*)::BIGINT AS n FROM ${t}`);
     const rows = Number(n);

@@ -26,7 +26,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
 import { firstOfEachRow, modelMatrix } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
-import { batchCv, trustedModel } from '../learn/context.js';
+import { batchCv, effectiveHashBits, trustedModel } from '../learn/context.js';
 import { crossValProba } from '../learn/cv.js';
 import { normalUpperTail } from '../stats/tests.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -52,7 +52,7 @@ export interface ClassReference {
 /** Out-of-fold probabilities of the trusted rows, per class: the clean reference; plus the model's CV accuracy. */
 function referenceDistribution(ctx: AuditContext, s: Settings): { refs: ClassReference[]; accuracy: number } {
   const K = ctx.classes.length;
-  const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
+  const Xt = modelMatrix(ctx, 'trusted', effectiveHashBits(s.hashBits, K));
   const yt = ctx.trusted.labels;
   const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
   const cv = crossValProba(Xt, yt, K, {
