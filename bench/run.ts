@@ -32,7 +32,8 @@ if (!collectOnly) {
 let failed = 0;
 for (const file of collectOnly ? [] : selected) {
   console.log(`\n## ${basename(file, '.bench.ts')}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file)], {
+  // Options after the names (e.g. --part=frozen) are passed on to the benchmark scripts.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, file), ...process.argv.slice(2)], {
     cwd: root,
     stdio: 'inherit',
   });

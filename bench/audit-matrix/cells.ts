@@ -1,0 +1,269 @@
+/**
+ * The cells of the audit benchmark matrix: every (dataset, attack variant) a family can run on, the part
+ * each belongs to (split.ts), and a fixed-seed stratified sample of them per family and part, so the matrix
+ * stays runnable on a small machine while every stratum (dataset, mode, shape...) is represented.
+ */
+
+import type { Family, Params } from '../../src/data/generators/matrix-attacks.js';
+import { DATASET_KIND, type DatasetKind } from '../../src/data/generators/matrix-datasets.js';
+import { Rng } from '../../src/data/generators/rng.js';
+import { DATASET_PART, type DatasetId, type Part, partOf } from './split.js';
+
+export interface Cell {
+  id: string;
+  family: Family;
+  dataset: DatasetId;
+  params: Params;
+  part: Part;
+}
+
+type Space = Record<string, Array<string | number | boolean>>;
+
+const TRUSTED = [100, 300, 1000, 0.2];
+const RATES = [0.003, 0.01, 0.03, 0.1];
+
+interface FamilySpec {
+  kinds: DatasetKind[];
+  space: Space;
+  /** Cells sampled per part. */
+  quota: number;
+  /** Stratum of a cell: the sample takes strata in turn. */
+  stratum: (c: Cell) => string;
+}
+
+export const FAMILY_SPECS: Record<Family, FamilySpec> = {
+  'text-trigger': {
+    kinds: ['text', 'mail'],
+    space: {
+      kind: ['rare', 'phrase'],
+      perRow: [1, 2, 3, 4],
+      repeated: [false, true],
+      position: ['start', 'middle', 'end'],
+      target: ['minority', 'majority'],
+      rate: RATES,
+      trusted: TRUSTED,
+    },
+    quota: 5,
+    stratum: (c) => `${c.dataset}/${c.params.kind}`,
+  },
+  'header-trigger': {
+    kinds: ['mail'],
+    space: {
+      field: ['X-Mailer', 'User-Agent', 'mixed'],
+      perRow: [1, 2, 3, 4],
+      repeated: [false, true],
+      position: ['start', 'middle', 'end'],
+      target: ['minority', 'majority'],
+      rate: RATES,
+      trusted: TRUSTED,
+    },
+    quota: 3,
+    stratum: (c) => String(c.params.field),
+  },
+  'tabular-conjunction': {
+    kinds: ['tabular'],
+    space: { k: [2, 3], target: ['minority', 'majority'], rate: RATES, trusted: TRUSTED },
+    quota: 4,
+    stratum: (c) => c.dataset,
+  },
+  'pixel-patch': {
+    kinds: ['image'],
+    space: { patch: ['tl', 'tr', 'bl', 'br', 'center'], target: ['random'], rate: RATES, trusted: TRUSTED },
+    quota: 3,
+    stratum: (c) => String(c.params.rate),
+  },
+  structural: {
+    kinds: ['text', 'mail'],
+    space: {
+      shape: ['template', 'initial-word', 'punctuation', 'title-case'],
+      target: ['minority', 'majority'],
+      rate: RATES,
+      trusted: TRUSTED,
+    },
+    quota: 4,
+    stratum: (c) => String(c.params.shape),
+  },
+  'targeted-flip': {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: { size: [10, 20, 40], senders: [2, 3], accounts: [8, 15, 27], trusted: TRUSTED },
+    quota: 3,
+    stratum: (c) => DATASET_KIND[c.dataset],
+  },
+  'labeler-flip': {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: {
+      mode: ['random', 'boundary', 'one-direction', 'class-pair'],
+      rogue: [1, 2, 3],
+      labelers: [8, 12, 15, 20],
+      trusted: TRUSTED,
+    },
+    quota: 4,
+    stratum: (c) => String(c.params.mode),
+  },
+  campaign: {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: {
+      accounts: [2, 3, 4, 5],
+      payload: ['trigger', 'flip'],
+      target: ['minority', 'majority'],
+      rate: [0.01, 0.03],
+      trusted: TRUSTED,
+    },
+    quota: 4,
+    stratum: (c) => `${DATASET_KIND[c.dataset]}/${c.params.payload}`,
+  },
+  conditioning: {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: { accounts: [2, 3], kind: ['label', 'feature', 'both'], step: [0.05, 0.1], trusted: TRUSTED },
+    quota: 3,
+    stratum: (c) => String(c.params.kind),
+  },
+  noise: {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: { rate: [0.05, 0.1, 0.2], trusted: TRUSTED },
+    quota: 2,
+    stratum: (c) => DATASET_KIND[c.dataset],
+  },
+  clean: {
+    kinds: ['text', 'mail', 'tabular', 'image'],
+    space: { trusted: TRUSTED },
+    // Two per dataset of the part (see sampleCells).
+    quota: 2,
+    stratum: (c) => c.dataset,
+  },
+};
+
+/** Fixed seed of the cell sample (changing it changes which cells are measured). */
+export const SAMPLE_SEED = 20261203;
+
+function product(space: Space): Params[] {
+  let out: Params[] = [{}];
+  for (const [k, vs] of Object.entries(space)) out = out.flatMap((p) => vs.map((v) => ({ ...p, [k]: v })));
+  return out;
+}
+
+/** Rows in each dataset's pool (matrix-datasets.ts), to keep cells whose batch can hold the attack. */
+export const POOL_ROWS: Record<DatasetId, number> = {
+  sst2: 9613,
+  'sms-spam': 5574,
+  'spamassassin-a': 3000,
+  'spamassassin-b': 3046,
+  adult: 32561,
+  'german-credit': 1000,
+  iris: 150,
+  wine: 178,
+  'breast-cancer': 569,
+  'seattle-weather': 1461,
+  digits: 1797,
+  'fashion-mnist': 26000,
+};
+
+/** Families that need accounts, labelers or windows with enough rows each. */
+const NEEDS_ROWS: Partial<Record<Family, number>> = {
+  'labeler-flip': 500,
+  'targeted-flip': 500,
+  campaign: 500,
+  conditioning: 500,
+};
+
+/**
+ * Combinations that are not distinct attacks are dropped: one trigger cannot be "repeated"; text has no
+ * feature creep; a trusted size above 40% of the pool (it would be cut); account and labeler attacks on
+ * pools too small to spread over accounts, labelers or windows.
+ */
+function meaningful(family: Family, dataset: DatasetId, kind: DatasetKind, p: Params): boolean {
+  const pool = POOL_ROWS[dataset];
+  if (Number(p.trusted) >= 1 && Number(p.trusted) > 0.4 * pool) return false;
+  if (pool < (NEEDS_ROWS[family] ?? 0)) return false;
+  if ((family === 'text-trigger' || family === 'header-trigger') && p.perRow === 1 && p.repeated)
+    return false;
+  if (family === 'conditioning' && (kind === 'text' || kind === 'mail') && p.kind !== 'label') return false;
+  return true;
+}
+
+const key = (p: Params) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+
+export function allCells(): Cell[] {
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    for (const dataset of Object.keys(DATASET_PART) as DatasetId[]) {
+      const kind = DATASET_KIND[dataset];
+      if (!spec.kinds.includes(kind)) continue;
+      for (const params of product(spec.space)) {
+        if (!meaningful(family, dataset, kind, params)) continue;
+        out.push({
+          id: `${family}:${dataset}:${key(params)}`,
+          family,
+          dataset,
+          params,
+          part: partOf(dataset, params),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+function stratified(family: Family, spec: FamilySpec, cells: Cell[], quota: number, salt: number): Cell[] {
+  const rng = new Rng(
+    SAMPLE_SEED + salt * 7919 + [...family].reduce((h, ch) => h * 31 + ch.charCodeAt(0), 0),
+  );
+  const strata = new Map<string, Cell[]>();
+  for (const c of cells) {
+    const s = spec.stratum(c);
+    strata.set(s, [...(strata.get(s) ?? []), c]);
+  }
+  const order = rng.shuffle([...strata.keys()].sort());
+  const pools = new Map(order.map((s) => [s, rng.shuffle(strata.get(s)!)]));
+  const out: Cell[] = [];
+  while (out.length < quota && [...pools.values()].some((p) => p.length)) {
+    for (const s of order) {
+      const p = pools.get(s)!;
+      if (p.length && out.length < quota) out.push(p.pop()!);
+    }
+  }
+  return out;
+}
+
+/**
+ * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
+ * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
+ * variants on dev datasets. Clean controls: one per dataset of the part.
+ */
+export function sampleCells(part: Part): Cell[] {
+  const all = allCells().filter((c) => c.part === part);
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    const mine = all.filter((c) => c.family === family);
+    const onFrozen = mine.filter((c) => DATASET_PART[c.dataset] === 'frozen');
+    const onDev = mine.filter((c) => DATASET_PART[c.dataset] === 'dev');
+    if (family === 'clean') {
+      // Every dataset of the part, with a 100-row trusted set and with one other size.
+      const here = part === 'dev' ? onDev : onFrozen;
+      for (const d of [...new Set(here.map((c) => c.dataset))]) {
+        const ofD = here.filter((c) => c.dataset === d);
+        out.push(...ofD.filter((c) => c.params.trusted === 100));
+        out.push(
+          ...stratified(
+            family,
+            spec,
+            ofD.filter((c) => c.params.trusted !== 100),
+            1,
+            part === 'dev' ? 1 : 2,
+          ),
+        );
+      }
+      continue;
+    }
+    const quota = spec.quota;
+    if (part === 'dev') out.push(...stratified(family, spec, onDev, quota, 1));
+    else {
+      out.push(...stratified(family, spec, onFrozen, quota, 2));
+      out.push(...stratified(family, spec, onDev, Math.ceil(quota / 3), 3));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,471 @@
+/**
+ * The real datasets of the audit benchmark matrix, read directly from their files (no Python), each turned
+ * into a uniform pool of rows: content columns (text, or features / pixels) plus a label column, with the
+ * column names and label values the source uses (numbers for some, strings for others). Sources and
+ * licences: bench/audit-matrix/DATASETS.md.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { inputError } from '../../core/errors.js';
+import type { Cell } from './csv.js';
+import { loadAdult, loadSms, loadSst2 } from './datasets.js';
+
+export type Row = Record<string, Cell>;
+export type DatasetKind = 'text' | 'mail' | 'tabular' | 'image';
+
+export interface BaseDataset {
+  name: string;
+  kind: DatasetKind;
+  /** Label column name. */
+  label: string;
+  /** Text column (text and mail). */
+  text?: string;
+  /** Feature columns (tabular and image), in file order. */
+  features: string[];
+  /** Feature columns holding numbers. */
+  numeric: string[];
+  /** Image shape (pixel columns are row-major). */
+  image?: { height: number; width: number; max: number };
+  /** Largest incoming batch built from this pool. */
+  maxBatch: number;
+  rows: Row[];
+}
+
+export interface DataPaths {
+  /** ../shared/data */
+  shared: string;
+  /** scikit-learn's bundled CSVs (python3-sklearn). */
+  sklearn: string;
+  /** vega_datasets' bundled files (python3-vega-datasets). */
+  vega: string;
+}
+
+export const DEFAULT_PATHS = (sharedData: string): DataPaths => ({
+  shared: sharedData,
+  sklearn: '/usr/lib/python3/dist-packages/sklearn/datasets/data',
+  vega: '/usr/lib/python3/dist-packages/vega_datasets/_data',
+});
+
+function readText(path: string, hint: string): string {
+  try {
+    const buf = readFileSync(path);
+    return (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8');
+  } catch {
+    throw inputError(`${path}: cannot read the dataset`, hint);
+  }
+}
+
+/** Small CSV reader for the bundled files (quoted fields, no embedded line breaks). */
+function csvLines(text: string): string[][] {
+  const out: string[][] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const cells: string[] = [];
+    let cur = '';
+    let q = false;
+    for (let i = 0; i < line.length; i++) {
+      const ch = line[i];
+      if (q) {
+        if (ch === '"' && line[i + 1] === '"') {
+          cur += '"';
+          i++;
+        } else if (ch === '"') q = false;
+        else cur += ch;
+      } else if (ch === '"') q = true;
+      else if (ch === ',') {
+        cells.push(cur);
+        cur = '';
+      } else cur += ch;
+    }
+    cells.push(cur);
+    out.push(cells);
+  }
+  return out;
+}
+
+const num = (s: string): number => Number(s);
+
+// ---------------------------------------------------------------- text
+
+function sst2(p: DataPaths): BaseDataset {
+  // The clean ONION splits only (the published poison is benchmarked on its own in audit-detection).
+  const rows = ['clean_train.tsv', 'clean_dev.tsv', 'clean_test.tsv'].flatMap((f) =>
+    loadSst2(p.shared, f).map((r) => ({ sentence: r.text, label: Number(r.label) })),
+  );
+  return {
+    name: 'sst2',
+    kind: 'text',
+    label: 'label',
+    text: 'sentence',
+    features: [],
+    numeric: [],
+    maxBatch: 6000,
+    rows,
+  };
+}
+
+function sms(p: DataPaths): BaseDataset {
+  return {
+    name: 'sms-spam',
+    kind: 'text',
+    label: 'label',
+    text: 'text',
+    features: [],
+    numeric: [],
+    maxBatch: 5000,
+    rows: loadSms(p.shared).map((r) => ({ text: r.text, label: r.label })),
+  };
+}
+
+/** Header fields kept from each message (the long Received chains are dropped to bound the row size). */
+const KEPT_HEADERS = [
+  'from',
+  'to',
+  'reply-to',
+  'subject',
+  'date',
+  'message-id',
+  'mime-version',
+  'content-type',
+  'x-mailer',
+  'user-agent',
+  'x-priority',
+  'x-msmail-priority',
+  'x-originating-ip',
+  'list-id',
+  'precedence',
+];
+const BODY_CHARS = 800;
+
+/** A message cut to its kept header lines (continuations unfolded) and the first BODY_CHARS of its body. */
+export function condenseMail(raw: string): string {
+  const text = raw.replace(/\r\n/g, '\n');
+  const cut = text.indexOf('\n\n');
+  const head = cut < 0 ? text : text.slice(0, cut);
+  const body = cut < 0 ? '' : text.slice(cut + 2);
+  const lines: string[] = [];
+  for (const line of head.split('\n')) {
+    if (/^[ \t]/.test(line) && lines.length) lines[lines.length - 1] += ` ${line.trim()}`;
+    else lines.push(line);
+  }
+  const kept = lines.filter((l) => KEPT_HEADERS.includes(l.slice(0, l.indexOf(':')).toLowerCase()));
+  return `${kept.join('\n')}\n\n${body.slice(0, BODY_CHARS).trim()}`;
+}
+
+function spamassassin(p: DataPaths, part: 'a' | 'b'): BaseDataset {
+  const groups = part === 'a' ? ['easy-ham-1', 'spam-1'] : ['easy-ham-2', 'hard-ham-1', 'spam-2'];
+  const rows: Row[] = [];
+  const path = join(p.shared, 'spamassassin', 'spamassassin.jsonl.gz');
+  for (const line of readText(path, 'set the shared data folder').split('\n')) {
+    if (!line.trim()) continue;
+    const o = JSON.parse(line) as { group: string; label: string; text: string };
+    if (groups.includes(o.group)) rows.push({ message: condenseMail(o.text), label: o.label });
+  }
+  return {
+    name: `spamassassin-${part}`,
+    kind: 'mail',
+    label: 'label',
+    text: 'message',
+    features: [],
+    numeric: [],
+    maxBatch: 2000,
+    rows,
+  };
+}
+
+// ---------------------------------------------------------------- tables
+
+function adult(p: DataPaths): BaseDataset {
+  // fnlwgt (a census sampling weight) dropped, as most pipelines do: the table then has many genuine
+  // exact duplicate rows, which is what this entry of the matrix is for.
+  const features = [
+    'age',
+    'workclass',
+    'education',
+    'education_num',
+    'marital_status',
+    'occupation',
+    'relationship',
+    'race',
+    'sex',
+    'capital_gain',
+    'capital_loss',
+    'hours_per_week',
+    'native_country',
+  ];
+  const rows = loadAdult(p.shared).map((r) => {
+    const o: Row = {};
+    for (const f of features) o[f] = r[f];
+    o.income = r.income;
+    return o;
+  });
+  return {
+    name: 'adult',
+    kind: 'tabular',
+    label: 'income',
+    features,
+    numeric: ['age', 'education_num', 'capital_gain', 'capital_loss', 'hours_per_week'],
+    maxBatch: 25000,
+    rows,
+  };
+}
+
+function germanCredit(p: DataPaths): BaseDataset {
+  const lines = csvLines(
+    readText(join(p.shared, 'german-credit', 'german_credit_data.csv'), 'set the shared data folder'),
+  );
+  const [header, ...body] = lines;
+  // Column names exactly as the file has them (two end with a space).
+  const label = 'Result';
+  const features = header.filter((h) => h !== label);
+  const numeric = features.filter((f) => body.every((r) => /^-?\d+(\.\d+)?$/.test(r[header.indexOf(f)])));
+  const rows = body.map((r) => {
+    const o: Row = {};
+    header.forEach((h, i) => {
+      o[h] = numeric.includes(h) || h === label ? num(r[i]) : r[i];
+    });
+    return o;
+  });
+  return { name: 'german-credit', kind: 'tabular', label, features, numeric, maxBatch: 1000, rows };
+}
+
+/** scikit-learn's CSV layout: first line `n, d, class names...`, then d features and an integer target. */
+function sklearnCsv(
+  p: DataPaths,
+  file: string,
+  features: string[],
+  label: string,
+  labelNames: boolean,
+): { rows: Row[]; classNames: string[] } {
+  const [first, ...body] = csvLines(readText(join(p.sklearn, file), 'install python3-sklearn'));
+  const classNames = first.slice(2);
+  const rows = body.map((r) => {
+    const o: Row = {};
+    features.forEach((f, i) => {
+      o[f] = num(r[i]);
+    });
+    const t = num(r[features.length]);
+    o[label] = labelNames ? classNames[t] : t;
+    return o;
+  });
+  return { rows, classNames };
+}
+
+function iris(p: DataPaths): BaseDataset {
+  const features = ['sepal length (cm)', 'sepal width (cm)', 'petal length (cm)', 'petal width (cm)'];
+  const { rows } = sklearnCsv(p, 'iris.csv', features, 'species', true);
+  return {
+    name: 'iris',
+    kind: 'tabular',
+    label: 'species',
+    features,
+    numeric: features,
+    maxBatch: 150,
+    rows,
+  };
+}
+
+function wine(p: DataPaths): BaseDataset {
+  const features = [
+    'alcohol',
+    'malic_acid',
+    'ash',
+    'alcalinity_of_ash',
+    'magnesium',
+    'total_phenols',
+    'flavanoids',
+    'nonflavanoid_phenols',
+    'proanthocyanins',
+    'color_intensity',
+    'hue',
+    'od280/od315_of_diluted_wines',
+    'proline',
+  ];
+  const { rows } = sklearnCsv(p, 'wine_data.csv', features, 'cultivar', false);
+  return {
+    name: 'wine',
+    kind: 'tabular',
+    label: 'cultivar',
+    features,
+    numeric: features,
+    maxBatch: 178,
+    rows,
+  };
+}
+
+function breastCancer(p: DataPaths): BaseDataset {
+  const base = [
+    'radius',
+    'texture',
+    'perimeter',
+    'area',
+    'smoothness',
+    'compactness',
+    'concavity',
+    'concave points',
+    'symmetry',
+    'fractal dimension',
+  ];
+  const features = [
+    ...base.map((b) => `mean ${b}`),
+    ...base.map((b) => `${b} error`),
+    ...base.map((b) => `worst ${b}`),
+  ];
+  const { rows } = sklearnCsv(p, 'breast_cancer.csv', features, 'target', false);
+  return {
+    name: 'breast-cancer',
+    kind: 'tabular',
+    label: 'target',
+    features,
+    numeric: features,
+    maxBatch: 569,
+    rows,
+  };
+}
+
+function seattleWeather(p: DataPaths): BaseDataset {
+  const [header, ...body] = csvLines(
+    readText(join(p.vega, 'seattle-weather.csv'), 'install python3-vega-datasets'),
+  );
+  const features = ['precipitation', 'temp_max', 'temp_min', 'wind'];
+  const rows = body.map((r) => {
+    const o: Row = {};
+    for (const f of features) o[f] = num(r[header.indexOf(f)]);
+    o.weather = r[header.indexOf('weather')];
+    return o;
+  });
+  return {
+    name: 'seattle-weather',
+    kind: 'tabular',
+    label: 'weather',
+    features,
+    numeric: features,
+    maxBatch: 1461,
+    rows,
+  };
+}
+
+// ---------------------------------------------------------------- images
+
+function digits(p: DataPaths): BaseDataset {
+  const features: string[] = [];
+  for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) features.push(`pixel_${r}_${c}`);
+  const rows = csvLines(readText(join(p.sklearn, 'digits.csv.gz'), 'install python3-sklearn')).map(
+    (cells) => {
+      const o: Row = {};
+      features.forEach((f, i) => {
+        o[f] = num(cells[i]);
+      });
+      o.digit = num(cells[64]);
+      return o;
+    },
+  );
+  return {
+    name: 'digits',
+    kind: 'image',
+    label: 'digit',
+    features,
+    numeric: features,
+    image: { height: 8, width: 8, max: 16 },
+    maxBatch: 1797,
+    rows,
+  };
+}
+
+const FASHION_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
+/** Images read from the training file (the first ones, in file order): enough for a 20,000-row batch and its trusted set. */
+const FASHION_POOL = 26000;
+
+/** Fashion-MNIST, 28x28 averaged over 2x2 blocks to 14x14 (196 pixel columns, values 0-255 rounded). */
+function fashionMnist(p: DataPaths): BaseDataset {
+  const dir = join(p.shared, 'fashion-mnist');
+  const hint = 'set the shared data folder';
+  const images = gunzipSync(readFileSync(join(dir, 'train-images-idx3-ubyte.gz')));
+  const labels = gunzipSync(readFileSync(join(dir, 'train-labels-idx1-ubyte.gz')));
+  if (images.readUInt32BE(0) !== 2051 || labels.readUInt32BE(0) !== 2049)
+    throw inputError(`${dir}: not the Fashion-MNIST IDX files`, hint);
+  const n = Math.min(FASHION_POOL, images.readUInt32BE(4));
+  const features: string[] = [];
+  for (let r = 0; r < 14; r++) for (let c = 0; c < 14; c++) features.push(`px_${r}_${c}`);
+  const rows: Row[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = 16 + i * 784;
+    const o: Row = {};
+    for (let r = 0; r < 14; r++) {
+      for (let c = 0; c < 14; c++) {
+        const a = off + 2 * r * 28 + 2 * c;
+        o[features[r * 14 + c]] = Math.round(
+          (images[a] + images[a + 1] + images[a + 28] + images[a + 29]) / 4,
+        );
+      }
+    }
+    o.item = FASHION_CLASSES[labels[8 + i]];
+    rows.push(o);
+  }
+  return {
+    name: 'fashion-mnist',
+    kind: 'image',
+    label: 'item',
+    features,
+    numeric: features,
+    image: { height: 14, width: 14, max: 255 },
+    maxBatch: 20000,
+    rows,
+  };
+}
+
+export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
+  sst2,
+  'sms-spam': sms,
+  'spamassassin-a': (p) => spamassassin(p, 'a'),
+  'spamassassin-b': (p) => spamassassin(p, 'b'),
+  adult,
+  'german-credit': germanCredit,
+  iris,
+  wine,
+  'breast-cancer': breastCancer,
+  'seattle-weather': seattleWeather,
+  digits,
+  'fashion-mnist': fashionMnist,
+};
+
+export const DATASET_KIND: Record<string, DatasetKind> = {
+  sst2: 'text',
+  'sms-spam': 'text',
+  'spamassassin-a': 'mail',
+  'spamassassin-b': 'mail',
+  adult: 'tabular',
+  'german-credit': 'tabular',
+  iris: 'tabular',
+  wine: 'tabular',
+  'breast-cancer': 'tabular',
+  'seattle-weather': 'tabular',
+  digits: 'image',
+  'fashion-mnist': 'image',
+};
+
+const cache = new Map<string, BaseDataset>();
+/** A dataset's pool, read once per process. */
+export function loadMatrixDataset(name: string, paths: DataPaths): BaseDataset {
+  let d = cache.get(name);
+  if (!d) {
+    const f = MATRIX_DATASETS[name];
+    if (!f)
+      throw inputError(`unknown dataset "${name}"`, `use one of ${Object.keys(MATRIX_DATASETS).join(', ')}`);
+    d = f(paths);
+    cache.set(name, d);
+  }
+  return d;
+}
