@@ -16,7 +16,7 @@ async function writeLines(path: string, header: string, rows: number, row: (i: n
   const out = createWriteStream(path);
   out.write(`${header}\n`);
   for (let i = 0; i < rows; i++) {
-    if (!out.write(`${row(i)}\n`)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(`${row(i)}\n`)) await new Promise((r) => out.once('drain', () => r(undefined)));
   }
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }

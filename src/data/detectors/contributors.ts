@@ -190,6 +190,16 @@ export function run(ctx: AuditContext): DetectorOutput {
   const suspect = new Uint8Array(inc.n);
   if (suspicion) for (let i = 0; i < inc.n; i++) if (suspicion[i] >= s.suspectScore) suspect[i] = 1;
   const disagree = disagreeMask(ctx, s);
+  // Rows a flagged (account, cell) explains already (audit/label-cells): counted again here, they would make
+  // the same account look suspect overall and raise its every contradicted row, honest ones included.
+  const explained = ctx.shared.labelCellRows as Uint8Array | undefined;
+  if (explained?.length === inc.n) {
+    for (let i = 0; i < inc.n; i++) {
+      if (!explained[i]) continue;
+      suspect[i] = 0;
+      if (disagree) disagree[i] = 0;
+    }
+  }
   const findings: Finding[] = [];
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
