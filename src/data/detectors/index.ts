@@ -8,6 +8,7 @@ import { detector as disagreement } from './disagreement.js';
 import { detector as drift } from './drift.js';
 import { detector as duplicates } from './duplicates.js';
 import { detector as labelCells } from './label-cells.js';
+import { detector as localLabels } from './local-labels.js';
 import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
 import type { Detector } from './types.js';
@@ -18,6 +19,7 @@ export const DETECTORS: Detector[] = [
   triggers,
   disagreement,
   labelCells,
+  localLabels,
   duplicates,
   representations,
   drift,
