@@ -9,7 +9,7 @@
  * model is right) or off by chance; a pocket of flipped rows has O near k where E is near 0. z = (O - E) /
  * sqrt(V) is judged against its robust spread over the batch (median and MAD: a pocket of a few rows cannot
  * move them), for rows the trusted model reads as another label, under Benjamini-Hochberg at `fdr`. Rows in a
- * pocket score `rowScore`; the finding names the direction and the accounts that sent the rows.
+ * pocket score `rowScore` (review level alone, see below); the finding names the direction and the accounts that sent the rows.
  *
  * Features: the --embeddings vectors when both sides have them; otherwise numeric columns scaled by the
  * trusted median and MAD, categorical values one-hot, and text as hashed word counts (cosine), at most
@@ -19,7 +19,7 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
-import { mad, median } from '../stats/robust.js';
+import { mad, median, quantile } from '../stats/robust.js';
 import { benjaminiHochberg, normalUpperTail } from '../stats/tests.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -40,8 +40,17 @@ export const LOCAL_LABELS_DEFAULTS = {
   k: 10,
   /** Benjamini-Hochberg false discovery rate over the incoming rows. */
   fdr: 0.01,
-  /** Score of a row in a pocket. */
-  rowScore: 0.8,
+  /**
+   * A pocket is where the trusted model is fairly sure of another label: the rows' neighbours carry the row's
+   * label with this mean probability at most (where it is unsure, neighbours agreeing is ordinary).
+   */
+  maxExpected: 0.25,
+  /**
+   * Score of a row in a pocket: below the quarantine threshold alone (a natural clump of one label where the
+   * trusted model is miscalibrated looks the same), quarantined with any corroboration: the trusted model's
+   * own doubt about the row, or its accounts found concentrating such rows (audit/contributors).
+   */
+  rowScore: 0.45,
   /** Most dimensions of the neighbour space (numeric + one-hot + hashed text). */
   maxDims: 512,
   /** Skip when the trusted set has fewer rows than this. */
@@ -198,10 +207,15 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   // The clean spread of z: robust over the whole batch (a pocket is a few rows, it cannot move a median).
   const zs = Array.from(z);
   const mid = median(zs);
-  // z is standard under a calibrated model; the batch's own spread only ever widens it (a miscalibrated model).
-  const spread = Math.max(1, 1.4826 * mad(zs, mid));
+  // z is standard under a calibrated model; the batch's own upper spread (to its 95th percentile: natural
+  // clumps of one label where the model is miscalibrated, copies of one row) only ever widens it.
+  const q95 = quantile(zs, 0.95);
+  const spread = Math.max(1, 1.4826 * mad(zs, mid), (q95 - mid) / 1.645);
   const p = new Float64Array(inc.n);
-  for (let i = 0; i < inc.n; i++) p[i] = other[i] ? normalUpperTail((z[i] - Math.max(0, mid)) / spread) : 1;
+  for (let i = 0; i < inc.n; i++) {
+    const deep = other[i] && expected[i] <= s.maxExpected;
+    p[i] = deep ? normalUpperTail((z[i] - Math.max(0, mid)) / spread) : 1;
+  }
   const reject = benjaminiHochberg(p, s.fdr);
   const rows: RowFlag[] = [];
   const flagged: number[] = [];
