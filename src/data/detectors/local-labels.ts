@@ -9,7 +9,7 @@
  * model is right) or off by chance; a pocket of flipped rows has O near k where E is near 0. z = (O - E) /
  * sqrt(V) is judged against its robust spread over the batch (median and MAD: a pocket of a few rows cannot
  * move them), for rows the trusted model reads as another label, under Benjamini-Hochberg at `fdr`. Rows in a
- * pocket score `rowScore` (review level alone, see below); the finding names the direction and the accounts that sent the rows.
+ * pocket sent by accounts that concentrate pocket rows score `rowScore`, others `reviewScore`; the finding names the direction and the accounts that sent the rows.
  *
  * Features: the --embeddings vectors when both sides have them; otherwise numeric columns scaled by the
  * trusted median and MAD, categorical values one-hot, and text as hashed word counts (cosine), at most
@@ -20,7 +20,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
 import { mad, median, quantile } from '../stats/robust.js';
-import { benjaminiHochberg, normalUpperTail } from '../stats/tests.js';
+import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -45,12 +45,15 @@ export const LOCAL_LABELS_DEFAULTS = {
    * label with this mean probability at most (where it is unsure, neighbours agreeing is ordinary).
    */
   maxExpected: 0.25,
-  /**
-   * Score of a row in a pocket: below the quarantine threshold alone (a natural clump of one label where the
-   * trusted model is miscalibrated looks the same), quarantined with any corroboration: the trusted model's
-   * own doubt about the row, or its accounts found concentrating such rows (audit/contributors).
-   */
-  rowScore: 0.45,
+  /** Score of a pocket row sent by an account that concentrates pocket rows (see run). */
+  rowScore: 0.8,
+  /** Score of a pocket row its accounts do not concentrate (or with no account column): review only. */
+  reviewScore: 0.2,
+  /** Benjamini-Hochberg rate of the per-account concentration test. */
+  accountFdr: 0.01,
+  /** Pockets holding more than this share of the batch (and more than `minBroad` rows) only order review. */
+  maxShare: 0.01,
+  minBroad: 50,
   /** Most dimensions of the neighbour space (numeric + one-hot + hashed text). */
   maxDims: 512,
   /** Skip when the trusted set has fewer rows than this. */
@@ -165,6 +168,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
     return { findings: [], rows: [] };
   const k = s.k;
   const index = await indexOf(sp, sp.incoming, inc.n);
+  const explained = ctx.shared.triggerRows;
   // Per row with label y: among its k nearest incoming rows, how many carry y (O), against how many the
   // trusted model expects there (E = sum of P(y) over the same neighbours) and its spread (V).
   const z = new Float64Array(inc.n);
@@ -172,16 +176,18 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const share = new Float64Array(inc.n);
   const expected = new Float64Array(inc.n);
   const chunk = 32768;
+  // A few spare neighbours stand in for the explained ones skipped.
+  const kk = Math.min(inc.n, 2 * k + 1);
   for (let start = 0; start < inc.n; start += chunk) {
     const end = Math.min(inc.n, start + chunk);
-    const res = index.search(sp.incoming.subarray(start * sp.dim, end * sp.dim), k + 1, 0) as {
+    const res = index.search(sp.incoming.subarray(start * sp.dim, end * sp.dim), kk, 0) as {
       keys: BigUint64Array;
       counts?: BigUint64Array;
     };
     for (let q = start; q < end; q++) {
       const y = inc.labels[q];
-      const o = (q - start) * (k + 1);
-      const found = res.counts ? Number(res.counts[q - start]) : k + 1;
+      const o = (q - start) * kk;
+      const found = res.counts ? Number(res.counts[q - start]) : kk;
       // The row itself counts too: in a pocket it is one of the flipped rows, elsewhere one vote of k + 1.
       let seen = 0;
       let O = 1;
@@ -189,7 +195,8 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
       let V = E * (1 - E);
       for (let j = 0; j < found && seen < k; j++) {
         const nb = Number(res.keys[o + j]);
-        if (nb === q) continue;
+        // Rows a confirmed trigger explains are not evidence about their neighbours (explaining away).
+        if (nb === q || explained?.[nb]) continue;
         seen++;
         if (inc.labels[nb] === y) O++;
         const pj = proba[nb * K + y];
@@ -213,18 +220,37 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const spread = Math.max(1, 1.4826 * mad(zs, mid), (q95 - mid) / 1.645);
   const p = new Float64Array(inc.n);
   for (let i = 0; i < inc.n; i++) {
-    const deep = other[i] && expected[i] <= s.maxExpected;
+    const deep = other[i] && expected[i] <= s.maxExpected && !explained?.[i];
     p[i] = deep ? normalUpperTail((z[i] - Math.max(0, mid)) / spread) : 1;
   }
   const reject = benjaminiHochberg(p, s.fdr);
-  const rows: RowFlag[] = [];
   const flagged: number[] = [];
-  for (let i = 0; i < inc.n; i++) {
-    if (!reject[i] || p[i] >= 1) continue;
-    flagged.push(i);
+  for (let i = 0; i < inc.n; i++) if (reject[i] && p[i] < 1) flagged.push(i);
+  // A pocket alone is also what a natural clump looks like where the trusted model is miscalibrated (measured:
+  // 120 clean Adult rows). A targeted relabelling also concentrates in the few accounts that send it: rows of
+  // accounts holding far more pocket rows than their share of the batch predicts score `rowScore`; the
+  // others only order review.
+  const col = inc.source ?? inc.labeler;
+  const concentrating = new Set<number>();
+  if (col && flagged.length > 0) {
+    const rowsOf = new Map<number, number>();
+    const hits = new Map<number, number>();
+    for (let i = 0; i < inc.n; i++) rowsOf.set(col.codes[i], (rowsOf.get(col.codes[i]) ?? 0) + 1);
+    for (const i of flagged) hits.set(col.codes[i], (hits.get(col.codes[i]) ?? 0) + 1);
+    const tests = [...hits.entries()].filter(([a]) => a >= 0);
+    const pv = tests.map(([a, x]) => binomialUpperTail(x, rowsOf.get(a)!, flagged.length / inc.n));
+    const rej = benjaminiHochberg(pv, s.accountFdr);
+    tests.forEach(([a], j) => {
+      if (rej[j]) concentrating.add(a);
+    });
+  }
+  const broad = flagged.length > Math.max(s.minBroad, s.maxShare * inc.n);
+  const rows: RowFlag[] = [];
+  for (const i of flagged) {
+    const strong = !broad && col !== undefined && concentrating.has(col.codes[i]);
     rows.push({
       row: i,
-      score: s.rowScore,
+      score: strong ? s.rowScore : s.reviewScore,
       reason: `label ${ctx.classes[inc.labels[i]]} shared by ${Math.round(100 * share[i])}% of its nearest incoming rows where the trusted model expects ${Math.round(100 * expected[i])}%`,
     });
   }
