@@ -288,11 +288,12 @@ export class DataSource {
         `read_csv(${p}, auto_detect=false, header=true, delim=${sqlString(delim)}, ` +
         `quote=${quoted ? `'"'` : `''`}, escape=${quoted ? `'"'` : `''`}, columns=${cols}, ` +
         `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(rejectsScan)}, ` +
-        `max_line_size=${LIMITS.data.maxLineBytes})`;
+        `max_line_size=${LIMITS.data.maxLineBytes}, hive_partitioning=false)`;
     } else if (format === 'jsonl') {
-      reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024})`;
+      reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024}, hive_partitioning=false)`;
     } else {
-      reader = `read_parquet(${p})`;
+      // A folder named key=value is not a column (DuckDB would add one by default: hive partitioning).
+      reader = `read_parquet(${p}, hive_partitioning=false)`;
     }
     try {
       await this.conn.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM ${reader}`);

@@ -2,7 +2,7 @@
  * Issue 10, item 7: column names kept exactly as the file has them (two names that differ only in case used
  * to crash the reader: DuckDB identifiers are case-insensitive), and string labels of more than two classes.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
@@ -27,7 +27,9 @@ function rows(n: number, seed: number): string[][] {
 
 describe('antidote audit: column names as written, multi-class string labels', () => {
   it('reads two columns that differ only in case, and writes every row back under the same header', () => {
-    const dir = tmpDir();
+    // A folder named key=value must not add a column (DuckDB's hive partitioning would add "batch").
+    const dir = join(tmpDir(), 'batch=2026-01');
+    mkdirSync(dir);
     const incoming = rows(600, 32);
     writeCsv(join(dir, 'trusted.csv'), HEADER, rows(300, 31));
     writeCsv(join(dir, 'incoming.csv'), HEADER, incoming);
