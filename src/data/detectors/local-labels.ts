@@ -56,6 +56,12 @@ export const LOCAL_LABELS_DEFAULTS = {
   minBroad: 50,
   /** Most dimensions of the neighbour space (numeric + one-hot + hashed text). */
   maxDims: 512,
+  /**
+   * Skip batches larger than this: the neighbour graph is the cost (a 200,000-row text batch took most of a
+   * minute on two shared cores), and a targeted relabelling of tens of rows in such a batch is the gate's
+   * probes' job, not this test's.
+   */
+  maxRows: 50_000,
   /** Skip when the trusted set has fewer rows than this. */
   minTrusted: 50,
 };
@@ -164,7 +170,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const K = ctx.classes.length;
   const proba = ctx.shared.trustedProba;
   const sp = space(ctx, s);
-  if (!sp || !proba || proba.length !== inc.n * K || tr.n < s.minTrusted || inc.n <= s.k)
+  if (!sp || !proba || proba.length !== inc.n * K || tr.n < s.minTrusted || inc.n <= s.k || inc.n > s.maxRows)
     return { findings: [], rows: [] };
   const k = s.k;
   const index = await indexOf(sp, sp.incoming, inc.n);
