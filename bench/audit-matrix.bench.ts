@@ -10,7 +10,10 @@
  *   npx tsx bench/audit-matrix.bench.ts --family labeler-flip --dataset adult,sst2 --seeds 1 --no-baselines
  * (AUDIT_MATRIX_PART, AUDIT_MATRIX_SEEDS, AUDIT_MATRIX_FAMILY, AUDIT_MATRIX_DATASET do the same.)
  * A full part writes bench/results/audit-matrix-<part>.md and .json; a filtered slice writes
- * bench/.cache/audit-matrix/slice-<part>.md and .json instead.
+ * bench/.cache/audit-matrix/slice-<part>.md and .json instead (--name N: N.md and N.json).
+ * Seeds split over processes: run each with --seeds S --name part-S, then
+ *   npx tsx bench/audit-matrix.bench.ts --from bench/.cache/audit-matrix/part-1.json,... [--seeds ...]
+ * rebuilds the tables (bench/results/ when the seeds are 1,2,3 and nothing is filtered).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -489,6 +492,8 @@ async function main(): Promise<void> {
     console.error('no cell matches the filters');
     process.exit(2);
   }
+  const from = list(arg('from', 'AUDIT_MATRIX_FROM'));
+  if (from) return merge(from, cells);
   console.error(
     `audit-matrix: part ${part}, ${cells.length} cells x seeds ${SEEDS.join(',')}${BASELINES ? '' : ', no baselines'}`,
   );
@@ -496,7 +501,7 @@ async function main(): Promise<void> {
   const rows: RowResult[] = [];
   const total = cells.length * SEEDS.length;
   const dest = sliced ? CACHE_DIR : join(BENCH_DIR, 'results');
-  const name = sliced ? `slice-${part}` : `audit-matrix-${part}`;
+  const name = sliced ? (arg('name', 'AUDIT_MATRIX_NAME') ?? `slice-${part}`) : `audit-matrix-${part}`;
   // Seed-major order, and the files rewritten after every run: an interrupted run still covers every family.
   for (const seed of SEEDS) {
     for (const cell of cells) {
@@ -533,12 +538,56 @@ async function main(): Promise<void> {
       writeFileSync(join(dest, `${name}.md`), md);
       writeFileSync(
         join(dest, `${name}.json`),
-        `${JSON.stringify({ part, seeds: SEEDS, machine: machine(), complete: rows.length === total, rows }, null, 1)}\n`,
+        `${JSON.stringify({ part, seeds: SEEDS, machine: machine(), complete: rows.length === total, minutes: (Date.now() - t0) / 60000, rows }, null, 1)}\n`,
       );
       if (rows.length === total) console.log(md);
     }
   }
   console.error(`written ${join(dest, `${name}.md`)} and .json`);
+}
+
+/**
+ * --from a.json,b.json: rebuild the tables from runs already made (e.g. seeds split over several processes):
+ * the first result of each (cell, seed) of the selected cells and seeds is kept.
+ */
+function merge(files: string[], cells: Cell[]): void {
+  const wanted = new Set(cells.map((c) => c.id));
+  const seen = new Map<string, RowResult>();
+  let minutes = 0;
+  for (const f of files) {
+    const data = JSON.parse(readFileSync(f, 'utf8')) as { part: Part; rows: RowResult[]; minutes?: number };
+    if (data.part !== part) throw new Error(`${f} holds the ${data.part} part, not ${part}`);
+    minutes += data.minutes ?? 0;
+    for (const r of data.rows) {
+      // JSON wrote NaN (undefined precision or recall) as null.
+      for (const sc of [r.antidote, r.cl, r.ss]) {
+        if (!sc) continue;
+        for (const f of ['precision', 'recall', 'recallAt70'] as const)
+          if (sc[f] === null) sc[f] = Number.NaN;
+      }
+      if (r.quarantinedPct === null) r.quarantinedPct = undefined;
+      const k = `${r.cell}\u0000${r.seed}`;
+      if (wanted.has(r.cell) && SEEDS.includes(r.seed) && !seen.has(k)) seen.set(k, r);
+    }
+  }
+  const order = new Map(cells.map((c, i) => [c.id, i]));
+  const rows = [...seen.values()].sort((a, b) => a.seed - b.seed || order.get(a.cell)! - order.get(b.cell)!);
+  const total = cells.length * SEEDS.length;
+  const md = render(
+    rows,
+    cells,
+    minutes,
+    rows.length === total ? '' : ` (incomplete: ${rows.length} of ${total} runs)`,
+  );
+  const dest = sliced ? CACHE_DIR : join(BENCH_DIR, 'results');
+  const name = sliced ? `slice-${part}` : `audit-matrix-${part}`;
+  mkdirSync(dest, { recursive: true });
+  writeFileSync(join(dest, `${name}.md`), md);
+  writeFileSync(
+    join(dest, `${name}.json`),
+    `${JSON.stringify({ part, seeds: SEEDS, machine: machine(), complete: rows.length === total, minutes, mergedFrom: files, rows }, null, 1)}\n`,
+  );
+  console.log(md);
 }
 
 function render(rows: RowResult[], cells: Cell[], minutes: number, partial: string): string {

@@ -155,7 +155,7 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   'breast-cancer': 569,
   'seattle-weather': 1461,
   digits: 1797,
-  'fashion-mnist': 26000,
+  'fashion-mnist': 16000,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */

@@ -452,7 +452,7 @@ function stamp(base: BaseDataset, r: Row, cells: string[]): void {
   }
 }
 
-/** A small checkerboard patch (2x2 on 8x8 images, 3x3 on 14x14) at a corner or the centre, in rows relabelled to the target. */
+/** A small checkerboard patch (2x2 on images up to 8x8, 3x3 on larger ones) at a corner or the centre, in rows relabelled to the target. */
 function pixelPatch(base: BaseDataset, params: Params, seed: number): MatrixCase {
   const sc = scaffold(base, 'pixel-patch', params, seed, {});
   const { rng } = sc;
