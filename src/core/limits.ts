@@ -66,6 +66,22 @@ export const LIMITS = {
   data: {
     /** Rows in one audit batch. */
     maxRows: 100_000_000,
+    /**
+     * Longest CSV/TSV record. DuckDB's reader sizes its buffers from this per column and thread (64 MiB made a
+     * 2,000-column file fail under a 4 GiB address-space cap); a longer record is a reject, not a crash.
+     */
+    maxLineBytes: 8 * MiB,
+    /**
+     * Columns in one audited file. DuckDB's readers reserve buffers per column and thread: 4,096 columns of a
+     * few hundred rows already fail under a 4 GiB address-space cap. Checked from the header, before loading.
+     */
+    maxColumns: 2_048,
+    /**
+     * Label classes. The models' weights grow with the classes (their hashed space shrinks to keep them
+     * bounded, see learn/context.ts) and so does their time; above this a class has too few rows for any
+     * detector to judge it, so the audit stops with a one-line error instead.
+     */
+    maxClasses: 256,
     /** Distinct tokens kept per text column in the trigger miner. */
     maxVocabulary: 5_000_000,
   },

@@ -5,8 +5,9 @@
  * Nothing here prints or writes files except through src/data/quarantine.ts.
  */
 
-import { inputError, schemaError, usageError } from '../core/errors.js';
+import { AntidoteError, inputError, schemaError, usageError } from '../core/errors.js';
 import type { Finding } from '../core/finding.js';
+import { LIMITS } from '../core/limits.js';
 import type { Progress } from '../core/progress.js';
 import { atLeast, SEVERITIES, type Severity } from '../core/severity.js';
 import { verdictOf } from '../core/verdict.js';
@@ -387,6 +388,13 @@ function checkLabels(
     throw schemaError(
       `label column "${roles.label}" has one class ("${classes[incoming.dataset.labels[0]]}") in the incoming file ${it.path}`,
       'audit a batch that holds at least two classes; check --label',
+    );
+  }
+  if (classes.length > LIMITS.data.maxClasses) {
+    throw new AntidoteError(
+      'E_LIMIT',
+      `label column "${roles.label}" has ${classes.length} classes; the audit handles at most ${LIMITS.data.maxClasses}`,
+      { hint: 'audit with a coarser label (group rare classes), or one group of classes at a time' },
     );
   }
   const known = new Set(trusted.dataset.labels);

@@ -16,7 +16,7 @@ import { AntidoteError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import type { AuditRun } from './audit.js';
 import { mulberry32, sampleIndices } from './learn/random.js';
-import { EXTENSION, sqlIdent, type TableFormat } from './source.js';
+import { EXTENSION, projection, sqlIdent, type TableFormat } from './source.js';
 
 const ROW = '__antidote_row';
 const EXTRA = ['antidote_score', 'antidote_reasons', 'antidote_review'];
@@ -129,9 +129,12 @@ export async function writeOutputs(
   const clash = EXTRA.filter((c) => existing.has(c));
   const base = `(SELECT rowid AS ${ROW}, * FROM ${t})`;
   const exclude = [ROW, ...clash].map(sqlIdent).join(', ');
-  const acceptedSql = `SELECT * EXCLUDE (${ROW}) FROM ${base} b WHERE NOT EXISTS (SELECT 1 FROM antidote_q q WHERE q.r = b.${ROW}) ORDER BY b.${ROW}`;
-  const quarantinedSql = `SELECT b.* EXCLUDE (${exclude}), q.score AS antidote_score, q.reasons AS antidote_reasons FROM ${base} b JOIN antidote_q q ON q.r = b.${ROW} ORDER BY b.${ROW}`;
-  const reviewSql = `SELECT b.* EXCLUDE (${exclude}), v.score AS antidote_score, v.reasons AS antidote_reasons, v.kind AS antidote_review FROM ${base} b JOIN antidote_review v ON v.r = b.${ROW} ORDER BY v.ord`;
+  // Columns loaded under positional names (two names differing only in case) are written under their own.
+  const all = table.renamed ? projection(table, 'b') : `* EXCLUDE (${ROW})`;
+  const kept = table.renamed ? projection(table, 'b', new Set(clash)) : `b.* EXCLUDE (${exclude})`;
+  const acceptedSql = `SELECT ${all} FROM ${base} b WHERE NOT EXISTS (SELECT 1 FROM antidote_q q WHERE q.r = b.${ROW}) ORDER BY b.${ROW}`;
+  const quarantinedSql = `SELECT ${kept}, q.score AS antidote_score, q.reasons AS antidote_reasons FROM ${base} b JOIN antidote_q q ON q.r = b.${ROW} ORDER BY b.${ROW}`;
+  const reviewSql = `SELECT ${kept}, v.score AS antidote_score, v.reasons AS antidote_reasons, v.kind AS antidote_review FROM ${base} b JOIN antidote_review v ON v.r = b.${ROW} ORDER BY v.ord`;
 
   // Every row exactly once: check before anything appears.
   const [{ a, q, dup }] = await src.query(
@@ -149,9 +152,22 @@ export async function writeOutputs(
 
   const batch = new AtomicBatch();
   try {
-    await src.copyTo(acceptedSql, await batch.reserve(outputs.accepted), fmt);
-    await src.copyTo(quarantinedSql, await batch.reserve(outputs.quarantined), fmt);
-    await src.copyTo(reviewSql, await batch.reserve(outputs.review), fmt);
+    // Names that differ only in case: the header is written as the file had it (DuckDB would rename one).
+    const names = table.renamed ? table.columns.map((c) => c.name) : undefined;
+    const keptNames = names?.filter((c) => !clash.includes(c));
+    await src.copyTo(acceptedSql, await batch.reserve(outputs.accepted), fmt, names);
+    await src.copyTo(
+      quarantinedSql,
+      await batch.reserve(outputs.quarantined),
+      fmt,
+      keptNames && [...keptNames, 'antidote_score', 'antidote_reasons'],
+    );
+    await src.copyTo(
+      reviewSql,
+      await batch.reserve(outputs.review),
+      fmt,
+      keptNames && [...keptNames, 'antidote_score', 'antidote_reasons', 'antidote_review'],
+    );
     if (outputs.rejects) {
       const rj = sqlIdent(`${table.table}_rejects`);
       await src.copyTo(

@@ -12,9 +12,10 @@
  * Reusable by any layer (the gate reads its holdout through it): `DataSource.open()`, `load()`,
  * `describe()`, `readColumns()`, `copyTo()`.
  */
-import { createReadStream } from 'node:fs';
-import { open as openFile, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open as openFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { DuckDBConnection, DuckDBInstance, DuckDBVector } from '@duckdb/node-api';
 import { AntidoteError, describeFsError, inputError, schemaError } from '../core/errors.js';
@@ -63,7 +64,13 @@ export const EXTENSION: Record<TableFormat, string> = {
 export type ColumnKind = 'numeric' | 'boolean' | 'string' | 'list' | 'other';
 
 export interface ColumnInfo {
+  /** The name exactly as the file has it (case, dots, spaces, unicode). */
   name: string;
+  /**
+   * The column's name inside DuckDB, when it differs: DuckDB identifiers are case-insensitive, so columns
+   * whose names differ only in case are loaded under positional names. Use `colSql` to reference a column.
+   */
+  sql?: string;
   /** DuckDB type as loaded (CSV/TSV columns are loaded as VARCHAR so values stay exactly as written). */
   duckType: string;
   kind: ColumnKind;
@@ -95,6 +102,24 @@ export interface LoadedTable {
   rejects: RejectedRow[];
   /** Number of malformed records (may exceed rejects.length when capped). */
   rejectCount: number;
+  /** True when some column is loaded under a positional name (see ColumnInfo.sql). */
+  renamed?: boolean;
+}
+
+/** SQL identifier of a loaded column. */
+export function colSql(c: ColumnInfo): string {
+  return sqlIdent(c.sql ?? c.name);
+}
+
+/**
+ * Every column of a loaded table under its name in the file (`alias."physical" AS "Name"`), for outputs;
+ * columns named in `skip` are left out.
+ */
+export function projection(table: LoadedTable, alias: string, skip: ReadonlySet<string> = new Set()): string {
+  return table.columns
+    .filter((c) => !skip.has(c.name))
+    .map((c) => `${alias}.${colSql(c)} AS ${sqlIdent(c.name)}`)
+    .join(', ');
 }
 
 export interface SourceOptions {
@@ -191,6 +216,34 @@ async function readHeader(path: string, delim: string, quoted: boolean): Promise
   return names;
 }
 
+/**
+ * DuckDB names for a header: the names themselves, unless two differ only in case (DuckDB identifiers are
+ * case-insensitive); then every such column gets a positional name no header can clash with.
+ */
+function physicalNames(names: string[]): string[] {
+  const count = new Map<string, number>();
+  for (const n of names) count.set(n.toLowerCase(), (count.get(n.toLowerCase()) ?? 0) + 1);
+  if (names.every((n) => count.get(n.toLowerCase()) === 1)) return names;
+  const taken = new Set(names.map((n) => n.toLowerCase()));
+  return names.map((n, i) => {
+    if (count.get(n.toLowerCase()) === 1) return n;
+    let p = `__antidote_col_${i + 1}`;
+    while (taken.has(p)) p = `_${p}`;
+    taken.add(p);
+    return p;
+  });
+}
+
+function checkColumnCount(path: string, columns: number): void {
+  if (columns > LIMITS.data.maxColumns) {
+    throw new AntidoteError(
+      'E_LIMIT',
+      `${path}: ${columns} columns exceed the audit's limit of ${LIMITS.data.maxColumns}`,
+      { hint: 'export only the columns the model is trained on' },
+    );
+  }
+}
+
 function isNumericType(t: string): boolean {
   return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL.*)$/.test(
     t,
@@ -246,16 +299,21 @@ export class DataSource {
     const rejectsTable = `${table}_rejects`;
     const rejectsScan = `${table}_rejects_scan`;
     let reader: string;
+    let physical: string[] | undefined;
+    let header: string[] | undefined;
     if (format === 'csv' || format === 'tsv') {
       const delim = format === 'csv' ? ',' : '\t';
       const quoted = format === 'csv';
       const names = await readHeader(path, delim, quoted);
-      const cols = `{${names.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
+      checkColumnCount(path, names.length);
+      header = names;
+      physical = physicalNames(names);
+      const cols = `{${physical.map((n) => `${sqlString(n)}: 'VARCHAR'`).join(', ')}}`;
       reader =
         `read_csv(${p}, auto_detect=false, header=true, delim=${sqlString(delim)}, ` +
         `quote=${quoted ? `'"'` : `''`}, escape=${quoted ? `'"'` : `''`}, columns=${cols}, ` +
         `store_rejects=true, rejects_table=${sqlString(rejectsTable)}, rejects_scan=${sqlString(rejectsScan)}, ` +
-        `max_line_size=${64 * 1024 * 1024})`;
+        `max_line_size=${LIMITS.data.maxLineBytes}, hive_partitioning=false)`;
     } else if (format === 'jsonl') {
       // DuckDB's JSON reader recurses: deep nesting crashes the process, so it is refused before DuckDB reads.
       try {
@@ -267,14 +325,21 @@ export class DataSource {
           'fix or remove the malformed line',
         );
       }
-      reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024})`;
+      reader = `read_json(${p}, format='newline_delimited', sample_size=-1, maximum_object_size=${64 * 1024 * 1024}, hive_partitioning=false)`;
     } else {
-      reader = `read_parquet(${p})`;
+      // A folder named key=value is not a column (DuckDB would add one by default: hive partitioning).
+      reader = `read_parquet(${p}, hive_partitioning=false)`;
     }
     try {
       await this.conn.run(`CREATE OR REPLACE TABLE ${t} AS SELECT * FROM ${reader}`);
     } catch (err) {
       throw readError(path, format, err);
+    }
+    if (format === 'jsonl' || format === 'parquet') {
+      const [{ c }] = await this.query(
+        `SELECT count(*)::BIGINT AS c FROM information_schema.columns WHERE table_name = ${sqlString(table)}`,
+      );
+      checkColumnCount(path, Number(c));
     }
     const [{ n }] = await this.query(`SELECT count(*)::BIGINT AS n FROM ${t}`);
     const rows = Number(n);
@@ -303,17 +368,18 @@ export class DataSource {
       }));
     }
     if (rows === 0 && rejectCount === 0) throw inputError(`${path}: the file has a header but no rows`);
-    const columns = await this.describe(table, rows);
-    return { table, path, format, rows, columns, rejects, rejectCount };
+    const columns = await this.describe(table, rows, header, physical);
+    const renamed = columns.some((c) => c.sql !== undefined);
+    return { table, path, format, rows, columns, rejects, rejectCount, ...(renamed ? { renamed } : {}) };
   }
 
   /** Per-column facts over the whole table, in one aggregate query. */
-  async describe(table: string, rows: number): Promise<ColumnInfo[]> {
+  async describe(table: string, rows: number, header?: string[], physical?: string[]): Promise<ColumnInfo[]> {
     const t = sqlIdent(table);
     const types = await this.query(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${sqlString(table)} ORDER BY ordinal_position`,
     );
-    const infos: ColumnInfo[] = types.map((r) => {
+    const infos: ColumnInfo[] = types.map((r, idx) => {
       const duckType = String(r.data_type);
       let kind: ColumnKind = 'other';
       if (isNumericType(duckType)) kind = 'numeric';
@@ -321,8 +387,10 @@ export class DataSource {
       else if (duckType === 'VARCHAR' || duckType === 'JSON' || /^(DATE|TIME|TIMESTAMP)/.test(duckType))
         kind = 'string';
       else if (duckType.endsWith('[]') || /^(FLOAT|DOUBLE)\[\d+\]$/.test(duckType)) kind = 'list';
+      const renamed = header && physical && physical[idx] !== header[idx];
       return {
-        name: String(r.column_name),
+        name: header ? header[idx] : String(r.column_name),
+        ...(renamed ? { sql: physical[idx] } : {}),
         duckType,
         kind,
         nonNull: 0,
@@ -334,7 +402,7 @@ export class DataSource {
     if (rows === 0) return infos;
     const parts: string[] = [];
     infos.forEach((c, i) => {
-      const col = sqlIdent(c.name);
+      const col = colSql(c);
       parts.push(`count(${col}) AS nn${i}`);
       if (c.kind === 'list' || c.kind === 'other') return;
       parts.push(`approx_count_distinct(${col}) AS d${i}`);
@@ -357,8 +425,11 @@ export class DataSource {
   }
 
   /** First row (0-based) and value of a string column that is not a number. */
-  async firstNonNumeric(table: string, column: string): Promise<{ row: number; value: string } | undefined> {
-    const col = sqlIdent(column);
+  async firstNonNumeric(
+    table: string,
+    column: ColumnInfo,
+  ): Promise<{ row: number; value: string } | undefined> {
+    const col = colSql(column);
     const r = await this.query(
       `SELECT rowid::BIGINT AS r, ${col}::VARCHAR AS v FROM ${sqlIdent(table)} WHERE ${col} IS NOT NULL AND TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE) IS NULL ORDER BY rowid LIMIT 1`,
     );
@@ -387,8 +458,26 @@ export class DataSource {
     return offset;
   }
 
-  /** Copy a query's rows to `path` in `format` (the caller chooses a temporary name). */
-  async copyTo(select: string, path: string, format: TableFormat): Promise<void> {
+  /**
+   * Copy a query's rows to `path` in `format` (the caller chooses a temporary name). `header` (CSV/TSV): the
+   * header line to write instead of DuckDB's, which renames names that differ only in case ("age" -> "age_1").
+   */
+  async copyTo(select: string, path: string, format: TableFormat, header?: string[]): Promise<void> {
+    if (header && (format === 'csv' || format === 'tsv')) {
+      const body = `${path}.body`;
+      const delim = format === 'csv' ? ',' : '\t';
+      const field = (v: string) =>
+        format === 'csv' && /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+      const opts = format === 'csv' ? `DELIMITER ','` : `DELIMITER '\t', QUOTE '', ESCAPE ''`;
+      try {
+        await this.conn.run(`COPY (${select}) TO ${sqlString(body)} (FORMAT CSV, HEADER false, ${opts})`);
+        await writeFile(path, `${header.map(field).join(delim)}\n`, { flag: 'wx' });
+        await pipeline(createReadStream(body), createWriteStream(path, { flags: 'a' }));
+      } finally {
+        await rm(body, { force: true });
+      }
+      return;
+    }
     const opts =
       format === 'csv'
         ? `FORMAT CSV, HEADER true, DELIMITER ','`
@@ -600,7 +689,7 @@ export async function resolveRoles(
       [t, trusted],
     ] as const) {
       if (info.kind === 'string' && info.nonNull > 0 && info.numericLike >= MIXED_SHARE * info.nonNull) {
-        const ex = await src.firstNonNumeric(table.table, info.name);
+        const ex = await src.firstNonNumeric(table.table, info);
         throw schemaError(
           `column "${info.name}" in ${table.path} mixes numbers and text${ex ? ` (row ${ex.row + 1}: "${ex.value.slice(0, 40)}")` : ''}`,
           'clean the column, or leave it out with --features',
@@ -709,14 +798,14 @@ export async function readDataset(
   };
   const exprs: string[] = [];
   const add = (e: string) => exprs.push(e) - 1;
-  const labelCol = sqlIdent(colName(roles.label)!);
+  const labelCol = colSql(info(roles.label)!);
   const labelExpr = `NULLIF(trim(${labelCol}::VARCHAR), '')`;
   const iRow = add('rowid::BIGINT');
   const iLabel = add(labelExpr);
   const opt = (name: string | undefined, expr: (c: string, i: ColumnInfo) => string) => {
     if (!name) return -1;
     const i = info(name);
-    return i ? add(expr(sqlIdent(i.name), i)) : -1;
+    return i ? add(expr(colSql(i), i)) : -1;
   };
   const iId = opt(roles.id, (c) => `${c}::VARCHAR`);
   const iText = opt(roles.text, (c) => `${c}::VARCHAR`);

@@ -134,6 +134,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
     `3. The audit compares the batch with the trusted reference: it quarantines ${n(quarantinedRows)} rows (${triggerCaught} of the ${batch.triggerRows.length} backdoor rows, ${flipsCaught} of the ${batch.flippedRows.length} flipped labels) and accepts ${n(accepted.length)}. Nothing is deleted: the quarantined rows keep their reasons.`,
   );
 
+  // Flips the audit could not see: say why, in the audit's own words (its blind-spot finding).
+  const blind = ar.findings.find((f) => f.rule === 'audit/blind-spot');
+  if (flipsCaught < batch.flippedRows.length / 2) {
+    say(
+      blind
+        ? `   The flipped labels mostly pass, and the audit says why: ${blind.message}`
+        : `   The flipped labels mostly pass: the trusted model cannot tell them from its own mistakes.`,
+    );
+  }
+
   lap('audit');
   // 4. Models.
   const spec = { text: 'sentence', numeric: [], categorical: [], hashBits: 18, maxIter: 50 };

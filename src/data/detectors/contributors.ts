@@ -74,7 +74,7 @@ export interface AccountStats {
   disagreeP?: number;
   flaggedBy: Array<'suspects' | 'disagreement'>;
   volumeZ?: number;
-  /** Share of the account's suspect or contradicted rows its peers' rate does not explain (best flagged metric). */
+  /** Share of the account's contradicted rows its peers' rate does not explain (when flagged for them). */
   purity?: number;
   /** For the cohort of new accounts: its member accounts. */
   members?: string[];
@@ -190,6 +190,16 @@ export function run(ctx: AuditContext): DetectorOutput {
   const suspect = new Uint8Array(inc.n);
   if (suspicion) for (let i = 0; i < inc.n; i++) if (suspicion[i] >= s.suspectScore) suspect[i] = 1;
   const disagree = disagreeMask(ctx, s);
+  // Rows a flagged (account, cell) explains already (audit/label-cells): counted again here, they would make
+  // the same account look suspect overall and raise its every contradicted row, honest ones included.
+  const explained = ctx.shared.labelCellRows as Uint8Array | undefined;
+  if (explained?.length === inc.n) {
+    for (let i = 0; i < inc.n; i++) {
+      if (!explained[i]) continue;
+      suspect[i] = 0;
+      if (disagree) disagree[i] = 0;
+    }
+  }
   const findings: Finding[] = [];
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
@@ -257,8 +267,11 @@ export function run(ctx: AuditContext): DetectorOutput {
       else v.a.disagreeP = v.p;
       if (v.flagged) {
         v.a.flaggedBy.push(v.metric);
-        const rate = v.metric === 'suspects' ? v.a.suspects / v.a.rows : v.a.disagreements / v.a.rows;
-        v.a.purity = Math.max(v.a.purity ?? 0, 1 - base[v.metric] / rate);
+        // Only an account flagged for its contradicted labels has them raised: one flagged for rows other
+        // detectors found (a pocket, a trigger) keeps its other contradicted rows, mostly the model's mistakes.
+        if (v.metric === 'disagreement') {
+          v.a.purity = Math.max(v.a.purity ?? 0, 1 - base[v.metric] / (v.a.disagreements / v.a.rows));
+        }
       }
     }
 

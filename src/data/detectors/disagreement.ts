@@ -26,7 +26,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
 import { firstOfEachRow, modelMatrix } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
-import { batchCv, trustedModel } from '../learn/context.js';
+import { batchCv, effectiveHashBits, trustedModel } from '../learn/context.js';
 import { crossValProba } from '../learn/cv.js';
 import { normalUpperTail } from '../stats/tests.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -50,9 +50,12 @@ export interface ClassReference {
 }
 
 /** Out-of-fold probabilities of the trusted rows, per class: the clean reference; plus the model's CV accuracy. */
-function referenceDistribution(ctx: AuditContext, s: Settings): { refs: ClassReference[]; accuracy: number } {
+function referenceDistribution(
+  ctx: AuditContext,
+  s: Settings,
+): { refs: ClassReference[]; accuracy: number; power: Power } {
   const K = ctx.classes.length;
-  const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
+  const Xt = modelMatrix(ctx, 'trusted', effectiveHashBits(s.hashBits, K));
   const yt = ctx.trusted.labels;
   const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
   const cv = crossValProba(Xt, yt, K, {
@@ -68,7 +71,90 @@ function referenceDistribution(ctx: AuditContext, s: Settings): { refs: ClassRef
     per[yt[i]].push(cv[i * K + yt[i]]);
     if (argmax(cv, i, K) === yt[i]) correct++;
   }
-  return { refs: per.map(classReference), accuracy: correct / Math.max(1, ctx.trusted.n) };
+  const refs = per.map(classReference);
+  return { refs, accuracy: correct / Math.max(1, ctx.trusted.n), power: powerOf(cv, yt, K, refs) };
+}
+
+/** What the trusted model can see, measured on the trusted rows' out-of-fold probabilities. */
+export interface Power {
+  /** Share of simulated flips (each trusted row given another label) that stand out from clean rows. */
+  sensitivity: number;
+  /** Share of clean trusted rows that stand out as much (the false alarms flips must outnumber). */
+  falseAlarm: number;
+  /** Smallest share of randomly flipped labels that would outnumber those false alarms. */
+  minFlipRate: number;
+  /** Trusted rows of the smallest class. */
+  smallestClass: number;
+}
+
+/** A label "stands out" when the model prefers another label and clean rows of that class reach its P this low this rarely. */
+const STANDS_OUT = 0.01;
+
+export function powerOf(cv: Float32Array, y: Int32Array, K: number, refs: ClassReference[]): Power {
+  let seen = 0;
+  let caught = 0;
+  let alarms = 0;
+  const counts = new Array<number>(K).fill(0);
+  for (let i = 0; i < y.length; i++) {
+    counts[y[i]]++;
+    const best = argmax(cv, i, K);
+    if (best !== y[i] && referenceP(refs[y[i]], cv[i * K + y[i]]) <= STANDS_OUT) alarms++;
+    for (let c = 0; c < K; c++) {
+      if (c === y[i] || refs[c].sorted.length === 0) continue;
+      seen++;
+      if (best !== c && referenceP(refs[c], cv[i * K + c]) <= STANDS_OUT) caught++;
+    }
+  }
+  const sensitivity = seen ? caught / seen : 0;
+  const falseAlarm = y.length ? alarms / y.length : 1;
+  const present = counts.filter((c) => c > 0);
+  return {
+    sensitivity,
+    falseAlarm,
+    minFlipRate: sensitivity > 0 ? Math.min(1, (falseAlarm + 1 / Math.max(1, y.length)) / sensitivity) : 1,
+    smallestClass: present.length ? Math.min(...present) : 0,
+  };
+}
+
+export const blindMeta: RuleMeta = {
+  id: 'audit/blind-spot',
+  title: 'Label flips the trusted set is too small or too weak to see',
+  severity: 'medium',
+  atlas: ATLAS.poisonData,
+  rationale:
+    'Label-flip detection judges each label by a model of the trusted set. When that model is weak (few ' +
+    'trusted rows, few per class, features that barely predict the label), flipped labels look like the ' +
+    'model’s own mistakes and pass: a clean verdict then means "could not tell", and the user must know.',
+};
+
+/** Below these the audit says it cannot see label flips well. */
+const POWER_FLOOR = { sensitivity: 0.5, minFlipRate: 0.1, smallestClass: 20 };
+
+function blindFinding(ctx: AuditContext, accuracy: number, power: Power) {
+  const weak =
+    power.sensitivity < POWER_FLOOR.sensitivity ||
+    power.minFlipRate > POWER_FLOOR.minFlipRate ||
+    power.smallestClass < POWER_FLOOR.smallestClass;
+  if (!weak) return undefined;
+  const pc = (x: number) => `${Math.round(100 * x)}%`;
+  const small = power.smallestClass < POWER_FLOOR.smallestClass;
+  const need = small
+    ? `at least ${POWER_FLOOR.smallestClass * 5} reviewed rows per class`
+    : `more reviewed rows (${ctx.trusted.n} now) or features that predict the label better`;
+  return makeFinding(
+    blindMeta,
+    `Label flips can pass unseen: the trusted model's cross-validated accuracy is ${pc(accuracy)} on ${ctx.trusted.n} trusted rows (smallest class ${power.smallestClass}), so only ${pc(power.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(power.minFlipRate)} of the batch are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
+    {
+      evidence: {
+        trustedCvAccuracy: Number(accuracy.toFixed(4)),
+        flipSensitivity: Number(power.sensitivity.toFixed(3)),
+        falseAlarm: Number(power.falseAlarm.toFixed(4)),
+        minFlipRate: Number(power.minFlipRate.toFixed(3)),
+        smallestClass: power.smallestClass,
+        trustedRows: ctx.trusted.n,
+      },
+    },
+  );
 }
 
 const logit = (p: number) => Math.log(Math.max(p, 1e-9) / Math.max(1 - p, 1e-9));
@@ -233,7 +319,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const n = inc.n;
   const tm = trustedModel(ctx, s);
   const proba = tm.proba;
-  const { refs, accuracy } = referenceDistribution(ctx, s);
+  const { refs, accuracy, power } = referenceDistribution(ctx, s);
   const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -331,6 +417,8 @@ export function run(ctx: AuditContext): DetectorOutput {
       ),
     );
   }
+  const blind = blindFinding(ctx, accuracy, power);
+  if (blind) findings.push(blind);
   findings.push(
     makeFinding(
       meta,

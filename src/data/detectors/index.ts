@@ -7,6 +7,8 @@ import { detector as contributors } from './contributors.js';
 import { detector as disagreement } from './disagreement.js';
 import { detector as drift } from './drift.js';
 import { detector as duplicates } from './duplicates.js';
+import { detector as labelCells } from './label-cells.js';
+import { detector as localLabels } from './local-labels.js';
 import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
 import type { Detector } from './types.js';
@@ -16,6 +18,8 @@ import type { Detector } from './types.js';
 export const DETECTORS: Detector[] = [
   triggers,
   disagreement,
+  labelCells,
+  localLabels,
   duplicates,
   representations,
   drift,

@@ -43,7 +43,9 @@ export function encodeTabular(
   const items = new Uint32Array(n * F);
   const values = new Int32Array(n * F);
   columns.forEach((col, f) => {
-    const base = hashString(`col:${col}`);
+    // Token hashes fold ASCII case; a column name must not ("Age" and "age" can be two columns).
+    const lower = col.toLowerCase();
+    const base = col === lower ? hashString(`col:${col}`) : combine(hashString(`col:${col}`), caseMark(col));
     const num = ds.numeric.get(col);
     const cat = ds.categorical.get(col);
     // Item hashes per value index, computed once per column.
@@ -74,6 +76,16 @@ export function encodeTabular(
     }
   });
   return { columns, items, values, n, F, edges };
+}
+
+/** A hash of where a name has capitals (0 when it has none). */
+function caseMark(name: string): number {
+  let h = 0x1b873593;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) h = combine(h, i + 1);
+  }
+  return h;
 }
 
 /** Human-readable item: `workclass=Private`, `age in [37, 45)`, `age missing`. */

@@ -24,9 +24,25 @@ export interface ModelSettings {
   maxIter: number;
 }
 
-export function modelSettings(s: Partial<ModelSettings> = {}): ModelSettings {
+/**
+ * Weights one model may hold (its hashed space times its outputs). A softmax over K classes keeps K weights
+ * per feature, so 2^18 features and 5,000 classes would need 10 GB; above this the hashed space shrinks
+ * instead (two to eight classes keep 2^18; 50 classes get 2^15, 256 get 2^13), so memory does not grow with
+ * the classes.
+ */
+export const MAX_MODEL_WEIGHTS = 2 ** 21;
+
+/** The model's hashed space for K classes: the configured bits, shrunk until the weights fit the bound. */
+export function effectiveHashBits(hashBits: number, K: number): number {
+  const M = K <= 2 ? 1 : K;
+  let bits = hashBits;
+  while (bits > 8 && 2 ** bits * M > MAX_MODEL_WEIGHTS) bits--;
+  return bits;
+}
+
+export function modelSettings(s: Partial<ModelSettings> = {}, K = 2): ModelSettings {
   return {
-    hashBits: s.hashBits ?? DISAGREEMENT_DEFAULTS.hashBits,
+    hashBits: effectiveHashBits(s.hashBits ?? DISAGREEMENT_DEFAULTS.hashBits, K),
     l2: s.l2 ?? DISAGREEMENT_DEFAULTS.l2,
     maxIter: s.maxIter ?? DISAGREEMENT_DEFAULTS.maxIter,
   };
@@ -36,8 +52,8 @@ export function trustedModel(ctx: AuditContext, settings: Partial<ModelSettings>
   const key = 'model:trusted';
   const hit = ctx.shared[key] as TrustedModel | undefined;
   if (hit) return hit;
-  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings });
   const K = ctx.classes.length;
+  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings }, K);
   const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
   const model = trainLogReg(Xt, ctx.trusted.labels, K, { l2: s.l2, maxIter: s.maxIter });
   const X = modelMatrix(ctx, 'incoming', s.hashBits);
@@ -65,7 +81,7 @@ export function batchCv(
   const hit = ctx.shared[key] as BatchCv | undefined;
   if (hit) return hit;
   const all = { ...ctx.shared.modelSettings, ...settings };
-  const s = modelSettings(all);
+  const s = modelSettings(all, ctx.classes.length);
   const X = modelMatrix(ctx, 'incoming', s.hashBits);
   const r = crossValidate(X, ctx.incoming.labels, ctx.classes.length, {
     l2: s.l2,

@@ -12,7 +12,16 @@ export interface LogRegOptions {
   maxIter: number;
   /** Optional per-row weights (e.g. to balance classes). */
   weights?: Float32Array;
+  /** Bound on multiply-adds of one fit (nonzeros × outputs × iterations); default MAX_FIT_WORK. */
+  maxWork?: number;
 }
+
+/**
+ * Multiply-adds one fit may spend (about a second). A softmax costs nonzeros × classes per iteration, so
+ * 13,000 text rows of 250 classes would take minutes; above the bound the fit trains on a class-stratified
+ * sample of its rows (every class keeps rows) whose cost fits, and still scores every row.
+ */
+export const MAX_FIT_WORK = 1.5e9;
 
 export interface LogRegModel {
   /** Number of classes. */
@@ -36,6 +45,58 @@ export function balancedWeights(y: Int32Array, K: number): Float32Array {
 }
 
 export function trainLogReg(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
+  const M = K === 2 ? 1 : K;
+  const work = X.indptr[X.n] * M * opts.maxIter;
+  const budget = opts.maxWork ?? MAX_FIT_WORK;
+  if (work > budget && X.n > 2 * K) {
+    const keep = stratifiedSample(y, K, budget / work);
+    const ys = Int32Array.from(keep, (i) => y[i]);
+    const ws = opts.weights ? Float32Array.from(keep, (i) => opts.weights![i]) : undefined;
+    return trainCompact(selectRowsOf(X, keep), ys, K, { ...opts, weights: ws });
+  }
+  return trainCompact(X, y, K, opts);
+}
+
+/** Rows kept when a fit trains on a share `frac` of them: evenly spaced within each class, at least two per class. */
+export function stratifiedSample(y: Int32Array, K: number, frac: number): Int32Array {
+  const counts = new Float64Array(K);
+  for (let i = 0; i < y.length; i++) counts[y[i]]++;
+  const taken = new Float64Array(K);
+  const seen = new Float64Array(K);
+  const out: number[] = [];
+  for (let i = 0; i < y.length; i++) {
+    const c = y[i];
+    seen[c]++;
+    const quota = Math.max(Math.min(2, counts[c]), Math.floor(counts[c] * frac));
+    // Take a row when the share taken so far falls behind the quota's share of the rows seen.
+    if (taken[c] < quota && taken[c] * counts[c] < quota * seen[c]) {
+      taken[c]++;
+      out.push(i);
+    }
+  }
+  return Int32Array.from(out);
+}
+
+function selectRowsOf(X: SparseMatrix, rows: Int32Array): SparseMatrix {
+  let nnz = 0;
+  for (const r of rows) nnz += X.indptr[r + 1] - X.indptr[r];
+  const indptr = new Int32Array(rows.length + 1);
+  const indices = new Int32Array(nnz);
+  const values = new Float32Array(nnz);
+  let k = 0;
+  rows.forEach((r, t) => {
+    indptr[t] = k;
+    const a = X.indptr[r];
+    const b = X.indptr[r + 1];
+    indices.set(X.indices.subarray(a, b), k);
+    values.set(X.values.subarray(a, b), k);
+    k += b - a;
+  });
+  indptr[rows.length] = k;
+  return { n: rows.length, dim: X.dim, indptr, indices, values };
+}
+
+function trainCompact(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
   // Train over the columns actually used (a small set leaves most of the hashed space empty), then
   // scatter the weights back into the full space.
   const used = new Int32Array(X.dim).fill(-1);

@@ -64,7 +64,9 @@ describe('antidote audit: contributors, drift and duplicates end to end', () => 
     expect(ran.get('audit/duplicates')).toBe('ran');
     expect(ran.get('audit/representations')).toBe('skipped');
     const named = report.findings
-      .filter((f) => f.rule === 'audit/contributors' && f.evidence?.role === 'labeler')
+      .filter(
+        (f) => ['audit/contributors', 'audit/label-cells'].includes(f.rule) && f.evidence?.role === 'labeler',
+      )
       .map((f) => f.evidence?.account);
     expect(new Set(named)).toEqual(new Set(rogue));
     const quarantined = readFileSync(join(work, 'rogue-labelers', 'out', 'quarantined.csv'), 'utf8');

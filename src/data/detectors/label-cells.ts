@@ -1,0 +1,377 @@
+/**
+ * Detector: accounts and labelers judged per cell. A rogue labeler who flips in one direction (A to B), or
+ * swaps one class pair among fifteen, changes few of its rows overall: its rate of contradicted labels over
+ * all its rows is diluted, and a test over all rows misses it. In the cell "the trusted model reads the row as
+ * A, the account says B" it stands out by orders of magnitude against its peers' rate in the same cell.
+ *
+ * For each account (source and labeler roles) and each cell (trusted model's predicted class p -> given label
+ * y, p != y), the account's count is tested against its peers' pooled rate in that cell (peers = every other
+ * account; rows the model reads as p form the denominator). Accounts differ naturally (some labelers are
+ * noisier), so the binomial is widened by the spread of the accounts' rates beyond sampling error (a
+ * beta-binomial, through its design effect). Accounts absent from the trusted set are also pooled into one
+ * cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
+ * All tests go through Benjamini-Hochberg at `fdr`.
+ *
+ * A flagged (account, cell) raises that account's rows in the cell, however weakly the model disagrees: each
+ * scores the share of the account's cell that its peers' rate does not explain (1 - peer rate / account rate,
+ * the rate read at its lower confidence bound), so a labeler who flips half its A rows to B against peers at 4%
+ * scores about 0.9.
+ */
+import { ATLAS } from '../../core/atlas.js';
+import type { Finding } from '../../core/finding.js';
+import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { mad, median, weightedMedian } from '../stats/robust.js';
+import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { settingsFor } from './lib/settings.js';
+import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
+
+export const meta: RuleMeta = {
+  id: 'audit/label-cells',
+  title: 'Labelers and accounts who flip one direction or one class pair',
+  severity: 'high',
+  atlas: ATLAS.poisonData,
+  rationale:
+    'A labeler who flips labels in one direction, or swaps two classes, hides in its overall error rate; in ' +
+    'the one cell where it flips (the trusted model reads A, the labeler writes B) its rate is many times its ' +
+    'peers’ in the same cell. Tested per account and cell against the peers, with false-discovery-rate control.',
+};
+
+export const LABEL_CELLS_DEFAULTS = {
+  /** Benjamini-Hochberg false discovery rate over every (account, cell) tested. */
+  fdr: 0.001,
+  /** Once an account is flagged in one cell, its other cells are tested among themselves at this rate. */
+  accountFdr: 0.1,
+  /** An account's cell must hold at least this many rows to be tested. */
+  minCellRows: 4,
+  /** The account's rate in the cell must be at least this multiple of its peers'. */
+  minRatio: 2,
+  /** Highest score of a row in a flagged cell. */
+  rowScore: 0.95,
+  /** z of the lower confidence bound at which an account's cell rate is read when scoring its rows. */
+  z: 1.645,
+  /** Flagged (account, cell) pairs listed in findings. */
+  maxReported: 25,
+};
+type Settings = typeof LABEL_CELLS_DEFAULTS;
+type Role = 'source' | 'labeler';
+
+interface CellTest {
+  role: Role;
+  account: string;
+  /** Account codes the test covers (one, or the new-account cohort). */
+  codes: number[];
+  /** Predicted class, or -1 for the label mix. */
+  pred: number;
+  label: number;
+  x: number;
+  n: number;
+  peerRate: number;
+  p: number;
+  flagged?: boolean;
+  purity?: number;
+}
+
+/** Wilson lower bound of x/n. */
+function wilsonLower(x: number, n: number, z: number): number {
+  if (n === 0) return 0;
+  const ph = x / n;
+  const z2 = z * z;
+  return Math.max(
+    0,
+    (ph + z2 / (2 * n) - z * Math.sqrt((ph * (1 - ph)) / n + z2 / (4 * n * n))) / (1 + z2 / n),
+  );
+}
+
+/**
+ * Intra-account correlation of a cell: the spread of the accounts' rates beyond what sampling explains (robust:
+ * median absolute deviation), as a share of r(1 - r). 0 when the accounts agree.
+ */
+function overdispersion(rates: number[], ns: number[], r: number): number {
+  if (rates.length < 4 || r <= 0 || r >= 1) return 0;
+  const sd = 1.4826 * mad(rates, median(rates));
+  const sampling = ns.reduce((t, n) => t + (r * (1 - r)) / n, 0) / ns.length;
+  const extra = sd * sd - sampling;
+  return extra > 0 ? Math.min(0.5, extra / (r * (1 - r))) : 0;
+}
+
+/** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
+function cellP(x: number, n: number, r: number, rho: number): number {
+  const f = 1 / (1 + (n - 1) * rho);
+  return binomialUpperTail(Math.round(x * f), Math.max(1, Math.round(n * f)), r);
+}
+
+function argmaxRow(proba: Float32Array, i: number, K: number): number {
+  let best = 0;
+  for (let c = 1; c < K; c++) if (proba[i * K + c] > proba[i * K + best]) best = c;
+  return best;
+}
+
+function testsForRole(
+  ctx: AuditContext,
+  role: Role,
+  col: Categorical,
+  pred: Int32Array,
+  s: Settings,
+): CellTest[] {
+  const inc = ctx.incoming;
+  const K = ctx.classes.length;
+  const m = col.values.length;
+  // Sparse counts: account -> rows per predicted class, and per (pred, label) cell.
+  const rowsByPred = new Map<number, number>(); // a*K + p
+  const cells = new Map<number, number>(); // (a*K + p)*K + y
+  const labelsOf = new Map<number, number>(); // a*K + y
+  const rowsOf = new Float64Array(m);
+  const N = new Float64Array(K);
+  const X = new Float64Array(K * K);
+  const Y = new Float64Array(K);
+  let total = 0;
+  for (let i = 0; i < inc.n; i++) {
+    const a = col.codes[i];
+    if (a < 0) continue;
+    const p = pred[i];
+    const y = inc.labels[i];
+    rowsOf[a]++;
+    total++;
+    N[p]++;
+    X[p * K + y]++;
+    Y[y]++;
+    rowsByPred.set(a * K + p, (rowsByPred.get(a * K + p) ?? 0) + 1);
+    labelsOf.set(a * K + y, (labelsOf.get(a * K + y) ?? 0) + 1);
+    if (p !== y) cells.set((a * K + p) * K + y, (cells.get((a * K + p) * K + y) ?? 0) + 1);
+  }
+  // Accounts absent from the trusted set, pooled (only when the trusted set has the column).
+  const trustedCol = role === 'source' ? ctx.trusted.source : ctx.trusted.labeler;
+  let fresh: number[] = [];
+  if (trustedCol) {
+    const known = new Set(Array.from(trustedCol.codes, (c) => (c < 0 ? '' : trustedCol.values[c])));
+    fresh = [];
+    for (let a = 0; a < m; a++) if (rowsOf[a] > 0 && !known.has(col.values[a])) fresh.push(a);
+  }
+  const groups: Array<{ name: string; codes: number[] }> = [];
+  for (let a = 0; a < m; a++) if (rowsOf[a] > 0) groups.push({ name: col.values[a], codes: [a] });
+  if (fresh.length >= 2 && fresh.length < groups.length) {
+    groups.push({ name: `(${fresh.length} new accounts)`, codes: fresh });
+  }
+  if (groups.length < 3) return [];
+  const sum = (codes: number[], map: Map<number, number>, key: (a: number) => number) =>
+    codes.reduce((t, a) => t + (map.get(key(a)) ?? 0), 0);
+
+  const tests: CellTest[] = [];
+  // Off-diagonal cells (p -> y) that some account fills, each with its dispersion across accounts.
+  const cellKeys = new Set<number>();
+  for (const key of cells.keys()) cellKeys.add(key % (K * K));
+  for (const pk of cellKeys) {
+    const p = Math.floor(pk / K);
+    const y = pk % K;
+    const rates: number[] = [];
+    const ns: number[] = [];
+    for (const g of groups) {
+      if (g.codes.length > 1) continue;
+      const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+      if (n < 10) continue;
+      rates.push((cells.get((g.codes[0] * K + p) * K + y) ?? 0) / n);
+      ns.push(n);
+    }
+    // The peers' rate: the row-weighted median of the accounts' rates (two rogues of twelve cannot drag it),
+    // never below the pooled rate of the other accounts' rows (small accounts make the median noisy).
+    const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
+    const rho = overdispersion(rates, ns, Number.isNaN(wm) ? X[p * K + y] / Math.max(1, N[p]) : wm);
+    for (const g of groups) {
+      const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
+      if (x < s.minCellRows) continue;
+      const n = sum(g.codes, rowsByPred, (a) => a * K + p);
+      const pooled = (X[p * K + y] - x + 0.5) / (N[p] - n + 1);
+      const peerRate = Number.isNaN(wm)
+        ? pooled
+        : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, wm * 1.25));
+      const ok = x / n >= s.minRatio * peerRate;
+      tests.push({
+        role,
+        account: g.name,
+        codes: g.codes,
+        pred: p,
+        label: y,
+        x,
+        n,
+        peerRate,
+        p: ok ? cellP(x, n, Math.min(0.999, peerRate), rho) : 1,
+      });
+    }
+  }
+  // Label mix: each label's share of the account's rows against its peers'.
+  for (let y = 0; y < K; y++) {
+    for (const g of groups) {
+      const x = sum(g.codes, labelsOf, (a) => a * K + y);
+      if (x < s.minCellRows) continue;
+      const n = g.codes.reduce((t, a) => t + rowsOf[a], 0);
+      const peerRate = (Y[y] - x + 0.5) / (total - n + 1);
+      const ok = x / n >= Math.min(0.95, 1.5 * peerRate) && x / n - peerRate >= 0.1;
+      tests.push({
+        role,
+        account: g.name,
+        codes: g.codes,
+        pred: -1,
+        label: y,
+        x,
+        n,
+        peerRate,
+        p: ok ? binomialUpperTail(x, n, Math.min(0.999, peerRate)) : 1,
+      });
+    }
+  }
+  return tests;
+}
+
+export function run(ctx: AuditContext): DetectorOutput {
+  const s = settingsFor(ctx, meta.id, LABEL_CELLS_DEFAULTS);
+  const inc = ctx.incoming;
+  const K = ctx.classes.length;
+  const proba = ctx.shared.trustedProba;
+  if (!proba || proba.length !== inc.n * K) return { findings: [], rows: [] };
+  const pred = new Int32Array(inc.n);
+  for (let i = 0; i < inc.n; i++) pred[i] = argmaxRow(proba, i, K);
+  const tests: CellTest[] = [];
+  const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
+  for (const role of ['source', 'labeler'] as const) {
+    const col = cols[role];
+    if (col) for (const t of testsForRole(ctx, role, col, pred, s)) tests.push(t);
+  }
+  const reject = benjaminiHochberg(
+    tests.map((t) => t.p),
+    s.fdr,
+  );
+  tests.forEach((t, k) => {
+    t.flagged = reject[k] && t.p < 1;
+  });
+  // An account found flipping in one cell: its other cells (the reverse of a swapped pair, a third class)
+  // are then tested among themselves, at `accountFdr`: the question is no longer whether any account flips.
+  const found = new Set(tests.filter((t) => t.flagged).map((t) => `${t.role}\u0000${t.account}`));
+  for (const key of found) {
+    const own = tests.filter((t) => `${t.role}\u0000${t.account}` === key && !t.flagged && t.pred >= 0);
+    const again = benjaminiHochberg(
+      own.map((t) => t.p),
+      s.accountFdr,
+    );
+    own.forEach((t, k) => {
+      if (again[k] && t.p < 1) t.flagged = true;
+    });
+  }
+  const flagged = tests.filter((t) => t.flagged);
+  // A row in several flagged cells (its account's, its cohort's) keeps its highest score.
+  const scores = new Float32Array(inc.n);
+  const reasons = new Map<number, string>();
+  for (const t of flagged) {
+    if (t.pred < 0) continue; // the label mix is reported; the cells carry the rows
+    t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilsonLower(t.x, t.n, s.z)));
+    const score = Math.min(s.rowScore, t.purity);
+    if (score <= 0) continue;
+    const codes = new Set(t.codes);
+    const col = cols[t.role]!;
+    const why = `${t.role} "${t.account}" labels ${ctx.classes[t.label]} rows the trusted model reads as ${ctx.classes[t.pred]} ${ratio(t)}× as often as its peers, and this row is one`;
+    for (let i = 0; i < inc.n; i++) {
+      if (inc.labels[i] !== t.label || !codes.has(col.codes[i])) continue;
+      // In the cell, or beside it: the model prefers the cell's class to the label but a third one to both.
+      if (pred[i] !== t.pred && !(proba[i * K + t.pred] > proba[i * K + t.label])) continue;
+      if (score > scores[i]) {
+        scores[i] = score;
+        reasons.set(i, why);
+      }
+    }
+  }
+  const rows: RowFlag[] = [];
+  const explained = new Uint8Array(inc.n);
+  for (let i = 0; i < inc.n; i++) {
+    if (scores[i] <= 0) continue;
+    rows.push({ row: i, score: scores[i], reason: reasons.get(i)! });
+    explained[i] = 1;
+  }
+  // Contributors (stage 2) judge accounts on the rows these cells do not explain already.
+  return { findings: findingsOf(ctx, flagged, s), rows, publish: { labelCellRows: explained } };
+}
+
+const ratio = (t: CellTest) => {
+  const r = t.x / t.n / Math.max(1e-9, t.peerRate);
+  return r >= 10 ? Math.round(r).toString() : r.toFixed(1);
+};
+const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
+
+function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Finding[] {
+  const byAccount = new Map<string, CellTest[]>();
+  for (const t of flagged) {
+    const key = `${t.role}\u0000${t.account}`;
+    const list = byAccount.get(key) ?? [];
+    list.push(t);
+    byAccount.set(key, list);
+  }
+  const groups = [...byAccount.values()].sort(
+    (a, b) => Math.min(...a.map((t) => t.p)) - Math.min(...b.map((t) => t.p)),
+  );
+  const out: Finding[] = [];
+  for (const list of groups.slice(0, s.maxReported)) {
+    const t0 = list[0];
+    const cells = list.filter((t) => t.pred >= 0).sort((a, b) => a.p - b.p);
+    const mix = list.filter((t) => t.pred < 0);
+    const parts = cells
+      .slice(0, 4)
+      .map(
+        (t) =>
+          `of ${t.n} rows the trusted model reads as ${ctx.classes[t.pred]} it labelled ${pct(t.x / t.n)} ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
+      );
+    for (const t of mix.slice(0, 2))
+      parts.push(
+        `${pct(t.x / t.n)} of its ${t.n} rows are ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
+      );
+    const who = t0.role === 'labeler' ? `Labeler "${t0.account}"` : `Source account "${t0.account}"`;
+    const action =
+      t0.role === 'labeler' ? 're-label its rows independently' : 'review its rows before training';
+    const rowsRaised = cells.reduce((a, t) => a + t.x, 0);
+    const p = Math.min(...list.map((t) => t.p));
+    out.push(
+      makeFinding(meta, `${who}: ${parts.join('; ')}; ${action}.`, {
+        severity: cells.length > 0 && (rowsRaised >= 10 || p < 1e-6) ? 'high' : 'medium',
+        location: { column: ctx.roles[t0.role], rowCount: rowsRaised },
+        evidence: {
+          role: t0.role,
+          account: t0.account,
+          cells: cells.map((t) => ({
+            predicted: ctx.classes[t.pred],
+            label: ctx.classes[t.label],
+            rows: t.x,
+            of: t.n,
+            peerRate: Number(t.peerRate.toFixed(4)),
+            pValue: t.p,
+          })),
+          labelMix: mix.map((t) => ({
+            label: ctx.classes[t.label],
+            rows: t.x,
+            of: t.n,
+            peerRate: Number(t.peerRate.toFixed(4)),
+            pValue: t.p,
+          })),
+        },
+      }),
+    );
+  }
+  if (groups.length > s.maxReported) {
+    out.push(
+      makeFinding(
+        meta,
+        `${groups.length - s.maxReported} more accounts flip labels in some cell (not listed).`,
+        {
+          severity: 'medium',
+          evidence: { more: groups.length - s.maxReported },
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+export const detector: Detector = {
+  meta,
+  defaults: LABEL_CELLS_DEFAULTS,
+  stage: 1,
+  applies: (ctx) => Boolean(ctx.incoming.source || ctx.incoming.labeler) && ctx.classes.length >= 2,
+  run,
+};
+export default detector;

@@ -1,0 +1,64 @@
+/**
+ * Issue 10, item 7: column names kept exactly as the file has them (two names that differ only in case used
+ * to crash the reader: DuckDB identifiers are case-insensitive), and string labels of more than two classes.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
+import { runCli } from '../helpers/cli.js';
+
+const HEADER = ['Age', 'age', 'net.income', 'Région code', 'grade'];
+const GRADES = ['low', 'mid', 'high'];
+
+function rows(n: number, seed: number): string[][] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const g = Math.floor(r() * 3);
+    return [
+      String(20 + Math.floor(r() * 50)),
+      String(Math.floor(r() * 9)),
+      (g * 30 + r() * 25).toFixed(2),
+      ['nord', 'süd', 'ouest'][Math.floor(r() * 3)],
+      GRADES[g],
+    ];
+  });
+}
+
+describe('antidote audit: column names as written, multi-class string labels', () => {
+  it('reads two columns that differ only in case, and writes every row back under the same header', () => {
+    // A folder named key=value must not add a column (DuckDB's hive partitioning would add "batch").
+    const dir = join(tmpDir(), 'batch=2026-01');
+    mkdirSync(dir);
+    const incoming = rows(600, 32);
+    writeCsv(join(dir, 'trusted.csv'), HEADER, rows(300, 31));
+    writeCsv(join(dir, 'incoming.csv'), HEADER, incoming);
+    const out = join(dir, 'out');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'grade',
+      '--out',
+      out,
+      '--format',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect([0, 1]).toContain(r.code);
+    const report = JSON.parse(r.stdout);
+    expect(report.roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
+    expect([...report.classes].sort()).toEqual([...GRADES].sort());
+    const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8'));
+    const quarantined = parseCsv(readFileSync(join(out, 'quarantined.csv'), 'utf8'));
+    expect(accepted[0]).toEqual(HEADER);
+    expect(quarantined[0]).toEqual([...HEADER, 'antidote_score', 'antidote_reasons']);
+    // Nothing lost, values unchanged: the two outputs hold exactly the incoming rows.
+    const back = [...accepted.slice(1), ...quarantined.slice(1).map((x) => x.slice(0, HEADER.length))];
+    const key = (x: string[]) => x.join('\u0001');
+    expect(back.map(key).sort()).toEqual(incoming.map(key).sort());
+  }, 60_000);
+});

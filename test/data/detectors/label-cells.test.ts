@@ -1,0 +1,119 @@
+/**
+ * Issue 10, class 2: labelers who flip in one direction or one class pair, found by the whole audit (every
+ * registered detector) on generated batches: before the per-cell test, rates over all of a labeler's rows
+ * diluted them and nothing was found.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAudit } from '../../../src/data/audit.js';
+import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+
+async function audit(dir: string, extra: { text?: string; labeler: string }) {
+  const run = await runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    ...extra,
+    threads: 1,
+  });
+  try {
+    const q = new Set<number>();
+    for (let i = 0; i < run.incoming.dataset.n; i++) if (run.quarantined[i]) q.add(i);
+    return { q, report: run.report };
+  } finally {
+    run.source.close();
+  }
+}
+
+function precisionRecall(q: Set<number>, truth: Set<number>) {
+  let tp = 0;
+  for (const i of q) if (truth.has(i)) tp++;
+  return { precision: q.size ? tp / q.size : 0, recall: truth.size ? tp / truth.size : 0 };
+}
+
+describe('labelers judged per cell (predicted class -> given label)', () => {
+  it('finds two of twelve labelers who relabel half their positive reviews negative (one direction)', async () => {
+    const dir = tmpDir();
+    const r = rng(21);
+    const row = () => {
+      const y = r() < 0.5 ? 1 : 0;
+      return { text: sentence(r, y), y };
+    };
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      ['text', 'label'],
+      Array.from({ length: 400 }, () => {
+        const x = row();
+        return [x.text, x.y ? 'pos' : 'neg'];
+      }),
+    );
+    const truth = new Set<number>();
+    const rows: string[][] = [];
+    for (let i = 0; i < 4800; i++) {
+      const x = row();
+      const who = i % 12;
+      let y = x.y;
+      if ((who === 3 || who === 8) && y === 1 && r() < 0.5) {
+        y = 0;
+        truth.add(i);
+      }
+      rows.push([x.text, y ? 'pos' : 'neg', `labeler-${who}`]);
+    }
+    writeCsv(join(dir, 'incoming.csv'), ['text', 'label', 'labeler'], rows);
+    const { q, report } = await audit(dir, { text: 'text', labeler: 'labeler' });
+    const pr = precisionRecall(q, truth);
+    expect(pr.recall).toBeGreaterThanOrEqual(0.8);
+    expect(pr.precision).toBeGreaterThanOrEqual(0.7);
+    const named = report.findings
+      .filter((f) => f.rule === 'audit/label-cells')
+      .map((f) => f.evidence?.account);
+    expect(named.sort()).toEqual(['labeler-3', 'labeler-8']);
+  }, 120_000);
+
+  it('finds two of fifteen labelers who swap two classes of a six-class table', async () => {
+    const dir = tmpDir();
+    const r = rng(22);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const classes = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+    const row = () => {
+      const c = Math.floor(r() * 6);
+      const x = [0, 1, 2, 3].map((d) =>
+        (((c >> d) & 1) * 2.5 + (d === 3 ? c * 0.8 : 0) + gauss()).toFixed(3),
+      );
+      return { x, c };
+    };
+    const header = ['x0', 'x1', 'x2', 'x3', 'label'];
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      header,
+      Array.from({ length: 900 }, () => {
+        const v = row();
+        return [...v.x, classes[v.c]];
+      }),
+    );
+    const truth = new Set<number>();
+    const rows: string[][] = [];
+    for (let i = 0; i < 5600; i++) {
+      const v = row();
+      const who = i % 15;
+      let c = v.c;
+      if ((who === 5 || who === 11) && (c === 2 || c === 3) && r() < 0.6) {
+        c = c === 2 ? 3 : 2;
+        truth.add(i);
+      }
+      rows.push([...v.x, classes[c], `analyst ${who}`]);
+    }
+    writeCsv(join(dir, 'incoming.csv'), [...header, 'labeler'], rows);
+    const t0 = Date.now();
+    const { q, report } = await audit(dir, { labeler: 'labeler' });
+    const pr = precisionRecall(q, truth);
+    expect(pr.recall).toBeGreaterThanOrEqual(0.8);
+    expect(pr.precision).toBeGreaterThanOrEqual(0.7);
+    const named = new Set(
+      report.findings.filter((f) => f.rule === 'audit/label-cells').map((f) => f.evidence?.account),
+    );
+    expect([...named].sort()).toEqual(['analyst 11', 'analyst 5']);
+    expect(report.classes.sort()).toEqual([...classes].sort());
+    expect((Date.now() - t0) / 1000).toBeLessThan(60);
+  }, 120_000);
+});
