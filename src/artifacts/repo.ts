@@ -190,12 +190,21 @@ export async function analyzeRepository(
 async function adapterForensics(folder: string, weights: string): Promise<Finding[]> {
   const { openModel } = await import('../weights/store.js');
   const { assessAdapter } = await import('../weights/adapter/score.js');
-  const store = await openModel(weights);
+  const { adapterUnreadable } = await import('../weights/rules.js');
+  let store: Awaited<ReturnType<typeof openModel>> | undefined;
   try {
+    store = await openModel(weights);
     const a = await assessAdapter(folder, store);
     return a.findings.map((f) => (f.severity === 'high' ? { ...f, severity: 'medium' as const } : f));
+  } catch (err) {
+    // The weights file has its own result; forensics that cannot read it say so without blocking the scan.
+    return [
+      makeFinding(adapterUnreadable, `Adapter forensics could not read ${weights}: ${(err as Error).message}`, {
+        severity: 'medium',
+      }),
+    ];
   } finally {
-    await store.close();
+    await store?.close();
   }
 }
 

@@ -100,7 +100,7 @@ export function ruleCatalog(): Promise<Map<string, RuleMeta>> {
       ...(await optional(() => import('./pickle/api.js'), 'pickleRules')),
       ...(await optional(() => import('./formats/rules-meta.js'), 'formatRules')),
       // Adapter forensics reports into scans of adapter folders.
-      ...(await optional(() => import('../weights/rules.js'), 'weightRules')),
+      ...(await optional(() => import('../weights/rules.js'), 'adapterForensicsRules')),
       ...scannerRules,
     ];
     const map = new Map<string, RuleMeta>();

@@ -127,3 +127,6 @@ export const weightRules: RuleMeta[] = [
   adapterBaseMismatch,
   adapterUnreadable,
 ];
+
+/** The rules adapter forensics can raise inside `antidote scan` (the scan's rule catalogue lists them). */
+export const adapterForensicsRules: RuleMeta[] = [adapterBackdoor, adapterUnreadable];

@@ -77,10 +77,13 @@ async function kindOfFile(path: string): Promise<string> {
   try {
     const head = new Uint8Array(16);
     await fh.read(head, 0, 16, 0);
+    const size = (await fh.stat()).size;
+    // safetensors first: its 8-byte header length may begin with any byte, pickle opcodes included.
+    const headerLen = Number(Buffer.from(head.buffer).readBigUInt64LE(0));
+    if (head[8] === 0x7b && headerLen >= 2 && 8 + headerLen <= size) return 'safetensors';
     if (head[0] === 0x47 && head[1] === 0x47 && head[2] === 0x55 && head[3] === 0x46) return 'gguf';
     if (head[0] === 0x50 && head[1] === 0x4b) return 'pytorch';
     if (head[0] === 0x80) return 'pytorch';
-    if (head[8] === 0x7b) return 'safetensors';
   } finally {
     await fh.close();
   }

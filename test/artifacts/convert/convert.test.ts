@@ -163,9 +163,20 @@ describe('refusals', () => {
     const again = runCli(['convert', join(F, 'mixed_legacy.pt'), '-o', dest]);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/already exists; pass --force/);
-    const bad = runCli(['convert', join(F, 'training_checkpoint.pt'), '-o', join(out, 'x.safetensors')]);
+    // A training checkpoint converts from its one state-dict entry; naming another entry is refused with why.
+    const nested = runCli(['convert', join(F, 'training_checkpoint.pt'), '-o', join(out, 'x.safetensors')]);
+    expect(nested.code).toBe(0);
+    expect(nested.stdout).toContain('(entry model)');
+    const bad = runCli([
+      'convert',
+      join(F, 'training_checkpoint.pt'),
+      '-o',
+      join(out, 'y.safetensors'),
+      '--key',
+      'optimizer',
+    ]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/epoch is an int, not a tensor/);
+    expect(bad.stderr).toMatch(/lr is a float, not a tensor/);
     expect(bad.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });
