@@ -176,7 +176,11 @@ const timed = (cmd: string[]) => {
 };
 for (let i = 0; i < reps; i++) {
   // dd copies every byte into its own buffer (a real read); `cat > /dev/null` can skip the copy (splice).
-  const c = timed(['sh', '-c', `for f in ${big.base}/*.safetensors ${big.cand}/*.safetensors; do dd if="$f" of=/dev/null bs=4M status=none; done`]);
+  const c = timed([
+    'sh',
+    '-c',
+    `for f in ${big.base}/*.safetensors ${big.cand}/*.safetensors; do dd if="$f" of=/dev/null bs=4M status=none; done`,
+  ]);
   catTimes.push(c.wall);
   catCpu.push(c.cpu);
   const d = timed([

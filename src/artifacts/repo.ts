@@ -199,9 +199,13 @@ async function adapterForensics(folder: string, weights: string): Promise<Findin
   } catch (err) {
     // The weights file has its own result; forensics that cannot read it say so without blocking the scan.
     return [
-      makeFinding(adapterUnreadable, `Adapter forensics could not read ${weights}: ${(err as Error).message}`, {
-        severity: 'medium',
-      }),
+      makeFinding(
+        adapterUnreadable,
+        `Adapter forensics could not read ${weights}: ${(err as Error).message}`,
+        {
+          severity: 'medium',
+        },
+      ),
     ];
   } finally {
     await store?.close();
