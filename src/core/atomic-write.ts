@@ -51,9 +51,11 @@ export function tempNameFor(path: string): string {
 export function removeLiveTemps(): void {
   for (const p of live) {
     try {
-      rmSync(p, { force: true, recursive: true });
+      // A library writing from its own thread (DuckDB's COPY) can add a file while the folder is being
+      // removed (ENOTEMPTY): retry, so the folder goes with what was added meanwhile.
+      rmSync(p, { force: true, recursive: true, maxRetries: 20, retryDelay: 5 });
     } catch {
-      // best effort: the process is exiting
+      // best effort: the process is exiting; the next run into this folder sweeps what is left
     }
   }
   live.clear();
