@@ -186,7 +186,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
     `5. The gate checks candidate A against the current model on the trusted holdout, slice by slice, and probes it for triggers: ${gA.decision.toUpperCase()}.${first(gA)}${gA.reasons.length > 1 ? ` (and ${gA.reasons.length - 1} more reasons)` : ''}`,
   );
   say(
-    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision !== 'block' ? ' No regression, no losing region, no trigger.' : first(gB)}`,
+    `6. Candidate B, trained only on what the audit accepted: ${gB.decision.toUpperCase()}.${gB.decision !== 'block' ? ` No regression, no losing region, no trigger.${gB.caveats?.length ? ` Caveat: ${gB.caveats.join('; ')}.` : ''}` : first(gB)}`,
   );
 
   lap('gate');
