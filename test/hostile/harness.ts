@@ -7,11 +7,11 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 
@@ -46,7 +46,7 @@ export interface Result {
   maxRssMiB: number;
 }
 
-const ROOT_TMP = mkdtempSync(join(tmpdir(), 'antidote-hostile-'));
+const ROOT_TMP = tempDir('antidote-hostile-');
 
 export function caseDir(name: string): string {
   const d = join(

@@ -3,19 +3,19 @@
  * an `antidote audit` of a poisoned batch and an `antidote gate` run, posted as `--post` would post them.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPayload } from '../../src/cli/post.js';
 import { hashToken, newToken } from '../../src/server/auth.js';
 import { type Running, startServer } from '../../src/server/start.js';
+import { tempDir } from '../helpers/tmp.js';
 import { makeAudit, makeGateSeries, SCRIPT_ROW, TRIGGER } from './fixtures.js';
 import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
 type J = Record<string, any>;
 
-const work = mkdtempSync(join(tmpdir(), 'antidote-api-'));
+const work = tempDir('antidote-api-');
 let auditReport: Record<string, unknown>;
 let gateReport: Record<string, unknown>;
 

@@ -5,12 +5,12 @@
  * versions shows the poisoned version's shift in the region its gate named. Screenshots go to docs/screenshots.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import { makeAudit, makeGateSeries, TRIGGER } from './fixtures.js';
 import { CHROMIUM, HAVE_CHROMIUM, serviceNote } from './services.js';
 
@@ -18,7 +18,7 @@ const SHOTS = join(ROOT, 'docs', 'screenshots');
 const enabled = serviceNote('chromium (/usr/bin/chromium)', HAVE_CHROMIUM);
 
 describe.skipIf(!enabled)('dashboard in chromium', () => {
-  const work = mkdtempSync(join(tmpdir(), 'antidote-ui-'));
+  const work = tempDir('antidote-ui-');
   const data = join(work, 'data');
   let server: ChildProcess;
   let url = '';

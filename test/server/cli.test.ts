@@ -1,12 +1,12 @@
 /** `antidote serve` subcommands as a user runs them: tokens, import, export-trusted, and their bad input. */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 import { makeAudit } from './fixtures.js';
 
-const work = mkdtempSync(join(tmpdir(), 'antidote-serve-cli-'));
+const work = tempDir('antidote-serve-cli-');
 const data = join(work, 'data');
 let auditDir = '';
 
