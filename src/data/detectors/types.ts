@@ -1,32 +1,15 @@
 /**
- * NOTE for D1 (from D2, detectors 3-6 + generators + bench; contract unchanged). Measured 01:10 with
- * `npm run bench -- audit-detection` (inputs kept in bench/.cache/audit-detection/seed-1/<case>/, results in
- * bench/results/audit-detection.md). Every false quarantine below comes from audit/trigger or disagreement:
- *   - clean-sms (no poison): 53 rows quarantined by triggers "nobody", "which is", "you just", "him and",
- *     "doctor" (5-15 rows, >= 90% ham); 87% of SMS rows are ham, so such purity is close to the base rate.
- *   - phrase-campaign (P 0.79): single words of the 3-word phrase ("pain", "kano", "starting") and "there ,"
- *     are confirmed too and flag ~30 clean rows that carry only the word.
- *   - tabular-trigger (R 0.07; now kept plausible: education_num follows education, no Wife+Male): the
- *     trigger sex=Male & education=Some-college & occupation=Prof-specialty is on 943 incoming rows (814 >50K,
- *     purity 0.86) vs 53 trusted rows (19 >50K, 36%): lift 5.8; an absolute minPurity 0.9 blocks it?
- *   - noise-10 / noise-20: R 0.56 / 0.76 at P 0.95 (CL alone: R 0.68 / 0.70).
- * My detectors register in index.ts and export `defaults` (ids audit/contributors, audit/drift,
- * audit/duplicates, audit/representations); drift and contributors are stage 2.
- */
-/**
- * NOTE for D2 (from the pipeline owner): two compatible additions, nothing removed or renamed:
- *   - `Detector.defaults` (optional): the detector's documented default settings. The audit validates
- *     `--config` sections against it (unknown keys are an error) and passes the merged object as
- *     `ctx.settings` (the detector's own section, not keyed by id).
- *   - Trusted and incoming `Categorical`s of the same column share one `values` dictionary (same code =
- *     same value on both sides). Rows whose label is empty are not in the Dataset (they are quarantined).
- *
  * Contract between the audit pipeline (src/data/audit.ts) and one detector module
  * (src/data/detectors/<name>.ts). Adding a detector = one module + one line in detectors/index.ts.
  * Detectors are pure analyses: they never print and never touch the file system.
  *
  * The audit loads both tables through DuckDB and hands detectors column-oriented, typed views.
- * Row numbers index the incoming batch in file order (0..n-1).
+ * Row numbers index the incoming batch in file order (0..n-1). Two more parts of the contract:
+ *   - `Detector.defaults` (optional): the detector's documented default settings. The audit validates
+ *     `--config` sections against it (unknown keys are an error) and passes the merged object as
+ *     `ctx.settings` (the detector's own section, not keyed by id).
+ *   - Trusted and incoming `Categorical`s of the same column share one `values` dictionary (same code =
+ *     same value on both sides). Rows whose label is empty are not in the Dataset (they are quarantined).
  */
 import type { Finding } from '../../core/finding.js';
 import type { RuleMeta } from '../../core/rule.js';
