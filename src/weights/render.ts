@@ -6,7 +6,11 @@ import type { TensorDelta } from './diff/compare.js';
 import { TOP_K } from './diff/compare.js';
 import type { DiffReport } from './diff/index.js';
 
-const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toPrecision(2)}%` : 'new');
+const pct = (x: number) => {
+  if (!Number.isFinite(x)) return 'new';
+  const p = x * 100;
+  return `${p >= 10 ? p.toFixed(0) : p.toPrecision(2)}%`;
+};
 const rankOf = (t: TensorDelta) =>
   t.spectrum ? (t.rank99 !== undefined ? String(t.rank99) : `>${TOP_K}`) : '-';
 

@@ -110,7 +110,7 @@ function spikes(changed: TensorDelta[]): TensorDelta[] {
 }
 
 const fmt = (t: TensorDelta) =>
-  `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : `rank > ${TOP_K}`}, ${(t.relDelta * 100).toPrecision(2)}% of its norm)`;
+  `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : `rank > ${TOP_K}`}, ${t.relDelta >= 0.1 ? (t.relDelta * 100).toFixed(0) : (t.relDelta * 100).toPrecision(2)}% of its norm)`;
 
 export function classify(deltas: TensorDelta[]): { summary: DiffSummary; findings: Finding[] } {
   const compared = deltas.filter((t) => t.status !== 'not-compared');
