@@ -20,6 +20,7 @@ import { spectralSignaturesBaseline } from '../src/data/baselines/spectral-signa
 import { CASES, type GeneratedCase } from '../src/data/generators/cases.js';
 import { contextOf } from '../src/data/generators/dataset.js';
 import { writeCase } from '../src/data/generators/write.js';
+import { parseCsv } from './audit-matrix/csv.js';
 import { CLI, ensureCache, machine, SHARED, table, timeCommand, writeSection } from './lib.js';
 
 const DATA = join(SHARED, 'data');
@@ -35,43 +36,6 @@ const ORDER = [
   'clean-sms',
   'clean-adult',
 ];
-
-/** RFC 4180 CSV (quoted fields may hold commas, quotes and line breaks). */
-function parseCsv(text: string): Array<Record<string, string>> {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  const [header, ...body] = rows;
-  return body
-    .filter((r) => r.length > 1 || r[0])
-    .map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
-}
 
 interface Scores {
   precision: number;

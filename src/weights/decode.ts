@@ -93,3 +93,27 @@ export function dequantQ4_0(bytes: Uint8Array, numel: number): Float32Array {
   }
   return out;
 }
+
+/** `decode` and `read` for a store whose tensors are plain float dtypes (safetensors, PyTorch). */
+export function floatAccess(
+  entryOf: (name: string) => { dtype: string; numel: number } | undefined,
+  raw: (name: string) => Promise<Uint8Array>,
+): {
+  decode(name: string, bytes: Uint8Array): Float32Array | undefined;
+  read(name: string): Promise<Float32Array | undefined>;
+} {
+  const floatEntry = (name: string) => {
+    const e = entryOf(name);
+    return e && FLOAT_DTYPES.has(e.dtype) ? e : undefined;
+  };
+  return {
+    decode(name, bytes) {
+      const e = floatEntry(name);
+      return e ? decodeFloat(e.dtype, bytes, e.numel) : undefined;
+    },
+    async read(name) {
+      const e = floatEntry(name);
+      return e ? decodeFloat(e.dtype, await raw(name), e.numel) : undefined;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 /**
  * Safe defaults of `antidote gate`: trigger probes run without being asked for. The BadNets candidate
  * (SST-2 with a rare-token backdoor, test/fixtures/gate) is blocked with default flags, on the SST-2 dev
- * split that ships in examples/sst2 (no ../shared needed).
+ * split that ships in examples/sst2 (nothing outside the repository needed).
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

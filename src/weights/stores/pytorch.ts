@@ -11,7 +11,7 @@ import { gather, isContiguous, StorageReader } from '../../artifacts/convert/ind
 import type { TensorRef } from '../../artifacts/convert/state-dict.js';
 import { loadPolicy } from '../../artifacts/pickle/api.js';
 import { AntidoteError, inputError } from '../../core/errors.js';
-import { decodeFloat, FLOAT_DTYPES } from '../decode.js';
+import { floatAccess } from '../decode.js';
 import type { OpenOptions, TensorEntry, TensorStore } from '../store.js';
 import { readShardIndex } from './index-file.js';
 
@@ -111,16 +111,7 @@ export async function openPytorch(path: string, isIndex: boolean, opts: OpenOpti
     files: index ? [path, ...files] : files,
     tensors: [...byName.values()].map((t) => t.entry),
     raw,
-    decode(name, bytes) {
-      const t = byName.get(name);
-      if (!t || !FLOAT_DTYPES.has(t.entry.dtype)) return undefined;
-      return decodeFloat(t.entry.dtype, bytes, t.entry.numel);
-    },
-    async read(name) {
-      const t = byName.get(name);
-      if (!t || !FLOAT_DTYPES.has(t.entry.dtype)) return undefined;
-      return decodeFloat(t.entry.dtype, await raw(name), t.entry.numel);
-    },
+    ...floatAccess((name) => byName.get(name)?.entry, raw),
     async close() {
       for (const r of readers.values()) await (await r).close();
       readers.clear();

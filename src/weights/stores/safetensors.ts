@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { validateSafetensors } from '../../artifacts/formats/safetensors.js';
 import { FileSource } from '../../artifacts/source.js';
 import { inputError } from '../../core/errors.js';
-import { decodeFloat, FLOAT_DTYPES } from '../decode.js';
+import { floatAccess } from '../decode.js';
 import type { TensorEntry, TensorStore } from '../store.js';
 import { readShardIndex } from './index-file.js';
 
@@ -84,16 +84,7 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
     files: isIndex ? [path, ...files] : files,
     tensors: [...byName.values()].map((t) => t.entry),
     raw,
-    decode(name, bytes) {
-      const t = byName.get(name);
-      if (!t || !FLOAT_DTYPES.has(t.entry.dtype)) return undefined;
-      return decodeFloat(t.entry.dtype, bytes, t.entry.numel);
-    },
-    async read(name) {
-      const t = byName.get(name);
-      if (!t || !FLOAT_DTYPES.has(t.entry.dtype)) return undefined;
-      return decodeFloat(t.entry.dtype, await raw(name), t.entry.numel);
-    },
+    ...floatAccess((name) => byName.get(name)?.entry, raw),
     async close() {
       for (const pending of handles.values()) await (await pending).close();
       handles.clear();

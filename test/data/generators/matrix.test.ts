@@ -1,5 +1,5 @@
 /**
- * Ground-truth consistency of the benchmark-matrix generators, on small synthetic pools (no ../shared):
+ * Ground-truth consistency of the benchmark-matrix generators, on small synthetic pools (no dataset files needed):
  * poisoned ids exist in the batch, rates are as asked, the trusted set is never touched, clean controls
  * carry no poison, and each attack leaves the mark its truth describes.
  */
