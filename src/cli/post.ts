@@ -192,6 +192,8 @@ export async function sendRun(
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(payload),
+      // A server that never answers must not hold the pipeline for ever.
+      signal: AbortSignal.timeout(120_000),
     });
   } catch (err) {
     throw new AntidoteError('E_IO', `cannot post the report to ${target.origin}: ${(err as Error).message}`, {

@@ -159,7 +159,9 @@ async function indexOf(sp: Space, data: Float32Array, n: number): Promise<Index>
   });
   const keys = new BigUint64Array(n);
   for (let i = 0; i < n; i++) keys[i] = BigInt(i);
-  if (n > 0) index.add(keys, data);
+  // One thread to build and to search: a graph built in parallel depends on insertion order, and the same
+  // batch must give the same answer (usearch reserves one search context per building thread).
+  if (n > 0) index.add(keys, data, 1);
   return index as unknown as Index;
 }
 
@@ -186,7 +188,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const kk = Math.min(inc.n, 2 * k + 1);
   for (let start = 0; start < inc.n; start += chunk) {
     const end = Math.min(inc.n, start + chunk);
-    const res = index.search(sp.incoming.subarray(start * sp.dim, end * sp.dim), kk, 0) as {
+    const res = index.search(sp.incoming.subarray(start * sp.dim, end * sp.dim), kk, 1) as {
       keys: BigUint64Array;
       counts?: BigUint64Array;
     };

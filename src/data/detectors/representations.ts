@@ -259,14 +259,16 @@ async function knnDisagreement(
   });
   const keys = new BigUint64Array(tr.n);
   for (let i = 0; i < tr.n; i++) keys[i] = BigInt(i);
-  index.add(keys, T.data);
+  // One thread to build and to search: a graph built in parallel depends on insertion order, and the same
+  // batch must give the same answer (usearch reserves one search context per building thread).
+  index.add(keys, T.data, 1);
   const disagreement = (queries: Float32Array, labels: Int32Array, n: number, skipSelf: boolean) => {
     const kk = s.knn + (skipSelf ? 1 : 0);
     const out = new Float32Array(n);
     const chunk = 65536;
     for (let start = 0; start < n; start += chunk) {
       const end = Math.min(n, start + chunk);
-      const res = index.search(queries.subarray(start * T.dim, end * T.dim), kk, 0) as unknown as {
+      const res = index.search(queries.subarray(start * T.dim, end * T.dim), kk, 1) as unknown as {
         keys: BigUint64Array;
         counts?: BigUint64Array;
       };

@@ -201,7 +201,11 @@ class Retryable extends Error {}
 async function readLimited(res: Response, what: string, signal: AbortSignal): Promise<string> {
   const max = LIMITS.gate.maxResponseBytes;
   const len = Number(res.headers.get('content-length') ?? '0');
-  if (len > max) throw new ModelError(`${what} answered ${len} bytes, more than the ${max} allowed`);
+  if (len > max) {
+    // An unread body keeps its socket open and the process alive; drop it.
+    await res.body?.cancel().catch(() => {});
+    throw new ModelError(`${what} answered ${len} bytes, more than the ${max} allowed`);
+  }
   if (!res.body) return '';
   const chunks: Uint8Array[] = [];
   let total = 0;
