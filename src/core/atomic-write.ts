@@ -149,12 +149,13 @@ export async function createTemp(finalPath: string): Promise<string> {
   }
   sweepStaleTemps(dir);
   const tmp = tempNameFor(finalPath);
+  live.add(tmp);
   try {
     closeSync(openExclusive(tmp));
   } catch (err) {
+    live.delete(tmp);
     throw describeFsError(finalPath, err, 'write');
   }
-  live.add(tmp);
   return tmp;
 }
 
@@ -209,12 +210,14 @@ async function createTempDir(finalPath: string): Promise<{ dir: string; file: st
   }
   sweepStaleTemps(parent);
   const dir = tempNameFor(finalPath);
+  // Registered before it exists: a signal arriving while mkdir completes must still find it.
+  live.add(dir);
   try {
     await mkdir(dir, { mode: 0o755 });
   } catch (err) {
+    live.delete(dir);
     throw describeFsError(finalPath, err, 'write');
   }
-  live.add(dir);
   return { dir, file: join(dir, basename(finalPath)) };
 }
 
