@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Db, openDb, type SqlValue } from './db.js';
 import type { Ingest } from './ingest.js';
 import { migrate } from './migrations.js';
-import type { Role } from './schema.js';
+import type { Neighbour, Role } from './schema.js';
 
 export interface RunSummary {
   id: string;
@@ -38,6 +38,8 @@ export interface QueueRow {
   source: string | null;
   labeler: string | null;
   fields: Record<string, string>;
+  /** The nearest trusted rows the audit found for this row, with their labels (may be empty). */
+  neighbours: Neighbour[];
   verdict: null | {
     decision: string;
     correctedLabel: string | null;
@@ -55,6 +57,18 @@ export interface ReviewRecord {
   note?: string;
   reviewer: string;
 }
+
+export interface TokenInfo {
+  id: string;
+  role: Role;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A token's public id: the first 12 hex digits of its SHA-256 (what `token list` shows and `revoke` takes). */
+export const TOKEN_ID = /^[0-9a-f]{12}$/;
+export const tokenId = (hash: string): string => hash.slice(0, 12);
 
 type Row = Record<string, unknown>;
 const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -125,9 +139,44 @@ export class Store {
     ]);
   }
 
+  /** The role and name of a token that exists and is not revoked. */
   async tokenByHash(hash: string): Promise<{ role: Role; name: string } | undefined> {
-    const rows = await this.db.all<Row>('SELECT role, name FROM tokens WHERE hash = $1', [hash]);
+    const rows = await this.db.all<Row>(
+      'SELECT role, name FROM tokens WHERE hash = $1 AND revoked_at IS NULL',
+      [hash],
+    );
     return rows[0] ? { role: rows[0].role as Role, name: String(rows[0].name) } : undefined;
+  }
+
+  /** Every token, oldest first, by its public id (the first 12 hex digits of its hash: the token cannot be recovered from it). */
+  async listTokens(): Promise<TokenInfo[]> {
+    const rows = await this.db.all<Row>(
+      'SELECT hash, role, name, created_at, revoked_at FROM tokens ORDER BY created_at, hash',
+    );
+    return rows.map((r) => ({
+      id: tokenId(String(r.hash)),
+      role: r.role as Role,
+      name: String(r.name),
+      createdAt: String(r.created_at),
+      revokedAt: s(r.revoked_at),
+    }));
+  }
+
+  /** Revoke the token with this id: 'revoked', 'already' (revoked before) or 'unknown'. */
+  async revokeToken(id: string): Promise<'revoked' | 'already' | 'unknown'> {
+    if (!TOKEN_ID.test(id)) return 'unknown';
+    return this.db.tx(async (t) => {
+      const rows = await t.all<Row>('SELECT hash, revoked_at FROM tokens WHERE substr(hash, 1, 12) = $1', [
+        id,
+      ]);
+      if (!rows.length) return 'unknown';
+      if (rows.every((r) => r.revoked_at !== null && r.revoked_at !== undefined)) return 'already';
+      await t.run('UPDATE tokens SET revoked_at = $1 WHERE substr(hash, 1, 12) = $2 AND revoked_at IS NULL', [
+        new Date().toISOString(),
+        id,
+      ]);
+      return 'revoked';
+    });
   }
 
   // ---- runs ---------------------------------------------------------------------------------------------
@@ -224,6 +273,35 @@ export class Store {
         const { label, source, labeler } = ing.roles;
         const pick = (f: Record<string, string> | undefined, col?: string) =>
           col && f && col in f ? f[col] : null;
+        // Rows per source and labeler, counted here once so that the data page never scans row_outcomes.
+        const counts = new Map<string, [string, string, number, number]>();
+        for (const o of ing.rows)
+          for (const [role, col] of [
+            ['source', source],
+            ['labeler', labeler],
+          ] as const) {
+            const who = pick(o.fields, col);
+            if (who === null) continue;
+            const key = `${role}\0${who}`;
+            let c = counts.get(key);
+            if (!c) {
+              c = [role, who, 0, 0];
+              counts.set(key, c);
+            }
+            c[2]++;
+            if (o.decision === 'quarantined') c[3]++;
+          }
+        await t.insertMany(
+          'run_contributors',
+          [
+            ['run_id', 'text'],
+            ['role', 'text'],
+            ['who', 'text'],
+            ['rows_n', 'int'],
+            ['quarantined', 'int'],
+          ],
+          [...counts.values()].map(([role, who, n, q]) => [r.id, role, who, n, q]),
+        );
         await t.insertMany(
           'row_outcomes',
           [
@@ -237,18 +315,20 @@ export class Store {
             ['source', 'text'],
             ['labeler', 'text'],
             ['fields', 'text'],
+            ['neighbours', 'text'],
           ],
           ing.rows.map((o) => [
             r.id,
             o.id,
             o.decision,
             o.score ?? null,
-            JSON.stringify(o.reasons),
+            o.reasons.length ? JSON.stringify(o.reasons) : '[]',
             o.review ?? null,
             pick(o.fields, label),
             pick(o.fields, source),
             pick(o.fields, labeler),
             JSON.stringify(o.fields ?? {}),
+            o.neighbours?.length ? JSON.stringify(o.neighbours) : null,
           ]),
         );
       }
@@ -387,15 +467,13 @@ export class Store {
       e[r.decision === 'confirm' ? 'confirm' : 'clear'] += Number(r.n);
       rev.set(String(r.run_id), e);
     }
-    const group = async (col: 'source' | 'labeler') =>
+    const group = async (role: 'source' | 'labeler') =>
       (
         await this.db.all<Row>(
           `SELECT g.who, r.batch AS batch, r.created_at AS created_at, g.rows_n, g.quarantined
-           FROM (SELECT run_id, ${col} AS who, COUNT(*) AS rows_n,
-                        SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END) AS quarantined
-                 FROM row_outcomes WHERE ${col} IS NOT NULL GROUP BY run_id, ${col}) g
-           JOIN runs r ON r.id = g.run_id
-           ORDER BY r.created_at LIMIT 20000`,
+           FROM run_contributors g JOIN runs r ON r.id = g.run_id
+           WHERE g.role = $1 ORDER BY r.created_at, g.who LIMIT 20000`,
+          [role],
         )
       ).map((r) => ({
         who: String(r.who),
@@ -454,7 +532,7 @@ export class Store {
 
   async reviewQueue(runId: string): Promise<QueueRow[]> {
     const rows = await this.db.all<Row>(
-      `SELECT row_id, decision, score, reasons, review, label, source, labeler, fields FROM row_outcomes
+      `SELECT row_id, decision, score, reasons, review, label, source, labeler, fields, neighbours FROM row_outcomes
        WHERE run_id = $1 AND review IS NOT NULL`,
       [runId],
     );
@@ -476,6 +554,7 @@ export class Store {
       source: s(r.source),
       labeler: s(r.labeler),
       fields: json<Record<string, string>>(r.fields, {}),
+      neighbours: json<Neighbour[]>(r.neighbours, []),
       verdict: latest.get(String(r.row_id)) ?? null,
     }));
   }

@@ -14,6 +14,7 @@ import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
 type J = Record<string, any>;
+const tokenIdOf = (t: string) => hashToken(t).slice(0, 12);
 
 const work = tempDir('antidote-api-');
 let auditReport: Record<string, unknown>;
@@ -226,6 +227,63 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     expect(html).not.toContain('<script>alert(2)');
     const page = await fetch(`${srv.url}/`);
     expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  });
+
+  it('revokes a token: listed as revoked, then refused (401) on every route, storing nothing', async () => {
+    const secret = newToken();
+    await srv.store.addToken(hashToken(secret), 'admin', 'leaked-ci-token');
+    const id = hashToken(secret).slice(0, 12);
+    expect((await call('/api/me', { token: secret })).status).toBe(200);
+    expect((await call('/api/tokens', { token: tokens.reviewer })).status).toBe(403);
+    const listed = (await (await call('/api/tokens', { token: tokens.admin })).json()) as J;
+    expect(listed.tokens.find((t: J) => t.id === id)).toMatchObject({
+      name: 'leaked-ci-token',
+      revokedAt: null,
+    });
+    expect(JSON.stringify(listed)).not.toContain(secret);
+    expect(JSON.stringify(listed)).not.toContain(hashToken(secret));
+    const revoked = await call(`/api/tokens/${id}/revoke`, { method: 'POST', token: tokens.admin });
+    expect(revoked.status).toBe(200);
+    expect(((await revoked.json()) as J).already).toBe(false);
+    const after = (await (await call('/api/tokens', { token: tokens.admin })).json()) as J;
+    expect(after.tokens.find((t: J) => t.id === id).revokedAt).toMatch(/^\d{4}-/);
+
+    // Every route that needs a role, with real ids and valid bodies: each refuses the revoked token.
+    const before = await srv.store.counts();
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
+    const runId = runs[0].id;
+    const q = (await (await call(`/api/runs/${runId}/queue`, { token: tokens.viewer })).json()) as J;
+    const model = (await (await call('/api/models/sentiment', { token: tokens.viewer })).json()) as J;
+    const bodies: Record<string, unknown> = {
+      'POST /api/runs': await buildPayload('gate', { ...gateReport, createdAt: '2031-01-01T00:00:00Z' }),
+      'POST /api/runs/{id}/reviews': { rowId: q.rows[0].rowId, decision: 'clear' },
+      'PUT /api/models/{name}/baseline': { digest: model.gates[0].incumbent },
+    };
+    const doc = (await (await fetch(`${srv.url}/api/openapi.json`)).json()) as J;
+    let tried = 0;
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, J>>))
+      for (const [method, op] of Object.entries(ops)) {
+        if (!op['x-role']) continue;
+        const url = path
+          .replace('/api/tokens/{id}', `/api/tokens/${tokenIdOf(tokens.viewer)}`)
+          .replace('{id}', runId)
+          .replace('{name}', 'sentiment');
+        const body = bodies[`${method.toUpperCase()} ${path}`];
+        const res = await call(url, { method: method.toUpperCase(), token: secret, body });
+        expect(res.status, `${method} ${path}`).toBe(401);
+        tried++;
+      }
+    expect(tried).toBeGreaterThanOrEqual(15);
+    expect(await srv.store.counts()).toEqual(before);
+    expect((await call('/api/me', { token: tokens.viewer })).status).toBe(200);
+    const again = await call(`/api/tokens/${id}/revoke`, { method: 'POST', token: tokens.admin });
+    expect(((await again.json()) as J).already).toBe(true);
+    expect(
+      (await call('/api/tokens/0123456789ab/revoke', { method: 'POST', token: tokens.admin })).status,
+    ).toBe(404);
+    expect((await call('/api/tokens/..%2Fx/revoke', { method: 'POST', token: tokens.admin })).status).toBe(
+      400,
+    );
   });
 
   it('describes itself in OpenAPI, with a role on every route but health and the description', async () => {

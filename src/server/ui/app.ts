@@ -433,6 +433,7 @@ async function reviewPage(runId: string) {
       r.reasons.length
         ? el('ul', {}, ...r.reasons.map((x: string) => el('li', {}, x)))
         : el('p', { class: 'muted' }, 'none (a control row)'),
+      neighboursOf(r),
       el(
         'p',
         { 'data-testid': 'verdict' },
@@ -463,6 +464,36 @@ async function reviewPage(runId: string) {
         ' previous',
       ),
     );
+  }
+
+  /** The nearest trusted rows the audit found, those whose label contradicts this row's marked. */
+  function neighboursOf(r: Json): HTMLElement {
+    const list = (r.neighbours ?? []) as Json[];
+    const box = el('div', { 'data-testid': 'neighbours' });
+    if (!list.length) {
+      box.append(el('p', { class: 'muted' }, 'No trusted neighbours recorded for this row.'));
+      return box;
+    }
+    const own = String(r.fields?.[labelCol ?? ''] ?? r.label ?? '');
+    const against = list.filter((n) => n.label !== own).length;
+    box.append(
+      el(
+        'h2',
+        {},
+        `Nearest trusted rows: ${against} of ${list.length} carry another label than this row's "${own}"`,
+      ),
+      table(
+        ['label', 'trusted row', 'distance', 'id'],
+        list.map((n) => [
+          el('span', { class: n.label !== own ? 'pill contradicts' : 'pill' }, n.label),
+          n.text,
+          fix(n.distance, 2),
+          n.id,
+        ]),
+        (k) => (list[k].label !== own ? 'contradicts' : ''),
+      ),
+    );
+    return box;
   }
 
   async function decide(decision: 'confirm' | 'clear', flip = false) {
