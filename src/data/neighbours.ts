@@ -5,7 +5,7 @@
  * in seconds instead of judging the row alone.
  *
  * Exact search, bounded: the distance mixes what the audit has of each row (1 - cosine of the --embeddings
- * vectors; else 1 - cosine of the text's word sets, and for the feature columns the mean of the scaled
+ * vectors; else 1 - cosine of the text's word sets weighed by rarity (idf), and for the feature columns the mean of the scaled
  * numeric differences, capped, and of the categorical mismatches). When the trusted set times the queries
  * would pass `budget` operations, a fixed stride of the trusted rows is searched instead (reported as
  * `searched`), so the review sample's evidence never costs more than a fraction of a second.
@@ -145,21 +145,33 @@ export function trustedNeighbours(
           else postings.set(tok, [qi]);
         }
       });
-      const common = new Int32Array(qs.length);
+      // Words weighed by their rarity in the trusted rows searched (idf): "the" and "," make no neighbours.
+      const df = new Map<number, number>();
+      for (const set of tSets) for (const tok of set) df.set(tok, (df.get(tok) ?? 0) + 1);
+      const idf2 = (tok: number) => Math.log((cand.length + 1) / ((df.get(tok) ?? 0) + 1)) ** 2 + 1e-6;
+      const normOf = (set: Set<number>) => {
+        let n = 0;
+        for (const tok of set) n += idf2(tok);
+        return Math.sqrt(n);
+      };
+      const qNorm = qSets.map(normOf);
+      const common = new Float64Array(qs.length);
       const touched: number[] = [];
       for (let c = 0; c < cand.length; c++) {
         const ts = tSets[c];
+        const tNorm = normOf(ts);
         for (const tok of ts) {
           const p = postings.get(tok);
           if (!p) continue;
+          const wt = idf2(tok);
           for (const qi of p) {
             if (common[qi] === 0) touched.push(qi);
-            common[qi]++;
+            common[qi] += wt;
           }
         }
         for (let qi = 0; qi < qs.length; qi++) {
-          const denom = Math.sqrt(qSets[qi].size * ts.size);
-          const cos = denom > 0 ? common[qi] / denom : 0;
+          const denom = qNorm[qi] * tNorm;
+          const cos = denom > 0 ? Math.min(1, common[qi] / denom) : 0;
           dist[qi][c] += w * (1 - cos);
         }
         for (const qi of touched) common[qi] = 0;

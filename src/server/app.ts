@@ -26,9 +26,9 @@ import {
   BaselinePostSchema,
   describeIssues,
   MODEL_NAME,
+  parseRunPost,
   ReviewPostSchema,
   RUN_ID,
-  parseRunPost,
   RUN_KINDS,
 } from './schema.js';
 import { type Store, TOKEN_ID } from './store.js';
@@ -312,7 +312,13 @@ export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Rou
     handler: async () => {
       // Per source and labeler the page gets totals across batches (the per-batch detail feeds the charts).
       const o = await dataOverview();
-      return { ...o, sources: topContributors(o.sources), labelers: topContributors(o.labelers) };
+      return {
+        ...o,
+        sources: topContributors(o.sources),
+        labelers: topContributors(o.labelers),
+        // The charts show every window; the page's table only the latest.
+        driftWindows: o.driftWindows.slice(-1000),
+      };
     },
   });
   add({

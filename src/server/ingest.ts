@@ -52,9 +52,23 @@ export interface GateRecord {
   distributions: DistributionRecord[];
 }
 
+/** One time window of an audited batch against the trusted baseline (from the drift detector's charts). */
+export interface DriftWindowRecord {
+  idx: number;
+  start: string | null;
+  end: string | null;
+  /** Share of each label in the window, and in the trusted set. */
+  labelRates: Record<string, number | null>;
+  trustedRates: Record<string, number | null>;
+  /** The largest feature PSI against the trusted distribution in the window, and its feature. */
+  maxPsi: number | null;
+  psiFeature: string | null;
+}
+
 export interface Ingest {
   run: RunRecord;
   findings: FindingRecord[];
+  drift: DriftWindowRecord[];
   gate?: GateRecord;
   rows: RowOutcome[];
   roles: { label?: string; source?: string; labeler?: string };
@@ -173,6 +187,39 @@ function gateRecord(report: Obj, model: string | undefined): GateRecord {
   };
 }
 
+const MAX_WINDOWS = 200;
+
+/** The audit's per-window statistics against the trusted baseline (none without --time). */
+function driftWindowsOf(report: Obj): DriftWindowRecord[] {
+  const charts = obj(report.charts);
+  const labels = Array.isArray(charts.labelRateByWindow) ? charts.labelRateByWindow.map(obj) : [];
+  const psi = Array.isArray(charts.driftByFeature) ? charts.driftByFeature.map(obj) : [];
+  const trusted = obj(charts.labelRateTrusted);
+  const trustedRates: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(trusted)) trustedRates[k] = num(v);
+  const out: DriftWindowRecord[] = [];
+  for (const w of labels.slice(0, MAX_WINDOWS)) {
+    const idx = num(w.window);
+    if (idx === null) continue;
+    const labelRates: Record<string, number | null> = {};
+    for (const [k, v] of Object.entries(w))
+      if (k !== 'window' && k !== 'start' && k !== 'end') labelRates[k] = num(v);
+    let maxPsi: number | null = null;
+    let psiFeature: string | null = null;
+    for (const p of psi)
+      if (
+        num(p.window) === idx &&
+        num(p.psi) !== null &&
+        (maxPsi === null || (num(p.psi) as number) > maxPsi)
+      ) {
+        maxPsi = num(p.psi);
+        psiFeature = str(p.feature);
+      }
+    out.push({ idx, start: str(w.start), end: str(w.end), labelRates, trustedRates, maxPsi, psiFeature });
+  }
+  return out;
+}
+
 function summaryOf(kind: RunKind, report: Obj): Obj {
   if (kind === 'audit') return obj(report.summary);
   if (kind === 'scan') {
@@ -245,6 +292,7 @@ export function toRecords(post: RunPost): Ingest {
       report,
     },
     findings: findingsOf(report),
+    drift: post.kind === 'audit' ? driftWindowsOf(report) : [],
     gate,
     rows: post.rows ?? [],
     roles: {

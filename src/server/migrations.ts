@@ -144,6 +144,21 @@ INSERT INTO run_contributors (run_id, role, who, rows_n, quarantined)
   SELECT run_id, 'labeler', labeler, COUNT(*), SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END)
   FROM row_outcomes WHERE labeler IS NOT NULL GROUP BY run_id, labeler`,
   },
+  {
+    version: 6,
+    name: 'drift by window against the trusted baseline',
+    sql: `
+CREATE TABLE drift_windows (
+  run_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  start_at TEXT,
+  end_at TEXT,
+  label_rates TEXT NOT NULL,
+  trusted_rates TEXT NOT NULL,
+  max_psi DOUBLE PRECISION,
+  psi_feature TEXT
+)`,
+  },
 ];
 
 /** Apply the migrations not yet recorded; each in its own transaction with its record. */

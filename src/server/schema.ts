@@ -87,8 +87,7 @@ export function parseRunPost(body: unknown): { ok: true; post: RunPost } | { ok:
 const ROW_KEYS = new Set(['id', 'decision', 'score', 'reasons', 'review', 'fields', 'neighbours']);
 const isObj = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, max: number, min = 0) =>
-  typeof v === 'string' && v.length >= min && v.length <= max;
+const str = (v: unknown, max: number, min = 0) => typeof v === 'string' && v.length >= min && v.length <= max;
 
 function checkNeighbour(n: unknown): string | undefined {
   if (!isObj(n)) return 'expected an object';
@@ -96,7 +95,8 @@ function checkNeighbour(n: unknown): string | undefined {
     if (k !== 'id' && k !== 'label' && k !== 'text' && k !== 'distance') return `unrecognized key "${k}"`;
   if (!str(n.id, 256)) return 'id: expected a string of at most 256 characters';
   if (!str(n.label, 256)) return 'label: expected a string of at most 256 characters';
-  if (!str(n.text, MAX_NEIGHBOUR_TEXT)) return `text: expected a string of at most ${MAX_NEIGHBOUR_TEXT} characters`;
+  if (!str(n.text, MAX_NEIGHBOUR_TEXT))
+    return `text: expected a string of at most ${MAX_NEIGHBOUR_TEXT} characters`;
   const d = n.distance;
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0 || d > 1e6)
     return 'distance: expected a number between 0 and 1000000';
@@ -116,7 +116,8 @@ function checkRow(r: unknown): string | undefined {
       return 'score: expected a number between 0 and 1';
   }
   const reasons = r.reasons;
-  if (!Array.isArray(reasons) || reasons.length > 64) return 'reasons: expected an array of at most 64 strings';
+  if (!Array.isArray(reasons) || reasons.length > 64)
+    return 'reasons: expected an array of at most 64 strings';
   for (let i = 0; i < reasons.length; i++)
     if (!str(reasons[i], 4000)) return `reasons.${i}: expected a string of at most 4000 characters`;
   if (r.review !== undefined && r.review !== null && r.review !== 'priority' && r.review !== 'control')
@@ -144,7 +145,8 @@ function checkRow(r: unknown): string | undefined {
 export function checkRows(rows: unknown[]): string | undefined {
   for (let i = 0; i < rows.length; i++) {
     const bad = checkRow(rows[i]);
-    if (bad) return `rows.${i}${bad.startsWith('expected') || bad.startsWith('unrecognized') ? ': ' : '.'}${bad}`;
+    if (bad)
+      return `rows.${i}${bad.startsWith('expected') || bad.startsWith('unrecognized') ? ': ' : '.'}${bad}`;
   }
   return undefined;
 }

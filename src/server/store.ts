@@ -220,6 +220,29 @@ export class Store {
         ],
         ing.findings.map((f) => [r.id, f.idx, f.rule, f.severity, f.message, f.location, f.evidence]),
       );
+      await t.insertMany(
+        'drift_windows',
+        [
+          ['run_id', 'text'],
+          ['idx', 'int'],
+          ['start_at', 'text'],
+          ['end_at', 'text'],
+          ['label_rates', 'text'],
+          ['trusted_rates', 'text'],
+          ['max_psi', 'double'],
+          ['psi_feature', 'text'],
+        ],
+        ing.drift.map((w) => [
+          r.id,
+          w.idx,
+          w.start,
+          w.end,
+          JSON.stringify(w.labelRates),
+          JSON.stringify(w.trustedRates),
+          w.maxPsi,
+          w.psiFeature,
+        ]),
+      );
       const g = ing.gate;
       if (g) {
         const conflictFree = async (sql: string, params: SqlValue[]) => {
@@ -499,7 +522,23 @@ export class Store {
       `SELECT f.run_id, f.message, f.evidence, f.severity, r.batch, r.created_at FROM findings f JOIN runs r ON r.id = f.run_id
        WHERE f.rule = 'audit/drift' ORDER BY r.created_at LIMIT 2000`,
     );
+    const windows = await this.db.all<Row>(
+      `SELECT w.run_id, r.batch, w.idx, w.start_at, w.end_at, w.label_rates, w.trusted_rates, w.max_psi, w.psi_feature
+       FROM drift_windows w JOIN runs r ON r.id = w.run_id
+       ORDER BY r.created_at, w.run_id, w.idx LIMIT 5000`,
+    );
     return {
+      driftWindows: windows.map((w) => ({
+        runId: String(w.run_id),
+        batch: s(w.batch),
+        window: Number(w.idx),
+        start: s(w.start_at),
+        end: s(w.end_at),
+        labelRates: json<Record<string, number | null>>(w.label_rates, {}),
+        trustedRates: json<Record<string, number | null>>(w.trusted_rates, {}),
+        maxPsi: w.max_psi === null ? null : Number(w.max_psi),
+        psiFeature: s(w.psi_feature),
+      })),
       batches: batches.map((b) => {
         const sum = json<Record<string, unknown>>(b.summary, {});
         const e = rev.get(String(b.id)) ?? { confirm: 0, clear: 0 };

@@ -258,13 +258,100 @@ async function renderDataCharts(o: Parameters<Views['dataCharts']>[0]) {
       },
     });
   };
+  const drift = await driftCharts(o.driftWindows);
   return {
     svg: {
       batches,
+      ...drift,
       sources: await who(o.sources, 'Quarantine rate per source account across batches (top 15)'),
       labelers: await who(o.labelers, 'Quarantine rate per labeler across batches (top 15)'),
     },
   };
+}
+
+/** The labels whose share moved furthest from the trusted share in some window (at most three). */
+export function driftClasses(windows: Parameters<Views['dataCharts']>[0]['driftWindows']): string[] {
+  const dev = new Map<string, number>();
+  for (const w of windows)
+    for (const [c, v] of Object.entries(w.labelRates)) {
+      const base = w.trustedRates[c];
+      if (v === null || base === null || base === undefined) continue;
+      dev.set(c, Math.max(dev.get(c) ?? 0, Math.abs(v - base)));
+    }
+  const ranked = [...dev.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
+  // Two labels mirror each other: one line says it all.
+  return ranked.slice(0, dev.size === 2 ? 1 : 3);
+}
+
+async function driftCharts(windows: Parameters<Views['dataCharts']>[0]['driftWindows']) {
+  if (!windows.length) return { driftLabels: null, driftPsi: null };
+  const classes = driftClasses(windows);
+  const points: Array<Record<string, unknown>> = [];
+  const baselines = new Map<string, number>();
+  for (const w of windows) {
+    if (!w.start) continue;
+    for (const c of classes) {
+      const v = w.labelRates[c];
+      const base = w.trustedRates[c];
+      if (v === null || v === undefined) continue;
+      points.push({ at: w.start, label: c, share: v, batch: w.batch ?? w.runId, window: w.window });
+      if (base !== null && base !== undefined) baselines.set(c, base);
+    }
+  }
+  const driftLabels = points.length
+    ? await chartSvg({
+        title: 'Label share per time window, against the trusted share (dashed)',
+        width: 640,
+        height: 170,
+        layer: [
+          {
+            data: { values: points },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'window start' },
+              y: { field: 'share', type: 'quantitative', axis: { format: '%' }, title: 'share of rows' },
+              color: { field: 'label', type: 'nominal', title: 'label' },
+              detail: { field: 'batch', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: [...baselines].map(([label, share]) => ({ label, share })) },
+            mark: { type: 'rule', strokeDash: [5, 4] },
+            encoding: {
+              y: { field: 'share', type: 'quantitative' },
+              color: { field: 'label', type: 'nominal', title: 'label' },
+            },
+          },
+        ],
+      })
+    : null;
+  const psi = windows
+    .filter((w) => w.start && w.maxPsi !== null)
+    .map((w) => ({ at: w.start, psi: w.maxPsi, feature: w.psiFeature ?? '', batch: w.batch ?? w.runId }));
+  const driftPsi = psi.length
+    ? await chartSvg({
+        title: 'Largest feature shift (PSI) per window against the trusted distribution',
+        width: 640,
+        height: 140,
+        layer: [
+          {
+            data: { values: psi },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'window start' },
+              y: { field: 'psi', type: 'quantitative', title: 'PSI' },
+              detail: { field: 'batch', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: [{ psi: 0.25 }] },
+            mark: { type: 'rule', color: '#c62828', strokeDash: [4, 3] },
+            encoding: { y: { field: 'psi', type: 'quantitative' } },
+          },
+        ],
+      })
+    : null;
+  return { driftLabels, driftPsi };
 }
 
 async function reportHtml(kind: string, report: Record<string, unknown>): Promise<string> {

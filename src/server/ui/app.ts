@@ -268,6 +268,7 @@ async function dataPage() {
   nav('data');
   const d = await api('/api/data');
   const charts = el('div', { 'data-testid': 'data-charts' });
+  const driftCharts = el('div', { 'data-testid': 'drift-charts' });
   show(
     el('h1', {}, 'Data'),
     el('h2', {}, 'Batches'),
@@ -317,17 +318,15 @@ async function dataPage() {
         String(t.rows),
       ]),
     ),
-    el('h2', {}, 'Drift by window'),
+    el('h2', {}, 'Drift by window against the trusted baseline'),
+    driftCharts,
+    driftWindowTable(d.driftWindows as Json[]),
     d.drift.length
       ? table(
-          ['batch', 'severity', 'finding'],
+          ['batch', 'severity', 'drift finding'],
           d.drift.map((x: Json) => [x.batch ?? x.runId, x.severity, x.message]),
         )
-      : el(
-          'p',
-          { class: 'muted' },
-          'No drift found in the audited batches (audits with --time test drift by window).',
-        ),
+      : el('p', { class: 'muted' }, 'No drift finding in the audited batches.'),
   );
   const c = await api('/api/data/charts');
   charts.replaceChildren(
@@ -336,6 +335,50 @@ async function dataPage() {
       svgBox(c.svg.sources, 'chart-sources'),
       svgBox(c.svg.labelers, 'chart-labelers'),
     ].filter(Boolean) as HTMLElement[]),
+  );
+  driftCharts.replaceChildren(
+    ...([svgBox(c.svg.driftLabels, 'chart-drift-labels'), svgBox(c.svg.driftPsi, 'chart-drift-psi')].filter(
+      Boolean,
+    ) as HTMLElement[]),
+  );
+}
+
+/** The latest windows of the audited batches: each label's share against its trusted share, and the largest feature shift. */
+function driftWindowTable(windows: Json[]): HTMLElement {
+  if (!windows.length)
+    return el(
+      'p',
+      { class: 'muted', 'data-testid': 'drift-windows' },
+      'No batch was audited by time window (audit with --time to compare each window with the trusted baseline).',
+    );
+  const recent = windows.slice(-40);
+  const moved = (w: Json) =>
+    Object.entries(w.labelRates as Record<string, number | null>).some(
+      ([c, v]) => v !== null && w.trustedRates[c] !== null && Math.abs(v - w.trustedRates[c]) >= 0.05,
+    ) || (w.maxPsi ?? 0) >= 0.25;
+  const t = table(
+    ['batch', 'window', 'from', 'label share (trusted)', 'largest feature shift'],
+    recent.map((w) => [
+      w.batch ?? w.runId,
+      String(w.window),
+      w.start ? when(w.start) : '-',
+      Object.entries(w.labelRates as Record<string, number | null>)
+        .map(([c, v]) => `${c}: ${pct(v)} (${pct(w.trustedRates[c])})`)
+        .join(' · '),
+      w.maxPsi === null ? '-' : `PSI ${fix(w.maxPsi, 2)} ${w.psiFeature ?? ''}`,
+    ]),
+    (i) => (moved(recent[i]) ? 'flag' : ''),
+  );
+  t.setAttribute('data-testid', 'drift-windows');
+  return el(
+    'div',
+    {},
+    el(
+      'p',
+      { class: 'muted' },
+      `${windows.length} windows in ${new Set(windows.map((w) => w.runId)).size} batches; the last ${recent.length} below, shaded where a label's share is 5 points or more from the trusted share or a feature's PSI reaches 0.25.`,
+    ),
+    t,
   );
 }
 
