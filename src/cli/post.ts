@@ -58,7 +58,14 @@ const EXTRA = new Set(['antidote_score', 'antidote_reasons', 'antidote_review'])
 
 async function rowsOf(path: string): Promise<Array<Record<string, string>>> {
   const { readTable } = await import('../gate/read.js');
-  const t = await readTable(path, { maxRows: Number.MAX_SAFE_INTEGER });
+  let t: Awaited<ReturnType<typeof readTable>>;
+  try {
+    t = await readTable(path, { maxRows: Number.MAX_SAFE_INTEGER });
+  } catch (err) {
+    // An output with no rows (nothing quarantined) is a header alone: the reader refuses it as an input.
+    if (err instanceof AntidoteError && /header but no rows/.test(err.message)) return [];
+    throw err;
+  }
   const out: Array<Record<string, string>> = [];
   for (let i = 0; i < t.n; i++) {
     const r: Record<string, string> = {};

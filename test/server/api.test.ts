@@ -9,7 +9,7 @@ import { buildPayload } from '../../src/cli/post.js';
 import { hashToken, newToken } from '../../src/server/auth.js';
 import { type Running, startServer } from '../../src/server/start.js';
 import { tempDir } from '../helpers/tmp.js';
-import { makeAudit, makeGateSeries, SCRIPT_ROW, TRIGGER } from './fixtures.js';
+import { makeAudit, makeDriftAudit, makeGateSeries, SCRIPT_ROW, TRIGGER } from './fixtures.js';
 import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
@@ -19,10 +19,13 @@ const tokenIdOf = (t: string) => hashToken(t).slice(0, 12);
 const work = tempDir('antidote-api-');
 let auditReport: Record<string, unknown>;
 let gateReport: Record<string, unknown>;
+let driftReport: Record<string, unknown>;
 
 beforeAll(() => {
   const a = makeAudit(join(work, 'audit'));
   auditReport = JSON.parse(readFileSync(join(a, 'report.json'), 'utf8'));
+  const d = makeDriftAudit(join(work, 'drift'));
+  driftReport = JSON.parse(readFileSync(join(d, 'report.json'), 'utf8'));
   const g = makeGateSeries(join(work, 'gate'), 2, 0);
   gateReport = JSON.parse(readFileSync(join(g[0], 'report.json'), 'utf8'));
 });
@@ -84,6 +87,47 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     expect(q.triggers).toContain(TRIGGER);
     const counts = await srv.store.counts();
     expect(counts.row_outcomes).toBe(500);
+  });
+
+  it("serves each review row's nearest trusted rows, whose labels mostly contradict a poisoned row's", async () => {
+    const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
+    const q = (await (await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })).json()) as J;
+    for (const r of q.rows) {
+      expect(r.neighbours).toHaveLength(5);
+      for (const n of r.neighbours) expect(['0', '1']).toContain(n.label);
+      expect(r.neighbours.map((n: J) => n.distance)).toEqual(
+        [...r.neighbours.map((n: J) => n.distance)].sort((x, y) => x - y),
+      );
+    }
+    // Rows carrying the trigger were negative reviews relabelled "1": most of their trusted neighbours say "0".
+    const planted = q.rows.filter(
+      (r: J) => new RegExp(`\\b${TRIGGER}\\b`).test(r.fields.sentence) && r.fields.label === '1',
+    );
+    expect(planted.length).toBeGreaterThanOrEqual(10);
+    const against = planted.flatMap((r: J) => r.neighbours).filter((n: J) => n.label === '0').length;
+    expect(against / (planted.length * 5)).toBeGreaterThan(0.6);
+  });
+
+  it('records per-window drift and per-account counts of an audit by time, for the data page', async () => {
+    const r = await call('/api/runs', {
+      token: tokens.admin,
+      body: { ...(await buildPayload('audit', driftReport)), batch: 'week-46' },
+    });
+    expect(r.status).toBe(201);
+    const d = (await (await call('/api/data', { token: tokens.viewer })).json()) as J;
+    const windows = d.driftWindows.filter((w: J) => w.batch === 'week-46');
+    expect(windows.map((w: J) => w.window)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (const w of windows) expect(w.trustedRates['1']).toBeCloseTo(0.2, 1);
+    expect(windows[0].labelRates['1']).toBeLessThan(0.3);
+    expect(windows[7].labelRates['1']).toBeGreaterThan(0.4);
+    expect(d.drift.some((f: J) => f.batch === 'week-46' && /Label drift/.test(f.message))).toBe(true);
+    // 2,000 rows from seven accounts, counted once at ingest.
+    const accounts = d.sources.filter((x: J) => /^acct-\d$/.test(x.who));
+    expect(accounts).toHaveLength(7);
+    expect(accounts.reduce((t: number, x: J) => t + x.rows, 0)).toBe(2000);
+    const charts = (await (await call('/api/data/charts', { token: tokens.viewer })).json()) as J;
+    expect(charts.svg.driftLabels).toMatch(/^<svg/);
+    expect(charts.svg.driftLabels).toContain('Label share per time window');
   });
 
   it('records a gate run with the model version, decision and distributions', async () => {
