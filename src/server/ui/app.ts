@@ -51,6 +51,7 @@ function svgBox(svg: string | null | undefined, testid: string): HTMLElement | n
 const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`;
 const fix = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '-' : x.toFixed(d));
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const when = (s: string) => s.replace('T', ' ').slice(0, 19);
 
 async function api(path: string, init: RequestInit = {}): Promise<Json> {
@@ -376,7 +377,7 @@ function driftWindowTable(windows: Json[]): HTMLElement {
     el(
       'p',
       { class: 'muted' },
-      `${windows.length} windows in ${new Set(windows.map((w) => w.runId)).size} batches; the last ${recent.length} below, shaded where a label's share is 5 points or more from the trusted share or a feature's PSI reaches 0.25.`,
+      `${windows.length} windows in ${plural(new Set(windows.map((w) => w.runId)).size, 'batch', 'batches')}; the last ${recent.length} below, shaded where a label's share is 5 points or more from the trusted share or a feature's PSI reaches 0.25.`,
     ),
     t,
   );
