@@ -229,12 +229,13 @@ export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Rou
         .filter((f) => f.rule === 'audit/trigger')
         .map((f) => String((f.evidence as Record<string, unknown> | undefined)?.pattern ?? ''))
         .filter(Boolean);
+      const rows = await store.reviewQueue(id);
       return {
         run: { id, title: run.title, batch: run.batch, createdAt: run.createdAt },
         roles,
         triggers,
-        rows: await store.reviewQueue(id),
-        precision: await store.precision(id),
+        rows,
+        precision: await store.precision(id, { queue: rows, summary: run.summary }),
       };
     },
   });

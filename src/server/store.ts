@@ -649,9 +649,12 @@ export class Store {
    * rest) and weighted by how many quarantined rows each stratum stands for. The control sample's accepted
    * rows give the rate of poison that got through.
    */
-  async precision(runId: string) {
-    const queue = await this.reviewQueue(runId);
-    const run = await this.getRun(runId);
+  async precision(
+    runId: string,
+    known: { queue?: QueueRow[]; summary?: Record<string, unknown> } = {},
+  ) {
+    const queue = known.queue ?? (await this.reviewQueue(runId));
+    const run = known.summary ? { summary: known.summary } : await this.getRun(runId);
     const quarantined = Number((run?.summary as Record<string, unknown> | undefined)?.quarantined ?? 0);
     const strata = { priority: { k: 0, n: 0, size: 0 }, control: { k: 0, n: 0, size: 0 } };
     let missK = 0;
