@@ -71,6 +71,16 @@ export const TOKEN_ID = /^[0-9a-f]{12}$/;
 export const tokenId = (hash: string): string => hash.slice(0, 12);
 
 type Row = Record<string, unknown>;
+
+interface PendingRun {
+  ing: Ingest;
+  postedBy: string;
+  resolve: (v: { id: string; created: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+/** At most this many runs, or this many rows (past the first run), per group commit. */
+const GROUP_RUNS = 16;
+const GROUP_ROWS = 100_000;
 const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown, fallback: T): T => {
   if (typeof v !== 'string') return fallback;
@@ -181,182 +191,227 @@ export class Store {
 
   // ---- runs ---------------------------------------------------------------------------------------------
 
-  /** Record a run and everything derived from it in one transaction; a run already stored is not repeated. */
-  async addRun(ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
+  /**
+   * Record a run and everything derived from it in one transaction; a run already stored is not repeated.
+   * Runs posted while a transaction is open wait and are then written together, in one transaction (group
+   * commit): under a hundred concurrent posts the commit, not the rows, was the embedded store's bottleneck.
+   * When such a group fails, each of its runs is retried alone, so one bad run never takes others with it.
+   */
+  addRun(ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ing, postedBy, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private pending: PendingRun[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length) {
+        let rows = 0;
+        let take = 0;
+        while (take < this.pending.length && take < GROUP_RUNS && (take === 0 || rows < GROUP_ROWS))
+          rows += this.pending[take++].ing.rows.length;
+        const group = this.pending.splice(0, take);
+        try {
+          const out = await this.db.tx(async (t) => {
+            const results: Array<{ id: string; created: boolean }> = [];
+            for (const p of group) results.push(await this.insertRun(t, p.ing, p.postedBy));
+            return results;
+          });
+          for (const [i, p] of group.entries()) p.resolve(out[i]);
+        } catch (err) {
+          if (group.length === 1) group[0].reject(err);
+          else
+            for (const p of group)
+              await this.db.tx((t) => this.insertRun(t, p.ing, p.postedBy)).then(p.resolve, p.reject);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async insertRun(t: Db, ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
     const r = ing.run;
-    return this.db.tx(async (t) => {
-      const seen = await t.all('SELECT id FROM runs WHERE id = $1', [r.id]);
-      if (seen.length) return { id: r.id, created: false };
-      const now = new Date().toISOString();
-      await t.run(
-        `INSERT INTO runs (id, kind, created_at, received_at, tool_version, verdict, title, batch, model, inputs, summary, report, posted_by)
+    const seen = await t.all('SELECT id FROM runs WHERE id = $1', [r.id]);
+    if (seen.length) return { id: r.id, created: false };
+    const now = new Date().toISOString();
+    await t.run(
+      `INSERT INTO runs (id, kind, created_at, received_at, tool_version, verdict, title, batch, model, inputs, summary, report, posted_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        r.id,
+        r.kind,
+        r.createdAt,
+        now,
+        r.toolVersion,
+        r.verdict,
+        r.title,
+        r.batch,
+        r.model,
+        JSON.stringify(r.inputs),
+        JSON.stringify(r.summary),
+        JSON.stringify(r.report),
+        postedBy,
+      ],
+    );
+    await t.insertMany(
+      'findings',
+      [
+        ['run_id', 'text'],
+        ['idx', 'int'],
+        ['rule', 'text'],
+        ['severity', 'text'],
+        ['message', 'text'],
+        ['location', 'text'],
+        ['evidence', 'text'],
+      ],
+      ing.findings.map((f) => [r.id, f.idx, f.rule, f.severity, f.message, f.location, f.evidence]),
+    );
+    await t.insertMany(
+      'drift_windows',
+      [
+        ['run_id', 'text'],
+        ['idx', 'int'],
+        ['start_at', 'text'],
+        ['end_at', 'text'],
+        ['label_rates', 'text'],
+        ['trusted_rates', 'text'],
+        ['max_psi', 'double'],
+        ['psi_feature', 'text'],
+      ],
+      ing.drift.map((w) => [
+        r.id,
+        w.idx,
+        w.start,
+        w.end,
+        JSON.stringify(w.labelRates),
+        JSON.stringify(w.trustedRates),
+        w.maxPsi,
+        w.psiFeature,
+      ]),
+    );
+    const g = ing.gate;
+    if (g) {
+      const conflictFree = async (sql: string, params: SqlValue[]) => {
+        await t.run(`${sql} ON CONFLICT DO NOTHING`, params);
+      };
+      await conflictFree('INSERT INTO models (name, created_at) VALUES ($1, $2)', [g.model, r.createdAt]);
+      for (const v of [g.incumbent, g.candidate])
+        await conflictFree(
+          'INSERT INTO model_versions (digest, model, label, first_seen) VALUES ($1, $2, $3, $4)',
+          [v.digest, g.model, v.label, r.createdAt],
+        );
+      await t.run(
+        `INSERT INTO gate_decisions (run_id, model, incumbent, candidate, decision, created_at, psi, ks, region, reasons)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           r.id,
-          r.kind,
+          g.model,
+          g.incumbent.digest,
+          g.candidate.digest,
+          g.decision,
           r.createdAt,
-          now,
-          r.toolVersion,
-          r.verdict,
-          r.title,
-          r.batch,
-          r.model,
-          JSON.stringify(r.inputs),
-          JSON.stringify(r.summary),
-          JSON.stringify(r.report),
-          postedBy,
+          g.psi,
+          g.ks,
+          g.region,
+          JSON.stringify(g.reasons),
         ],
       );
       await t.insertMany(
-        'findings',
+        'distributions',
         [
           ['run_id', 'text'],
-          ['idx', 'int'],
-          ['rule', 'text'],
-          ['severity', 'text'],
-          ['message', 'text'],
-          ['location', 'text'],
-          ['evidence', 'text'],
+          ['digest', 'text'],
+          ['role', 'text'],
+          ['scope', 'text'],
+          ['slice', 'text'],
+          ['rows_n', 'int'],
+          ['counts', 'text'],
         ],
-        ing.findings.map((f) => [r.id, f.idx, f.rule, f.severity, f.message, f.location, f.evidence]),
-      );
-      await t.insertMany(
-        'drift_windows',
-        [
-          ['run_id', 'text'],
-          ['idx', 'int'],
-          ['start_at', 'text'],
-          ['end_at', 'text'],
-          ['label_rates', 'text'],
-          ['trusted_rates', 'text'],
-          ['max_psi', 'double'],
-          ['psi_feature', 'text'],
-        ],
-        ing.drift.map((w) => [
+        g.distributions.map((d) => [
           r.id,
-          w.idx,
-          w.start,
-          w.end,
-          JSON.stringify(w.labelRates),
-          JSON.stringify(w.trustedRates),
-          w.maxPsi,
-          w.psiFeature,
+          d.digest,
+          d.role,
+          d.scope,
+          d.slice,
+          d.rows,
+          JSON.stringify(d.counts),
         ]),
       );
-      const g = ing.gate;
-      if (g) {
-        const conflictFree = async (sql: string, params: SqlValue[]) => {
-          await t.run(`${sql} ON CONFLICT DO NOTHING`, params);
-        };
-        await conflictFree('INSERT INTO models (name, created_at) VALUES ($1, $2)', [g.model, r.createdAt]);
-        for (const v of [g.incumbent, g.candidate])
-          await conflictFree(
-            'INSERT INTO model_versions (digest, model, label, first_seen) VALUES ($1, $2, $3, $4)',
-            [v.digest, g.model, v.label, r.createdAt],
-          );
-        await t.run(
-          `INSERT INTO gate_decisions (run_id, model, incumbent, candidate, decision, created_at, psi, ks, region, reasons)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            r.id,
-            g.model,
-            g.incumbent.digest,
-            g.candidate.digest,
-            g.decision,
-            r.createdAt,
-            g.psi,
-            g.ks,
-            g.region,
-            JSON.stringify(g.reasons),
-          ],
-        );
-        await t.insertMany(
-          'distributions',
-          [
-            ['run_id', 'text'],
-            ['digest', 'text'],
-            ['role', 'text'],
-            ['scope', 'text'],
-            ['slice', 'text'],
-            ['rows_n', 'int'],
-            ['counts', 'text'],
-          ],
-          g.distributions.map((d) => [
-            r.id,
-            d.digest,
-            d.role,
-            d.scope,
-            d.slice,
-            d.rows,
-            JSON.stringify(d.counts),
-          ]),
-        );
-      }
-      if (ing.rows.length) {
-        const { label, source, labeler } = ing.roles;
-        const pick = (f: Record<string, string> | undefined, col?: string) =>
-          col && f && col in f ? f[col] : null;
-        // Rows per source and labeler, counted here once so that the data page never scans row_outcomes.
-        const counts = new Map<string, [string, string, number, number]>();
-        for (const o of ing.rows)
-          for (const [role, col] of [
-            ['source', source],
-            ['labeler', labeler],
-          ] as const) {
-            const who = pick(o.fields, col);
-            if (who === null) continue;
-            const key = `${role}\0${who}`;
-            let c = counts.get(key);
-            if (!c) {
-              c = [role, who, 0, 0];
-              counts.set(key, c);
-            }
-            c[2]++;
-            if (o.decision === 'quarantined') c[3]++;
+    }
+    if (ing.rows.length) {
+      const { label, source, labeler } = ing.roles;
+      const pick = (f: Record<string, string> | undefined, col?: string) =>
+        col && f && col in f ? f[col] : null;
+      // Rows per source and labeler, counted here once so that the data page never scans row_outcomes.
+      const counts = new Map<string, [string, string, number, number]>();
+      for (const o of ing.rows)
+        for (const [role, col] of [
+          ['source', source],
+          ['labeler', labeler],
+        ] as const) {
+          const who = pick(o.fields, col);
+          if (who === null) continue;
+          const key = `${role}\0${who}`;
+          let c = counts.get(key);
+          if (!c) {
+            c = [role, who, 0, 0];
+            counts.set(key, c);
           }
-        await t.insertMany(
-          'run_contributors',
-          [
-            ['run_id', 'text'],
-            ['role', 'text'],
-            ['who', 'text'],
-            ['rows_n', 'int'],
-            ['quarantined', 'int'],
-          ],
-          [...counts.values()].map(([role, who, n, q]) => [r.id, role, who, n, q]),
-        );
-        await t.insertMany(
-          'row_outcomes',
-          [
-            ['run_id', 'text'],
-            ['row_id', 'text'],
-            ['decision', 'text'],
-            ['score', 'double'],
-            ['reasons', 'text'],
-            ['review', 'text'],
-            ['label', 'text'],
-            ['source', 'text'],
-            ['labeler', 'text'],
-            ['fields', 'text'],
-            ['neighbours', 'text'],
-          ],
-          ing.rows.map((o) => [
-            r.id,
-            o.id,
-            o.decision,
-            o.score ?? null,
-            o.reasons.length ? JSON.stringify(o.reasons) : '[]',
-            o.review ?? null,
-            pick(o.fields, label),
-            pick(o.fields, source),
-            pick(o.fields, labeler),
-            JSON.stringify(o.fields ?? {}),
-            o.neighbours?.length ? JSON.stringify(o.neighbours) : null,
-          ]),
-        );
-      }
-      return { id: r.id, created: true };
-    });
+          c[2]++;
+          if (o.decision === 'quarantined') c[3]++;
+        }
+      await t.insertMany(
+        'run_contributors',
+        [
+          ['run_id', 'text'],
+          ['role', 'text'],
+          ['who', 'text'],
+          ['rows_n', 'int'],
+          ['quarantined', 'int'],
+        ],
+        [...counts.values()].map(([role, who, n, q]) => [r.id, role, who, n, q]),
+      );
+      await t.insertMany(
+        'row_outcomes',
+        [
+          ['run_id', 'text'],
+          ['row_id', 'text'],
+          ['decision', 'text'],
+          ['score', 'double'],
+          ['reasons', 'text'],
+          ['review', 'text'],
+          ['label', 'text'],
+          ['source', 'text'],
+          ['labeler', 'text'],
+          ['fields', 'text'],
+          ['neighbours', 'text'],
+        ],
+        {
+          length: ing.rows.length,
+          fill: (i: number, out: SqlValue[]) => {
+            const o = ing.rows[i];
+            out[0] = r.id;
+            out[1] = o.id;
+            out[2] = o.decision;
+            out[3] = o.score ?? null;
+            out[4] = o.reasons.length ? JSON.stringify(o.reasons) : '[]';
+            out[5] = o.review ?? null;
+            out[6] = pick(o.fields, label);
+            out[7] = pick(o.fields, source);
+            out[8] = pick(o.fields, labeler);
+            out[9] = JSON.stringify(o.fields ?? {});
+            out[10] = o.neighbours?.length ? JSON.stringify(o.neighbours) : null;
+          },
+        },
+      );
+    }
+    return { id: r.id, created: true };
   }
 
   async listRuns(opts: { kind?: string; limit: number; offset: number }): Promise<{
@@ -649,10 +704,7 @@ export class Store {
    * rest) and weighted by how many quarantined rows each stratum stands for. The control sample's accepted
    * rows give the rate of poison that got through.
    */
-  async precision(
-    runId: string,
-    known: { queue?: QueueRow[]; summary?: Record<string, unknown> } = {},
-  ) {
+  async precision(runId: string, known: { queue?: QueueRow[]; summary?: Record<string, unknown> } = {}) {
     const queue = known.queue ?? (await this.reviewQueue(runId));
     const run = known.summary ? { summary: known.summary } : await this.getRun(runId);
     const quarantined = Number((run?.summary as Record<string, unknown> | undefined)?.quarantined ?? 0);

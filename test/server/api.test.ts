@@ -15,6 +15,8 @@ import { freshPgDatabase, PG_URL, serviceNote } from './services.js';
 // biome-ignore lint/suspicious/noExplicitAny: API responses, read field by field
 type J = Record<string, any>;
 const tokenIdOf = (t: string) => hashToken(t).slice(0, 12);
+/** The id of the SST-2 audit (its batch is the incoming file's name) among the runs listed. */
+const sst = (runs: J[]): string => runs.find((r) => r.batch === 'incoming.tsv')?.id;
 
 const work = tempDir('antidote-api-');
 let auditReport: Record<string, unknown>;
@@ -91,7 +93,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
 
   it("serves each review row's nearest trusted rows, whose labels mostly contradict a poisoned row's", async () => {
     const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
-    const q = (await (await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })).json()) as J;
+    const q = (await (await call(`/api/runs/${sst(runs)}/queue`, { token: tokens.viewer })).json()) as J;
     for (const r of q.rows) {
       expect(r.neighbours).toHaveLength(5);
       for (const n of r.neighbours) expect(['0', '1']).toContain(n.label);
@@ -130,6 +132,24 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     expect(charts.svg.driftLabels).toContain('Label share per time window');
   });
 
+  it('records concurrent posts, written together, each once: no run lost, a repeat not doubled', async () => {
+    const before = await srv.store.counts();
+    const base = await buildPayload('audit', auditReport);
+    const posts = Array.from({ length: 12 }, (_, i) => ({
+      ...base,
+      report: { ...base.report, createdAt: new Date(Date.UTC(2030, 0, 1, 0, i)).toISOString() },
+      batch: `concurrent-${i}`,
+    }));
+    posts.push(posts[3]);
+    const res = await Promise.all(posts.map((body) => call('/api/runs', { token: tokens.admin, body })));
+    const out = (await Promise.all(res.map((r) => r.json()))) as J[];
+    expect(res.map((r) => r.status).sort()).toEqual([...Array(12).fill(201), 200].sort());
+    expect(new Set(out.map((o) => o.id)).size).toBe(12);
+    const after = await srv.store.counts();
+    expect(after.runs - before.runs).toBe(12);
+    expect(after.row_outcomes - before.row_outcomes).toBe(12 * 500);
+  });
+
   it('records a gate run with the model version, decision and distributions', async () => {
     const r = await call('/api/runs', { token: tokens.admin, body: await buildPayload('gate', gateReport) });
     expect(r.status).toBe(201);
@@ -145,7 +165,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
 
   it('lets a reviewer record decisions, refuses a viewer, and exports the cleared and corrected rows', async () => {
     const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
-    const id = runs[0].id;
+    const id = sst(runs);
     const q = (await (await call(`/api/runs/${id}/queue`, { token: tokens.viewer })).json()) as J;
     const [a, b, c] = q.rows;
     const before = (await srv.store.counts()).reviews;
@@ -253,7 +273,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
 
   it('stores strings holding <script> as they are and renders them escaped', async () => {
     const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
-    const q = (await (await call(`/api/runs/${runs[0].id}/queue`, { token: tokens.viewer })).json()) as J;
+    const q = (await (await call(`/api/runs/${sst(runs)}/queue`, { token: tokens.viewer })).json()) as J;
     const row = q.rows.find((r: { fields: { sentence: string } }) => r.fields.sentence.includes('<script>'));
     expect(row?.fields.sentence).toContain(SCRIPT_ROW);
     const evil = {
@@ -295,7 +315,7 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     // Every route that needs a role, with real ids and valid bodies: each refuses the revoked token.
     const before = await srv.store.counts();
     const { runs } = (await (await call('/api/runs?kind=audit', { token: tokens.viewer })).json()) as J;
-    const runId = runs[0].id;
+    const runId = sst(runs);
     const q = (await (await call(`/api/runs/${runId}/queue`, { token: tokens.viewer })).json()) as J;
     const model = (await (await call('/api/models/sentiment', { token: tokens.viewer })).json()) as J;
     const bodies: Record<string, unknown> = {
