@@ -265,6 +265,9 @@ async function modelPage(name: string) {
   );
 }
 
+/** Batches listed on the data page (the chart shows every one). */
+const RECENT_BATCHES = 100;
+
 async function dataPage() {
   nav('data');
   const d = await api('/api/data');
@@ -273,17 +276,27 @@ async function dataPage() {
   show(
     el('h1', {}, 'Data'),
     el('h2', {}, 'Batches'),
+    d.batches.length > RECENT_BATCHES
+      ? el(
+          'p',
+          { class: 'muted' },
+          `The latest ${RECENT_BATCHES} of ${d.batches.length} batches, newest first; the chart below shows them all.`,
+        )
+      : null,
     table(
       ['batch', 'audited', 'rows', 'quarantined', 'review sample', 'reviewed: poison', 'reviewed: clear'],
-      d.batches.map((b: Json) => [
-        el('a', { href: `#/review/${b.runId}` }, b.batch ?? b.runId),
-        when(b.createdAt),
-        String(b.incoming),
-        `${b.quarantined} (${pct(b.incoming ? b.quarantined / b.incoming : 0)})`,
-        `${b.review} (${pct(b.incoming ? b.review / b.incoming : 0)})`,
-        String(b.confirmed),
-        String(b.cleared),
-      ]),
+      (d.batches as Json[])
+        .slice(-RECENT_BATCHES)
+        .reverse()
+        .map((b: Json) => [
+          el('a', { href: `#/review/${b.runId}` }, b.batch ?? b.runId),
+          when(b.createdAt),
+          String(b.incoming),
+          `${b.quarantined} (${pct(b.incoming ? b.quarantined / b.incoming : 0)})`,
+          `${b.review} (${pct(b.incoming ? b.review / b.incoming : 0)})`,
+          String(b.confirmed),
+          String(b.cleared),
+        ]),
     ),
     charts,
     el('h2', {}, 'Sources and labelers flagged across batches'),
