@@ -89,8 +89,14 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : Number.NaN;
 };
 
-/** A real audit report, and 10,000 row outcomes shaped like an audit's (quarantined, review, accepted). */
-async function template() {
+/** A real audit report, and 10,000 row outcomes shaped like an audit's (quarantined, review, accepted); made once. */
+let made: ReturnType<typeof makeTemplate> | undefined;
+const template = () => {
+  made ??= makeTemplate();
+  return made;
+};
+
+async function makeTemplate() {
   const dir = makeAudit(join(work, 'audit'));
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Record<string, unknown>;
   const base = await buildPayload('audit', report);
