@@ -27,6 +27,13 @@ export interface RowPost {
   reasons: string[];
   review?: 'priority' | 'control' | null;
   fields?: Record<string, string>;
+  neighbours?: NeighbourPost[];
+}
+export interface NeighbourPost {
+  id: string;
+  label: string;
+  text: string;
+  distance: number;
 }
 export interface RunPayload {
   kind: 'audit' | 'gate' | 'scan';
@@ -51,7 +58,14 @@ const EXTRA = new Set(['antidote_score', 'antidote_reasons', 'antidote_review'])
 
 async function rowsOf(path: string): Promise<Array<Record<string, string>>> {
   const { readTable } = await import('../gate/read.js');
-  const t = await readTable(path, { maxRows: Number.MAX_SAFE_INTEGER });
+  let t: Awaited<ReturnType<typeof readTable>>;
+  try {
+    t = await readTable(path, { maxRows: Number.MAX_SAFE_INTEGER });
+  } catch (err) {
+    // An output with no rows (nothing quarantined) is a header alone: the reader refuses it as an input.
+    if (/header but no rows/.test(String((err as Error)?.message))) return [];
+    throw err;
+  }
   const out: Array<Record<string, string>> = [];
   for (let i = 0; i < t.n; i++) {
     const r: Record<string, string> = {};
@@ -111,13 +125,15 @@ export async function auditRows(report: Obj): Promise<RowPost[]> {
   seen.clear();
   const reviewFile = file('review');
   const reviewIds = new Set<string>();
+  const evidence = neighboursByOrd(report);
   if (reviewFile)
-    for (const r of await rowsOf(reviewFile)) {
+    for (const [ord, r] of (await rowsOf(reviewFile)).entries()) {
       const fields = own(r);
       const id = idOf(fields);
       reviewIds.add(id);
       const kind = r.antidote_review === 'control' ? 'control' : 'priority';
       const prev = byId.get(id);
+      const neighbours = evidence.get(ord);
       byId.set(id, {
         id,
         decision: prev?.decision ?? 'accepted',
@@ -125,6 +141,7 @@ export async function auditRows(report: Obj): Promise<RowPost[]> {
         reasons: reasonsOf(r.antidote_reasons),
         review: kind,
         fields,
+        ...(neighbours ? { neighbours } : {}),
       });
     }
   seen.clear();
@@ -142,6 +159,26 @@ export async function auditRows(report: Obj): Promise<RowPost[]> {
       });
     }
   return [...byId.values()];
+}
+
+/** The report's trusted neighbours of each review row, by the row's position in the review file. */
+function neighboursByOrd(report: Obj): Map<number, NeighbourPost[]> {
+  const out = new Map<number, NeighbourPost[]>();
+  const ev = report.reviewEvidence as { rows?: unknown } | undefined;
+  if (!ev || !Array.isArray(ev.rows)) return out;
+  for (const r of ev.rows as Array<{ ord?: unknown; neighbours?: unknown }>) {
+    if (typeof r?.ord !== 'number' || !Array.isArray(r.neighbours)) continue;
+    out.set(
+      r.ord,
+      (r.neighbours as NeighbourPost[]).slice(0, 8).map((n) => ({
+        id: String(n.id).slice(0, 256),
+        label: String(n.label).slice(0, 256),
+        text: String(n.text).slice(0, 1000),
+        distance: Math.max(0, Number(n.distance) || 0),
+      })),
+    );
+  }
+  return out;
 }
 
 function clamp(x: number): number | undefined {

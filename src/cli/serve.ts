@@ -2,6 +2,7 @@
  * antidote serve: the history of audits, gates and scans behind a REST API and a dashboard.
  *   antidote serve --port 8700 --data DIR [--db postgres://...] [--host 127.0.0.1]
  *   antidote serve token create --role viewer|reviewer|admin [--name N] --data DIR   (prints the token once)
+ *   antidote serve token list | revoke ID [--server URL]   (on the store, or through a running server)
  *   antidote serve import DIR...                     record existing report folders
  *   antidote serve export-trusted --out FILE [--run ID]  cleared rows and confirmed corrections
  */
@@ -42,6 +43,45 @@ function merged<T>(cmd: Command): StoreFlags & T {
 async function openStore(flags: StoreFlags) {
   const { Store } = await import('../server/store.js');
   return Store.open({ dataDir: flags.data, url: flags.db });
+}
+
+/** A call to a running server's API with the admin token in $ANTIDOTE_TOKEN; undefined on 404 when asked. */
+async function callServer(base: string, method: string, path: string, missingOk = false): Promise<unknown> {
+  const { AntidoteError } = await import('../core/errors.js');
+  const { TOKEN_ENV } = await import('./post.js');
+  const token = process.env[TOKEN_ENV];
+  if (!token) throw usageError(`--server needs an admin token in $${TOKEN_ENV}`);
+  let url: URL;
+  try {
+    url = new URL(path, base);
+  } catch {
+    throw usageError(`--server must be a server URL such as http://127.0.0.1:8700 (got "${base}")`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(`--server must be an http(s) URL (got "${base}")`);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (err) {
+    throw new AntidoteError('E_IO', `cannot reach ${url.origin}: ${(err as Error).message}`, {
+      hint: 'is the server running?',
+    });
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (res.status === 404 && missingOk) return undefined;
+  if (!res.ok)
+    throw new AntidoteError(
+      'E_IO',
+      `the server refused (HTTP ${res.status}): ${body.error ?? res.statusText}`,
+      {
+        hint: 'listing and revoking tokens needs an admin token',
+      },
+    );
+  return body;
 }
 
 export function registerServe(program: Command): void {
@@ -119,10 +159,80 @@ export function registerServe(program: Command): void {
         const t = newToken();
         await store.addToken(hashToken(t), flags.role as 'viewer', name);
         process.stdout.write(`${t}\n`);
-        process.stderr.write(`antidote: ${flags.role} token "${name}" created; it is shown only this once\n`);
+        process.stderr.write(
+          `antidote: ${flags.role} token "${name}" created (id ${hashToken(t).slice(0, 12)}); it is shown only this once\n`,
+        );
       } finally {
         await store.close();
       }
+    }),
+  );
+
+  const serverOption = () =>
+    new Option(
+      '--server <url>',
+      'ask a running server instead of opening the store (token in $ANTIDOTE_TOKEN, admin)',
+    );
+  storeOptions(
+    token
+      .command('list')
+      .description('list the tokens: id, role, name, created, revoked (never the token itself)')
+      .addOption(serverOption()),
+  ).action(
+    action(async (_f: unknown, cmd: Command) => {
+      const flags = merged<{ server?: string }>(cmd);
+      type Info = { id: string; role: string; name: string; createdAt: string; revokedAt: string | null };
+      let list: Info[];
+      if (flags.server)
+        list = ((await callServer(flags.server, 'GET', '/api/tokens')) as { tokens: Info[] }).tokens;
+      else {
+        const store = await openStore(flags);
+        try {
+          list = await store.listTokens();
+        } finally {
+          await store.close();
+        }
+      }
+      for (const t of list)
+        process.stdout.write(
+          `${t.id}  ${t.role.padEnd(8)}  ${t.createdAt}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}  ${t.name}\n`,
+        );
+      if (!list.length) process.stderr.write('antidote: no tokens\n');
+    }),
+  );
+
+  storeOptions(
+    token
+      .command('revoke')
+      .description('revoke a token by its id (from `token list`); every route refuses it from then on')
+      .argument('<id>', 'the token id: 12 hexadecimal characters')
+      .addOption(serverOption()),
+  ).action(
+    action(async (id: string, _f: unknown, cmd: Command) => {
+      const flags = merged<{ server?: string }>(cmd);
+      const { TOKEN_ID } = await import('../server/store.js');
+      if (!TOKEN_ID.test(id))
+        throw usageError(
+          `a token id is 12 hexadecimal characters, as \`antidote serve token list\` shows (got "${id}")`,
+        );
+      let out: 'revoked' | 'already' | 'unknown';
+      if (flags.server) {
+        const r = (await callServer(flags.server, 'POST', `/api/tokens/${id}/revoke`, true)) as
+          | { already: boolean }
+          | undefined;
+        out = r === undefined ? 'unknown' : r.already ? 'already' : 'revoked';
+      } else {
+        const store = await openStore(flags);
+        try {
+          out = await store.revokeToken(id);
+        } finally {
+          await store.close();
+        }
+      }
+      if (out === 'unknown') throw usageError(`no token with id ${id}; see \`antidote serve token list\``);
+      process.stdout.write(
+        `antidote: token ${id} ${out === 'already' ? 'was already revoked' : 'revoked'}\n`,
+      );
     }),
   );
 

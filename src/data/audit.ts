@@ -99,6 +99,22 @@ export interface AuditReport {
     reportHtml: string;
   };
   timings: Record<string, number>;
+  /**
+   * For each row of the review sample (by its position `ord` in review.<ext>): its nearest trusted rows with
+   * their labels, the evidence a reviewer weighs (src/data/neighbours.ts).
+   */
+  reviewEvidence?: {
+    space: string;
+    k: number;
+    searched: number;
+    trusted: number;
+    rows: Array<{
+      ord: number;
+      id: string;
+      label: string;
+      neighbours: Array<{ id: string; label: string; text: string; distance: number }>;
+    }>;
+  };
 }
 
 /** Per-row outcome of an audit, in incoming Dataset order, plus what the outputs module needs. */
@@ -114,6 +130,8 @@ export interface AuditRun {
   reasons: Map<number, string>;
   quarantined: Uint8Array;
   config: AuditConfig;
+  /** What the detectors saw (both Datasets, roles, classes): the review sample's evidence is drawn from it. */
+  context: AuditContext;
 }
 
 /** Known detector defaults (for config validation): the registry's own plus the built-in table. */
@@ -356,6 +374,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       reasons,
       quarantined,
       config,
+      context: ctx,
     };
   } catch (err) {
     src.close();

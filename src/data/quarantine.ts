@@ -16,6 +16,7 @@ import { AntidoteError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import type { AuditRun } from './audit.js';
 import { mulberry32, sampleIndices } from './learn/random.js';
+import { trustedNeighbours } from './neighbours.js';
 import { EXTENSION, projection, sqlIdent, type TableFormat } from './source.js';
 
 const ROW = '__antidote_row';
@@ -123,6 +124,22 @@ export async function writeOutputs(
   rApp.flushSync();
   rApp.closeSync();
   report.summary.review = ord;
+  const sample = [...priority, ...control.filter((i) => !inPriority.has(i))];
+  const ev = trustedNeighbours(run.context, sample);
+  if (ev) {
+    const ds = run.context.incoming;
+    report.reviewEvidence = {
+      space: ev.space,
+      k: ev.k,
+      searched: ev.searched,
+      trusted: ev.trusted,
+      rows: sample.flatMap((i, ordOf) => {
+        const neighbours = ev.rows.get(i);
+        if (!neighbours) return [];
+        return [{ ord: ordOf, id: ds.ids[i], label: run.context.classes[ds.labels[i]] ?? '', neighbours }];
+      }),
+    };
+  }
 
   const t = sqlIdent(table.table);
   const existing = new Set(table.columns.map((c) => c.name));

@@ -12,6 +12,7 @@ import {
   HttpError,
   jsonLogger,
   type Logger,
+  type Principal,
   RateLimiter,
   type Route,
   Router,
@@ -25,12 +26,12 @@ import {
   BaselinePostSchema,
   describeIssues,
   MODEL_NAME,
+  parseRunPost,
   ReviewPostSchema,
   RUN_ID,
   RUN_KINDS,
-  RunPostSchema,
 } from './schema.js';
-import type { Store } from './store.js';
+import { type Store, TOKEN_ID } from './store.js';
 
 export interface ServerOptions {
   store: Store;
@@ -91,7 +92,29 @@ function topContributors(rows: Awaited<ReturnType<Store['dataOverview']>>['sourc
   return [...by.values()].sort((a, b) => b.quarantined - a.quarantined || b.flagged - a.flagged).slice(0, 25);
 }
 
-export function buildRoutes(opts: ServerOptions): Router {
+/**
+ * Authenticated tokens kept for a few seconds, so a busy server does not queue a lookup behind every write. A
+ * token revoked through this server is forgotten at once; one revoked by another process (`antidote serve
+ * token revoke` on a shared PostgreSQL store) is refused within TOKEN_CACHE_MS.
+ */
+export const TOKEN_CACHE_MS = 5_000;
+
+class TokenCache {
+  private readonly entries = new Map<string, { p: Principal | null; at: number }>();
+  get(hash: string): Principal | null | undefined {
+    const hit = this.entries.get(hash);
+    return hit && Date.now() - hit.at < TOKEN_CACHE_MS ? hit.p : undefined;
+  }
+  set(hash: string, p: Principal | null): void {
+    if (this.entries.size > 10_000) this.entries.clear();
+    this.entries.set(hash, { p, at: Date.now() });
+  }
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Router {
   const { store } = opts;
   const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
   const r = new Router();
@@ -154,11 +177,11 @@ export function buildRoutes(opts: ServerOptions): Router {
     maxBody,
     summary: 'record a run: {kind, report, rows?, inputs?, model?, batch?}; the report follows schemas/',
     handler: async (ctx) => {
-      const parsed = RunPostSchema.safeParse(ctx.body);
-      if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
+      const parsed = parseRunPost(ctx.body);
+      if (!parsed.ok) throw new HttpError(400, parsed.error);
       let records: ReturnType<typeof toRecords>;
       try {
-        records = toRecords(parsed.data);
+        records = toRecords(parsed.post);
       } catch (err) {
         if (err instanceof IngestError) throw new HttpError(400, err.message);
         throw err;
@@ -206,12 +229,13 @@ export function buildRoutes(opts: ServerOptions): Router {
         .filter((f) => f.rule === 'audit/trigger')
         .map((f) => String((f.evidence as Record<string, unknown> | undefined)?.pattern ?? ''))
         .filter(Boolean);
+      const rows = await store.reviewQueue(id);
       return {
         run: { id, title: run.title, batch: run.batch, createdAt: run.createdAt },
         roles,
         triggers,
-        rows: await store.reviewQueue(id),
-        precision: await store.precision(id),
+        rows,
+        precision: await store.precision(id, { queue: rows, summary: run.summary }),
       };
     },
   });
@@ -289,7 +313,13 @@ export function buildRoutes(opts: ServerOptions): Router {
     handler: async () => {
       // Per source and labeler the page gets totals across batches (the per-batch detail feeds the charts).
       const o = await dataOverview();
-      return { ...o, sources: topContributors(o.sources), labelers: topContributors(o.labelers) };
+      return {
+        ...o,
+        sources: topContributors(o.sources),
+        labelers: topContributors(o.labelers),
+        // The charts show every window; the page's table only the latest.
+        driftWindows: o.driftWindows.slice(-1000),
+      };
     },
   });
   add({
@@ -301,6 +331,28 @@ export function buildRoutes(opts: ServerOptions): Router {
       if (!opts.views) throw new HttpError(404, 'charts are not rendered by this server');
       const { key, overview } = await dataOverviewKeyed();
       return opts.views.dataCharts(overview, key);
+    },
+  });
+  add({
+    method: 'GET',
+    path: '/api/tokens',
+    role: 'admin',
+    summary: 'the API tokens by id (never the token itself), role, name, creation and revocation',
+    handler: async () => ({ tokens: await store.listTokens() }),
+  });
+  add({
+    method: 'POST',
+    path: '/api/tokens/:id/revoke',
+    role: 'admin',
+    summary:
+      'revoke a token (id as `antidote serve token list` shows it); it is refused on every route at once',
+    handler: async (ctx) => {
+      const id = ctx.params.id;
+      if (!TOKEN_ID.test(id)) throw new HttpError(400, 'a token id is 12 hexadecimal characters');
+      const out = await store.revokeToken(id);
+      tokens.clear();
+      if (out === 'unknown') throw new HttpError(404, 'no such token');
+      return { id, revoked: true, already: out === 'already' };
     },
   });
   add({
@@ -319,25 +371,21 @@ export function buildRoutes(opts: ServerOptions): Router {
 }
 
 export function createApp(opts: ServerOptions): Server {
-  const router = buildRoutes(opts);
+  const tokenCache = new TokenCache();
+  const router = buildRoutes(opts, tokenCache);
   const log = opts.log ?? jsonLogger();
   const perMinute = opts.rateLimit ?? 600;
   const limiter = new RateLimiter(perMinute, Math.max(20, Math.ceil(perMinute / 4)));
   const anonLimiter = new RateLimiter(Math.max(60, perMinute / 10), 30);
-  const tokenCache = new Map<
-    string,
-    { p: { role: 'viewer' | 'reviewer' | 'admin'; name: string } | null; at: number }
-  >();
 
   async function principalOf(req: IncomingMessage) {
     const token = bearer(req.headers.authorization);
     if (!token) return undefined;
     const hash = hashToken(token);
     const hit = tokenCache.get(hash);
-    if (hit && Date.now() - hit.at < 30_000) return { hash, p: hit.p };
+    if (hit !== undefined) return { hash, p: hit };
     const p = (await opts.store.tokenByHash(hash)) ?? null;
-    if (tokenCache.size > 10_000) tokenCache.clear();
-    tokenCache.set(hash, { p, at: Date.now() });
+    tokenCache.set(hash, p);
     return { hash, p };
   }
 
@@ -369,7 +417,7 @@ export function createApp(opts: ServerOptions): Server {
         res.setHeader('www-authenticate', 'Bearer');
         throw new HttpError(
           401,
-          who ? 'unknown token' : 'a bearer token is required (Authorization: Bearer ...)',
+          who ? 'unknown or revoked token' : 'a bearer token is required (Authorization: Bearer ...)',
         );
       }
       extra.who = who.p.name;

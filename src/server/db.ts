@@ -10,13 +10,32 @@ export type SqlValue = string | number | boolean | null;
 export type ColumnType = 'text' | 'double' | 'int' | 'bool';
 export type Dialect = 'duckdb' | 'postgres';
 
+/** Rows produced one at a time into a reused buffer: 10,000 rows a post need no 10,000 arrays. */
+export interface RowSource {
+  length: number;
+  fill(i: number, out: SqlValue[]): void;
+}
+const asSource = (rows: SqlValue[][] | RowSource): RowSource =>
+  Array.isArray(rows)
+    ? {
+        length: rows.length,
+        fill: (i, out) => {
+          for (let c = 0; c < out.length; c++) out[c] = rows[i][c] ?? null;
+        },
+      }
+    : rows;
+
 export interface Db {
   readonly dialect: Dialect;
   /** Statements without results (DDL); may hold several separated by semicolons. */
   exec(sql: string): Promise<void>;
   run(sql: string, params?: SqlValue[]): Promise<void>;
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
-  insertMany(table: string, columns: Array<[string, ColumnType]>, rows: SqlValue[][]): Promise<void>;
+  insertMany(
+    table: string,
+    columns: Array<[string, ColumnType]>,
+    rows: SqlValue[][] | RowSource,
+  ): Promise<void>;
   /** Run `fn` in one transaction: every write lands or none does. */
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -73,18 +92,26 @@ class DuckOps implements Db {
     });
   }
 
-  insertMany(table: string, columns: Array<[string, ColumnType]>, rows: SqlValue[][]): Promise<void> {
+  insertMany(
+    table: string,
+    columns: Array<[string, ColumnType]>,
+    rows: SqlValue[][] | RowSource,
+  ): Promise<void> {
     return this.wrap(async () => {
-      if (!rows.length) return;
+      const src = asSource(rows);
+      if (!src.length) return;
       const app = await this.conn.createAppender(table);
+      const row: SqlValue[] = new Array(columns.length).fill(null);
+      const types = columns.map((c) => c[1]);
       try {
-        for (const row of rows) {
-          for (let c = 0; c < columns.length; c++) {
+        for (let i = 0; i < src.length; i++) {
+          src.fill(i, row);
+          for (let c = 0; c < types.length; c++) {
             const v = row[c];
             if (v === null || v === undefined) app.appendNull();
-            else if (columns[c][1] === 'text') app.appendVarchar(String(v));
-            else if (columns[c][1] === 'double') app.appendDouble(Number(v));
-            else if (columns[c][1] === 'int') app.appendInteger(Number(v));
+            else if (types[c] === 'text') app.appendVarchar(String(v));
+            else if (types[c] === 'double') app.appendDouble(Number(v));
+            else if (types[c] === 'int') app.appendInteger(Number(v));
             else app.appendBoolean(Boolean(v));
           }
           app.endRow();
@@ -123,7 +150,7 @@ export class DuckDb extends DuckOps {
       instance = await DuckDBInstance.create(path, { threads: '2' });
     } catch (err) {
       throw new AntidoteError('E_IO', `cannot open the store ${path}: ${(err as Error).message}`, {
-        hint: 'is another `antidote serve` using the same --data folder?',
+        hint: 'is another `antidote serve` using the same --data folder? (`token list|revoke --server URL` go through it)',
         cause: err,
       });
     }
@@ -179,18 +206,26 @@ class PgOps implements Db {
     const r = await this.q.query(sql, params);
     return r.rows as T[];
   }
-  async insertMany(table: string, columns: Array<[string, ColumnType]>, rows: SqlValue[][]): Promise<void> {
-    if (!rows.length) return;
+  async insertMany(
+    table: string,
+    columns: Array<[string, ColumnType]>,
+    rows: SqlValue[][] | RowSource,
+  ): Promise<void> {
+    const src = asSource(rows);
+    if (!src.length) return;
     const names = columns.map((c) => c[0]).join(', ');
     const args = columns.map((c, i) => `$${i + 1}::${PG_ARRAY[c[1]]}`).join(', ');
     const sql = `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${args})`;
     const CHUNK = 20000;
-    for (let start = 0; start < rows.length; start += CHUNK) {
-      const part = rows.slice(start, start + CHUNK);
-      await this.q.query(
-        sql,
-        columns.map((_, c) => part.map((r) => r[c] ?? null)),
-      );
+    const row: SqlValue[] = new Array(columns.length).fill(null);
+    for (let start = 0; start < src.length; start += CHUNK) {
+      const end = Math.min(src.length, start + CHUNK);
+      const cols: SqlValue[][] = columns.map(() => []);
+      for (let i = start; i < end; i++) {
+        src.fill(i, row);
+        for (let c = 0; c < cols.length; c++) cols[c].push(row[c] ?? null);
+      }
+      await this.q.query(sql, cols);
     }
   }
   tx<T>(_fn: (db: Db) => Promise<T>): Promise<T> {

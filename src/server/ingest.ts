@@ -52,9 +52,23 @@ export interface GateRecord {
   distributions: DistributionRecord[];
 }
 
+/** One time window of an audited batch against the trusted baseline (from the drift detector's charts). */
+export interface DriftWindowRecord {
+  idx: number;
+  start: string | null;
+  end: string | null;
+  /** Share of each label in the window, and in the trusted set. */
+  labelRates: Record<string, number | null>;
+  trustedRates: Record<string, number | null>;
+  /** The largest feature PSI against the trusted distribution in the window, and its feature. */
+  maxPsi: number | null;
+  psiFeature: string | null;
+}
+
 export interface Ingest {
   run: RunRecord;
   findings: FindingRecord[];
+  drift: DriftWindowRecord[];
   gate?: GateRecord;
   rows: RowOutcome[];
   roles: { label?: string; source?: string; labeler?: string };
@@ -80,14 +94,18 @@ function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-export function runId(kind: string, report: unknown, rows: unknown): string {
+export function runId(kind: string, report: unknown, rows: RowOutcome[] | undefined): string {
   const h = createHash('sha256');
   h.update(kind);
   h.update('\0');
   h.update(canonical(report));
   h.update('\0');
-  // Rows are hashed as sent (canonical form costs too much on 10,000 rows); the report in canonical form.
-  h.update(JSON.stringify(rows ?? []));
+  // The report (its time, inputs' digests, counts) names the run; of the rows, their ids, decisions and sample
+  // tell a different posting of it apart. Their columns come from the files the report names, and serialising
+  // 10,000 of them again for the digest was a sixth of the cost of a post.
+  const parts: string[] = [];
+  for (const r of rows ?? []) parts.push(`${r.id}\t${r.decision}\t${r.review ?? ''}\t${r.score ?? ''}`);
+  h.update(parts.join('\n'));
   return h.digest('hex').slice(0, 32);
 }
 
@@ -173,6 +191,39 @@ function gateRecord(report: Obj, model: string | undefined): GateRecord {
   };
 }
 
+const MAX_WINDOWS = 200;
+
+/** The audit's per-window statistics against the trusted baseline (none without --time). */
+function driftWindowsOf(report: Obj): DriftWindowRecord[] {
+  const charts = obj(report.charts);
+  const labels = Array.isArray(charts.labelRateByWindow) ? charts.labelRateByWindow.map(obj) : [];
+  const psi = Array.isArray(charts.driftByFeature) ? charts.driftByFeature.map(obj) : [];
+  const trusted = obj(charts.labelRateTrusted);
+  const trustedRates: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(trusted)) trustedRates[k] = num(v);
+  const out: DriftWindowRecord[] = [];
+  for (const w of labels.slice(0, MAX_WINDOWS)) {
+    const idx = num(w.window);
+    if (idx === null) continue;
+    const labelRates: Record<string, number | null> = {};
+    for (const [k, v] of Object.entries(w))
+      if (k !== 'window' && k !== 'start' && k !== 'end') labelRates[k] = num(v);
+    let maxPsi: number | null = null;
+    let psiFeature: string | null = null;
+    for (const p of psi)
+      if (
+        num(p.window) === idx &&
+        num(p.psi) !== null &&
+        (maxPsi === null || (num(p.psi) as number) > maxPsi)
+      ) {
+        maxPsi = num(p.psi);
+        psiFeature = str(p.feature);
+      }
+    out.push({ idx, start: str(w.start), end: str(w.end), labelRates, trustedRates, maxPsi, psiFeature });
+  }
+  return out;
+}
+
 function summaryOf(kind: RunKind, report: Obj): Obj {
   if (kind === 'audit') return obj(report.summary);
   if (kind === 'scan') {
@@ -245,6 +296,7 @@ export function toRecords(post: RunPost): Ingest {
       report,
     },
     findings: findingsOf(report),
+    drift: post.kind === 'audit' ? driftWindowsOf(report) : [],
     gate,
     rows: post.rows ?? [],
     roles: {

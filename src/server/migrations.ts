@@ -114,6 +114,51 @@ CREATE INDEX row_outcomes_run ON row_outcomes (run_id, review);
 CREATE INDEX reviews_run ON reviews (run_id, row_id);`,
     },
   },
+  {
+    version: 3,
+    name: 'token revocation',
+    sql: 'ALTER TABLE tokens ADD COLUMN revoked_at TEXT',
+  },
+  {
+    version: 4,
+    name: 'trusted neighbours of review rows',
+    sql: 'ALTER TABLE row_outcomes ADD COLUMN neighbours TEXT',
+  },
+  {
+    // The data page's rates per source and labeler: counted once at ingest instead of over every stored row
+    // at each change of the store (1,000,000 rows took a second); existing rows are counted here once.
+    version: 5,
+    name: 'per-run counts by source and labeler',
+    sql: `
+CREATE TABLE run_contributors (
+  run_id TEXT NOT NULL,
+  role TEXT NOT NULL,
+  who TEXT NOT NULL,
+  rows_n INTEGER NOT NULL,
+  quarantined INTEGER NOT NULL
+);
+INSERT INTO run_contributors (run_id, role, who, rows_n, quarantined)
+  SELECT run_id, 'source', source, COUNT(*), SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END)
+  FROM row_outcomes WHERE source IS NOT NULL GROUP BY run_id, source;
+INSERT INTO run_contributors (run_id, role, who, rows_n, quarantined)
+  SELECT run_id, 'labeler', labeler, COUNT(*), SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END)
+  FROM row_outcomes WHERE labeler IS NOT NULL GROUP BY run_id, labeler`,
+  },
+  {
+    version: 6,
+    name: 'drift by window against the trusted baseline',
+    sql: `
+CREATE TABLE drift_windows (
+  run_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  start_at TEXT,
+  end_at TEXT,
+  label_rates TEXT NOT NULL,
+  trusted_rates TEXT NOT NULL,
+  max_psi DOUBLE PRECISION,
+  psi_feature TEXT
+)`,
+  },
 ];
 
 /** Apply the migrations not yet recorded; each in its own transaction with its record. */

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { type Db, openDb, type SqlValue } from './db.js';
 import type { Ingest } from './ingest.js';
 import { migrate } from './migrations.js';
-import type { Role } from './schema.js';
+import type { Neighbour, Role } from './schema.js';
 
 export interface RunSummary {
   id: string;
@@ -38,6 +38,8 @@ export interface QueueRow {
   source: string | null;
   labeler: string | null;
   fields: Record<string, string>;
+  /** The nearest trusted rows the audit found for this row, with their labels (may be empty). */
+  neighbours: Neighbour[];
   verdict: null | {
     decision: string;
     correctedLabel: string | null;
@@ -56,7 +58,29 @@ export interface ReviewRecord {
   reviewer: string;
 }
 
+export interface TokenInfo {
+  id: string;
+  role: Role;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** A token's public id: the first 12 hex digits of its SHA-256 (what `token list` shows and `revoke` takes). */
+export const TOKEN_ID = /^[0-9a-f]{12}$/;
+export const tokenId = (hash: string): string => hash.slice(0, 12);
+
 type Row = Record<string, unknown>;
+
+interface PendingRun {
+  ing: Ingest;
+  postedBy: string;
+  resolve: (v: { id: string; created: boolean }) => void;
+  reject: (err: unknown) => void;
+}
+/** At most this many runs, or this many rows (past the first run), per group commit. */
+const GROUP_RUNS = 16;
+const GROUP_ROWS = 100_000;
 const s = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const json = <T>(v: unknown, fallback: T): T => {
   if (typeof v !== 'string') return fallback;
@@ -125,135 +149,269 @@ export class Store {
     ]);
   }
 
+  /** The role and name of a token that exists and is not revoked. */
   async tokenByHash(hash: string): Promise<{ role: Role; name: string } | undefined> {
-    const rows = await this.db.all<Row>('SELECT role, name FROM tokens WHERE hash = $1', [hash]);
+    const rows = await this.db.all<Row>(
+      'SELECT role, name FROM tokens WHERE hash = $1 AND revoked_at IS NULL',
+      [hash],
+    );
     return rows[0] ? { role: rows[0].role as Role, name: String(rows[0].name) } : undefined;
+  }
+
+  /** Every token, oldest first, by its public id (the first 12 hex digits of its hash: the token cannot be recovered from it). */
+  async listTokens(): Promise<TokenInfo[]> {
+    const rows = await this.db.all<Row>(
+      'SELECT hash, role, name, created_at, revoked_at FROM tokens ORDER BY created_at, hash',
+    );
+    return rows.map((r) => ({
+      id: tokenId(String(r.hash)),
+      role: r.role as Role,
+      name: String(r.name),
+      createdAt: String(r.created_at),
+      revokedAt: s(r.revoked_at),
+    }));
+  }
+
+  /** Revoke the token with this id: 'revoked', 'already' (revoked before) or 'unknown'. */
+  async revokeToken(id: string): Promise<'revoked' | 'already' | 'unknown'> {
+    if (!TOKEN_ID.test(id)) return 'unknown';
+    return this.db.tx(async (t) => {
+      const rows = await t.all<Row>('SELECT hash, revoked_at FROM tokens WHERE substr(hash, 1, 12) = $1', [
+        id,
+      ]);
+      if (!rows.length) return 'unknown';
+      if (rows.every((r) => r.revoked_at !== null && r.revoked_at !== undefined)) return 'already';
+      await t.run('UPDATE tokens SET revoked_at = $1 WHERE substr(hash, 1, 12) = $2 AND revoked_at IS NULL', [
+        new Date().toISOString(),
+        id,
+      ]);
+      return 'revoked';
+    });
   }
 
   // ---- runs ---------------------------------------------------------------------------------------------
 
-  /** Record a run and everything derived from it in one transaction; a run already stored is not repeated. */
-  async addRun(ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
+  /**
+   * Record a run and everything derived from it in one transaction; a run already stored is not repeated.
+   * Runs posted while a transaction is open wait and are then written together, in one transaction (group
+   * commit): under a hundred concurrent posts the commit, not the rows, was the embedded store's bottleneck.
+   * When such a group fails, each of its runs is retried alone, so one bad run never takes others with it.
+   */
+  addRun(ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ing, postedBy, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private pending: PendingRun[] = [];
+  private flushing = false;
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length) {
+        let rows = 0;
+        let take = 0;
+        while (take < this.pending.length && take < GROUP_RUNS && (take === 0 || rows < GROUP_ROWS))
+          rows += this.pending[take++].ing.rows.length;
+        const group = this.pending.splice(0, take);
+        try {
+          const out = await this.db.tx(async (t) => {
+            const results: Array<{ id: string; created: boolean }> = [];
+            for (const p of group) results.push(await this.insertRun(t, p.ing, p.postedBy));
+            return results;
+          });
+          for (const [i, p] of group.entries()) p.resolve(out[i]);
+        } catch (err) {
+          if (group.length === 1) group[0].reject(err);
+          else
+            for (const p of group)
+              await this.db.tx((t) => this.insertRun(t, p.ing, p.postedBy)).then(p.resolve, p.reject);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async insertRun(t: Db, ing: Ingest, postedBy: string): Promise<{ id: string; created: boolean }> {
     const r = ing.run;
-    return this.db.tx(async (t) => {
-      const seen = await t.all('SELECT id FROM runs WHERE id = $1', [r.id]);
-      if (seen.length) return { id: r.id, created: false };
-      const now = new Date().toISOString();
-      await t.run(
-        `INSERT INTO runs (id, kind, created_at, received_at, tool_version, verdict, title, batch, model, inputs, summary, report, posted_by)
+    const seen = await t.all('SELECT id FROM runs WHERE id = $1', [r.id]);
+    if (seen.length) return { id: r.id, created: false };
+    const now = new Date().toISOString();
+    await t.run(
+      `INSERT INTO runs (id, kind, created_at, received_at, tool_version, verdict, title, batch, model, inputs, summary, report, posted_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        r.id,
+        r.kind,
+        r.createdAt,
+        now,
+        r.toolVersion,
+        r.verdict,
+        r.title,
+        r.batch,
+        r.model,
+        JSON.stringify(r.inputs),
+        JSON.stringify(r.summary),
+        JSON.stringify(r.report),
+        postedBy,
+      ],
+    );
+    await t.insertMany(
+      'findings',
+      [
+        ['run_id', 'text'],
+        ['idx', 'int'],
+        ['rule', 'text'],
+        ['severity', 'text'],
+        ['message', 'text'],
+        ['location', 'text'],
+        ['evidence', 'text'],
+      ],
+      ing.findings.map((f) => [r.id, f.idx, f.rule, f.severity, f.message, f.location, f.evidence]),
+    );
+    await t.insertMany(
+      'drift_windows',
+      [
+        ['run_id', 'text'],
+        ['idx', 'int'],
+        ['start_at', 'text'],
+        ['end_at', 'text'],
+        ['label_rates', 'text'],
+        ['trusted_rates', 'text'],
+        ['max_psi', 'double'],
+        ['psi_feature', 'text'],
+      ],
+      ing.drift.map((w) => [
+        r.id,
+        w.idx,
+        w.start,
+        w.end,
+        JSON.stringify(w.labelRates),
+        JSON.stringify(w.trustedRates),
+        w.maxPsi,
+        w.psiFeature,
+      ]),
+    );
+    const g = ing.gate;
+    if (g) {
+      const conflictFree = async (sql: string, params: SqlValue[]) => {
+        await t.run(`${sql} ON CONFLICT DO NOTHING`, params);
+      };
+      await conflictFree('INSERT INTO models (name, created_at) VALUES ($1, $2)', [g.model, r.createdAt]);
+      for (const v of [g.incumbent, g.candidate])
+        await conflictFree(
+          'INSERT INTO model_versions (digest, model, label, first_seen) VALUES ($1, $2, $3, $4)',
+          [v.digest, g.model, v.label, r.createdAt],
+        );
+      await t.run(
+        `INSERT INTO gate_decisions (run_id, model, incumbent, candidate, decision, created_at, psi, ks, region, reasons)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           r.id,
-          r.kind,
+          g.model,
+          g.incumbent.digest,
+          g.candidate.digest,
+          g.decision,
           r.createdAt,
-          now,
-          r.toolVersion,
-          r.verdict,
-          r.title,
-          r.batch,
-          r.model,
-          JSON.stringify(r.inputs),
-          JSON.stringify(r.summary),
-          JSON.stringify(r.report),
-          postedBy,
+          g.psi,
+          g.ks,
+          g.region,
+          JSON.stringify(g.reasons),
         ],
       );
       await t.insertMany(
-        'findings',
+        'distributions',
         [
           ['run_id', 'text'],
-          ['idx', 'int'],
-          ['rule', 'text'],
-          ['severity', 'text'],
-          ['message', 'text'],
-          ['location', 'text'],
-          ['evidence', 'text'],
+          ['digest', 'text'],
+          ['role', 'text'],
+          ['scope', 'text'],
+          ['slice', 'text'],
+          ['rows_n', 'int'],
+          ['counts', 'text'],
         ],
-        ing.findings.map((f) => [r.id, f.idx, f.rule, f.severity, f.message, f.location, f.evidence]),
+        g.distributions.map((d) => [
+          r.id,
+          d.digest,
+          d.role,
+          d.scope,
+          d.slice,
+          d.rows,
+          JSON.stringify(d.counts),
+        ]),
       );
-      const g = ing.gate;
-      if (g) {
-        const conflictFree = async (sql: string, params: SqlValue[]) => {
-          await t.run(`${sql} ON CONFLICT DO NOTHING`, params);
-        };
-        await conflictFree('INSERT INTO models (name, created_at) VALUES ($1, $2)', [g.model, r.createdAt]);
-        for (const v of [g.incumbent, g.candidate])
-          await conflictFree(
-            'INSERT INTO model_versions (digest, model, label, first_seen) VALUES ($1, $2, $3, $4)',
-            [v.digest, g.model, v.label, r.createdAt],
-          );
-        await t.run(
-          `INSERT INTO gate_decisions (run_id, model, incumbent, candidate, decision, created_at, psi, ks, region, reasons)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            r.id,
-            g.model,
-            g.incumbent.digest,
-            g.candidate.digest,
-            g.decision,
-            r.createdAt,
-            g.psi,
-            g.ks,
-            g.region,
-            JSON.stringify(g.reasons),
-          ],
-        );
-        await t.insertMany(
-          'distributions',
-          [
-            ['run_id', 'text'],
-            ['digest', 'text'],
-            ['role', 'text'],
-            ['scope', 'text'],
-            ['slice', 'text'],
-            ['rows_n', 'int'],
-            ['counts', 'text'],
-          ],
-          g.distributions.map((d) => [
-            r.id,
-            d.digest,
-            d.role,
-            d.scope,
-            d.slice,
-            d.rows,
-            JSON.stringify(d.counts),
-          ]),
-        );
-      }
-      if (ing.rows.length) {
-        const { label, source, labeler } = ing.roles;
-        const pick = (f: Record<string, string> | undefined, col?: string) =>
-          col && f && col in f ? f[col] : null;
-        await t.insertMany(
-          'row_outcomes',
-          [
-            ['run_id', 'text'],
-            ['row_id', 'text'],
-            ['decision', 'text'],
-            ['score', 'double'],
-            ['reasons', 'text'],
-            ['review', 'text'],
-            ['label', 'text'],
-            ['source', 'text'],
-            ['labeler', 'text'],
-            ['fields', 'text'],
-          ],
-          ing.rows.map((o) => [
-            r.id,
-            o.id,
-            o.decision,
-            o.score ?? null,
-            JSON.stringify(o.reasons),
-            o.review ?? null,
-            pick(o.fields, label),
-            pick(o.fields, source),
-            pick(o.fields, labeler),
-            JSON.stringify(o.fields ?? {}),
-          ]),
-        );
-      }
-      return { id: r.id, created: true };
-    });
+    }
+    if (ing.rows.length) {
+      const { label, source, labeler } = ing.roles;
+      const pick = (f: Record<string, string> | undefined, col?: string) =>
+        col && f && col in f ? f[col] : null;
+      // Rows per source and labeler, counted here once so that the data page never scans row_outcomes.
+      const counts = new Map<string, [string, string, number, number]>();
+      for (const o of ing.rows)
+        for (const [role, col] of [
+          ['source', source],
+          ['labeler', labeler],
+        ] as const) {
+          const who = pick(o.fields, col);
+          if (who === null) continue;
+          const key = `${role}\0${who}`;
+          let c = counts.get(key);
+          if (!c) {
+            c = [role, who, 0, 0];
+            counts.set(key, c);
+          }
+          c[2]++;
+          if (o.decision === 'quarantined') c[3]++;
+        }
+      await t.insertMany(
+        'run_contributors',
+        [
+          ['run_id', 'text'],
+          ['role', 'text'],
+          ['who', 'text'],
+          ['rows_n', 'int'],
+          ['quarantined', 'int'],
+        ],
+        [...counts.values()].map(([role, who, n, q]) => [r.id, role, who, n, q]),
+      );
+      await t.insertMany(
+        'row_outcomes',
+        [
+          ['run_id', 'text'],
+          ['row_id', 'text'],
+          ['decision', 'text'],
+          ['score', 'double'],
+          ['reasons', 'text'],
+          ['review', 'text'],
+          ['label', 'text'],
+          ['source', 'text'],
+          ['labeler', 'text'],
+          ['fields', 'text'],
+          ['neighbours', 'text'],
+        ],
+        {
+          length: ing.rows.length,
+          fill: (i: number, out: SqlValue[]) => {
+            const o = ing.rows[i];
+            out[0] = r.id;
+            out[1] = o.id;
+            out[2] = o.decision;
+            out[3] = o.score ?? null;
+            out[4] = o.reasons.length ? JSON.stringify(o.reasons) : '[]';
+            out[5] = o.review ?? null;
+            out[6] = pick(o.fields, label);
+            out[7] = pick(o.fields, source);
+            out[8] = pick(o.fields, labeler);
+            out[9] = JSON.stringify(o.fields ?? {});
+            out[10] = o.neighbours?.length ? JSON.stringify(o.neighbours) : null;
+          },
+        },
+      );
+    }
+    return { id: r.id, created: true };
   }
 
   async listRuns(opts: { kind?: string; limit: number; offset: number }): Promise<{
@@ -387,15 +545,13 @@ export class Store {
       e[r.decision === 'confirm' ? 'confirm' : 'clear'] += Number(r.n);
       rev.set(String(r.run_id), e);
     }
-    const group = async (col: 'source' | 'labeler') =>
+    const group = async (role: 'source' | 'labeler') =>
       (
         await this.db.all<Row>(
           `SELECT g.who, r.batch AS batch, r.created_at AS created_at, g.rows_n, g.quarantined
-           FROM (SELECT run_id, ${col} AS who, COUNT(*) AS rows_n,
-                        SUM(CASE WHEN decision = 'quarantined' THEN 1 ELSE 0 END) AS quarantined
-                 FROM row_outcomes WHERE ${col} IS NOT NULL GROUP BY run_id, ${col}) g
-           JOIN runs r ON r.id = g.run_id
-           ORDER BY r.created_at LIMIT 20000`,
+           FROM run_contributors g JOIN runs r ON r.id = g.run_id
+           WHERE g.role = $1 ORDER BY r.created_at, g.who LIMIT 20000`,
+          [role],
         )
       ).map((r) => ({
         who: String(r.who),
@@ -421,7 +577,23 @@ export class Store {
       `SELECT f.run_id, f.message, f.evidence, f.severity, r.batch, r.created_at FROM findings f JOIN runs r ON r.id = f.run_id
        WHERE f.rule = 'audit/drift' ORDER BY r.created_at LIMIT 2000`,
     );
+    const windows = await this.db.all<Row>(
+      `SELECT w.run_id, r.batch, w.idx, w.start_at, w.end_at, w.label_rates, w.trusted_rates, w.max_psi, w.psi_feature
+       FROM drift_windows w JOIN runs r ON r.id = w.run_id
+       ORDER BY r.created_at, w.run_id, w.idx LIMIT 5000`,
+    );
     return {
+      driftWindows: windows.map((w) => ({
+        runId: String(w.run_id),
+        batch: s(w.batch),
+        window: Number(w.idx),
+        start: s(w.start_at),
+        end: s(w.end_at),
+        labelRates: json<Record<string, number | null>>(w.label_rates, {}),
+        trustedRates: json<Record<string, number | null>>(w.trusted_rates, {}),
+        maxPsi: w.max_psi === null ? null : Number(w.max_psi),
+        psiFeature: s(w.psi_feature),
+      })),
       batches: batches.map((b) => {
         const sum = json<Record<string, unknown>>(b.summary, {});
         const e = rev.get(String(b.id)) ?? { confirm: 0, clear: 0 };
@@ -454,7 +626,7 @@ export class Store {
 
   async reviewQueue(runId: string): Promise<QueueRow[]> {
     const rows = await this.db.all<Row>(
-      `SELECT row_id, decision, score, reasons, review, label, source, labeler, fields FROM row_outcomes
+      `SELECT row_id, decision, score, reasons, review, label, source, labeler, fields, neighbours FROM row_outcomes
        WHERE run_id = $1 AND review IS NOT NULL`,
       [runId],
     );
@@ -476,6 +648,7 @@ export class Store {
       source: s(r.source),
       labeler: s(r.labeler),
       fields: json<Record<string, string>>(r.fields, {}),
+      neighbours: json<Neighbour[]>(r.neighbours, []),
       verdict: latest.get(String(r.row_id)) ?? null,
     }));
   }
@@ -531,9 +704,9 @@ export class Store {
    * rest) and weighted by how many quarantined rows each stratum stands for. The control sample's accepted
    * rows give the rate of poison that got through.
    */
-  async precision(runId: string) {
-    const queue = await this.reviewQueue(runId);
-    const run = await this.getRun(runId);
+  async precision(runId: string, known: { queue?: QueueRow[]; summary?: Record<string, unknown> } = {}) {
+    const queue = known.queue ?? (await this.reviewQueue(runId));
+    const run = known.summary ? { summary: known.summary } : await this.getRun(runId);
     const quarantined = Number((run?.summary as Record<string, unknown> | undefined)?.quarantined ?? 0);
     const strata = { priority: { k: 0, n: 0, size: 0 }, control: { k: 0, n: 0, size: 0 } };
     let missK = 0;

@@ -26,6 +26,7 @@ mark{background:#ffd54f;padding:0 2px;border-radius:2px}
 .muted{color:#5a6270;font-size:12px}.err{color:#b01c1c}.ok{color:#1d6b32}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#e8ecf1;margin-right:6px}
 .pill.confirm{background:#fde0e0;color:#8a1616}.pill.clear{background:#e0f3e6;color:#135c2b}
+.pill.contradicts{background:#fde0e0;color:#8a1616;font-weight:600}tr.contradicts td{background:#fff6f6}
 input,button,select{font:inherit;padding:5px 9px}button{cursor:pointer}
 iframe.report{width:100%;height:900px;border:1px solid #dfe3e8;background:#fff}
 .login{max-width:460px;margin:60px auto}.login input{width:100%;box-sizing:border-box;margin:8px 0}

@@ -190,6 +190,9 @@ async function renderModelCharts(h: Parameters<Views['modelCharts']>[0]) {
   return { svg: { timeline, ridges, shift, regions } };
 }
 
+/** Most columns of the per-source and per-labeler heat maps. */
+const MAX_COLUMNS = 60;
+
 function dataCharts(cached: Cached, o: Parameters<Views['dataCharts']>[0], key?: string) {
   return key ? cached(`data\0${key}`, () => renderDataCharts(o)) : renderDataCharts(o);
 }
@@ -231,22 +234,45 @@ async function renderDataCharts(o: Parameters<Views['dataCharts']>[0]) {
       .sort((a, b) => b[1] - a[1])
       .slice(0, 15)
       .map((e) => e[0]);
+    // One column per batch while they fit; past MAX_COLUMNS batches, equal spans of time (a column per batch
+    // made a 2 MB drawing of 900 batches that the browser took seconds to lay out).
+    const picked = rows.filter((r) => top.includes(r.who));
+    const times = [...new Set(picked.map((r) => r.createdAt))].sort();
+    const spans = times.length > MAX_COLUMNS;
+    const t0 = Date.parse(times[0]);
+    const width = (Date.parse(times[times.length - 1]) - t0) / MAX_COLUMNS || 1;
+    const cells = new Map<string, { who: string; at: string; rows: number; quarantined: number }>();
+    for (const r of picked) {
+      const at = spans
+        ? new Date(
+            t0 + Math.min(MAX_COLUMNS - 1, Math.floor((Date.parse(r.createdAt) - t0) / width)) * width,
+          ).toISOString()
+        : r.createdAt;
+      const key = `${r.who}\0${at}`;
+      const c = cells.get(key) ?? { who: r.who, at, rows: 0, quarantined: 0 };
+      c.rows += r.rows;
+      c.quarantined += r.quarantined;
+      cells.set(key, c);
+    }
     return chartSvg({
-      title,
+      title: spans ? `${title}, ${times.length} batches in ${MAX_COLUMNS} spans of time` : title,
       width: 560,
       data: {
-        values: rows
-          .filter((r) => top.includes(r.who))
-          .map((r) => ({
-            who: r.who,
-            at: r.createdAt,
-            rate: r.rows ? r.quarantined / r.rows : 0,
-            rows: r.rows,
-          })),
+        values: [...cells.values()].map((c) => ({
+          who: c.who,
+          at: c.at,
+          rate: c.rows ? c.quarantined / c.rows : 0,
+          rows: c.rows,
+        })),
       },
       mark: { type: 'rect' },
       encoding: {
-        x: { field: 'at', type: 'ordinal', timeUnit: 'yearmonthdatehoursminutes', title: 'batch' },
+        x: {
+          field: 'at',
+          type: 'ordinal',
+          timeUnit: 'yearmonthdatehoursminutes',
+          title: spans ? 'batches audited (span start)' : 'batch',
+        },
         y: { field: 'who', type: 'nominal', sort: top, title: null },
         color: {
           field: 'rate',
@@ -258,13 +284,100 @@ async function renderDataCharts(o: Parameters<Views['dataCharts']>[0]) {
       },
     });
   };
+  const drift = await driftCharts(o.driftWindows);
   return {
     svg: {
       batches,
+      ...drift,
       sources: await who(o.sources, 'Quarantine rate per source account across batches (top 15)'),
       labelers: await who(o.labelers, 'Quarantine rate per labeler across batches (top 15)'),
     },
   };
+}
+
+/** The labels whose share moved furthest from the trusted share in some window (at most three). */
+export function driftClasses(windows: Parameters<Views['dataCharts']>[0]['driftWindows']): string[] {
+  const dev = new Map<string, number>();
+  for (const w of windows)
+    for (const [c, v] of Object.entries(w.labelRates)) {
+      const base = w.trustedRates[c];
+      if (v === null || base === null || base === undefined) continue;
+      dev.set(c, Math.max(dev.get(c) ?? 0, Math.abs(v - base)));
+    }
+  const ranked = [...dev.entries()].sort((a, b) => b[1] - a[1]).map((e) => e[0]);
+  // Two labels mirror each other: one line says it all.
+  return ranked.slice(0, dev.size === 2 ? 1 : 3);
+}
+
+async function driftCharts(windows: Parameters<Views['dataCharts']>[0]['driftWindows']) {
+  if (!windows.length) return { driftLabels: null, driftPsi: null };
+  const classes = driftClasses(windows);
+  const points: Array<Record<string, unknown>> = [];
+  const baselines = new Map<string, number>();
+  for (const w of windows) {
+    if (!w.start) continue;
+    for (const c of classes) {
+      const v = w.labelRates[c];
+      const base = w.trustedRates[c];
+      if (v === null || v === undefined) continue;
+      points.push({ at: w.start, label: c, share: v, batch: w.batch ?? w.runId, window: w.window });
+      if (base !== null && base !== undefined) baselines.set(c, base);
+    }
+  }
+  const driftLabels = points.length
+    ? await chartSvg({
+        title: 'Label share per time window, against the trusted share (dashed)',
+        width: 640,
+        height: 170,
+        layer: [
+          {
+            data: { values: points },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'window start' },
+              y: { field: 'share', type: 'quantitative', axis: { format: '%' }, title: 'share of rows' },
+              color: { field: 'label', type: 'nominal', title: 'label' },
+              detail: { field: 'batch', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: [...baselines].map(([label, share]) => ({ label, share })) },
+            mark: { type: 'rule', strokeDash: [5, 4] },
+            encoding: {
+              y: { field: 'share', type: 'quantitative' },
+              color: { field: 'label', type: 'nominal', title: 'label' },
+            },
+          },
+        ],
+      })
+    : null;
+  const psi = windows
+    .filter((w) => w.start && w.maxPsi !== null)
+    .map((w) => ({ at: w.start, psi: w.maxPsi, feature: w.psiFeature ?? '', batch: w.batch ?? w.runId }));
+  const driftPsi = psi.length
+    ? await chartSvg({
+        title: 'Largest feature shift (PSI) per window against the trusted distribution',
+        width: 640,
+        height: 140,
+        layer: [
+          {
+            data: { values: psi },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'at', type: 'temporal', title: 'window start' },
+              y: { field: 'psi', type: 'quantitative', title: 'PSI' },
+              detail: { field: 'batch', type: 'nominal' },
+            },
+          },
+          {
+            data: { values: [{ psi: 0.25 }] },
+            mark: { type: 'rule', color: '#c62828', strokeDash: [4, 3] },
+            encoding: { y: { field: 'psi', type: 'quantitative' } },
+          },
+        ],
+      })
+    : null;
+  return { driftLabels, driftPsi };
 }
 
 async function reportHtml(kind: string, report: Record<string, unknown>): Promise<string> {

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { makeAudit, makeGateSeries, TRIGGER } from './fixtures.js';
+import { makeAudit, makeDriftAudit, makeGateSeries, TRIGGER } from './fixtures.js';
 import { CHROMIUM, HAVE_CHROMIUM, serviceNote } from './services.js';
 
 const SHOTS = join(ROOT, 'docs', 'screenshots');
@@ -74,6 +74,7 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     // Real runs, posted by the commands themselves.
     makeAudit(join(work, 'audit'), { url, token: admin });
     makeGateSeries(join(work, 'gate'), 11, 7, { url, token: admin });
+    makeDriftAudit(join(work, 'drift'), { url, token: admin });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
@@ -101,11 +102,12 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     await page.waitForSelector('text=Runs (');
     await page.screenshot({ path: join(SHOTS, 'runs.png'), fullPage: false });
     const { runs } = await api('/api/runs?kind=audit');
-    expect(runs).toHaveLength(1);
-    const runId = runs[0].id as string;
+    expect(runs).toHaveLength(2);
+    const runId = runs.find((r: { batch: string }) => r.batch === 'incoming.tsv').id as string;
     await page.goto(`${url}/#/review/${runId}`);
     await page.waitForSelector('[data-testid=review-card] [data-testid=row-text]');
     const expected = new Map<string, { decision: string; corrected?: string }>();
+    const contradicted: number[] = [];
     for (let k = 0; k < 10; k++) {
       const head = (await page.locator('[data-testid=review-card] .muted').first().textContent()) ?? '';
       const rowId = /id (\S+)/.exec(head)?.[1] as string;
@@ -113,6 +115,13 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       const hasTrigger = new RegExp(`\\b${TRIGGER}\\b`).test(text);
       if (hasTrigger)
         expect(await page.locator('[data-testid=row-text] mark').first().textContent()).toBe(TRIGGER);
+      // The evidence: the five nearest trusted rows, those with another label than the row's marked.
+      const nb = page.locator('[data-testid=review-card] [data-testid=neighbours]');
+      expect(await nb.locator('tr').count()).toBe(6);
+      const heading = (await nb.locator('h2').textContent()) ?? '';
+      const against = Number(/: (\d) of 5 carry another label/.exec(heading)?.[1]);
+      expect(await nb.locator('tr.contradicts').count()).toBe(against);
+      if (hasTrigger) contradicted.push(against);
       // Rows with the trigger are confirmed (the third with its label flipped), except every fourth row, which
       // this reviewer clears; rows without it are cleared.
       const key = !hasTrigger || k % 4 === 3 ? 'c' : k === 2 ? 'f' : 'p';
@@ -135,6 +144,9 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
       });
     }
     expect(expected.size).toBe(10);
+    // Planted rows (negative reviews relabelled positive, with the trigger) sit among trusted negatives.
+    expect(contradicted.length).toBeGreaterThanOrEqual(5);
+    expect(contradicted.reduce((a, b) => a + b, 0) / (5 * contradicted.length)).toBeGreaterThan(0.6);
     await page.keyboard.press('k');
     await page.waitForSelector('[data-testid=verdict] .pill');
     expect(await page.getByTestId('verdict').textContent()).toMatch(/by alice at/);
@@ -173,10 +185,18 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     expect(corrected).toHaveLength(1);
     expect(cleared.length).toBeGreaterThanOrEqual(2);
 
-    // The data page and the run's report render.
+    // The data page: rates, recurring triggers, and drift by window against the trusted baseline.
     await page.goto(`${url}/#/data`);
     await page.waitForSelector('text=Recurring triggers');
-    expect(await page.locator('table').nth(1).textContent()).toContain(TRIGGER);
+    expect(await page.locator('main table', { hasText: 'trigger' }).first().textContent()).toContain(TRIGGER);
+    await page.waitForSelector('[data-testid=chart-drift-labels] svg');
+    const windows = page.locator('[data-testid=drift-windows] tr');
+    expect(await windows.count()).toBe(9);
+    // The label share creeps from the trusted 20% to about 50%: the late windows are shaded, the first is not.
+    expect(await windows.nth(1).getAttribute('class')).toBe('');
+    expect(await windows.nth(8).getAttribute('class')).toBe('flag');
+    expect(await windows.nth(8).textContent()).toMatch(/1: \d+\.\d% \(19\.9%\)/);
+    expect(await page.getByTestId('chart-drift-labels').textContent()).toContain('trusted share');
     await page.screenshot({ path: join(SHOTS, 'data.png'), fullPage: true });
     await page.goto(`${url}/#/run/${runId}`);
     await page.waitForSelector('[data-testid=report-frame]');
@@ -207,6 +227,45 @@ describe.skipIf(!enabled)('dashboard in chromium', () => {
     );
     await new Promise<void>((resolve) => server.stdout?.once('data', () => resolve()));
   }, 180_000);
+
+  it("shows a neighbour's text as text, never as markup", async () => {
+    const payload = {
+      kind: 'audit',
+      batch: 'hostile-neighbour',
+      report: JSON.parse(readFileSync(join(work, 'audit', 'audit', 'report.json'), 'utf8')),
+      rows: [
+        {
+          id: 'x1',
+          decision: 'quarantined',
+          score: 0.9,
+          reasons: ['planted'],
+          review: 'priority',
+          fields: { sentence: 'a row', label: '1' },
+          neighbours: [
+            { id: 't1', label: '0', text: '<img src=x onerror="alert(3)"><b>bold</b>', distance: 0.1 },
+          ],
+        },
+      ],
+    };
+    const res = await fetch(`${url}/api/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify(payload),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    let dialogs = 0;
+    page.on('dialog', (d) => {
+      dialogs++;
+      void d.dismiss();
+    });
+    await page.goto(`${url}/#/review/${id}`);
+    await page.waitForSelector('[data-testid=neighbours] tr.contradicts');
+    const cell = page.locator('[data-testid=neighbours] tr.contradicts td').nth(1);
+    expect(await cell.textContent()).toBe('<img src=x onerror="alert(3)"><b>bold</b>');
+    expect(await page.locator('[data-testid=neighbours] img, [data-testid=neighbours] b').count()).toBe(0);
+    expect(dialogs).toBe(0);
+  }, 60_000);
 
   it('the models page shows the poisoned version shifting in its region', async () => {
     await page.goto(`${url}/#/models`);

@@ -129,3 +129,54 @@ export function makeGateSeries(
   }
   return outs;
 }
+
+/**
+ * An audit by time window: a tabular batch over ten days in which the share of label "1" creeps from the
+ * trusted 20% to about 50% (slow conditioning), sent by seven accounts, audited with --time and --source;
+ * returns the output dir.
+ */
+export function makeDriftAudit(dir: string, post?: { url: string; token: string }): string {
+  mkdirSync(dir, { recursive: true });
+  const rand = rng(29);
+  const row = (i: number, p1: number, day: number) => {
+    const amount = (20 + rand() * 200).toFixed(2);
+    const country = ['fr', 'de', 'es', 'it'][Math.floor(rand() * 4)];
+    const ts = new Date(Date.UTC(2026, 10, 1 + day, Math.floor(rand() * 24))).toISOString();
+    return `r${i},${ts},${amount},${country},acct-${i % 7},${rand() < p1 ? 1 : 0}`;
+  };
+  const head = 'id,ts,amount,country,account,label';
+  const trusted = Array.from({ length: 1500 }, (_, i) => row(i, 0.2, -30 + (i % 20)));
+  const incoming = Array.from({ length: 2000 }, (_, i) => {
+    const day = Math.floor(i / 200);
+    return row(10_000 + i, 0.2 + 0.035 * day, day);
+  });
+  writeFileSync(join(dir, 'trusted.csv'), `${head}\n${trusted.join('\n')}\n`);
+  writeFileSync(join(dir, 'incoming.csv'), `${head}\n${incoming.join('\n')}\n`);
+  const out = join(dir, 'audit');
+  const r = runCli(
+    [
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'label',
+      '--id',
+      'id',
+      '--time',
+      'ts',
+      '--features',
+      'amount,country',
+      '--source',
+      'account',
+      '--out',
+      out,
+      '--no-progress',
+      ...(post ? ['--post', post.url] : []),
+    ],
+    post ? { env: { ANTIDOTE_TOKEN: post.token } } : {},
+  );
+  if (r.code !== 0 && r.code !== 1) throw new Error(`audit failed: ${r.stderr}`);
+  return out;
+}

@@ -497,12 +497,19 @@ export function run(ctx: AuditContext): DetectorOutput {
       if (sr.kind === 'label' && sr.direction === 1) row[ctx.classes[sr.cls!]] = round(sr.values[w]);
     return row;
   });
+  // The baseline each window is judged against: the trusted set's share of each label.
+  const trustedCounts = new Float64Array(ctx.classes.length);
+  for (let r = 0; r < tr.n; r++) if (tr.labels[r] >= 0) trustedCounts[tr.labels[r]]++;
+  const labelRateTrusted = Object.fromEntries(
+    ctx.classes.map((c, i) => [c, round(trustedCounts[i] / Math.max(1, tr.n))]),
+  );
   return {
     findings,
     rows,
     charts: {
       driftByFeature: psiChart,
       labelRateByWindow: labelChart,
+      labelRateTrusted,
       cusum: crossed
         .slice(0, 5)
         .map((c) => ({ series: describe(ctx, c.sr), threshold: h, path: Array.from(c.path, round) })),

@@ -51,6 +51,7 @@ function svgBox(svg: string | null | undefined, testid: string): HTMLElement | n
 const pct = (x: number | null | undefined) =>
   x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`;
 const fix = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '-' : x.toFixed(d));
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const when = (s: string) => s.replace('T', ' ').slice(0, 19);
 
 async function api(path: string, init: RequestInit = {}): Promise<Json> {
@@ -264,24 +265,38 @@ async function modelPage(name: string) {
   );
 }
 
+/** Batches listed on the data page (the chart shows every one). */
+const RECENT_BATCHES = 100;
+
 async function dataPage() {
   nav('data');
   const d = await api('/api/data');
   const charts = el('div', { 'data-testid': 'data-charts' });
+  const driftCharts = el('div', { 'data-testid': 'drift-charts' });
   show(
     el('h1', {}, 'Data'),
     el('h2', {}, 'Batches'),
+    d.batches.length > RECENT_BATCHES
+      ? el(
+          'p',
+          { class: 'muted' },
+          `The latest ${RECENT_BATCHES} of ${d.batches.length} batches, newest first; the chart below shows them all.`,
+        )
+      : null,
     table(
       ['batch', 'audited', 'rows', 'quarantined', 'review sample', 'reviewed: poison', 'reviewed: clear'],
-      d.batches.map((b: Json) => [
-        el('a', { href: `#/review/${b.runId}` }, b.batch ?? b.runId),
-        when(b.createdAt),
-        String(b.incoming),
-        `${b.quarantined} (${pct(b.incoming ? b.quarantined / b.incoming : 0)})`,
-        `${b.review} (${pct(b.incoming ? b.review / b.incoming : 0)})`,
-        String(b.confirmed),
-        String(b.cleared),
-      ]),
+      (d.batches as Json[])
+        .slice(-RECENT_BATCHES)
+        .reverse()
+        .map((b: Json) => [
+          el('a', { href: `#/review/${b.runId}` }, b.batch ?? b.runId),
+          when(b.createdAt),
+          String(b.incoming),
+          `${b.quarantined} (${pct(b.incoming ? b.quarantined / b.incoming : 0)})`,
+          `${b.review} (${pct(b.incoming ? b.review / b.incoming : 0)})`,
+          String(b.confirmed),
+          String(b.cleared),
+        ]),
     ),
     charts,
     el('h2', {}, 'Sources and labelers flagged across batches'),
@@ -317,17 +332,15 @@ async function dataPage() {
         String(t.rows),
       ]),
     ),
-    el('h2', {}, 'Drift by window'),
+    el('h2', {}, 'Drift by window against the trusted baseline'),
+    driftCharts,
+    driftWindowTable(d.driftWindows as Json[]),
     d.drift.length
       ? table(
-          ['batch', 'severity', 'finding'],
+          ['batch', 'severity', 'drift finding'],
           d.drift.map((x: Json) => [x.batch ?? x.runId, x.severity, x.message]),
         )
-      : el(
-          'p',
-          { class: 'muted' },
-          'No drift found in the audited batches (audits with --time test drift by window).',
-        ),
+      : el('p', { class: 'muted' }, 'No drift finding in the audited batches.'),
   );
   const c = await api('/api/data/charts');
   charts.replaceChildren(
@@ -336,6 +349,50 @@ async function dataPage() {
       svgBox(c.svg.sources, 'chart-sources'),
       svgBox(c.svg.labelers, 'chart-labelers'),
     ].filter(Boolean) as HTMLElement[]),
+  );
+  driftCharts.replaceChildren(
+    ...([svgBox(c.svg.driftLabels, 'chart-drift-labels'), svgBox(c.svg.driftPsi, 'chart-drift-psi')].filter(
+      Boolean,
+    ) as HTMLElement[]),
+  );
+}
+
+/** The latest windows of the audited batches: each label's share against its trusted share, and the largest feature shift. */
+function driftWindowTable(windows: Json[]): HTMLElement {
+  if (!windows.length)
+    return el(
+      'p',
+      { class: 'muted', 'data-testid': 'drift-windows' },
+      'No batch was audited by time window (audit with --time to compare each window with the trusted baseline).',
+    );
+  const recent = windows.slice(-40);
+  const moved = (w: Json) =>
+    Object.entries(w.labelRates as Record<string, number | null>).some(
+      ([c, v]) => v !== null && w.trustedRates[c] !== null && Math.abs(v - w.trustedRates[c]) >= 0.05,
+    ) || (w.maxPsi ?? 0) >= 0.25;
+  const t = table(
+    ['batch', 'window', 'from', 'label share (trusted)', 'largest feature shift'],
+    recent.map((w) => [
+      w.batch ?? w.runId,
+      String(w.window),
+      w.start ? when(w.start) : '-',
+      Object.entries(w.labelRates as Record<string, number | null>)
+        .map(([c, v]) => `${c}: ${pct(v)} (${pct(w.trustedRates[c])})`)
+        .join(' · '),
+      w.maxPsi === null ? '-' : `PSI ${fix(w.maxPsi, 2)} ${w.psiFeature ?? ''}`,
+    ]),
+    (i) => (moved(recent[i]) ? 'flag' : ''),
+  );
+  t.setAttribute('data-testid', 'drift-windows');
+  return el(
+    'div',
+    {},
+    el(
+      'p',
+      { class: 'muted' },
+      `${windows.length} windows in ${plural(new Set(windows.map((w) => w.runId)).size, 'batch', 'batches')}; the last ${recent.length} below, shaded where a label's share is 5 points or more from the trusted share or a feature's PSI reaches 0.25.`,
+    ),
+    t,
   );
 }
 
@@ -433,6 +490,7 @@ async function reviewPage(runId: string) {
       r.reasons.length
         ? el('ul', {}, ...r.reasons.map((x: string) => el('li', {}, x)))
         : el('p', { class: 'muted' }, 'none (a control row)'),
+      neighboursOf(r),
       el(
         'p',
         { 'data-testid': 'verdict' },
@@ -463,6 +521,36 @@ async function reviewPage(runId: string) {
         ' previous',
       ),
     );
+  }
+
+  /** The nearest trusted rows the audit found, those whose label contradicts this row's marked. */
+  function neighboursOf(r: Json): HTMLElement {
+    const list = (r.neighbours ?? []) as Json[];
+    const box = el('div', { 'data-testid': 'neighbours' });
+    if (!list.length) {
+      box.append(el('p', { class: 'muted' }, 'No trusted neighbours recorded for this row.'));
+      return box;
+    }
+    const own = String(r.fields?.[labelCol ?? ''] ?? r.label ?? '');
+    const against = list.filter((n) => n.label !== own).length;
+    box.append(
+      el(
+        'h2',
+        {},
+        `Nearest trusted rows: ${against} of ${list.length} carry another label than this row's "${own}"`,
+      ),
+      table(
+        ['label', 'trusted row', 'distance', 'id'],
+        list.map((n) => [
+          el('span', { class: n.label !== own ? 'pill contradicts' : 'pill' }, n.label),
+          n.text,
+          fix(n.distance, 2),
+          n.id,
+        ]),
+        (k) => (list[k].label !== own ? 'contradicts' : ''),
+      ),
+    );
+    return box;
   }
 
   async function decide(decision: 'confirm' | 'clear', flip = false) {
