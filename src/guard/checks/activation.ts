@@ -1,0 +1,160 @@
+/**
+ * guard/activation: the model's internal representation of the instance sits away from where trusted
+ * instances of its predicted class sit. Per exposed layer and predicted class: the Mahalanobis distance to
+ * the class mean under a Ledoit-Wolf shrunk covariance (a hidden layer has more dimensions than a class has
+ * well-spread rows), and the distance to the k-th nearest trusted activation of that class (usearch, exact
+ * L2 on per-dimension standardised activations; built and searched with one thread so the same instance
+ * always gets the same score). Each distance is divided by its 99th percentile on held-back trusted rows and
+ * the instance's score is the largest; the threshold on that score is calibrated on the same rows.
+ */
+import { ATLAS } from '../../core/atlas.js';
+import type { RuleMeta } from '../../core/rule.js';
+import { invertSpd, ledoitWolf, mahalanobis, meanOf } from '../linalg.js';
+import { decodeF32, encodeF32, type LayerProfile } from '../profile.js';
+
+export const meta: RuleMeta = {
+  id: 'guard/activation',
+  title: 'Instance has an anomalous internal representation',
+  severity: 'high',
+  atlas: ATLAS.backdoorTrigger,
+  rationale:
+    'A backdoored model routes triggered inputs through features clean inputs never use, so their hidden activations sit away from the clean inputs of the class they are pushed into, even when the output looks normal (activation clustering, Chen et al. 2018; Mahalanobis detectors, Lee et al. 2018).',
+};
+
+export const DEFAULT_K = 10;
+
+/** Statistics of one layer from fit rows (acts n × d) and their predicted classes. */
+export function fitLayer(
+  name: string,
+  acts: Float32Array,
+  d: number,
+  predicted: Int32Array,
+  k: number,
+): LayerProfile {
+  const n = predicted.length;
+  const all = Int32Array.from({ length: n }, (_, i) => i);
+  const mu = meanOf(acts, d, all);
+  const scale = new Array<number>(d);
+  for (let j = 0; j < d; j++) {
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (acts[i * d + j] - mu[j]) ** 2;
+    const sd = Math.sqrt(v / Math.max(1, n - 1));
+    scale[j] = sd > 1e-8 ? sd : 1;
+  }
+  const classes: LayerProfile['classes'] = [];
+  for (let c = 0; c < k; c++) {
+    const idx = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => predicted[i] === c));
+    if (idx.length < 2) {
+      classes.push({ count: idx.length, mean: [], precision: '', shrinkage: 1 });
+      continue;
+    }
+    const mean = meanOf(acts, d, idx);
+    const { cov, shrinkage } = ledoitWolf(acts, d, idx, mean);
+    classes.push({
+      count: idx.length,
+      mean: Array.from(mean),
+      precision: encodeF32(invertSpd(cov, d)),
+      shrinkage,
+    });
+  }
+  const vectors = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) vectors[i * d + j] = acts[i * d + j] / scale[j];
+  return {
+    name,
+    dim: d,
+    classes,
+    scale,
+    reference: { rows: n, vectors: encodeF32(vectors), classes: Array.from(predicted) },
+    norm: { mahalanobis: 1, knn: 1 },
+  };
+}
+
+interface ClassIndex {
+  search(q: Float32Array, k: number): { distances: Float32Array; counts?: BigUint64Array };
+  size: number;
+}
+
+/** A layer ready to score: decoded precisions and one usearch index per class. */
+export interface LayerScorer {
+  name: string;
+  dim: number;
+  /** Raw distances of one instance (`acts` at offset o) given its predicted class. */
+  distances(acts: Float32Array, o: number, cls: number): { mahalanobis: number; knn: number };
+  norm: { mahalanobis: number; knn: number };
+}
+
+export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise<LayerScorer> {
+  const usearch = (await import('usearch')).default;
+  const d = l.dim;
+  const precisions = l.classes.map((c, i) =>
+    c.count >= 2 ? decodeF32(c.precision, d * d, `layer ${l.name} class ${i} precision`) : undefined,
+  );
+  const vectors = decodeF32(l.reference.vectors, l.reference.rows * d, `layer ${l.name} reference`);
+  const indexes: Array<ClassIndex | undefined> = l.classes.map((_, c) => {
+    const rows = l.reference.classes.flatMap((y, i) => (y === c ? [i] : []));
+    if (!rows.length) return undefined;
+    const index = new usearch.Index({
+      dimensions: d,
+      metric: usearch.MetricKind.L2sq,
+      quantization: usearch.ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: 128,
+      multi: false,
+    });
+    const data = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => data.set(vectors.subarray(r * d, (r + 1) * d), i * d));
+    const keys = BigUint64Array.from(rows, (_, i) => BigInt(i));
+    index.add(keys, data, 1);
+    return {
+      size: rows.length,
+      search: (q, k) =>
+        index.search(q, k, 1) as unknown as { distances: Float32Array; counts?: BigUint64Array },
+    };
+  });
+  const scratch = new Float64Array(d);
+  const q = new Float32Array(d);
+  return {
+    name: l.name,
+    dim: d,
+    norm: l.norm,
+    distances(acts, o, cls) {
+      const c = l.classes[cls];
+      const p = precisions[cls];
+      const maha = c && p ? mahalanobis(acts, o, c.mean, p, d, scratch) : Number.POSITIVE_INFINITY;
+      const idx = indexes[cls];
+      let knn = Number.POSITIVE_INFINITY;
+      if (idx) {
+        for (let j = 0; j < d; j++) q[j] = acts[o + j] / l.scale[j];
+        const kk = Math.min(kNeighbours, idx.size);
+        const res = idx.search(q, kk);
+        const found = res.counts ? Number(res.counts[0]) : kk;
+        if (found > 0) knn = Math.sqrt(Math.max(0, res.distances[found - 1]));
+      }
+      return { mahalanobis: maha, knn };
+    },
+  };
+}
+
+/** The instance's activation score: the largest normalised distance over layers, and what gave it. */
+export function activationScore(
+  layers: LayerScorer[],
+  acts: Float32Array[],
+  i: number,
+  cls: number,
+): { score: number; layer: string; which: 'mahalanobis' | 'knn'; raw: number } {
+  let best = {
+    score: Number.NEGATIVE_INFINITY,
+    layer: '',
+    which: 'mahalanobis' as 'mahalanobis' | 'knn',
+    raw: 0,
+  };
+  layers.forEach((l, li) => {
+    const dist = l.distances(acts[li], i * l.dim, cls);
+    const m = dist.mahalanobis / l.norm.mahalanobis;
+    const k = dist.knn / l.norm.knn;
+    if (m > best.score) best = { score: m, layer: l.name, which: 'mahalanobis', raw: dist.mahalanobis };
+    if (k > best.score) best = { score: k, layer: l.name, which: 'knn', raw: dist.knn };
+  });
+  return best;
+}
