@@ -49,7 +49,8 @@ export class GuardEngine {
   private alarms: Alarm[] = [];
   private readonly slicesOf: ReturnType<typeof compileSlices>;
   private readonly sliceIndex: Map<string, number>;
-  readonly reports: WindowReport[] = [];
+  /** Called with the report of every window closed. */
+  onReport?: (r: WindowReport) => void;
 
   constructor(
     readonly profile: WatchProfile,
@@ -138,8 +139,7 @@ export class GuardEngine {
     if (!(force ? w.overall.n > 0 : isDue(w, now, this.settings))) return undefined;
     const report = closeWindow(this.profile, w, now, this.settings);
     this.window = this.store ? this.store.rotate(w, report, now) : emptyWindow(this.profile, w.index + 1, now);
-    this.reports.push(report);
-    if (this.reports.length > 100) this.reports.shift();
+    this.onReport?.(report);
     const time = new Date(now).toISOString();
     const alarms: Alarm[] = [];
     for (const f of report.findings) {
