@@ -103,7 +103,7 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
       multi: false,
     });
     const data = new Float32Array(rows.length * d);
-    rows.forEach((r, i) => data.set(vectors.subarray(r * d, (r + 1) * d), i * d));
+    for (let i = 0; i < rows.length; i++) data.set(vectors.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
     const keys = BigUint64Array.from(rows, (_, i) => BigInt(i));
     index.add(keys, data, 1);
     return {
