@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { type CommonFlags, commonOptions, examples, outputOption, status } from './conventions.js';
+import { registerGuardProxy, registerGuardReplay } from './guard-watch.js';
 import { action, collect, EXIT } from './run.js';
 
 interface FitFlags extends CommonFlags {
@@ -37,6 +38,8 @@ export function registerGuard(program: Command): Command {
     .command('guard')
     .description('watch a promoted model in production for triggered backdoors (fit, proxy, replay)');
   registerGuardFit(guard);
+  registerGuardProxy(guard);
+  registerGuardReplay(guard);
   return guard;
 }
 
