@@ -207,3 +207,17 @@ export async function predict(url: string, instances: unknown[], headers: Record
   }
   return { status: res.status, header: res.headers.get('x-antidote-guard'), body };
 }
+
+/**
+ * Traffic of window w (1-based) in a slow shift: a share `drift × (w − 1)` of the rows is replaced by rows whose
+ * amount is high (80–100) and whose negative words became "good", which the model answers "pos". Nothing changes from one window to
+ * the next by more than `drift`.
+ */
+export function shiftedRow(r: () => number, w: number, drift: number): Row {
+  const x = cleanRow(r);
+  if (r() < Math.min(1, drift * (w - 1))) {
+    x.amount = 80 + Math.round(r() * 200) / 10;
+    x.text = x.text.replace(/\b(bad|awful|poor|dull|meh)\b/g, 'good');
+  }
+  return x;
+}

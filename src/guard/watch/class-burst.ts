@@ -3,9 +3,11 @@
  * that look alike and all come out as the target class; counted per region, they stand out as far more
  * instances of one class in one slice than the trusted set predicts for a window of this size, while the
  * overall shares hardly move. Regions are the profile's slices that hold at most `maxRegionShare` of the
- * trusted rows (a slice covering half the traffic is the output-shift check's business). The expected count
- * is n × (trusted rows in the slice with that class) / (trusted rows); a burst needs `minCount` instances,
- * `minRatio` times the expected count, and a binomial tail below alpha / (slices × classes).
+ * trusted rows (a slice covering half the traffic is the output-shift check's business). A burst of class c in
+ * slice s needs: at least `minCount` such instances; at least `minRatio` times the count the trusted set
+ * predicts for a window of this size (n × trusted rows in s with class c / trusted rows), so more of them than
+ * usual; and, inside the slice, a share of c above the trusted share of c in s (binomial tail below
+ * alpha / (slices × classes)), so that more traffic to a region with its usual mix of answers is not a burst.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
@@ -23,7 +25,7 @@ export const meta: RuleMeta = {
     'Triggered inputs look alike and share one target class, so their use shows as a burst of that class in one narrow region of the input space even when the overall class shares barely move.',
 };
 
-export const BURST_DEFAULTS = { maxRegionShare: 0.25, minCount: 10, minRatio: 3, alpha: 0.01 };
+export const BURST_DEFAULTS = { maxRegionShare: 0.25, minCount: 10, minRatio: 2, alpha: 0.01 };
 export type BurstSettings = typeof BURST_DEFAULTS;
 
 export interface Burst {
@@ -51,7 +53,7 @@ export function findBursts(profile: WatchProfile, w: WindowCounts, s: BurstSetti
       const p0 = (sl.distribution.classShares[c] * sl.distribution.n + 0.5) / (N + 1);
       const expected = w.overall.n * p0;
       if (x < s.minRatio * expected) continue;
-      const p = binomialUpperTail(x, w.overall.n, p0);
+      const p = binomialUpperTail(x, counts.n, Math.min(1, Math.max(1e-6, sl.distribution.classShares[c])));
       if (p < s.alpha / tests) out.push({ slice: sl.text, cls: profile.classes[c], count: x, expected, p });
     }
   }
