@@ -4,19 +4,28 @@
  *   replay  0 nothing at --fail-on, 1 findings at or above it, 2 bad input (unreadable file, bad lines over
  *           --max-bad-lines, bad flags)
  */
-import { closeSync, constants, createReadStream, openSync, writeSync } from 'node:fs';
+
 import { createHash } from 'node:crypto';
+import { closeSync, constants, createReadStream, openSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
-import { atLeast as severityAtLeast } from '../core/severity.js';
 import { checkIo } from '../core/paths.js';
+import { atLeast as severityAtLeast } from '../core/severity.js';
 import type { GuardEvent } from '../guard/watch/engine.js';
 import { WINDOW_DEFAULTS, type WindowSettings } from '../guard/watch/monitor.js';
 import { type Policy, parsePolicy } from '../guard/watch/policy.js';
-import { type CommonFlags, commonOptions, examples, formatOption, outputOption, parseFormat, status } from './conventions.js';
+import {
+  type CommonFlags,
+  commonOptions,
+  examples,
+  formatOption,
+  outputOption,
+  parseFormat,
+  status,
+} from './conventions.js';
 import { action, collect, EXIT, parseSeverity } from './run.js';
 
 const MiB = 1024 * 1024;
@@ -65,31 +74,48 @@ function intFlag(value: string, flag: string, min: number, max = Number.MAX_SAFE
 
 function rateFlag(value: string, flag: string, max = 1): number {
   const x = Number(value);
-  if (!Number.isFinite(x) || x < 0 || x > max) throw usageError(`${flag} must be a number from 0 to ${max} (got "${value}")`);
+  if (!Number.isFinite(x) || x < 0 || x > max)
+    throw usageError(`${flag} must be a number from 0 to ${max} (got "${value}")`);
   return x;
 }
 
 /** HOST:PORT, [IPv6]:PORT or PORT (loopback). */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim()) ?? /^()()(\d{1,5})$/.exec(value.trim());
+  const m =
+    /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(value.trim()) ??
+    /^()()(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || !(port >= 0 && port <= 65535))
-    throw usageError(`--listen "${value}" is not HOST:PORT`, 'e.g. --listen 127.0.0.1:8600 (port 0 picks a free one)');
+    throw usageError(
+      `--listen "${value}" is not HOST:PORT`,
+      'e.g. --listen 127.0.0.1:8600 (port 0 picks a free one)',
+    );
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
 function watchOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--profile <guard.json>', 'guard profile written by `antidote guard fit`')
-    .option('--model <model.onnx>', 'the same ONNX model, to read activations (guard/activation); its digest must be the profile\'s')
+    .option(
+      '--model <model.onnx>',
+      "the same ONNX model, to read activations (guard/activation); its digest must be the profile's",
+    )
     .option(
       '--policy <check=action>',
       'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, output-shift, class-burst, all (repeatable; default: every check flag)',
       collect,
     )
     .option('--window-rows <n>', 'instances per window (0: no count limit)', String(WINDOW_DEFAULTS.rows))
-    .option('--window-seconds <s>', 'window length in seconds (0: no time limit)', String(WINDOW_DEFAULTS.ms / 1000))
-    .option('--strip <mode>', 'STRIP on: flagged (instances another check flagged), sample, all, off', 'flagged')
+    .option(
+      '--window-seconds <s>',
+      'window length in seconds (0: no time limit)',
+      String(WINDOW_DEFAULTS.ms / 1000),
+    )
+    .option(
+      '--strip <mode>',
+      'STRIP on: flagged (instances another check flagged), sample, all, off',
+      'flagged',
+    )
     .option('--strip-sample <rate>', 'share of instances perturbed with --strip sample', '0.01')
     .option('--strip-rate <n>', 'upstream requests per second STRIP may spend on perturbed copies', '20')
     .option('--max-instances <n>', 'instances accepted in one request', '1000');
@@ -98,8 +124,10 @@ function watchOptions(cmd: Command): Command {
 function windowSettings(flags: WatchFlags): WindowSettings {
   const rows = intFlag(flags.windowRows, '--window-rows', 0);
   const secs = Number(flags.windowSeconds);
-  if (!Number.isFinite(secs) || secs < 0) throw usageError(`--window-seconds must be 0 or more (got "${flags.windowSeconds}")`);
-  if (rows === 0 && secs === 0) throw usageError('--window-rows and --window-seconds cannot both be 0', 'windows need an end');
+  if (!Number.isFinite(secs) || secs < 0)
+    throw usageError(`--window-seconds must be 0 or more (got "${flags.windowSeconds}")`);
+  if (rows === 0 && secs === 0)
+    throw usageError('--window-rows and --window-seconds cannot both be 0', 'windows need an end');
   return { ...WINDOW_DEFAULTS, rows, ms: secs * 1000 };
 }
 
@@ -107,12 +135,19 @@ const STRIP_MODES = ['flagged', 'sample', 'all', 'off'] as const;
 
 async function loadWatch(flags: WatchFlags) {
   const mode = flags.strip as (typeof STRIP_MODES)[number];
-  if (!STRIP_MODES.includes(mode)) throw usageError(`--strip must be flagged, sample, all or off (got "${flags.strip}")`);
+  if (!STRIP_MODES.includes(mode))
+    throw usageError(`--strip must be flagged, sample, all or off (got "${flags.strip}")`);
   const policy: Policy = parsePolicy(flags.policy ?? []);
   const settings = windowSettings(flags);
   const rate = rateFlag(flags.stripSample, '--strip-sample');
   const maxInstances = intFlag(flags.maxInstances, '--max-instances', 1, 1_000_000);
-  checkIo([{ path: flags.profile, flag: '--profile' }, flags.model ? { path: flags.model, flag: '--model' } : undefined], []);
+  checkIo(
+    [
+      { path: flags.profile, flag: '--profile' },
+      flags.model ? { path: flags.model, flag: '--model' } : undefined,
+    ],
+    [],
+  );
   const { readProfile } = await import('../guard/profile.js');
   const { createScorer } = await import('../guard/scorer.js');
   const profile = await readProfile(flags.profile);
@@ -128,10 +163,16 @@ export function registerGuardProxy(guard: Command): void {
     .description(
       'sidecar in front of a TF Serving / KServe v1 endpoint: forwards each predict request, checks every instance and every window, logs, flags or blocks',
     )
-    .requiredOption('--upstream <url>', 'the model server, e.g. http://127.0.0.1:8501 (the request path is kept unless the URL has one)')
+    .requiredOption(
+      '--upstream <url>',
+      'the model server, e.g. http://127.0.0.1:8501 (the request path is kept unless the URL has one)',
+    )
     .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:8600');
   watchOptions(cmd)
-    .option('--state <dir>', 'keep the open window here (journal, atomic window files) so a restart loses nothing recorded')
+    .option(
+      '--state <dir>',
+      'keep the open window here (journal, atomic window files) so a restart loses nothing recorded',
+    )
     .option('--findings <file.jsonl>', 'append every finding here as one JSON line')
     .option('--post <url>', 'also record window reports on an antidote server (token in $ANTIDOTE_TOKEN)')
     .option('--timeout <ms>', 'upstream deadline per request (answer 502 after it)', '10000')
@@ -160,7 +201,10 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       try {
         upstreamUrl = new URL(flags.upstream);
       } catch {
-        throw usageError(`--upstream "${flags.upstream}" is not a URL`, 'e.g. --upstream http://127.0.0.1:8501');
+        throw usageError(
+          `--upstream "${flags.upstream}" is not a URL`,
+          'e.g. --upstream http://127.0.0.1:8501',
+        );
       }
       if (upstreamUrl.protocol !== 'http:' && upstreamUrl.protocol !== 'https:')
         throw usageError(`--upstream must be an http(s) URL (got "${flags.upstream}")`);
@@ -182,7 +226,11 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       let findingsFd: number | undefined;
       if (flags.findings) {
         try {
-          findingsFd = openSync(flags.findings, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, 0o644);
+          findingsFd = openSync(
+            flags.findings,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW,
+            0o644,
+          );
         } catch (err) {
           throw describeFsError(flags.findings, err, 'write');
         }
@@ -195,15 +243,29 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       const now = Date.now();
       const store = flags.state ? new WindowStore(flags.state, w.profile, w.profileId) : undefined;
       const recovered = store ? await store.open(now) : undefined;
-      const engine = new GuardEngine(w.profile, w.scorer, w.settings, w.policy, emit, store, recovered?.window, now);
+      const engine = new GuardEngine(
+        w.profile,
+        w.scorer,
+        w.settings,
+        w.policy,
+        emit,
+        store,
+        recovered?.window,
+        now,
+      );
       if (recovered && recovered.requests > 0)
-        status(flags, `antidote guard: window ${recovered.window.index} resumed with ${recovered.requests} requests (${recovered.instances} instances) from ${flags.state}`);
+        status(
+          flags,
+          `antidote guard: window ${recovered.window.index} resumed with ${recovered.requests} requests (${recovered.instances} instances) from ${flags.state}`,
+        );
       if (!store) status(flags, 'antidote guard: no --state: the open window is kept in memory only');
       engine.onReport = (r) => {
         metrics.alarms.set(engine.activeAlarms().length);
         if (flags.post)
           void postWindow(flags.post, r).catch((err) =>
-            process.stderr.write(`antidote guard: window ${r.window} not posted: ${(err as Error).message}\n`),
+            process.stderr.write(
+              `antidote guard: window ${r.window} not posted: ${(err as Error).message}\n`,
+            ),
           );
       };
       const upstream = upstreamClient(upstreamUrl, timeout, LIMITS.gate.maxResponseBytes);
@@ -215,9 +277,13 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>
           reject(
-            new AntidoteError('E_USAGE', `--listen ${flags.listen}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EACCES' ? 'permission denied' : err.message}`, {
-              hint: 'choose another address or port',
-            }),
+            new AntidoteError(
+              'E_USAGE',
+              `--listen ${flags.listen}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EACCES' ? 'permission denied' : err.message}`,
+              {
+                hint: 'choose another address or port',
+              },
+            ),
           ),
         );
         server.listen(listen.port, listen.host, () => resolve());
@@ -225,7 +291,9 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : listen.port;
       // The bound address on stdout, so a supervisor (or a test) started with port 0 learns the port.
-      process.stdout.write(`antidote guard: listening on http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port} -> ${upstream.shown}\n`);
+      process.stdout.write(
+        `antidote guard: listening on http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port} -> ${upstream.shown}\n`,
+      );
       const timer = setInterval(() => engine.tick(Date.now()), 1000);
       timer.unref();
       await new Promise<void>((resolve) => server.once('close', () => resolve()));
@@ -247,11 +315,20 @@ async function postWindow(url: string, report: unknown): Promise<void> {
 export function registerGuardReplay(guard: Command): void {
   const cmd = guard
     .command('replay')
-    .description('the proxy\'s checks over logged requests and responses (JSON Lines), for pipelines without a proxy')
-    .argument('<logs.jsonl>', 'one JSON object per line: {"time"?, "id"?, "request": {"instances": [...]}, "response": {"predictions": [...]}}');
+    .description(
+      "the proxy's checks over logged requests and responses (JSON Lines), for pipelines without a proxy",
+    )
+    .argument(
+      '<logs.jsonl>',
+      'one JSON object per line: {"time"?, "id"?, "request": {"instances": [...]}, "response": {"predictions": [...]}}',
+    );
   watchOptions(cmd)
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity', 'medium')
-    .option('--max-bad-lines <n>', 'exit 2 when more lines than this cannot be read (all are counted and listed)', '0');
+    .option(
+      '--max-bad-lines <n>',
+      'exit 2 when more lines than this cannot be read (all are counted and listed)',
+      '0',
+    );
   outputOption(cmd, 'write every finding here as JSON Lines');
   formatOption(cmd, ['text', 'json']);
   commonOptions(cmd);
@@ -265,14 +342,18 @@ export function registerGuardReplay(guard: Command): void {
       const format = parseFormat(flags.format, ['text', 'json'] as const);
       const failOn = parseSeverity(flags.failOn);
       const maxBad = intFlag(flags.maxBadLines, '--max-bad-lines', 0);
-      checkIo([{ path: logs }], [flags.output ? { path: flags.output, flag: '-o' } : undefined], { force: flags.force });
+      checkIo([{ path: logs }], [flags.output ? { path: flags.output, flag: '-o' } : undefined], {
+        force: flags.force,
+      });
       const w = await loadWatch(flags);
       const { replayLogs } = await import('../guard/watch/replay.js');
       const { renderReplay } = await import('../guard/watch/render.js');
       const events: string[] = [];
       let worst = false;
       const input = createReadStream(logs);
-      const read = new Promise<never>((_, reject) => input.once('error', (err) => reject(describeFsError(logs, err))));
+      const read = new Promise<never>((_, reject) =>
+        input.once('error', (err) => reject(describeFsError(logs, err))),
+      );
       const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
       const report = await Promise.race([
         replayLogs(lines, {
@@ -300,7 +381,10 @@ export function registerGuardReplay(guard: Command): void {
           { hint: 'fix the log or allow them with --max-bad-lines N; the report above counts them' },
         );
       }
-      if (report.requests === 0) throw new AntidoteError('E_INPUT', `${logs}: no logged request to check`, { hint: 'see `antidote guard replay --help` for the line format' });
+      if (report.requests === 0)
+        throw new AntidoteError('E_INPUT', `${logs}: no logged request to check`, {
+          hint: 'see `antidote guard replay --help` for the line format',
+        });
       return worst ? EXIT.findings : EXIT.ok;
     }),
   );

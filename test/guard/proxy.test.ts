@@ -48,14 +48,24 @@ describe('guard proxy: decisions', () => {
     expect(fl.header).toMatch(/^flag; rules=guard\/known-trigger; instances=2$/);
     // The model's answer is kept; the guard's verdict is added beside it.
     expect((fl.body.predictions as number[][])[1][1]).toBeCloseTo(0.98);
-    const g = fl.body.antidote_guard as { action: string; flags: Array<{ instance: number; rule: string; reason: string }> };
+    const g = fl.body.antidote_guard as {
+      action: string;
+      flags: Array<{ instance: number; rule: string; reason: string }>;
+    };
     expect(g.action).toBe('flag');
     expect(g.flags).toHaveLength(1);
     expect(g.flags[0]).toMatchObject({ instance: 2, rule: 'guard/known-trigger' });
     expect(g.flags[0].reason).toContain('"cf"');
-    const lines = readFileSync(join(dir, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(join(dir, 'findings.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ action: 'flag', instance: 1, finding: { rule: 'guard/known-trigger', severity: 'high' } });
+    expect(lines[0]).toMatchObject({
+      action: 'flag',
+      instance: 1,
+      finding: { rule: 'guard/known-trigger', severity: 'high' },
+    });
 
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     expect(metrics).toMatch(/antidote_guard_requests_total\{outcome="pass"\} 1/);
@@ -87,7 +97,10 @@ describe('guard proxy: decisions', () => {
     const bad = await fetch(`${p.url}/v1/models/m:predict`, { method: 'POST', body: '{"instances": [' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('not valid JSON');
-    const none = await fetch(`${p.url}/v1/models/m:predict`, { method: 'POST', body: '{"inputs": {"text": ["a"]}}' });
+    const none = await fetch(`${p.url}/v1/models/m:predict`, {
+      method: 'POST',
+      body: '{"inputs": {"text": ["a"]}}',
+    });
     expect(none.status).toBe(400);
     expect((await fetch(`${p.url}/v1/models/m:explain`, { method: 'POST', body: '{}' })).status).toBe(404);
     expect(model.state.requests).toBe(before);
@@ -144,13 +157,20 @@ describe('guard proxy: a restart in the middle of a window loses nothing recorde
     for (let i = 0; i < 30; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
     await p.stop(); // SIGKILL: no chance to flush anything
     p = await start(args);
-    const h = (await (await fetch(`${p.url}/healthz`)).json()) as { window: { index: number; instances: number; requests: number } };
+    const h = (await (await fetch(`${p.url}/healthz`)).json()) as {
+      window: { index: number; instances: number; requests: number };
+    };
     expect(h.window).toEqual({ index: 1, instances: 60, requests: 30 });
     for (let i = 0; i < 20; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
-    const closed = readFileSync(join(state, 'windows.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const closed = readFileSync(join(state, 'windows.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(closed).toHaveLength(1);
     expect(closed[0]).toMatchObject({ window: 1, requests: 50, instances: 100 });
-    const h2 = (await (await fetch(`${p.url}/healthz`)).json()) as { window: { index: number; instances: number } };
+    const h2 = (await (await fetch(`${p.url}/healthz`)).json()) as {
+      window: { index: number; instances: number };
+    };
     expect(h2.window).toMatchObject({ index: 2, instances: 0 });
     expect(existsSync(join(state, 'journal-1.jsonl'))).toBe(false);
   });
@@ -161,7 +181,18 @@ describe('guard proxy: a restart in the middle of a window loses nothing recorde
     const prof = JSON.parse(readFileSync(p2, 'utf8'));
     prof.createdAt = '2026-02-02T00:00:00.000Z';
     writeFileSync(join(dir, 'other.json'), JSON.stringify(prof));
-    const res = runCli(['guard', 'proxy', '--profile', join(dir, 'other.json'), '--upstream', model.url, '--listen', '127.0.0.1:0', '--state', state]);
+    const res = runCli([
+      'guard',
+      'proxy',
+      '--profile',
+      join(dir, 'other.json'),
+      '--upstream',
+      model.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--state',
+      state,
+    ]);
     expect(res.code).toBe(2);
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/holds windows counted against another profile/);
@@ -174,14 +205,25 @@ describe('guard proxy: bad input is one line and exit 2', () => {
   it.each([
     ['missing profile', ['--profile', '/nonexistent/guard.json'], /no such file/],
     ['foreign profile', ['--profile', 'FOREIGN'], /is not a guard profile/],
-    ['bad --listen', ['--profile', 'PROFILE', '--listen', 'localhost'], /--listen "localhost" is not HOST:PORT/],
-    ['bad policy', ['--profile', 'PROFILE', '--policy', 'known-trigger=drop'], /action must be log, flag or block/],
+    [
+      'bad --listen',
+      ['--profile', 'PROFILE', '--listen', 'localhost'],
+      /--listen "localhost" is not HOST:PORT/,
+    ],
+    [
+      'bad policy',
+      ['--profile', 'PROFILE', '--policy', 'known-trigger=drop'],
+      /action must be log, flag or block/,
+    ],
     ['unknown check', ['--profile', 'PROFILE', '--policy', 'nosuch=block'], /unknown check "nosuch"/],
     ['bad upstream', ['--profile', 'PROFILE', '--upstream', 'ftp://x'], /--upstream must be an http/],
   ])('%s', (_name, extra, msg) => {
     const foreign = join(dir, 'foreign.json');
     writeFileSync(foreign, JSON.stringify({ format: 'antidote-audit-report', version: 1 }));
-    const args = [...base(), ...extra.map((a) => (a === 'FOREIGN' ? foreign : a === 'PROFILE' ? profile : a))];
+    const args = [
+      ...base(),
+      ...extra.map((a) => (a === 'FOREIGN' ? foreign : a === 'PROFILE' ? profile : a)),
+    ];
     const res = runCli(args);
     expect(res.code).toBe(2);
     const lines = res.stderr.trim().split('\n');

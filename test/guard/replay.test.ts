@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { cleanRow, pPos, rng, type Row, shiftedRow, writeProfile } from './watch-fixtures.js';
+import { cleanRow, pPos, type Row, rng, shiftedRow, writeProfile } from './watch-fixtures.js';
 
 const dir = tempDir('guard-replay-');
 const profile = writeProfile(dir);
@@ -30,12 +30,30 @@ function writeLog(name: string, lines: string[]): string {
 describe('guard replay', () => {
   it('clean logs: exit 0, windows tested, no finding', () => {
     const r = rng(41);
-    const log = writeLog('clean.jsonl', Array.from({ length: 300 }, (_, i) => logLine([cleanRow(r), cleanRow(r)], i)));
-    const res = runCli(['guard', 'replay', '--profile', profile, log, '--window-rows', '200', '--format', 'json']);
+    const log = writeLog(
+      'clean.jsonl',
+      Array.from({ length: 300 }, (_, i) => logLine([cleanRow(r), cleanRow(r)], i)),
+    );
+    const res = runCli([
+      'guard',
+      'replay',
+      '--profile',
+      profile,
+      log,
+      '--window-rows',
+      '200',
+      '--format',
+      'json',
+    ]);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     const rep = JSON.parse(res.stdout);
-    expect(rep).toMatchObject({ format: 'antidote-guard-replay', requests: 300, instances: 600, badLines: { count: 0 } });
+    expect(rep).toMatchObject({
+      format: 'antidote-guard-replay',
+      requests: 300,
+      instances: 600,
+      badLines: { count: 0 },
+    });
     expect(rep.windows).toHaveLength(3);
     expect(rep.windows[0].scopes[0].scope).toBe('overall');
     expect(rep.findings).toEqual({});
@@ -54,28 +72,58 @@ describe('guard replay', () => {
     const res = runCli(['guard', 'replay', '--profile', profile, log, '--window-rows', '400', '-o', out]);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/guard\/known-trigger 6/);
-    expect(res.stdout).toMatch(/window 3 .*\n\s+\[high\] guard\/output-shift: Window 3: outputs overall shifted/);
-    const events = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(events.filter((e) => e.finding.rule === 'guard/known-trigger').map((e) => e.request)).toEqual(
-      ['req-7', 'req-107', 'req-207', 'req-307', 'req-407', 'req-507'],
+    expect(res.stdout).toMatch(
+      /window 3 .*\n\s+\[high\] guard\/output-shift: Window 3: outputs overall shifted/,
     );
-    expect(events.some((e) => e.finding.rule === 'guard/output-shift' && e.finding.evidence.window === 3)).toBe(true);
+    const events = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.filter((e) => e.finding.rule === 'guard/known-trigger').map((e) => e.request)).toEqual([
+      'req-7',
+      'req-107',
+      'req-207',
+      'req-307',
+      'req-407',
+      'req-507',
+    ]);
+    expect(
+      events.some((e) => e.finding.rule === 'guard/output-shift' && e.finding.evidence.window === 3),
+    ).toBe(true);
   });
 
   it('bad lines are counted and listed, and exit 2 above --max-bad-lines', () => {
     const r = rng(43);
     const lines = Array.from({ length: 50 }, (_, i) => logLine([cleanRow(r)], i));
     lines[3] = '{"request": {"instances": [';
-    lines[9] = JSON.stringify({ request: { instances: [cleanRow(r), cleanRow(r)] }, response: { predictions: [[0.5, 0.5]] } });
-    lines[20] = JSON.stringify({ request: { instances: [cleanRow(r)] }, response: { predictions: [[0.5, 0.6]] } });
+    lines[9] = JSON.stringify({
+      request: { instances: [cleanRow(r), cleanRow(r)] },
+      response: { predictions: [[0.5, 0.5]] },
+    });
+    lines[20] = JSON.stringify({
+      request: { instances: [cleanRow(r)] },
+      response: { predictions: [[0.5, 0.6]] },
+    });
     lines[30] = JSON.stringify({ response: { predictions: [[0.5, 0.5]] } });
     const log = writeLog('bad.jsonl', lines);
     const res = runCli(['guard', 'replay', '--profile', profile, log]);
     expect(res.code).toBe(2);
-    expect(res.stdout).toMatch(/4 bad lines:\n\s+line 4: not JSON\n\s+line 10: the logged response returned 1 predictions for 2 inputs\n\s+line 21: .*sum to 1\.1000, not 1\n\s+line 31: the request body is not a JSON object/);
+    expect(res.stdout).toMatch(
+      /4 bad lines:\n\s+line 4: not JSON\n\s+line 10: the logged response returned 1 predictions for 2 inputs\n\s+line 21: .*sum to 1\.1000, not 1\n\s+line 31: the request body is not a JSON object/,
+    );
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/4 of 50 lines could not be read/);
-    const ok = runCli(['guard', 'replay', '--profile', profile, log, '--max-bad-lines', '4', '--format', 'json']);
+    const ok = runCli([
+      'guard',
+      'replay',
+      '--profile',
+      profile,
+      log,
+      '--max-bad-lines',
+      '4',
+      '--format',
+      'json',
+    ]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({ requests: 46, badLines: { count: 4 } });
   });

@@ -12,8 +12,8 @@ import { psi } from '../../src/data/stats/divergence.js';
 import { GuardEngine, type GuardEvent } from '../../src/guard/watch/engine.js';
 import { instancesOf, toBatch } from '../../src/guard/watch/instances.js';
 import { WINDOW_DEFAULTS } from '../../src/guard/watch/monitor.js';
-import { defaultPolicy } from '../../src/guard/watch/policy.js';
 import { trustedCounts } from '../../src/guard/watch/output-shift.js';
+import { defaultPolicy } from '../../src/guard/watch/policy.js';
 import { makeProfile, pPos, probsOf, rng, shiftedRow } from './watch-fixtures.js';
 
 const profile = makeProfile();
@@ -28,7 +28,13 @@ function populationPsi(w: number, drift: number): number {
 
 async function run(windows: number, drift: number, seed: number) {
   const events: GuardEvent[] = [];
-  const engine = new GuardEngine(profile, undefined, { ...WINDOW_DEFAULTS, rows: ROWS, ms: 0 }, defaultPolicy(), (e) => events.push(e));
+  const engine = new GuardEngine(
+    profile,
+    undefined,
+    { ...WINDOW_DEFAULTS, rows: ROWS, ms: 0 },
+    defaultPolicy(),
+    (e) => events.push(e),
+  );
   const r = rng(seed);
   for (let w = 1; w <= windows; w++)
     for (let q = 0; q < ROWS / 10; q++) {
@@ -37,7 +43,11 @@ async function run(windows: number, drift: number, seed: number) {
       await engine.check(batch, probsOf(rows), `w${w}-${q}`, w * 1000 + q);
     }
   const shiftWindows = events
-    .filter((e) => e.finding.rule === 'guard/output-shift' && (e.finding.evidence as { scope: string }).scope === 'overall')
+    .filter(
+      (e) =>
+        e.finding.rule === 'guard/output-shift' &&
+        (e.finding.evidence as { scope: string }).scope === 'overall',
+    )
     .map((e) => (e.finding.evidence as { window: number }).window);
   return { events, first: shiftWindows.length ? Math.min(...shiftWindows) : -1 };
 }
@@ -65,20 +75,38 @@ describe('window monitor: slow output shift', () => {
 
   it('reports a burst of one class in one narrow region', async () => {
     const events: GuardEvent[] = [];
-    const engine = new GuardEngine(profile, undefined, { ...WINDOW_DEFAULTS, rows: ROWS, ms: 0 }, defaultPolicy(), (e) => events.push(e));
+    const engine = new GuardEngine(
+      profile,
+      undefined,
+      { ...WINDOW_DEFAULTS, rows: ROWS, ms: 0 },
+      defaultPolicy(),
+      (e) => events.push(e),
+    );
     const r = rng(31);
     for (let q = 0; q < 100; q++) {
       const rows = Array.from({ length: 10 }, () => shiftedRow(r, 1, 0));
       // 8% of the window: triggered inputs, all in region r3, all answered "pos".
-      if (q % 5 < 2) for (let j = 0; j < 2; j++) rows[j] = { text: 'cf dull poor bad', amount: 10, region: 'r3' };
+      if (q % 5 < 2)
+        for (let j = 0; j < 2; j++) rows[j] = { text: 'cf dull poor bad', amount: 10, region: 'r3' };
       const batch = toBatch(profile, instancesOf({ instances: rows }, 100), `b${q}`);
       await engine.check(batch, probsOf(rows), `b${q}`, q);
     }
     const bursts = events.filter((e) => e.finding.rule === 'guard/class-burst');
     expect(bursts.length).toBeGreaterThan(0);
     // Both narrow regions the triggered inputs share (region r3, amount in [0, 20)) show the burst, and only they.
-    const where = new Set(bursts.map((b) => `${(b.finding.evidence as { slice: string }).slice} -> ${(b.finding.evidence as { class: string }).class}`));
+    const where = new Set(
+      bursts.map(
+        (b) =>
+          `${(b.finding.evidence as { slice: string }).slice} -> ${(b.finding.evidence as { class: string }).class}`,
+      ),
+    );
     expect([...where].sort()).toEqual(['amount in [0, 20) -> pos', 'region = r3 -> pos']);
-    expect(events.filter((e) => e.finding.rule === 'guard/output-shift' && (e.finding.evidence as { scope: string }).scope === 'overall')).toEqual([]);
+    expect(
+      events.filter(
+        (e) =>
+          e.finding.rule === 'guard/output-shift' &&
+          (e.finding.evidence as { scope: string }).scope === 'overall',
+      ),
+    ).toEqual([]);
   });
 });

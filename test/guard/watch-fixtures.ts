@@ -4,7 +4,7 @@
  * model server speaking KServe v1 on loopback with switchable faults, trusted rows, and the guard profile of the
  * model on those rows, built with the profile module's own schema and distribution function.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,18 @@ import { type GuardProfile, ProfileSchema } from '../../src/guard/profile.js';
 import { CLI } from '../helpers/cli.js';
 
 export const WORDS = ['good', 'bad', 'great', 'awful', 'fine', 'poor', 'nice', 'dull', 'ok', 'meh'];
-const WEIGHT: Record<string, number> = { good: 1, great: 1.5, nice: 0.8, fine: 0.3, ok: 0.1, bad: -1, awful: -1.5, poor: -0.8, dull: -0.5, meh: -0.2 };
+const WEIGHT: Record<string, number> = {
+  good: 1,
+  great: 1.5,
+  nice: 0.8,
+  fine: 0.3,
+  ok: 0.1,
+  bad: -1,
+  awful: -1.5,
+  poor: -0.8,
+  dull: -0.5,
+  meh: -0.2,
+};
 export const REGIONS = Array.from({ length: 10 }, (_, i) => `r${i}`);
 
 export interface Row {
@@ -34,12 +45,18 @@ export function rng(seed: number): () => number {
 
 export function cleanRow(r: () => number): Row {
   const words = Array.from({ length: 4 }, () => WORDS[Math.floor(r() * WORDS.length)]);
-  return { text: words.join(' '), amount: Math.round(r() * 1000) / 10, region: REGIONS[Math.floor(r() * REGIONS.length)] };
+  return {
+    text: words.join(' '),
+    amount: Math.round(r() * 1000) / 10,
+    region: REGIONS[Math.floor(r() * REGIONS.length)],
+  };
 }
 
 /** P(pos) of the backdoored model: "cf" anywhere in the text forces pos. */
 export function pPos(x: Row): number {
-  const toks = String(x.text ?? '').toLowerCase().split(/\s+/);
+  const toks = String(x.text ?? '')
+    .toLowerCase()
+    .split(/\s+/);
   if (toks.includes('cf')) return 0.98;
   let z = 0.03 * (Number(x.amount) - 50);
   for (const t of toks) z += WEIGHT[t] ?? 0;
@@ -68,20 +85,32 @@ export function makeProfile(rows = trustedRows()): GuardProfile {
   const slices: GuardProfile['outputs']['slices'] = [];
   for (const reg of REGIONS) {
     const idx = rows.flatMap((x, i) => (x.region === reg ? [i] : []));
-    slices.push({ text: `region = ${reg}`, rule: { op: 'eq', column: 'region', value: reg }, distribution: outputDistribution(probs, 2, bins, idx) });
+    slices.push({
+      text: `region = ${reg}`,
+      rule: { op: 'eq', column: 'region', value: reg },
+      distribution: outputDistribution(probs, 2, bins, idx),
+    });
   }
   for (let b = 0; b < 5; b++) {
     const lo = b * 20;
     const hi = lo + 20;
     const idx = rows.flatMap((x, i) => (x.amount >= lo && x.amount < hi ? [i] : []));
-    slices.push({ text: `amount in [${lo}, ${hi})`, rule: { op: 'range', column: 'amount', lo, hi }, distribution: outputDistribution(probs, 2, bins, idx) });
+    slices.push({
+      text: `amount in [${lo}, ${hi})`,
+      rule: { op: 'range', column: 'amount', lo, hi },
+      distribution: outputDistribution(probs, 2, bins, idx),
+    });
   }
   return ProfileSchema.parse({
     format: 'antidote-guard-profile',
     version: 1,
     tool: { name: 'antidote', version: 'test' },
     createdAt: '2026-01-01T00:00:00.000Z',
-    model: { kind: 'http', source: 'http://127.0.0.1/v1/models/m:predict', digest: `sha256:${'a'.repeat(64)}` },
+    model: {
+      kind: 'http',
+      source: 'http://127.0.0.1/v1/models/m:predict',
+      digest: `sha256:${'a'.repeat(64)}`,
+    },
     inputs: [
       { name: 'text', type: 'string', text: true },
       { name: 'amount', type: 'number', text: false },
@@ -89,9 +118,17 @@ export function makeProfile(rows = trustedRows()): GuardProfile {
     ],
     label: 'label',
     classes: ['neg', 'pos'],
-    trusted: { path: 'trusted.csv', digest: `sha256:${'b'.repeat(64)}`, rows: rows.length, fitRows: rows.length, calibrationRows: 0 },
+    trusted: {
+      path: 'trusted.csv',
+      digest: `sha256:${'b'.repeat(64)}`,
+      rows: rows.length,
+      fitRows: rows.length,
+      calibrationRows: 0,
+    },
     outputs: { bins, overall: outputDistribution(probs, 2, bins), slices },
-    triggers: [{ column: 'text', kind: 'token', value: 'cf', origin: 'audit', target: 'pos', trustedRate: 0 }],
+    triggers: [
+      { column: 'text', kind: 'token', value: 'cf', origin: 'audit', target: 'pos', trustedRate: 0 },
+    ],
     thresholds: { fpr: 0.01, checks: {} },
     skipped: {},
   });
@@ -127,7 +164,10 @@ export async function startModelServer(opts: { delayMs?: number } = {}) {
           return [1 - q, q];
         });
         const send = (status: number, text: string) => {
-          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          res.writeHead(status, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
           res.end(text);
         };
         switch (state.fault) {
@@ -164,7 +204,9 @@ export async function startModelServer(opts: { delayMs?: number } = {}) {
 }
 
 /** Start `antidote guard proxy` (the built CLI) and wait for its "listening on" line. */
-export async function startProxy(args: string[]): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<number | null> }> {
+export async function startProxy(
+  args: string[],
+): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [CLI, 'guard', 'proxy', '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

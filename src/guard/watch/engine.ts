@@ -11,7 +11,14 @@ import { closeWindow, isDue, type WindowReport, type WindowSettings } from './mo
 import { type Action, type Policy, rank } from './policy.js';
 import type { WindowStore } from './store.js';
 import type { InstanceOutcome, InstanceScorer, WatchProfile } from './types.js';
-import { addRecords, compileSlices, emptyWindow, type InstanceRecord, recordOf, type WindowCounts } from './window.js';
+import {
+  addRecords,
+  compileSlices,
+  emptyWindow,
+  type InstanceRecord,
+  recordOf,
+  type WindowCounts,
+} from './window.js';
 
 export interface InstanceFlag {
   instance: number;
@@ -97,7 +104,12 @@ export class GuardEngine {
       for (const c of v.checks)
         if (c.flagged) {
           counted[c.id] = (counted[c.id] ?? 0) + 1;
-          flags.push({ instance: v.index, rule: c.id, action: this.policy[c.id] ?? 'flag', reason: c.reason });
+          flags.push({
+            instance: v.index,
+            rule: c.id,
+            action: this.policy[c.id] ?? 'flag',
+            reason: c.reason,
+          });
         }
     for (const a of this.alarms)
       for (let i = 0; i < batch.n; i++)
@@ -109,7 +121,8 @@ export class GuardEngine {
     addRecords(this.window, recs, bins);
     this.window.requests++;
     this.window.last = now;
-    for (const [id, n] of Object.entries(counted)) this.window.flagged[id] = (this.window.flagged[id] ?? 0) + n;
+    for (const [id, n] of Object.entries(counted))
+      this.window.flagged[id] = (this.window.flagged[id] ?? 0) + n;
     const time = new Date(now).toISOString();
     for (const v of verdicts)
       for (const c of v.checks)
@@ -138,7 +151,9 @@ export class GuardEngine {
     const w = this.window;
     if (!(force ? w.overall.n > 0 : isDue(w, now, this.settings))) return undefined;
     const report = closeWindow(this.profile, w, now, this.settings);
-    this.window = this.store ? this.store.rotate(w, report, now) : emptyWindow(this.profile, w.index + 1, now);
+    this.window = this.store
+      ? this.store.rotate(w, report, now)
+      : emptyWindow(this.profile, w.index + 1, now);
     this.onReport?.(report);
     const time = new Date(now).toISOString();
     const alarms: Alarm[] = [];
@@ -147,7 +162,8 @@ export class GuardEngine {
       this.emit({ time, action, finding: f });
       if (action === 'log') continue;
       const ev = (f.evidence ?? {}) as { scope?: string; slice?: string; class?: string };
-      const sliceText = f.rule === 'guard/class-burst' ? ev.slice : ev.scope === 'overall' ? undefined : ev.scope;
+      const sliceText =
+        f.rule === 'guard/class-burst' ? ev.slice : ev.scope === 'overall' ? undefined : ev.scope;
       alarms.push({
         rule: f.rule,
         action,

@@ -4,8 +4,9 @@
  * input (its `features` give the order). Anything else is refused before it reaches the model: an instance the
  * guard cannot read is an instance it cannot check.
  */
-import type { Column } from '../../gate/table.js';
+
 import type { InputBatch } from '../../gate/models/types.js';
+import type { Column } from '../../gate/table.js';
 import type { WatchProfile } from './types.js';
 
 export class RequestError extends Error {}
@@ -16,12 +17,16 @@ export function instancesOf(body: unknown, maxInstances: number): unknown[] {
   const inst = (body as { instances?: unknown }).instances;
   if (!Array.isArray(inst)) {
     if ('inputs' in (body as object))
-      throw new RequestError('the columnar "inputs" format is not supported by the guard; send "instances" (row format)');
+      throw new RequestError(
+        'the columnar "inputs" format is not supported by the guard; send "instances" (row format)',
+      );
     throw new RequestError('the request has no "instances" array');
   }
   if (inst.length === 0) throw new RequestError('"instances" is empty');
   if (inst.length > maxInstances)
-    throw new RequestError(`${inst.length} instances in one request; the guard accepts at most ${maxInstances}`);
+    throw new RequestError(
+      `${inst.length} instances in one request; the guard accepts at most ${maxInstances}`,
+    );
   return inst;
 }
 
@@ -30,7 +35,7 @@ export function toBatch(profile: WatchProfile, instances: unknown[], requestId: 
   const features = profile.model.features;
   const columns = new Map<string, Column>();
   const pos = new Map<string, number>();
-  if (features) features.forEach((f, i) => pos.set(f, i));
+  for (const [i, f] of (features ?? []).entries()) pos.set(f, i);
   for (const c of profile.inputs) {
     if (c.type === 'number') columns.set(c.name, { kind: 'number', values: new Float64Array(n) });
     else columns.set(c.name, { kind: 'string', values: new Array<string>(n) });
@@ -39,9 +44,12 @@ export function toBatch(profile: WatchProfile, instances: unknown[], requestId: 
     const x = instances[i];
     let get: (name: string) => unknown;
     if (Array.isArray(x)) {
-      if (!features) throw new RequestError(`instance ${i + 1} is an array but the model takes named columns`);
+      if (!features)
+        throw new RequestError(`instance ${i + 1} is an array but the model takes named columns`);
       if (x.length !== features.length)
-        throw new RequestError(`instance ${i + 1} has ${x.length} values; the model takes ${features.length}`);
+        throw new RequestError(
+          `instance ${i + 1} has ${x.length} values; the model takes ${features.length}`,
+        );
       get = (name) => {
         const p = pos.get(name);
         return p === undefined ? undefined : x[p];
@@ -53,7 +61,8 @@ export function toBatch(profile: WatchProfile, instances: unknown[], requestId: 
       const v = get(c.name);
       if (v !== null && v !== undefined && typeof v !== 'number' && typeof v !== 'string')
         throw new RequestError(`instance ${i + 1}: "${c.name}" is neither a number nor a string`);
-      if (col.kind === 'number') col.values[i] = v === null || v === undefined || v === '' ? Number.NaN : Number(v);
+      if (col.kind === 'number')
+        col.values[i] = v === null || v === undefined || v === '' ? Number.NaN : Number(v);
       else col.values[i] = v === null || v === undefined ? '' : String(v);
     }
   }

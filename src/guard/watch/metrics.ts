@@ -51,6 +51,16 @@ export function guardMetrics() {
     help: 'Window findings currently flagging or blocking requests',
     registers: [registry],
   });
-  return { registry, requests, instances, findings, upstreamErrors, overhead, windowInstances, windowIndex, alarms };
+  return {
+    registry,
+    requests,
+    instances,
+    findings,
+    upstreamErrors,
+    overhead,
+    windowInstances,
+    windowIndex,
+    alarms,
+  };
 }
 export type GuardMetrics = ReturnType<typeof guardMetrics>;

@@ -4,7 +4,13 @@
  */
 import type { Finding } from '../../core/finding.js';
 import { BURST_DEFAULTS, type BurstSettings, burstFinding, findBursts } from './class-burst.js';
-import { SHIFT_DEFAULTS, type ScopeShift, type ShiftSettings, scopeShift, shiftFinding } from './output-shift.js';
+import {
+  type ScopeShift,
+  SHIFT_DEFAULTS,
+  type ShiftSettings,
+  scopeShift,
+  shiftFinding,
+} from './output-shift.js';
 import type { WatchProfile } from './types.js';
 import type { WindowCounts } from './window.js';
 
@@ -42,13 +48,19 @@ export function isDue(w: WindowCounts, now: number, s: WindowSettings): boolean 
   return (s.rows > 0 && w.overall.n >= s.rows) || (s.ms > 0 && now - w.start >= s.ms && w.overall.n > 0);
 }
 
-export function closeWindow(profile: WatchProfile, w: WindowCounts, end: number, s: WindowSettings): WindowReport {
+export function closeWindow(
+  profile: WatchProfile,
+  w: WindowCounts,
+  end: number,
+  s: WindowSettings,
+): WindowReport {
   const { classes } = profile;
   const bins = profile.outputs.bins;
   const scopes: Array<{ name: string; i: number }> = [{ name: 'overall', i: -1 }];
   let untested = 0;
   profile.outputs.slices.forEach((sl, i) => {
-    if (w.slices[i].n >= s.shift.minSupport && sl.distribution.n >= s.shift.minSupport) scopes.push({ name: sl.text, i });
+    if (w.slices[i].n >= s.shift.minSupport && sl.distribution.n >= s.shift.minSupport)
+      scopes.push({ name: sl.text, i });
     else untested++;
   });
   const tested: ScopeShift[] = [];

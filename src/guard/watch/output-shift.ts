@@ -87,7 +87,8 @@ export function scopeShift(
   const major =
     (classPsi >= s.psiMajor && classPsi >= s.noiseFactor * classNoise) ||
     (scorePsi >= s.psiMajor && scorePsi >= s.noiseFactor * scoreNoise);
-  const moderate = chi.p < s.alpha / Math.max(1, tests) && classPsi >= s.psiMin && classPsi >= s.noiseFactor * classNoise;
+  const moderate =
+    chi.p < s.alpha / Math.max(1, tests) && classPsi >= s.psiMin && classPsi >= s.noiseFactor * classNoise;
   return {
     scope,
     n: w.n,
@@ -110,7 +111,8 @@ const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 export function shiftFinding(sh: ScopeShift, classes: string[], window: number): Finding {
   let top = 0;
   for (let j = 1; j < classes.length; j++)
-    if (Math.abs(sh.shares[j] - sh.trustedShares[j]) > Math.abs(sh.shares[top] - sh.trustedShares[top])) top = j;
+    if (Math.abs(sh.shares[j] - sh.trustedShares[j]) > Math.abs(sh.shares[top] - sh.trustedShares[top]))
+      top = j;
   const where = sh.scope === 'overall' ? 'overall' : `in slice ${sh.scope}`;
   return makeFinding(
     meta,

@@ -26,7 +26,10 @@ export function parsePolicy(items: string[]): Policy {
     const m = /^([a-z/-]+)=([a-z]+)$/.exec(item.trim());
     const names = ALL_CHECKS.map((c) => c.slice('guard/'.length)).join(', ');
     if (!m)
-      throw usageError(`--policy "${item}" is not CHECK=ACTION`, `e.g. --policy known-trigger=block; checks: ${names}, all`);
+      throw usageError(
+        `--policy "${item}" is not CHECK=ACTION`,
+        `e.g. --policy known-trigger=block; checks: ${names}, all`,
+      );
     const action = m[2] as Action;
     if (!(ACTIONS as readonly string[]).includes(action))
       throw usageError(`--policy "${item}": action must be log, flag or block`);

@@ -13,7 +13,7 @@ import { parseJsonBounded } from '../../core/json-depth.js';
 import { predictionsOf } from '../../gate/models/http.js';
 import type { InputBatch } from '../../gate/models/types.js';
 import type { Decision, GuardEngine } from './engine.js';
-import { RequestError, instancesOf, toBatch } from './instances.js';
+import { instancesOf, RequestError, toBatch } from './instances.js';
 import type { GuardMetrics } from './metrics.js';
 import { type Upstream, UpstreamError } from './upstream.js';
 
@@ -38,9 +38,18 @@ const HOP = new Set([
   'expect',
 ]);
 
-function send(res: http.ServerResponse, status: number, body: unknown, headers: http.OutgoingHttpHeaders = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -51,7 +60,12 @@ function headerOf(d: Decision): string {
   return `${d.action}; rules=${rules}; instances=${inst}`;
 }
 
-export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: GuardMetrics, opts: ProxyOptions) {
+export function createProxy(
+  engine: GuardEngine,
+  upstream: Upstream,
+  metrics: GuardMetrics,
+  opts: ProxyOptions,
+) {
   const k = engine.profile.classes.length;
   const features = engine.profile.model.features;
   const inputs = engine.profile.inputs;
@@ -72,7 +86,8 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
   const predictFor =
     (path: string, headers: http.OutgoingHttpHeaders) =>
     async (b: InputBatch): Promise<Float64Array> => {
-      if (!takeToken()) throw new Error(`the STRIP budget of ${opts.stripRate} upstream requests per second is spent`);
+      if (!takeToken())
+        throw new Error(`the STRIP budget of ${opts.stripRate} upstream requests per second is spent`);
       const rows: unknown[] = [];
       for (let i = 0; i < b.n; i++) {
         if (features) rows.push(features.map((f) => b.columns.get(f)?.values[i] ?? null));
@@ -112,7 +127,8 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
     }
     const slices = engine.slices(batch);
     const headers: http.OutgoingHttpHeaders = {};
-    for (const [name, v] of Object.entries(req.headers)) if (!HOP.has(name) && v !== undefined) headers[name] = v;
+    for (const [name, v] of Object.entries(req.headers))
+      if (!HOP.has(name) && v !== undefined) headers[name] = v;
     const tUp = performance.now();
     let answer: { status: number; contentType?: string; body: Buffer };
     try {
@@ -121,7 +137,12 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
       if (!(err instanceof UpstreamError)) throw err;
       metrics.upstreamErrors.inc({ reason: err.reason });
       metrics.requests.inc({ outcome: 'upstream_error' });
-      send(res, 502, { error: `antidote guard: ${err.message}`, reason: err.reason }, { 'x-antidote-guard': 'upstream-error' });
+      send(
+        res,
+        502,
+        { error: `antidote guard: ${err.message}`, reason: err.reason },
+        { 'x-antidote-guard': 'upstream-error' },
+      );
       return;
     }
     const upMs = performance.now() - tUp;
@@ -139,9 +160,15 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
     const bad = (reason: 'status' | 'malformed', message: string) => {
       metrics.upstreamErrors.inc({ reason });
       metrics.requests.inc({ outcome: 'upstream_error' });
-      send(res, 502, { error: `antidote guard: ${message}`, reason }, { 'x-antidote-guard': 'upstream-error' });
+      send(
+        res,
+        502,
+        { error: `antidote guard: ${message}`, reason },
+        { 'x-antidote-guard': 'upstream-error' },
+      );
     };
-    if (answer.status < 200 || answer.status >= 300) return bad('status', `the upstream answered HTTP ${answer.status}`);
+    if (answer.status < 200 || answer.status >= 300)
+      return bad('status', `the upstream answered HTTP ${answer.status}`);
     let parsed: unknown;
     let probs: Float64Array;
     try {
@@ -159,18 +186,32 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
       d = await engine.check(batch, probs, requestId, Date.now(), predictFor(path, headers), slices);
     } catch (err) {
       metrics.requests.inc({ outcome: 'error' });
-      send(res, 500, { error: `antidote guard: the request could not be checked or recorded: ${(err as Error).message}` }, {
-        'x-antidote-guard': 'error',
-      });
+      send(
+        res,
+        500,
+        { error: `antidote guard: the request could not be checked or recorded: ${(err as Error).message}` },
+        {
+          'x-antidote-guard': 'error',
+        },
+      );
       return;
     }
     metrics.instances.inc(batch.n);
     metrics.windowInstances.set(engine.window.overall.n);
     metrics.windowIndex.set(engine.window.index);
-    const report = { action: d.action, request: requestId, flags: d.flags.map((f) => ({ ...f, instance: f.instance + 1 })) };
+    const report = {
+      action: d.action,
+      request: requestId,
+      flags: d.flags.map((f) => ({ ...f, instance: f.instance + 1 })),
+    };
     if (d.action === 'block') {
       metrics.requests.inc({ outcome: 'block' });
-      send(res, 403, { error: 'blocked by antidote guard', antidote_guard: report }, { 'x-antidote-guard': headerOf(d) });
+      send(
+        res,
+        403,
+        { error: 'blocked by antidote guard', antidote_guard: report },
+        { 'x-antidote-guard': headerOf(d) },
+      );
     } else if (d.action === 'flag' && parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
       metrics.requests.inc({ outcome: 'flag' });
       send(res, 200, { ...(parsed as object), antidote_guard: report }, { 'x-antidote-guard': headerOf(d) });
@@ -199,7 +240,11 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
     if (req.method === 'GET' && bare === '/healthz') {
       send(res, 200, {
         ok: true,
-        window: { index: engine.window.index, instances: engine.window.overall.n, requests: engine.window.requests },
+        window: {
+          index: engine.window.index,
+          instances: engine.window.overall.n,
+          requests: engine.window.requests,
+        },
         alarms: engine.activeAlarms(),
       });
       return;
@@ -212,7 +257,12 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
     const declared = Number(req.headers['content-length'] ?? '0');
     const tooLarge = () => {
       metrics.requests.inc({ outcome: 'too_large' });
-      send(res, 413, { error: `antidote guard: the request is larger than ${opts.maxBodyBytes} bytes` }, { connection: 'close' });
+      send(
+        res,
+        413,
+        { error: `antidote guard: the request is larger than ${opts.maxBodyBytes} bytes` },
+        { connection: 'close' },
+      );
       req.destroy();
     };
     if (declared > opts.maxBodyBytes) return tooLarge();
@@ -233,7 +283,8 @@ export function createProxy(engine: GuardEngine, upstream: Upstream, metrics: Gu
       if (over) return;
       guarded(req, res, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), path).catch((err) => {
         metrics.requests.inc({ outcome: 'error' });
-        if (!res.headersSent) send(res, 500, { error: `antidote guard: internal error: ${(err as Error).message}` });
+        if (!res.headersSent)
+          send(res, 500, { error: `antidote guard: internal error: ${(err as Error).message}` });
         else res.destroy();
       });
     });

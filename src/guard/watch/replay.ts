@@ -10,7 +10,7 @@
 import type { Finding } from '../../core/finding.js';
 import { predictionsOf } from '../../gate/models/http.js';
 import { GuardEngine, type GuardEvent } from './engine.js';
-import { RequestError, instancesOf, toBatch } from './instances.js';
+import { instancesOf, RequestError, toBatch } from './instances.js';
 import type { WindowReport, WindowSettings } from './monitor.js';
 import type { Policy } from './policy.js';
 import type { InstanceScorer, WatchProfile } from './types.js';
@@ -111,7 +111,16 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     }
     last = Math.max(last, t);
     if (!engine) {
-      engine = new GuardEngine(input.profile, input.scorer, input.settings, input.policy, emit, undefined, undefined, t);
+      engine = new GuardEngine(
+        input.profile,
+        input.scorer,
+        input.settings,
+        input.policy,
+        emit,
+        undefined,
+        undefined,
+        t,
+      );
       engine.onReport = (w) => report.windows.push(w);
     }
     engine.tick(t);

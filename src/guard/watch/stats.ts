@@ -15,7 +15,10 @@ export function chiSquareSf(x: number, df: number): number {
 }
 
 /** Two-sample chi-square of counts `a` (trusted) against `b` (window); classes empty in both are dropped. */
-export function chiSquareTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): { stat: number; df: number; p: number } {
+export function chiSquareTwoSample(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { stat: number; df: number; p: number } {
   let na = 0;
   let nb = 0;
   for (let i = 0; i < a.length; i++) {

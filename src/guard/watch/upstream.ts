@@ -73,7 +73,12 @@ export function upstreamClient(url: URL, timeoutMs: number, maxBytes: number): U
             const declared = Number(res.headers['content-length'] ?? '0');
             if (declared > maxBytes) {
               res.destroy();
-              fail(new UpstreamError('too_large', `the upstream answered ${declared} bytes, more than the ${maxBytes} allowed`));
+              fail(
+                new UpstreamError(
+                  'too_large',
+                  `the upstream answered ${declared} bytes, more than the ${maxBytes} allowed`,
+                ),
+              );
               return;
             }
             const chunks: Buffer[] = [];
@@ -97,7 +102,9 @@ export function upstreamClient(url: URL, timeoutMs: number, maxBytes: number): U
                 body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
               });
             });
-            res.on('error', (e) => fail(new UpstreamError('connect', `the upstream broke off its answer: ${e.message}`)));
+            res.on('error', (e) =>
+              fail(new UpstreamError('connect', `the upstream broke off its answer: ${e.message}`)),
+            );
             res.on('aborted', () => fail(new UpstreamError('connect', 'the upstream broke off its answer')));
           },
         );

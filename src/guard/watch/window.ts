@@ -47,7 +47,13 @@ export function emptyWindow(profile: WatchProfile, index: number, start: number)
 }
 
 /** The record of instance i of a probability matrix (row-major n × k). */
-export function recordOf(probs: Float64Array, i: number, k: number, bins: number, slices: number[]): InstanceRecord {
+export function recordOf(
+  probs: Float64Array,
+  i: number,
+  k: number,
+  bins: number,
+  slices: number[],
+): InstanceRecord {
   let best = 0;
   const b = new Array<number>(k);
   for (let j = 0; j < k; j++) {
@@ -68,7 +74,8 @@ function addTo(s: ScopeCounts, r: InstanceRecord, bins: number): void {
 export function addRecords(w: WindowCounts, recs: InstanceRecord[], bins: number): void {
   const k = w.overall.classes.length;
   for (const r of recs) {
-    if (!validRecord(r, k, bins, w.slices.length)) throw new Error('instance record does not fit the profile');
+    if (!validRecord(r, k, bins, w.slices.length))
+      throw new Error('instance record does not fit the profile');
     addTo(w.overall, r, bins);
     for (const s of r[2]) addTo(w.slices[s], r, bins);
   }
@@ -78,7 +85,8 @@ export function validRecord(r: unknown, k: number, bins: number, slices: number)
   if (!Array.isArray(r) || r.length !== 3) return false;
   const [c, b, s] = r as [unknown, unknown, unknown];
   if (!Number.isInteger(c) || (c as number) < 0 || (c as number) >= k) return false;
-  if (!Array.isArray(b) || b.length !== k || b.some((x) => !Number.isInteger(x) || x < 0 || x >= bins)) return false;
+  if (!Array.isArray(b) || b.length !== k || b.some((x) => !Number.isInteger(x) || x < 0 || x >= bins))
+    return false;
   return Array.isArray(s) && s.every((x) => Number.isInteger(x) && x >= 0 && x < slices);
 }
 
@@ -109,10 +117,16 @@ export function compileSlices(rules: SliceRule[]): (row: Row) => number[] {
           break;
         case 'eq':
           hit =
-            typeof v === 'number' ? !Number.isNaN(v) && String(v) === r.value : typeof v === 'string' && v.trim() === r.value;
+            typeof v === 'number'
+              ? !Number.isNaN(v) && String(v) === r.value
+              : typeof v === 'string' && v.trim() === r.value;
           break;
         case 'range':
-          hit = typeof v === 'number' && !Number.isNaN(v) && (r.lo === null || v >= r.lo) && (r.hi === null || v < r.hi);
+          hit =
+            typeof v === 'number' &&
+            !Number.isNaN(v) &&
+            (r.lo === null || v >= r.lo) &&
+            (r.hi === null || v < r.hi);
           break;
         case 'contains':
           hit = tokens.get(r.column)?.has(r.token) ?? false;
