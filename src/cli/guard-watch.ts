@@ -15,7 +15,7 @@ import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { atLeast as severityAtLeast } from '../core/severity.js';
 import type { GuardEvent } from '../guard/watch/engine.js';
-import { WINDOW_DEFAULTS, type WindowSettings } from '../guard/watch/monitor.js';
+import { WINDOW_DEFAULTS, type WindowReport, type WindowSettings } from '../guard/watch/monitor.js';
 import { type Policy, parsePolicy } from '../guard/watch/policy.js';
 import {
   type CommonFlags,
@@ -262,7 +262,7 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       engine.onReport = (r) => {
         metrics.alarms.set(engine.activeAlarms().length);
         if (flags.post)
-          void postWindow(flags.post, r).catch((err) =>
+          void postWindow(flags.post, w.profileId, r).catch((err) =>
             process.stderr.write(
               `antidote guard: window ${r.window} not posted: ${(err as Error).message}\n`,
             ),
@@ -307,9 +307,21 @@ the open window and alarms. Only POST .../predict is forwarded.`,
   );
 }
 
-async function postWindow(url: string, report: unknown): Promise<void> {
+/** A closed window as a `guard` run on an antidote server (schemas/guard-report.v1.json). */
+async function postWindow(url: string, profileId: string, report: WindowReport): Promise<void> {
   const { sendRun } = await import('./post.js');
-  await sendRun(url, { kind: 'guard', report: report as Record<string, unknown> } as never);
+  const { toolVersion } = await import('../core/version.js');
+  await sendRun(url, {
+    kind: 'guard',
+    report: {
+      format: 'antidote-guard-window',
+      version: 1,
+      tool: { name: 'antidote', version: toolVersion() },
+      createdAt: report.end,
+      profile: profileId,
+      ...report,
+    },
+  });
 }
 
 export function registerGuardReplay(guard: Command): void {

@@ -29,7 +29,7 @@ export interface RowPost {
   fields?: Record<string, string>;
 }
 export interface RunPayload {
-  kind: 'audit' | 'gate' | 'scan';
+  kind: 'audit' | 'gate' | 'scan' | 'guard';
   report: Obj;
   rows?: RowPost[];
   inputs?: Array<{ name: string; digest: string }>;

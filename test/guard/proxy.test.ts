@@ -4,8 +4,12 @@
  * predictions) answered 502 with its reason, request limits, /metrics, and a SIGKILL in the middle of a window.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toRecords } from '../../src/server/ingest.js';
+import { RunPostSchema } from '../../src/server/schema.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { cleanRow, predict, rng, startModelServer, startProxy, writeProfile } from './watch-fixtures.js';
@@ -197,6 +201,50 @@ describe('guard proxy: a restart in the middle of a window loses nothing recorde
     expect(res.stderr.trim().split('\n')).toHaveLength(1);
     expect(res.stderr).toMatch(/holds windows counted against another profile/);
     expect(readFileSync(join(state, 'windows.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('guard proxy: --post', () => {
+  it('posts each closed window as a guard run that antidote serve accepts', async () => {
+    const got: Array<{ auth?: string; body: unknown }> = [];
+    const sink = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c) => chunks.push(c));
+      req.on('end', () => {
+        got.push({
+          auth: req.headers.authorization,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"id":"run-1"}');
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    process.env.ANTIDOTE_TOKEN = 'test-token';
+    try {
+      const p = await start([
+        '--post',
+        `http://127.0.0.1:${(sink.address() as AddressInfo).port}`,
+        '--window-rows',
+        '20',
+        '-q',
+      ]);
+      const r = rng(8);
+      for (let i = 0; i < 10; i++) await predict(p.url, [cleanRow(r), cleanRow(r)]);
+      for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+      expect(got).toHaveLength(1);
+      expect(got[0].auth).toBe('Bearer test-token');
+      const post = RunPostSchema.parse(got[0].body);
+      const rec = toRecords(post);
+      expect(rec.run).toMatchObject({
+        kind: 'guard',
+        verdict: 'pass',
+        title: 'guard window 1 (20 instances)',
+      });
+    } finally {
+      delete process.env.ANTIDOTE_TOKEN;
+      sink.close();
+    }
   });
 });
 
