@@ -273,6 +273,7 @@ the open window and alarms. Only POST .../predict is forwarded.`,
         maxBodyBytes: maxBody,
         maxInstances: w.maxInstances,
         stripRate,
+        unavailable: w.scorer.unavailable as Record<string, string>,
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>

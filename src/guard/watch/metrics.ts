@@ -30,6 +30,12 @@ export function guardMetrics() {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const skipped = new Counter({
+    name: 'antidote_guard_checks_skipped_total',
+    help: 'Instance checks that could not run on an instance (no model given, not selected, STRIP budget spent or upstream failure), by check',
+    labelNames: ['check'] as const,
+    registers: [registry],
+  });
   const overhead = new Histogram({
     name: 'antidote_guard_overhead_seconds',
     help: "The guard's own time per request, upstream time excluded",
@@ -57,6 +63,7 @@ export function guardMetrics() {
     instances,
     findings,
     upstreamErrors,
+    skipped,
     overhead,
     windowInstances,
     windowIndex,

@@ -22,6 +22,8 @@ export interface ProxyOptions {
   maxInstances: number;
   /** Upstream requests per second STRIP may spend on perturbed copies (0: none). */
   stripRate: number;
+  /** Checks that cannot run at all in this configuration (the scorer's `unavailable`), and why. */
+  unavailable: Record<string, string>;
 }
 
 const HOP = new Set([
@@ -197,6 +199,12 @@ export function createProxy(
       return;
     }
     metrics.instances.inc(batch.n);
+    for (const v of d.verdicts)
+      // Counted: a check that should have run and could not (budget, upstream failure); not the ordinary
+      // sampling ("not flagged", "not sampled") nor a check unavailable for the whole run.
+      for (const c of v.checks)
+        if (c.skipped && !c.skipped.startsWith('not ') && c.skipped !== opts.unavailable[c.id])
+          metrics.skipped.inc({ check: c.id });
     metrics.windowInstances.set(engine.window.overall.n);
     metrics.windowIndex.set(engine.window.index);
     const report = {
