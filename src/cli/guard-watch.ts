@@ -253,6 +253,7 @@ the open window and alarms. Only POST .../predict is forwarded.`,
         recovered?.window,
         now,
       );
+      if (recovered?.lastReport) engine.restoreAlarms(recovered.lastReport);
       if (recovered && recovered.requests > 0)
         status(
           flags,

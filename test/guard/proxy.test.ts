@@ -179,6 +179,19 @@ describe('guard proxy: a restart in the middle of a window loses nothing recorde
     expect(existsSync(join(state, 'journal-1.jsonl'))).toBe(false);
   });
 
+  it('a window also closes by time (--window-seconds)', async () => {
+    const state = join(dir, 'state-time');
+    const p = await start(['--state', state, '--window-rows', '0', '--window-seconds', '1', '-q']);
+    const r = rng(7);
+    for (let i = 0; i < 5; i++) await predict(p.url, [cleanRow(r)]);
+    await new Promise((res) => setTimeout(res, 2500));
+    const closed = readFileSync(join(state, 'windows.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(closed[0]).toMatchObject({ window: 1, requests: 5, instances: 5, untested: 16 });
+  });
+
   it('a state folder of another profile is refused (exit 2), not mixed', () => {
     const state = join(dir, 'state');
     const p2 = writeProfile(tempDir('guard-proxy-b-'));

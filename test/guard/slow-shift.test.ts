@@ -109,4 +109,42 @@ describe('window monitor: slow output shift', () => {
       ),
     ).toEqual([]);
   });
+
+  it('a window finding flags (or blocks) the next requests in its scope until a window closes without it', async () => {
+    const events: GuardEvent[] = [];
+    const policy = { ...defaultPolicy(), 'guard/class-burst': 'block' as const };
+    const engine = new GuardEngine(
+      profile,
+      undefined,
+      { ...WINDOW_DEFAULTS, rows: ROWS, ms: 0 },
+      policy,
+      (e) => events.push(e),
+    );
+    const r = rng(32);
+    const send = async (rows: ReturnType<typeof shiftedRow>[], id: string) =>
+      engine.check(toBatch(profile, instancesOf({ instances: rows }, 100), id), probsOf(rows), id, 0);
+    for (let q = 0; q < 100; q++) {
+      const rows = Array.from({ length: 10 }, () => shiftedRow(r, 1, 0));
+      if (q % 5 < 2)
+        for (let j = 0; j < 2; j++) rows[j] = { text: 'cf dull poor bad', amount: 10, region: 'r3' };
+      await send(rows, `b${q}`);
+    }
+    expect(engine.activeAlarms().map((a) => a.rule)).toContain('guard/class-burst');
+    // In the region and answered "pos": blocked. In the region but "neg", or elsewhere: not.
+    const inRegion = await send([{ text: 'great good nice', amount: 50, region: 'r3' }], 'x1');
+    expect(inRegion.action).toBe('block');
+    expect(inRegion.flags.map((f) => f.rule)).toContain('guard/class-burst');
+    const neg = await send([{ text: 'awful bad poor', amount: 15, region: 'r3' }], 'x2');
+    // (The region's outputs shifted too: that alarm flags it, the burst's does not block it.)
+    expect(neg.action).not.toBe('block');
+    expect(neg.flags.map((f) => f.rule)).not.toContain('guard/class-burst');
+    // A clean window lifts the alarm.
+    for (let q = 0; q < 100; q++)
+      await send(
+        Array.from({ length: 10 }, () => shiftedRow(r, 1, 0)),
+        `c${q}`,
+      );
+    expect(engine.activeAlarms()).toEqual([]);
+    expect((await send([{ text: 'great good nice', amount: 50, region: 'r3' }], 'x3')).action).toBe('pass');
+  });
 });

@@ -156,10 +156,19 @@ export class GuardEngine {
       : emptyWindow(this.profile, w.index + 1, now);
     this.onReport?.(report);
     const time = new Date(now).toISOString();
+    for (const f of report.findings) this.emit({ time, action: this.policy[f.rule] ?? 'flag', finding: f });
+    this.restoreAlarms(report);
+    return report;
+  }
+
+  /**
+   * The alarms a closed window raises: its findings whose policy is flag or block. An alarm holds until the
+   * next window closes (a window without the finding lifts it); after a restart, the last closed window's.
+   */
+  restoreAlarms(report: WindowReport): void {
     const alarms: Alarm[] = [];
     for (const f of report.findings) {
       const action = this.policy[f.rule] ?? 'flag';
-      this.emit({ time, action, finding: f });
       if (action === 'log') continue;
       const ev = (f.evidence ?? {}) as { scope?: string; slice?: string; class?: string };
       const sliceText =
@@ -172,9 +181,7 @@ export class GuardEngine {
         reason: f.message,
       });
     }
-    // An alarm holds until the next window closes: a window without the finding lifts it.
     this.alarms = alarms;
-    return report;
   }
 
   activeAlarms(): Array<{ rule: string; action: Action; reason: string }> {

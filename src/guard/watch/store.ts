@@ -51,6 +51,8 @@ export interface Recovery {
   instances: number;
   /** A last line cut off by a crash in the middle of its write (never answered, so nothing recorded is lost). */
   tornLines: number;
+  /** The last closed window's report (its alarms hold until the open window closes). */
+  lastReport?: WindowReport;
 }
 
 /**
@@ -137,12 +139,28 @@ export class WindowStore {
     }
     const w = emptyWindow(this.profile, index, start);
     const rec = await this.replayJournal(w);
+    rec.lastReport = this.lastReport();
     this.fd = this.openJournal(index);
     return rec;
   }
 
   private windowFile(index: number, start: number): WindowFile {
     return { format: STATE_FORMAT, version: 1, profile: this.profileId, index, start };
+  }
+
+  private lastReport(): WindowReport | undefined {
+    const p = join(this.dir, 'windows.jsonl');
+    if (!existsSync(p)) return undefined;
+    const lines = readFileSync(p, 'utf8').split('\n').filter((l) => l.trim());
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        const r = JSON.parse(lines[i]) as WindowReport;
+        if (Array.isArray(r.findings)) return r;
+      } catch {
+        // a torn last line: the window before it is the last closed one
+      }
+    }
+    return undefined;
   }
 
   private closedIndices(): Set<number> {
