@@ -105,7 +105,7 @@ export function registerGuardFit(guard: Command): void {
       '0.01',
     )
     .option('--strip-perturbations <n>', 'perturbed copies per instance for STRIP (default 16)')
-    .option('--strip-mix <share>', 'share of words or features replaced in each STRIP copy (default 0.3)')
+    .option('--strip-mix <share>', 'share of words (text; the rest of the pool row is inserted) or values (tabular) replaced in each STRIP copy (default 0 for text, 0.5 for tabular)')
     .option('--no-strip', 'do not calibrate STRIP (the check is then unavailable to proxy and replay)')
     .option('--seed <n>', 'seed of the fit/calibration split and the perturbations', '1');
   outputOption(cmd, 'write the profile here (required)');
@@ -143,7 +143,7 @@ export function registerGuardFit(guard: Command): void {
         (x) => Number.isInteger(x) && x >= 2 && x <= 1000,
         'an integer from 2 to 1000',
       );
-      const mix = numberFlag(flags.stripMix, '--strip-mix', (x) => x > 0 && x <= 1, 'a share in (0, 1]');
+      const mix = numberFlag(flags.stripMix, '--strip-mix', (x) => x >= 0 && x <= 1, 'a share from 0 to 1');
       const { fitProfile } = await import('../guard/fit.js');
       const profile = await fitProfile({
         model: flags.model,

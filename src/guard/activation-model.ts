@@ -3,8 +3,14 @@
  * (./onnx-graph.ts), for the activation check. Loading follows the gate's ONNX loader (bytes read once and
  * hashed, standard operator domains only, no external data, session created from the bytes) and then proves
  * the edit harmless: the edited model's probabilities must equal the original's on the rows given to
- * `verify`, or loading fails. A layer that does not exist, or whose tensor is not one vector per instance
- * ([N, d] or [N, ...] flattened), is a usage error (exit 2).
+ * `verify`, or loading fails. A layer that does not exist, or whose tensor is not batch-major with a last
+ * (feature) axis, is a usage error (exit 2).
+ *
+ * A layer of shape [N, d] is used as it is. A sequence layer [N, ..., d] (per-token embeddings, say, whose middle
+ * axes grow with the input) is summarised per instance by the element-wise maximum and minimum of its d-vectors
+ * over positions, leaving out all-zero vectors (padding): 2d values whatever the input's length, and the same for
+ * an instance whichever batch it arrives in. A trigger token's vector is the extreme one, so the extremes are
+ * what keeps it visible (a mean over positions dilutes it by the length).
  */
 import { createHash } from 'node:crypto';
 import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
@@ -63,6 +69,28 @@ export function chooseLayers(bytes: Uint8Array, asked: string[] | undefined, wha
   }
   const d = defaultLayer(g);
   return d ? [d] : [];
+}
+
+/** Per instance: element-wise max then min over the non-zero d-vectors of its positions. */
+export function poolPositions(data: Float32Array, n: number, positions: number, d: number): Float32Array {
+  const out = new Float32Array(n * 2 * d);
+  for (let i = 0; i < n; i++) {
+    const o = i * 2 * d;
+    let seen = 0;
+    for (let p = 0; p < positions; p++) {
+      const base = (i * positions + p) * d;
+      let zero = true;
+      for (let j = 0; j < d && zero; j++) if (data[base + j] !== 0) zero = false;
+      if (zero) continue;
+      for (let j = 0; j < d; j++) {
+        const v = data[base + j];
+        if (seen === 0 || v > out[o + j]) out[o + j] = v;
+        if (seen === 0 || v < out[o + d + j]) out[o + d + j] = v;
+      }
+      seen++;
+    }
+  }
+  return out;
 }
 
 export async function loadActivationModel(
@@ -166,9 +194,16 @@ export async function loadActivationModel(
             `--layer ${l}: its shape [${t.dims.join(', ')}] is not one vector per instance (${batch.n} rows in)`,
             'choose a tensor of shape [N, d], e.g. the input of the last Gemm/MatMul',
           );
-        const dim = t.dims.slice(1).reduce((a, b) => a * Number(b), 1);
-        layers.push(t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array));
-        dims.push(dim);
+        const data = t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as Float64Array);
+        const d = Number(t.dims[t.dims.length - 1]);
+        const positions = t.dims.slice(1, -1).reduce((a, b) => a * Number(b), 1);
+        if (t.dims.length === 2) {
+          layers.push(data);
+          dims.push(d);
+        } else {
+          layers.push(poolPositions(data, batch.n, positions, d));
+          dims.push(2 * d);
+        }
       }
       return { probs: probsOf(res[output.name], batch.n), layers, dims };
     },

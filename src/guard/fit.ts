@@ -23,7 +23,7 @@ import {
   readModelBytes,
 } from './activation-model.js';
 import { activationScore, DEFAULT_K, fitLayer, layerScorer } from './checks/activation.js';
-import { DEFAULT_MIX, DEFAULT_PERTURBATIONS, perturb, stripScores } from './checks/strip.js';
+import { DEFAULT_MIX_TABULAR, DEFAULT_MIX_TEXT, DEFAULT_PERTURBATIONS, perturb, stripScores } from './checks/strip.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {
@@ -142,6 +142,17 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     const calBatch = sliceBatch(batch, calRows);
 
     const run = onnx ? await onnx.run(batch) : undefined;
+    if (onnx && run && layers.length) {
+      // A layer must have one fixed shape per instance: compare with a run on the single shortest row.
+      const one = await onnx.run(sliceBatch(batch, [shortestRow(batch)]));
+      layers.forEach((l, li) => {
+        if (one.dims[li] !== run.dims[li])
+          throw usageError(
+            `--layer ${l}: its size per instance changes with the input (${one.dims[li]} values for one row, ${run.dims[li]} for the trusted set), so it has no fixed shape`,
+            'choose a tensor of shape [N, d], e.g. the input of the last Gemm/MatMul',
+          );
+      });
+    }
     const probs = run ? run.probs : await predict(batch);
     const predicted = predictedClasses(probs, table.n, k);
 
@@ -176,15 +187,28 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1);
     const alpha = fpr / Math.max(1, calibrated);
     const thresholds: GuardProfile['thresholds'] = { fpr, checks: {} };
-    const thresholdOf = (scores: Float64Array): Threshold => {
-      const threshold = conformalThreshold(scores, alpha);
+    const thresholdOf = (scores: Float64Array, classOf?: ArrayLike<number>): Threshold => {
+      if (!classOf) {
+        const threshold = conformalThreshold(scores, alpha);
+        let over = 0;
+        for (const s of scores) if (s > threshold) over++;
+        return { threshold, fpr: alpha, calibrationRows: scores.length, observedFpr: scores.length ? over / scores.length : 0 };
+      }
+      // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
+      const perClass = Array.from({ length: k }, (_, c) =>
+        conformalThreshold(scores.filter((_, i) => classOf[i] === c), alpha),
+      );
       let over = 0;
-      for (const s of scores) if (s > threshold) over++;
+      scores.forEach((s, i) => {
+        if (s > perClass[classOf[i]]) over++;
+      });
+      const finiteMax = Math.max(...perClass.filter(Number.isFinite));
       return {
-        threshold,
+        threshold: Number.isFinite(finiteMax) ? finiteMax : 1,
         fpr: alpha,
         calibrationRows: scores.length,
         observedFpr: scores.length ? over / scores.length : 0,
+        perClass: perClass.map((t) => (Number.isFinite(t) ? t : Number.MAX_VALUE)),
       };
     };
 
@@ -241,7 +265,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     if (opts.strip?.off) skipped['guard/strip'] = 'turned off at fit time';
     else {
       const P = opts.strip?.perturbations ?? DEFAULT_PERTURBATIONS;
-      const mix = opts.strip?.mix ?? DEFAULT_MIX;
+      const mix = opts.strip?.mix ?? (inputs.some((c) => c.text) ? DEFAULT_MIX_TEXT : DEFAULT_MIX_TABULAR);
       const poolN = Math.min(opts.strip?.poolRows ?? 200, fitRows.length);
       const poolRows = [...fitRows];
       const r2 = rng(seed + 11);
@@ -257,13 +281,14 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
           col.kind === 'number' ? (Number.isNaN(col.values[r]) ? null : col.values[r]) : col.values[r],
         );
       }
-      strip = { perturbations: P, mix, pool, poolRows: poolN };
+      strip = { perturbations: P, mix, pool, poolRows: poolN, poolClasses: chosen.map((r) => predicted[r]) };
       const maxCal = Math.min(calRows.length, opts.strip?.maxCalibrationRows ?? 2000);
       const rows = Array.from({ length: maxCal }, (_, i) => i);
       const text = new Set(inputs.filter((c) => c.text).map((c) => c.name));
-      const copies = perturb(calBatch, rows, strip, text, P, mix, seed);
+      const calPred = rows.map((i) => predicted[calRows[i]]);
+      const copies = perturb(calBatch, rows, strip, text, P, mix, seed, calPred);
       const pp = await predict(copies);
-      thresholds.checks['guard/strip'] = thresholdOf(stripScores(pp, rows.length, P, k));
+      thresholds.checks['guard/strip'] = thresholdOf(stripScores(pp, rows.length, P, k, calPred), calPred);
     }
 
     return {
@@ -298,6 +323,21 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     await onnx?.close();
     await endpoint?.close();
   }
+}
+
+/** The row whose text is shortest (the one most likely to change a shape that depends on the input). */
+function shortestRow(batch: InputBatch): number {
+  let best = 0;
+  let len = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < batch.n; i++) {
+    let l = 0;
+    for (const col of batch.columns.values()) if (col.kind === 'string') l += col.values[i].length;
+    if (l < len) {
+      len = l;
+      best = i;
+    }
+  }
+  return best;
 }
 
 /** An endpoint's URL without credentials (they never go into a file). */

@@ -106,8 +106,10 @@ export const ThresholdSchema = z.strictObject({
   /** The false-alarm rate this check was calibrated to (the profile's rate split across calibrated checks). */
   fpr: finite,
   calibrationRows: z.number().int().min(0),
-  /** Share of calibration rows at or above the threshold. */
+  /** Share of calibration rows above the threshold. */
   observedFpr: finite,
+  /** Per predicted class (index), when the check is calibrated class by class; `threshold` is then their maximum. */
+  perClass: z.array(finite).optional(),
 });
 export type Threshold = z.infer<typeof ThresholdSchema>;
 
@@ -155,10 +157,12 @@ export const ProfileSchema = z.strictObject({
     .strictObject({
       perturbations: z.number().int().min(2).max(1000),
       /** Share of an instance's words (text) or features (tabular) replaced from a pool row. */
-      mix: finite,
+      mix: z.number().min(0).max(1),
       /** Held trusted rows perturbations draw from (feature columns only). */
       pool: z.record(name, z.array(cell)),
       poolRows: z.number().int().min(1),
+      /** The model's predicted class of each pool row (copies of an instance mix in rows of other classes). */
+      poolClasses: z.array(z.number().int().min(0)),
     })
     .optional(),
   thresholds: z.strictObject({
@@ -260,6 +264,9 @@ export function parseProfile(doc: unknown, path: string, opts: ReadOptions = {})
       if (c.count > 0 && c.mean.length !== l.dim) throw bad(`layer ${l.name} mean is not ${l.dim} values`);
     if (l.reference.classes.length !== l.reference.rows) throw bad(`layer ${l.name} reference classes`);
   }
+  if (p.strip && p.strip.poolClasses.length !== p.strip.poolRows) throw bad('strip.poolClasses is not one class per pool row');
+  for (const [id, t] of Object.entries(p.thresholds.checks))
+    if (t?.perClass && t.perClass.length !== k) throw bad(`thresholds of ${id} are not one per class`);
   if (opts.modelDigest && opts.modelDigest !== p.model.digest)
     throw inputError(
       `${flag} ${path} was fitted for another model (${p.model.digest.slice(0, 19)}…, this one is ${opts.modelDigest.slice(0, 19)}…)`,

@@ -19,7 +19,7 @@ import { type ActivationModel, loadActivationModel, readModelBytes } from './act
 import { activationScore, DEFAULT_K, type LayerScorer, layerScorer } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
 import { perturb, stripScores } from './checks/strip.js';
-import type { GuardProfile } from './profile.js';
+import type { GuardProfile, Threshold } from './profile.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
 
 export interface StripOptions {
@@ -107,15 +107,20 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
       // Activation: one local run of the edited model for the whole batch.
       if (model && actThreshold) {
         const run = await model.run(batch);
+        layers.forEach((l, li) => {
+          if (run.dims[li] !== l.dim)
+            throw usageError(`layer ${l.name} gives ${run.dims[li]} values per instance, the profile expects ${l.dim}`, 'fit the profile again for this model');
+        });
         for (const v of verdicts) {
           const s = activationScore(layers, run.layers, v.index, v.predicted);
-          const flagged = s.score > actThreshold.threshold;
+          const threshold = thresholdFor(actThreshold, v.predicted);
+          const flagged = s.score > threshold;
           v.checks.push({
             id: 'guard/activation',
             score: s.score,
-            threshold: actThreshold.threshold,
+            threshold,
             flagged,
-            reason: `layer ${s.layer}: ${s.which === 'knn' ? `distance to the ${act?.k ?? DEFAULT_K}th nearest trusted "${v.predictedClass}" activation` : `Mahalanobis distance to trusted "${v.predictedClass}" activations`} ${s.raw.toFixed(2)} (score ${s.score.toFixed(2)}, threshold ${actThreshold.threshold.toFixed(2)})`,
+            reason: `layer ${s.layer}: ${s.which === 'knn' ? `distance to the ${act?.k ?? DEFAULT_K}th nearest trusted "${v.predictedClass}" activation` : `Mahalanobis distance to trusted "${v.predictedClass}" activations`} ${s.raw.toFixed(2)} (score ${s.score.toFixed(2)}, threshold ${threshold.toFixed(2)})`,
           });
         }
       } else if (unavailable['guard/activation'])
@@ -140,7 +145,8 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         let failure = '';
         if (chosen.length && !predict) failure = 'no way to query the model for perturbed copies';
         else if (chosen.length && predict) {
-          const copies = perturb(batch, chosen, strip, textCols, strip.perturbations, strip.mix, seed);
+          const chosenPred = chosen.map((i) => verdicts[i].predicted);
+          const copies = perturb(batch, chosen, strip, textCols, strip.perturbations, strip.mix, seed, chosenPred);
           const deadline = opts.strip?.deadlineMs ?? 2000;
           let timer: NodeJS.Timeout | undefined;
           try {
@@ -151,7 +157,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               }),
             ]);
             if (probs.length !== copies.n * k) throw new Error('the model answered the wrong number of rows');
-            scores = stripScores(probs, chosen.length, strip.perturbations, k);
+            scores = stripScores(probs, chosen.length, strip.perturbations, k, chosenPred);
           } catch (err) {
             failure = `the model could not score the perturbed copies: ${(err as Error).message.split('\n')[0]}`;
           } finally {
@@ -165,12 +171,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           else if (!scores) v.checks.push(skip('guard/strip', failure));
           else {
             const s = scores[j];
+            const t = thresholdFor(stripThreshold, v.predicted);
             v.checks.push({
               id: 'guard/strip',
               score: s,
-              threshold: stripThreshold.threshold,
-              flagged: s > stripThreshold.threshold,
-              reason: `over ${strip.perturbations} perturbed copies the prediction's entropy stays at ${((1 - s) * 100).toFixed(1)}% of the maximum (score ${s.toFixed(3)}, threshold ${stripThreshold.threshold.toFixed(3)})`,
+              threshold: t,
+              flagged: s > t,
+              reason: `mixed with ${strip.perturbations} trusted rows of other classes, the answer "${v.predictedClass}" keeps ${(100 * s).toFixed(1)}% probability on average (threshold ${(100 * t).toFixed(1)}%)`,
             });
           }
         }
@@ -183,6 +190,11 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
       await model?.close();
     },
   };
+}
+
+/** The threshold that applies to an instance of predicted class `cls`. */
+export function thresholdFor(t: Threshold, cls: number): number {
+  return t.perClass?.[cls] ?? t.threshold;
 }
 
 function skip(id: CheckResult['id'], why: string): CheckResult {

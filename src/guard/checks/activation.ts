@@ -21,7 +21,11 @@ export const meta: RuleMeta = {
     'A backdoored model routes triggered inputs through features clean inputs never use, so their hidden activations sit away from the clean inputs of the class they are pushed into, even when the output looks normal (activation clustering, Chen et al. 2018; Mahalanobis detectors, Lee et al. 2018).',
 };
 
-export const DEFAULT_K = 10;
+/**
+ * Neighbours for the kNN distance. Few: a legitimate but rare input still has a handful of trusted look-alikes,
+ * a triggered one has none (chosen on the dev part of bench/guard-detect; 10 gave rare clean rows a heavy tail).
+ */
+export const DEFAULT_K = 3;
 
 /** Statistics of one layer from fit rows (acts n × d) and their predicted classes. */
 export function fitLayer(

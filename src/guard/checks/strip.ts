@@ -2,12 +2,17 @@
  * guard/strip: STRIP (Gao et al. 2019; STRIP-ViTA for text, 2021). A backdoored model's answer on a triggered
  * input survives strong perturbation, because the trigger, not the content, decides it; a clean input's
  * answer wavers once other content is mixed in. Each instance is perturbed `perturbations` times by mixing
- * it with held trusted rows: in a text column a share `mix` of its words is replaced by words of a pool row
- * and the rest of that row's words are inserted at random places (the text analogue of superimposing two
- * images); in tabular rows a share `mix` of the feature values is swapped with the pool row's. The model
- * (the upstream, through `predict`) scores every copy; low mean prediction entropy is suspicious. The score is
- * 1 - mean entropy / log(k), calibrated on held-back trusted rows. Perturbations are seeded by the
- * instance's own content, so the same instance always gets the same copies.
+ * it with held trusted rows the model assigns to another class than the instance's: in a text column a share
+ * `mix` of its words is replaced by words of the pool row and the rest of that row's words are inserted at
+ * random places (the text analogue of superimposing two images); in tabular rows a share `mix` of the feature
+ * values is swapped with the pool row's. The model (the upstream, through `predict`) scores every copy.
+ *
+ * Why not STRIP's entropy: production models are confident, and copies pushed toward another class flip
+ * confidently (low entropy) as often as they hold, so entropy does not separate; the share of the answer that
+ * survives (the mean probability of the originally predicted class over the copies) does. The score is that
+ * share, calibrated per predicted class on held-back trusted rows (a majority class survives mixing more
+ * easily than a minority one). Perturbations are seeded by the instance's own content, so the same instance
+ * always gets the same copies.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';
@@ -26,7 +31,12 @@ export const meta: RuleMeta = {
 };
 
 export const DEFAULT_PERTURBATIONS = 16;
-export const DEFAULT_MIX = 0.3;
+/**
+ * Text: replace no word, insert all of the pool row's (superimposition; replacing words removes the trigger from
+ * some copies). Tabular: swap half the values. Chosen on the dev part of bench/guard-detect.
+ */
+export const DEFAULT_MIX_TEXT = 0;
+export const DEFAULT_MIX_TABULAR = 0.5;
 
 type Pool = NonNullable<GuardProfile['strip']>;
 
@@ -51,13 +61,24 @@ export function perturb(
   P: number,
   mix: number,
   seed: number,
+  predicted: ArrayLike<number>,
 ): InputBatch {
   const n = rows.length * P;
   const columns = new Map<string, Column>();
   const draws: number[] = new Array(n);
   const rand: Array<() => number> = rows.map((i) => rng(hashRow(batch, i, seed)));
-  for (let r = 0; r < rows.length; r++)
-    for (let p = 0; p < P; p++) draws[r * P + p] = Math.floor(rand[r]() * pool.poolRows);
+  const all = Array.from({ length: pool.poolRows }, (_, j) => j);
+  const others = new Map<number, number[]>();
+  for (let r = 0; r < rows.length; r++) {
+    const cls = predicted[r];
+    let from = others.get(cls);
+    if (!from) {
+      from = all.filter((j) => pool.poolClasses[j] !== cls);
+      if (!from.length) from = all;
+      others.set(cls, from);
+    }
+    for (let p = 0; p < P; p++) draws[r * P + p] = from[Math.floor(rand[r]() * from.length)];
+  }
   for (const [name, col] of batch.columns) {
     const cells = pool.pool[name];
     if (col.kind === 'number') {
@@ -104,20 +125,13 @@ export function mixText(own: string, other: string, mix: number, rand: () => num
   return a.join(' ');
 }
 
-/** 1 - mean entropy / log(k) of each row's P perturbed predictions (probs row-major (rows·P) × k). */
-export function stripScores(probs: Float64Array, rows: number, P: number, k: number): Float64Array {
+/** Mean probability of each row's predicted class over its P perturbed copies (probs row-major (rows·P) × k). */
+export function stripScores(probs: Float64Array, rows: number, P: number, k: number, predicted: ArrayLike<number>): Float64Array {
   const out = new Float64Array(rows);
-  const logk = Math.log(k);
   for (let r = 0; r < rows; r++) {
-    let h = 0;
-    for (let p = 0; p < P; p++) {
-      const o = (r * P + p) * k;
-      for (let j = 0; j < k; j++) {
-        const q = probs[o + j];
-        if (q > 0) h -= q * Math.log(q);
-      }
-    }
-    out[r] = 1 - h / P / logk;
+    let s = 0;
+    for (let p = 0; p < P; p++) s += probs[(r * P + p) * k + predicted[r]];
+    out[r] = s / P;
   }
   return out;
 }
