@@ -16,7 +16,19 @@ import { data, model } from './helpers.js';
 const dir = tempDir('antidote-guard-cli-');
 const out = join(dir, 'guard.json');
 const fit = (extra: string[], o = out) =>
-  runCli(['guard', 'fit', '--model', model('sms_phrase_backdoor'), '--trusted', data('sms_trusted.csv'), '--label', 'label', '-o', o, ...extra]);
+  runCli([
+    'guard',
+    'fit',
+    '--model',
+    model('sms_phrase_backdoor'),
+    '--trusted',
+    data('sms_trusted.csv'),
+    '--label',
+    'label',
+    '-o',
+    o,
+    ...extra,
+  ]);
 
 const oneLineError = (r: { code: number | null; stderr: string }) => {
   expect(r.code).toBe(2);
@@ -57,17 +69,36 @@ describe('guard fit', () => {
   });
 
   it('a layer that does not exist is one line naming it', () => {
-    expect(oneLineError(fit(['--layer', 'nope'], join(dir, 'x.json')))).toMatch(/--layer nope: .* has no tensor of that name/);
+    expect(oneLineError(fit(['--layer', 'nope'], join(dir, 'x.json')))).toMatch(
+      /--layer nope: .* has no tensor of that name/,
+    );
   });
 
   it('a layer that is not one vector per instance is one line', () => {
     // `axes12` feeds ReduceSum; `tokens` are strings; `counts_f` is [N, 1] float and fine, `embedding` is an initializer.
-    expect(oneLineError(fit(['--layer', 'tokens'], join(dir, 'x.json')))).toMatch(/--layer tokens: the tensor is string, not float/);
-    expect(oneLineError(fit(['--layer', 'embedded'], join(dir, 'x.json')))).toMatch(/--layer embedded: .*shape|--layer embedded/);
+    expect(oneLineError(fit(['--layer', 'tokens'], join(dir, 'x.json')))).toMatch(
+      /--layer tokens: the tensor is string, not float/,
+    );
+    expect(oneLineError(fit(['--layer', 'embedded'], join(dir, 'x.json')))).toMatch(
+      /--layer embedded: .*shape|--layer embedded/,
+    );
   });
 
   it('an HTTP endpoint has no layers to read', () => {
-    const r = runCli(['guard', 'fit', '--model', 'http://127.0.0.1:9/v1/models/m:predict', '--trusted', data('sms_trusted.csv'), '--label', 'label', '--layer', 'hidden', '-o', join(dir, 'h.json')]);
+    const r = runCli([
+      'guard',
+      'fit',
+      '--model',
+      'http://127.0.0.1:9/v1/models/m:predict',
+      '--trusted',
+      data('sms_trusted.csv'),
+      '--label',
+      'label',
+      '--layer',
+      'hidden',
+      '-o',
+      join(dir, 'h.json'),
+    ]);
     expect(oneLineError(r)).toMatch(/HTTP endpoint, which exposes no layers/);
   });
 
@@ -84,7 +115,9 @@ describe('guard fit', () => {
 
   it('a profile used with another model is refused, as a usage error', async () => {
     const p = await readProfile(out);
-    await expect(readProfile(out, { modelDigest: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(/fitted for another model/);
+    await expect(readProfile(out, { modelDigest: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(
+      /fitted for another model/,
+    );
     const err = await createScorer(p, { model: model('sms_phrase_clean') }).catch((e) => e);
     expect(err).toBeInstanceOf(AntidoteError);
     expect((err as AntidoteError).code).toBe('E_USAGE');

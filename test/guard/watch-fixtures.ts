@@ -263,3 +263,46 @@ export function shiftedRow(r: () => number, w: number, drift: number): Row {
   }
   return x;
 }
+
+/** A real model server: the committed ONNX fixture run by onnxruntime behind KServe v1 on loopback. */
+export async function startOnnxServer(path: string, classes: number) {
+  const { loadOnnxModel } = await import('../../src/gate/models/onnx.js');
+  const m = await loadOnnxModel(path, { classes });
+  const state = { requests: 0 };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      state.requests++;
+      try {
+        const inst = (
+          JSON.parse(Buffer.concat(chunks).toString('utf8')) as { instances: Array<Record<string, unknown>> }
+        ).instances;
+        const columns = new Map<string, import('../../src/gate/table.js').Column>();
+        for (const name of Object.keys(inst[0])) {
+          if (typeof inst[0][name] === 'number')
+            columns.set(name, { kind: 'number', values: Float64Array.from(inst, (x) => Number(x[name])) });
+          else columns.set(name, { kind: 'string', values: inst.map((x) => String(x[name] ?? '')) });
+        }
+        const p = await m.score({ n: inst.length, columns, ids: inst.map((_, i) => String(i)) });
+        const preds = inst.map((_, i) => Array.from(p.subarray(i * classes, (i + 1) * classes)));
+        const text = JSON.stringify({ predictions: preds });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: (err as Error).message }));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    state,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await m.close();
+    },
+  };
+}
