@@ -167,11 +167,19 @@ async function slowShift() {
   const profile = makeProfile();
   const drift = 0.04;
   const pop: number[] = [];
+  const popScore: number[] = [];
+  const bins = profile.outputs.bins;
   for (let w = 1; w <= 16; w++) {
     const r = rng(1000 + w);
     const counts = [0, 0];
-    for (let i = 0; i < 100_000; i++) counts[pPos(shiftedRow(r, w, drift)) >= 0.5 ? 1 : 0]++;
+    const hist = new Array<number>(bins).fill(0);
+    for (let i = 0; i < 100_000; i++) {
+      const p = pPos(shiftedRow(r, w, drift));
+      counts[p >= 0.5 ? 1 : 0]++;
+      hist[Math.min(bins - 1, Math.floor(p * bins))]++;
+    }
     pop.push(psi(trustedCounts(profile.outputs.overall), counts));
+    popScore.push(psi(profile.outputs.overall.histograms[1], hist));
   }
   const crossing = pop.findIndex((p) => p >= 0.25) + 1;
   const rows: Array<Array<string | number>> = [];
@@ -203,17 +211,21 @@ async function slowShift() {
           e.finding.rule === 'guard/output-shift' &&
           (e.finding.evidence as { scope: string }).scope === 'overall',
       )
-      .map((e) => e.finding.evidence as { window: number; level: string });
+      .map(
+        (e) => e.finding.evidence as { window: number; level: string; classPsi: number; scorePsi: number },
+      );
     const first = firsts[0];
     rows.push([
       seed,
       first ? first.window : 'none',
-      first ? first.level : '-',
+      first
+        ? `${first.level} (class PSI ${first.classPsi.toFixed(3)}, score PSI ${first.scorePsi.toFixed(3)})`
+        : '-',
       crossing,
       observed.slice(0, 16).join(' '),
     ]);
   }
-  return { pop, crossing, rows };
+  return { pop, popScore, bins, crossing, rows };
 }
 
 const o = await overhead();
@@ -239,7 +251,7 @@ The guard's own time per request (upstream excluded, its /metrics histogram, ${o
 
 ### Slow output shift: first window reported against the crossing window
 
-Traffic creeps by 4% of rows per window toward high-amount, positive-text inputs; windows of 1,000 instances. Population class-share PSI per window (100,000 rows each): ${s.pop.map((p) => p.toFixed(3)).join(', ')}. Crossing (first window with population PSI ≥ 0.25, the audit's drift threshold): window ${s.crossing}.
+Traffic creeps by 4% of rows per window toward high-amount, positive-text inputs; windows of 1,000 instances. Population class-share PSI per window (100,000 rows each): ${s.pop.map((p) => p.toFixed(3)).join(', ')}; population score PSI (histogram of P(pos), ${s.bins} bins): ${s.popScore.map((p) => p.toFixed(3)).join(', ')}. Crossing (first window with population class-share PSI ≥ 0.25, the audit's drift threshold): window ${s.crossing}. A report before it comes from the score histogram, which moves first (its population PSI passes 0.25 earlier), or from the moderate level (chi-square and class PSI ≥ 0.1).
 
 ${table(['seed', 'first window reported (overall)', 'level', 'crossing window', 'observed class PSI per window'], s.rows)}
 `;
