@@ -4,8 +4,9 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { cleanRow, pPos, type Row, rng, shiftedRow, writeProfile } from './watch-fixtures.js';
 
@@ -57,6 +58,12 @@ describe('guard replay', () => {
     expect(rep.windows).toHaveLength(3);
     expect(rep.windows[0].scopes[0].scope).toBe('overall');
     expect(rep.findings).toEqual({});
+    const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'guard-replay.v1.json'), 'utf8'));
+    const validate = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+      schema,
+    );
+    validate(rep);
+    expect(validate.errors ?? []).toEqual([]);
   });
 
   it('triggered instances and a shifted tail: findings, the findings file, exit 1', () => {
