@@ -362,6 +362,26 @@ export function registerGuardReplay(guard: Command): void {
       const w = await loadWatch(flags);
       const { replayLogs } = await import('../guard/watch/replay.js');
       const { renderReplay } = await import('../guard/watch/render.js');
+      // STRIP's perturbed copies are answered by the same ONNX model, run locally (never an endpoint from a log).
+      let onnx: Awaited<ReturnType<typeof import('../gate/models/onnx.js').loadOnnxModel>> | undefined;
+      if (flags.model && w.profile.strip) {
+        const { loadOnnxModel } = await import('../gate/models/onnx.js');
+        onnx = await loadOnnxModel(flags.model, {
+          classes: w.profile.classes.length,
+          features: w.profile.model.features,
+        });
+        if (onnx.digest !== w.profile.model.digest) {
+          await onnx.close();
+          throw usageError(
+            `--profile ${flags.profile} was fitted for another model than --model ${flags.model}`,
+            'give the model the profile was fitted for, or fit a profile for this one',
+          );
+        }
+      }
+      const unavailable = { ...(w.scorer.unavailable as Record<string, string>) };
+      if (!onnx && !unavailable['guard/strip'] && flags.strip !== 'off')
+        unavailable['guard/strip'] =
+          "replay answers STRIP's perturbed copies with the ONNX model: give --model";
       const events: string[] = [];
       let worst = false;
       const input = createReadStream(logs);
@@ -374,7 +394,8 @@ export function registerGuardReplay(guard: Command): void {
           profile: w.profile,
           profilePath: flags.profile,
           scorer: w.scorer,
-          unavailable: w.scorer.unavailable as Record<string, string>,
+          unavailable,
+          predict: onnx ? (b) => (onnx as NonNullable<typeof onnx>).score(b) : undefined,
           settings: w.settings,
           policy: w.policy,
           maxInstances: w.maxInstances,
@@ -386,6 +407,7 @@ export function registerGuardReplay(guard: Command): void {
         read,
       ]);
       await w.scorer.close();
+      await onnx?.close();
       if (flags.output) await writeFileAtomic(flags.output, events.length ? `${events.join('\n')}\n` : '');
       process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderReplay(report));
       if (report.badLines.count > maxBad) {

@@ -5,7 +5,7 @@
  * scorer gives in process on the model's own probabilities (how well the check separates is measured by the
  * scorer's own tests and benchmark); a profile of another model is refused (exit 2).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
@@ -121,5 +121,64 @@ describe('guard proxy with --model: activation anomaly on live traffic', () => {
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/fitted for another model/);
+  });
+
+  it('guard replay --model: the same checks over a log, STRIP answered by the ONNX model locally', async () => {
+    const onnx = await loadOnnxModel(model('sst2_rare_backdoor'), { classes: 2 });
+    const texts = sentences(60).map((s, i) => (i % 4 === 0 ? `mn ${s}` : s));
+    const lines: string[] = [];
+    for (let i = 0; i < texts.length; i += 5) {
+      const part = texts.slice(i, i + 5);
+      const p = await onnx.score({
+        n: part.length,
+        columns: new Map([['sentence', { kind: 'string' as const, values: part }]]),
+        ids: part.map(String),
+      });
+      const preds = part.map((_, j) => [p[2 * j], p[2 * j + 1]]);
+      lines.push(
+        JSON.stringify({
+          id: `r${i}`,
+          request: { instances: part.map((s) => ({ sentence: s })) },
+          response: { predictions: preds },
+        }),
+      );
+    }
+    await onnx.close();
+    const log = join(dir, 'log.jsonl');
+    writeFileSync(log, `${lines.join('\n')}\n`);
+    const r = await runCliAsync([
+      'guard',
+      'replay',
+      '--profile',
+      profile,
+      '--model',
+      model('sst2_rare_backdoor'),
+      '--strip',
+      'all',
+      log,
+      '--format',
+      'json',
+    ]);
+    expect([0, 1]).toContain(r.code);
+    const rep = JSON.parse(r.stdout);
+    expect(rep).toMatchObject({ requests: 12, instances: 60, badLines: { count: 0 } });
+    expect(rep.unavailable['guard/strip']).toBeUndefined();
+    expect(rep.unavailable['guard/activation']).toBeUndefined();
+    expect(rep.flagged['guard/activation']).toBeGreaterThan(0);
+    // Without the model, STRIP (and activation) say why they did not run.
+    const bare = await runCliAsync(['guard', 'replay', '--profile', profile, log, '--format', 'json']);
+    expect(JSON.parse(bare.stdout).unavailable['guard/strip']).toMatch(/give --model/);
+    // Another model for the perturbed copies is refused.
+    const other = await runCliAsync([
+      'guard',
+      'replay',
+      '--profile',
+      profile,
+      '--model',
+      model('sst2_rare_clean'),
+      log,
+    ]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/another model/);
   });
 });

@@ -199,9 +199,9 @@ export function createProxy(
       return;
     }
     metrics.instances.inc(batch.n);
+    // Counted: a check that should have run and could not (budget, upstream failure); not the ordinary
+    // sampling ("not flagged", "not sampled") nor a check unavailable for the whole run.
     for (const v of d.verdicts)
-      // Counted: a check that should have run and could not (budget, upstream failure); not the ordinary
-      // sampling ("not flagged", "not sampled") nor a check unavailable for the whole run.
       for (const c of v.checks)
         if (c.skipped && !c.skipped.startsWith('not ') && c.skipped !== opts.unavailable[c.id])
           metrics.skipped.inc({ check: c.id });

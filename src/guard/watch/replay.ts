@@ -5,10 +5,13 @@
  *    "request": {"instances": [...]}, "response": {"predictions": [...]}}
  * (`time` and `id` optional; without `time`, windows close by count only). Lines are read one at a time. A line
  * that is not JSON, lacks the request or the response, or whose predictions do not fit its instances is a bad
- * line: counted, listed (the first 20 with their reason), never skipped in silence.
+ * line: counted, listed (the first 20 with their reason), never skipped in silence. STRIP needs the model's
+ * answers on perturbed copies: with the ONNX file (--model) they are computed locally; without it STRIP does
+ * not run and the report says so.
  */
 import type { Finding } from '../../core/finding.js';
 import { predictionsOf } from '../../gate/models/http.js';
+import type { InputBatch } from '../../gate/models/types.js';
 import { GuardEngine, type GuardEvent } from './engine.js';
 import { instancesOf, RequestError, toBatch } from './instances.js';
 import type { WindowReport, WindowSettings } from './monitor.js';
@@ -43,6 +46,8 @@ export interface ReplayInput {
   policy: Policy;
   maxInstances: number;
   onEvent: (e: GuardEvent) => void;
+  /** The model, for STRIP's perturbed copies (the ONNX file given with --model); without it STRIP does not run. */
+  predict?: (batch: InputBatch) => Promise<Float64Array>;
 }
 
 function timeOf(v: unknown): number | undefined {
@@ -124,7 +129,7 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
       engine.onReport = (w) => report.windows.push(w);
     }
     engine.tick(t);
-    await engine.check(batch, probs, id, t);
+    await engine.check(batch, probs, id, t, input.predict);
     report.requests++;
     report.instances += batch.n;
   }

@@ -151,7 +151,9 @@ export class WindowStore {
   private lastReport(): WindowReport | undefined {
     const p = join(this.dir, 'windows.jsonl');
     if (!existsSync(p)) return undefined;
-    const lines = readFileSync(p, 'utf8').split('\n').filter((l) => l.trim());
+    const lines = readFileSync(p, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim());
     for (let i = lines.length - 1; i >= 0; i--) {
       try {
         const r = JSON.parse(lines[i]) as WindowReport;
