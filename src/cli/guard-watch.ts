@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
+import type { Finding } from '../core/finding.js';
 import { checkIo } from '../core/paths.js';
 import { atLeast as severityAtLeast } from '../core/severity.js';
 import type { GuardEvent } from '../guard/watch/engine.js';
@@ -235,8 +236,15 @@ the open window and alarms. Only POST .../predict is forwarded.`,
           throw describeFsError(flags.findings, err, 'write');
         }
       }
+      // Instance findings of the open window, posted with its report (the findings file has every one).
+      let pending: Finding[] = [];
+      let dropped = 0;
       const emit = (e: GuardEvent) => {
         metrics.findings.inc({ rule: e.finding.rule, action: e.action });
+        if (flags.post && e.request) {
+          if (pending.length < MAX_POSTED_INSTANCE_FINDINGS) pending.push(e.finding);
+          else dropped++;
+        }
         if (findingsFd !== undefined) writeSync(findingsFd, `${JSON.stringify(e)}\n`);
         if (!flags.quiet && !e.request) process.stderr.write(`antidote guard: ${e.finding.message}\n`);
       };
@@ -262,8 +270,11 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       if (!store) status(flags, 'antidote guard: no --state: the open window is kept in memory only');
       engine.onReport = (r) => {
         metrics.alarms.set(engine.activeAlarms().length);
+        const instanceFindings = { list: pending, more: dropped };
+        pending = [];
+        dropped = 0;
         if (flags.post)
-          void postWindow(flags.post, w.profileId, r).catch((err) =>
+          void postWindow(flags.post, w.profileId, r, instanceFindings).catch((err) =>
             process.stderr.write(
               `antidote guard: window ${r.window} not posted: ${(err as Error).message}\n`,
             ),
@@ -310,7 +321,15 @@ the open window and alarms. Only POST .../predict is forwarded.`,
 }
 
 /** A closed window as a `guard` run on an antidote server (schemas/guard-report.v1.json). */
-async function postWindow(url: string, profileId: string, report: WindowReport): Promise<void> {
+/** Instance findings posted with one window (the rest are counted in `instanceFindingsNotPosted`). */
+const MAX_POSTED_INSTANCE_FINDINGS = 500;
+
+async function postWindow(
+  url: string,
+  profileId: string,
+  report: WindowReport,
+  instance: { list: Finding[]; more: number },
+): Promise<void> {
   const { sendRun } = await import('./post.js');
   const { toolVersion } = await import('../core/version.js');
   await sendRun(url, {
@@ -322,6 +341,8 @@ async function postWindow(url: string, profileId: string, report: WindowReport):
       createdAt: report.end,
       profile: profileId,
       ...report,
+      findings: [...report.findings, ...instance.list],
+      instanceFindingsNotPosted: instance.more,
     },
   });
 }

@@ -243,7 +243,8 @@ describe('guard proxy: --post', () => {
         '-q',
       ]);
       const r = rng(8);
-      for (let i = 0; i < 10; i++) await predict(p.url, [cleanRow(r), cleanRow(r)]);
+      for (let i = 0; i < 9; i++) await predict(p.url, [cleanRow(r), cleanRow(r)]);
+      await predict(p.url, [cleanRow(r), { ...cleanRow(r), text: 'cf good' }]);
       for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
       expect(got).toHaveLength(1);
       expect(got[0].auth).toBe('Bearer test-token');
@@ -251,9 +252,11 @@ describe('guard proxy: --post', () => {
       const rec = toRecords(post);
       expect(rec.run).toMatchObject({
         kind: 'guard',
-        verdict: 'pass',
+        verdict: 'flag',
         title: 'guard window 1 (20 instances)',
       });
+      // The window's instance findings travel with it.
+      expect(rec.findings.map((f) => f.rule)).toEqual(['guard/known-trigger']);
     } finally {
       delete process.env.ANTIDOTE_TOKEN;
       sink.close();
