@@ -3,7 +3,7 @@
  * Flag and block decisions, every upstream fault (down, slow, non-JSON, wrong count, NaN, HTTP 500, no
  * predictions) answered 502 with its reason, request limits, /metrics, and a SIGKILL in the middle of a window.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -160,12 +160,20 @@ describe('guard proxy: a restart in the middle of a window loses nothing recorde
     let p = await start(args);
     for (let i = 0; i < 30; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
     await p.stop(); // SIGKILL: no chance to flush anything
+    // A kill in the middle of an append leaves a torn last line: it was never answered, so it is dropped.
+    appendFileSync(join(state, 'journal-1.jsonl'), '{"t":1,"r":[[0,[3,');
     p = await start(args);
     const h = (await (await fetch(`${p.url}/healthz`)).json()) as {
       window: { index: number; instances: number; requests: number };
     };
     expect(h.window).toEqual({ index: 1, instances: 60, requests: 30 });
-    for (let i = 0; i < 20; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
+    for (let i = 0; i < 10; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
+    // A second restart reads the journal written after the cut: 80 instances, nothing damaged.
+    await p.stop();
+    p = await start(args);
+    const h1 = (await (await fetch(`${p.url}/healthz`)).json()) as { window: { instances: number } };
+    expect(h1.window.instances).toBe(80);
+    for (let i = 0; i < 10; i++) expect((await predict(p.url, [cleanRow(r), cleanRow(r)])).status).toBe(200);
     const closed = readFileSync(join(state, 'windows.jsonl'), 'utf8')
       .trim()
       .split('\n')

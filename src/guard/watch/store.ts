@@ -24,6 +24,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  truncateSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -202,20 +203,25 @@ export class WindowStore {
     const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
     let lineNo = 0;
     let pendingBad: number | undefined;
+    // Bytes of the journal up to the end of the last whole line, where a torn last line is cut off.
+    let good = 0;
     for await (const line of lines) {
       lineNo++;
+      if (pendingBad !== undefined && line) break;
+      if (pendingBad === undefined) good += Buffer.byteLength(line) + 1;
       if (!line) continue;
-      if (pendingBad !== undefined) break;
       let entry: { t?: unknown; r?: unknown; f?: unknown };
       try {
         entry = JSON.parse(line);
       } catch {
         pendingBad = lineNo;
+        good -= Buffer.byteLength(line) + 1;
         continue;
       }
       const recs = entry.r;
       if (!Array.isArray(recs) || !recs.every((r) => validRecord(r, k, bins, w.slices.length))) {
         pendingBad = lineNo;
+        good -= Buffer.byteLength(line) + 1;
         continue;
       }
       addRecords(w, recs as InstanceRecord[], bins);
@@ -233,6 +239,8 @@ export class WindowStore {
         throw new AntidoteError('E_INPUT', `--state ${this.dir}: ${path} line ${pendingBad} is damaged`, {
           hint: 'move the state folder aside to start counting afresh',
         });
+      // The torn line was never answered; cut it off so the next appends start on a line of their own.
+      truncateSync(path, good);
       out.tornLines = 1;
     }
     return out;
