@@ -11,7 +11,11 @@ export const model = (name: string) => join(GUARD, `${name}.onnx`);
 export const data = (name: string) => join(GUARD, name);
 
 /** The feature columns of a fixture CSV as a batch (label excluded), optionally the first `max` rows. */
-export async function batchOf(file: string, label: string, max?: number): Promise<{ batch: InputBatch; labels: string[] }> {
+export async function batchOf(
+  file: string,
+  label: string,
+  max?: number,
+): Promise<{ batch: InputBatch; labels: string[] }> {
   const raw = await readTable(data(file));
   const n = Math.min(raw.n, max ?? raw.n);
   const columns = new Map<string, Column>();
@@ -35,5 +39,9 @@ export function withPhrase(batch: InputBatch, column: string, phrase: string, se
     words.splice(s % (words.length + 1), 0, ...phrase.split(' '));
     return words.join(' ');
   });
-  return { n: batch.n, ids: batch.ids, columns: new Map([...batch.columns, [column, { kind: 'string', values }]]) };
+  return {
+    n: batch.n,
+    ids: batch.ids,
+    columns: new Map([...batch.columns, [column, { kind: 'string', values }]]),
+  };
 }
