@@ -43,7 +43,11 @@ const MIN_TRIGGERED = 200;
  * trigger word by the sentence's length in every later layer, so their per-word embeddings (`embedded`, summarised
  * by the guard per instance) are read; the tabular model's default layer (the input of the last Gemm) is kept.
  */
-const LAYERS: Record<string, string[] | undefined> = { sst2_rare: ['embedded'], sms_phrase: ['embedded'], adult_conj: undefined };
+const LAYERS: Record<string, string[] | undefined> = {
+  sst2_rare: ['embedded'],
+  sms_phrase: ['embedded'],
+  adult_conj: undefined,
+};
 const BATCH = 32;
 
 type Trig = string | Array<[string, string]>;
@@ -58,7 +62,11 @@ interface Case {
 }
 
 const CASES: Case[] = Object.entries(manifest).map(([name, e]) => {
-  const m = e as { triggers: { target: number; dev: Trig[]; frozen: Trig[] }; column?: string; label: string };
+  const m = e as {
+    triggers: { target: number; dev: Trig[]; frozen: Trig[] };
+    column?: string;
+    label: string;
+  };
   return {
     name,
     prefix: name.split('_')[0],
@@ -114,7 +122,10 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
   const modelPath = join(FIX, `${c.name}_${twin}.onnx`);
   const trustedPath = join(FIX, `${c.prefix}_trusted.csv`);
   const k = 2;
-  const served = await serveModel(await loadOnnxModel(modelPath, { classes: k }), { classes: k, lifetimeMs: 3_600_000 });
+  const served = await serveModel(await loadOnnxModel(modelPath, { classes: k }), {
+    classes: k,
+    lifetimeMs: 3_600_000,
+  });
   try {
     // Known triggers: the gate's report on this model against its clean twin (text models only).
     const gateReports: string[] = [];
@@ -135,10 +146,21 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
       gateReports.push(path);
     }
     const t0 = Date.now();
-    const profile = await fitProfile({ model: modelPath, trusted: trustedPath, label: c.label, gate: gateReports, layers: LAYERS[c.name] });
+    const profile = await fitProfile({
+      model: modelPath,
+      trusted: trustedPath,
+      label: c.label,
+      gate: gateReports,
+      layers: LAYERS[c.name],
+    });
     const fitSeconds = (Date.now() - t0) / 1000;
-    const known = profile.triggers.filter((t) => !t.disabled).map((t) => (t.kind === 'token' ? t.value : `${t.column}=${t.value}`));
-    const scorer = await createScorer(profile, { model: modelPath, strip: { mode: 'all', maxInstances: BATCH, deadlineMs: 30_000 } });
+    const known = profile.triggers
+      .filter((t) => !t.disabled)
+      .map((t) => (t.kind === 'token' ? t.value : `${t.column}=${t.value}`));
+    const scorer = await createScorer(profile, {
+      model: modelPath,
+      strip: { mode: 'all', maxInstances: BATCH, deadlineMs: 30_000 },
+    });
     const client = httpModel(served.url, {
       classes: k,
       columns: profile.inputs.map((x) => x.name),
@@ -152,7 +174,8 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
       columns: new Map(profile.inputs.map((x) => [x.name, raw.columns.get(x.name) as Column])),
       ids: Array.from({ length: raw.n }, (_, i) => String(i)),
     };
-    const labelOf = (i: number) => (labels.kind === 'number' ? String(labels.values[i]) : labels.values[i].trim());
+    const labelOf = (i: number) =>
+      labels.kind === 'number' ? String(labels.values[i]) : labels.values[i].trim();
     const others = Array.from({ length: raw.n }, (_, i) => i).filter((i) => labelOf(i) !== c.target);
     const trigs = c[part];
     const rand = rng(part === 'dev' ? 1 : 2);
@@ -160,7 +183,8 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const trigT = new Map<string, Tally>(trigs.map((t) => [trigName(t), tally()]));
     const perStream = Math.max(1, Math.round(raw.n / 99));
     const streams = Math.ceil(MIN_TRIGGERED / perStream);
-    const score = async (b: InputBatch) => scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
+    const score = async (b: InputBatch) =>
+      scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
     for (let s = 0; s < streams; s++) {
       // Clean rows are scored once (every check is deterministic per instance); each stream adds 1% triggered.
       const pick = Array.from({ length: perStream }, () => others[Math.floor(rand() * others.length)]);
@@ -190,7 +214,13 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
 /** Activation scoring time per instance (batches of 1 and 32) and this process's peak RSS. */
 async function timing(c: Case) {
   const modelPath = join(FIX, `${c.name}_backdoor.onnx`);
-  const profile = await fitProfile({ model: modelPath, trusted: join(FIX, `${c.prefix}_trusted.csv`), label: c.label, layers: LAYERS[c.name], strip: { off: true } });
+  const profile = await fitProfile({
+    model: modelPath,
+    trusted: join(FIX, `${c.prefix}_trusted.csv`),
+    label: c.label,
+    layers: LAYERS[c.name],
+    strip: { off: true },
+  });
   const scorer = await createScorer(profile, { model: modelPath, strip: { mode: 'off' } });
   const raw = await readTable(join(FIX, `${c.prefix}_traffic.csv`));
   const batch: InputBatch = {
@@ -215,7 +245,11 @@ async function timing(c: Case) {
   const one = await per(1, 400);
   const batched = await per(32, 100);
   await scorer.close();
-  return { one, batched, dims: profile.activation?.layers.map((l) => `${l.name} [${l.dim}]`).join(', ') ?? '' };
+  return {
+    one,
+    batched,
+    dims: profile.activation?.layers.map((l) => `${l.name} [${l.dim}]`).join(', ') ?? '',
+  };
 }
 
 const work = ensureCache();
@@ -226,7 +260,9 @@ const json: Record<string, unknown> = {};
 for (const part of PARTS) {
   for (const c of CASES) {
     const r = await runCase(c, part, 'backdoor', work);
-    notes.push(`${c.name} (${part}): profile knows ${r.known.length ? r.known.join(', ') : 'no trigger'}; fit ${r.fitSeconds.toFixed(1)} s; ${r.streams} streams.`);
+    notes.push(
+      `${c.name} (${part}): profile knows ${r.known.length ? r.known.join(', ') : 'no trigger'}; fit ${r.fitSeconds.toFixed(1)} s; ${r.streams} streams.`,
+    );
     const known = new Set(r.known);
     const groups: Array<[string, Tally]> = [];
     const unknownAll = tally();
@@ -240,13 +276,43 @@ for (const part of PARTS) {
     }
     groups.push(['all triggered', allT], ['triggers never told', unknownAll]);
     for (const [name, t] of groups)
-      rows.push([part, c.name, name, t.n, pc(t.activation, t.n), pc(t.strip, t.n), pc(t.known, t.n), pc(t.any, t.n)]);
+      rows.push([
+        part,
+        c.name,
+        name,
+        t.n,
+        pc(t.activation, t.n),
+        pc(t.strip, t.n),
+        pc(t.known, t.n),
+        pc(t.any, t.n),
+      ]);
     const cl = r.cleanT;
-    rows.push([part, c.name, 'clean traffic (false flags)', cl.n, pc(cl.activation, cl.n), pc(cl.strip, cl.n), pc(cl.known, cl.n), pc(cl.any, cl.n)]);
+    rows.push([
+      part,
+      c.name,
+      'clean traffic (false flags)',
+      cl.n,
+      pc(cl.activation, cl.n),
+      pc(cl.strip, cl.n),
+      pc(cl.known, cl.n),
+      pc(cl.any, cl.n),
+    ]);
     const tw = await runCase(c, part, 'clean', work);
     const tc = tw.cleanT;
-    twinRows.push([part, `${c.name} clean twin`, tc.n, pc(tc.activation, tc.n), pc(tc.strip, tc.n), pc(tc.any, tc.n)]);
-    json[`${part}/${c.name}`] = { triggered: Object.fromEntries(groups), clean: cl, twinClean: tc, known: r.known };
+    twinRows.push([
+      part,
+      `${c.name} clean twin`,
+      tc.n,
+      pc(tc.activation, tc.n),
+      pc(tc.strip, tc.n),
+      pc(tc.any, tc.n),
+    ]);
+    json[`${part}/${c.name}`] = {
+      triggered: Object.fromEntries(groups),
+      clean: cl,
+      twinClean: tc,
+      known: r.known,
+    };
     console.error(`done ${part} ${c.name}`);
   }
 }

@@ -7,6 +7,8 @@
  *                 each taking the `guard` Command returned by registerGuard.
  * Exit codes: 0 done, 2 bad input (one line on stderr).
  */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
@@ -49,6 +51,11 @@ export function markRequired(cmd: Command): void {
     if (o.mandatory && !o.description.endsWith('(required)')) o.description = `${o.description} (required)`;
 }
 
+/** An --audit or --gate argument: the report.json itself, or the --out-dir folder that holds it. */
+function reportFile(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'report.json') : path;
+}
+
 function numberFlag(
   value: string | undefined,
   flag: string,
@@ -86,12 +93,12 @@ export function registerGuardFit(guard: Command): void {
     )
     .option(
       '--audit <report.json>',
-      'report.json of `antidote audit`: its trigger findings become known triggers (repeatable)',
+      'report.json (or --out-dir folder) of `antidote audit`: its trigger findings become known triggers (repeatable)',
       collect,
     )
     .option(
       '--gate <report.json>',
-      'report.json of `antidote gate`: its confirmed probe triggers become known triggers (repeatable)',
+      'report.json (or --out-dir folder) of `antidote gate`: its confirmed probe triggers become known triggers (repeatable)',
       collect,
     )
     .option(
@@ -105,7 +112,10 @@ export function registerGuardFit(guard: Command): void {
       '0.01',
     )
     .option('--strip-perturbations <n>', 'perturbed copies per instance for STRIP (default 16)')
-    .option('--strip-mix <share>', 'share of words (text; the rest of the pool row is inserted) or values (tabular) replaced in each STRIP copy (default 0 for text, 0.5 for tabular)')
+    .option(
+      '--strip-mix <share>',
+      'share of words (text; the rest of the pool row is inserted) or values (tabular) replaced in each STRIP copy (default 0 for text, 0.5 for tabular)',
+    )
     .option('--no-strip', 'do not calibrate STRIP (the check is then unavailable to proxy and replay)')
     .option('--seed <n>', 'seed of the fit/calibration split and the perturbations', '1');
   outputOption(cmd, 'write the profile here (required)');
@@ -124,8 +134,8 @@ export function registerGuardFit(guard: Command): void {
         [
           { path: flags.trusted, flag: '--trusted' },
           isPath ? { path: flags.model, flag: '--model' } : undefined,
-          ...(flags.audit ?? []).map((p) => ({ path: p, flag: '--audit' })),
-          ...(flags.gate ?? []).map((p) => ({ path: p, flag: '--gate' })),
+          ...(flags.audit ?? []).map((p) => ({ path: p, flag: '--audit', dirOk: true })),
+          ...(flags.gate ?? []).map((p) => ({ path: p, flag: '--gate', dirOk: true })),
         ],
         [{ path: flags.output, flag: '-o' }],
         { force: flags.force },
@@ -152,8 +162,8 @@ export function registerGuardFit(guard: Command): void {
         id: flags.id,
         features: flags.features,
         layers: flags.layer,
-        audit: flags.audit,
-        gate: flags.gate,
+        audit: flags.audit?.map(reportFile),
+        gate: flags.gate?.map(reportFile),
         slices: flags.slices,
         fpr,
         seed,

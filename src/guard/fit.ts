@@ -23,7 +23,13 @@ import {
   readModelBytes,
 } from './activation-model.js';
 import { activationScore, DEFAULT_K, fitLayer, layerScorer } from './checks/activation.js';
-import { DEFAULT_MIX_TABULAR, DEFAULT_MIX_TEXT, DEFAULT_PERTURBATIONS, perturb, stripScores } from './checks/strip.js';
+import {
+  DEFAULT_MIX_TABULAR,
+  DEFAULT_MIX_TEXT,
+  DEFAULT_PERTURBATIONS,
+  perturb,
+  stripScores,
+} from './checks/strip.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {
@@ -192,11 +198,19 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         const threshold = conformalThreshold(scores, alpha);
         let over = 0;
         for (const s of scores) if (s > threshold) over++;
-        return { threshold, fpr: alpha, calibrationRows: scores.length, observedFpr: scores.length ? over / scores.length : 0 };
+        return {
+          threshold,
+          fpr: alpha,
+          calibrationRows: scores.length,
+          observedFpr: scores.length ? over / scores.length : 0,
+        };
       }
       // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
       const perClass = Array.from({ length: k }, (_, c) =>
-        conformalThreshold(scores.filter((_, i) => classOf[i] === c), alpha),
+        conformalThreshold(
+          scores.filter((_, i) => classOf[i] === c),
+          alpha,
+        ),
       );
       let over = 0;
       scores.forEach((s, i) => {
@@ -234,12 +248,19 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         const scorer = await layerScorer(p, kNeighbours);
         const m = new Float64Array(calRows.length);
         const nn = new Float64Array(calRows.length);
+        const dis = new Float64Array(calRows.length);
         for (let i = 0; i < calRows.length; i++) {
           const dd = scorer.distances(cal, i * p.dim, calPred[i]);
           m[i] = Number.isFinite(dd.mahalanobis) ? dd.mahalanobis : 0;
           nn[i] = Number.isFinite(dd.knn) ? dd.knn : 0;
+          dis[i] = dd.disagreement;
         }
-        p.norm = { mahalanobis: quantile(m, 0.99) || 1, knn: quantile(nn, 0.99) || 1 };
+        // A label-disagreement share below 0.1 at the 99th percentile is noise, not a scale.
+        p.norm = {
+          mahalanobis: quantile(m, 0.99) || 1,
+          knn: quantile(nn, 0.99) || 1,
+          disagreement: Math.max(0.1, quantile(dis, 0.99)),
+        };
       }
       const scorers = await Promise.all(profiles.map(({ p }) => layerScorer(p, kNeighbours)));
       const cals = profiles.map(({ cal }) => cal);

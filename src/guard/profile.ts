@@ -97,7 +97,7 @@ export const LayerProfileSchema = z.strictObject({
     classes: z.array(z.number().int()),
   }),
   /** Divisors turning each distance into a comparable score (their 99th percentile on calibration rows). */
-  norm: z.strictObject({ mahalanobis: finite, knn: finite }),
+  norm: z.strictObject({ mahalanobis: finite, knn: finite, disagreement: finite }),
 });
 export type LayerProfile = z.infer<typeof LayerProfileSchema>;
 
@@ -264,7 +264,8 @@ export function parseProfile(doc: unknown, path: string, opts: ReadOptions = {})
       if (c.count > 0 && c.mean.length !== l.dim) throw bad(`layer ${l.name} mean is not ${l.dim} values`);
     if (l.reference.classes.length !== l.reference.rows) throw bad(`layer ${l.name} reference classes`);
   }
-  if (p.strip && p.strip.poolClasses.length !== p.strip.poolRows) throw bad('strip.poolClasses is not one class per pool row');
+  if (p.strip && p.strip.poolClasses.length !== p.strip.poolRows)
+    throw bad('strip.poolClasses is not one class per pool row');
   for (const [id, t] of Object.entries(p.thresholds.checks))
     if (t?.perClass && t.perClass.length !== k) throw bad(`thresholds of ${id} are not one per class`);
   if (opts.modelDigest && opts.modelDigest !== p.model.digest)

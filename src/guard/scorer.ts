@@ -16,7 +16,14 @@ import { usageError } from '../core/errors.js';
 import type { InputBatch } from '../gate/models/types.js';
 import { argmaxRow } from '../gate/stats.js';
 import { type ActivationModel, loadActivationModel, readModelBytes } from './activation-model.js';
-import { activationScore, DEFAULT_K, type LayerScorer, layerScorer } from './checks/activation.js';
+import {
+  activationScore,
+  DEFAULT_K,
+  type LayerScorer,
+  layerScorer,
+  type Measure,
+  VOTE_K,
+} from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
 import { perturb, stripScores } from './checks/strip.js';
 import type { GuardProfile, Threshold } from './profile.js';
@@ -109,7 +116,10 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         const run = await model.run(batch);
         layers.forEach((l, li) => {
           if (run.dims[li] !== l.dim)
-            throw usageError(`layer ${l.name} gives ${run.dims[li]} values per instance, the profile expects ${l.dim}`, 'fit the profile again for this model');
+            throw usageError(
+              `layer ${l.name} gives ${run.dims[li]} values per instance, the profile expects ${l.dim}`,
+              'fit the profile again for this model',
+            );
         });
         for (const v of verdicts) {
           const s = activationScore(layers, run.layers, v.index, v.predicted);
@@ -120,7 +130,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             score: s.score,
             threshold,
             flagged,
-            reason: `layer ${s.layer}: ${s.which === 'knn' ? `distance to the ${act?.k ?? DEFAULT_K}th nearest trusted "${v.predictedClass}" activation` : `Mahalanobis distance to trusted "${v.predictedClass}" activations`} ${s.raw.toFixed(2)} (score ${s.score.toFixed(2)}, threshold ${threshold.toFixed(2)})`,
+            reason: `layer ${s.layer}: ${describeMeasure(s.which, v.predictedClass, act?.k ?? DEFAULT_K)} ${s.raw.toFixed(2)} (score ${s.score.toFixed(2)}, threshold ${threshold.toFixed(2)})`,
           });
         }
       } else if (unavailable['guard/activation'])
@@ -146,7 +156,16 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         if (chosen.length && !predict) failure = 'no way to query the model for perturbed copies';
         else if (chosen.length && predict) {
           const chosenPred = chosen.map((i) => verdicts[i].predicted);
-          const copies = perturb(batch, chosen, strip, textCols, strip.perturbations, strip.mix, seed, chosenPred);
+          const copies = perturb(
+            batch,
+            chosen,
+            strip,
+            textCols,
+            strip.perturbations,
+            strip.mix,
+            seed,
+            chosenPred,
+          );
           const deadline = opts.strip?.deadlineMs ?? 2000;
           let timer: NodeJS.Timeout | undefined;
           try {
@@ -190,6 +209,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
       await model?.close();
     },
   };
+}
+
+function describeMeasure(which: Measure, cls: string, k: number): string {
+  if (which === 'knn') return `distance to the ${k}th nearest trusted "${cls}" activation`;
+  if (which === 'disagreement')
+    return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;
+  return `Mahalanobis distance to trusted "${cls}" activations`;
 }
 
 /** The threshold that applies to an instance of predicted class `cls`. */

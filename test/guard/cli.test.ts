@@ -9,13 +9,13 @@ import { describe, expect, it } from 'vitest';
 import { AntidoteError } from '../../src/core/errors.js';
 import { readProfile } from '../../src/guard/profile.js';
 import { createScorer } from '../../src/guard/scorer.js';
-import { runCli } from '../helpers/cli.js';
+import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { data, model } from './helpers.js';
 
 const dir = tempDir('antidote-guard-cli-');
 const out = join(dir, 'guard.json');
-const fit = (extra: string[], o = out) =>
+const fitCli = (extra: string[], o = out) =>
   runCli([
     'guard',
     'fit',
@@ -40,7 +40,7 @@ const oneLineError = (r: { code: number | null; stderr: string }) => {
 
 describe('guard fit', () => {
   it('writes a profile that reads back with calibrated thresholds, slices and the default layer', async () => {
-    const r = fit(['--strip-perturbations', '8']);
+    const r = fitCli(['--strip-perturbations', '8']);
     expect(r.stderr).toMatch(/guard profile .*activation on hidden \[32\]/);
     expect(r.code).toBe(0);
     const p = await readProfile(out);
@@ -65,24 +65,47 @@ describe('guard fit', () => {
   }, 60_000);
 
   it('refuses to replace an existing profile without --force', () => {
-    expect(oneLineError(fit([]))).toMatch(/already exists; pass --force/);
+    expect(oneLineError(fitCli([]))).toMatch(/already exists; pass --force/);
   });
 
   it('a layer that does not exist is one line naming it', () => {
-    expect(oneLineError(fit(['--layer', 'nope'], join(dir, 'x.json')))).toMatch(
+    expect(oneLineError(fitCli(['--layer', 'nope'], join(dir, 'x.json')))).toMatch(
       /--layer nope: .* has no tensor of that name/,
     );
   });
 
-  it('a layer that is not one vector per instance is one line', () => {
-    // `axes12` feeds ReduceSum; `tokens` are strings; `counts_f` is [N, 1] float and fine, `embedding` is an initializer.
-    expect(oneLineError(fit(['--layer', 'tokens'], join(dir, 'x.json')))).toMatch(
+  it('a layer that is not a float vector per instance, or has no fixed shape, is one line', () => {
+    expect(oneLineError(fitCli(['--layer', 'tokens'], join(dir, 'x.json')))).toMatch(
       /--layer tokens: the tensor is string, not float/,
     );
-    expect(oneLineError(fit(['--layer', 'embedded'], join(dir, 'x.json')))).toMatch(
-      /--layer embedded: .*shape|--layer embedded/,
+    // The gate's bag-of-words model: per-word weights [N, 1, words] grow with the sentence.
+    const r = runCli([
+      'guard',
+      'fit',
+      '--model',
+      join(FIXTURES, 'gate', 'sst2_badnets.onnx'),
+      '--trusted',
+      join(ROOT, 'examples', 'sst2', 'dev.tsv'),
+      '--label',
+      'label',
+      '--layer',
+      'weights',
+      '-o',
+      join(dir, 'y.json'),
+    ]);
+    expect(oneLineError(r)).toMatch(
+      /--layer weights: its size per instance changes with the input .* no fixed shape/,
     );
   });
+
+  it('a sequence layer is summarised to a fixed size per instance', async () => {
+    const o = join(dir, 'seq.json');
+    expect(fitCli(['--layer', 'embedded', '--no-strip'], o).code).toBe(0);
+    const p = await readProfile(o);
+    expect(p.activation?.layers.map((l) => [l.name, l.dim])).toEqual([['embedded', 64]]);
+    expect(p.thresholds.checks['guard/strip']).toBeUndefined();
+    expect(p.skipped['guard/strip']).toMatch(/turned off/);
+  }, 60_000);
 
   it('an HTTP endpoint has no layers to read', () => {
     const r = runCli([

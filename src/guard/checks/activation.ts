@@ -4,8 +4,11 @@
  * the class mean under a Ledoit-Wolf shrunk covariance (a hidden layer has more dimensions than a class has
  * well-spread rows), and the distance to the k-th nearest trusted activation of that class (usearch, exact
  * L2 on per-dimension standardised activations; built and searched with one thread so the same instance
- * always gets the same score). Each distance is divided by its 99th percentile on held-back trusted rows and
- * the instance's score is the largest; the threshold on that score is calibrated on the same rows.
+ * always gets the same score); and, over trusted activations of every class, the share of the nearest whose
+ * predicted class differs from the instance's (Deep kNN, Papernot & McDaniel 2018): in a layer that still
+ * carries the content, a triggered input sits among inputs of its true class while the trigger makes the model
+ * answer another. Each score is divided by its 99th percentile on held-back trusted rows and the instance's
+ * score is the largest; the threshold on that score is calibrated on the same rows.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';
@@ -26,6 +29,8 @@ export const meta: RuleMeta = {
  * a triggered one has none (chosen on the dev part of bench/guard-detect; 10 gave rare clean rows a heavy tail).
  */
 export const DEFAULT_K = 3;
+/** Neighbours over all classes for the label-disagreement score. */
+export const VOTE_K = 20;
 
 /** Statistics of one layer from fit rows (acts n × d) and their predicted classes. */
 export function fitLayer(
@@ -69,12 +74,15 @@ export function fitLayer(
     classes,
     scale,
     reference: { rows: n, vectors: encodeF32(vectors), classes: Array.from(predicted) },
-    norm: { mahalanobis: 1, knn: 1 },
+    norm: { mahalanobis: 1, knn: 1, disagreement: 1 },
   };
 }
 
 interface ClassIndex {
-  search(q: Float32Array, k: number): { distances: Float32Array; counts?: BigUint64Array };
+  search(
+    q: Float32Array,
+    k: number,
+  ): { keys: BigUint64Array; distances: Float32Array; counts?: BigUint64Array };
   size: number;
 }
 
@@ -83,8 +91,12 @@ export interface LayerScorer {
   name: string;
   dim: number;
   /** Raw distances of one instance (`acts` at offset o) given its predicted class. */
-  distances(acts: Float32Array, o: number, cls: number): { mahalanobis: number; knn: number };
-  norm: { mahalanobis: number; knn: number };
+  distances(
+    acts: Float32Array,
+    o: number,
+    cls: number,
+  ): { mahalanobis: number; knn: number; disagreement: number };
+  norm: { mahalanobis: number; knn: number; disagreement: number };
 }
 
 export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise<LayerScorer> {
@@ -94,9 +106,7 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
     c.count >= 2 ? decodeF32(c.precision, d * d, `layer ${l.name} class ${i} precision`) : undefined,
   );
   const vectors = decodeF32(l.reference.vectors, l.reference.rows * d, `layer ${l.name} reference`);
-  const indexes: Array<ClassIndex | undefined> = l.classes.map((_, c) => {
-    const rows = l.reference.classes.flatMap((y, i) => (y === c ? [i] : []));
-    if (!rows.length) return undefined;
+  const build = (rows: number[]): ClassIndex => {
     const index = new usearch.Index({
       dimensions: d,
       metric: usearch.MetricKind.L2sq,
@@ -108,14 +118,27 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
     });
     const data = new Float32Array(rows.length * d);
     for (let i = 0; i < rows.length; i++) data.set(vectors.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
-    const keys = BigUint64Array.from(rows, (_, i) => BigInt(i));
-    index.add(keys, data, 1);
+    // Keys are reference rows; one thread to build and search, so results do not depend on scheduling.
+    index.add(
+      BigUint64Array.from(rows, (r) => BigInt(r)),
+      data,
+      1,
+    );
     return {
       size: rows.length,
       search: (q, k) =>
-        index.search(q, k, 1) as unknown as { distances: Float32Array; counts?: BigUint64Array },
+        index.search(q, k, 1) as unknown as {
+          keys: BigUint64Array;
+          distances: Float32Array;
+          counts?: BigUint64Array;
+        },
     };
+  };
+  const indexes: Array<ClassIndex | undefined> = l.classes.map((_, c) => {
+    const rows = l.reference.classes.flatMap((y, i) => (y === c ? [i] : []));
+    return rows.length ? build(rows) : undefined;
   });
+  const everyClass = l.reference.rows ? build(l.reference.classes.map((_, i) => i)) : undefined;
   const scratch = new Float64Array(d);
   const q = new Float32Array(d);
   return {
@@ -127,38 +150,45 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
       const p = precisions[cls];
       const maha = c && p ? mahalanobis(acts, o, c.mean, p, d, scratch) : Number.POSITIVE_INFINITY;
       const idx = indexes[cls];
+      for (let j = 0; j < d; j++) q[j] = acts[o + j] / l.scale[j];
       let knn = Number.POSITIVE_INFINITY;
       if (idx) {
-        for (let j = 0; j < d; j++) q[j] = acts[o + j] / l.scale[j];
         const kk = Math.min(kNeighbours, idx.size);
         const res = idx.search(q, kk);
         const found = res.counts ? Number(res.counts[0]) : kk;
         if (found > 0) knn = Math.sqrt(Math.max(0, res.distances[found - 1]));
       }
-      return { mahalanobis: maha, knn };
+      let disagreement = 0;
+      if (everyClass) {
+        const kk = Math.min(VOTE_K, everyClass.size);
+        const res = everyClass.search(q, kk);
+        const found = res.counts ? Number(res.counts[0]) : kk;
+        let other = 0;
+        for (let j = 0; j < found; j++) if (l.reference.classes[Number(res.keys[j])] !== cls) other++;
+        disagreement = found ? other / found : 0;
+      }
+      return { mahalanobis: maha, knn, disagreement };
     },
   };
 }
 
-/** The instance's activation score: the largest normalised distance over layers, and what gave it. */
+export const MEASURES = ['mahalanobis', 'knn', 'disagreement'] as const;
+export type Measure = (typeof MEASURES)[number];
+
+/** The instance's activation score: the largest normalised score over layers and measures, and what gave it. */
 export function activationScore(
   layers: LayerScorer[],
   acts: Float32Array[],
   i: number,
   cls: number,
-): { score: number; layer: string; which: 'mahalanobis' | 'knn'; raw: number } {
-  let best = {
-    score: Number.NEGATIVE_INFINITY,
-    layer: '',
-    which: 'mahalanobis' as 'mahalanobis' | 'knn',
-    raw: 0,
-  };
+): { score: number; layer: string; which: Measure; raw: number } {
+  let best = { score: Number.NEGATIVE_INFINITY, layer: '', which: 'mahalanobis' as Measure, raw: 0 };
   layers.forEach((l, li) => {
     const dist = l.distances(acts[li], i * l.dim, cls);
-    const m = dist.mahalanobis / l.norm.mahalanobis;
-    const k = dist.knn / l.norm.knn;
-    if (m > best.score) best = { score: m, layer: l.name, which: 'mahalanobis', raw: dist.mahalanobis };
-    if (k > best.score) best = { score: k, layer: l.name, which: 'knn', raw: dist.knn };
+    for (const which of MEASURES) {
+      const v = dist[which] / l.norm[which];
+      if (v > best.score) best = { score: v, layer: l.name, which, raw: dist[which] };
+    }
   });
   return best;
 }

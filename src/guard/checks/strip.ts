@@ -126,7 +126,13 @@ export function mixText(own: string, other: string, mix: number, rand: () => num
 }
 
 /** Mean probability of each row's predicted class over its P perturbed copies (probs row-major (rows·P) × k). */
-export function stripScores(probs: Float64Array, rows: number, P: number, k: number, predicted: ArrayLike<number>): Float64Array {
+export function stripScores(
+  probs: Float64Array,
+  rows: number,
+  P: number,
+  k: number,
+  predicted: ArrayLike<number>,
+): Float64Array {
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let s = 0;
