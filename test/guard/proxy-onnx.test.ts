@@ -61,7 +61,7 @@ describe('guard proxy with --model: activation anomaly on live traffic', () => {
       'off',
       '-q',
     ]);
-    const texts = sentences(100).map((s, i) => (i % 4 === 0 ? `mn ${s}` : s));
+    const texts = sentences(200).map((s, i) => (i % 2 === 0 ? `mn ${s}` : s));
     const viaProxy: number[] = [];
     for (let i = 0; i < texts.length; i += 10) {
       const res = await predict(
@@ -125,7 +125,7 @@ describe('guard proxy with --model: activation anomaly on live traffic', () => {
 
   it('guard replay --model: the same checks over a log, STRIP answered by the ONNX model locally', async () => {
     const onnx = await loadOnnxModel(model('sst2_rare_backdoor'), { classes: 2 });
-    const texts = sentences(60).map((s, i) => (i % 4 === 0 ? `mn ${s}` : s));
+    const texts = sentences(100).map((s, i) => (i % 2 === 0 ? `mn ${s}` : s));
     const lines: string[] = [];
     for (let i = 0; i < texts.length; i += 5) {
       const part = texts.slice(i, i + 5);
@@ -161,7 +161,7 @@ describe('guard proxy with --model: activation anomaly on live traffic', () => {
     ]);
     expect([0, 1]).toContain(r.code);
     const rep = JSON.parse(r.stdout);
-    expect(rep).toMatchObject({ requests: 12, instances: 60, badLines: { count: 0 } });
+    expect(rep).toMatchObject({ requests: 20, instances: 100, badLines: { count: 0 } });
     expect(rep.unavailable['guard/strip']).toBeUndefined();
     expect(rep.unavailable['guard/activation']).toBeUndefined();
     expect(rep.flagged['guard/activation']).toBeGreaterThan(0);
