@@ -74,6 +74,13 @@ function post(url: string, body: string): Promise<{ status: number; ms: number }
   });
 }
 
+/** CPU time (user + system) of a process so far, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * 10;
+}
+
 const q = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -147,7 +154,9 @@ async function overhead() {
   };
   const before = uptime();
   await load(2, false);
+  const cpu0 = { guard: cpuMs(guard.pid), up: cpuMs(up.pid) };
   const res = await load(SECONDS, true);
+  const cpu = { guard: cpuMs(guard.pid) - cpu0.guard, up: cpuMs(up.pid) - cpu0.up };
   const after = uptime();
   const metrics = await (await fetch(`${gUrl}/metrics`)).text();
   const rss = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${guard.pid}/status`, 'utf8'));
@@ -160,7 +169,7 @@ async function overhead() {
   );
   const count = Number(/antidote_guard_overhead_seconds_count (\d+)/.exec(metrics)?.[1] ?? 0);
   const bucketQ = (p: number) => buckets.find(([, c]) => c >= p * count)?.[0] ?? '?';
-  return { ...res, before, after, rssMB: rss ? Number(rss[1]) / 1024 : Number.NaN, bucketQ, count };
+  return { ...res, cpu, before, after, rssMB: rss ? Number(rss[1]) / 1024 : Number.NaN, bucketQ, count };
 }
 
 async function slowShift() {
@@ -247,7 +256,7 @@ ${table(
   ],
 )}
 
-The guard's own time per request (upstream excluded, its /metrics histogram, ${o.count} requests): p50 ≤ ${Number(o.bucketQ(0.5)) * 1000} ms, p99 ≤ ${Number(o.bucketQ(0.99)) * 1000} ms (bucket upper bounds). Peak RSS of the guard process: ${o.rssMB.toFixed(0)} MB.
+The guard's own time per request (upstream excluded, its /metrics histogram, ${o.count} requests): p50 ≤ ${Number(o.bucketQ(0.5)) * 1000} ms, p99 ≤ ${Number(o.bucketQ(0.99)) * 1000} ms (bucket upper bounds). CPU time per request (user + system, from /proc, independent of the machine's load): the guard ${(o.cpu.guard / o.proxied.length).toFixed(3)} ms, the model server ${(o.cpu.up / (o.proxied.length + o.direct.length)).toFixed(3)} ms, so the guard alone needs ${(((o.cpu.guard / o.proxied.length) * RATE) / 10).toFixed(0)}% of one core at ${RATE} requests/s. Peak RSS of the guard process: ${o.rssMB.toFixed(0)} MB. When the machine has less CPU to give than that, requests queue and the end-to-end latencies above measure the queue, not the guard.
 
 ### Slow output shift: first window reported against the crossing window
 
