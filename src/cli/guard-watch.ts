@@ -101,11 +101,6 @@ function watchOptions(cmd: Command): Command {
       '--model <model.onnx>',
       "the same ONNX model, to read activations (guard/activation); its digest must be the profile's",
     )
-    .option(
-      '--policy <check=action>',
-      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, output-shift, class-burst, all (repeatable; default: every check flag)',
-      collect,
-    )
     .option('--window-rows <n>', 'instances per window (0: no count limit)', String(WINDOW_DEFAULTS.rows))
     .option(
       '--window-seconds <s>',
@@ -118,7 +113,6 @@ function watchOptions(cmd: Command): Command {
       'flagged',
     )
     .option('--strip-sample <rate>', 'share of instances perturbed with --strip sample', '0.01')
-    .option('--strip-rate <n>', 'upstream requests per second STRIP may spend on perturbed copies', '20')
     .option('--max-instances <n>', 'instances accepted in one request', '1000');
 }
 
@@ -170,6 +164,12 @@ export function registerGuardProxy(guard: Command): void {
     )
     .requiredOption('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:8600');
   watchOptions(cmd)
+    .option(
+      '--policy <check=action>',
+      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, output-shift, class-burst, all (repeatable; default: every check flag)',
+      collect,
+    )
+    .option('--strip-rate <n>', 'upstream requests per second STRIP may spend on perturbed copies', '20')
     .option(
       '--state <dir>',
       'keep the open window here (journal, atomic window files) so a restart loses nothing recorded',
@@ -365,6 +365,14 @@ export function registerGuardReplay(guard: Command): void {
       '0',
     );
   outputOption(cmd, 'write every finding here as JSON Lines');
+  cmd.addHelpText(
+    'after',
+    `
+Log format, one answered request per line (time and id optional; without time, windows close by count):
+  {"time": "2026-03-01T00:00:00Z", "id": "req-1", "request": {"instances": [...]}, "response": {"predictions": [...]}}
+Exit codes: 0 nothing at --fail-on, 1 a finding at or above it, 2 bad input (unreadable log or profile, more
+bad lines than --max-bad-lines, no request at all; the report is printed first).`,
+  );
   formatOption(cmd, ['text', 'json']);
   commonOptions(cmd);
   markRequired(cmd);
