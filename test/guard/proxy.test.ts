@@ -67,7 +67,7 @@ describe('guard proxy: decisions', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       action: 'flag',
-      instance: 1,
+      instance: 2,
       finding: { rule: 'guard/known-trigger', severity: 'high' },
     });
 

@@ -33,7 +33,7 @@ export interface Decision {
   verdicts: InstanceOutcome[];
 }
 
-/** A finding with where it came from: a request's instance, or a closed window. */
+/** A finding with where it came from: a request's instance (1-based, as in the answer), or a closed window. */
 export interface GuardEvent {
   time: string;
   request?: string;
@@ -130,13 +130,13 @@ export class GuardEngine {
           this.emit({
             time,
             request: requestId,
-            instance: v.index,
+            instance: v.index + 1,
             action: this.policy[c.id] ?? 'flag',
             finding: {
               rule: c.id,
               severity: 'high',
               message: `Request ${requestId}, instance ${v.index + 1} (predicted "${v.predictedClass}"): ${c.reason}.`,
-              location: { rows: [`${requestId}:${v.index}`] },
+              location: { rows: [`${requestId}:${v.index + 1}`] },
               evidence: { score: c.score, threshold: c.threshold, predicted: v.predictedClass },
             },
           });
