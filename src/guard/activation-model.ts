@@ -10,7 +10,8 @@
  * axes grow with the input) is summarised per instance by the element-wise maximum and minimum of its d-vectors
  * over positions, leaving out all-zero vectors (padding): 2d values whatever the input's length, and the same for
  * an instance whichever batch it arrives in. A trigger token's vector is the extreme one, so the extremes are
- * what keeps it visible (a mean over positions dilutes it by the length).
+ * what keeps it visible (a mean over positions dilutes it by the length). The position vectors themselves are
+ * returned too: a trigger token's vector is unlike any position vector of trusted inputs.
  */
 import { createHash } from 'node:crypto';
 import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
@@ -25,11 +26,20 @@ type Ort = typeof import('onnxruntime-node');
 type Session = import('onnxruntime-node').InferenceSession;
 type Tensor = import('onnxruntime-node').Tensor;
 
+/** A sequence layer's non-zero position vectors: instance i owns vectors offsets[i] .. offsets[i+1]-1. */
+export interface Positions {
+  d: number;
+  offsets: Int32Array;
+  vectors: Float32Array;
+}
+
 export interface ActivationRun {
   probs: Float64Array;
   /** Per exposed layer, n × dim row-major. */
   layers: Float32Array[];
   dims: number[];
+  /** Per exposed layer: its position vectors when it is a sequence layer. */
+  positions: Array<Positions | undefined>;
 }
 
 export interface ActivationModel {
@@ -69,6 +79,29 @@ export function chooseLayers(bytes: Uint8Array, asked: string[] | undefined, wha
   }
   const d = defaultLayer(g);
   return d ? [d] : [];
+}
+
+/** The non-zero d-vectors of each instance's positions, in order. */
+export function positionVectors(data: Float32Array, n: number, positions: number, d: number): Positions {
+  const offsets = new Int32Array(n + 1);
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) {
+    offsets[i] = keep.length;
+    for (let p = 0; p < positions; p++) {
+      const base = (i * positions + p) * d;
+      for (let j = 0; j < d; j++)
+        if (data[base + j] !== 0) {
+          keep.push(base);
+          break;
+        }
+    }
+  }
+  offsets[n] = keep.length;
+  const vectors = new Float32Array(keep.length * d);
+  keep.forEach((base, r) => {
+    vectors.set(data.subarray(base, base + d), r * d);
+  });
+  return { d, offsets, vectors };
 }
 
 /** Per instance: element-wise max then min over the non-zero d-vectors of its positions. */
@@ -181,6 +214,7 @@ export async function loadActivationModel(
       const res = await runSession(edited, batch, [output.name, ...opts.layers]);
       const layers: Float32Array[] = [];
       const dims: number[] = [];
+      const seqs: Array<Positions | undefined> = [];
       for (const l of opts.layers) {
         const t = res[l];
         if (t.type !== 'float32' && t.type !== 'float64')
@@ -200,12 +234,14 @@ export async function loadActivationModel(
         if (t.dims.length === 2) {
           layers.push(data);
           dims.push(d);
+          seqs.push(undefined);
         } else {
           layers.push(poolPositions(data, batch.n, positions, d));
           dims.push(2 * d);
+          seqs.push(positionVectors(data, batch.n, positions, d));
         }
       }
-      return { probs: probsOf(res[output.name], batch.n), layers, dims };
+      return { probs: probsOf(res[output.name], batch.n), layers, dims, positions: seqs };
     },
     async verify(batch) {
       original ??= await create(bytes);

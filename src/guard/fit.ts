@@ -16,13 +16,14 @@ import { type GateModel, type InputBatch, ModelError, sliceBatch } from '../gate
 import { readTable } from '../gate/read.js';
 import { predictedClasses, rng } from '../gate/stats.js';
 import { classesOf, featureColumns, isTextColumn, shapeTable } from '../gate/table.js';
+import type { Positions } from './activation-model.js';
 import {
   type ActivationModel,
   chooseLayers,
   loadActivationModel,
   readModelBytes,
 } from './activation-model.js';
-import { activationScore, DEFAULT_K, fitLayer, layerScorer } from './checks/activation.js';
+import { activationScore, DEFAULT_K, fitLayer, layerScorer, positionReference } from './checks/activation.js';
 import {
   DEFAULT_MIX_TABULAR,
   DEFAULT_MIX_TEXT,
@@ -33,6 +34,7 @@ import {
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {
+  encodeF32,
   type GuardProfile,
   type KnownTrigger,
   PROFILE_FORMAT,
@@ -242,10 +244,23 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
           });
           return out;
         };
-        return { p: fitLayer(name, pick(fitRows), d, fitPred, k), cal: pick(calRows) };
+        const p = fitLayer(name, pick(fitRows), d, fitPred, k);
+        const seq = run.positions[li];
+        let calPos: Positions | undefined;
+        if (seq) {
+          const ref = positionReference(subsetPositions(seq, fitRows), seed);
+          p.positions = { d: seq.d, rows: ref.rows, vectors: encodeF32(ref.vectors), norm: 1 };
+          calPos = subsetPositions(seq, calRows);
+        }
+        return { p, cal: pick(calRows), calPos };
       });
-      for (const { p, cal } of profiles) {
+      for (const { p, cal, calPos } of profiles) {
         const scorer = await layerScorer(p, kNeighbours);
+        if (p.positions && calPos && scorer.position) {
+          const pd = new Float64Array(calRows.length);
+          for (let i = 0; i < calRows.length; i++) pd[i] = scorer.position(calPos, i);
+          p.positions.norm = quantile(pd, 0.99) || 1;
+        }
         const m = new Float64Array(calRows.length);
         const nn = new Float64Array(calRows.length);
         const dis = new Float64Array(calRows.length);
@@ -264,9 +279,11 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       }
       const scorers = await Promise.all(profiles.map(({ p }) => layerScorer(p, kNeighbours)));
       const cals = profiles.map(({ cal }) => cal);
+      const calPositions = profiles.map(({ calPos }) => calPos);
+      const norms = profiles.map(({ p }) => p.positions?.norm);
       const scores = new Float64Array(calRows.length);
       for (let i = 0; i < calRows.length; i++)
-        scores[i] = activationScore(scorers, cals, i, calPred[i]).score;
+        scores[i] = activationScore(scorers, cals, i, calPred[i], calPositions, norms).score;
       thresholds.checks['guard/activation'] = thresholdOf(scores);
       const maxAbsDiff = await onnx.verify(calBatch);
       if (!(maxAbsDiff <= 1e-5))
@@ -344,6 +361,22 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     await onnx?.close();
     await endpoint?.close();
   }
+}
+
+/** The position vectors of the given instances, in that order. */
+function subsetPositions(pos: Positions, rows: number[]): Positions {
+  const offsets = new Int32Array(rows.length + 1);
+  let total = 0;
+  rows.forEach((r, i) => {
+    offsets[i] = total;
+    total += pos.offsets[r + 1] - pos.offsets[r];
+  });
+  offsets[rows.length] = total;
+  const vectors = new Float32Array(total * pos.d);
+  rows.forEach((r, i) => {
+    vectors.set(pos.vectors.subarray(pos.offsets[r] * pos.d, pos.offsets[r + 1] * pos.d), offsets[i] * pos.d);
+  });
+  return { d: pos.d, offsets, vectors };
 }
 
 /** The row whose text is shortest (the one most likely to change a shape that depends on the input). */

@@ -159,14 +159,28 @@ export function mahalanobis(
   return Math.sqrt(Math.max(0, q));
 }
 
-/** Conformal upper threshold: the ceil((n + 1)(1 - alpha))-th smallest score (the largest when n is small). */
-export function conformalThreshold(scores: ArrayLike<number>, alpha: number): number {
+/**
+ * Threshold with a false-alarm guarantee that holds for this calibration set, not only on average over
+ * calibration sets (training-conditional conformal, Vovk 2012): the j-th largest of n calibration scores, with
+ * j the largest count such that P(Binomial(n, alpha) <= j - 1) <= delta. An instance is flagged when its score is
+ * above it; then P(false-alarm rate > alpha) <= delta. With too few rows (n < about log(delta)/log(1-alpha))
+ * even the largest score is not enough and the threshold sits just above it.
+ */
+export function conformalThreshold(scores: ArrayLike<number>, alpha: number, delta = 0.1): number {
   const s = Float64Array.from(scores as ArrayLike<number>).sort();
   const n = s.length;
   if (n === 0) return Number.POSITIVE_INFINITY;
-  const rank = Math.ceil((n + 1) * (1 - alpha));
-  if (rank > n) return s[n - 1] + Math.abs(s[n - 1]) * 1e-9 + 1e-12;
-  return s[rank - 1];
+  // cdf(m) = P(Bin(n, alpha) <= m), summed term by term in log space.
+  let logTerm = n * Math.log1p(-alpha);
+  let cdf = Math.exp(logTerm);
+  let j = 0;
+  for (let m = 0; m < n && cdf <= delta; m++) {
+    j = m + 1;
+    logTerm += Math.log((n - m) / (m + 1)) + Math.log(alpha) - Math.log1p(-alpha);
+    cdf += Math.exp(logTerm);
+  }
+  if (j === 0) return s[n - 1] + Math.abs(s[n - 1]) * 1e-9 + 1e-12;
+  return s[n - j];
 }
 
 export function quantile(scores: ArrayLike<number>, q: number): number {

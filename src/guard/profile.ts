@@ -98,6 +98,13 @@ export const LayerProfileSchema = z.strictObject({
   }),
   /** Divisors turning each distance into a comparable score (their 99th percentile on calibration rows). */
   norm: z.strictObject({ mahalanobis: finite, knn: finite, disagreement: finite }),
+  /**
+   * Sequence layers: the distinct position vectors (per-word vectors) of the fit rows (f32, rows × d, at most
+   * 20,000, seeded sample beyond) and the divisor of the distance to the nearest one.
+   */
+  positions: z
+    .strictObject({ d: z.number().int().min(1), rows: z.number().int().min(1), vectors: f32, norm: finite })
+    .optional(),
 });
 export type LayerProfile = z.infer<typeof LayerProfileSchema>;
 

@@ -61,6 +61,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   const known = knownTriggerCheck(profile);
   let model: ActivationModel | undefined;
   let layers: LayerScorer[] = [];
+  let positionNorms: Array<number | undefined> = [];
   const act = profile.activation;
   const actThreshold = profile.thresholds.checks['guard/activation'];
   if (act && actThreshold) {
@@ -79,6 +80,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         digest,
       });
       layers = await Promise.all(act.layers.map((l) => layerScorer(l, act.k)));
+      positionNorms = act.layers.map((l) => l.positions?.norm);
     } else unavailable['guard/activation'] = 'no ONNX model given to read activations from';
   }
   const strip = profile.strip;
@@ -122,7 +124,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             );
         });
         for (const v of verdicts) {
-          const s = activationScore(layers, run.layers, v.index, v.predicted);
+          const s = activationScore(layers, run.layers, v.index, v.predicted, run.positions, positionNorms);
           const threshold = thresholdFor(actThreshold, v.predicted);
           const flagged = s.score > threshold;
           v.checks.push({
@@ -213,6 +215,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
 
 function describeMeasure(which: Measure, cls: string, k: number): string {
   if (which === 'knn') return `distance to the ${k}th nearest trusted "${cls}" activation`;
+  if (which === 'position') return 'distance from its most unusual word position to the nearest trusted one';
   if (which === 'disagreement')
     return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;
   return `Mahalanobis distance to trusted "${cls}" activations`;

@@ -103,6 +103,9 @@ describe('guard fit', () => {
     expect(fitCli(['--layer', 'embedded', '--no-strip'], o).code).toBe(0);
     const p = await readProfile(o);
     expect(p.activation?.layers.map((l) => [l.name, l.dim])).toEqual([['embedded', 64]]);
+    // The distinct word vectors of the fit rows are kept for the position distance.
+    expect(p.activation?.layers[0].positions?.d).toBe(32);
+    expect(p.activation?.layers[0].positions?.rows).toBeGreaterThan(500);
     expect(p.thresholds.checks['guard/strip']).toBeUndefined();
     expect(p.skipped['guard/strip']).toMatch(/turned off/);
   }, 60_000);

@@ -7,11 +7,15 @@
  * always gets the same score); and, over trusted activations of every class, the share of the nearest whose
  * predicted class differs from the instance's (Deep kNN, Papernot & McDaniel 2018): in a layer that still
  * carries the content, a triggered input sits among inputs of its true class while the trigger makes the model
- * answer another. Each score is divided by its 99th percentile on held-back trusted rows and the instance's
- * score is the largest; the threshold on that score is calibrated on the same rows.
+ * answer another. A sequence layer (per-word vectors) adds the distance from the instance's most unusual
+ * position to the nearest position vector of any trusted input: a trigger word the trusted data never holds has
+ * a vector unlike all of them. Each score is divided by its 99th percentile on held-back trusted rows and the
+ * instance's score is the largest; the threshold on that score is calibrated on the same rows.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';
+import { rng } from '../../gate/stats.js';
+import type { Positions } from '../activation-model.js';
 import { invertSpd, ledoitWolf, mahalanobis, meanOf } from '../linalg.js';
 import { decodeF32, encodeF32, type LayerProfile } from '../profile.js';
 
@@ -97,6 +101,35 @@ export interface LayerScorer {
     cls: number,
   ): { mahalanobis: number; knn: number; disagreement: number };
   norm: { mahalanobis: number; knn: number; disagreement: number };
+  /** Sequence layers: distance from the instance's most unusual position to the nearest trusted position. */
+  position?(pos: Positions, i: number): number;
+}
+
+export const MAX_POSITION_VECTORS = 20_000;
+
+/** The distinct position vectors of the fit rows (a seeded sample when there are more than the cap). */
+export function positionReference(pos: Positions, seed: number): { rows: number; vectors: Float32Array } {
+  const d = pos.d;
+  const seen = new Set<string>();
+  const keep: number[] = [];
+  const total = pos.vectors.length / d;
+  for (let r = 0; r < total; r++) {
+    const key = Buffer.from(pos.vectors.buffer, pos.vectors.byteOffset + r * d * 4, d * 4).toString('base64');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    keep.push(r);
+  }
+  const rand = rng(seed);
+  for (let i = keep.length - 1; i > 0 && keep.length > MAX_POSITION_VECTORS; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [keep[i], keep[j]] = [keep[j], keep[i]];
+  }
+  const chosen = keep.slice(0, MAX_POSITION_VECTORS);
+  const vectors = new Float32Array(chosen.length * d);
+  chosen.forEach((r, i) => {
+    vectors.set(pos.vectors.subarray(r * d, (r + 1) * d), i * d);
+  });
+  return { rows: chosen.length, vectors };
 }
 
 export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise<LayerScorer> {
@@ -139,12 +172,65 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
     return rows.length ? build(rows) : undefined;
   });
   const everyClass = l.reference.rows ? build(l.reference.classes.map((_, i) => i)) : undefined;
+  let position: LayerScorer['position'];
+  if (l.positions) {
+    const pd = l.positions.d;
+    const pv = decodeF32(l.positions.vectors, l.positions.rows * pd, `layer ${l.name} positions`);
+    const index = new usearch.Index({
+      dimensions: pd,
+      metric: usearch.MetricKind.L2sq,
+      quantization: usearch.ScalarKind.F32,
+      connectivity: 16,
+      expansion_add: 128,
+      expansion_search: 128,
+      multi: false,
+    });
+    index.add(
+      BigUint64Array.from({ length: l.positions.rows }, (_, i) => BigInt(i)),
+      pv,
+      1,
+    );
+    // Word vectors repeat (one per vocabulary word in an embedding layer): remember each one's distance.
+    const cache = new Map<string, number>();
+    position = (pos, i) => {
+      const lo = pos.offsets[i];
+      const hi = pos.offsets[i + 1];
+      let worst = 0;
+      const misses: number[] = [];
+      const keys: string[] = [];
+      for (let r = lo; r < hi; r++) {
+        const key = Buffer.from(pos.vectors.buffer, pos.vectors.byteOffset + r * pd * 4, pd * 4).toString(
+          'latin1',
+        );
+        const hit = cache.get(key);
+        if (hit === undefined) {
+          misses.push(r);
+          keys.push(key);
+        } else worst = Math.max(worst, hit);
+      }
+      if (misses.length) {
+        const q = new Float32Array(misses.length * pd);
+        misses.forEach((r, m) => {
+          q.set(pos.vectors.subarray(r * pd, (r + 1) * pd), m * pd);
+        });
+        const res = index.search(q, 1, 1) as unknown as { distances: Float32Array };
+        if (cache.size > 200_000) cache.clear();
+        for (let m = 0; m < misses.length; m++) {
+          const dist = Math.sqrt(Math.max(0, res.distances[m]));
+          cache.set(keys[m], dist);
+          worst = Math.max(worst, dist);
+        }
+      }
+      return worst;
+    };
+  }
   const scratch = new Float64Array(d);
   const q = new Float32Array(d);
   return {
     name: l.name,
     dim: d,
     norm: l.norm,
+    position,
     distances(acts, o, cls) {
       const c = l.classes[cls];
       const p = precisions[cls];
@@ -173,7 +259,13 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
 }
 
 export const MEASURES = ['mahalanobis', 'knn', 'disagreement'] as const;
-export type Measure = (typeof MEASURES)[number];
+export type Measure = (typeof MEASURES)[number] | 'position';
+/**
+ * A sequence layer's per-instance summary (max and min over a handful of words) is dominated by the input's
+ * length, so its distances flag short clean inputs; only the label disagreement is read from it, beside the
+ * position distance.
+ */
+const SEQUENCE_MEASURES = ['disagreement'] as const;
 
 /** The instance's activation score: the largest normalised score over layers and measures, and what gave it. */
 export function activationScore(
@@ -181,13 +273,21 @@ export function activationScore(
   acts: Float32Array[],
   i: number,
   cls: number,
+  positions?: Array<Positions | undefined>,
+  positionNorms?: Array<number | undefined>,
 ): { score: number; layer: string; which: Measure; raw: number } {
   let best = { score: Number.NEGATIVE_INFINITY, layer: '', which: 'mahalanobis' as Measure, raw: 0 };
   layers.forEach((l, li) => {
     const dist = l.distances(acts[li], i * l.dim, cls);
-    for (const which of MEASURES) {
+    for (const which of l.position ? SEQUENCE_MEASURES : MEASURES) {
       const v = dist[which] / l.norm[which];
       if (v > best.score) best = { score: v, layer: l.name, which, raw: dist[which] };
+    }
+    const pos = positions?.[li];
+    const norm = positionNorms?.[li];
+    if (l.position && pos && norm) {
+      const raw = l.position(pos, i);
+      if (raw / norm > best.score) best = { score: raw / norm, layer: l.name, which: 'position', raw };
     }
   });
   return best;
