@@ -211,6 +211,10 @@ export async function startProxy(
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A test that times out must not leave a guard running: it goes when the test process does.
+  const reap = () => child.kill('SIGKILL');
+  process.once('exit', reap);
+  child.once('exit', () => process.removeListener('exit', reap));
   let err = '';
   child.stderr?.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
