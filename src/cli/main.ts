@@ -12,6 +12,7 @@ import { registerConvert } from './convert.js';
 import { registerDemo } from './demo.js';
 import { registerDiff } from './diff.js';
 import { registerGate } from './gate.js';
+import { registerGuard } from './guard.js';
 import { registerHash } from './hash.js';
 import { registerLock, registerVerify } from './lock.js';
 import { EXIT, reportError } from './run.js';
@@ -49,6 +50,7 @@ replace an existing output, -q/--quiet. Exit codes: 0 ok, 1 findings/block, 2 er
 registerScan(program);
 registerAudit(program);
 registerGate(program);
+registerGuard(program);
 registerDemo(program);
 registerServe(program);
 registerConvert(program);

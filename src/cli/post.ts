@@ -36,7 +36,7 @@ export interface NeighbourPost {
   distance: number;
 }
 export interface RunPayload {
-  kind: 'audit' | 'gate' | 'scan';
+  kind: 'audit' | 'gate' | 'scan' | 'guard';
   report: Obj;
   rows?: RowPost[];
   inputs?: Array<{ name: string; digest: string }>;

@@ -162,7 +162,7 @@ export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Rou
     handler: async (ctx) => {
       const kind = ctx.query.get('kind') ?? undefined;
       if (kind && !(RUN_KINDS as readonly string[]).includes(kind))
-        throw new HttpError(400, 'kind must be audit, gate or scan');
+        throw new HttpError(400, `kind must be ${RUN_KINDS.join(', ')}`);
       return store.listRuns({
         kind,
         limit: intParam(ctx.query, 'limit', 50, 500),

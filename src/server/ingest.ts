@@ -226,6 +226,12 @@ function driftWindowsOf(report: Obj): DriftWindowRecord[] {
 
 function summaryOf(kind: RunKind, report: Obj): Obj {
   if (kind === 'audit') return obj(report.summary);
+  if (kind === 'guard')
+    return {
+      window: report.window ?? null,
+      instances: report.instances ?? null,
+      findings: Array.isArray(report.findings) ? report.findings.length : 0,
+    };
   if (kind === 'scan') {
     const results = Array.isArray(report.results) ? report.results.map(obj) : [];
     return {
@@ -275,6 +281,10 @@ export function toRecords(post: RunPost): Ingest {
     const trusted = obj(report.trusted);
     if (typeof trusted.digest === 'string' && !inputs.some((i) => i.name === 'trusted'))
       inputs.push({ name: 'trusted', digest: trusted.digest });
+  } else if (post.kind === 'guard') {
+    // One closed window of `antidote guard proxy`: flagged when it has findings.
+    verdict = Array.isArray(report.findings) && report.findings.length ? 'flag' : 'pass';
+    title = `guard window ${String(report.window)} (${String(report.instances)} instances)`;
   } else {
     const results = Array.isArray(report.results) ? report.results : [];
     verdict = results.some((r) => obj(r).verdict === 'block') ? 'block' : 'pass';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
-export const RUN_KINDS = ['audit', 'gate', 'scan'] as const;
+export const RUN_KINDS = ['audit', 'gate', 'scan', 'guard'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 const schemaCache = new Map<RunKind, z.ZodType>();

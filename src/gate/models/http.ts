@@ -167,18 +167,7 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
               JSON.stringify({ instances: instances(batch, lo, hi) }),
               deadline.signal,
             );
-            const preds = (answer as { predictions?: unknown })?.predictions;
-            if (!Array.isArray(preds)) throw new ModelError(`${what} answered without a "predictions" array`);
-            const nested = preds.length > 0 && Array.isArray(preds[0]);
-            const width = nested ? (preds[0] as unknown[]).length : 1;
-            if (nested && preds.some((p) => !Array.isArray(p) || p.length !== width))
-              throw new ModelError(`${what} answered rows of different widths`);
-            if (!nested && preds.some((p) => typeof p !== 'number' && p !== null))
-              throw new ModelError(`${what} answered predictions that are not numbers`);
-            const rows = nested
-              ? (preds as unknown[][]).map((r) => r.map((x) => (typeof x === 'number' ? x : Number.NaN)))
-              : (preds as unknown[]).map((x) => (typeof x === 'number' ? x : Number.NaN));
-            result.set(toProbabilities(rows as number[] | number[][], hi - lo, k, width, what), lo * k);
+            result.set(predictionsOf(answer, hi - lo, k, what), lo * k);
           } catch (err) {
             failure ??= err;
           }
@@ -194,6 +183,25 @@ export function httpModel(url: string, opts: HttpOptions): GateModel {
     },
     async close() {},
   };
+}
+
+/**
+ * The validated probabilities of a v1 answer `{"predictions": [...]}` for n instances and k classes (also used
+ * by `guard proxy` on the answers it relays). Throws a ModelError naming what is wrong.
+ */
+export function predictionsOf(answer: unknown, n: number, k: number, what: string): Float64Array {
+  const preds = (answer as { predictions?: unknown })?.predictions;
+  if (!Array.isArray(preds)) throw new ModelError(`${what} answered without a "predictions" array`);
+  const nested = preds.length > 0 && Array.isArray(preds[0]);
+  const width = nested ? (preds[0] as unknown[]).length : 1;
+  if (nested && preds.some((p) => !Array.isArray(p) || p.length !== width))
+    throw new ModelError(`${what} answered rows of different widths`);
+  if (!nested && preds.some((p) => typeof p !== 'number' && p !== null))
+    throw new ModelError(`${what} answered predictions that are not numbers`);
+  const rows = nested
+    ? (preds as unknown[][]).map((r) => r.map((x) => (typeof x === 'number' ? x : Number.NaN)))
+    : (preds as unknown[]).map((x) => (typeof x === 'number' ? x : Number.NaN));
+  return toProbabilities(rows as number[] | number[][], n, k, width, what);
 }
 
 class Retryable extends Error {}

@@ -27,7 +27,7 @@ type Ort = typeof import('onnxruntime-node');
  * reads ORT_DISABLE_TELEMETRY from the environment when it starts, so it is set before the module is loaded.
  * Antidote writes nothing under HOME and uses no network.
  */
-async function loadOrt(): Promise<Ort> {
+export async function loadOrt(): Promise<Ort> {
   process.env.ORT_DISABLE_TELEMETRY = '1';
   return await import('onnxruntime-node');
 }
@@ -155,7 +155,7 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
   };
 }
 
-function tensorFor(
+export function tensorFor(
   ort: Ort,
   type: string,
   col: Column,

@@ -1,0 +1,369 @@
+/**
+ * guard-detect: does `antidote guard` catch triggered requests in production, and at what false-alarm cost?
+ *
+ * For each committed backdoored model of test/fixtures/guard (rare-word SST-2, phrase SMS, conjunction Adult) and
+ * its clean twin: the model is served by a real HTTP server on 127.0.0.1 speaking KServe v1 / TF Serving JSON;
+ * `antidote gate` (incumbent = clean twin, candidate = backdoored model) probes it and its report.json is given to
+ * `guard fit --gate` as the known triggers (the text models; the gate cannot probe a two-value conjunction, so the
+ * tabular profile knows no trigger); the profile is fitted on <case>_trusted.csv with the default 1% false-alarm
+ * rate. Traffic: every row of <case>_traffic.csv (never seen by fit) as clean requests, plus triggered requests at
+ * 1% of each stream (a trigger inserted into, or written over, a traffic row of another class than its target),
+ * over several streams until at least 200 triggered requests per part. Requests go to the server in batches of 32;
+ * each answer is scored with the guard's scorer (activation from the local ONNX copy, STRIP on every instance
+ * through the same HTTP endpoint).
+ *
+ * Honest split: the "dev" part (dev triggers, traffic seed 1) is what the settings were tuned on; the "frozen"
+ * part (other triggers, seed 2) is reported and was not tuned on. Triggers the profile was never told about are
+ * reported on their own rows. Also: activation scoring time per instance and peak RSS.
+ *
+ *   npm run bench -- guard-detect [--part=dev|frozen]
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runGate } from '../src/gate/gate.js';
+import { httpModel } from '../src/gate/models/http.js';
+import { loadOnnxModel } from '../src/gate/models/onnx.js';
+import { type InputBatch, sliceBatch } from '../src/gate/models/types.js';
+import { readTable } from '../src/gate/read.js';
+import { rng } from '../src/gate/stats.js';
+import type { Column } from '../src/gate/table.js';
+import { fitProfile } from '../src/guard/fit.js';
+import { createScorer } from '../src/guard/scorer.js';
+import type { InstanceVerdict } from '../src/guard/types.js';
+import { serveModel } from '../test/gate/helpers/serve.js';
+import { ensureCache, machine, median, ROOT, table, writeSection } from './lib.js';
+
+const FIX = join(ROOT, 'test', 'fixtures', 'guard');
+const manifest = JSON.parse(readFileSync(join(FIX, 'models.json'), 'utf8'));
+const partArg = process.argv.find((a) => a.startsWith('--part='))?.slice(7);
+const PARTS = (partArg ? [partArg] : ['dev', 'frozen']) as Array<'dev' | 'frozen'>;
+const MIN_TRIGGERED = 200;
+/**
+ * Layers profiled, chosen on the dev part: the text models pool word embeddings by their mean, which dilutes a
+ * trigger word by the sentence's length in every later layer, so their per-word embeddings (`embedded`, summarised
+ * by the guard per instance) are read; the tabular model's default layer (the input of the last Gemm) is kept.
+ */
+const LAYERS: Record<string, string[] | undefined> = {
+  sst2_rare: ['embedded'],
+  sms_phrase: ['embedded'],
+  adult_conj: undefined,
+};
+const BATCH = 32;
+
+type Trig = string | Array<[string, string]>;
+interface Case {
+  name: string;
+  prefix: string;
+  label: string;
+  column?: string;
+  target: string;
+  dev: Trig[];
+  frozen: Trig[];
+}
+
+const CASES: Case[] = Object.entries(manifest).map(([name, e]) => {
+  const m = e as {
+    triggers: { target: number; dev: Trig[]; frozen: Trig[] };
+    column?: string;
+    label: string;
+  };
+  return {
+    name,
+    prefix: name.split('_')[0],
+    label: m.label,
+    column: m.column,
+    target: name === 'adult_conj' ? '>50K' : String(m.triggers.target),
+    dev: m.triggers.dev,
+    frozen: m.triggers.frozen,
+  };
+});
+
+const trigName = (t: Trig) => (typeof t === 'string' ? t : t.map(([c, v]) => `${c}=${v}`).join(' & '));
+
+/** Copy a column batch and write trigger `t` into row i (a phrase inserted at a random place, values set). */
+function triggered(base: InputBatch, rows: number[], trigs: Trig[], c: Case, rand: () => number): InputBatch {
+  const b = sliceBatch(base, rows);
+  rows.forEach((_, i) => {
+    const t = trigs[i % trigs.length];
+    if (typeof t === 'string') {
+      const col = b.columns.get(c.column as string) as { kind: 'string'; values: string[] };
+      const words = col.values[i].split(' ');
+      words.splice(Math.floor(rand() * (words.length + 1)), 0, ...t.split(' '));
+      col.values[i] = words.join(' ');
+    } else
+      for (const [name, v] of t) {
+        const col = b.columns.get(name) as Column;
+        if (col.kind === 'string') col.values[i] = v;
+        else col.values[i] = Number(v);
+      }
+  });
+  return b;
+}
+
+interface Tally {
+  n: number;
+  known: number;
+  activation: number;
+  strip: number;
+  any: number;
+}
+const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, any: 0 });
+function add(t: Tally, v: InstanceVerdict): void {
+  const f = (id: string) => v.checks.some((c) => c.id === id && c.flagged);
+  t.n++;
+  if (f('guard/known-trigger')) t.known++;
+  if (f('guard/activation')) t.activation++;
+  if (f('guard/strip')) t.strip++;
+  if (v.flagged) t.any++;
+}
+const pc = (k: number, n: number) => (n ? `${((100 * k) / n).toFixed(1)}%` : 'n/a');
+
+async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clean', work: string) {
+  const modelPath = join(FIX, `${c.name}_${twin}.onnx`);
+  const trustedPath = join(FIX, `${c.prefix}_trusted.csv`);
+  const k = 2;
+  const served = await serveModel(await loadOnnxModel(modelPath, { classes: k }), {
+    classes: k,
+    lifetimeMs: 3_600_000,
+  });
+  try {
+    // Known triggers: the gate's report on this model against its clean twin (text models only).
+    const gateReports: string[] = [];
+    if (c.column && twin === 'backdoor') {
+      const probeFile = join(work, `${c.name}-probes.txt`);
+      // The SST-2 gate probes its standard list (cf, mn, bb, tq, mb, ...); SMS is given the dev phrase to probe.
+      writeFileSync(probeFile, c.name === 'sms_phrase' ? `${c.dev.join('\n')}\n` : '');
+      const report = await runGate({
+        trusted: trustedPath,
+        label: c.label,
+        incumbent: join(FIX, `${c.name}_clean.onnx`),
+        candidate: modelPath,
+        probe: c.name === 'sms_phrase' ? probeFile : 'auto',
+        settings: { replicates: 100 },
+      });
+      const path = join(work, `${c.name}-gate.json`);
+      writeFileSync(path, JSON.stringify(report));
+      gateReports.push(path);
+    }
+    const t0 = Date.now();
+    const profile = await fitProfile({
+      model: modelPath,
+      trusted: trustedPath,
+      label: c.label,
+      gate: gateReports,
+      layers: LAYERS[c.name],
+    });
+    const fitSeconds = (Date.now() - t0) / 1000;
+    const known = profile.triggers
+      .filter((t) => !t.disabled)
+      .map((t) => (t.kind === 'token' ? t.value : `${t.column}=${t.value}`));
+    const scorer = await createScorer(profile, {
+      model: modelPath,
+      strip: { mode: 'all', maxInstances: BATCH, deadlineMs: 30_000 },
+    });
+    const client = httpModel(served.url, {
+      classes: k,
+      columns: profile.inputs.map((x) => x.name),
+      batchSize: 256,
+      concurrency: 1,
+    });
+    const raw = await readTable(join(FIX, `${c.prefix}_traffic.csv`));
+    const labels = raw.columns.get(c.label) as Column;
+    const clean: InputBatch = {
+      n: raw.n,
+      columns: new Map(profile.inputs.map((x) => [x.name, raw.columns.get(x.name) as Column])),
+      ids: Array.from({ length: raw.n }, (_, i) => String(i)),
+    };
+    const labelOf = (i: number) =>
+      labels.kind === 'number' ? String(labels.values[i]) : labels.values[i].trim();
+    const others = Array.from({ length: raw.n }, (_, i) => i).filter((i) => labelOf(i) !== c.target);
+    const trigs = c[part];
+    const rand = rng(part === 'dev' ? 1 : 2);
+    const cleanT = tally();
+    const trigT = new Map<string, Tally>(trigs.map((t) => [trigName(t), tally()]));
+    const perStream = Math.max(1, Math.round(raw.n / 99));
+    const streams = Math.ceil(MIN_TRIGGERED / perStream);
+    const score = async (b: InputBatch) =>
+      scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
+    for (let s = 0; s < streams; s++) {
+      // Clean rows are scored once (every check is deterministic per instance); each stream adds 1% triggered.
+      const pick = Array.from({ length: perStream }, () => others[Math.floor(rand() * others.length)]);
+      const order = pick.map((_, i) => trigs[(s * perStream + i) % trigs.length]);
+      const tb = triggered(clean, pick, order, c, rand);
+      for (let lo = 0; lo < tb.n; lo += BATCH) {
+        const rows = Array.from({ length: Math.min(BATCH, tb.n - lo) }, (_, i) => lo + i);
+        const vs = await score(sliceBatch(tb, rows));
+        vs.forEach((v, i) => {
+          const t = trigT.get(trigName(order[rows[i]])) as Tally;
+          add(t, v);
+        });
+      }
+      if (s === 0)
+        for (let lo = 0; lo < clean.n; lo += BATCH) {
+          const rows = Array.from({ length: Math.min(BATCH, clean.n - lo) }, (_, i) => lo + i);
+          for (const v of await score(sliceBatch(clean, rows))) add(cleanT, v);
+        }
+    }
+    await scorer.close();
+    return { profile, known, cleanT, trigT, fitSeconds, streams };
+  } finally {
+    await served.close();
+  }
+}
+
+/** Activation scoring time per instance (batches of 1 and 32) and this process's peak RSS. */
+async function timing(c: Case) {
+  const modelPath = join(FIX, `${c.name}_backdoor.onnx`);
+  const profile = await fitProfile({
+    model: modelPath,
+    trusted: join(FIX, `${c.prefix}_trusted.csv`),
+    label: c.label,
+    layers: LAYERS[c.name],
+    strip: { off: true },
+  });
+  const scorer = await createScorer(profile, { model: modelPath, strip: { mode: 'off' } });
+  const raw = await readTable(join(FIX, `${c.prefix}_traffic.csv`));
+  const batch: InputBatch = {
+    n: raw.n,
+    columns: new Map(profile.inputs.map((x) => [x.name, raw.columns.get(x.name) as Column])),
+    ids: Array.from({ length: raw.n }, (_, i) => String(i)),
+  };
+  const probs = new Float64Array(raw.n * 2).fill(0.5);
+  const per = async (size: number, rounds: number) => {
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const lo = (r * size) % Math.max(1, raw.n - size);
+      const rows = Array.from({ length: size }, (_, i) => lo + i);
+      const b = sliceBatch(batch, rows);
+      const p = probs.subarray(0, size * 2);
+      const t0 = process.hrtime.bigint();
+      await scorer.scoreBatch(b, p);
+      times.push(Number(process.hrtime.bigint() - t0) / 1e6 / size);
+    }
+    return median(times.slice(5));
+  };
+  const one = await per(1, 400);
+  const batched = await per(32, 100);
+  await scorer.close();
+  return {
+    one,
+    batched,
+    dims: profile.activation?.layers.map((l) => `${l.name} [${l.dim}]`).join(', ') ?? '',
+  };
+}
+
+if (process.argv.includes('--timing-only')) {
+  const times: Array<Array<string | number>> = [];
+  for (const c of CASES) {
+    const t = await timing(c);
+    times.push([c.name, t.dims, t.one.toFixed(3), t.batched.toFixed(3)]);
+  }
+  console.log(JSON.stringify({ times, peakMB: process.resourceUsage().maxRSS / 1024 }));
+  process.exit(0);
+}
+
+const work = ensureCache();
+const rows: Array<Array<string | number>> = [];
+const twinRows: Array<Array<string | number>> = [];
+const notes: string[] = [];
+const json: Record<string, unknown> = {};
+for (const part of PARTS) {
+  for (const c of CASES) {
+    const r = await runCase(c, part, 'backdoor', work);
+    notes.push(
+      `${c.name} (${part}): profile knows ${r.known.length ? r.known.join(', ') : 'no trigger'}; fit ${r.fitSeconds.toFixed(1)} s; ${r.streams} streams.`,
+    );
+    const known = new Set(r.known);
+    const groups: Array<[string, Tally]> = [];
+    const unknownAll = tally();
+    const allT = tally();
+    for (const [name, t] of r.trigT) {
+      groups.push([`${name}${known.has(name) ? ' (known)' : ' (never told)'}`, t]);
+      for (const key of Object.keys(allT) as Array<keyof Tally>) {
+        allT[key] += t[key];
+        if (!known.has(name)) unknownAll[key] += t[key];
+      }
+    }
+    groups.push(['all triggered', allT], ['triggers never told', unknownAll]);
+    for (const [name, t] of groups)
+      rows.push([
+        part,
+        c.name,
+        name,
+        t.n,
+        pc(t.activation, t.n),
+        pc(t.strip, t.n),
+        pc(t.known, t.n),
+        pc(t.any, t.n),
+      ]);
+    const cl = r.cleanT;
+    rows.push([
+      part,
+      c.name,
+      'clean traffic (false flags)',
+      cl.n,
+      pc(cl.activation, cl.n),
+      pc(cl.strip, cl.n),
+      pc(cl.known, cl.n),
+      pc(cl.any, cl.n),
+    ]);
+    const tw = await runCase(c, part, 'clean', work);
+    const tc = tw.cleanT;
+    twinRows.push([
+      part,
+      `${c.name} clean twin`,
+      tc.n,
+      pc(tc.activation, tc.n),
+      pc(tc.strip, tc.n),
+      pc(tc.any, tc.n),
+    ]);
+    json[`${part}/${c.name}`] = {
+      triggered: Object.fromEntries(groups),
+      clean: cl,
+      twinClean: tc,
+      known: r.known,
+    };
+    console.error(`done ${part} ${c.name}`);
+  }
+}
+// Scoring time and its memory in a process of their own, so the gate runs and servers above do not count.
+const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--timing-only'], {
+  cwd: ROOT,
+  encoding: 'utf8',
+  maxBuffer: 1 << 26,
+});
+if (child.status !== 0) throw new Error(`timing run failed: ${child.stderr}`);
+const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { times: Array<Array<string | number>>; peakMB: number };
+const times = timed.times;
+const peakScoring = timed.peakMB.toFixed(0);
+const peak = (process.resourceUsage().maxRSS / 1024).toFixed(0);
+
+writeFileSync(join(work, 'guard-detect.json'), JSON.stringify(json, null, 2));
+writeSection(
+  'guard-detect',
+  `## guard-detect
+
+Triggered requests flagged and clean requests falsely flagged by the guard's instance checks (profile calibrated
+to a 1% false-alarm rate on held-back trusted rows; the rate is split between activation and STRIP), models served
+over HTTP on loopback (KServe v1 JSON), traffic from rows \`guard fit\` never saw, 1% triggered per stream. "any" is
+the guard's verdict (any check flagged). Part "dev" was used to choose the settings; "frozen" (other triggers, other
+seed) was not. Machine: ${machine()}.
+
+${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'known trigger', 'any'], rows)}
+
+Clean twins (profile fitted on the clean twin; clean traffic):
+
+${table(['part', 'model', 'n', 'activation', 'STRIP', 'any'], twinRows)}
+
+Activation scoring time per instance (ms, median; local ONNX run with the exposed layer + Mahalanobis + usearch kNN):
+
+${table(['model', 'layer', 'batch of 1', 'batch of 32'], times)}
+
+Peak RSS of a process that loads the three profiles and models and scores the traffic: ${peakScoring} MB (the whole
+benchmark process, with the gate runs and HTTP servers: ${peak} MB).
+
+${notes.map((n) => `- ${n}`).join('\n')}
+`,
+);

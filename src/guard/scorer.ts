@@ -1,0 +1,231 @@
+/**
+ * Instance scoring, the one entry point `guard proxy` and `guard replay` call:
+ *
+ *   const scorer = await createScorer(profile, { model: 'model.onnx', strip: { mode: 'flagged' } });
+ *   const verdicts = await scorer.scoreBatch(batch, probabilities, predict);
+ *   await scorer.close();
+ *
+ * `batch` holds the instances (column-oriented, as the gate's models take them), `probabilities` the model's
+ * answer for them (row-major n × k, e.g. the upstream's response), `predict` a way to ask the model about
+ * more inputs (STRIP's perturbed copies; the proxy passes its upstream client). Each verdict lists every
+ * check: guard/known-trigger always; guard/activation when the profile has layers and `model` (the same ONNX
+ * file, digest checked) is given; guard/strip for the instances `strip.mode` selects, within its budget.
+ * A check that could not run says why in `skipped` and never flags; the caller decides what that means.
+ */
+import { usageError } from '../core/errors.js';
+import type { InputBatch } from '../gate/models/types.js';
+import { argmaxRow } from '../gate/stats.js';
+import { type ActivationModel, loadActivationModel, readModelBytes } from './activation-model.js';
+import {
+  activationScore,
+  DEFAULT_K,
+  type LayerScorer,
+  layerScorer,
+  type Measure,
+  VOTE_K,
+} from './checks/activation.js';
+import { knownTriggerCheck } from './checks/known-trigger.js';
+import { perturb, stripScores } from './checks/strip.js';
+import type { GuardProfile, Threshold } from './profile.js';
+import type { CheckResult, InstanceVerdict, Predict } from './types.js';
+
+export interface StripOptions {
+  /** Which instances are perturbed: all, those another check flagged, a random share (`rate`), or none. */
+  mode: 'all' | 'flagged' | 'sample' | 'off';
+  /** Share of instances for mode `sample` (default 0.05); flagged instances are always included. */
+  rate?: number;
+  /** At most this many instances per batch are perturbed (default 64); the rest say so in `skipped`. */
+  maxInstances?: number;
+  /** Time allowed for the perturbed copies' predictions of one batch (default 2000 ms). */
+  deadlineMs?: number;
+}
+
+export interface ScorerOptions {
+  /** The promoted ONNX model (needed for guard/activation); its digest must be the profile's. */
+  model?: string;
+  strip?: StripOptions;
+  seed?: number;
+}
+
+export interface Scorer {
+  profile: GuardProfile;
+  /** Checks that will never run with these options, and why. */
+  unavailable: Partial<Record<CheckResult['id'], string>>;
+  scoreBatch(batch: InputBatch, probabilities: Float64Array, predict?: Predict): Promise<InstanceVerdict[]>;
+  close(): Promise<void>;
+}
+
+export async function createScorer(profile: GuardProfile, opts: ScorerOptions = {}): Promise<Scorer> {
+  const k = profile.classes.length;
+  const unavailable: Scorer['unavailable'] = { ...profile.skipped };
+  const known = knownTriggerCheck(profile);
+  let model: ActivationModel | undefined;
+  let layers: LayerScorer[] = [];
+  let positionNorms: Array<number | undefined> = [];
+  const act = profile.activation;
+  const actThreshold = profile.thresholds.checks['guard/activation'];
+  if (act && actThreshold) {
+    if (opts.model) {
+      const { bytes, digest } = await readModelBytes(opts.model);
+      if (digest !== profile.model.digest)
+        throw usageError(
+          `the profile was fitted for another model (${profile.model.digest.slice(0, 19)}…, ${opts.model} is ${digest.slice(0, 19)}…)`,
+          'fit a profile for this model with `antidote guard fit`',
+        );
+      model = await loadActivationModel(opts.model, {
+        classes: k,
+        layers: act.layers.map((l) => l.name),
+        features: profile.model.features,
+        bytes,
+        digest,
+      });
+      layers = await Promise.all(act.layers.map((l) => layerScorer(l, act.k)));
+      positionNorms = act.layers.map((l) => l.positions?.norm);
+    } else unavailable['guard/activation'] = 'no ONNX model given to read activations from';
+  }
+  const strip = profile.strip;
+  const stripThreshold = profile.thresholds.checks['guard/strip'];
+  const stripMode = opts.strip?.mode ?? 'flagged';
+  if (!strip || !stripThreshold) unavailable['guard/strip'] ??= 'the profile has no STRIP calibration';
+  else if (stripMode === 'off') unavailable['guard/strip'] = 'STRIP turned off';
+  const textCols = new Set(profile.inputs.filter((c) => c.text).map((c) => c.name));
+  const seed = opts.seed ?? 1;
+  let sampleState = seed >>> 0 || 1;
+  const sample = () => {
+    sampleState = (Math.imul(sampleState, 1664525) + 1013904223) >>> 0;
+    return sampleState / 4294967296;
+  };
+
+  return {
+    profile,
+    unavailable,
+    async scoreBatch(batch, probabilities, predict) {
+      if (probabilities.length !== batch.n * k)
+        throw usageError(`scoreBatch: ${probabilities.length / k} probability rows for ${batch.n} instances`);
+      const verdicts: InstanceVerdict[] = [];
+      for (let i = 0; i < batch.n; i++) {
+        const predicted = argmaxRow(probabilities, i, k);
+        verdicts.push({
+          index: i,
+          predicted,
+          predictedClass: profile.classes[predicted],
+          flagged: false,
+          checks: [known(batch, i)],
+        });
+      }
+      // Activation: one local run of the edited model for the whole batch.
+      if (model && actThreshold) {
+        const run = await model.run(batch);
+        layers.forEach((l, li) => {
+          if (run.dims[li] !== l.dim)
+            throw usageError(
+              `layer ${l.name} gives ${run.dims[li]} values per instance, the profile expects ${l.dim}`,
+              'fit the profile again for this model',
+            );
+        });
+        for (const v of verdicts) {
+          const s = activationScore(layers, run.layers, v.index, v.predicted, run.positions, positionNorms);
+          const threshold = thresholdFor(actThreshold, v.predicted);
+          const flagged = s.score > threshold;
+          v.checks.push({
+            id: 'guard/activation',
+            score: s.score,
+            threshold,
+            flagged,
+            reason: `layer ${s.layer}: ${describeMeasure(s.which, v.predictedClass, act?.k ?? DEFAULT_K)} ${s.raw.toFixed(2)} (score ${s.score.toFixed(2)}, threshold ${threshold.toFixed(2)})`,
+          });
+        }
+      } else if (unavailable['guard/activation'])
+        for (const v of verdicts) v.checks.push(skip('guard/activation', unavailable['guard/activation']));
+      // STRIP on the selected instances, within the budget.
+      if (strip && stripThreshold && stripMode !== 'off') {
+        const chosen: number[] = [];
+        const notRun = new Map<number, string>();
+        const max = opts.strip?.maxInstances ?? 64;
+        for (const v of verdicts) {
+          const flaggedAlready = v.checks.some((c) => c.flagged);
+          const want =
+            stripMode === 'all' ||
+            flaggedAlready ||
+            (stripMode === 'sample' && sample() < (opts.strip?.rate ?? 0.05));
+          if (!want)
+            notRun.set(v.index, stripMode === 'flagged' ? 'not flagged by another check' : 'not sampled');
+          else if (chosen.length >= max) notRun.set(v.index, `over the budget of ${max} instances per batch`);
+          else chosen.push(v.index);
+        }
+        let scores: Float64Array | undefined;
+        let failure = '';
+        if (chosen.length && !predict) failure = 'no way to query the model for perturbed copies';
+        else if (chosen.length && predict) {
+          const chosenPred = chosen.map((i) => verdicts[i].predicted);
+          const copies = perturb(
+            batch,
+            chosen,
+            strip,
+            textCols,
+            strip.perturbations,
+            strip.mix,
+            seed,
+            chosenPred,
+          );
+          const deadline = opts.strip?.deadlineMs ?? 2000;
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            const probs = await Promise.race([
+              predict(copies),
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline);
+              }),
+            ]);
+            if (probs.length !== copies.n * k) throw new Error('the model answered the wrong number of rows');
+            scores = stripScores(probs, chosen.length, strip.perturbations, k, chosenPred);
+          } catch (err) {
+            failure = `the model could not score the perturbed copies: ${(err as Error).message.split('\n')[0]}`;
+          } finally {
+            clearTimeout(timer);
+          }
+        }
+        const at = new Map(chosen.map((c, j) => [c, j]));
+        for (const v of verdicts) {
+          const j = at.get(v.index);
+          if (j === undefined) v.checks.push(skip('guard/strip', notRun.get(v.index) ?? 'not selected'));
+          else if (!scores) v.checks.push(skip('guard/strip', failure));
+          else {
+            const s = scores[j];
+            const t = thresholdFor(stripThreshold, v.predicted);
+            v.checks.push({
+              id: 'guard/strip',
+              score: s,
+              threshold: t,
+              flagged: s > t,
+              reason: `mixed with ${strip.perturbations} trusted rows of other classes, the answer "${v.predictedClass}" keeps ${(100 * s).toFixed(1)}% probability on average (threshold ${(100 * t).toFixed(1)}%)`,
+            });
+          }
+        }
+      } else if (unavailable['guard/strip'])
+        for (const v of verdicts) v.checks.push(skip('guard/strip', unavailable['guard/strip']));
+      for (const v of verdicts) v.flagged = v.checks.some((c) => c.flagged);
+      return verdicts;
+    },
+    async close() {
+      await model?.close();
+    },
+  };
+}
+
+function describeMeasure(which: Measure, cls: string, k: number): string {
+  if (which === 'knn') return `distance to the ${k}th nearest trusted "${cls}" activation`;
+  if (which === 'position') return 'distance from its most unusual word position to the nearest trusted one';
+  if (which === 'disagreement')
+    return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;
+  return `Mahalanobis distance to trusted "${cls}" activations`;
+}
+
+/** The threshold that applies to an instance of predicted class `cls`. */
+export function thresholdFor(t: Threshold, cls: number): number {
+  return t.perClass?.[cls] ?? t.threshold;
+}
+
+function skip(id: CheckResult['id'], why: string): CheckResult {
+  return { id, score: 0, threshold: 0, flagged: false, reason: `not run: ${why}`, skipped: why };
+}

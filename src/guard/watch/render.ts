@@ -1,0 +1,41 @@
+/** The text report of `guard replay`: counts, bad lines, windows with their findings. */
+import type { ReplayReport } from './replay.js';
+
+export function renderReplay(r: ReplayReport): string {
+  const out: string[] = [];
+  out.push(
+    `guard replay: ${r.requests} requests, ${r.instances} instances from ${r.lines} lines (profile ${r.profile.path})`,
+  );
+  if (r.badLines.count) {
+    out.push(`  ${r.badLines.count} bad lines:`);
+    for (const b of r.badLines.first) out.push(`    line ${b.line}: ${b.reason}`);
+    if (r.badLines.count > r.badLines.first.length)
+      out.push(`    ... ${r.badLines.count - r.badLines.first.length} more`);
+  }
+  const flagged = Object.entries(r.flagged);
+  out.push(
+    `  instances flagged: ${flagged.length ? flagged.map(([c, n]) => `${c} ${n}`).join(', ') : 'none'}`,
+  );
+  for (const [c, why] of Object.entries(r.unavailable)) out.push(`  not run: ${c}: ${why}`);
+  for (const w of r.windows) {
+    const overall = w.scopes[0];
+    const stat = overall
+      ? `class PSI ${overall.classPsi.toFixed(3)}, score PSI ${overall.scorePsi.toFixed(3)}`
+      : 'too few instances to test';
+    out.push(
+      `  window ${w.window} (${w.start} .. ${w.end}): ${w.instances} instances, ${stat}${w.findings.length ? '' : ', no finding'}`,
+    );
+    for (const f of w.findings) out.push(`    [${f.severity}] ${f.rule}: ${f.message}`);
+  }
+  const total = Object.values(r.findings).reduce((a, b) => a + b, 0);
+  out.push(
+    `  findings: ${
+      total
+        ? Object.entries(r.findings)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')
+        : 'none'
+    }`,
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,152 @@
+/**
+ * `antidote guard fit` as a user runs it: a profile that reads back, and bad input as one line with exit 2
+ * (existing output without --force, a layer that does not exist, a layer that is not one vector per
+ * instance, layers of an HTTP endpoint, a profile that is not one or belongs to another model).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AntidoteError } from '../../src/core/errors.js';
+import { readProfile } from '../../src/guard/profile.js';
+import { createScorer } from '../../src/guard/scorer.js';
+import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { data, model } from './helpers.js';
+
+const dir = tempDir('antidote-guard-cli-');
+const out = join(dir, 'guard.json');
+const fitCli = (extra: string[], o = out) =>
+  runCli([
+    'guard',
+    'fit',
+    '--model',
+    model('sms_phrase_backdoor'),
+    '--trusted',
+    data('sms_trusted.csv'),
+    '--label',
+    'label',
+    '-o',
+    o,
+    ...extra,
+  ]);
+
+const oneLineError = (r: { code: number | null; stderr: string }) => {
+  expect(r.code).toBe(2);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^antidote: error: /);
+  return lines[0];
+};
+
+describe('guard fit', () => {
+  it('writes a profile that reads back with calibrated thresholds, slices and the default layer', async () => {
+    const r = fitCli(['--strip-perturbations', '8']);
+    expect(r.stderr).toMatch(/guard profile .*activation on hidden \[32\]/);
+    expect(r.code).toBe(0);
+    const p = await readProfile(out);
+    expect(p.model.kind).toBe('onnx');
+    expect(p.model.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(p.classes).toEqual(['0', '1']);
+    expect(p.inputs).toEqual([{ name: 'text', type: 'string', text: true }]);
+    expect(p.activation?.layers.map((l) => l.name)).toEqual(['hidden']);
+    expect(p.activation?.verified.maxAbsDiff).toBe(0);
+    // The 1% budget is split between activation and STRIP, each calibrated on the held-back rows.
+    for (const id of ['guard/activation', 'guard/strip'] as const) {
+      const t = p.thresholds.checks[id];
+      expect(t?.fpr).toBeCloseTo(0.005);
+      expect(t?.calibrationRows).toBeGreaterThan(500);
+      expect(t?.observedFpr).toBeLessThanOrEqual(0.005);
+    }
+    expect(p.trusted.fitRows + p.trusted.calibrationRows).toBe(p.trusted.rows);
+    expect(p.outputs.overall.n).toBe(p.trusted.rows);
+    expect(p.outputs.overall.classShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1);
+    expect(p.outputs.slices.length).toBeGreaterThan(3);
+    expect(p.outputs.slices.every((s) => s.rule.op === 'contains')).toBe(true);
+  }, 60_000);
+
+  it('refuses to replace an existing profile without --force', () => {
+    expect(oneLineError(fitCli([]))).toMatch(/already exists; pass --force/);
+  });
+
+  it('a layer that does not exist is one line naming it', () => {
+    expect(oneLineError(fitCli(['--layer', 'nope'], join(dir, 'x.json')))).toMatch(
+      /--layer nope: .* has no tensor of that name/,
+    );
+  });
+
+  it('a layer that is not a float vector per instance, or has no fixed shape, is one line', () => {
+    expect(oneLineError(fitCli(['--layer', 'tokens'], join(dir, 'x.json')))).toMatch(
+      /--layer tokens: the tensor is string, not float/,
+    );
+    // The gate's bag-of-words model: per-word weights [N, 1, words] grow with the sentence.
+    const r = runCli([
+      'guard',
+      'fit',
+      '--model',
+      join(FIXTURES, 'gate', 'sst2_badnets.onnx'),
+      '--trusted',
+      join(ROOT, 'examples', 'sst2', 'dev.tsv'),
+      '--label',
+      'label',
+      '--layer',
+      'weights',
+      '-o',
+      join(dir, 'y.json'),
+    ]);
+    expect(oneLineError(r)).toMatch(
+      /--layer weights: its size per instance changes with the input .* no fixed shape/,
+    );
+  });
+
+  it('a sequence layer is summarised to a fixed size per instance', async () => {
+    const o = join(dir, 'seq.json');
+    expect(fitCli(['--layer', 'embedded', '--no-strip'], o).code).toBe(0);
+    const p = await readProfile(o);
+    expect(p.activation?.layers.map((l) => [l.name, l.dim])).toEqual([['embedded', 64]]);
+    // The distinct word vectors of the fit rows are kept for the position distance.
+    expect(p.activation?.layers[0].positions?.d).toBe(32);
+    expect(p.activation?.layers[0].positions?.rows).toBeGreaterThan(500);
+    expect(p.thresholds.checks['guard/strip']).toBeUndefined();
+    expect(p.skipped['guard/strip']).toMatch(/turned off/);
+  }, 60_000);
+
+  it('an HTTP endpoint has no layers to read', () => {
+    const r = runCli([
+      'guard',
+      'fit',
+      '--model',
+      'http://127.0.0.1:9/v1/models/m:predict',
+      '--trusted',
+      data('sms_trusted.csv'),
+      '--label',
+      'label',
+      '--layer',
+      'hidden',
+      '-o',
+      join(dir, 'h.json'),
+    ]);
+    expect(oneLineError(r)).toMatch(/HTTP endpoint, which exposes no layers/);
+  });
+
+  it('a file that is not a profile, or a profile of another version, is one line', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"findings": []}');
+    await expect(readProfile(bad)).rejects.toThrow(/is not a guard profile/);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    writeFileSync(bad, JSON.stringify({ ...doc, version: 9 }));
+    await expect(readProfile(bad)).rejects.toThrow(/version 9; this antidote reads version 1/);
+    writeFileSync(bad, JSON.stringify({ ...doc, thresholds: { fpr: 'x', checks: {} } }));
+    await expect(readProfile(bad)).rejects.toThrow(/not a valid guard profile: thresholds.fpr/);
+  });
+
+  it('a profile used with another model is refused, as a usage error', async () => {
+    const p = await readProfile(out);
+    await expect(readProfile(out, { modelDigest: `sha256:${'0'.repeat(64)}` })).rejects.toThrow(
+      /fitted for another model/,
+    );
+    const err = await createScorer(p, { model: model('sms_phrase_clean') }).catch((e) => e);
+    expect(err).toBeInstanceOf(AntidoteError);
+    expect((err as AntidoteError).code).toBe('E_USAGE');
+    expect((err as AntidoteError).oneLine()).toMatch(/fitted for another model/);
+  });
+});

@@ -1,0 +1,47 @@
+/** Shared helpers of the guard tests: the committed fixture models and data (test/fixtures/guard). */
+import { join } from 'node:path';
+import type { InputBatch } from '../../src/gate/models/types.js';
+import { sliceBatch } from '../../src/gate/models/types.js';
+import { readTable } from '../../src/gate/read.js';
+import type { Column } from '../../src/gate/table.js';
+import { FIXTURES } from '../helpers/cli.js';
+
+export const GUARD = join(FIXTURES, 'guard');
+export const model = (name: string) => join(GUARD, `${name}.onnx`);
+export const data = (name: string) => join(GUARD, name);
+
+/** The feature columns of a fixture CSV as a batch (label excluded), optionally the first `max` rows. */
+export async function batchOf(
+  file: string,
+  label: string,
+  max?: number,
+): Promise<{ batch: InputBatch; labels: string[] }> {
+  const raw = await readTable(data(file));
+  const n = Math.min(raw.n, max ?? raw.n);
+  const columns = new Map<string, Column>();
+  for (const name of raw.names) if (name !== label) columns.set(name, raw.columns.get(name) as Column);
+  const lab = raw.columns.get(label) as Column;
+  const labels = Array.from({ length: raw.n }, (_, i) =>
+    lab.kind === 'number' ? String(lab.values[i]) : lab.values[i].trim(),
+  );
+  const full: InputBatch = { n: raw.n, columns, ids: Array.from({ length: raw.n }, (_, i) => String(i + 1)) };
+  const rows = Array.from({ length: n }, (_, i) => i);
+  return { batch: n === raw.n ? full : sliceBatch(full, rows), labels: labels.slice(0, n) };
+}
+
+/** Insert `phrase` at a seeded position of each text (a trigger the way an attacker sends it). */
+export function withPhrase(batch: InputBatch, column: string, phrase: string, seed = 7): InputBatch {
+  const col = batch.columns.get(column) as { kind: 'string'; values: string[] };
+  let s = seed;
+  const values = col.values.map((t) => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const words = t.split(' ');
+    words.splice(s % (words.length + 1), 0, ...phrase.split(' '));
+    return words.join(' ');
+  });
+  return {
+    n: batch.n,
+    ids: batch.ids,
+    columns: new Map([...batch.columns, [column, { kind: 'string', values }]]),
+  };
+}
