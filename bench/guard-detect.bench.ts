@@ -329,13 +329,20 @@ for (const part of PARTS) {
   }
 }
 // Scoring time and its memory in a process of their own, so the gate runs and servers above do not count.
-const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--timing-only'], {
-  cwd: ROOT,
-  encoding: 'utf8',
-  maxBuffer: 1 << 26,
-});
+const child = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', fileURLToPath(import.meta.url), '--timing-only'],
+  {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  },
+);
 if (child.status !== 0) throw new Error(`timing run failed: ${child.stderr}`);
-const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { times: Array<Array<string | number>>; peakMB: number };
+const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+  times: Array<Array<string | number>>;
+  peakMB: number;
+};
 const times = timed.times;
 const peakScoring = timed.peakMB.toFixed(0);
 const peak = (process.resourceUsage().maxRSS / 1024).toFixed(0);
