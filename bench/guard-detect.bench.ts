@@ -329,13 +329,20 @@ for (const part of PARTS) {
   }
 }
 // Scoring time and its memory in a process of their own, so the gate runs and servers above do not count.
-const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--timing-only'], {
-  cwd: ROOT,
-  encoding: 'utf8',
-  maxBuffer: 1 << 26,
-});
+const child = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', fileURLToPath(import.meta.url), '--timing-only'],
+  {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  },
+);
 if (child.status !== 0) throw new Error(`timing run failed: ${child.stderr}`);
-const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { times: Array<Array<string | number>>; peakMB: number };
+const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
+  times: Array<Array<string | number>>;
+  peakMB: number;
+};
 const times = timed.times;
 const peakScoring = timed.peakMB.toFixed(0);
 const peak = (process.resourceUsage().maxRSS / 1024).toFixed(0);
@@ -349,7 +356,9 @@ Triggered requests flagged and clean requests falsely flagged by the guard's ins
 to a 1% false-alarm rate on held-back trusted rows; the rate is split between activation and STRIP), models served
 over HTTP on loopback (KServe v1 JSON), traffic from rows \`guard fit\` never saw, 1% triggered per stream. "any" is
 the guard's verdict (any check flagged). Part "dev" was used to choose the settings; "frozen" (other triggers, other
-seed) was not. Machine: ${machine()}.
+seed) was not: the first frozen set was looked at once, joined dev (with the word-position distance and the
+confidence-bound thresholds designed after it), and the frozen triggers here were trained into the models afterwards
+and only run for this table. Machine: ${machine()}.
 
 ${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'known trigger', 'any'], rows)}
 

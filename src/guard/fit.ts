@@ -4,8 +4,9 @@
  * index, STRIP pool) and held-back calibration rows (thresholds): a threshold set on the rows its statistics
  * came from would be optimistic. The false-alarm rate is split evenly between the calibrated checks
  * (activation, STRIP), so an instance of trusted traffic is flagged by any of them at most at that rate;
- * within activation, the largest of the normalised distances is calibrated directly. Pure analysis: returns
- * the profile, writes nothing.
+ * within activation, the largest of the normalised distances is calibrated directly. Each threshold holds its
+ * rate for this calibration set with 90% confidence (linalg.ts, conformalThreshold), not only on average;
+ * STRIP's is set per predicted class. Pure analysis: returns the profile, writes nothing.
  */
 import { createHash } from 'node:crypto';
 import { schemaError, usageError } from '../core/errors.js';

@@ -24,12 +24,24 @@ export function ruleOf(column: string, text: string): SliceRule | undefined {
   m = /^ = (.*)$/.exec(rest);
   if (m) return { op: 'eq', column, value: m[1] };
   m = /^ < (\S+)$/.exec(rest);
-  if (m) return { op: 'range', column, lo: null, hi: Number(m[1]) };
+  if (m) return range(column, null, m[1]);
   m = /^ >= (\S+)$/.exec(rest);
-  if (m) return { op: 'range', column, lo: Number(m[1]), hi: null };
+  if (m) return range(column, m[1], null);
   m = /^ in \[(\S+), (\S+)\)$/.exec(rest);
-  if (m) return { op: 'range', column, lo: Number(m[1]), hi: Number(m[2]) };
+  if (m) return range(column, m[1], m[2]);
   return undefined;
+}
+
+/** A range rule; an infinite bound is no bound, and a range with no bound at all (the whole column) is no slice. */
+function range(column: string, lo: string | null, hi: string | null): SliceRule | undefined {
+  const bound = (x: string | null) => {
+    const v = x === null ? Number.NaN : Number(x);
+    return Number.isFinite(v) ? v : null;
+  };
+  const l = bound(lo);
+  const h = bound(hi);
+  if (l === null && h === null) return undefined;
+  return { op: 'range', column, lo: l, hi: h };
 }
 
 /** Slices of the given columns on a table, as the gate builds them (values, quantile bins, tokens). */

@@ -94,6 +94,21 @@ describe('no command writes under HOME', () => {
     [['sign', model, '--key', keys.priv, '-o', join(work, 'model.sig')], 0],
     [['verify-signature', model, '--sig', join(work, 'model.sig'), '--key', keys.pub], 0],
     [['bom', model, '-o', join(work, 'bom.json')], 0],
+    [
+      [
+        'guard',
+        'fit',
+        '--model',
+        join(FIXTURES, 'guard', 'adult_conj_backdoor.onnx'),
+        '--trusted',
+        join(FIXTURES, 'guard', 'adult_trusted.csv'),
+        '--label',
+        'income',
+        '-o',
+        join(work, 'guard.json'),
+      ],
+      0,
+    ],
   ];
 
   for (const [args, code] of commands) {

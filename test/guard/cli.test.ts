@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AntidoteError } from '../../src/core/errors.js';
 import { readProfile } from '../../src/guard/profile.js';
 import { createScorer } from '../../src/guard/scorer.js';
+import { sliceMatches } from '../../src/guard/slices.js';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { data, model } from './helpers.js';
@@ -108,6 +109,41 @@ describe('guard fit', () => {
     expect(p.activation?.layers[0].positions?.rows).toBeGreaterThan(500);
     expect(p.thresholds.checks['guard/strip']).toBeUndefined();
     expect(p.skipped['guard/strip']).toMatch(/turned off/);
+  }, 60_000);
+
+  it('a tabular profile holds the gate slices as rules the proxy can apply, and reads back', async () => {
+    const o = join(dir, 'adult.json');
+    const r = runCli([
+      'guard',
+      'fit',
+      '--model',
+      model('adult_conj_backdoor'),
+      '--trusted',
+      data('adult_trusted.csv'),
+      '--label',
+      'income',
+      '--slices',
+      'age,sex',
+      '--no-strip',
+      '-o',
+      o,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const p = await readProfile(o);
+    expect(p.outputs.slices.map((s) => s.text)).toEqual(
+      expect.arrayContaining(['age < 26', 'age >= 51', 'sex = Male', 'sex = Female']),
+    );
+    const young = p.outputs.slices.find((s) => s.text === 'age < 26');
+    expect(young?.rule).toEqual({ op: 'range', column: 'age', lo: null, hi: 26 });
+    const batch = {
+      n: 2,
+      ids: ['a', 'b'],
+      columns: new Map([['age', { kind: 'number' as const, values: Float64Array.from([25, 26]) }]]),
+    };
+    expect([sliceMatches(young!.rule, batch, 0), sliceMatches(young!.rule, batch, 1)]).toEqual([true, false]);
+    // Each slice's distribution counts its own rows.
+    expect(young?.distribution.n).toBeGreaterThan(100);
+    expect(young?.distribution.n).toBeLessThan(p.trusted.rows);
   }, 60_000);
 
   it('an HTTP endpoint has no layers to read', () => {
