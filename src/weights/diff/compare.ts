@@ -96,6 +96,23 @@ function spectral(
   };
 }
 
+/**
+ * Read buffers reused from tensor to tensor (grown to the largest tensor): a fresh buffer per tensor costs
+ * more CPU in page faults and zero-filling than the read itself.
+ */
+export interface ReadBuffers {
+  base?: Uint8Array;
+  cand?: Uint8Array;
+}
+
+function buffer(pool: ReadBuffers | undefined, key: keyof ReadBuffers, bytes: number): Uint8Array | undefined {
+  if (!pool) return undefined;
+  const cur = pool[key];
+  if (cur && cur.length >= bytes) return cur;
+  pool[key] = new Uint8Array(bytes);
+  return pool[key];
+}
+
 export async function compareTensor(
   baseStore: TensorStore,
   candStore: TensorStore,
@@ -104,6 +121,8 @@ export async function compareTensor(
   shape: number[],
   dtypes: { base: string; candidate: string },
   seed: number,
+  pool?: ReadBuffers,
+  bytes?: { base: number; candidate: number },
 ): Promise<TensorDelta> {
   const out: TensorDelta = {
     base: baseName,
@@ -118,7 +137,10 @@ export async function compareTensor(
     relDelta: 0,
     changedShare: 0,
   };
-  const [rb, rc] = await Promise.all([baseStore.raw(baseName), candStore.raw(candName)]);
+  const [rb, rc] = await Promise.all([
+    baseStore.raw(baseName, bytes && buffer(pool, 'base', bytes.base)),
+    candStore.raw(candName, bytes && buffer(pool, 'cand', bytes.candidate)),
+  ]);
   if (dtypes.base === dtypes.candidate && sameBytes(rb, rc)) return out;
   const b = baseStore.decode(baseName, rb);
   const c = candStore.decode(candName, rc);

@@ -141,7 +141,7 @@ export async function diffModels(
     cand = await openModel(candPath, opts);
     if (await isAdapter(candPath)) {
       const { assessAdapter } = await import('../adapter/score.js');
-      const adapter = await assessAdapter(candPath, cand, base);
+      const adapter = await assessAdapter(candPath, cand, { store: base, path: basePath });
       return {
         version: 1,
         kind: 'diff',

@@ -5,7 +5,8 @@
 import { inputError } from '../../core/errors.js';
 import { matchNames } from '../names.js';
 import type { TensorEntry, TensorStore } from '../store.js';
-import { compareTensor, type TensorDelta } from './compare.js';
+import { DTYPE_BYTES } from '../decode.js';
+import { compareTensor, type ReadBuffers, type TensorDelta } from './compare.js';
 
 export interface TensorDiff {
   deltas: TensorDelta[];
@@ -62,6 +63,8 @@ export async function diffTensors(
     tied: [...tiedB, ...tiedC].sort(),
   };
   let i = 0;
+  const pool: ReadBuffers = {};
+  const bytesOf = (t: TensorEntry) => t.numel * (DTYPE_BYTES[t.dtype] ?? 0);
   for (const p of m.pairs) {
     const b = bIdx.get(p.base)!;
     const c = cIdx.get(p.candidate)!;
@@ -71,7 +74,10 @@ export async function diffTensors(
       continue;
     }
     out.deltas.push(
-      await compareTensor(base, cand, b.name, c.name, c.shape, { base: b.dtype, candidate: c.dtype }, 7 + i),
+      await compareTensor(base, cand, b.name, c.name, c.shape, { base: b.dtype, candidate: c.dtype }, 7 + i, pool, {
+        base: bytesOf(b),
+        candidate: bytesOf(c),
+      }),
     );
   }
   return out;
