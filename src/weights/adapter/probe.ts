@@ -12,7 +12,7 @@
  * Runs on GPT-2-layout bases (learned positions, LayerNorm, Conv1D projections) small enough to try every
  * vocabulary token; other bases get a reason instead of figures.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { canonicalName } from '../names.js';
 import type { TensorStore } from '../store.js';
@@ -59,23 +59,26 @@ interface BaseConfig {
   eps: number;
 }
 
-export async function readBaseConfig(basePath: string): Promise<BaseConfig> {
-  for (const dir of [basePath, dirname(basePath)]) {
-    try {
-      const raw = await readFile(join(dir, 'config.json'), 'utf8');
-      if (raw.length > 1 << 20) break;
-      const c = JSON.parse(raw);
-      return {
-        nHead: Number.isInteger(c.n_head) ? c.n_head : Number.isInteger(c.num_attention_heads) ? c.num_attention_heads : undefined,
-        bos: Number.isInteger(c.bos_token_id) ? c.bos_token_id : undefined,
-        activation: typeof c.activation_function === 'string' ? c.activation_function : undefined,
-        eps: typeof c.layer_norm_epsilon === 'number' ? c.layer_norm_epsilon : 1e-5,
-      };
-    } catch {
-      // no config here: try the parent folder (the base may be given as its weights file)
-    }
+async function readBaseConfig(basePath: string): Promise<BaseConfig> {
+  // The config beside the weights: in the base folder, or in the folder of a base given as its file.
+  const dir = (await stat(basePath)).isDirectory() ? basePath : dirname(basePath);
+  try {
+    const raw = await readFile(join(dir, 'config.json'), 'utf8');
+    if (raw.length > 1 << 20) return { eps: 1e-5 };
+    const c = JSON.parse(raw);
+    return {
+      nHead: Number.isInteger(c.n_head)
+        ? c.n_head
+        : Number.isInteger(c.num_attention_heads)
+          ? c.num_attention_heads
+          : undefined,
+      bos: Number.isInteger(c.bos_token_id) ? c.bos_token_id : undefined,
+      activation: typeof c.activation_function === 'string' ? c.activation_function : undefined,
+      eps: typeof c.layer_norm_epsilon === 'number' ? c.layer_norm_epsilon : 1e-5,
+    };
+  } catch {
+    return { eps: 1e-5 };
   }
-  return { eps: 1e-5 };
 }
 
 interface Layer {
@@ -114,13 +117,17 @@ function erf(x: number): number {
   const s = x < 0 ? -1 : 1;
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-a * a);
   return s * y;
 }
 const geluExact = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
 
-export async function loadGpt2(base: TensorStore, cfg: BaseConfig): Promise<Gpt2 | string> {
+async function loadGpt2(base: TensorStore, cfg: BaseConfig): Promise<Gpt2 | string> {
   const byCanon = new Map(base.tensors.map((t) => [canonicalName(t.name), t]));
   const need = async (name: string, shape?: number[]): Promise<Float32Array> => {
     const t = byCanon.get(name);
@@ -182,7 +189,7 @@ export async function loadGpt2(base: TensorStore, cfg: BaseConfig): Promise<Gpt2
 }
 
 /** The base with the adapter merged: each adapted projection (kept out x in) gains scale * B A. */
-export function merge(m: Gpt2, deltas: LoraDelta[]): Gpt2 | string {
+function merge(m: Gpt2, deltas: LoraDelta[]): Gpt2 | string {
   const layers = m.layers.map((l) => ({ ...l }));
   const slots: Record<string, [keyof Layer, number, number]> = {
     'attn.c_attn': ['attnW', m.d, 3 * m.d],
@@ -191,11 +198,14 @@ export function merge(m: Gpt2, deltas: LoraDelta[]): Gpt2 | string {
     'mlp.c_proj': ['fcProjW', m.f, m.d],
   };
   for (const dl of deltas) {
-    const mm = /(?:^|\.)h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(canonicalName(dl.module));
+    const mm = /(?:^|\.)h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(
+      canonicalName(dl.module),
+    );
     if (!mm || !layers[Number(mm[1])]) return `the probe does not know the module ${dl.module}`;
     const [key, nin, nout] = slots[mm[2]];
     const r = dl.rank;
-    if (dl.A.length !== r * nin || dl.B.length !== nout * r) return `${dl.module}: factor shapes do not fit the base`;
+    if (dl.A.length !== r * nin || dl.B.length !== nout * r)
+      return `${dl.module}: factor shapes do not fit the base`;
     const layer = layers[Number(mm[1])];
     const W = Float32Array.from(layer[key]);
     for (let i = 0; i < nin; i++)
@@ -209,7 +219,14 @@ export function merge(m: Gpt2, deltas: LoraDelta[]): Gpt2 | string {
   return { ...m, layers };
 }
 
-function layerNorm(x: Float64Array, T: number, d: number, w: Float32Array, b: Float32Array, eps: number): Float64Array {
+function layerNorm(
+  x: Float64Array,
+  T: number,
+  d: number,
+  w: Float32Array,
+  b: Float32Array,
+  eps: number,
+): Float64Array {
   const y = new Float64Array(T * d);
   for (let t = 0; t < T; t++) {
     const o = t * d;
@@ -225,7 +242,14 @@ function layerNorm(x: Float64Array, T: number, d: number, w: Float32Array, b: Fl
 }
 
 /** y (T x nout) = x (T x nin) W + b, with W given transposed (nout x nin): each output is one dot product. */
-function linear(x: Float64Array, T: number, nin: number, Wt: Float32Array, b: Float32Array, nout: number): Float64Array {
+function linear(
+  x: Float64Array,
+  T: number,
+  nin: number,
+  Wt: Float32Array,
+  b: Float32Array,
+  nout: number,
+): Float64Array {
   const y = new Float64Array(T * nout);
   for (let t = 0; t < T; t++) {
     const xo = t * nin;
@@ -254,7 +278,7 @@ function transpose(W: Float32Array, nin: number, nout: number): Float32Array {
 }
 
 /** Log-probabilities of the next token at positions from..T-1 of one sequence (rows of length vocab). */
-export function forward(m: Gpt2, ids: number[], from: number): Float64Array {
+function forward(m: Gpt2, ids: number[], from: number): Float64Array {
   const { d, f, heads, vocab } = m;
   const T = ids.length;
   const dh = d / heads;
@@ -417,7 +441,11 @@ async function probeBase(base: TensorStore, basePath: string): Promise<BaseProbe
   return { model: m, bos, contexts, sensitivity: prefixSensitivity(m, contexts, bos), cost };
 }
 
-export async function probeAdapter(base: TensorStore, basePath: string, deltas: LoraDelta[]): Promise<ProbeResult> {
+export async function probeAdapter(
+  base: TensorStore,
+  basePath: string,
+  deltas: LoraDelta[],
+): Promise<ProbeResult> {
   let pending = baseProbes.get(base);
   if (!pending) {
     pending = probeBase(base, basePath);
@@ -434,7 +462,8 @@ export async function probeAdapter(base: TensorStore, basePath: string, deltas: 
   const n = sorted.length;
   const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   let maxLogRatio = -Infinity;
-  for (let t = 0; t < Sa.length; t++) maxLogRatio = Math.max(maxLogRatio, Math.log((Sa[t] + 1e-9) / (Sb[t] + 1e-9)));
+  for (let t = 0; t < Sa.length; t++)
+    maxLogRatio = Math.max(maxLogRatio, Math.log((Sa[t] + 1e-9) / (Sb[t] + 1e-9)));
   return {
     ok: true,
     gain: sorted[n - 1],

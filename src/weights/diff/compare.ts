@@ -105,7 +105,11 @@ export interface ReadBuffers {
   cand?: Uint8Array;
 }
 
-function buffer(pool: ReadBuffers | undefined, key: keyof ReadBuffers, bytes: number): Uint8Array | undefined {
+function buffer(
+  pool: ReadBuffers | undefined,
+  key: keyof ReadBuffers,
+  bytes: number,
+): Uint8Array | undefined {
   if (!pool) return undefined;
   const cur = pool[key];
   if (cur && cur.length >= bytes) return cur;

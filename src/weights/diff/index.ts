@@ -158,7 +158,7 @@ export async function diffModels(
         elapsedMs: performance.now() - t0,
       };
     }
-    const d = await diffTensors(base, cand, opts.onProgress);
+    const d = await diffTensors(base, cand, opts.onProgress, { base: basePath, cand: candPath });
     const { summary, findings } = classify(d.deltas);
     pushAll(findings, structureFindings(d));
     if ((await isDir(basePath)) && (await isDir(candPath)))
