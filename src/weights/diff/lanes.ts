@@ -72,20 +72,26 @@ export async function runLanes(
   // A worker that cannot start or stops leaves its jobs to this thread: whatever it did not return is
   // compared here after the queue is empty (an unreadable tensor then fails here, with its own message).
   const worker = new Worker(workerUrl(), { workerData: { basePath: paths.base, candPath: paths.cand } });
+  let failure: string | undefined;
   const remote = new Promise<void>((resolve) => {
     let current: LaneJob | undefined;
+    const fail = (why: string) => {
+      if (current) failure ??= why;
+      resolve();
+    };
     const send = () => {
       current = next < jobs.length ? jobs[next++] : undefined;
       worker.postMessage(current ?? null);
       if (!current) resolve();
     };
     worker.on('message', (m: { index: number; delta?: TensorDelta; error?: string }) => {
+      // A tensor the worker could not compare is compared again here, where its error is the command's.
       if (!m.delta) return resolve();
       if (current) finish(current, m.delta);
       send();
     });
-    worker.on('error', () => resolve());
-    worker.on('exit', () => resolve());
+    worker.on('error', (e) => fail(e.message));
+    worker.on('exit', (code) => fail(`exit ${code}`));
     send();
   });
   try {
@@ -93,6 +99,11 @@ export async function runLanes(
   } finally {
     await worker.terminate();
   }
+  // Said on stderr so that a lost lane is seen (the report itself does not change).
+  if (failure)
+    process.stderr.write(
+      `antidote: the diff worker thread failed (${failure}); its tensors were compared here\n`,
+    );
   for (const j of jobs)
     if (!out[j.index])
       finish(j, await compareTensor(base, cand, j.base, j.cand, j.shape, j.dtypes, j.seed, pool, j.bytes));
