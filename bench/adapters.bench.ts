@@ -100,7 +100,7 @@ const ref = ADAPTER_REFERENCE;
 const lines: string[] = [
   '## adapters',
   '',
-  `Adapter forensics (\`npm run bench -- adapters\`): ${rows.length} held-back LoRA adapters made by \`make_adapters.py --heldout\` (seeds, trigger phrases and ranks 6 and 12 never used in the fit), each scored through \`antidote diff BASE ADAPTER -f json\`; the classifier is the shipped one (src/weights/adapter/reference.ts), fitted by scripts/build-adapter-reference.ts on ${ref.population.benign} benign and ${ref.population.backdoored} backdoored adapters of the fitting population.`,
+  `Adapter forensics (\`npm run bench -- adapters\`): ${rows.length} held-back LoRA adapters made by \`make_adapters.py --heldout\` (seeds, trigger phrases and ranks 6 and 12 never used in the fit), each scored as \`antidote diff BASE ADAPTER\` scores it (in process with the base opened once; the first of each kind also through the CLI below); the classifier is the shipped one (src/weights/adapter/reference.ts), fitted by scripts/build-adapter-reference.ts on ${ref.population.benign} benign and ${ref.population.backdoored} backdoored adapters of the fitting population.`,
   '',
   '| held back | benign | backdoored | AUC | false-positive rate at the default threshold | backdoors flagged | median s per adapter (base probed once) |',
   '| --- | --- | --- | --- | --- | --- | --- |',
@@ -131,7 +131,7 @@ for (const k of keys) {
 for (const c of cliRuns)
   lines.push(
     '',
-    `CLI end to end (base probed too): \`antidote diff base ${c.name} -f json\` ${c.seconds.toFixed(1)} s, exit ${c.code}, same score as in process: ${c.same ? 'yes' : '**no**'}.`,
+    `CLI end to end (base probed too): \`antidote diff base ${c.name} -f json\` (${labels[c.name].backdoor ? 'backdoored' : 'benign'}) ${c.seconds.toFixed(1)} s, exit ${c.code}, same score as in process: ${c.same ? 'yes' : '**no**'}.`,
   );
 const w = rows.filter(weak);
 lines.push(
