@@ -10,8 +10,11 @@
  * against its base through the CLI; an edit counts as found only when every edited layer is named.
  *
  * Speed: two ~1 GB float32 models in four safetensors shards with an index, the candidate a fine-tune
- * (every tensor changed, the worst case); median wall time of `antidote diff` against the time to read both
- * models from the page cache (dd with 4 MiB reads), and peak RSS against twice the largest tensor plus 200 MB.
+ * (every tensor changed, the worst case); median wall time of `antidote diff` (two lanes, and one lane, whose
+ * reports must be the same) against the time to read both models from the page cache (dd with 4 MiB reads),
+ * peak RSS against twice the largest tensor plus 200 MB, and the per-core throughput of the work the diff
+ * cannot skip (reading, the delta pass, the sketched spectrum) on CPU time, which a loaded machine disturbs
+ * less than wall time.
  */
 import { spawnSync } from 'node:child_process';
 import {
