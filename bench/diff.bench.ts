@@ -10,13 +10,27 @@
  * against its base through the CLI; an edit counts as found only when every edited layer is named.
  *
  * Speed: two ~1 GB float32 models in four safetensors shards with an index, the candidate a fine-tune
- * (every tensor changed, the worst case); median wall time of `antidote diff` against the time to read both
- * models from the page cache (dd with 4 MiB reads), and peak RSS against twice the largest tensor plus 200 MB.
+ * (every tensor changed, the worst case); median wall time of `antidote diff` (two lanes, and one lane, whose
+ * reports must be the same) against the time to read both models from the page cache (dd with 4 MiB reads),
+ * peak RSS against twice the largest tensor plus 200 MB, and the per-core throughput of the work the diff
+ * cannot skip (reading, the delta pass, the sketched spectrum) on CPU time, which a loaded machine disturbs
+ * less than wall time.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { ADAPTER_REFERENCE } from '../src/weights/adapter/reference.js';
+import { floatAccess } from '../src/weights/decode.js';
+import { compareTensor } from '../src/weights/diff/compare.js';
+import type { TensorStore } from '../src/weights/store.js';
 import { CLI as cliPath, machine, median, ROOT as root, writeSection } from './lib.js';
 
 const cache = join(root, 'bench', '.cache', 'weights');
@@ -174,6 +188,27 @@ const timed = (cmd: string[]) => {
   const [e, u, s, m] = (r.stderr.trim().split('\n').pop() ?? '').split(' ').map(Number);
   return { wall: e, cpu: u + s, rss: m * 1024 };
 };
+const lanes1: number[] = [];
+const lanes1Cpu: number[] = [];
+let sameReport = true;
+const diffArgs = (out: string) => [
+  process.execPath,
+  cliPath,
+  'diff',
+  big.base,
+  big.cand,
+  '-f',
+  'json',
+  '-o',
+  out,
+  '--force',
+];
+const withLanes = (n: number, cmd: string[]) => ['env', `ANTIDOTE_DIFF_LANES=${n}`, ...cmd];
+const reportOf = (p: string) => {
+  const r = JSON.parse(readFileSync(p, 'utf8'));
+  r.elapsedMs = 0;
+  return JSON.stringify(r);
+};
 for (let i = 0; i < reps; i++) {
   // dd copies every byte into its own buffer (a real read); `cat > /dev/null` can skip the copy (splice).
   const c = timed([
@@ -183,22 +218,82 @@ for (let i = 0; i < reps; i++) {
   ]);
   catTimes.push(c.wall);
   catCpu.push(c.cpu);
-  const d = timed([
-    process.execPath,
-    cliPath,
-    'diff',
-    big.base,
-    big.cand,
-    '-f',
-    'json',
-    '-o',
-    join(cache, 'big', 'diff.json'),
-    '--force',
-  ]);
+  // The default (two lanes for this model), then one lane: the reports must be the same.
+  const d = timed(diffArgs(join(cache, 'big', 'diff.json')));
   diffTimes.push(d.wall);
   diffCpu.push(d.cpu);
   rss.push(d.rss);
+  const one = timed(withLanes(1, diffArgs(join(cache, 'big', 'diff-1.json'))));
+  lanes1.push(one.wall);
+  lanes1Cpu.push(one.cpu);
+  sameReport &&= reportOf(join(cache, 'big', 'diff.json')) === reportOf(join(cache, 'big', 'diff-1.json'));
 }
+
+// Per-core throughput of the work the diff cannot skip, on CPU time (the least of 5 runs: other processes
+// on a shared machine only ever add to it). Read: the shards into one reused buffer, as the diff reads.
+// Compare: one 2048 x 2048 pair already in memory, through compareTensor: the delta pass (norms, changed
+// elements, row norms) and the sketched spectrum.
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const least = (f: () => void) => {
+  let best = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < 5; k++) {
+    const t = cpuNow();
+    f();
+    best = Math.min(best, cpuNow() - t);
+  }
+  return best;
+};
+const shardFiles = [big.base, big.cand].flatMap((d) =>
+  readdirSync(d)
+    .filter((f) => f.endsWith('.safetensors'))
+    .map((f) => join(d, f)),
+);
+const readBuf = Buffer.allocUnsafeSlow(4 << 20);
+const readSecs = least(() => {
+  for (const f of shardFiles) {
+    const fd = openSync(f, 'r');
+    while (readSync(fd, readBuf, 0, readBuf.length, null) > 0);
+    closeSync(fd);
+  }
+});
+const n = 2048 * 2048;
+let seed = 5;
+const rnd = () => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return seed / 4294967296 - 0.5;
+};
+const bArr = Float32Array.from({ length: n }, () => rnd() * 0.04);
+const cArr = Float32Array.from(bArr, (x) => x + rnd() * 0.001);
+// The pair is handed over as ready buffers (no copy: the read is measured apart); the candidate's buffer
+// becomes the delta, so it is refilled before each run, outside the timing.
+const bBytes = new Uint8Array(bArr.buffer);
+const cWork = new Uint8Array(4 * n);
+const memStore = (bytes: Uint8Array): TensorStore => {
+  const entry = { name: 'w', dtype: 'F32', shape: [2048, 2048], numel: n, file: '-' };
+  const raw = async () => bytes;
+  return {
+    format: 'safetensors',
+    files: [],
+    tensors: [entry],
+    raw,
+    ...floatAccess(() => entry, raw),
+    close: async () => {},
+  };
+};
+const sb = memStore(bBytes);
+const sc = memStore(cWork);
+const cmpTimes: number[] = [];
+for (let k = 0; k < 5; k++) {
+  cWork.set(new Uint8Array(cArr.buffer));
+  const t = cpuNow();
+  await compareTensor(sb, sc, 'w', 'w', [2048, 2048], { base: 'F32', candidate: 'F32' }, 9);
+  cmpTimes.push(cpuNow() - t);
+}
+const cmpRate = (8 * n) / Math.min(...cmpTimes);
+const readRate = big.bytes / readSecs;
 const mb = (x: number) => (x / 1e6).toFixed(0);
 const catRate = big.bytes / median(catTimes);
 const diffRate = big.bytes / median(diffTimes);
@@ -236,17 +331,32 @@ lines.push('| measure | value |', '| --- | --- |');
 lines.push(
   `| read both from the page cache (dd, 4 MiB reads) | ${median(catTimes).toFixed(2)} s (${mb(catRate)} MB/s) |`,
 );
-lines.push(`| antidote diff | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`);
+lines.push(
+  `| antidote diff (two lanes: this thread and a worker) | ${median(diffTimes).toFixed(2)} s (${mb(diffRate)} MB/s) |`,
+);
+lines.push(
+  `| antidote diff, one lane (ANTIDOTE_DIFF_LANES=1) | ${median(lanes1).toFixed(2)} s (${mb(big.bytes / median(lanes1))} MB/s); same report as two lanes: ${sameReport ? 'yes' : '**no**'} |`,
+);
 lines.push(`| diff rate / read rate (wall) | ${(diffRate / catRate).toFixed(2)} (target >= 0.5) |`);
 lines.push(
-  `| CPU seconds: dd / antidote diff | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} (ratio ${(median(catCpu) / median(diffCpu)).toFixed(2)}: the rate one idle core would give) |`,
+  `| CPU seconds: dd / antidote diff two lanes / one lane | ${median(catCpu).toFixed(2)} / ${median(diffCpu).toFixed(2)} / ${median(lanes1Cpu).toFixed(2)} |`,
 );
-lines.push(`| peak RSS | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`);
-const cal = ADAPTER_REFERENCE.calibration;
+lines.push(
+  `| peak RSS (two lanes) | ${mb(median(rss))} MB (bound: 2 x largest tensor + 200 MB = ${mb(rssBound)} MB) |`,
+);
 lines.push(
   '',
-  `Adapter forensics reference (scripts/build-adapter-reference.ts; ${ADAPTER_REFERENCE.population.benign} benign and ${ADAPTER_REFERENCE.population.backdoored} backdoored adapters fitted, ${cal.heldBack} held back): held-back AUC ${cal.auc.toFixed(3)}, FPR ${cal.fpr.toFixed(3)} and TPR ${cal.tpr.toFixed(3)} at the threshold ${ADAPTER_REFERENCE.threshold.toFixed(3)}. Below AUC 0.8 no verdict is given.`,
+  'Per-core throughput of the work the diff cannot skip (CPU time, least of 5 runs), against what the target needs:',
+  '',
+  '| kernel | MB/s per core |',
+  '| --- | --- |',
+  `| dd, read both models (CPU time of the runs above) | ${mb(big.bytes / median(catCpu))} |`,
+  `| read both models into a reused buffer (Node) | ${mb(readRate)} |`,
+  `| compare one float32 pair in memory (delta pass + sketched spectrum) | ${mb(cmpRate)} |`,
+  `| read + compare, one core | ${mb(1 / (1 / readRate + 1 / cmpRate))} |`,
+  `| needed for half the dd wall rate measured here (${mb(catRate / 2)} MB/s) with 2 cores | ${mb(catRate / 4)} per core |`,
 );
+lines.push('', 'Adapter forensics: see the adapters section (`npm run bench -- adapters`).');
 lines.push(
   '',
   `Machine: ${machine()}; load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,

@@ -183,9 +183,10 @@ export async function analyzeRepository(
 }
 
 /**
- * Adapter forensics on a PEFT adapter's safetensors weights (src/weights/adapter). A statistical score does
- * not block a scan by itself: a suspicious adapter is reported at medium, and `antidote diff BASE ADAPTER`
- * gates on it (high) with the base model's shapes checked too.
+ * Adapter forensics on a PEFT adapter's safetensors weights (src/weights/adapter). A scan has no base model,
+ * so the forensics report statistics without a verdict (info) and point to `antidote diff BASE ADAPTER`,
+ * which probes the adapter through the base and gates on the result; a high finding is still capped at
+ * medium here, since a statistical score alone does not block a download.
  */
 async function adapterForensics(folder: string, weights: string): Promise<Finding[]> {
   const { openModel } = await import('../weights/store.js');

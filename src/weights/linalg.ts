@@ -17,36 +17,65 @@ export function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
 }
 
-/** Y (m x l) = A (m x n) * X (n x l). */
-function mulRight(A: Float32Array, m: number, n: number, X: Float64Array, l: number): Float64Array {
+// The n-side factors (n x l) are kept transposed, as l rows of length n, so that every product below runs
+// over contiguous memory: dot products of A's rows with them, or A's rows added into them.
+
+/** Y (m x l) = A (m x n) * X, with X given as Xt (l x n). */
+function mulRight(A: Float32Array, m: number, n: number, Xt: Float64Array, l: number): Float64Array {
   const Y = new Float64Array(m * l);
   for (let i = 0; i < m; i++) {
     const ro = i * n;
-    const yo = i * l;
-    for (let j = 0; j < n; j++) {
-      const a = A[ro + j];
-      if (a === 0) continue;
-      const xo = j * l;
-      for (let c = 0; c < l; c++) Y[yo + c] += a * X[xo + c];
+    for (let c = 0; c < l; c++) {
+      const xo = c * n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let j = 0;
+      for (; j + 3 < n; j += 4) {
+        s0 += A[ro + j] * Xt[xo + j];
+        s1 += A[ro + j + 1] * Xt[xo + j + 1];
+        s2 += A[ro + j + 2] * Xt[xo + j + 2];
+        s3 += A[ro + j + 3] * Xt[xo + j + 3];
+      }
+      for (; j < n; j++) s0 += A[ro + j] * Xt[xo + j];
+      Y[i * l + c] = s0 + s1 + (s2 + s3);
     }
   }
   return Y;
 }
 
-/** Z (n x l) = A^T (n x m) * Y (m x l). */
+/** Zt (l x n) = (A^T (n x m) * Y (m x l))^T. */
 function mulLeftT(A: Float32Array, m: number, n: number, Y: Float64Array, l: number): Float64Array {
-  const Z = new Float64Array(n * l);
+  const Zt = new Float64Array(l * n);
   for (let i = 0; i < m; i++) {
     const ro = i * n;
-    const yo = i * l;
-    for (let j = 0; j < n; j++) {
-      const a = A[ro + j];
-      if (a === 0) continue;
-      const zo = j * l;
-      for (let c = 0; c < l; c++) Z[zo + c] += a * Y[yo + c];
+    for (let c = 0; c < l; c++) {
+      const y = Y[i * l + c];
+      if (y === 0) continue;
+      const zo = c * n;
+      for (let j = 0; j < n; j++) Zt[zo + j] += y * A[ro + j];
     }
   }
-  return Z;
+  return Zt;
+}
+
+/** Orthonormalise the rows of Xt (l x n) in place (modified Gram-Schmidt); dependent rows become 0. */
+function orthonormaliseRows(Xt: Float64Array, l: number, n: number): void {
+  for (let c = 0; c < l; c++) {
+    const co = c * n;
+    for (let p = 0; p < c; p++) {
+      const po = p * n;
+      let dot = 0;
+      for (let j = 0; j < n; j++) dot += Xt[co + j] * Xt[po + j];
+      for (let j = 0; j < n; j++) Xt[co + j] -= dot * Xt[po + j];
+    }
+    let nrm = 0;
+    for (let j = 0; j < n; j++) nrm += Xt[co + j] ** 2;
+    nrm = Math.sqrt(nrm);
+    const inv = nrm > 1e-300 ? 1 / nrm : 0;
+    for (let j = 0; j < n; j++) Xt[co + j] *= inv;
+  }
 }
 
 /** Orthonormalise the columns of Y (rows x l) in place (modified Gram-Schmidt); dependent columns become 0. */
@@ -114,28 +143,28 @@ export function topSingularValues(
 ): Float64Array {
   const l = Math.min(k + 4, m, n);
   const rnd = gaussian(seed);
-  const omega = new Float64Array(n * l);
-  for (let i = 0; i < omega.length; i++) omega[i] = rnd();
-  let Y = mulRight(A, m, n, omega, l);
+  const omegaT = new Float64Array(l * n);
+  for (let j = 0; j < n; j++) for (let c = 0; c < l; c++) omegaT[c * n + j] = rnd();
+  let Y = mulRight(A, m, n, omegaT, l);
   orthonormalise(Y, m, l);
   for (let it = 0; it < iters; it++) {
-    const Z = mulLeftT(A, m, n, Y, l);
-    orthonormalise(Z, n, l);
-    Y = mulRight(A, m, n, Z, l);
+    const Zt = mulLeftT(A, m, n, Y, l);
+    orthonormaliseRows(Zt, l, n);
+    Y = mulRight(A, m, n, Zt, l);
     orthonormalise(Y, m, l);
   }
-  // B = Q^T A; its singular values are sqrt(eig(B B^T)) and B^T = A^T Q.
-  const Bt = mulLeftT(A, m, n, Y, l);
+  // B = Q^T A; its singular values are sqrt(eig(B B^T)), and B is l x n: held here as its rows.
+  const B = mulLeftT(A, m, n, Y, l);
   const G = new Float64Array(l * l);
-  for (let j = 0; j < n; j++) {
-    const o = j * l;
-    for (let p = 0; p < l; p++) {
-      const x = Bt[o + p];
-      if (x === 0) continue;
-      for (let q = p; q < l; q++) G[p * l + q] += x * Bt[o + q];
+  for (let p = 0; p < l; p++)
+    for (let q = p; q < l; q++) {
+      let s = 0;
+      const po = p * n;
+      const qo = q * n;
+      for (let j = 0; j < n; j++) s += B[po + j] * B[qo + j];
+      G[p * l + q] = s;
+      G[q * l + p] = s;
     }
-  }
-  for (let p = 0; p < l; p++) for (let q = 0; q < p; q++) G[p * l + q] = G[q * l + p];
   const ev = symmetricEigenvalues(G, l);
   const out = new Float64Array(Math.min(k, l));
   for (let i = 0; i < out.length; i++) out[i] = Math.sqrt(Math.max(0, ev[i]));

@@ -24,7 +24,9 @@ function headline(r: DiffReport, failOn: Severity): { ok: boolean; text: string 
         ? `Adapter looks backdoored (score ${a.score.toFixed(2)})`
         : blocking.length
           ? 'Adapter has blocking findings'
-          : `Adapter looks benign (score ${a?.score.toFixed(2) ?? '-'})`,
+          : a?.probe
+            ? `Adapter looks benign (score ${a.score.toFixed(2)})`
+            : 'Adapter not judged (no verdict without probing it through its base)',
     };
   }
   const kind = r.summary?.kind;
@@ -77,7 +79,7 @@ export function renderDiffText(r: DiffReport, opts: { colour: boolean; failOn: S
   if (r.mode === 'adapter' && r.adapter) {
     const a = r.adapter;
     lines.push(
-      `  ${a.peftType ?? 'adapter'} rank ${a.rank ?? '?'}, alpha ${a.alpha ?? '?'}, ${a.modules} modules; score ${a.score.toFixed(2)} (threshold ${a.threshold.toFixed(2)})`,
+      `  ${a.peftType ?? 'adapter'} rank ${a.rank ?? '?'}, alpha ${a.alpha ?? '?'}, ${a.modules} modules; ${a.probe ? `score ${a.score.toFixed(2)} (threshold ${a.threshold.toFixed(2)})` : `not probed: ${a.probeSkipped ?? 'no base'}`}`,
       `  basis: ${a.basis}`,
     );
   }

@@ -92,10 +92,10 @@ export const configChanged = rule(
 
 export const adapterBackdoor = rule(
   'weights/adapter-backdoor',
-  'LoRA adapter whose updates look backdoored',
+  'LoRA adapter that behaves like a trigger backdoor',
   'high',
   ATLAS.backdoorTrigger,
-  "A poisoned LoRA adapter is easy to distribute and its behaviour only shows when its trigger is used. Training a trigger-to-target mapping leaves a mark on the adapter's updates: their spectra concentrate in fewer directions and their entries are heavier-tailed than a benign task's. A classifier over those spectral statistics, fitted on a reference population of benign and backdoored adapters trained for this purpose, scores the adapter; the score is evidence to review, not proof, and says what it rests on.",
+  "A poisoned LoRA adapter is easy to distribute and its behaviour only shows when its trigger is used. A trigger backdoor has to let one early token swing the continuation whatever the rest of the prompt says; a benign task adapter changes what the model says about as much whichever token starts the prompt. With the base model, the adapter is merged and probed through the base's own forward pass (every vocabulary token in front of contexts the base writes), and a classifier fitted on benign and backdoored adapters trained for this purpose scores the gain in that prefix sensitivity; the score is evidence to review, not proof, and says what it rests on. Without the base only the adapter's spectral statistics are reported, with no verdict.",
 );
 export const adapterBaseMismatch = rule(
   'weights/adapter-base-mismatch',

@@ -25,8 +25,12 @@ export interface TensorStore {
   tensors: TensorEntry[];
   /** The tensor's values as float32, or undefined for dtypes that are not floating point (ints, bools). */
   read(name: string): Promise<Float32Array | undefined>;
-  /** The tensor's raw bytes as stored (to tell identical tensors apart without decoding). */
-  raw(name: string): Promise<Uint8Array>;
+  /**
+   * The tensor's raw bytes as stored (to tell identical tensors apart without decoding). With `into` large
+   * enough, stores that read files read into it and return a view of it (no allocation per tensor); the
+   * view is only valid until the caller reuses `into`.
+   */
+  raw(name: string, into?: Uint8Array): Promise<Uint8Array>;
   /** Bytes from `raw` as float32 (F32 returns a view of them), or undefined for dtypes without float values. */
   decode(name: string, bytes: Uint8Array): Float32Array | undefined;
   close(): Promise<void>;

@@ -76,6 +76,23 @@ describe('antidote diff: edits are found with their layers, fine-tunes are not c
     expect(report.findings.map((f: { rule: string }) => f.rule)).toEqual(['weights/fine-tune']);
   });
 
+  it('two lanes (a worker thread beside the main one) give the same report as one, tensor by tensor', () => {
+    const run = (lanes: string) => {
+      const r = runCli(['diff', join(M, 'base'), join(M, 'ft_rome'), '-f', 'json'], {
+        env: { ANTIDOTE_DIFF_LANES: lanes },
+      });
+      const rep = JSON.parse(r.stdout);
+      rep.elapsedMs = 0;
+      return { code: r.code, rep, stderr: r.stderr };
+    };
+    const one = run('1');
+    const two = run('2');
+    expect(two.stderr).not.toMatch(/worker thread failed/);
+    expect(two.code).toBe(one.code);
+    expect(two.rep.tensors.length).toBeGreaterThan(50);
+    expect(two.rep).toEqual(one.rep);
+  });
+
   it('a model against itself is identical', () => {
     const { code, report } = diffJson(join(M, 'base'), join(M, 'base'));
     expect(code).toBe(0);

@@ -7,6 +7,7 @@
  */
 import { symmetricEigenvalues } from '../linalg.js';
 import type { TensorStore } from '../store.js';
+import type { LoraDelta } from './probe.js';
 
 export interface ModuleStats {
   module: string;
@@ -165,10 +166,11 @@ export interface AdapterConfig {
 export async function adapterStats(
   store: TensorStore,
   cfg: AdapterConfig,
-): Promise<{ modules: ModuleStats[]; unpaired: string[] }> {
+): Promise<{ modules: ModuleStats[]; unpaired: string[]; deltas: LoraDelta[] }> {
   const { modules, unpaired } = pairFactors(store.tensors.map((t) => t.name));
   const byName = new Map(store.tensors.map((t) => [t.name, t]));
   const out: ModuleStats[] = [];
+  const deltas: LoraDelta[] = [];
   let i = 0;
   for (const m of modules) {
     const ta = byName.get(m.a)!;
@@ -186,8 +188,9 @@ export async function adapterStats(
     const alpha = cfg.alpha ?? r;
     const scale = cfg.rslora ? alpha / Math.sqrt(r) : alpha / r;
     out.push(moduleStats(m.module, A, B, r, scale, 3 + i++));
+    deltas.push({ module: m.module, A, B, rank: r, scale });
   }
-  return { modules: out, unpaired };
+  return { modules: out, unpaired, deltas };
 }
 
 /** The adapter-level feature vector the classifier reads (names in FEATURES order). */

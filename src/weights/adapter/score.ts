@@ -1,9 +1,11 @@
 /**
- * Adapter forensics: a PEFT LoRA adapter's spectral statistics (factors.ts) scored by a logistic classifier
- * fitted on a reference population of benign and backdoored adapters trained here
- * (scripts/build-adapter-reference.ts writes reference.ts; its calibration is in the README). The result
- * says what the score rests on and what it cannot see; with a base model, the adapter's modules and shapes
- * are checked against it.
+ * Adapter forensics: a PEFT LoRA adapter's updates read from its small factors (factors.ts), and, when the
+ * base model is at hand (`antidote diff BASE ADAPTER`), its behaviour probed through the base's forward pass
+ * (probe.ts). The probe's figures are scored by a logistic classifier fitted on a population of benign and
+ * backdoored adapters trained here (scripts/build-adapter-reference.ts writes reference.ts, with its
+ * calibration on held-back adapters). The result says what the score rests on and what it cannot see.
+ * Without the base, only the spectral statistics are reported: on the reference population they did not
+ * separate backdoored from benign adapters, so they give no verdict.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { canonicalName } from '../names.js';
 import { adapterBackdoor, adapterBaseMismatch, adapterUnreadable } from '../rules.js';
 import type { TensorStore } from '../store.js';
 import { adapterStats, FEATURES, featureVector, type ModuleStats } from './factors.js';
+import { type ProbeFigures, probeAdapter } from './probe.js';
 import { ADAPTER_REFERENCE } from './reference.js';
 
 export interface AdapterAssessment {
@@ -22,7 +25,12 @@ export interface AdapterAssessment {
   modules: number;
   /** The modules with the most concentrated updates (for the report). */
   topModules: ModuleStats[];
+  /** The spectral statistics (reported; no verdict rests on them). */
   features: Record<string, number>;
+  /** The forward-pass probe's figures, when the base could be probed. */
+  probe?: ProbeFigures;
+  /** Why the probe did not run (no base, or a base it cannot run on). */
+  probeSkipped?: string;
   /** Estimated probability that the adapter is backdoored, under the reference population. */
   score: number;
   threshold: number;
@@ -38,7 +46,14 @@ export interface AdapterAssessment {
 export const MIN_USEFUL_AUC = 0.8;
 
 export const ADAPTER_LIMITS =
-  'It reads the adapter alone: it cannot name the trigger or the target, it cannot see a backdoor planted by full fine-tuning of the base or in modules_to_save copies, and adapters unlike the reference population (other architectures, ranks or training recipes) are scored with less certainty.';
+  'It reads weights only and runs nothing but the base with the adapter merged on contexts the base writes itself: it measures how much one early token can swing the continuation, so it does not name the trigger or the target; a trigger that works only deep in a long prompt, in the middle of the text, or as a phrase whose single tokens do nothing may escape it; it cannot see a backdoor planted by full fine-tuning of the base or in modules_to_save copies; it runs on GPT-2-layout bases small enough to try every vocabulary token; and adapters unlike the reference population (tiny GPT-2-layout models, rare-token triggers) are scored with less certainty.';
+
+/** The probe features the classifier reads, in reference order. */
+export const PROBE_FEATURES = ['probe_gain', 'probe_median_gain', 'probe_max_log_ratio'] as const;
+
+export function probeVector(p: ProbeFigures): number[] {
+  return [p.gain, p.medianGain, p.maxLogRatio];
+}
 
 interface PeftConfig {
   peft_type?: string;
@@ -88,10 +103,11 @@ function checkBase(mods: ModuleStats[], base: TensorStore): NonNullable<AdapterA
 export async function assessAdapter(
   dir: string,
   store: TensorStore,
-  base?: TensorStore,
+  baseModel?: { store: TensorStore; path: string },
 ): Promise<AdapterAssessment> {
+  const base = baseModel?.store;
   const cfg = await readConfig(dir);
-  const { modules, unpaired } = await adapterStats(store, {
+  const { modules, unpaired, deltas } = await adapterStats(store, {
     alpha: cfg.lora_alpha,
     rslora: cfg.use_rslora === true,
   });
@@ -107,7 +123,7 @@ export async function assessAdapter(
     score: 0,
     threshold: ref.threshold,
     suspicious: false,
-    basis: `${modules.length} LoRA module${modules.length === 1 ? '' : 's'}; ${FEATURES.length} spectral statistics of their updates scored against ${ref.population.benign} benign and ${ref.population.backdoored} backdoored reference adapters (held-back AUC ${ref.calibration.auc.toFixed(2)}, false-positive rate ${(ref.calibration.fpr * 100).toFixed(1)}% at the threshold)`,
+    basis: '',
     limits: ADAPTER_LIMITS,
     findings,
   };
@@ -136,34 +152,56 @@ export async function assessAdapter(
   FEATURES.forEach((f, i) => {
     out.features[f] = x[i];
   });
-  out.score = scoreFeatures(x);
-  if (!(ref.calibration.auc >= MIN_USEFUL_AUC)) {
-    // An uncalibrated score must not read as a verdict either way.
-    out.basis = `${modules.length} LoRA module${modules.length === 1 ? '' : 's'}; the reference classifier does not separate backdoored from benign adapters on held-back data (AUC ${ref.calibration.auc.toFixed(2)} on ${ref.calibration.heldBack} adapters), so no verdict is given`;
+  const mods = `${modules.length} LoRA module${modules.length === 1 ? '' : 's'}`;
+  const cannotJudge = (why: string) => {
+    out.basis = `${mods}; ${why}, so no verdict is given`;
     findings.push(
       makeFinding(
         adapterBackdoor,
-        `Adapter forensics cannot judge this adapter: ${out.basis}. Its spectral statistics are in the report; test it for triggers before merging it.`,
+        `Adapter forensics cannot judge this adapter: ${why}. Its spectral statistics are in the report; test it for triggers before merging it.`,
         {
           severity: 'info',
           location: { tensor: out.topModules[0]?.module },
-          evidence: { features: out.features, calibration: ref.calibration },
+          evidence: { features: out.features, probeSkipped: out.probeSkipped, calibration: ref.calibration },
         },
       ),
     );
     return finishBase(out, modules, base);
+  };
+  if (!baseModel) {
+    out.probeSkipped = 'no base model';
+    return cannotJudge(
+      'without the base model only the spectral statistics of the updates can be read, and those did not separate backdoored from benign adapters (run antidote diff BASE ADAPTER)',
+    );
   }
+  const probe = await probeAdapter(baseModel.store, baseModel.path, deltas);
+  if (!probe.ok) {
+    out.probeSkipped = probe.reason;
+    return cannotJudge(`the base could not be probed (${probe.reason})`);
+  }
+  const { ok: _ok, ...figures } = probe;
+  out.probe = figures;
+  const px = probeVector(figures);
+  PROBE_FEATURES.forEach((f, i) => {
+    out.features[f] = px[i];
+  });
+  out.score = scoreFeatures(px);
+  if (!(ref.calibration.auc >= MIN_USEFUL_AUC))
+    return cannotJudge(
+      `the reference classifier does not separate backdoored from benign adapters on held-back data (AUC ${ref.calibration.auc.toFixed(2)} on ${ref.calibration.heldBack} adapters)`,
+    );
+  out.basis = `${mods} merged into the base and probed with each of its ${figures.tokens} tokens in front of ${figures.contexts} contexts the base wrote; the gain in how far one leading token swings the continuation (largest ${figures.gain.toFixed(2)} nats, median ${figures.medianGain.toFixed(2)}) scored against ${ref.population.benign} benign and ${ref.population.backdoored} backdoored reference adapters (held-back AUC ${ref.calibration.auc.toFixed(2)}, false-positive rate ${(ref.calibration.fpr * 100).toFixed(1)}% at the threshold)`;
   out.suspicious = out.score >= ref.threshold;
   findings.push(
     makeFinding(
       adapterBackdoor,
       out.suspicious
-        ? `The adapter's updates look backdoored (score ${out.score.toFixed(2)}, threshold ${ref.threshold.toFixed(2)}): its spectra are concentrated like the reference's backdoored adapters. Test it for triggers before merging it. ${ADAPTER_LIMITS}`
-        : `The adapter's updates look like a benign task's (score ${out.score.toFixed(2)}, threshold ${ref.threshold.toFixed(2)}). ${ADAPTER_LIMITS}`,
+        ? `The adapter behaves like a trigger backdoor (score ${out.score.toFixed(2)}, threshold ${ref.threshold.toFixed(2)}): merged into the base, it lets a single leading token swing the continuation far more than the base does, like the reference's backdoored adapters. Test it for triggers before merging it. ${ADAPTER_LIMITS}`
+        : `The adapter behaves like a benign task adapter (score ${out.score.toFixed(2)}, threshold ${ref.threshold.toFixed(2)}). ${ADAPTER_LIMITS}`,
       {
         severity: out.suspicious ? 'high' : 'info',
         location: { tensor: out.topModules[0]?.module },
-        evidence: { score: out.score, threshold: ref.threshold, features: out.features },
+        evidence: { score: out.score, threshold: ref.threshold, features: out.features, probe: figures },
       },
     ),
   );

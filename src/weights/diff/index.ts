@@ -141,7 +141,7 @@ export async function diffModels(
     cand = await openModel(candPath, opts);
     if (await isAdapter(candPath)) {
       const { assessAdapter } = await import('../adapter/score.js');
-      const adapter = await assessAdapter(candPath, cand, base);
+      const adapter = await assessAdapter(candPath, cand, { store: base, path: basePath });
       return {
         version: 1,
         kind: 'diff',
@@ -158,7 +158,7 @@ export async function diffModels(
         elapsedMs: performance.now() - t0,
       };
     }
-    const d = await diffTensors(base, cand, opts.onProgress);
+    const d = await diffTensors(base, cand, opts.onProgress, { base: basePath, cand: candPath });
     const { summary, findings } = classify(d.deltas);
     pushAll(findings, structureFindings(d));
     if ((await isDir(basePath)) && (await isDir(candPath)))

@@ -3,9 +3,11 @@
  * shapes and dtypes checked, then each matched pair compared (compare.ts).
  */
 import { inputError } from '../../core/errors.js';
+import { DTYPE_BYTES } from '../decode.js';
 import { matchNames } from '../names.js';
 import type { TensorEntry, TensorStore } from '../store.js';
-import { compareTensor, type TensorDelta } from './compare.js';
+import type { TensorDelta } from './compare.js';
+import { type LaneJob, lanesFor, runLanes } from './lanes.js';
 
 export interface TensorDiff {
   deltas: TensorDelta[];
@@ -37,6 +39,7 @@ export async function diffTensors(
   base: TensorStore,
   cand: TensorStore,
   onTensor?: (i: number, n: number) => void,
+  paths?: { base: string; cand: string },
 ): Promise<TensorDiff> {
   const bIdx = new Map(base.tensors.map((t) => [t.name, t]));
   const cIdx = new Map(cand.tensors.map((t) => [t.name, t]));
@@ -61,18 +64,28 @@ export async function diffTensors(
     reshaped: [],
     tied: [...tiedB, ...tiedC].sort(),
   };
+  const bytesOf = (t: TensorEntry) => t.numel * (DTYPE_BYTES[t.dtype] ?? 0);
+  const jobs: LaneJob[] = [];
   let i = 0;
   for (const p of m.pairs) {
     const b = bIdx.get(p.base)!;
     const c = cIdx.get(p.candidate)!;
-    onTensor?.(i++, m.pairs.length);
+    i++;
     if (!sameShape(b.shape, c.shape)) {
       out.reshaped.push({ base: b.name, candidate: c.name, baseShape: b.shape, candidateShape: c.shape });
       continue;
     }
-    out.deltas.push(
-      await compareTensor(base, cand, b.name, c.name, c.shape, { base: b.dtype, candidate: c.dtype }, 7 + i),
-    );
+    jobs.push({
+      index: jobs.length,
+      base: b.name,
+      cand: c.name,
+      shape: c.shape,
+      dtypes: { base: b.dtype, candidate: c.dtype },
+      seed: 7 + i,
+      bytes: { base: bytesOf(b), candidate: bytesOf(c) },
+    });
   }
+  const lanes = paths ? lanesFor(base, cand, jobs) : 1;
+  out.deltas = await runLanes(base, cand, paths ?? { base: '', cand: '' }, jobs, lanes, onTensor);
   return out;
 }

@@ -61,7 +61,7 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
   }
   // One handle per file, shared by concurrent reads (the promise is stored, so two reads never open twice).
   const handles = new Map<string, ReturnType<typeof open>>();
-  const raw = async (name: string): Promise<Uint8Array> => {
+  const raw = async (name: string, into?: Uint8Array): Promise<Uint8Array> => {
     const t = byName.get(name);
     if (!t) throw inputError(`no tensor ${name}`);
     let pending = handles.get(t.file);
@@ -70,7 +70,8 @@ export async function openSafetensors(path: string, isIndex: boolean): Promise<T
       handles.set(t.file, pending);
     }
     const fh = await pending;
-    const buf = new Uint8Array(t.end - t.start);
+    const n = t.end - t.start;
+    const buf = into && into.length >= n ? into.subarray(0, n) : new Uint8Array(n);
     let got = 0;
     while (got < buf.length) {
       const { bytesRead } = await fh.read(buf, got, buf.length - got, t.start + got);
