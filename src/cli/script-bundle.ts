@@ -8,9 +8,9 @@
  * the source as usual), and a cache older than its bundle is not offered at all, so a rebuilt bundle is never
  * run with another build's bytecode.
  *
- * The bundle is wrapped as a function of (exports, require, module, __filename, __dirname, importMetaUrl,
- * dynamicImport): `import.meta.url` and `import()` of the packages it leaves external are handed in from here,
- * an ES module in the same folder, so they resolve as they would in the bundle's own file.
+ * The build writes the bundle wrapped as a function of (exports, require, module, __filename, __dirname,
+ * importMetaUrl, dynamicImport) (wrapSource): `import.meta.url` and `import()` are handed in from here, an ES
+ * module in the same folder, so they resolve as they would in the bundle's own file.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,12 +44,12 @@ export interface LoadedBundle<T> {
   cached: boolean;
 }
 
-/** Compile (from the cache when V8 accepts it) and run the bundle at `url`; returns its exports. */
+/** Compile (from the cache when V8 accepts it) and run the wrapped bundle at `url`; returns its exports. */
 export function loadScriptBundle<T>(url: URL, opts: { useCache?: boolean } = {}): LoadedBundle<T> {
   const file = fileURLToPath(url);
   const source = readFileSync(file, 'utf8');
   const cachedData = opts.useCache === false ? undefined : cacheFor(file, cacheFileOf(file));
-  const script = new Script(wrapSource(source), { filename: file, cachedData });
+  const script = new Script(source, { filename: file, cachedData });
   const fn = script.runInThisContext() as (...args: unknown[]) => void;
   const module = { exports: {} as T };
   fn(
