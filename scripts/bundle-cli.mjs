@@ -9,8 +9,9 @@
  *    (commander, the command registrations, a few small core modules). Every dynamic import() stays a
  *    separate module loaded when a command runs, so a command still pays only for what it uses.
  *    bin/antidote.js runs it when it is newer than dist/cli/main.js.
- * 2. dist/cli/scan.script.js: everything `antidote scan` runs (dist/cli/scan-impl.js); dist/cli/scan.bundle.js
- *    is the ES module that loads it and re-exports what scan-impl exports (src/cli/scan.ts imports it).
+ * 2. dist/cli/scan.script.js: everything `antidote scan` runs (dist/cli/scan-impl.js), loaded by src/cli/scan.ts;
+ *    dist/cli/scan.bundle.js is an ES module that loads it and re-exports what scan-impl exports (benchmarks).
+ * 3. dist/cli/hash.script.js: everything `antidote hash` runs (dist/cli/hash-impl.js), loaded by src/cli/hash.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,6 +84,7 @@ const external = [
   'seek-bzip',
 ];
 await buildScript('dist/cli/scan-impl.js', 'dist/cli/scan.script.js', { external });
+await buildScript('dist/cli/hash-impl.js', 'dist/cli/hash.script.js', { external });
 
 // A small scan of each common kind (a safetensors file, a pickle), with text and JSON reports: what most scans
 // run. Its files are made here, in a temporary folder removed afterwards.
@@ -116,6 +118,14 @@ const m = loadScriptBundle(new URL('./scan.script.js', import.meta.url)).exports
 export const { ${names.join(', ')} } = m;
 `,
   );
+
+  // The hash script: a folder of small files (hashed on this thread), both reports.
+  const hashUrl = new URL('../dist/cli/hash.script.js', import.meta.url);
+  const hashed = loadScriptBundle(hashUrl, { useCache: false });
+  const report = await hashed.exports.hashPaths([work], hashed.exports.normaliseAlgorithm('sha256'), {});
+  hashed.exports.renderHashText(report, { files: true });
+  hashed.exports.renderJson(report);
+  writeFileSync(cacheFileOf(fileURLToPath(hashUrl)), hashed.script.createCachedData());
 
   // The CLI script runs a command when loaded, so it is warmed in a process of its own: `antidote scan -q`.
   const mainScript = fileURLToPath(new URL('../dist/cli/main.script.js', import.meta.url));
