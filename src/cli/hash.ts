@@ -63,7 +63,7 @@ export function registerHash(program: Command): void {
       '--shard-size <bytes>',
       'also give digests of fixed-size shards of each file (OpenSSF model-signing style)',
     )
-    .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--workers <n>', 'files hashed at once, on worker threads (default: one per core)')
     .option('--no-progress', 'never show a progress bar');
   formatOption(cmd, ['text', 'json']);
   outputOption(cmd, 'write to FILE instead of stdout');
