@@ -8,7 +8,7 @@
  * busiest worker, which whole files rarely balance (files of 1024, 768, 512 and 384 MiB on two cores: 1408
  * MiB on one core against 1344 on average, 5% lost). A hash cannot move between threads, but a thread can
  * move between cores. So the files are dealt (largest first, to the lightest) to one thread more than
- * there are cores, and at most `cores` of them hash at any moment: the ones with the most bytes left, a
+ * there are cores (the main thread is one of them), and at most `cores` of them hash at any moment: the ones with the most bytes left, a
  * thread giving up its turn when a waiting one has clearly more left (a shared array of byte counts and
  * Atomics.wait / notify, no round trip through the main thread). Every thread then finishes at about the
  * same time, total / cores, whenever no single file is longer than that.
@@ -244,7 +244,8 @@ export async function hashJobs(
       return r;
     });
   }
-  // One thread more than there are turns (cores), each dealt jobs largest first to the lightest thread.
+  // One thread more than there are turns (cores), this one included, each dealt jobs largest first to the
+  // lightest thread.
   const threads = Math.min(jobs.length, nWorkers + 1);
   const order = jobs.map((_, i) => i).sort((a, b) => jobBytes(jobs[b]) - jobBytes(jobs[a]));
   const bins = Array.from({ length: threads }, () => ({ bytes: 0, ids: [] as number[] }));
@@ -266,6 +267,7 @@ export async function hashJobs(
     await new Promise<void>((resolve, reject) => {
       let failed = false;
       bins.forEach((bin, me) => {
+        if (me === 0) return; // this thread's own share, below
         const w = new Worker(WORKER_SOURCE, {
           eval: true,
           workerData: {
@@ -314,11 +316,139 @@ export async function hashJobs(
           reject(new Error(`a hashing thread stopped (exit code ${code}) before its files were hashed`));
         });
       });
+      // The main thread hashes a share too (no thread to start for it), between turns of the event loop.
+      hashHere(bins[0].ids, state, jobs, (id, r) => {
+        if (failed) return false;
+        results[id] = r;
+        opts.onProgress?.(r.bytes);
+        if (--pending === 0) resolve();
+        return true;
+      }).catch((err) => {
+        failed = true;
+        reject(err);
+      });
     });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return results;
+}
+
+/**
+ * The main thread's share: the same turn-taking as WORKER_SOURCE (thread 0 of the shared state), waiting with
+ * Atomics.waitAsync and yielding to the event loop after each batch, so that results, progress and signals
+ * are handled while it hashes. `done` returns false once the run has failed: stop.
+ */
+async function hashHere(
+  ids: readonly number[],
+  S: Int32Array,
+  jobs: readonly HashJob[],
+  done: (id: number, r: HashResult) => boolean,
+): Promise<void> {
+  const me = 0;
+  const threads = (S.length - 2) / 3;
+  const LEFT = (t: number) => 2 + 3 * t;
+  const STATE = (t: number) => 3 + 3 * t;
+  const changed = () => {
+    Atomics.add(S, 1, 1);
+    Atomics.notify(S, 1);
+  };
+  let left = Atomics.load(S, LEFT(me));
+  const setLeft = (units: number) => {
+    left = Math.max(0, units);
+    Atomics.store(S, LEFT(me), left);
+  };
+  const bestWaiting = () => {
+    let best = -1;
+    let most = -1;
+    for (let t = 0; t < threads; t++) {
+      if (Atomics.load(S, STATE(t)) !== 1) continue;
+      const l = Atomics.load(S, LEFT(t));
+      if (l > most) {
+        best = t;
+        most = l;
+      }
+    }
+    return best;
+  };
+  const waitAsync = (
+    Atomics as unknown as {
+      waitAsync(
+        a: Int32Array,
+        i: number,
+        v: number,
+        ms: number,
+      ): { async: boolean; value: Promise<string> | string };
+    }
+  ).waitAsync;
+  const takeTurn = async () => {
+    Atomics.store(S, STATE(me), 1);
+    changed();
+    for (;;) {
+      const seen = Atomics.load(S, 1);
+      const free = Atomics.load(S, 0);
+      if (free > 0 && bestWaiting() === me && Atomics.compareExchange(S, 0, free, free - 1) === free) {
+        Atomics.store(S, STATE(me), 2);
+        return;
+      }
+      const w = waitAsync(S, 1, seen, 20);
+      if (w.async) await w.value;
+    }
+  };
+  const giveTurnIfOwed = () => {
+    const w = bestWaiting();
+    if (w < 0 || Atomics.load(S, LEFT(w)) <= left + MARGIN / UNIT) return false;
+    Atomics.store(S, STATE(me), 1);
+    Atomics.add(S, 0, 1);
+    changed();
+    return true;
+  };
+  // Workers keep the process alive; this keeps it alive while only this thread waits.
+  const alive = setInterval(() => {}, 1000);
+  const buf = Buffer.allocUnsafe(CHUNK);
+  try {
+    await takeTurn();
+    let rest = ids.reduce((n, id) => n + Math.ceil(jobBytes(jobs[id]) / UNIT), 0);
+    for (const id of ids) {
+      const job = jobs[id];
+      let fd = -1;
+      let r: HashResult;
+      try {
+        fd = openSync(job.path, job.noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : 'r');
+        const h = createHash(job.algorithm);
+        const start = job.start ?? 0;
+        const end = job.end ?? Number.POSITIVE_INFINITY;
+        let pos = start;
+        let sinceLook = 0;
+        while (pos < end) {
+          const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+          if (n === 0) break;
+          h.update(buf.subarray(0, n));
+          pos += n;
+          sinceLook += n;
+          if (sinceLook >= BATCH) {
+            setLeft(left - Math.floor(sinceLook / UNIT));
+            sinceLook %= UNIT;
+            if (giveTurnIfOwed()) await takeTurn();
+            else await new Promise((res) => setImmediate(res));
+          }
+        }
+        r = { digest: h.digest('hex'), bytes: pos - start };
+      } catch (err) {
+        throw fail(job, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+      } finally {
+        if (fd >= 0) closeSync(fd);
+      }
+      if (!done(id, checkSize(job, r))) return;
+      rest -= Math.ceil(jobBytes(job) / UNIT);
+      setLeft(rest);
+    }
+  } finally {
+    clearInterval(alive);
+    Atomics.store(S, STATE(me), 3);
+    Atomics.add(S, 0, 1);
+    changed();
+  }
 }
 
 /** Shard boundaries as the OpenSSF model-signing format cuts them: [0,s), [s,2s), ..., last ends at size. */
