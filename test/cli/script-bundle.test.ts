@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, utimesSync } from 'node:fs';
+import { copyFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,13 @@ console.log(JSON.stringify({ cached: l.cached, verdict: r.results[0].verdict }))
 // The build saves V8's bytecode beside each bundled script (scripts/bundle-cli.mjs) so that `antidote scan` starts
 // without compiling it; a cache V8 refuses (made with other flags, say) would silently cost that time again.
 describe('bundled scripts and their code cache', () => {
+  it('the build made a cache for each script, after the script', () => {
+    for (const name of ['main', 'scan', 'hash']) {
+      const script = join(ROOT, 'dist', 'cli', `${name}.script.js`);
+      expect(statSync(`${script}.cache`).mtimeMs).toBeGreaterThanOrEqual(statSync(script).mtimeMs);
+    }
+  });
+
   it('the scan script loads from the cache the build made, and scans', () => {
     const dir = tempDir();
     const script = join(dir, 'scan.script.js');
