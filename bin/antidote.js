@@ -8,13 +8,14 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
   process.exit(0);
 }
 
-// The bundled entry (one file, built by scripts/bundle-cli.mjs) when it is at least as new as the compiled
-// one; otherwise the module graph (a tsc-only rebuild, a development checkout).
-const bundle = new URL('../dist/cli/main.bundle.js', import.meta.url);
+// The bundled entry (one script with V8's code cache, built by scripts/bundle-cli.mjs) when it is at least as
+// new as the compiled one; otherwise the module graph (a tsc-only rebuild, a development checkout).
+const script = new URL('../dist/cli/main.script.js', import.meta.url);
 let fresh = false;
 try {
-  fresh = statSync(bundle).mtimeMs >= statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
+  fresh = statSync(script).mtimeMs >= statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
 } catch {
   // no bundle: fall through
 }
-await import(fresh ? bundle.href : '../dist/cli/main.js');
+if (fresh) (await import('../dist/cli/script-bundle.js')).loadScriptBundle(script);
+else await import('../dist/cli/main.js');

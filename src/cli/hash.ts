@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
@@ -11,6 +12,7 @@ import {
   progressEnabled,
 } from './conventions.js';
 import { action, EXIT } from './run.js';
+import { loadScriptBundle } from './script-bundle.js';
 
 interface HashFlags extends CommonFlags {
   algorithm: string;
@@ -31,6 +33,21 @@ export function parsePositiveInt(value: string, flag: string): number {
   return n;
 }
 
+type HashImpl = typeof import('./hash-impl.js');
+
+/** The bundled hash (dist/cli/hash.script.js, with its code cache) when newer than the compiled code, else the modules. */
+async function loadImpl(): Promise<HashImpl> {
+  const script = new URL('./hash.script.js', import.meta.url);
+  let fresh = false;
+  try {
+    fresh =
+      statSync(script).mtimeMs >= statSync(new URL('../provenance/hashing.js', import.meta.url)).mtimeMs;
+  } catch {
+    // no bundle (a development build): fall through
+  }
+  return fresh ? loadScriptBundle<HashImpl>(script).exports : import('./hash-impl.js');
+}
+
 export function registerHash(program: Command): void {
   const cmd = program
     .command('hash')
@@ -46,7 +63,7 @@ export function registerHash(program: Command): void {
       '--shard-size <bytes>',
       'also give digests of fixed-size shards of each file (OpenSSF model-signing style)',
     )
-    .option('--workers <n>', 'worker threads (default: one per core)')
+    .option('--workers <n>', 'files hashed at once, on worker threads (default: one per core)')
     .option('--no-progress', 'never show a progress bar');
   formatOption(cmd, ['text', 'json']);
   outputOption(cmd, 'write to FILE instead of stdout');
@@ -64,23 +81,19 @@ export function registerHash(program: Command): void {
         [flags.output ? { path: flags.output, flag: '-o' } : undefined],
         { force: flags.force },
       );
-      const { normaliseAlgorithm } = await import('../provenance/algorithms.js');
+      const { normaliseAlgorithm, hashPaths, createProgress, emit, renderJson, renderHashText } =
+        await loadImpl();
       const algorithm = normaliseAlgorithm(flags.algorithm);
       const shardSize = flags.shardSize ? parsePositiveInt(flags.shardSize, '--shard-size') : undefined;
       const workers = flags.workers ? parsePositiveInt(flags.workers, '--workers') : undefined;
-      const { hashPaths } = await import('../provenance/hashing.js');
-      const { createProgress } = await import('../core/progress.js');
       const progress = createProgress({ unit: 'MB', enabled: progressEnabled(flags) });
       const report = await hashPaths(paths, algorithm, { shardSize, workers, progress }).finally(() =>
         progress.stop(),
       );
-      const { emit } = await import('../report/output.js');
       if (format === 'json') {
-        const { renderJson } = await import('../report/json.js');
         await emit(renderJson(report), flags.output);
         return EXIT.ok;
       }
-      const { renderHashText } = await import('../provenance/render.js');
       await emit(renderHashText(report, { files: flags.files }), flags.output);
       return EXIT.ok;
     }),

@@ -83,9 +83,8 @@ process.on('unhandledRejection', (err) => {
   process.exit(EXIT.error);
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+// No top-level await: the build also makes this graph a plain script that V8 can cache (scripts/bundle-cli.mjs).
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     // --help and --version exit 0; every usage error exits 2 (commander already printed the message).
     const ok =
@@ -97,4 +96,4 @@ try {
     reportError(err);
     process.exitCode = EXIT.error;
   }
-}
+});

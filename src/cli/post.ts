@@ -5,9 +5,9 @@
  * only their id, label, source and labeler (enough for rates per account and labeler across batches).
  * Also used by `antidote serve import` to turn existing report folders into the same posts.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Option } from 'commander';
+import { crypto } from '../core/builtins.js';
 import { AntidoteError } from '../core/errors.js';
 
 export const TOKEN_ENV = 'ANTIDOTE_TOKEN';
@@ -46,7 +46,7 @@ export interface RunPayload {
 
 async function fileDigest(path: string): Promise<string | undefined> {
   try {
-    const h = createHash('sha256');
+    const h = crypto().createHash('sha256');
     for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
     return `sha256:${h.digest('hex')}`;
   } catch {
@@ -91,7 +91,8 @@ export async function auditRows(report: Obj): Promise<RowPost[]> {
   const seen = new Map<string, number>();
   const idOf = (fields: Record<string, string>) => {
     if (idCol && fields[idCol]) return fields[idCol];
-    const h = createHash('sha256')
+    const h = crypto()
+      .createHash('sha256')
       .update(JSON.stringify(Object.entries(fields).sort()))
       .digest('hex')
       .slice(0, 20);

@@ -15,8 +15,8 @@ export function isDebug(): boolean {
 }
 
 /**
- * Recognise an AntidoteError by shape as well as by class: the bundled scan path (dist/cli/scan.bundle.js)
- * carries its own copy of the class, so `instanceof` alone would report user errors as internal ones.
+ * Recognise an AntidoteError by shape as well as by class: the bundled scan and hash (dist/cli/*.script.js)
+ * each carry their own copy of the class, so `instanceof` alone would report user errors as internal ones.
  */
 function asUserError(err: unknown): { message: string; hint?: string } | undefined {
   if (err instanceof AntidoteError) return err;

@@ -15,6 +15,7 @@ import {
 } from './conventions.js';
 import { postIfAsked, postOption } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
+import { loadScriptBundle } from './script-bundle.js';
 
 interface ScanFlags extends CommonFlags {
   format: string;
@@ -31,19 +32,19 @@ interface ScanFlags extends CommonFlags {
 type ScanImpl = typeof import('./scan-impl.js');
 
 /**
- * The bundled scan (dist/cli/scan.bundle.js) when the build made one after the last compile, else the
- * module graph. A bundle older than the compiled scanner is never used, so a tsc-only rebuild is safe.
+ * The bundled scan (dist/cli/scan.script.js, loaded with its code cache) when the build made one after the
+ * last compile, else the module graph. A bundle older than the compiled scanner is never used, so a tsc-only
+ * rebuild is safe.
  */
 async function loadImpl(): Promise<ScanImpl> {
+  const script = new URL('./scan.script.js', import.meta.url);
+  let fresh = false;
   try {
-    const bundle = new URL('./scan.bundle.js', import.meta.url);
-    const compiled = new URL('../artifacts/scan.js', import.meta.url);
-    if (statSync(bundle).mtimeMs >= statSync(compiled).mtimeMs)
-      return (await import(bundle.href)) as ScanImpl;
+    fresh = statSync(script).mtimeMs >= statSync(new URL('../artifacts/scan.js', import.meta.url)).mtimeMs;
   } catch {
     // no bundle (a development build): fall through
   }
-  return import('./scan-impl.js');
+  return fresh ? loadScriptBundle<ScanImpl>(script).exports : import('./scan-impl.js');
 }
 
 /**

@@ -8,7 +8,6 @@
  * process exits (130 and 143). A run killed with SIGKILL cannot clean up; the next run writing into the
  * same folder removes what it left (see sweepStaleTemps).
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -21,6 +20,7 @@ import {
 } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { crypto } from './builtins.js';
 import { AntidoteError, describeFsError } from './errors.js';
 
 const PREFIX = '.antidote-tmp-';
@@ -44,7 +44,7 @@ const swept = state.swept;
 export function tempNameFor(path: string): string {
   // The final name is cut so the temporary name stays within NAME_MAX (255 bytes).
   const base = basename(path).slice(0, 120);
-  return join(dirname(path), `${PREFIX}${base}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  return join(dirname(path), `${PREFIX}${base}-${process.pid}-${crypto().randomBytes(4).toString('hex')}`);
 }
 
 /** Remove every registered temporary file now (synchronously: called from signal handlers). */

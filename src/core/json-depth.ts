@@ -5,7 +5,7 @@
  * escapes skipped), streaming for files, so it costs no memory and cannot itself recurse.
  */
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { zlib } from './builtins.js';
 import { LIMITS } from './limits.js';
 
 export interface DepthScan {
@@ -63,7 +63,7 @@ export async function assertFileJsonDepth(
 ): Promise<void> {
   const s = newDepthScan();
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = gz ? raw.pipe(createGunzip()) : raw;
+  const stream = gz ? raw.pipe(zlib().createGunzip()) : raw;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const line = feedDepth(s, chunk, max);
@@ -71,6 +71,6 @@ export async function assertFileJsonDepth(
     }
   } finally {
     raw.destroy();
-    if (stream !== raw) (stream as ReturnType<typeof createGunzip>).destroy();
+    if (stream !== raw) (stream as ReturnType<typeof import('node:zlib').createGunzip>).destroy();
   }
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli } from '../helpers/cli.js';
 
-// The CLI scans through the esbuild bundle (dist/cli/scan.bundle.js), not the module graph the in-process
+// The CLI scans through the esbuild bundle (dist/cli/scan.script.js), not the module graph the in-process
 // tests use: a dependency that breaks when bundled (a dynamic require, say) shows only here.
 describe('antidote scan as shipped', () => {
   it('passes every benign real artifact, quietly', () => {

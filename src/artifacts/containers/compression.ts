@@ -5,14 +5,8 @@
  * then concatenate them, which holds the output twice (a 4 MB gzip drove the scanner to 8.3 GB against a
  * 4 GiB cap). Here peak memory is the output itself, and a bomb stops at the cap.
  */
-import {
-  createGunzip,
-  createInflate,
-  createInflateRaw,
-  type Gunzip,
-  type Inflate,
-  type InflateRaw,
-} from 'node:zlib';
+import type { Gunzip, Inflate, InflateRaw } from 'node:zlib';
+import { zlib } from '../../core/builtins.js';
 
 export class DecompressError extends Error {
   constructor(
@@ -124,13 +118,13 @@ function pump(z: Gunzip | Inflate | InflateRaw, data: Uint8Array, max: number): 
 }
 
 export function gunzipBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
-  return pump(createGunzip({ chunkSize: CHUNK }), data, max);
+  return pump(zlib().createGunzip({ chunkSize: CHUNK }), data, max);
 }
 
 export function inflateBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
-  return pump(createInflate({ chunkSize: CHUNK }), data, max);
+  return pump(zlib().createInflate({ chunkSize: CHUNK }), data, max);
 }
 
 export function inflateRawBounded(data: Uint8Array, max: number): Promise<Uint8Array> {
-  return pump(createInflateRaw({ chunkSize: CHUNK }), data, max);
+  return pump(zlib().createInflateRaw({ chunkSize: CHUNK }), data, max);
 }

@@ -13,7 +13,7 @@
  *     never tensor data, so the cost follows the number of entries, not the archive's size;
  *   - bounds every read and every inflate (core/limits).
  */
-import { crc32, inflateRawSync, constants as zc } from 'node:zlib';
+import { zlib } from '../../core/builtins.js';
 import { LIMITS } from '../../core/limits.js';
 import { isPickleOpcode } from '../detect.js';
 import type { ByteSource } from '../source.js';
@@ -899,9 +899,9 @@ export interface EntryBytes {
 
 function inflateBounded(data: Uint8Array, max: number, partial = false): Uint8Array {
   try {
-    return inflateRawSync(data, {
+    return zlib().inflateRawSync(data, {
       maxOutputLength: Math.max(1, max),
-      ...(partial ? { finishFlush: zc.Z_SYNC_FLUSH } : {}),
+      ...(partial ? { finishFlush: zlib().constants.Z_SYNC_FLUSH } : {}),
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -950,7 +950,7 @@ export async function readEntry(
       );
     }
   }
-  const crcMatches = crc32(bytes) >>> 0 === en.crc32;
+  const crcMatches = zlib().crc32(bytes) >>> 0 === en.crc32;
   let plaintextDespiteFlag = false;
   if (en.encryptedFlag) {
     const plain =

@@ -17,8 +17,8 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { commitTemp, createTemp, discardTemp } from '../../core/atomic-write.js';
+import { zlib } from '../../core/builtins.js';
 import { AntidoteError, inputError, ioError } from '../../core/errors.js';
 import type { Finding } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
@@ -178,7 +178,7 @@ async function copyRange(
     const cur = bufs[i % 3].subarray(0, sizeOf(i));
     if (i + 1 < chunks)
       pendingRead = reader.read(s, start + (i + 1) * CHUNK, sizeOf(i + 1), bufs[(i + 1) % 3]);
-    digest.crc = crc32(cur, digest.crc);
+    digest.crc = zlib().crc32(cur, digest.crc);
     await pendingWrite;
     pendingWrite = writeAll(out, cur, outPos + i * CHUNK);
   }
@@ -285,7 +285,7 @@ export async function convertCheckpoint(
           const region = new Uint8Array(span);
           await reader.read(s, (base + lo) * es, span, region);
           const bytes = gather(region, lo, t, es);
-          digest.crc = crc32(bytes, digest.crc);
+          digest.crc = zlib().crc32(bytes, digest.crc);
           await writeAll(outFh, bytes, outPos);
         }
         outPos += n * es;
@@ -348,7 +348,7 @@ async function verifyOutput(path: string, expected: ConvertedTensor[]): Promise<
         if (chunk.length !== k) throw ioError(`verification failed: ${e.name} is truncated`);
         at += k;
         next = at < t.end ? src.read(v.header.dataStart + at, Math.min(CHUNK, t.end - at)) : undefined;
-        crc = crc32(chunk, crc);
+        crc = zlib().crc32(chunk, crc);
       }
       if (hex32(crc) !== e.crc32)
         throw ioError(`verification failed: the bytes of ${e.name} differ from the checkpoint's`);

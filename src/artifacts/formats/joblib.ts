@@ -17,8 +17,9 @@
  * A plain pickle without wrappers is left to `pickle`; gzip/zlib payloads that are not pickles are left to
  * whoever claims them next.
  */
-import { constants, gunzipSync, inflateSync } from 'node:zlib';
+
 import { pushAll } from '../../core/arrays.js';
+import { zlib } from '../../core/builtins.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { BoundedBytes, DecompressError, gunzipBounded, inflateBounded } from '../containers/compression.js';
@@ -81,8 +82,9 @@ export function joblibCodec(h: Uint8Array): JoblibCodec | undefined {
 
 function partialInflate(head: Uint8Array, gzip: boolean): Uint8Array | undefined {
   try {
-    const opts = { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 16 };
-    return gzip ? gunzipSync(head, opts) : inflateSync(head, opts);
+    const z = zlib();
+    const opts = { finishFlush: z.constants.Z_SYNC_FLUSH, maxOutputLength: 1 << 16 };
+    return gzip ? z.gunzipSync(head, opts) : z.inflateSync(head, opts);
   } catch {
     return undefined;
   }

@@ -9,12 +9,12 @@
  * address points at a real `HEAP` block, and reads the file names from that heap. Anything h5wasm cannot
  * open blocks as unanalysable. Dataset bytes are never read by h5wasm.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pushAll } from '../../core/arrays.js';
+import { crypto } from '../../core/builtins.js';
 import type { Finding, Location } from '../../core/finding.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding } from '../../core/rule.js';
@@ -129,7 +129,7 @@ async function localPath(source: ByteSource): Promise<{ path: string; cleanup?: 
   }
   if (source.size > LIMITS.archive.maxEntryBytes)
     throw new Error(`HDF5 member of ${source.size} bytes is over the limit`);
-  const path = join(tmpdir(), `antidote-h5-${randomBytes(6).toString('hex')}.h5`);
+  const path = join(tmpdir(), `antidote-h5-${crypto().randomBytes(6).toString('hex')}.h5`);
   await writeFile(path, await source.read(0, source.size), { mode: 0o600 });
   return { path, cleanup: () => unlink(path).catch(() => undefined) };
 }
