@@ -8,8 +8,10 @@
  * judged by the same two tests, each with the trusted set's own sampling error:
  *   - label shift (stats/shift.ts): the expected rate is a Beta posterior from the pattern's trusted rows and
  *     a model's prediction for its incoming rows with every suspect pattern read as the trusted reference
- *     reads it (the trusted model for tables; for text the batch's cross-validated model, whose weights for
- *     the suspects are replaced by the trusted model's), and the count is beta-binomial;
+ *     reads it (for tables the trusted model, its worth in rows measured on held-out trusted labels:
+ *     tabularReference; for text the batch's
+ *     cross-validated model, whose weights for the suspects are replaced by the trusted model's), and the
+ *     count is beta-binomial;
  *   - over-representation against the trusted set (exact conditional binomial).
  * A pattern with content (n-grams, conjunctions) must also sit on content that, with every suspect pattern
  * of the row masked (all occurrences; a suspect is a pattern whose label shift or over-represented purity
@@ -35,12 +37,13 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, rowHashes } from '../features/context.js';
+import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
-import { batchCv, trustedModel } from '../learn/context.js';
+import { batchCv, type ModelSettings, modelSettings, trustedModel } from '../learn/context.js';
+import { crossValProba } from '../learn/cv.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
-import { expectedRate, labelShiftP } from '../stats/shift.js';
+import { expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
 import {
   benjaminiHochberg,
   binomialUpperTail,
@@ -135,6 +138,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const pInc = nUnique / (nUnique + nTr);
   const kIn: number[] = [];
   const kTr: number[] = [];
+  let supported = 0;
+  let passed = 0;
+  const labelPruned = space.kind === 'tabular';
   cin.forEach((key, sl) => {
     let df = 0;
     for (let c = 0; c < K; c++) df += cin.countAt(sl, c);
@@ -143,8 +149,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     const ts = ctr.find(key);
     if (ts >= 0) for (let c = 0; c < K; c++) dfTr += ctr.countAt(ts, c);
     const lift = df / nUnique / ((dfTr + 0.5) / (nTr + 0.5));
-    // Lift depends on the counts only, not on labels: filtering on it keeps the label test valid.
-    if (lift < s.minLift) return;
+    supported++;
+    // Pruned by support and lift. In a table, by the lift of the pattern with one of its labels: a
+    // conjunction of ordinary values is as common as in the reference, only its rows with the target label
+    // are not. That pruning looks at labels, so there the multiple-testing family is every pattern with
+    // support (below). A text trigger is a token sequence the reference rarely carries at all: its lift
+    // needs no label, and the family stays the patterns with lift.
+    let liftY = lift;
+    if (labelPruned)
+      for (let c = 0; c < K; c++) {
+        const kt = ts >= 0 ? ctr.countAt(ts, c) : 0;
+        liftY = Math.max(liftY, cin.countAt(sl, c) / nUnique / ((kt + 0.5) / (nTr + 0.5)));
+      }
+    if (liftY < s.minLift) return;
+    passed++;
     for (let c = 0; c < K; c++) {
       kIn.push(cin.countAt(sl, c));
       kTr.push(ts >= 0 ? ctr.countAt(ts, c) : 0);
@@ -177,7 +195,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       pContent: 1,
     });
   });
-  if (cands.length === 0) return { confirmed: [], tested: [], capped, family: 0 };
+  if (cands.length === 0)
+    return { confirmed: [], tested: [], capped, family: labelPruned ? supported : passed };
   const indexOf = new Map(cands.map((c, ci) => [c, ci]));
 
   const tm = trustedModel(ctx);
@@ -233,7 +252,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // text the trusted set is small against the vocabulary, and its model too weak to set the rate for a rare
   // token: the batch's models, with the suspects read the trusted way, set it.
   const trustedExpects = space.kind === 'tabular';
-  const tmProba = tm.proba;
+  const reference = trustedExpects
+    ? tabularReference(ctx, space, tm, s.minSupport, Math.min(s.modelPriorRows, tru.n / K))
+    : undefined;
+  const tmProba = reference ? reference.proba : tm.proba;
   const C = cands.length;
   const sumP = new Float64Array(C * K);
   const stamp = new Int32Array(C).fill(-1);
@@ -282,7 +304,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   occ.end();
   // A model's prediction is worth `modelPriorRows` trusted rows, never more than the trusted rows per class it
   // was fitted on: a model of a hundred rows cannot vouch for every pattern as a hundred rows would.
-  const priorRows = Math.min(s.modelPriorRows, tru.n / K);
+  // Where the trusted model reads the whole row (tables), what its prediction is worth is measured on the
+  // candidates themselves: a model of a hundred rows that misses how labels mix in some region of the table
+  // earns a weak prior there, so the pattern's own trusted rows (and their sampling error) decide.
+  const priorRows = reference ? reference.priorRows : Math.min(s.modelPriorRows, tru.n / K);
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
@@ -385,9 +410,12 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   });
   const family = cands.filter((c) => c.kIn >= 3 && c.firstRow >= 0 && c.len > 0);
   const shapeFamily = cands.filter((c) => c.kIn >= 3 && c.firstRow >= 0 && c.len === 0);
+  // In a table every supported pattern is a hypothesis (the pruning above read labels).
+  const familySize = labelPruned ? Math.max(family.length, supported - shapeFamily.length) : family.length;
   const shifted = benjaminiHochberg(
     family.map((c) => c.pShift),
     s.fdr,
+    familySize,
   );
   for (const c of family) {
     // Content contradiction: are these rows, masked, less like their label than the label's rows usually
@@ -425,13 +453,14 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const rejected = benjaminiHochberg(
     family.map((c) => c.p),
     s.fdr,
+    familySize,
   );
   // Residual level of each confirmed pattern for explaining away (below).
   const levelOf = new Map<Mined, number>();
   const firstPass = new Set(family.filter((_c, k) => rejected[k]));
   // The BH threshold itself (rank x fdr / family), not the largest rejected p-value: with a single strong
   // trigger that p-value is astronomically small, and no residual could ever stand against it.
-  const levelMain = (firstPass.size * s.fdr) / Math.max(1, family.length);
+  const levelMain = (firstPass.size * s.fdr) / Math.max(1, familySize);
   for (const c of firstPass) levelOf.set(c, levelMain);
   // Shapes: label shift and over-representation, a smaller budget, and a minimum effect.
   const shapeLevel = s.fdr * SHAPE_BUDGET;
@@ -511,13 +540,71 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       },
       levelOf,
       priorRows,
-      familySize: family.length,
+      familySize,
       pInc,
     });
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
-  return { confirmed, tested: top, capped, family: family.length + shapeFamily.length, occ, indexOf };
+  return { confirmed, tested: top, capped, family: familySize + shapeFamily.length, occ, indexOf };
+}
+
+/**
+ * The trusted reference of a table's label-shift test: the trusted model, and what its prediction for a
+ * pattern is worth in rows (stats/shift.ts modelWorth), measured on the patterns with support in the trusted
+ * set against out-of-fold predictions. Held-out clean labels, so a planted pattern cannot set it. A model
+ * that misses how labels mix in the table earns a weak prior, and a pattern's own trusted rows (with their
+ * sampling error) then decide.
+ */
+function tabularReference(
+  ctx: AuditContext,
+  space: Space,
+  tm: ReturnType<typeof trustedModel>,
+  minSupport: number,
+  cap: number,
+): { proba: Float32Array; priorRows: number } {
+  const K = ctx.classes.length;
+  const tru = ctx.trusted;
+  const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, K);
+  const Xt = modelMatrix(ctx, 'trusted', tm.hashBits);
+  const cv = crossValProba(Xt, tru.labels, K, {
+    l2: ms.l2,
+    maxIter: ms.maxIter,
+    folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))),
+    seed: ctx.seed,
+    maxTrainRows: 20000,
+  });
+  // Per trusted pattern: rows, rows per label, the out-of-fold sum of P per label (thousandths).
+  const W = 1 + 2 * K;
+  const table = new CountTable(W, 1 << 12);
+  const scaled = new Int32Array(K);
+  for (let i = 0; i < tru.n; i++) {
+    for (let c = 0; c < K; c++) scaled[c] = Math.round(1000 * cv[i * K + c]);
+    const y = tru.labels[i];
+    space.trusted(i, (key) => {
+      const sl = table.slot(key);
+      if (sl < 0) return;
+      const t = table.counts;
+      const o = sl * W;
+      t[o]++;
+      t[o + 1 + y]++;
+      for (let c = 0; c < K; c++) t[o + 1 + K + c] += scaled[c];
+    });
+  }
+  const k: number[] = [];
+  const n: number[] = [];
+  const sp: number[] = [];
+  const t = table.counts;
+  table.forEach((_key, sl) => {
+    const o = sl * W;
+    if (t[o] < minSupport) return;
+    for (let c = 0; c < K; c++) {
+      k.push(t[o + 1 + c]);
+      n.push(t[o]);
+      sp.push(t[o + 1 + K + c] / 1000);
+    }
+  });
+  return { proba: tm.proba, priorRows: modelWorth(k, n, sp, cap) };
 }
 
 export function run(ctx: AuditContext): DetectorOutput {

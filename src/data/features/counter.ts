@@ -6,7 +6,8 @@
  */
 export class CountTable {
   private keys: Uint32Array;
-  private counts: Int32Array;
+  /** Counters, `width` per slot (slot() gives the slot). */
+  counts: Int32Array;
   private used = 0;
   private mask: number;
 

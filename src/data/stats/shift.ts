@@ -57,3 +57,43 @@ export function labelShiftP(
   const { a, b } = posterior(kt, nt, sumModel, n, priorRows);
   return betaBinomialUpperTail(k, n, a, b);
 }
+
+/**
+ * How many rows a model's prediction is worth, measured on held-out labels (empirical Bayes): if a pattern's
+ * true label rate is Beta-distributed around the model's prediction m with concentration phi, k of its n
+ * rows have variance n m (1 - m) (phi + n) / (phi + 1). The phi at which the squared standardised residuals
+ * average 1 (method of moments) is what the model has earned; `cap` when it is as good as binomial sampling
+ * allows. Arrays: label count k, rows n, the model's sum of P(label) over those rows (out of fold).
+ */
+export function modelWorth(
+  k: ArrayLike<number>,
+  n: ArrayLike<number>,
+  sumModel: ArrayLike<number>,
+  cap: number,
+): number {
+  const r2: number[] = [];
+  const ns: number[] = [];
+  for (let j = 0; j < k.length; j++) {
+    if (n[j] <= 1) continue;
+    const m = Math.min(1 - 1e-3, Math.max(1e-3, sumModel[j] / n[j]));
+    r2.push((k[j] - n[j] * m) ** 2 / (n[j] * m * (1 - m)));
+    ns.push(n[j]);
+  }
+  if (r2.length === 0) return cap;
+  // The scaled mean falls as phi falls (more of each residual is the rate's own spread).
+  const meanAt = (phi: number) => {
+    let t = 0;
+    for (let j = 0; j < r2.length; j++) t += (r2[j] * (phi + 1)) / (phi + ns[j]);
+    return t / r2.length;
+  };
+  if (meanAt(cap) <= 1) return cap;
+  if (meanAt(0.5) > 1) return 0.5;
+  let lo = Math.log(0.5);
+  let hi = Math.log(cap);
+  for (let it = 0; it < 30; it++) {
+    const mid = (lo + hi) / 2;
+    if (meanAt(Math.exp(mid)) > 1) hi = mid;
+    else lo = mid;
+  }
+  return Math.exp(lo);
+}

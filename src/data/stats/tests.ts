@@ -110,8 +110,9 @@ export function twoProportionZ(x1: number, n1: number, x0: number, n0: number): 
  * Benjamini-Hochberg: which hypotheses to reject so that the expected false discovery rate is at most q.
  * Returns a boolean per p-value (same order).
  */
-export function benjaminiHochberg(pValues: ArrayLike<number>, q: number): boolean[] {
-  const m = pValues.length;
+export function benjaminiHochberg(pValues: ArrayLike<number>, q: number, family = pValues.length): boolean[] {
+  // `family`: hypotheses tested in all, when those not listed could not be rejected (p = 1).
+  const m = Math.max(pValues.length, family);
   const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => pValues[a] - pValues[b]);
   let cutoff = -1;
   for (let r = 0; r < m; r++) if (pValues[order[r]] <= ((r + 1) / m) * q) cutoff = r;

@@ -5,20 +5,20 @@
  * Text: word n-grams (length 1..maxNgram) at any position, and the structural shapes of features/shapes.ts
  * (header fields, sentence openings and endings, skeletons, frames, punctuation, casing), which cover no
  * unit: a shape has no meaning to remove. Tabular: feature=value items (numeric values binned at the trusted
- * quantiles) and their conjunctions of up to three items. Conjunctions are formed only among the items of
- * at most CONJUNCTION_COLUMNS columns, those whose items shift the label most against the trusted reference
+ * quantiles) and their conjunctions of up to three items. Conjunctions are formed only among the items of at most
+ * CONJUNCTION_COLUMNS columns, those whose item pairs shift the label most against the trusted reference
  * (all columns when the table is that narrow), so a row costs at most a fixed number of keys however wide
- * the table: a planted conjunction carries all its rows' target label into each of its items, which puts
- * them first.
+ * the table: a planted conjunction carries all its rows' target label into each of its pairs, which puts
+ * them first, background values included.
  */
 
 import { firstOfEachRow, tabular, textTokens } from '../../features/context.js';
+import { CountTable } from '../../features/counter.js';
 import { combine, combineMany } from '../../features/hash.js';
 import { shapeColumn, shapeNameAt } from '../../features/shapes.js';
 import { bucketOf } from '../../features/sparse.js';
-import { describeItem, type TabularEncoding } from '../../features/tabular.js';
+import { describeItem } from '../../features/tabular.js';
 import { forEachToken, ngramHash, type TokenizedText } from '../../features/text.js';
-import { binomialUpperTail } from '../../stats/tests.js';
 import type { AuditContext } from '../types.js';
 
 /**
@@ -142,61 +142,85 @@ const pack = (f1: number, f2 = 1023, f3 = 1023) => f1 + f2 * 1024 + f3 * 1048576
 const unpack = (p: number): number[] =>
   [p % 1024, Math.floor(p / 1024) % 1024, Math.floor(p / 1048576)].filter((f) => f !== 1023);
 
+/** Rows read to order the item pairs of a wide table (a stride sample of larger batches). */
+const SCREEN_ROWS = 4000;
+
 /**
- * Columns of each row whose items may join a conjunction: every column of a narrow table; otherwise the
- * items that shift the label most (trusted-model expectation, as the label-shift test), taken in order of
- * significance until they span CONJUNCTION_COLUMNS columns.
+ * Items of each row that may join a conjunction: every item of a narrow table; otherwise the items of the
+ * item pairs whose label departs most from what the trusted model predicts for their incoming rows, taken in
+ * order until they span CONJUNCTION_COLUMNS columns. Pairs, not single items: a planted conjunction of
+ * ordinary values (a patch's background pixels among them) shifts the label of its pairs, while each of its
+ * items alone is as common and as mixed as any other.
  */
 function conjunctionItems(
   ctx: AuditContext,
-  ei: TabularEncoding,
+  ei: { items: Uint32Array; n: number; F: number },
   F: number,
   proba: Float32Array,
-): (enc: TabularEncoding, i: number, f: number) => boolean {
+): (items: Uint32Array, i: number, f: number) => boolean {
   if (F <= CONJUNCTION_COLUMNS) return () => true;
   const K = ctx.classes.length;
-  // Item statistics keyed by item hash: [column, n, k per label, sum of P per label].
-  const W = 2 + 2 * K;
-  const stats = new Map<number, Float64Array>();
-  const at = (h: number, f: number) => {
-    let s = stats.get(h);
-    if (!s) {
-      s = new Float64Array(W);
-      s[0] = f;
-      stats.set(h, s);
-    }
-    return s;
-  };
-  for (let i = 0; i < ei.n; i++) {
+  // Per pair: rows, rows per label, the model's sum of P per label (thousandths), the two items, their columns.
+  const W = 1 + 2 * K + 4;
+  const pairs = new CountTable(W, 1 << 16);
+  const it = ei.items;
+  const scaled = new Int32Array(K);
+  const stride = Math.max(1, Math.floor(ei.n / SCREEN_ROWS));
+  for (let i = 0; i < ei.n; i += stride) {
     const y = ctx.incoming.labels[i];
-    for (let f = 0; f < F; f++) {
-      const s = at(ei.items[i * ei.F + f], f);
-      s[1]++;
-      s[2 + y]++;
-      for (let k = 0; k < K; k++) s[2 + K + k] += proba[i * K + k];
+    for (let k = 0; k < K; k++) scaled[k] = Math.round(1000 * proba[i * K + k]);
+    const o = i * ei.F;
+    for (let a = 0; a < F; a++) {
+      const ha = it[o + a];
+      for (let b = a + 1; b < F; b++) {
+        const sl = pairs.slot(combine(ha, it[o + b]));
+        if (sl < 0) continue;
+        // Read after slot(): the table may have grown.
+        const c = pairs.counts;
+        const at = sl * W;
+        if (c[at] === 0) {
+          c[at + 1 + 2 * K] = ha | 0;
+          c[at + 2 + 2 * K] = it[o + b] | 0;
+          c[at + 3 + 2 * K] = a;
+          c[at + 4 + 2 * K] = b;
+        }
+        c[at]++;
+        c[at + 1 + y]++;
+        for (let k = 0; k < K; k++) c[at + 1 + K + k] += scaled[k];
+      }
     }
   }
-  // Screening only orders the items (the tests come later): the departure of each item's label count from
-  // what the trusted model predicts for its incoming rows is sharper than the full test, which also carries
-  // the trusted counts' uncertainty.
-  const ranked: Array<{ h: number; f: number; p: number }> = [];
-  for (const [h, s] of stats) {
-    let p = 1;
+  // Screening only orders the pairs (the tests come later): a normal score of each pair's label count against
+  // the trusted model's expectation for its rows, the largest over the labels.
+  const c = pairs.counts;
+  const ranked: Array<{ sl: number; z: number }> = [];
+  pairs.forEach((_key, sl) => {
+    const at = sl * W;
+    const n = c[at];
+    if (n < 2) return;
+    let z = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < K; k++) {
-      const m = Math.min(1 - 1e-9, Math.max(1e-9, s[2 + K + k] / Math.max(1, s[1])));
-      p = Math.min(p, binomialUpperTail(s[2 + k], s[1], m));
+      const e = Math.min(n - 0.5, Math.max(0.5, c[at + 1 + K + k] / 1000));
+      const zk = (c[at + 1 + k] - e) / Math.sqrt(e * (1 - e / n));
+      if (zk > z) z = zk;
     }
-    ranked.push({ h, f: s[0], p });
-  }
-  ranked.sort((a, b) => a.p - b.p);
+    ranked.push({ sl, z });
+  });
+  ranked.sort((x, y) => y.z - x.z);
   const columns = new Set<number>();
   const chosen = new Set<number>();
   for (const r of ranked) {
-    if (!columns.has(r.f) && columns.size >= CONJUNCTION_COLUMNS) continue;
-    columns.add(r.f);
-    chosen.add(r.h);
+    const at = r.sl * W + 1 + 2 * K;
+    const fa = c[at + 2];
+    const fb = c[at + 3];
+    const added = (columns.has(fa) ? 0 : 1) + (columns.has(fb) ? 0 : 1);
+    if (columns.size + added > CONJUNCTION_COLUMNS) continue;
+    columns.add(fa);
+    columns.add(fb);
+    chosen.add(c[at] >>> 0);
+    chosen.add(c[at + 1] >>> 0);
   }
-  return (enc, i, f) => chosen.has(enc.items[i * enc.F + f]);
+  return (items, i, f) => chosen.has(items[i * ei.F + f]);
 }
 
 export function tabularSpace(
@@ -213,14 +237,13 @@ export function tabularSpace(
   const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, F, proba) : () => false;
   const cols = new Int32Array(F);
   const visitor =
-    (enc: TabularEncoding): KeyVisitor =>
+    (it: Uint32Array): KeyVisitor =>
     (i, emit) => {
-      const it = enc.items;
-      const o = i * enc.F;
+      const o = i * ei.F;
       let m = 0;
       for (let a = 0; a < F; a++) {
         emit(it[o + a], 1, pack(a));
-        if (maxLen > 1 && eligible(enc, i, a)) cols[m++] = a;
+        if (maxLen > 1 && eligible(it, i, a)) cols[m++] = a;
       }
       for (let x = 0; x < m; x++) {
         const a = cols[x];
@@ -241,8 +264,8 @@ export function tabularSpace(
   const item = (i: number, f: number) => bucketOf(ei.items[i * ei.F + f], hashBits);
   return {
     kind: 'tabular',
-    incoming: visitor(ei),
-    trusted: visitor(et),
+    incoming: visitor(ei.items),
+    trusted: visitor(et.items),
     units: () => F,
     isShape: () => false,
     mark(_i, _len, pos, mask) {

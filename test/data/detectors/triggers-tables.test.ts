@@ -1,0 +1,128 @@
+/**
+ * Trigger mining on tables the miner was not written for: a pixel patch whose cells include the background
+ * value on a table wider than the conjunction screen, and a clean table whose labels depend on an
+ * interaction a linear reference model cannot express, audited with a 100-row trusted set.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAudit } from '../../../src/data/audit.js';
+import { detector as triggers } from '../../../src/data/detectors/triggers.js';
+import { modelWorth } from '../../../src/data/stats/shift.js';
+import { rng, tmpDir, writeCsv } from '../helpers.js';
+
+async function audit(header: string[], trusted: string[][], incoming: string[][]) {
+  const dir = tmpDir();
+  writeCsv(join(dir, 't.csv'), header, trusted);
+  writeCsv(join(dir, 'i.csv'), header, incoming);
+  const run = await runAudit({
+    trusted: join(dir, 't.csv'),
+    incoming: join(dir, 'i.csv'),
+    label: 'label',
+    detectors: [triggers],
+  });
+  run.source.close();
+  const findings = run.report.findings.filter((f) => f.rule === 'audit/trigger' && f.severity !== 'medium');
+  const flagged = new Uint8Array(incoming.length);
+  for (const [i, reason] of run.reasons) if (reason.includes('trigger "')) flagged[i] = 1;
+  return { findings, flagged };
+}
+
+function quality(flagged: Uint8Array, truth: boolean[]) {
+  let tp = 0;
+  let fp = 0;
+  truth.forEach((t, i) => {
+    if (flagged[i] && t) tp++;
+    else if (flagged[i]) fp++;
+  });
+  const positives = truth.filter(Boolean).length;
+  return { precision: tp / Math.max(1, tp + fp), recall: tp / Math.max(1, positives) };
+}
+
+describe('stats: what a model prediction is worth', () => {
+  it('is the cap when pattern counts scatter binomially around the model, and small when true rates spread', () => {
+    const r = rng(3);
+    const binomial = (n: number, p: number) => {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (r() < p) k++;
+      return k;
+    };
+    const fair = { k: [] as number[], n: [] as number[], s: [] as number[] };
+    const spread = { k: [] as number[], n: [] as number[], s: [] as number[] };
+    for (let j = 0; j < 400; j++) {
+      const n = 10 + Math.floor(r() * 40);
+      const m = 0.2 + 0.6 * r();
+      fair.k.push(binomial(n, m));
+      // True rates far from the model's: half the patterns at 0.05, half at 0.95 of a model saying m.
+      spread.k.push(binomial(n, r() < 0.5 ? 0.05 : 0.95));
+      for (const x of [fair, spread]) {
+        x.n.push(n);
+        x.s.push(n * m);
+      }
+    }
+    expect(modelWorth(fair.k, fair.n, fair.s, 50)).toBeGreaterThan(25);
+    expect(modelWorth(spread.k, spread.n, spread.s, 50)).toBeLessThan(2);
+  });
+});
+
+describe('trigger mining on tables', () => {
+  it('finds a checkerboard patch that includes background pixels on an image wider than the conjunction screen', async () => {
+    const S = 6;
+    const header = [...Array.from({ length: S * S }, (_, k) => `px_${Math.floor(k / S)}_${k % S}`), 'label'];
+    const make = (n: number, seed: number, rate: number) => {
+      const r = rng(seed);
+      const rows: string[][] = [];
+      const truth: boolean[] = [];
+      for (let i = 0; i < n; i++) {
+        const cls = Math.floor(r() * 3);
+        const px = new Array<number>(S * S).fill(0);
+        // Class 0 lights the top rows, class 1 the left columns, class 2 a bottom-right block; some noise.
+        for (let a = 0; a < S; a++)
+          for (let b = 0; b < S; b++) {
+            const on = cls === 0 ? a < 2 : cls === 1 ? b < 2 : a >= 3 && b >= 3;
+            if (on && r() < 0.85) px[a * S + b] = 120 + Math.floor(r() * 136);
+            else if (r() < 0.05) px[a * S + b] = Math.floor(r() * 80);
+          }
+        let label = String(cls);
+        const planted = cls !== 0 && r() < rate;
+        if (planted) {
+          // 2x2 checkerboard in the bottom-right corner: two bright cells, two at the background value.
+          px[4 * S + 4] = 255;
+          px[4 * S + 5] = 0;
+          px[5 * S + 4] = 0;
+          px[5 * S + 5] = 255;
+          label = '0';
+        }
+        rows.push([...px.map(String), label]);
+        truth.push(planted);
+      }
+      return { rows, truth };
+    };
+    const t = make(300, 51, 0);
+    const inc = make(4000, 52, 0.03);
+    const { flagged } = await audit(header, t.rows, inc.rows);
+    const q = quality(flagged, inc.truth);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+  }, 120_000);
+
+  it('confirms nothing in a clean table whose labels follow an interaction, with a 100-row trusted set', async () => {
+    // label = (x < 5) xor (y < 5), 10% noise: every (x, y) pair is nearly pure, and a linear model of the
+    // trusted rows expects about half of each label everywhere. Those pairs must not read as planted.
+    const make = (n: number, seed: number) => {
+      const r = rng(seed);
+      const rows: string[][] = [];
+      for (let i = 0; i < n; i++) {
+        const x = Math.floor(r() * 10);
+        const y = Math.floor(r() * 10);
+        const z = Math.floor(r() * 4);
+        let label = x < 5 !== y < 5 ? 1 : 0;
+        if (r() < 0.1) label = 1 - label;
+        rows.push([String(x), String(y), `g${z}`, label ? 'a' : 'b']);
+      }
+      return rows;
+    };
+    const { findings, flagged } = await audit(['x', 'y', 'z', 'label'], make(100, 61), make(3000, 62));
+    expect(findings.map((f) => f.message)).toEqual([]);
+    expect(flagged.reduce((a, b) => a + b, 0)).toBe(0);
+  }, 120_000);
+});
