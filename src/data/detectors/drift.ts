@@ -26,7 +26,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
 import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
-import { normalQuantileUpper, normalUpperTail, twoProportionZ } from '../stats/tests.js';
+import { binomialUpperTail, normalQuantileUpper, normalUpperTail, twoProportionZ } from '../stats/tests.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -635,9 +635,10 @@ function accountSeries(
       if (inCohort[a] && cohort >= 0) add(cohort, w, q, v);
     }
   }
-  // The peers' value in each window: the row-weighted median of the accounts' values (a few conditioning
-  // accounts cannot drag it, unlike a pooled mean, which would make every honest account look shifted the
-  // other way), and the window's variance over all its rows.
+  // The peers' value in each window. A feature mean: the row-weighted median of the accounts' means (a few
+  // conditioning accounts with a heavy-tailed creep cannot drag it, unlike a pooled mean, which would make
+  // every honest account look shifted the other way). A rate: the pooled rate of the window's rows (bounded,
+  // so a few accounts move it little; a median of rates is 0 for a rare event, which every row then beats).
   const peer = new Float64Array(W * Q);
   for (let w = 0; w < W; w++) {
     for (let q = 0; q < Q; q++) {
@@ -650,7 +651,7 @@ function accountSeries(
         wts.push(n[o]);
       }
       const t = w * Q + q;
-      peer[t] = vals.length >= 4 ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
+      peer[t] = q >= k && vals.length >= 4 ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
     }
   }
   // z of a scope over windows a..b against its peers in the same windows.
@@ -674,6 +675,9 @@ function accountSeries(
       v += n[o] * vw * (1 + (n[o] * 1.57) / Math.max(1, nn - n[o]));
     }
     if (n1 < 1 || v <= 0) return 0;
+    // A count above what the peers' rate predicts: its exact binomial tail read as a z (a single row where
+    // 0.07 were expected is a z of 1.5, not the 3.5 a normal approximation gives).
+    if (q < k && s1 > ref) return Math.min(40, normalQuantileUpper(binomialUpperTail(Math.round(s1), n1, ref / n1)));
     return (s1 - ref) / Math.sqrt(v);
   };
   const minRows = Math.min(s.minSupport, 20);

@@ -321,7 +321,8 @@ export function run(ctx: AuditContext): DetectorOutput {
             if (y >= 0 && y !== major)
               raise(
                 r,
-                s.conflictScore,
+                // In a table, identical features that carry several labels are ordinary (see tabularConflictScore).
+                useText ? s.conflictScore : Math.min(s.conflictScore, s.tabularConflictScore),
                 `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
               );
           }
