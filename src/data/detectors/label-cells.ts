@@ -94,6 +94,20 @@ function overdispersion(rates: number[], ns: number[], r: number): number {
   return extra > 0 ? Math.min(0.5, extra / (r * (1 - r))) : 0;
 }
 
+/** Pooled rate of the accounts after setting aside the highest-rate ones holding up to `trim` of the rows. */
+export function trimmedRate(rates: number[], ns: number[], trim: number): number {
+  const order = rates.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
+  const total = ns.reduce((t, n) => t + n, 0);
+  let x = 0;
+  let n = 0;
+  for (const i of order) {
+    if (n + ns[i] > (1 - trim) * total && n > 0) break;
+    x += rates[i] * ns[i];
+    n += ns[i];
+  }
+  return n > 0 ? x / n : 0;
+}
+
 /** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
 function cellP(x: number, n: number, r: number, rho: number): number {
   const f = 1 / (1 + (n - 1) * rho);
@@ -173,8 +187,10 @@ function testsForRole(
       ns.push(n);
     }
     // The peers' rate: the row-weighted median of the accounts' rates (two rogues of twelve cannot drag it),
-    // never below the pooled rate of the other accounts' rows (small accounts make the median noisy).
+    // never below the pooled rate of the accounts once the highest-rate fifth of the rows is set aside. A
+    // rare cell (a few rows in all) has a median of 0, which any account with two such rows would beat.
     const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
+    const trimmed = trimmedRate(rates, ns, 0.2);
     const rho = overdispersion(rates, ns, Number.isNaN(wm) ? X[p * K + y] / Math.max(1, N[p]) : wm);
     for (const g of groups) {
       const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
@@ -183,7 +199,7 @@ function testsForRole(
       const pooled = (X[p * K + y] - x + 0.5) / (N[p] - n + 1);
       const peerRate = Number.isNaN(wm)
         ? pooled
-        : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, wm * 1.25));
+        : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, Math.max(wm * 1.25, trimmed)));
       const ok = x / n >= s.minRatio * peerRate;
       tests.push({
         role,
