@@ -677,7 +677,8 @@ function accountSeries(
     if (n1 < 1 || v <= 0) return 0;
     // A count above what the peers' rate predicts: its exact binomial tail read as a z (a single row where
     // 0.07 were expected is a z of 1.5, not the 3.5 a normal approximation gives).
-    if (q < k && s1 > ref) return Math.min(40, normalQuantileUpper(binomialUpperTail(Math.round(s1), n1, ref / n1)));
+    if (q < k && s1 > ref)
+      return Math.min(40, normalQuantileUpper(binomialUpperTail(Math.round(s1), n1, ref / n1)));
     return (s1 - ref) / Math.sqrt(v);
   };
   const minRows = Math.min(s.minSupport, 20);
@@ -687,7 +688,8 @@ function accountSeries(
   for (let w = 0; w < W; w++) {
     for (let q = 0; q < Q; q++) {
       const zs: number[] = [];
-      for (let j = 0; j < S; j++) if (j !== cohort && n[(j * W + w) * Q + q] >= minRows) zs.push(zOf(j, q, w, w));
+      for (let j = 0; j < S; j++)
+        if (j !== cohort && n[(j * W + w) * Q + q] >= minRows) zs.push(zOf(j, q, w, w));
       if (zs.length >= 8) spread[w * Q + q] = Math.max(1, mad(zs, median(zs)));
     }
   }
