@@ -36,6 +36,8 @@ export function lbfgs(
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
   const alpha = new Float64Array(m);
+  let spareS: Float64Array | undefined;
+  let spareY: Float64Array | undefined;
   let it = 0;
   for (; it < opts.maxIter; it++) {
     // Two-loop recursion: d = -H g.
@@ -81,22 +83,32 @@ export function lbfgs(
       step *= 0.5;
     }
     if (!accepted) break;
-    const s = new Float64Array(n);
-    const y = new Float64Array(n);
+    // The pair is written into spare buffers (the oldest pair's, once the history is full): no allocation
+    // per iteration.
+    const s = spareS ?? new Float64Array(n);
+    const y = spareY ?? new Float64Array(n);
+    spareS = undefined;
+    spareY = undefined;
+    let sy = 0;
     for (let i = 0; i < n; i++) {
-      s[i] = xNew[i] - x[i];
-      y[i] = gNew[i] - g[i];
+      const si = xNew[i] - x[i];
+      const yi = gNew[i] - g[i];
+      s[i] = si;
+      y[i] = yi;
+      sy += si * yi;
     }
-    const sy = dot(s, y);
     if (sy > 1e-12) {
       if (S.length === m) {
-        S.shift();
-        Y.shift();
+        spareS = S.shift();
+        spareY = Y.shift();
         rho.shift();
       }
       S.push(s);
       Y.push(y);
       rho.push(1 / sy);
+    } else {
+      spareS = s;
+      spareY = y;
     }
     const rel = (f - fNew) / Math.max(1, Math.abs(f));
     x.set(xNew);
