@@ -39,7 +39,9 @@ function world(seed: number, opts: { bad: number; shift: number; flip: number })
       const p1 = x[i] > 0.6 ? 0.9 : 0.1;
       proba[2 * i] = 1 - p1;
       proba[2 * i + 1] = p1;
-      time[i] = windowed ? Date.UTC(2026, 0, 1) + w * DAY + rng.next() * DAY * 0.99 : Date.UTC(2025, 0, 1) + i;
+      time[i] = windowed
+        ? Date.UTC(2026, 0, 1) + w * DAY + rng.next() * DAY * 0.99
+        : Date.UTC(2025, 0, 1) + i;
     }
     return {
       d: {
