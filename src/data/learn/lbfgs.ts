@@ -36,8 +36,6 @@ export function lbfgs(
   const xNew = new Float64Array(n);
   const gNew = new Float64Array(n);
   const alpha = new Float64Array(m);
-  let spareS: Float64Array | undefined;
-  let spareY: Float64Array | undefined;
   let it = 0;
   for (; it < opts.maxIter; it++) {
     // Two-loop recursion: d = -H g.
@@ -83,32 +81,22 @@ export function lbfgs(
       step *= 0.5;
     }
     if (!accepted) break;
-    // The pair is written into spare buffers (the oldest pair's, once the history is full): no allocation
-    // per iteration.
-    const s = spareS ?? new Float64Array(n);
-    const y = spareY ?? new Float64Array(n);
-    spareS = undefined;
-    spareY = undefined;
-    let sy = 0;
+    const s = new Float64Array(n);
+    const y = new Float64Array(n);
     for (let i = 0; i < n; i++) {
-      const si = xNew[i] - x[i];
-      const yi = gNew[i] - g[i];
-      s[i] = si;
-      y[i] = yi;
-      sy += si * yi;
+      s[i] = xNew[i] - x[i];
+      y[i] = gNew[i] - g[i];
     }
+    const sy = dot(s, y);
     if (sy > 1e-12) {
       if (S.length === m) {
-        spareS = S.shift();
-        spareY = Y.shift();
+        S.shift();
+        Y.shift();
         rho.shift();
       }
       S.push(s);
       Y.push(y);
       rho.push(1 / sy);
-    } else {
-      spareS = s;
-      spareY = y;
     }
     const rel = (f - fNew) / Math.max(1, Math.abs(f));
     x.set(xNew);

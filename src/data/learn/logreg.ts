@@ -97,12 +97,12 @@ function selectRowsOf(X: SparseMatrix, rows: Int32Array): SparseMatrix {
 }
 
 function trainCompact(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
-  // Train over the columns actually used (unused columns keep weight 0 under the L2 penalty, so the answer is
-  // the same), then scatter the weights back into the full space: the optimiser's vectors shrink with them.
+  // Train over the columns actually used (a small set leaves most of the hashed space empty), then
+  // scatter the weights back into the full space.
   const used = new Int32Array(X.dim).fill(-1);
   let nUsed = 0;
   for (let j = 0; j < X.indices.length; j++) if (used[X.indices[j]] < 0) used[X.indices[j]] = nUsed++;
-  if (nUsed < X.dim) {
+  if (nUsed < X.dim * 0.5) {
     const cols = new Int32Array(nUsed);
     for (let c = 0; c < X.dim; c++) if (used[c] >= 0) cols[used[c]] = c;
     const indices = new Int32Array(X.indices.length);
