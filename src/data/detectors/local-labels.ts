@@ -171,9 +171,12 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const inc = ctx.incoming;
   const K = ctx.classes.length;
   const proba = ctx.shared.trustedProba;
-  const sp = space(ctx, s);
-  if (!sp || !proba || proba.length !== inc.n * K || tr.n < s.minTrusted || inc.n <= s.k || inc.n > s.maxRows)
+  // Sizes first: the neighbour space of a batch over maxRows is never searched, and building it costs a
+  // gigabyte and half a minute at a million text rows.
+  if (!proba || proba.length !== inc.n * K || tr.n < s.minTrusted || inc.n <= s.k || inc.n > s.maxRows)
     return { findings: [], rows: [] };
+  const sp = space(ctx, s);
+  if (!sp) return { findings: [], rows: [] };
   const k = s.k;
   const index = await indexOf(sp, sp.incoming, inc.n);
   const explained = ctx.shared.triggerRows;
