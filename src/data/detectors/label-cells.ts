@@ -94,18 +94,29 @@ function overdispersion(rates: number[], ns: number[], r: number): number {
   return extra > 0 ? Math.min(0.5, extra / (r * (1 - r))) : 0;
 }
 
-/** Pooled rate of the accounts after setting aside the highest-rate ones holding up to `trim` of the rows. */
-export function trimmedRate(rates: number[], ns: number[], trim: number): number {
-  const order = rates.map((_, i) => i).sort((a, b) => rates[a] - rates[b]);
-  const total = ns.reduce((t, n) => t + n, 0);
+/**
+ * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (binomial tail below
+ * 0.001): a rogue does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary
+ * accounts show (setting aside the highest-rate accounts by share would set aside every row of a rare cell).
+ */
+export function inlierRate(rates: number[], ns: number[]): number {
   let x = 0;
   let n = 0;
-  for (const i of order) {
-    if (n + ns[i] > (1 - trim) * total && n > 0) break;
+  for (let i = 0; i < rates.length; i++) {
     x += rates[i] * ns[i];
     n += ns[i];
   }
-  return n > 0 ? x / n : 0;
+  if (n === 0) return 0;
+  const p0 = x / n;
+  let xi = 0;
+  let ni = 0;
+  for (let i = 0; i < rates.length; i++) {
+    const k = Math.round(rates[i] * ns[i]);
+    if (p0 > 0 && p0 < 1 && binomialUpperTail(k, ns[i], p0) < 0.001) continue;
+    xi += k;
+    ni += ns[i];
+  }
+  return ni > 0 ? xi / ni : p0;
 }
 
 /** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
@@ -187,10 +198,10 @@ function testsForRole(
       ns.push(n);
     }
     // The peers' rate: the row-weighted median of the accounts' rates (two rogues of twelve cannot drag it),
-    // never below the pooled rate of the accounts once the highest-rate fifth of the rows is set aside. A
-    // rare cell (a few rows in all) has a median of 0, which any account with two such rows would beat.
+    // never below the pooled rate of the accounts that do not themselves stand out from the pool. A rare cell
+    // (a few rows in all) has a median of 0, which any account with two such rows would beat.
     const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
-    const trimmed = trimmedRate(rates, ns, 0.2);
+    const trimmed = inlierRate(rates, ns);
     const rho = overdispersion(rates, ns, Number.isNaN(wm) ? X[p * K + y] / Math.max(1, N[p]) : wm);
     for (const g of groups) {
       const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
