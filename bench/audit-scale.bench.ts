@@ -294,6 +294,7 @@ for (const n of which.includes('sms-mail') ? sizes : []) {
     'id',
     '--out',
     out,
+    '--force',
     '--no-progress',
     '--fail-on',
     'critical',

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = join(BENCH_DIR, '..');
 export const CACHE = join(BENCH_DIR, '.cache');
-export const SHARED = join(ROOT, '..', 'shared');
+export const SHARED = process.env.ANTIDOTE_SHARED ?? join(ROOT, '..', 'shared');
 export const CLI = join(ROOT, 'bin', 'antidote.js');
 
 export function median(xs: number[]): number {

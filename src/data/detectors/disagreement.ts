@@ -28,7 +28,7 @@ import { firstOfEachRow, modelMatrix } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedModel } from '../learn/context.js';
 import { crossValProba } from '../learn/cv.js';
-import { normalUpperTail } from '../stats/tests.js';
+import { studentUpperTail } from '../stats/tests.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
@@ -159,6 +159,17 @@ function blindFinding(ctx: AuditContext, accuracy: number, power: Power) {
 
 const logit = (p: number) => Math.log(Math.max(p, 1e-9) / Math.max(1 - p, 1e-9));
 
+/**
+ * P(a clean row's logit <= l) under the normal fitted to the reference's logits, read as a prediction for a new
+ * row (Student's t with m - 1 degrees of freedom, scale sd·√(1 + 1/m)): a class with a handful of trusted rows
+ * has a mean and spread it barely knows, and its tail must say so.
+ */
+function fittedLower(ref: ClassReference, l: number): number {
+  const m = ref.sorted.length;
+  if (m < 2) return 1;
+  return studentUpperTail((ref.mu - l) / (ref.sd * Math.sqrt(1 + 1 / m)), m - 1);
+}
+
 export function classReference(values: ArrayLike<number>): ClassReference {
   const sorted = Float64Array.from(values).sort();
   const l = Array.from(sorted, logit);
@@ -186,7 +197,7 @@ function countAtOrBelow(sorted: Float64Array, p: number): number {
  */
 export function referenceP(ref: ClassReference, p: number): number {
   const observed = countAtOrBelow(ref.sorted, p) / (1 + ref.sorted.length);
-  const fitted = 1 - normalUpperTail((logit(p) - ref.mu) / ref.sd);
+  const fitted = fittedLower(ref, logit(p));
   return Math.min(1, Math.max(observed, fitted));
 }
 
@@ -212,7 +223,7 @@ export function referenceTail(ref: ClassReference, p: number, z: number): number
   const z2 = z * z;
   const upper =
     (phat + z2 / (2 * m) + z * Math.sqrt((phat * (1 - phat)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
-  const fitted = 1 - normalUpperTail((logit(p) - ref.mu) / ref.sd);
+  const fitted = fittedLower(ref, logit(p));
   return Math.min(1, Math.max(upper, fitted));
 }
 

@@ -7,7 +7,14 @@
  *   - the label rate, overall and within each subgroup (feature = value, numeric features in trusted
  *     quantile bins): a shifting feature/label relation is what conditioning a classifier looks like;
  *   - each numeric feature's mean;
- *   - each feature's distribution (PSI and Jensen-Shannon against the trusted bins, per window).
+ *   - each feature's distribution (PSI and Jensen-Shannon against the trusted bins, per window);
+ *   - per account (source, else labeler; each account, and the accounts absent from the trusted set pooled as
+ *     one cohort): its rate of labels the trusted model contradicts, per class, and its numeric feature
+ *     means, each against its peers in the same window. Conditioning by a few accounts barely moves the
+ *     batch's marginals, and the peers in the same window carry any seasonality the whole batch has.
+ * Numeric values are winsorised at the trusted 1st and 99th percentiles before any mean (one heavy-tailed
+ * value cannot move a window), and each window's account z-scores are scaled by their robust spread across
+ * accounts (accounts differ naturally; a few conditioning accounts cannot move a median).
  * The CUSUM threshold h is set from the number of series and windows so that, on data drawn like the
  * trusted set, the chance of any false alarm stays below `familyAlpha` (a union bound over windows and
  * run lengths, so it errs on the quiet side).
@@ -18,7 +25,8 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
-import { normalQuantileUpper, normalUpperTail, twoProportionZ } from '../stats/tests.js';
+import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
+import { binomialUpperTail, normalQuantileUpper, normalUpperTail, twoProportionZ } from '../stats/tests.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -65,6 +73,11 @@ export const DRIFT_DEFAULTS = {
    * below the quarantine threshold so that it orders the review, and tips a row over only with other evidence.
    */
   rowScore: 0.2,
+  /**
+   * Highest score of a row in an account's drifted contradicted-label series (the account's share of such rows
+   * its peers' rate does not explain): account-specific evidence, unlike a population drift.
+   */
+  accountRowScore: 0.9,
   /** Findings listed (the strongest first). */
   maxReported: 10,
 };
@@ -203,7 +216,10 @@ export function cusumThreshold(series: number, windows: number, k: number, alpha
 }
 
 interface Series {
-  kind: 'label' | 'subgroup-label' | 'feature-mean';
+  kind: 'label' | 'subgroup-label' | 'feature-mean' | 'account-label' | 'account-feature';
+  /** Account scope (account series): its name and its account codes. */
+  account?: string;
+  codes?: number[];
   feature?: string;
   group?: string;
   /** Class whose rate is watched (label series). */
@@ -339,14 +355,17 @@ export function run(ctx: AuditContext): DetectorOutput {
     );
   }
   // Numeric feature means.
+  const clipOf = winsorisers(ctx);
   for (const [feature, tv] of tr.numeric) {
     const iv = inc.numeric.get(feature);
-    if (!iv) continue;
+    const clip = clipOf.get(feature);
+    if (!iv || !clip) continue;
     let n0 = 0;
     let sum = 0;
     let sq = 0;
-    for (const v of tv) {
-      if (Number.isNaN(v)) continue;
+    for (const raw of tv) {
+      if (Number.isNaN(raw)) continue;
+      const v = clip(raw);
       n0++;
       sum += v;
       sq += v * v;
@@ -361,7 +380,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       const w = win.of[r];
       if (w < 0 || Number.isNaN(iv[r])) continue;
       nw[w]++;
-      sw[w] += iv[r];
+      sw[w] += clip(iv[r]);
     }
     const z = new Float64Array(W);
     const values = new Float64Array(W);
@@ -392,6 +411,8 @@ export function run(ctx: AuditContext): DetectorOutput {
     }
   }
 
+  for (const sr of accountSeries(ctx, win, clipOf, s)) series.push(sr);
+
   // The CUSUM raises alarms (h allows about `cusumScreen` false alarms over all series); an alarm stands only
   // when a run of windows ending there, pooled, differs from the trusted set at the family error rate
   // (Bonferroni over series, windows and the three runs tried: the CUSUM's own run since its last reset,
@@ -409,7 +430,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       // Confirm with the trusted estimate's own noise: a run of windows ending at t, pooled.
       let confirmed = sr.pooled(runStart, t) >= zCrit || sr.pooled(t, t) >= zCrit || sr.pooled(0, t) >= zCrit;
       // ...and require a material move, not only a significant one.
-      if (confirmed && sr.kind !== 'feature-mean') {
+      if (confirmed && sr.kind !== 'feature-mean' && sr.kind !== 'account-feature') {
         let moved = false;
         for (let w = 0; w <= t; w++) if (Math.abs(sr.values[w] - sr.base) >= s.minEffect) moved = true;
         confirmed = moved;
@@ -518,10 +539,224 @@ export function run(ctx: AuditContext): DetectorOutput {
   };
 }
 
+/** Per numeric feature: clip to the trusted 1st and 99th percentiles (a winsorised mean resists heavy tails). */
+function winsorisers(ctx: AuditContext): Map<string, (v: number) => number> {
+  const out = new Map<string, (v: number) => number>();
+  for (const [feature, tv] of ctx.trusted.numeric) {
+    const lo = quantile(tv, 0.01);
+    const hi = quantile(tv, 0.99);
+    if (Number.isNaN(lo) || Number.isNaN(hi)) continue;
+    out.set(feature, (v: number) => (v < lo ? lo : v > hi ? hi : v));
+  }
+  return out;
+}
+
+/**
+ * Account series (see header): per scope (one account, or the cohort of accounts absent from the trusted set)
+ * and window, the scope's rate of labels the trusted model contradicts, per class, and its winsorised feature
+ * means, each as a z against the other accounts in the same window. Each window's z-scores are divided by
+ * their robust spread across accounts (at least 1), so that accounts which differ naturally do not alarm.
+ */
+function accountSeries(
+  ctx: AuditContext,
+  win: Windows,
+  clipOf: Map<string, (v: number) => number>,
+  s: DriftSettings,
+): Series[] {
+  const inc = ctx.incoming;
+  const col = inc.source ?? inc.labeler;
+  const trustedCol = inc.source ? ctx.trusted.source : ctx.trusted.labeler;
+  if (!col) return [];
+  const W = win.count;
+  const k = ctx.classes.length;
+  const proba = ctx.shared.trustedProba;
+  const useProba = proba !== undefined && proba.length === inc.n * k;
+  const rowsOf = new Float64Array(col.values.length);
+  for (let r = 0; r < inc.n; r++) if (col.codes[r] >= 0 && win.of[r] >= 0) rowsOf[col.codes[r]]++;
+  const scopes: Array<{ name: string; codes: number[] }> = [];
+  for (let a = 0; a < rowsOf.length; a++)
+    if (rowsOf[a] >= s.minSupport) scopes.push({ name: col.values[a], codes: [a] });
+  if (trustedCol) {
+    const known = new Set(Array.from(trustedCol.codes, (c) => (c < 0 ? '' : trustedCol.values[c])));
+    const fresh: number[] = [];
+    for (let a = 0; a < rowsOf.length; a++) if (rowsOf[a] > 0 && !known.has(col.values[a])) fresh.push(a);
+    const freshRows = fresh.reduce((t, a) => t + rowsOf[a], 0);
+    const all = rowsOf.reduce((t, x) => t + x, 0);
+    if (fresh.length >= 2 && freshRows >= s.minSupport && freshRows < 0.5 * all)
+      scopes.push({ name: `(${fresh.length} accounts absent from the trusted set)`, codes: fresh });
+  }
+  // Too few accounts to have peers.
+  if (scopes.length < 4) return [];
+  const scopeOf = new Int32Array(col.values.length).fill(-1);
+  // A code can belong to its own scope and to the cohort; the cohort is handled through `inCohort`.
+  const cohort = scopes.length > 0 && scopes[scopes.length - 1].codes.length > 1 ? scopes.length - 1 : -1;
+  const inCohort = new Uint8Array(col.values.length);
+  scopes.forEach((sc, j) => {
+    if (j === cohort) for (const a of sc.codes) inCohort[a] = 1;
+    else scopeOf[sc.codes[0]] = j;
+  });
+  const S = scopes.length;
+  // Quantities per row: one per class (label contradicted into it, or the label itself without a model),
+  // then one per numeric feature (winsorised value).
+  const feats = [...inc.numeric.keys()].filter((f) => clipOf.has(f) && ctx.trusted.numeric.has(f));
+  const Q = k + feats.length;
+  const n = new Float64Array(S * W * Q);
+  const sum = new Float64Array(S * W * Q);
+  const sq = new Float64Array(S * W * Q);
+  const tn = new Float64Array(W * Q);
+  const tsum = new Float64Array(W * Q);
+  const tsq = new Float64Array(W * Q);
+  const add = (j: number, w: number, q: number, v: number) => {
+    const o = (j * W + w) * Q + q;
+    n[o]++;
+    sum[o] += v;
+    sq[o] += v * v;
+  };
+  for (let r = 0; r < inc.n; r++) {
+    const w = win.of[r];
+    const a = col.codes[r];
+    if (w < 0 || a < 0) continue;
+    const y = inc.labels[r];
+    const vals: number[] = [];
+    for (let c = 0; c < k; c++) {
+      let v = y === c ? 1 : 0;
+      if (v && useProba) {
+        let best = 0;
+        for (let d = 1; d < k; d++) if (proba[r * k + d] > proba[r * k + best]) best = d;
+        v = best !== c ? 1 : 0;
+      }
+      vals.push(v);
+    }
+    for (const f of feats) {
+      const x = inc.numeric.get(f)![r];
+      vals.push(Number.isNaN(x) ? Number.NaN : clipOf.get(f)!(x));
+    }
+    for (let q = 0; q < Q; q++) {
+      const v = vals[q];
+      if (Number.isNaN(v)) continue;
+      const o = w * Q + q;
+      tn[o]++;
+      tsum[o] += v;
+      tsq[o] += v * v;
+      if (scopeOf[a] >= 0) add(scopeOf[a], w, q, v);
+      if (inCohort[a] && cohort >= 0) add(cohort, w, q, v);
+    }
+  }
+  // The peers' value in each window. A feature mean: the row-weighted median of the accounts' means (a few
+  // conditioning accounts with a heavy-tailed creep cannot drag it, unlike a pooled mean, which would make
+  // every honest account look shifted the other way). A rate: the pooled rate of the window's rows (bounded,
+  // so a few accounts move it little; a median of rates is 0 for a rare event, which every row then beats).
+  const peer = new Float64Array(W * Q);
+  for (let w = 0; w < W; w++) {
+    for (let q = 0; q < Q; q++) {
+      const vals: number[] = [];
+      const wts: number[] = [];
+      for (let j = 0; j < S; j++) {
+        const o = (j * W + w) * Q + q;
+        if (j === cohort || n[o] === 0) continue;
+        vals.push(sum[o] / n[o]);
+        wts.push(n[o]);
+      }
+      const t = w * Q + q;
+      peer[t] = q >= k && vals.length >= 4 ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
+    }
+  }
+  // z of a scope over windows a..b against its peers in the same windows.
+  const zOf = (j: number, q: number, a: number, b: number): number => {
+    let n1 = 0;
+    let s1 = 0;
+    let ref = 0;
+    let v = 0;
+    for (let w = a; w <= b; w++) {
+      const o = (j * W + w) * Q + q;
+      const t = w * Q + q;
+      if (n[o] === 0 || Number.isNaN(peer[t])) continue;
+      n1 += n[o];
+      s1 += sum[o];
+      ref += n[o] * peer[t];
+      const nn = Math.max(1, tn[t]);
+      // A rate's variance is read at the peers' rate (at least half a row of the window: a rare event is not
+      // certain to be absent); a mean's at the window's own variance. The peers' median is itself estimated.
+      const pr = Math.max(peer[t], 0.5 / nn);
+      const vw = q < k ? pr * (1 - pr) : Math.max(1e-12, tsq[t] / nn - (tsum[t] / nn) ** 2);
+      v += n[o] * vw * (1 + (n[o] * 1.57) / Math.max(1, nn - n[o]));
+    }
+    if (n1 < 1 || v <= 0) return 0;
+    // A count above what the peers' rate predicts: its exact binomial tail read as a z (a single row where
+    // 0.07 were expected is a z of 1.5, not the 3.5 a normal approximation gives).
+    if (q < k && s1 > ref)
+      return Math.min(40, normalQuantileUpper(binomialUpperTail(Math.round(s1), n1, ref / n1)));
+    return (s1 - ref) / Math.sqrt(v);
+  };
+  const minRows = Math.min(s.minSupport, 20);
+  const series: Series[] = [];
+  // Per window and quantity: the robust spread of the accounts' z-scores (at least 1).
+  const spread = new Float64Array(W * Q).fill(1);
+  for (let w = 0; w < W; w++) {
+    for (let q = 0; q < Q; q++) {
+      const zs: number[] = [];
+      for (let j = 0; j < S; j++)
+        if (j !== cohort && n[(j * W + w) * Q + q] >= minRows) zs.push(zOf(j, q, w, w));
+      if (zs.length >= 8) spread[w * Q + q] = Math.max(1, mad(zs, median(zs)));
+    }
+  }
+  const pooledSpread = (q: number, a: number, b: number) => {
+    let t = 0;
+    for (let w = a; w <= b; w++) t += spread[w * Q + q];
+    return t / (b - a + 1);
+  };
+  for (let j = 0; j < S; j++) {
+    for (let q = 0; q < Q; q++) {
+      const z = new Float64Array(W);
+      const values = new Float64Array(W);
+      const support = new Float64Array(W);
+      let any = false;
+      for (let w = 0; w < W; w++) {
+        const o = (j * W + w) * Q + q;
+        support[w] = n[o];
+        values[w] = n[o] ? sum[o] / n[o] : Number.NaN;
+        if (n[o] >= minRows) {
+          z[w] = zOf(j, q, w, w) / spread[w * Q + q];
+          any = true;
+        }
+      }
+      if (!any) continue;
+      let p0 = 0;
+      let m0 = 0;
+      for (let w = 0; w < W; w++) {
+        const o = (j * W + w) * Q + q;
+        if (n[o] === 0 || Number.isNaN(peer[w * Q + q])) continue;
+        p0 += n[o] * peer[w * Q + q];
+        m0 += n[o];
+      }
+      const base = m0 ? p0 / m0 : Number.NaN;
+      const directions: Array<1 | -1> = q < k ? [1] : [1, -1];
+      for (const direction of directions) {
+        series.push({
+          kind: q < k ? 'account-label' : 'account-feature',
+          cls: q < k ? q : undefined,
+          feature: q < k ? undefined : feats[q - k],
+          account: scopes[j].name,
+          codes: scopes[j].codes,
+          direction,
+          z: direction === 1 ? z : z.map((v) => -v),
+          base,
+          values,
+          support,
+          pooled: (a, b) => (direction * zOf(j, q, a, b)) / pooledSpread(q, a, b),
+        });
+      }
+    }
+  }
+  return series;
+}
+
 function describe(ctx: AuditContext, sr: Series): string {
   const dir = sr.direction === 1 ? 'up' : 'down';
   if (sr.kind === 'feature-mean') return `mean of ${sr.feature} ${dir}`;
+  if (sr.kind === 'account-feature') return `mean of ${sr.feature} for ${sr.account} ${dir}`;
   const cls = ctx.classes[sr.cls!];
+  if (sr.kind === 'account-label') return `contradicted labels "${cls}" of ${sr.account} ${dir}`;
   return sr.kind === 'label'
     ? `rate of label "${cls}" ${dir}`
     : `rate of label "${cls}" where ${sr.feature} = ${sr.group} ${dir}`;
@@ -537,7 +772,16 @@ function seriesFinding(
   const { sr, first } = c;
   const last = lastValid(sr.values);
   let message: string;
-  if (sr.kind === 'feature-mean') {
+  const members = sr.codes?.map((a) => accountColumn(ctx)!.values[a]);
+  const who =
+    members && members.length > 1
+      ? `${members.length} accounts absent from the trusted set (${members.slice(0, 10).join(', ')}${members.length > 10 ? ', ...' : ''})`
+      : `account "${sr.account}"`;
+  if (sr.kind === 'account-label') {
+    message = `Conditioning by ${who}: the share of its rows labelled "${ctx.classes[sr.cls!]}" against the trusted model's reading rose to ${pctf(last)} (other accounts in the same windows: ${pctf(sr.base)}); cumulative drift crossed the threshold in ${windowName(first)}; review its rows from that window on.`;
+  } else if (sr.kind === 'account-feature') {
+    message = `Conditioning by ${who}: the mean of "${sr.feature}" in its rows crept ${sr.direction === 1 ? 'up' : 'down'} to ${fmt(last)} (other accounts: ${fmt(sr.base)}); cumulative drift crossed the threshold in ${windowName(first)}.`;
+  } else if (sr.kind === 'feature-mean') {
     message = `The mean of "${sr.feature}" crept ${sr.direction === 1 ? 'up' : 'down'} from ${fmt(sr.base)} (trusted) to ${fmt(last)}; cumulative drift crossed the threshold in ${windowName(first)}.`;
   } else {
     const cls = ctx.classes[sr.cls!];
@@ -546,9 +790,13 @@ function seriesFinding(
   }
   return makeFinding(meta, message, {
     severity: sr.kind === 'feature-mean' ? 'medium' : 'high',
-    location: { column: sr.feature ?? ctx.roles.label, slice: sr.group },
+    location: {
+      column: sr.account ? (ctx.roles.source ?? ctx.roles.labeler) : (sr.feature ?? ctx.roles.label),
+      slice: sr.group ?? sr.account,
+    },
     evidence: {
       kind: sr.kind,
+      ...(members ? { accounts: members.slice(0, 50), feature: sr.feature } : {}),
       firstWindow: first + 1,
       windowStart: iso(win.ranges[first][0]),
       trusted: round(sr.base),
@@ -574,8 +822,14 @@ function flagRows(
   const why = new Int32Array(inc.n).fill(-1);
   const reasons: string[] = [];
   // Only the reported series flag rows (the strongest; the rest repeat them through overlapping subgroups).
-  const flagging = crossed.filter((c) => c.sr.kind !== 'feature-mean').slice(0, s.maxReported);
+  const flagging = crossed
+    .filter((c) => c.sr.kind !== 'feature-mean' && c.sr.kind !== 'account-feature')
+    .slice(0, s.maxReported);
   for (const { sr, first } of flagging) {
+    if (sr.kind === 'account-label') {
+      accountRows(ctx, sr, first, win, s, score, why, reasons);
+      continue;
+    }
     const where = sr.kind === 'label' ? '' : ` where ${sr.feature} = ${sr.group}`;
     const reasonBase = reasons.length;
     for (let c = 0; c < k; c++)
@@ -606,6 +860,58 @@ function flagRows(
   for (let r = 0; r < inc.n; r++)
     if (why[r] >= 0) out.push({ row: r, score: score[r], reason: reasons[why[r]] });
   return out;
+}
+
+function accountColumn(ctx: AuditContext) {
+  return ctx.incoming.source ?? ctx.incoming.labeler;
+}
+
+/**
+ * Rows of a conditioning account's contradicted-label series, from its crossing window on: rows it labelled
+ * with the series' class that the trusted model reads as another. Each scores the share of such rows in the
+ * account's windows since the crossing that the other accounts' rate does not explain (1 − peers / account).
+ */
+function accountRows(
+  ctx: AuditContext,
+  sr: Series,
+  first: number,
+  win: Windows,
+  s: DriftSettings,
+  score: Float32Array,
+  why: Int32Array,
+  reasons: string[],
+): void {
+  const inc = ctx.incoming;
+  const k = ctx.classes.length;
+  const proba = ctx.shared.trustedProba;
+  const col = accountColumn(ctx);
+  if (!col || !sr.codes || !proba || proba.length !== inc.n * k) return;
+  const codes = new Set(sr.codes);
+  let x = 0;
+  let m = 0;
+  for (let w = first; w < win.count; w++) {
+    if (Number.isNaN(sr.values[w])) continue;
+    x += sr.values[w] * sr.support[w];
+    m += sr.support[w];
+  }
+  const rate = m ? x / m : 0;
+  const purity = rate > 0 ? Math.max(0, 1 - sr.base / rate) : 0;
+  const sc = Math.min(s.accountRowScore, purity);
+  if (sc <= 0) return;
+  const reason = reasons.length;
+  reasons.push(
+    `label "${ctx.classes[sr.cls!]}" from ${sr.account} (conditioning since window ${first + 1}), contradicted by the trusted model`,
+  );
+  for (let r = 0; r < inc.n; r++) {
+    if (win.of[r] < first || !codes.has(col.codes[r]) || inc.labels[r] !== sr.cls) continue;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (proba[r * k + c] > proba[r * k + best]) best = c;
+    if (best === sr.cls) continue;
+    if (sc > score[r]) {
+      score[r] = sc;
+      why[r] = reason;
+    }
+  }
 }
 
 function lastValid(v: Float64Array): number {

@@ -11,6 +11,7 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { median } from '../stats/robust.js';
+import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
 import { hashString } from './lib/hash.js';
 import {
   bandKey,
@@ -48,8 +49,13 @@ export const DUPLICATES_DEFAULTS = {
   similarity: 0.6,
   /** A cluster needs at least this many incoming rows to be a flood... */
   floodMinSize: 10,
-  /** ...this many times more than the trusted set's copies of it would explain (scaled to batch size)... */
-  floodRatio: 5,
+  /**
+   * ...more copies than the trusted set's own count of them explains: were batch and trusted set drawn alike,
+   * a group's rows would split between them in proportion to their sizes (binomial); the chance of a split
+   * this lopsided is tested under Benjamini-Hochberg at this rate over the groups large enough to test. A
+   * small trusted set thus explains a lot (16 copies with none among 300 trusted rows of 25,000 is ordinary)...
+   */
+  floodFdr: 0.001,
   /** ...and this many times the median group size over all of the batch's rows (a batch made of repeats has no flood). */
   floodOutlier: 5,
   /** Score of a text row whose (near) copies in the trusted set all carry another label. */
@@ -267,6 +273,20 @@ export function run(ctx: AuditContext): DetectorOutput {
   const incomingConflicts: ClusterInfo[] = [];
   const floods: Array<ClusterInfo & { expected: number }> = [];
   let duplicateRows = 0;
+  // Flood candidates (large, and large against the batch's typical group), each with the chance that the
+  // trusted set holds this few of its copies were both drawn alike.
+  const share = inc.n / Math.max(1, inc.n + tr.n);
+  const candidates: Array<{ c: ClusterInfo; p: number }> = [];
+  for (const c of byCluster.values()) {
+    const size = c.incomingRows.length;
+    if (size >= s.floodMinSize && size >= s.floodOutlier * typical)
+      candidates.push({ c, p: binomialUpperTail(size, size + c.trustedRows, share) });
+  }
+  const floodReject = benjaminiHochberg(
+    candidates.map((x) => x.p),
+    s.floodFdr,
+  );
+  const isFlood = new Set(candidates.filter((_, j) => floodReject[j]).map((x) => x.c));
   for (const c of byCluster.values()) {
     const size = c.incomingRows.length;
     if (size + c.trustedRows < 2) continue;
@@ -301,7 +321,8 @@ export function run(ctx: AuditContext): DetectorOutput {
             if (y >= 0 && y !== major)
               raise(
                 r,
-                s.conflictScore,
+                // In a table, identical features that carry several labels are ordinary (see tabularConflictScore).
+                useText ? s.conflictScore : Math.min(s.conflictScore, s.tabularConflictScore),
                 `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
               );
           }
@@ -309,7 +330,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       }
     }
     const expected = c.trustedRows * ratio;
-    if (size >= s.floodMinSize && size >= s.floodRatio * (expected + 1) && size >= s.floodOutlier * typical) {
+    if (isFlood.has(c)) {
       floods.push({ ...c, expected });
       for (const r of c.incomingRows) {
         raise(

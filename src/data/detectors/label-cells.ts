@@ -94,6 +94,31 @@ function overdispersion(rates: number[], ns: number[], r: number): number {
   return extra > 0 ? Math.min(0.5, extra / (r * (1 - r))) : 0;
 }
 
+/**
+ * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (binomial tail below
+ * 0.001): a rogue does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary
+ * accounts show (setting aside the highest-rate accounts by share would set aside every row of a rare cell).
+ */
+export function inlierRate(rates: number[], ns: number[]): number {
+  let x = 0;
+  let n = 0;
+  for (let i = 0; i < rates.length; i++) {
+    x += rates[i] * ns[i];
+    n += ns[i];
+  }
+  if (n === 0) return 0;
+  const p0 = x / n;
+  let xi = 0;
+  let ni = 0;
+  for (let i = 0; i < rates.length; i++) {
+    const k = Math.round(rates[i] * ns[i]);
+    if (p0 > 0 && p0 < 1 && binomialUpperTail(k, ns[i], p0) < 0.001) continue;
+    xi += k;
+    ni += ns[i];
+  }
+  return ni > 0 ? xi / ni : p0;
+}
+
 /** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
 function cellP(x: number, n: number, r: number, rho: number): number {
   const f = 1 / (1 + (n - 1) * rho);
@@ -173,8 +198,10 @@ function testsForRole(
       ns.push(n);
     }
     // The peers' rate: the row-weighted median of the accounts' rates (two rogues of twelve cannot drag it),
-    // never below the pooled rate of the other accounts' rows (small accounts make the median noisy).
+    // never below the pooled rate of the accounts that do not themselves stand out from the pool. A rare cell
+    // (a few rows in all) has a median of 0, which any account with two such rows would beat.
     const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
+    const trimmed = inlierRate(rates, ns);
     const rho = overdispersion(rates, ns, Number.isNaN(wm) ? X[p * K + y] / Math.max(1, N[p]) : wm);
     for (const g of groups) {
       const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
@@ -183,7 +210,7 @@ function testsForRole(
       const pooled = (X[p * K + y] - x + 0.5) / (N[p] - n + 1);
       const peerRate = Number.isNaN(wm)
         ? pooled
-        : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, wm * 1.25));
+        : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, Math.max(wm * 1.25, trimmed)));
       const ok = x / n >= s.minRatio * peerRate;
       tests.push({
         role,
@@ -278,6 +305,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       }
     }
   }
+  const spread = spreadFlips(ctx, flagged, cols, pred, scores, reasons, s);
   const rows: RowFlag[] = [];
   const explained = new Uint8Array(inc.n);
   for (let i = 0; i < inc.n; i++) {
@@ -286,7 +314,91 @@ export function run(ctx: AuditContext): DetectorOutput {
     explained[i] = 1;
   }
   // Contributors (stage 2) judge accounts on the rows these cells do not explain already.
-  return { findings: findingsOf(ctx, flagged, s), rows, publish: { labelCellRows: explained } };
+  const findings = findingsOf(ctx, flagged, s);
+  for (const f of findings) {
+    const e = f.evidence as { role?: Role; account?: string } | undefined;
+    const extra = e && spread.get(`${e.role}\u0000${e.account}`);
+    if (!extra) continue;
+    f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the trusted model contradicts more often than its peers' (${extra.rows} rows raised).`;
+    (f.evidence as Record<string, unknown>).spreadFlipShare = Number(extra.share.toFixed(3));
+  }
+  return { findings, rows, publish: { labelCellRows: explained } };
+}
+
+/**
+ * A flagged account may also flip labels at random across many cells, each too thin to test (a rogue who
+ * relabels 30% of its rows to any other class spreads them over dozens of cells). Its rows outside its flagged
+ * cells are tested as a whole: contradicted rows against what its peers' rate in each predicted class
+ * predicts (binomial, at `accountFdr`). When they exceed it, the excess is the account's flip share π, and each
+ * contradicted row gets the posterior that it was flipped: prior odds π / (1 − π) times the likelihood ratio
+ * of a random flip against an honest label under the trusted model, (1 − P(label)) / ((K − 1) · P(label)).
+ */
+function spreadFlips(
+  ctx: AuditContext,
+  flagged: CellTest[],
+  cols: Partial<Record<Role, Categorical>>,
+  pred: Int32Array,
+  scores: Float32Array,
+  reasons: Map<number, string>,
+  s: Settings,
+): Map<string, { share: number; rows: number }> {
+  const out = new Map<string, { share: number; rows: number }>();
+  const inc = ctx.incoming;
+  const K = ctx.classes.length;
+  const proba = ctx.shared.trustedProba!;
+  for (const role of ['source', 'labeler'] as const) {
+    const col = cols[role];
+    if (!col) continue;
+    const mine = flagged.filter((t) => t.role === role && t.pred >= 0);
+    const accounts = new Map<string, CellTest[]>();
+    for (const t of mine) accounts.set(t.account, [...(accounts.get(t.account) ?? []), t]);
+    if (accounts.size === 0) continue;
+    // Peers' contradicted rate per predicted class, pooled over the accounts not flagged.
+    const flaggedCodes = new Set(mine.flatMap((t) => t.codes));
+    const N = new Float64Array(K);
+    const X = new Float64Array(K);
+    for (let i = 0; i < inc.n; i++) {
+      const a = col.codes[i];
+      if (a < 0 || flaggedCodes.has(a)) continue;
+      N[pred[i]]++;
+      if (pred[i] !== inc.labels[i]) X[pred[i]]++;
+    }
+    for (const [account, cells] of accounts) {
+      const codes = new Set(cells[0].codes);
+      const inCell = (i: number) => cells.some((t) => t.pred === pred[i] && t.label === inc.labels[i]);
+      let n = 0;
+      let x = 0;
+      let e = 0;
+      const contradicted: number[] = [];
+      for (let i = 0; i < inc.n; i++) {
+        if (!codes.has(col.codes[i]) || inCell(i)) continue;
+        n++;
+        e += N[pred[i]] > 0 ? (X[pred[i]] + 0.5) / (N[pred[i]] + 1) : 0.5;
+        if (pred[i] !== inc.labels[i]) {
+          x++;
+          contradicted.push(i);
+        }
+      }
+      if (n < 10 || x <= e || binomialUpperTail(x, n, Math.min(0.999, e / n)) > s.accountFdr / accounts.size)
+        continue;
+      const pi = Math.min(0.95, (x - e) / n);
+      const prior = pi / (1 - pi);
+      const why = `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the trusted model doubts this one`;
+      let raised = 0;
+      for (const i of contradicted) {
+        const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
+        const odds = (prior * (1 - py)) / ((K - 1) * py);
+        const score = Math.min(s.rowScore, odds / (1 + odds));
+        if (score > scores[i]) {
+          scores[i] = score;
+          reasons.set(i, why);
+        }
+        if (score >= 0.5) raised++;
+      }
+      out.set(`${role}\u0000${account}`, { share: pi, rows: raised });
+    }
+  }
+  return out;
 }
 
 const ratio = (t: CellTest) => {

@@ -80,6 +80,44 @@ export function normalUpperTail(z: number): number {
   return 0.5 * erfc(z / Math.SQRT2);
 }
 
+/** Regularised incomplete beta I_x(a, b) (continued fraction, modified Lentz; Numerical Recipes' betacf). */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const front = Math.exp(logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x));
+  // The fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry otherwise.
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const tiny = 1e-300;
+  let c = 1;
+  let d = 1 - ((a + b) * x) / (a + 1);
+  d = 1 / (Math.abs(d) < tiny ? tiny : d);
+  let h = d;
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m;
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
+    d = 1 + aa * d;
+    d = 1 / (Math.abs(d) < tiny ? tiny : d);
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    h *= d * c;
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
+    d = 1 + aa * d;
+    d = 1 / (Math.abs(d) < tiny ? tiny : d);
+    c = 1 + aa / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    const del = d * c;
+    h *= del;
+    if (Math.abs(del - 1) < 1e-12) break;
+  }
+  return (front * h) / a;
+}
+
+/** P(T > t) for Student's t with nu degrees of freedom (nu may be fractional, at least a small positive). */
+export function studentUpperTail(t: number, nu: number): number {
+  const tail = 0.5 * incompleteBeta(nu / (nu + t * t), nu / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
+}
+
 /** z such that P(Z > z) = p (bisection on the upper tail; |error| < 1e-6). */
 export function normalQuantileUpper(p: number): number {
   if (p <= 0) return Number.POSITIVE_INFINITY;

@@ -5,6 +5,7 @@ import {
   binomialUpperTail,
   normalQuantileUpper,
   normalUpperTail,
+  studentUpperTail,
   twoProportionZ,
 } from '../../../src/data/stats/tests.js';
 
@@ -36,6 +37,17 @@ describe('statistics behind the contributor and drift tests', () => {
     ]);
     expect(benjaminiHochberg([0.01, 0.02, 0.03], 0.05)).toEqual([true, true, true]);
     expect(benjaminiHochberg([], 0.05)).toEqual([]);
+  });
+
+  it("Student's t tails (the clean reference of a class with few trusted rows)", () => {
+    // Reference values of the t distribution.
+    expect(studentUpperTail(2, 3)).toBeCloseTo(0.0697, 4);
+    expect(studentUpperTail(1, 1)).toBeCloseTo(0.25, 6);
+    expect(studentUpperTail(3, 10)).toBeCloseTo(0.00667, 5);
+    expect(studentUpperTail(-1, 5)).toBeCloseTo(1 - 0.18161, 4);
+    // Many degrees of freedom: the normal tail; few: far heavier.
+    expect(studentUpperTail(4, 1e5)).toBeCloseTo(normalUpperTail(4), 6);
+    expect(studentUpperTail(10, 2)).toBeGreaterThan(1e-3);
   });
 
   it('normal tails, quantiles and two-proportion z', () => {

@@ -153,3 +153,59 @@ describe('duplicates detector', () => {
     }
   });
 });
+
+describe('natural duplication is not a flood', () => {
+  /**
+   * A table whose rows are drawn from a small set of value combinations with Zipf-like weights (census-like
+   * natural duplicates), labels drawn per row. Trusted and batch are drawn alike; only `flood` adds copies.
+   */
+  function table(seed: number, trustedRows: number, flood: number) {
+    const rng = new Rng(seed);
+    const combos = Array.from({ length: 3000 }, () => [rng.int(50), rng.int(40)]);
+    const draw = () => combos[Math.floor(combos.length * rng.next() ** 3)];
+    const mk = (n: number, extra: number): Dataset => {
+      const a: number[] = [];
+      const b: number[] = [];
+      const y: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const [u, v] = draw();
+        a.push(u);
+        b.push(v);
+        y.push(rng.next() < 0.3 ? 1 : 0);
+      }
+      for (let i = 0; i < extra; i++) {
+        a.push(7.5);
+        b.push(3);
+        y.push(1);
+      }
+      return {
+        n: a.length,
+        ids: a.map((_, i) => `r${i}`),
+        labels: Int32Array.from(y),
+        numeric: new Map([['a', Float64Array.from(a)]]),
+        categorical: new Map([
+          [
+            'b',
+            {
+              codes: Int32Array.from(b),
+              values: Array.from({ length: 40 }, (_, i) => `v${i}`),
+            },
+          ],
+        ]),
+      };
+    };
+    return ctxOf(mk(trustedRows, 0), mk(20000, flood), false);
+  }
+
+  it('judges the copies a small trusted set lacks by its own sampling, and still finds a real flood', async () => {
+    for (const trusted of [100, 4000]) {
+      const clean = await detector.run(table(1, trusted, 0));
+      expect(clean.findings.filter((f) => f.message.startsWith('Flood'))).toEqual([]);
+      expect(clean.rows.filter((r) => r.score >= 0.5)).toEqual([]);
+    }
+    // 300 copies of one unseen row against 4,000 trusted rows: the trusted set would hold about 60.
+    const flooded = await detector.run(table(2, 4000, 300));
+    expect(flooded.findings.some((f) => f.message.startsWith('Flood'))).toBe(true);
+    expect(flooded.rows.filter((r) => r.score >= 0.5 && r.row >= 20000).length).toBe(300);
+  });
+});

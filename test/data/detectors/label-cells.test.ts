@@ -116,4 +116,48 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
     expect(report.classes.sort()).toEqual([...classes].sort());
     expect((Date.now() - t0) / 1000).toBeLessThan(60);
   }, 120_000);
+
+  it('finds two of twelve labelers who flip labels at random across eight classes (many thin cells)', async () => {
+    const dir = tmpDir();
+    const r = rng(23);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const K = 8;
+    const classes = Array.from({ length: K }, (_, c) => `class ${c}`);
+    const row = () => {
+      const c = Math.floor(r() * K);
+      const x = [0, 1, 2].map((d) => (((c >> d) & 1) * 4 + gauss()).toFixed(3));
+      return { x, c };
+    };
+    const header = ['x0', 'x1', 'x2', 'label'];
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      header,
+      Array.from({ length: 800 }, () => {
+        const v = row();
+        return [...v.x, classes[v.c]];
+      }),
+    );
+    const truth = new Set<number>();
+    const rows: string[][] = [];
+    for (let i = 0; i < 6000; i++) {
+      const v = row();
+      const who = i % 12;
+      let c = v.c;
+      // A rogue relabels 30% of its rows to any other class: about 4 rows per cell, each cell too thin alone.
+      if ((who === 2 || who === 7) && r() < 0.3) {
+        c = (c + 1 + Math.floor(r() * (K - 1))) % K;
+        truth.add(i);
+      }
+      rows.push([...v.x, classes[c], `labeler ${who}`]);
+    }
+    writeCsv(join(dir, 'incoming.csv'), [...header, 'labeler'], rows);
+    const { q, report } = await audit(dir, { labeler: 'labeler' });
+    const pr = precisionRecall(q, truth);
+    expect(pr.recall).toBeGreaterThanOrEqual(0.8);
+    expect(pr.precision).toBeGreaterThanOrEqual(0.7);
+    const named = new Set(
+      report.findings.filter((f) => f.rule === 'audit/label-cells').map((f) => f.evidence?.account),
+    );
+    expect([...named].sort()).toEqual(['labeler 2', 'labeler 7']);
+  }, 120_000);
 });
