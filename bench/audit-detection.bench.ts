@@ -14,13 +14,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { confidentLearningBaseline } from '../src/data/baselines/confident-learning.js';
-import { projectFeatures } from '../src/data/baselines/embed.js';
-import { spectralSignaturesBaseline } from '../src/data/baselines/spectral-signatures.js';
 import { CASES, type GeneratedCase } from '../src/data/generators/cases.js';
-import { contextOf } from '../src/data/generators/dataset.js';
 import { writeCase } from '../src/data/generators/write.js';
 import { parseCsv } from './audit-matrix/csv.js';
+import { baselineScores, type Scores, score } from './audit-scoring.js';
 import { CLI, ensureCache, machine, SHARED, table, timeCommand, writeSection } from './lib.js';
 
 const DATA = join(SHARED, 'data');
@@ -36,30 +33,6 @@ const ORDER = [
   'clean-sms',
   'clean-adult',
 ];
-
-interface Scores {
-  precision: number;
-  recall: number;
-  recallAt70: number;
-  flagged: number;
-}
-
-/** Precision, recall, and the best recall at precision >= 0.7 over a ranking (rows beyond it unranked). */
-function score(ranked: string[], flagged: Set<string>, truth: Set<string>): Scores {
-  const tp = [...flagged].filter((id) => truth.has(id)).length;
-  let hits = 0;
-  let best = 0;
-  ranked.forEach((id, i) => {
-    if (truth.has(id)) hits++;
-    if (hits / (i + 1) >= 0.7) best = Math.max(best, hits / Math.max(1, truth.size));
-  });
-  return {
-    precision: flagged.size ? tp / flagged.size : Number.NaN,
-    recall: truth.size ? tp / truth.size : Number.NaN,
-    recallAt70: truth.size ? best : Number.NaN,
-    flagged: flagged.size,
-  };
-}
 
 const f2 = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(2));
 
@@ -142,32 +115,7 @@ async function runCase(seed: number, name: string): Promise<Row> {
   ).length;
 
   // Baselines on the same rows, in process.
-  const ctx = contextOf(c, seed);
-  const ids = ctx.incoming.ids;
-  const asScores = (b: { flagged: Uint8Array; ranking: Int32Array }) =>
-    score(
-      Array.from(
-        b.ranking.filter((i) => b.flagged[i] === 1),
-        (i) => ids[i],
-      ),
-      new Set(ids.filter((_, i) => b.flagged[i])),
-      truth,
-    );
-  const cl = asScores(confidentLearningBaseline(ctx));
-  let ss: Scores | undefined;
-  if (truth.size) {
-    const dim = 64;
-    const rep = { data: projectFeatures(ctx, 'incoming', dim, seed), dim };
-    ss = asScores(
-      spectralSignaturesBaseline(
-        rep,
-        ctx.incoming.labels,
-        ctx.classes.length,
-        (1.5 * truth.size) / ctx.incoming.n,
-        seed,
-      ),
-    );
-  }
+  const { cl, ss } = baselineScores(c, seed, truth);
   console.error(
     `${name} (seed ${seed}): P ${f2(antidote.precision)} R ${f2(antidote.recall)} in ${t.seconds.toFixed(1)} s`,
   );

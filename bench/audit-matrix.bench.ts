@@ -18,10 +18,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { confidentLearningBaseline } from '../src/data/baselines/confident-learning.js';
-import { projectFeatures } from '../src/data/baselines/embed.js';
-import { spectralSignaturesBaseline } from '../src/data/baselines/spectral-signatures.js';
-import { contextOf } from '../src/data/generators/dataset.js';
 import {
   FAMILIES,
   type Family,
@@ -33,6 +29,7 @@ import { writeMatrixCase } from '../src/data/generators/matrix-write.js';
 import { type Cell, sampleCells } from './audit-matrix/cells.js';
 import { parseCsv } from './audit-matrix/csv.js';
 import type { Part } from './audit-matrix/split.js';
+import { baselineScores, type Scores, score } from './audit-scoring.js';
 import { BENCH_DIR, CLI, ensureCache, machine, ROOT, SHARED, table } from './lib.js';
 
 // ---------------------------------------------------------------- arguments
@@ -76,31 +73,6 @@ const PATHS = DEFAULT_PATHS(join(SHARED, 'data'));
 const CACHE_DIR = join(ensureCache(), 'audit-matrix');
 
 // ---------------------------------------------------------------- scoring
-
-interface Scores {
-  precision: number;
-  recall: number;
-  recallAt70: number;
-  flagged: number;
-}
-
-/** Precision, recall, and the best recall at precision >= 0.7 over a ranking (rows beyond it unranked). */
-function score(ranked: string[], flagged: Set<string>, truth: Set<string>): Scores {
-  let tp = 0;
-  for (const id of flagged) if (truth.has(id)) tp++;
-  let hits = 0;
-  let best = 0;
-  ranked.forEach((id, i) => {
-    if (truth.has(id)) hits++;
-    if (hits / (i + 1) >= 0.7) best = Math.max(best, hits / Math.max(1, truth.size));
-  });
-  return {
-    precision: flagged.size ? tp / flagged.size : truth.size ? 0 : Number.NaN,
-    recall: truth.size ? tp / truth.size : Number.NaN,
-    recallAt70: truth.size ? best : Number.NaN,
-    flagged: flagged.size,
-  };
-}
 
 interface Finding {
   rule: string;
@@ -195,33 +167,8 @@ function baselines(
   seed: number,
   truth: Set<string>,
 ): Pick<RowResult, 'cl' | 'ss' | 'clQuarantinedPct'> {
-  const ctx = contextOf(c, seed);
-  const ids = ctx.incoming.ids;
-  const asScores = (b: { flagged: Uint8Array; ranking: Int32Array }) =>
-    score(
-      Array.from(
-        b.ranking.filter((i) => b.flagged[i] === 1),
-        (i) => ids[i],
-      ),
-      new Set(ids.filter((_, i) => b.flagged[i])),
-      truth,
-    );
-  const cl = asScores(confidentLearningBaseline(ctx));
-  let ss: Scores | undefined;
-  if (truth.size) {
-    const dim = 64;
-    const rep = { data: projectFeatures(ctx, 'incoming', dim, seed), dim };
-    ss = asScores(
-      spectralSignaturesBaseline(
-        rep,
-        ctx.incoming.labels,
-        ctx.classes.length,
-        (1.5 * truth.size) / ctx.incoming.n,
-        seed,
-      ),
-    );
-  }
-  return { cl, ss, clQuarantinedPct: (100 * cl.flagged) / ctx.incoming.n };
+  const { cl, ss, incomingRows } = baselineScores(c, seed, truth, 0);
+  return { cl, ss, clQuarantinedPct: (100 * cl.flagged) / incomingRows };
 }
 
 async function runCell(cell: Cell, seed: number): Promise<RowResult> {
@@ -270,7 +217,7 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
     const ranked = quarantined
       .sort((a, b) => Number(b.antidote_score) - Number(a.antidote_score))
       .map((r) => r[c.truth.roles.id]);
-    out.antidote = score(ranked, new Set(ranked), truth);
+    out.antidote = score(ranked, new Set(ranked), truth, 0);
     out.quarantinedPct = (100 * ranked.length) / c.truth.incomingRows;
     out.highFindings = report.findings.filter(
       (f) => f.severity === 'high' || f.severity === 'critical',
