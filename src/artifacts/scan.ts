@@ -7,7 +7,7 @@
  * whose format did not analyse everything (`complete: false`, a required field) always blocks.
  */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { pushAll } from '../core/arrays.js';
 import { describeFsError, usageError } from '../core/errors.js';
 import type { Finding, Location } from '../core/finding.js';
@@ -286,6 +286,26 @@ async function repositoryResults(
   }
 }
 
+/**
+ * A config that a loader reads by its name (tokenizer_config.json, chat_template.jinja, config.json...) given
+ * on its own: the checks a folder scan makes of it (chat templates, auto_map code) run on the file alone and
+ * their findings join its result, so scanning the file says what scanning its folder would.
+ */
+async function withLoaderChecks(path: string, result: FileResult, failOn: Severity): Promise<FileResult> {
+  const abs = resolve(path);
+  const repo = await repositoryResults(dirname(abs), result.path, [{ ...result, path: abs }], failOn);
+  const extra = repo.flatMap((r) => r.findings).filter((f) => f.rule !== 'repo/summary');
+  if (!extra.length) return result;
+  const findings = [...result.findings, ...extra];
+  const complete = result.details?.complete !== false && repo.every((r) => r.details?.complete !== false);
+  return finish(
+    result.path,
+    { format: result.format, findings, complete, details: result.details },
+    failOn,
+    result.size,
+  );
+}
+
 export async function scanPaths(paths: string[], opts: ScanOptions): Promise<ScanReport> {
   if (!paths.length) throw usageError('no path to scan', 'give one or more files or folders');
   // Every argument must exist before anything is scanned: a typo is a usage error (exit 2), not a result.
@@ -333,7 +353,8 @@ export async function scanPaths(paths: string[], opts: ScanOptions): Promise<Sca
   };
   for (const item of plan) {
     if (item.kind === 'file') {
-      results.push((await one(item.path, item.display)).result);
+      const { result } = await one(item.path, item.display);
+      results.push(await withLoaderChecks(item.path, result, opts.failOn));
       continue;
     }
     const mine: FileResult[] = [];

@@ -60,6 +60,30 @@ add(
   BLOCK,
   /template\/computed-name/,
 );
+// A config a loader reads by name, given to scan on its own, is judged as the folder scan would judge it.
+add(
+  'tokenizer_config.json scanned alone: issue payload',
+  scanFile('tokenizer_config.json', JSON.stringify({ chat_template: ISSUE_PAYLOAD })),
+  BLOCK,
+  /template\/computed-name/,
+);
+add(
+  'chat_template.jinja scanned alone: issue payload',
+  scanFile('chat_template.jinja', ISSUE_PAYLOAD),
+  BLOCK,
+  /template\/computed-name/,
+);
+add(
+  'config.json scanned alone: auto_map code',
+  scanFile('config.json', JSON.stringify({ model_type: 'gpt2', auto_map: { AutoModel: 'modeling_x.M' } })),
+  BLOCK,
+  /repo\/remote-code/,
+);
+add(
+  'tokenizer_config.json scanned alone: a real template passes',
+  scanFile('tokenizer_config.json', JSON.stringify({ chat_template: real('llama3.jinja') })),
+  PASS,
+);
 for (const [i, p] of payloads.slice(0, 16).entries())
   add(
     `gguf: generated payload ${i}`,
