@@ -23,6 +23,11 @@ export function commonOptions(cmd: Command, opts: { force?: boolean } = { force:
   return cmd;
 }
 
+/** `--workers` and `--no-progress`, shared by the commands that digest many files (hash, lock, sign, verify). */
+export function digestOptions(cmd: Command, workers = 'worker threads (default: one per core)'): Command {
+  return cmd.option('--workers <n>', workers).option('--no-progress', 'never show a progress bar');
+}
+
 /** `-o/--output FILE` for a command's single report. */
 export function outputOption(cmd: Command, what: string, defaultValue?: string): Command {
   const o = new Option('-o, --output <file>', what);

@@ -5,6 +5,7 @@ import { checkIo } from '../core/paths.js';
 import {
   type CommonFlags,
   commonOptions,
+  digestOptions,
   examples,
   formatOption,
   outputOption,
@@ -62,9 +63,8 @@ export function registerHash(program: Command): void {
     .option(
       '--shard-size <bytes>',
       'also give digests of fixed-size shards of each file (OpenSSF model-signing style)',
-    )
-    .option('--workers <n>', 'files hashed at once, on worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar');
+    );
+  digestOptions(cmd, 'files hashed at once, on worker threads (default: one per core)');
   formatOption(cmd, ['text', 'json']);
   outputOption(cmd, 'write to FILE instead of stdout');
   commonOptions(cmd);

@@ -3,6 +3,7 @@ import { checkIo } from '../core/paths.js';
 import {
   type CommonFlags,
   commonOptions,
+  digestOptions,
   examples,
   formatOption,
   outputOption,
@@ -37,9 +38,8 @@ export function registerLock(program: Command): void {
       'record every file of artifacts (path, type, size, digest; symlinks with targets) in a lock file',
     )
     .argument('<path...>', 'files or folders to record')
-    .option('-a, --algorithm <name>', 'digest algorithm', 'sha256')
-    .option('--workers <n>', 'worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar');
+    .option('-a, --algorithm <name>', 'digest algorithm', 'sha256');
+  digestOptions(cmd);
   outputOption(cmd, 'lock file to write', 'antidote.lock');
   commonOptions(cmd);
   examples(cmd, [
@@ -86,9 +86,8 @@ export function registerVerify(program: Command): void {
     .command('verify')
     .description('check artifacts against a lock file: names every added, removed, changed or re-typed file')
     .argument('[path...]', 'files or folders to check (default: every artifact in the lock file)')
-    .option('-l, --lock <file>', 'lock file', 'antidote.lock')
-    .option('--workers <n>', 'worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar');
+    .option('-l, --lock <file>', 'lock file', 'antidote.lock');
+  digestOptions(cmd);
   formatOption(cmd, ['text', 'json']);
   outputOption(cmd, 'write the report to FILE instead of stdout');
   commonOptions(cmd);

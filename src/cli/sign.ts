@@ -4,6 +4,7 @@ import { checkIo } from '../core/paths.js';
 import {
   type CommonFlags,
   commonOptions,
+  digestOptions,
   examples,
   formatOption,
   outputOption,
@@ -63,9 +64,8 @@ export function registerSign(program: Command): void {
       'sign the files symbolic links point to (links leaving the model are always refused)',
     )
     .option('--shard-size <bytes>', 'sign fixed-size shards instead of whole files (method "shards")')
-    .option('--hash-type <name>', 'sha256 or blake2', 'sha256')
-    .option('--workers <n>', 'worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar');
+    .option('--hash-type <name>', 'sha256 or blake2', 'sha256');
+  digestOptions(cmd);
   outputOption(cmd, 'signature file to write', 'model.sig');
   commonOptions(cmd);
   examples(cmd, [
@@ -141,9 +141,8 @@ export function registerVerifySignature(program: Command): void {
     .option('--cert-chain <pem>', 'same as --cert (the reference CLI name)', collect)
     .option('--ignore-paths <path>', 'paths to leave out (repeatable)', collect)
     .option('--no-ignore-git-paths', 'also check .git, .gitattributes, .github and .gitignore')
-    .option('--ignore-unsigned-files', 'do not report files the signature does not cover')
-    .option('--workers <n>', 'worker threads (default: one per core)')
-    .option('--no-progress', 'never show a progress bar');
+    .option('--ignore-unsigned-files', 'do not report files the signature does not cover');
+  digestOptions(cmd);
   formatOption(cmd, ['text', 'json']);
   outputOption(cmd, 'write the report to FILE instead of stdout');
   commonOptions(cmd);
