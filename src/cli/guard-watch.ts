@@ -320,10 +320,10 @@ the open window and alarms. Only POST .../predict is forwarded.`,
   );
 }
 
-/** A closed window as a `guard` run on an antidote server (schemas/guard-report.v1.json). */
 /** Instance findings posted with one window (the rest are counted in `instanceFindingsNotPosted`). */
 const MAX_POSTED_INSTANCE_FINDINGS = 500;
 
+/** A closed window as a `guard` run on an antidote server (schemas/guard-report.v1.json). */
 async function postWindow(
   url: string,
   profileId: string,

@@ -389,6 +389,10 @@ async function reportHtml(kind: string, report: Record<string, unknown>): Promis
     const { renderGateHtml } = await import('../gate/report-html.js');
     return renderGateHtml(report as never);
   }
+  if (kind === 'guard') {
+    const { renderGuardWindowHtml } = await import('../guard/watch/window-html.js');
+    return renderGuardWindowHtml(report);
+  }
   const { page, esc } = await import('../report/html.js');
   const results = Array.isArray(report.results) ? (report.results as Array<Record<string, unknown>>) : [];
   const rows = results
