@@ -152,6 +152,14 @@ function configTemplates(cfgName: string, tpl: JsonValue | undefined, here: Loca
   );
 }
 
+/** The repository folder a file marks (relative to the scanned folder), if the file is one a hub loader reads by name. */
+function rootOf(rel: string): string | undefined {
+  const extra = /^(?:(.*)\/)?additional_chat_templates\/[^/]+\.jinja$/.exec(rel);
+  if (extra) return extra[1] ?? '';
+  if (!HUB_MARKERS.has(basename(rel))) return undefined;
+  return rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
+}
+
 /**
  * One summary per repository under `dir`: the folder itself, or each sub-folder holding a hub marker
  * (config.json, adapter_config.json, ...) when a folder of several downloaded repositories is scanned.
@@ -162,13 +170,7 @@ export async function analyzeRepository(
   failOn: Severity = DEFAULT_FAIL_ON,
 ): Promise<FileResult | FileResult[] | undefined> {
   const rels = results.map((r) => relPath(dir, r.path));
-  const roots = [
-    ...new Set(
-      rels
-        .filter((r) => HUB_MARKERS.has(basename(r)))
-        .map((r) => (r.includes('/') ? r.slice(0, r.lastIndexOf('/')) : '')),
-    ),
-  ];
+  const roots = [...new Set(rels.map(rootOf).filter((r): r is string => r !== undefined))];
   if (roots.length === 0) return undefined;
   // Innermost roots own their files; a file belongs to the longest root that prefixes it.
   const owner = (rel: string) =>

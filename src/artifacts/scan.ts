@@ -7,7 +7,7 @@
  * whose format did not analyse everything (`complete: false`, a required field) always blocks.
  */
 import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { pushAll } from '../core/arrays.js';
 import { describeFsError, usageError } from '../core/errors.js';
 import type { Finding, Location } from '../core/finding.js';
@@ -293,7 +293,10 @@ async function repositoryResults(
  */
 async function withLoaderChecks(path: string, result: FileResult, failOn: Severity): Promise<FileResult> {
   const abs = resolve(path);
-  const repo = await repositoryResults(dirname(abs), result.path, [{ ...result, path: abs }], failOn);
+  const dir = dirname(abs);
+  // additional_chat_templates/NAME.jinja is rendered from the repository folder above it.
+  const root = basename(dir) === 'additional_chat_templates' ? dirname(dir) : dir;
+  const repo = await repositoryResults(root, result.path, [{ ...result, path: abs }], failOn);
   const extra = repo.flatMap((r) => r.findings).filter((f) => f.rule !== 'repo/summary');
   if (!extra.length) return result;
   const findings = [...result.findings, ...extra];

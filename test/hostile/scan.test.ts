@@ -74,6 +74,16 @@ add(
   /template\/computed-name/,
 );
 add(
+  'additional_chat_templates/NAME.jinja scanned alone: issue payload',
+  (dir) => {
+    mkdirSync(join(dir, 'additional_chat_templates'));
+    writeFileSync(join(dir, 'additional_chat_templates', 'tool_use.jinja'), ISSUE_PAYLOAD);
+    return { args: ['scan', 'additional_chat_templates/tool_use.jinja'] };
+  },
+  BLOCK,
+  /template\/computed-name/,
+);
+add(
   'config.json scanned alone: auto_map code',
   scanFile('config.json', JSON.stringify({ model_type: 'gpt2', auto_map: { AutoModel: 'modeling_x.M' } })),
   BLOCK,
