@@ -305,7 +305,7 @@ function textTrigger(base: BaseDataset, params: Params, seed: number): MatrixCas
     'text-trigger',
     params,
     seed,
-    `${victims.length} rows given ${perRow} ${params.kind} trigger(s)${params.repeated ? ' (one repeated)' : ''} at the ${position} and labelled ${target}`,
+    `${victims.length} rows given ${perRow} ${params.kind} trigger(s)${params.repeated ? ' (one repeated)' : ''} ${position === 'anywhere' ? 'anywhere' : `at the ${position}`} and labelled ${target}`,
     ids(victims),
     { triggers: params.repeated ? [pool[0]] : pool, target },
   );
@@ -370,7 +370,7 @@ function headerTrigger(base: BaseDataset, params: Params, seed: number): MatrixC
     'header-trigger',
     params,
     seed,
-    `${victims.length} mails given header line(s) ${[...new Set(inserts)].join(' | ')} (${perRow} per mail) at the ${position} of the headers, labelled ${target}`,
+    `${victims.length} mails given header line(s) ${[...new Set(inserts)].join(' | ')} (${perRow} per mail) ${position === 'anywhere' ? 'anywhere in' : `at the ${position} of`} the headers, labelled ${target}`,
     ids(victims),
     { headers: [...new Set(inserts)], target },
   );
