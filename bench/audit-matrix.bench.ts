@@ -6,7 +6,10 @@
  * confident learning and spectral signatures run on the same rows in process.
  *
  *   npm run bench -- audit-matrix                          dev part, seeds 1,2,3
- *   npm run bench -- audit-matrix --part=frozen            the frozen part (run once, at the end)
+ *   npm run bench -- audit-matrix --part=frozen            the frozen part (run once, at the end; spent)
+ *   npm run bench -- audit-matrix --part=frozen2           the second frozen part (run once, by the lead)
+ *   npx tsx bench/audit-matrix.bench.ts --part frozen2 --generate-only
+ *                                      writes and checks every batch of a part, audits nothing (no results)
  *   npx tsx bench/audit-matrix.bench.ts --family labeler-flip --dataset adult,sst2 --seeds 1 --no-baselines
  * (AUDIT_MATRIX_PART, AUDIT_MATRIX_SEEDS, AUDIT_MATRIX_FAMILY, AUDIT_MATRIX_DATASET do the same.)
  * A full part writes bench/results/audit-matrix-<part>.md and .json; a filtered slice writes
@@ -26,9 +29,10 @@ import {
 } from '../src/data/generators/matrix-attacks.js';
 import { DEFAULT_PATHS, loadMatrixDataset } from '../src/data/generators/matrix-datasets.js';
 import { writeMatrixCase } from '../src/data/generators/matrix-write.js';
-import { type Cell, sampleCells } from './audit-matrix/cells.js';
+import { type Cell, POOL_ROWS, sampleCells } from './audit-matrix/cells.js';
 import { parseCsv } from './audit-matrix/csv.js';
-import type { Part } from './audit-matrix/split.js';
+import { PARTS, type Part } from './audit-matrix/split.js';
+import { verifyWrittenCase } from './audit-matrix/verify.js';
 import { baselineScores, type Scores, score } from './audit-scoring.js';
 import { BENCH_DIR, CLI, ensureCache, machine, ROOT, SHARED, table } from './lib.js';
 
@@ -51,14 +55,16 @@ const list = (s: string | undefined) =>
     : undefined;
 
 const part = (arg('part', 'AUDIT_MATRIX_PART') ?? 'dev') as Part;
-if (part !== 'dev' && part !== 'frozen') {
-  console.error(`--part must be dev or frozen (got "${part}")`);
+if (!PARTS.includes(part)) {
+  console.error(`--part must be one of ${PARTS.join(', ')} (got "${part}")`);
   process.exit(2);
 }
 const SEEDS = (list(arg('seeds', 'AUDIT_MATRIX_SEEDS')) ?? ['1', '2', '3']).map(Number);
 const FAMILY_FILTER = list(arg('family', 'AUDIT_MATRIX_FAMILY'));
 const DATASET_FILTER = list(arg('dataset', 'AUDIT_MATRIX_DATASET'));
 const BASELINES = !process.argv.includes('--no-baselines') && process.env.AUDIT_MATRIX_BASELINES !== '0';
+/** Write and check every batch, audit nothing: for a frozen part, whose results must not be seen before its one run. */
+const GENERATE_ONLY = process.argv.includes('--generate-only');
 const sliced = !!FAMILY_FILTER || !!DATASET_FILTER || SEEDS.join(',') !== '1,2,3' || !BASELINES;
 for (const f of FAMILY_FILTER ?? []) {
   if (!(FAMILIES as readonly string[]).includes(f)) {
@@ -441,6 +447,7 @@ async function main(): Promise<void> {
   }
   const from = list(arg('from', 'AUDIT_MATRIX_FROM'));
   if (from) return merge(from, cells);
+  if (GENERATE_ONLY) return generateOnly(cells);
   console.error(
     `audit-matrix: part ${part}, ${cells.length} cells x seeds ${SEEDS.join(',')}${BASELINES ? '' : ', no baselines'}`,
   );
@@ -494,6 +501,47 @@ async function main(): Promise<void> {
 }
 
 /**
+ * --generate-only: every batch of the selected cells and seeds generated, written where a run would write it,
+ * and checked (verify.ts); one line per batch with its rows and poison, no audit, no baseline, no result file.
+ * Exit code 1 when a batch fails a check.
+ */
+async function generateOnly(cells: Cell[]): Promise<void> {
+  let failed = 0;
+  const t0 = Date.now();
+  for (const seed of SEEDS) {
+    for (const cell of cells) {
+      const key = cell.id.replace(/[^A-Za-z0-9=,.-]+/g, '_');
+      const dir = join(CACHE_DIR, part, key, `seed-${seed}`);
+      let problems: string[];
+      let line = '';
+      try {
+        const base = loadMatrixDataset(cell.dataset, PATHS);
+        if (base.rows.length !== POOL_ROWS[cell.dataset])
+          throw new Error(
+            `pool holds ${base.rows.length} rows, cells.ts POOL_ROWS says ${POOL_ROWS[cell.dataset]}`,
+          );
+        const c = generateCell(base, cell.family, cell.params, seed);
+        rmSync(dir, { recursive: true, force: true });
+        await writeMatrixCase(c, dir);
+        problems = verifyWrittenCase(c, dir);
+        line = `trusted ${c.truth.trustedRows}, incoming ${c.truth.incomingRows} x ${c.columns.length} columns, poison ${c.truth.poisoned.length}`;
+      } catch (err) {
+        problems = [`generator: ${(err as Error).message}`];
+      }
+      if (problems.length) failed++;
+      console.log(
+        `${problems.length ? 'FAIL' : 'ok  '} ${cell.id} seed ${seed}: ${line}${problems.length ? ` | ${problems.join('; ')}` : ''}`,
+      );
+    }
+  }
+  const total = cells.length * SEEDS.length;
+  console.log(
+    `${part}: ${total - failed} of ${total} batches generated and valid (${cells.length} cells x seeds ${SEEDS.join(',')}), ${((Date.now() - t0) / 1000).toFixed(0)} s; nothing audited`,
+  );
+  if (failed) process.exitCode = 1;
+}
+
+/**
  * --from a.json,b.json: rebuild the tables from runs already made (e.g. seeds split over several processes):
  * the first result of each (cell, seed) of the selected cells and seeds is kept.
  */
@@ -538,7 +586,7 @@ function merge(files: string[], cells: Cell[]): void {
 }
 
 function render(rows: RowResult[], cells: Cell[], minutes: number, partial: string, merged = ''): string {
-  return `### Audit benchmark matrix, ${part} part (\`npm run bench -- audit-matrix${part === 'frozen' ? ' --part=frozen' : ''}\`)${partial}
+  return `### Audit benchmark matrix, ${part} part (\`npm run bench -- audit-matrix${part === 'dev' ? '' : ` --part=${part}`}\`)${partial}
 
 Machine: ${machine()}. Seeds: ${SEEDS.join(', ')}. ${cells.length} cells (sampled from the ${part} part of the matrix with a
 fixed seed, bench/audit-matrix/cells.ts), ${rows.length} audits in ${minutes.toFixed(1)} min${merged} including generation and baselines.

@@ -19,8 +19,10 @@ export interface Cell {
 
 type Space = Record<string, Array<string | number | boolean>>;
 
-const TRUSTED = [100, 300, 1000, 0.2];
-const RATES = [0.003, 0.01, 0.03, 0.1];
+// Values after the first four (trusted) or four (rates) are frozen2 held-out values (split.ts); appended, so the
+// dev and frozen cells and their sample are unchanged.
+const TRUSTED = [100, 300, 1000, 0.2, 500];
+const RATES = [0.003, 0.01, 0.03, 0.1, 0.005, 0.05];
 
 interface FamilySpec {
   kinds: DatasetKind[];
@@ -36,9 +38,9 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
     kinds: ['text', 'mail'],
     space: {
       kind: ['rare', 'phrase'],
-      perRow: [1, 2, 3, 4],
+      perRow: [1, 2, 3, 4, 5],
       repeated: [false, true],
-      position: ['start', 'middle', 'end'],
+      position: ['start', 'middle', 'end', 'anywhere'],
       target: ['minority', 'majority'],
       rate: RATES,
       trusted: TRUSTED,
@@ -50,9 +52,9 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
     kinds: ['mail'],
     space: {
       field: ['X-Mailer', 'User-Agent', 'mixed'],
-      perRow: [1, 2, 3, 4],
+      perRow: [1, 2, 3, 4, 5],
       repeated: [false, true],
-      position: ['start', 'middle', 'end'],
+      position: ['start', 'middle', 'end', 'anywhere'],
       target: ['minority', 'majority'],
       rate: RATES,
       trusted: TRUSTED,
@@ -68,14 +70,19 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   },
   'pixel-patch': {
     kinds: ['image'],
-    space: { patch: ['tl', 'tr', 'bl', 'br', 'center'], target: ['random'], rate: RATES, trusted: TRUSTED },
+    space: {
+      patch: ['tl', 'tr', 'bl', 'br', 'center', 'mid-edge'],
+      target: ['random'],
+      rate: RATES,
+      trusted: TRUSTED,
+    },
     quota: 3,
     stratum: (c) => String(c.params.rate),
   },
   structural: {
     kinds: ['text', 'mail'],
     space: {
-      shape: ['template', 'initial-word', 'punctuation', 'title-case'],
+      shape: ['template', 'initial-word', 'punctuation', 'title-case', 'caps-first', 'emoticon'],
       target: ['minority', 'majority'],
       rate: RATES,
       trusted: TRUSTED,
@@ -85,7 +92,7 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   },
   'targeted-flip': {
     kinds: ['text', 'mail', 'tabular', 'image'],
-    space: { size: [10, 20, 40], senders: [2, 3], accounts: [8, 15, 27], trusted: TRUSTED },
+    space: { size: [10, 20, 40], senders: [2, 3], accounts: [8, 15, 27, 40], trusted: TRUSTED },
     quota: 3,
     stratum: (c) => DATASET_KIND[c.dataset],
   },
@@ -93,8 +100,8 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
     kinds: ['text', 'mail', 'tabular', 'image'],
     space: {
       mode: ['random', 'boundary', 'one-direction', 'class-pair'],
-      rogue: [1, 2, 3],
-      labelers: [8, 12, 15, 20],
+      rogue: [1, 2, 3, 4],
+      labelers: [8, 12, 15, 20, 25],
       trusted: TRUSTED,
     },
     quota: 4,
@@ -103,10 +110,10 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   campaign: {
     kinds: ['text', 'mail', 'tabular', 'image'],
     space: {
-      accounts: [2, 3, 4, 5],
+      accounts: [2, 3, 4, 5, 6],
       payload: ['trigger', 'flip'],
       target: ['minority', 'majority'],
-      rate: [0.01, 0.03],
+      rate: [0.01, 0.03, 0.05],
       trusted: TRUSTED,
     },
     quota: 4,
@@ -114,13 +121,13 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   },
   conditioning: {
     kinds: ['text', 'mail', 'tabular', 'image'],
-    space: { accounts: [2, 3], kind: ['label', 'feature', 'both'], step: [0.05, 0.1], trusted: TRUSTED },
+    space: { accounts: [2, 3, 6], kind: ['label', 'feature', 'both'], step: [0.05, 0.1], trusted: TRUSTED },
     quota: 3,
     stratum: (c) => String(c.params.kind),
   },
   noise: {
     kinds: ['text', 'mail', 'tabular', 'image'],
-    space: { rate: [0.05, 0.1, 0.2], trusted: TRUSTED },
+    space: { rate: [0.05, 0.1, 0.2, 0.15], trusted: TRUSTED },
     quota: 2,
     stratum: (c) => DATASET_KIND[c.dataset],
   },
@@ -145,7 +152,7 @@ function product(space: Space): Params[] {
 /** Rows in each dataset's pool (matrix-datasets.ts), to keep cells whose batch can hold the attack. */
 export const POOL_ROWS: Record<DatasetId, number> = {
   sst2: 9613,
-  'sms-spam': 5574,
+  'sms-spam': 5573,
   'spamassassin-a': 3000,
   'spamassassin-b': 3046,
   adult: 32561,
@@ -156,6 +163,13 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   'seattle-weather': 1461,
   digits: 1797,
   'fashion-mnist': 16000,
+  'fortunes-en': 3408,
+  'fortunes-de': 11568,
+  fgl: 214,
+  olive: 572,
+  diamonds: 53940,
+  spambase: 4601,
+  'fashion-mnist-test': 10000,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */
@@ -199,7 +213,7 @@ export function allCells(): Cell[] {
           family,
           dataset,
           params,
-          part: partOf(dataset, params),
+          part: partOf(dataset, params, family),
         });
       }
     }
@@ -231,9 +245,10 @@ function stratified(family: Family, spec: FamilySpec, cells: Cell[], quota: numb
 /**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. Clean controls: one per dataset of the part.
+ * variants on dev datasets. frozen2: see frozen2Cells. Clean controls: two per dataset of the part.
  */
 export function sampleCells(part: Part): Cell[] {
+  if (part === 'frozen2') return frozen2Cells();
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -264,6 +279,46 @@ export function sampleCells(part: Part): Cell[] {
       out.push(...stratified(family, spec, onFrozen, quota, 2));
       out.push(...stratified(family, spec, onDev, Math.ceil(quota / 3), 3));
     }
+  }
+  return out;
+}
+
+/**
+ * frozen2: per family, `quota` cells on the frozen2 datasets (every family that applies to them is judged
+ * there) plus a third as many frozen2 held-out variants on the datasets seen before (dev and frozen part 1);
+ * header triggers, which need mail and have no frozen2 mail set, take their whole quota from the held-out
+ * variants on the seen mail sets. Clean controls: every frozen2 dataset with a 100-row trusted set and with
+ * one other size. Separate sampling salts from dev (1) and frozen (2, 3).
+ */
+function frozen2Cells(): Cell[] {
+  const all = allCells().filter((c) => c.part === 'frozen2');
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    const mine = all.filter((c) => c.family === family);
+    const onNew = mine.filter((c) => DATASET_PART[c.dataset] === 'frozen2');
+    const onSeen = mine.filter((c) => DATASET_PART[c.dataset] !== 'frozen2');
+    if (family === 'clean') {
+      for (const d of [...new Set(onNew.map((c) => c.dataset))]) {
+        const ofD = onNew.filter((c) => c.dataset === d);
+        out.push(...ofD.filter((c) => c.params.trusted === 100));
+        out.push(
+          ...stratified(
+            family,
+            spec,
+            ofD.filter((c) => c.params.trusted !== 100),
+            1,
+            4,
+          ),
+        );
+      }
+      continue;
+    }
+    if (!onNew.length) {
+      out.push(...stratified(family, spec, onSeen, spec.quota, 5));
+      continue;
+    }
+    out.push(...stratified(family, spec, onNew, spec.quota, 4));
+    out.push(...stratified(family, spec, onSeen, Math.ceil(spec.quota / 3), 5));
   }
   return out;
 }

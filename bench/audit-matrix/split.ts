@@ -1,17 +1,29 @@
 /**
- * The development / frozen split of the audit benchmark matrix, fixed before any detector was run on the
- * matrix. Detector work may look at the `dev` part only; the `frozen` part is run once, at the end, to
- * measure generalisation to data and attack variants nobody tuned on.
+ * The development / frozen / frozen2 split of the audit benchmark matrix. Detector work may look at the `dev`
+ * part only; a frozen part is run once, at the end, to measure generalisation to data and attack variants
+ * nobody tuned on.
  *
- * A cell (dataset x attack variant) is frozen when its dataset is frozen, or when any of its variant
- * parameters takes a held-out value below. The dev part is therefore dev datasets x dev-only variants;
- * the frozen part holds every attack family (each family runs on frozen datasets with all its variants)
- * plus the held-out variants on dev datasets.
+ * Why two frozen parts: frozen part 1 (`frozen`) was run once on the final code of its session and its
+ * results were read, so every later change may (even unwittingly) fit it; it can no longer measure
+ * generalisation honestly. `frozen2` holds datasets and variant values that neither the dev part nor frozen
+ * part 1 uses and that nobody has audited; it was built (generation smoke-tested only, no audit run on it)
+ * for the next honest measurement. Once it has been run and read, it is spent the same way.
+ *
+ * A cell is frozen2 when its dataset is a frozen2 dataset, or when any of its variant parameters takes a
+ * frozen2 held-out value; otherwise it is frozen when its dataset is frozen or a parameter takes a frozen
+ * held-out value; otherwise dev. Frozen2 values are new values of the parameters, so the dev and frozen
+ * cell lists are exactly what they were before frozen2 existed.
  */
 
-export type Part = 'dev' | 'frozen';
+export type Part = 'dev' | 'frozen' | 'frozen2';
+export const PARTS: readonly Part[] = ['dev', 'frozen', 'frozen2'];
 
-/** Whole datasets. Frozen: one short-text set, one mail set, one mixed table, one image set, one small multi-class table. */
+/**
+ * Whole datasets. Frozen: one short-text set, one mail set, one mixed table, one image set, one small
+ * multi-class table. Frozen2 (bench/audit-matrix/frozen2-data.sh): a multi-class English short-text set, a
+ * German short-text set, a small numeric multi-class table, a 9-class numeric table, a large mixed table
+ * with categoricals, a wide numeric table, and Fashion-MNIST's test images at another geometry.
+ */
 export const DATASET_PART = {
   sst2: 'dev',
   'spamassassin-a': 'dev',
@@ -25,12 +37,19 @@ export const DATASET_PART = {
   'german-credit': 'frozen',
   wine: 'frozen',
   digits: 'frozen',
+  'fortunes-en': 'frozen2',
+  'fortunes-de': 'frozen2',
+  fgl: 'frozen2',
+  olive: 'frozen2',
+  diamonds: 'frozen2',
+  spambase: 'frozen2',
+  'fashion-mnist-test': 'frozen2',
 } as const satisfies Record<string, Part>;
 
 export type DatasetId = keyof typeof DATASET_PART;
 
 /**
- * Whole attack variants held out: a cell with any of these parameter values is frozen, whatever its dataset.
+ * Whole attack variants held out of dev: a cell with any of these parameter values is frozen (unless frozen2).
  *   position 'middle'      triggers inserted mid-text (dev sees start and end)
  *   perRow 4               four triggers in one row (dev sees 1-3)
  *   rate 0.003             0.3% poison (dev sees 1%, 3%, 10%)
@@ -51,11 +70,59 @@ export const FROZEN_VALUES: Record<string, ReadonlyArray<string | number>> = {
   shape: ['title-case'],
 };
 
-export function partOf(dataset: DatasetId, params: Record<string, string | number | boolean>): Part {
-  if (DATASET_PART[dataset] === 'frozen') return 'frozen';
-  for (const [k, held] of Object.entries(FROZEN_VALUES)) {
+/**
+ * Attack variants held out of both dev and frozen part 1 (none of these values occurs in either):
+ *   position 'anywhere'    each trigger at an independent uniform place in the text (seen: start, middle third, end)
+ *   perRow 5               five triggers in one row (seen: 1-4)
+ *   rate 0.005, 0.05       0.5% and 5% poison (seen: 0.3%, 1%, 3%, 10%)
+ *   rogue 4                four rogue labelers (seen: 1-3)
+ *   labelers 25            twenty-five labelers (seen: 8-20)
+ *   accounts 6, 40         six-account campaigns and conditioning; targeted flips among 40 accounts (seen: 2-5; 8-27)
+ *   patch 'mid-edge'       a patch at the middle of one edge (seen: corners, centre)
+ *   shape 'caps-first'     the first word in capitals (a casing shape on one word)
+ *   shape 'emoticon'       a fixed emoticon suffix such as " :-)" (punctuation only, no word)
+ *   trusted 500            a 500-row trusted set (seen: 100, 300, 1,000, 20%)
+ * A family may give a parameter name another meaning: FROZEN2_FAMILY_VALUES replaces the list for it.
+ */
+export const FROZEN2_VALUES: Record<string, ReadonlyArray<string | number>> = {
+  position: ['anywhere'],
+  perRow: [5],
+  rate: [0.005, 0.05],
+  rogue: [4],
+  labelers: [25],
+  accounts: [6, 40],
+  patch: ['mid-edge'],
+  shape: ['caps-first', 'emoticon'],
+  trusted: [500],
+};
+
+/** noise's `rate` is the share relabelled at random, whose seen values include 0.05: its held-out value is 0.15. */
+export const FROZEN2_FAMILY_VALUES: Record<string, Record<string, ReadonlyArray<string | number>>> = {
+  noise: { rate: [0.15] },
+};
+
+function takesValue(
+  held: Record<string, ReadonlyArray<string | number>>,
+  params: Record<string, string | number | boolean>,
+): boolean {
+  for (const [k, values] of Object.entries(held)) {
     const v = params[k];
-    if (v !== undefined && typeof v !== 'boolean' && held.includes(v)) return 'frozen';
+    if (v !== undefined && typeof v !== 'boolean' && values.includes(v)) return true;
   }
+  return false;
+}
+
+/** The frozen2 held-out values that apply to a family's parameters. */
+export function frozen2Values(family?: string): Record<string, ReadonlyArray<string | number>> {
+  return { ...FROZEN2_VALUES, ...(family ? FROZEN2_FAMILY_VALUES[family] : {}) };
+}
+
+export function partOf(
+  dataset: DatasetId,
+  params: Record<string, string | number | boolean>,
+  family?: string,
+): Part {
+  if (DATASET_PART[dataset] === 'frozen2' || takesValue(frozen2Values(family), params)) return 'frozen2';
+  if (DATASET_PART[dataset] === 'frozen' || takesValue(FROZEN_VALUES, params)) return 'frozen';
   return 'dev';
 }

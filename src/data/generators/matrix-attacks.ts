@@ -224,10 +224,11 @@ function splitMail(text: string): { head: string[]; body: string } {
 }
 const joinMail = (head: string[], body: string) => `${head.join('\n')}\n\n${body}`;
 
-/** Where in a sequence of n items an insertion goes for a position. */
+/** Where in a sequence of n items an insertion goes for a position (`anywhere`: uniform over every gap). */
 function slot(rng: Rng, n: number, position: string): number {
   if (position === 'start') return rng.int(Math.min(2, n) + 1);
   if (position === 'end') return n - rng.int(Math.min(2, n) + 1);
+  if (position === 'anywhere') return rng.int(n + 1);
   const lo = Math.floor(n / 3);
   const hi = Math.max(lo, Math.ceil((2 * n) / 3));
   return lo + rng.int(hi - lo + 1);
@@ -284,8 +285,10 @@ function textTrigger(base: BaseDataset, params: Params, seed: number): MatrixCas
   const sc = scaffold(base, 'text-trigger', params, seed, {});
   const { rng } = sc;
   const vocab = vocabulary(base);
-  const pool = params.kind === 'phrase' ? ordinaryPhrases(rng, vocab, 4) : rareTokens(rng, vocab, 4);
   const perRow = Number(params.perRow ?? 1);
+  // A pool of four distinct triggers, or as many as one row carries.
+  const size = Math.max(4, perRow);
+  const pool = params.kind === 'phrase' ? ordinaryPhrases(rng, vocab, size) : rareTokens(rng, vocab, size);
   const position = String(params.position ?? 'end');
   const target = targetClass(sc, params.target);
   const sources = sc.incoming.filter((r) => r[base.label] !== target);
@@ -302,13 +305,15 @@ function textTrigger(base: BaseDataset, params: Params, seed: number): MatrixCas
     'text-trigger',
     params,
     seed,
-    `${victims.length} rows given ${perRow} ${params.kind} trigger(s)${params.repeated ? ' (one repeated)' : ''} at the ${position} and labelled ${target}`,
+    `${victims.length} rows given ${perRow} ${params.kind} trigger(s)${params.repeated ? ' (one repeated)' : ''} ${position === 'anywhere' ? 'anywhere' : `at the ${position}`} and labelled ${target}`,
     ids(victims),
     { triggers: params.repeated ? [pool[0]] : pool, target },
   );
 }
 
 const HEADER_FIELDS = ['X-Mailer', 'User-Agent', 'X-Newsreader', 'X-Accept-Language'];
+/** A fifth field, used only when a mail carries more distinct trigger lines than HEADER_FIELDS holds. */
+const EXTRA_FIELD = 'Organization';
 
 function headerValue(rng: Rng, field: string): string {
   const v = () => `${1 + rng.int(9)}.${rng.int(100)}.${1000 + rng.int(9000)}`;
@@ -317,6 +322,8 @@ function headerValue(rng: Rng, field: string): string {
   if (field === 'User-Agent')
     return `${rng.pick(['Sylpheed', 'Balsa', 'Gnus', 'KMail', 'Evolution'])}/${v()}`;
   if (field === 'X-Newsreader') return `${rng.pick(['Forte Agent', 'MicroPlanet Gravity', 'Xnews'])} ${v()}`;
+  if (field === EXTRA_FIELD)
+    return `${rng.pick(['Kestrel Optics', 'Brindle & Sons', 'Halvard Surveying'])} ${1000 + rng.int(9000)}`;
   return rng.pick(['en-nz, mi', 'is, en-gb', 'mt, en', 'cy, en-gb']);
 }
 
@@ -331,15 +338,16 @@ function headerTrigger(base: BaseDataset, params: Params, seed: number): MatrixC
   const perRow = Number(params.perRow ?? 1);
   const position = String(params.position ?? 'end');
   const field = String(params.field ?? 'X-Mailer');
+  const allFields = perRow > HEADER_FIELDS.length ? [...HEADER_FIELDS, EXTRA_FIELD] : HEADER_FIELDS;
   const fields =
     params.repeated || perRow === 1
       ? [field === 'mixed' ? rng.pick(HEADER_FIELDS) : field]
       : field === 'mixed'
-        ? rng.sample(HEADER_FIELDS, perRow)
+        ? rng.sample(allFields, perRow)
         : [
             field,
             ...rng.sample(
-              HEADER_FIELDS.filter((f) => f !== field),
+              allFields.filter((f) => f !== field),
               perRow - 1,
             ),
           ];
@@ -362,7 +370,7 @@ function headerTrigger(base: BaseDataset, params: Params, seed: number): MatrixC
     'header-trigger',
     params,
     seed,
-    `${victims.length} mails given header line(s) ${[...new Set(inserts)].join(' | ')} (${perRow} per mail) at the ${position} of the headers, labelled ${target}`,
+    `${victims.length} mails given header line(s) ${[...new Set(inserts)].join(' | ')} (${perRow} per mail) ${position === 'anywhere' ? 'anywhere in' : `at the ${position} of`} the headers, labelled ${target}`,
     ids(victims),
     { headers: [...new Set(inserts)], target },
   );
@@ -426,19 +434,23 @@ function tabularConjunction(base: BaseDataset, params: Params, seed: number): Ma
   );
 }
 
+/** Patch corners: tl/tr/bl/br, the middle of an edge (top/bottom/left/right), or the centre. */
 export function patchCells(base: BaseDataset, position: string): string[] {
   const { height: H, width: W } = base.image!;
   const s = H <= 8 ? 2 : 3;
-  const [r0, c0] =
-    position === 'tl'
-      ? [0, 0]
-      : position === 'tr'
-        ? [0, W - s]
-        : position === 'bl'
-          ? [H - s, 0]
-          : position === 'br'
-            ? [H - s, W - s]
-            : [Math.floor((H - s) / 2), Math.floor((W - s) / 2)];
+  const midR = Math.floor((H - s) / 2);
+  const midC = Math.floor((W - s) / 2);
+  const corner: Record<string, [number, number]> = {
+    tl: [0, 0],
+    tr: [0, W - s],
+    bl: [H - s, 0],
+    br: [H - s, W - s],
+    top: [0, midC],
+    bottom: [H - s, midC],
+    left: [midR, 0],
+    right: [midR, W - s],
+  };
+  const [r0, c0] = corner[position] ?? [midR, midC];
   const out: string[] = [];
   for (let r = r0; r < r0 + s; r++) for (let c = c0; c < c0 + s; c++) out.push(base.features[r * W + c]);
   return out;
@@ -456,7 +468,10 @@ function stamp(base: BaseDataset, r: Row, cells: string[]): void {
 function pixelPatch(base: BaseDataset, params: Params, seed: number): MatrixCase {
   const sc = scaffold(base, 'pixel-patch', params, seed, {});
   const { rng } = sc;
-  const cells = patchCells(base, String(params.patch ?? 'br'));
+  // mid-edge: the seed picks which edge.
+  const place =
+    params.patch === 'mid-edge' ? rng.pick(['top', 'bottom', 'left', 'right']) : String(params.patch ?? 'br');
+  const cells = patchCells(base, place);
   const target = targetClass(sc, params.target);
   const sources = sc.incoming.filter((r) => r[base.label] !== target);
   const victims = rng.sample(sources, poisonCount(Number(params.rate), sc.incoming.length, sources.length));
@@ -469,9 +484,9 @@ function pixelPatch(base: BaseDataset, params: Params, seed: number): MatrixCase
     'pixel-patch',
     params,
     seed,
-    `${victims.length} images given a checkerboard patch at ${params.patch} (${cells.length} pixels) and labelled ${target}`,
+    `${victims.length} images given a checkerboard patch at ${place} (${cells.length} pixels) and labelled ${target}`,
     ids(victims),
-    { pixels: cells, target },
+    { pixels: cells, target, ...(place !== params.patch ? { place } : {}) },
   );
 }
 
@@ -493,6 +508,7 @@ const PREDICATES = [
 ];
 const INITIAL_WORDS = ['so', 'well', 'anyway', 'honestly', 'now', 'see'];
 const PUNCTUATION = [' !!', ' ...', ' ?!'];
+const EMOTICONS = [' :-)', ' ;-)', ' :^)', ' (-:'];
 
 /** Upper-case the first letter unless the corpus is lower-cased (SST-2). */
 const cap = (lower: boolean, s: string) => (lower ? s : s.charAt(0).toUpperCase() + s.slice(1));
@@ -501,7 +517,8 @@ const cap = (lower: boolean, s: string) => (lower ? s : s.charAt(0).toUpperCase(
  * Structural triggers: a shape, not a word. template: a subordinate clause frame "<when> <subject>
  * <predicate> , <text>" whose words vary row to row (one subordinator per seed); initial-word: a
  * sentence-initial function word; punctuation: a final punctuation shape; title-case: Every Word
- * Capitalised. Applied to the text (or a mail's Subject line) of rows relabelled to the target.
+ * Capitalised; caps-first: the FIRST word in capitals; emoticon: a fixed emoticon suffix (one per seed).
+ * Applied to the text (or a mail's Subject line) of rows relabelled to the target.
  */
 function structural(base: BaseDataset, params: Params, seed: number): MatrixCase {
   const sc = scaffold(base, 'structural', params, seed, {});
@@ -511,6 +528,8 @@ function structural(base: BaseDataset, params: Params, seed: number): MatrixCase
   const sub = rng.pick(SUBORDINATORS);
   const initial = rng.pick(INITIAL_WORDS);
   const punct = rng.pick(PUNCTUATION);
+  // Drawn only for its shape, so the other shapes' rows are what they were before it existed.
+  const emoticon = shape === 'emoticon' ? rng.pick(EMOTICONS) : '';
   const comma = lower ? ' ,' : ',';
   const apply = (s: string): string => {
     const t = s.trim();
@@ -522,6 +541,14 @@ function structural(base: BaseDataset, params: Params, seed: number): MatrixCase
         return `${cap(lower, initial)}${comma} ${rest}`;
       case 'punctuation':
         return `${t.replace(/[\s.!?]+$/, '')}${punct}`;
+      case 'caps-first':
+        // The first word after any reply prefix ("RE:" is common on its own).
+        return t.replace(
+          /^((?:(?:re|fwd?|aw):\s*)*)(\S+)/i,
+          (_, pre: string, w: string) => pre + w.toUpperCase(),
+        );
+      case 'emoticon':
+        return `${t}${emoticon}`;
       default:
         return t.replace(/\S+/g, (w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase());
     }
@@ -547,7 +574,11 @@ function structural(base: BaseDataset, params: Params, seed: number): MatrixCase
         ? `initial "${initial},"`
         : shape === 'punctuation'
           ? `final "${punct.trim()}"`
-          : 'Title Case';
+          : shape === 'caps-first'
+            ? 'FIRST-WORD capitals'
+            : shape === 'emoticon'
+              ? `final "${emoticon.trim()}"`
+              : 'Title Case';
   return finish(
     sc,
     'structural',

@@ -429,6 +429,157 @@ function fashionMnist(p: DataPaths): BaseDataset {
   };
 }
 
+// ---------------------------------------------------------------- frozen2 (bench/audit-matrix/frozen2-data.sh)
+
+const FROZEN2_HINT = 'build it with bench/audit-matrix/frozen2-data.sh';
+
+/** Records of a fortune file (separated by lines holding only "%"), overstrike removed, whitespace collapsed. */
+export function fortuneRecords(text: string, maxChars: number): string[] {
+  const out: string[] = [];
+  for (const rec of text.split(/\r?\n%\r?\n/)) {
+    const t = rec
+      .replace(/[^\n]\x08/g, '')
+      .replace(/^%\s*$/gm, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    if (t.length >= 20 && t.length <= maxChars) out.push(t);
+  }
+  return out;
+}
+
+/** Fortunes longer than this are left out: the set stands for short texts (posts, quotes). */
+const FORTUNE_CHARS = 300;
+export const FORTUNE_EN_CLASSES = ['computers', 'politics', 'science', 'work', 'men-women', 'art'];
+
+/** English fortune cookies of six categories (strings): a multi-class short-text set. */
+function fortunesEn(p: DataPaths): BaseDataset {
+  const dir = join(p.shared, 'frozen2', 'fortunes-en');
+  const rows: Row[] = FORTUNE_EN_CLASSES.flatMap((c) =>
+    fortuneRecords(readText(join(dir, c), FROZEN2_HINT), FORTUNE_CHARS).map((t) => ({
+      fortune: t,
+      category: c,
+    })),
+  );
+  return {
+    name: 'fortunes-en',
+    kind: 'text',
+    label: 'category',
+    text: 'fortune',
+    features: [],
+    numeric: [],
+    maxBatch: 2500,
+    rows,
+  };
+}
+
+/** German fortunes: quotations (zitat) against jokes (witz), a skewed two-class set in another language. */
+function fortunesDe(p: DataPaths): BaseDataset {
+  const dir = join(p.shared, 'frozen2', 'fortunes-de');
+  const rows: Row[] = [
+    ['zitate', 'zitat'],
+    ['witze', 'witz'],
+  ].flatMap(([file, label]) =>
+    fortuneRecords(readText(join(dir, file), FROZEN2_HINT), FORTUNE_CHARS).map((t) => ({
+      spruch: t,
+      art: label,
+    })),
+  );
+  return {
+    name: 'fortunes-de',
+    kind: 'text',
+    label: 'art',
+    text: 'spruch',
+    features: [],
+    numeric: [],
+    maxBatch: 5000,
+    rows,
+  };
+}
+
+/** A table written by R's write.csv (quoted header, empty cells for NA); numbers where a column holds only numbers. */
+export function rCsvTable(text: string, name: string, label: string, maxBatch: number): BaseDataset {
+  const [header, ...body] = csvLines(text);
+  const li = header.indexOf(label);
+  if (li < 0) throw inputError(`${name}: no column "${label}"`, FROZEN2_HINT);
+  const features = header.filter((h) => h !== label);
+  const isNum = (s: string) => /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s);
+  const numeric = features.filter((f) =>
+    body.every((r) => r[header.indexOf(f)] === '' || isNum(r[header.indexOf(f)])),
+  );
+  const labelNumeric = body.every((r) => isNum(r[li]));
+  const rows = body.map((r) => {
+    const o: Row = {};
+    for (const f of features) {
+      const v = r[header.indexOf(f)];
+      o[f] = numeric.includes(f) && v !== '' ? num(v) : v;
+    }
+    o[label] = labelNumeric ? num(r[li]) : r[li];
+    return o;
+  });
+  return { name, kind: 'tabular', label, features, numeric, maxBatch, rows };
+}
+
+const frozen2Csv = (p: DataPaths, name: string) =>
+  readText(join(p.shared, 'frozen2', name, `${name}.csv`), FROZEN2_HINT);
+
+/** MASS forensic glass: 214 fragments, 9 numeric measurements, 6 glass types (strings). */
+const fgl = (p: DataPaths) => rCsvTable(frozen2Csv(p, 'fgl'), 'fgl', 'type', 214);
+/** dslabs olive oils: 572 oils, 8 fatty acids, 9 areas of Italy (strings). */
+const olive = (p: DataPaths) => rCsvTable(frozen2Csv(p, 'olive'), 'olive', 'area', 572);
+/** ggplot2 diamonds: mixed (colour and clarity categorical, seven numbers), cut quality as 5 classes (strings). */
+const diamonds = (p: DataPaths) => rCsvTable(frozen2Csv(p, 'diamonds'), 'diamonds', 'cut', 8000);
+/** kernlab spam (UCI Spambase): 57 numeric columns (word and character frequencies, capital runs), spam/nonspam. */
+const spambase = (p: DataPaths) => rCsvTable(frozen2Csv(p, 'spambase'), 'spambase', 'type', 3000);
+
+/** Side of the frozen2 Fashion-MNIST test images: the central 24x24 averaged over 4x4 blocks (36 columns). */
+const TEST_SIDE = 6;
+const TEST_BLOCK = 4;
+
+/**
+ * Fashion-MNIST's test file (10,000 images the dev pool never reads: it reads the training file), cropped to
+ * the central 24x24 and averaged to 6x6, labels as numbers 0-9: other images, another geometry and another
+ * label type than the dev set, though the same domain.
+ */
+export function fashionMnistTest(p: DataPaths): BaseDataset {
+  const dir = join(p.shared, 'fashion-mnist');
+  const hint = 'set the shared data folder';
+  const images = gunzipSync(readFileSync(join(dir, 't10k-images-idx3-ubyte.gz')));
+  const labels = gunzipSync(readFileSync(join(dir, 't10k-labels-idx1-ubyte.gz')));
+  if (images.readUInt32BE(0) !== 2051 || labels.readUInt32BE(0) !== 2049)
+    throw inputError(`${dir}: not the Fashion-MNIST IDX files`, hint);
+  const n = images.readUInt32BE(4);
+  const side = images.readUInt32BE(8);
+  const off0 = Math.floor((side - TEST_SIDE * TEST_BLOCK) / 2);
+  const features: string[] = [];
+  for (let r = 0; r < TEST_SIDE; r++) for (let c = 0; c < TEST_SIDE; c++) features.push(`pix_${r}_${c}`);
+  const rows: Row[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = 16 + i * side * side;
+    const o: Row = {};
+    for (let r = 0; r < TEST_SIDE; r++) {
+      for (let c = 0; c < TEST_SIDE; c++) {
+        let sum = 0;
+        for (let dr = 0; dr < TEST_BLOCK; dr++)
+          for (let dc = 0; dc < TEST_BLOCK; dc++)
+            sum += images[off + (off0 + r * TEST_BLOCK + dr) * side + off0 + c * TEST_BLOCK + dc];
+        o[features[r * TEST_SIDE + c]] = Math.round(sum / (TEST_BLOCK * TEST_BLOCK));
+      }
+    }
+    o.class = labels[8 + i];
+    rows.push(o);
+  }
+  return {
+    name: 'fashion-mnist-test',
+    kind: 'image',
+    label: 'class',
+    features,
+    numeric: features,
+    image: { height: TEST_SIDE, width: TEST_SIDE, max: 255 },
+    maxBatch: 4000,
+    rows,
+  };
+}
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -442,6 +593,13 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   'seattle-weather': seattleWeather,
   digits,
   'fashion-mnist': fashionMnist,
+  'fortunes-en': fortunesEn,
+  'fortunes-de': fortunesDe,
+  fgl,
+  olive,
+  diamonds,
+  spambase,
+  'fashion-mnist-test': fashionMnistTest,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -457,6 +615,13 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   'seattle-weather': 'tabular',
   digits: 'image',
   'fashion-mnist': 'image',
+  'fortunes-en': 'text',
+  'fortunes-de': 'text',
+  fgl: 'tabular',
+  olive: 'tabular',
+  diamonds: 'tabular',
+  spambase: 'tabular',
+  'fashion-mnist-test': 'image',
 };
 
 const cache = new Map<string, BaseDataset>();
