@@ -107,15 +107,17 @@ interface Tally {
   known: number;
   activation: number;
   strip: number;
+  occlusion: number;
   any: number;
 }
-const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, any: 0 });
+const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, occlusion: 0, any: 0 });
 function add(t: Tally, v: InstanceVerdict): void {
   const f = (id: string) => v.checks.some((c) => c.id === id && c.flagged);
   t.n++;
   if (f('guard/known-trigger')) t.known++;
   if (f('guard/activation')) t.activation++;
   if (f('guard/strip')) t.strip++;
+  if (f('guard/occlusion')) t.occlusion++;
   if (v.flagged) t.any++;
 }
 const pc = (k: number, n: number) => (n ? `${((100 * k) / n).toFixed(1)}%` : 'n/a');
@@ -162,6 +164,7 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const scorer = await createScorer(profile, {
       model: modelPath,
       strip: { mode: 'all', maxInstances: BATCH, deadlineMs: 30_000 },
+      occlusion: { mode: 'all', maxInstances: BATCH, deadlineMs: 60_000 },
     });
     const client = httpModel(served.url, {
       classes: k,
@@ -295,6 +298,7 @@ for (const part of PARTS) {
         t.n,
         pc(t.activation, t.n),
         pc(t.strip, t.n),
+        pc(t.occlusion, t.n),
         pc(t.known, t.n),
         pc(t.any, t.n),
       ]);
@@ -306,6 +310,7 @@ for (const part of PARTS) {
       cl.n,
       pc(cl.activation, cl.n),
       pc(cl.strip, cl.n),
+      pc(cl.occlusion, cl.n),
       pc(cl.known, cl.n),
       pc(cl.any, cl.n),
     ]);
@@ -317,6 +322,7 @@ for (const part of PARTS) {
       tc.n,
       pc(tc.activation, tc.n),
       pc(tc.strip, tc.n),
+      pc(tc.occlusion, tc.n),
       pc(tc.any, tc.n),
     ]);
     json[`${part}/${c.name}`] = {
@@ -360,11 +366,11 @@ seed) was not: the first frozen set was looked at once, joined dev (with the wor
 confidence-bound thresholds designed after it), and the frozen triggers here were trained into the models afterwards
 and only run for this table. Machine: ${machine()}.
 
-${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'known trigger', 'any'], rows)}
+${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'known trigger', 'any'], rows)}
 
 Clean twins (profile fitted on the clean twin; clean traffic):
 
-${table(['part', 'model', 'n', 'activation', 'STRIP', 'any'], twinRows)}
+${table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'any'], twinRows)}
 
 Activation scoring time per instance (ms, median; local ONNX run with the exposed layer + Mahalanobis + usearch kNN):
 

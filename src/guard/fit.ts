@@ -3,10 +3,11 @@
  * compares production against. The trusted rows are split (seeded) into fit rows (statistics, neighbour
  * index, STRIP pool) and held-back calibration rows (thresholds): a threshold set on the rows its statistics
  * came from would be optimistic. The false-alarm rate is split evenly between the calibrated checks
- * (activation, STRIP), so an instance of trusted traffic is flagged by any of them at most at that rate;
- * within activation, the largest of the normalised distances is calibrated directly. Each threshold holds its
- * rate for this calibration set with 90% confidence (linalg.ts, conformalThreshold), not only on average;
- * STRIP's is set per predicted class. Pure analysis: returns the profile, writes nothing.
+ * (activation, STRIP, occlusion) after a margin (FPR_MARGIN), so an instance of trusted traffic is flagged by any
+ * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
+ * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
+ * conformalThreshold), not only on average; STRIP's and occlusion's are set per predicted class. Pure analysis:
+ * returns the profile, writes nothing.
  */
 import { createHash } from 'node:crypto';
 import { schemaError, usageError } from '../core/errors.js';
@@ -32,6 +33,18 @@ import {
   perturb,
   stripScores,
 } from './checks/strip.js';
+import {
+  DEFAULT_MAX_COPIES,
+  DEFAULT_MAX_SHARE,
+  DEFAULT_MAX_SPAN,
+  DEFAULT_REPLACEMENTS,
+  fitReference,
+  occlude,
+  occlusionScores,
+  referenceOf,
+  referenceProba,
+  substituteValues,
+} from './checks/occlusion.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {
@@ -49,6 +62,13 @@ import {
   triggersFromAuditReport,
   triggersFromGateReport,
 } from './triggers.js';
+
+/**
+ * Share of the false-alarm rate the calibrated checks may spend together: each threshold holds its share only with
+ * 90% confidence and production traffic is never exactly the trusted set, so a margin keeps the measured rate of
+ * the checks combined under the rate asked for.
+ */
+export const FPR_MARGIN = 0.8;
 
 export interface FitOptions {
   model: string;
@@ -71,6 +91,7 @@ export interface FitOptions {
     maxCalibrationRows?: number;
     off?: boolean;
   };
+  occlusion?: { off?: boolean; maxSpan?: number; maxCalibrationRows?: number };
   k?: number;
   http?: { timeoutMs?: number; deadlineMs?: number };
 }
@@ -193,8 +214,8 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         : { ...t, trustedRate };
     });
 
-    const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1);
-    const alpha = fpr / Math.max(1, calibrated);
+    const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1) + (opts.occlusion?.off ? 0 : 1);
+    const alpha = (fpr * FPR_MARGIN) / Math.max(1, calibrated);
     const thresholds: GuardProfile['thresholds'] = { fpr, checks: {} };
     const thresholdOf = (scores: Float64Array, classOf?: ArrayLike<number>): Threshold => {
       if (!classOf) {
@@ -330,6 +351,47 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       thresholds.checks['guard/strip'] = thresholdOf(stripScores(pp, rows.length, P, k, calPred), calPred);
     }
 
+    // Occlusion: a reference fitted on fit rows' labels; calibration rows occluded and scored by the model.
+    let occlusion: GuardProfile['occlusion'];
+    if (opts.occlusion?.off) skipped['guard/occlusion'] = 'turned off at fit time';
+    else {
+      const fitBatch = sliceBatch(batch, fitRows);
+      const fitLabels = Int32Array.from(fitRows, (r) => table.labels[r]);
+      occlusion = {
+        maxSpan: opts.occlusion?.maxSpan ?? DEFAULT_MAX_SPAN,
+        maxShare: DEFAULT_MAX_SHARE,
+        replacements: DEFAULT_REPLACEMENTS,
+        maxCopies: DEFAULT_MAX_COPIES,
+        values: substituteValues(batch, fitRows, inputs, seed),
+        reference: fitReference(fitBatch, fitLabels, inputs, k),
+      };
+      const ref = referenceOf(occlusion.reference, inputs, k);
+      const maxCal = Math.min(calRows.length, opts.occlusion?.maxCalibrationRows ?? 2000);
+      const calPred = Array.from({ length: maxCal }, (_, i) => predicted[calRows[i]]);
+      const rowProbs = new Float64Array(maxCal * k);
+      for (let i = 0; i < maxCal; i++)
+        for (let c = 0; c < k; c++) rowProbs[i * k + c] = probs[calRows[i] * k + c];
+      const scores = new Float64Array(maxCal);
+      // In chunks, so a large calibration set never holds every copy at once.
+      for (let lo = 0; lo < maxCal; lo += 64) {
+        const rows = Array.from({ length: Math.min(64, maxCal - lo) }, (_, i) => lo + i);
+        const occ = occlude(calBatch, rows, occlusion, inputs, seed);
+        const cp = occ.copies.n ? await predict(occ.copies) : new Float64Array(0);
+        const s = occlusionScores(
+          occ,
+          rowProbs.subarray(lo * k, (lo + rows.length) * k),
+          cp,
+          referenceProba(ref, occ.copies),
+          calPred.slice(lo, lo + rows.length),
+          k,
+        );
+        s.forEach((x, j) => {
+          scores[lo + j] = x.score;
+        });
+      }
+      thresholds.checks['guard/occlusion'] = thresholdOf(scores, calPred);
+    }
+
     return {
       format: PROFILE_FORMAT,
       version: PROFILE_VERSION,
@@ -355,6 +417,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       triggers,
       ...(activation ? { activation } : {}),
       ...(strip ? { strip } : {}),
+      ...(occlusion ? { occlusion } : {}),
       thresholds,
       skipped,
     };
