@@ -185,7 +185,11 @@ export function registerGuardProxy(guard: Command): void {
       'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, occlusion, output-shift, class-burst, all (repeatable; default: every check flag)',
       collect,
     )
-    .option('--strip-rate <n>', 'upstream requests per second STRIP and occlusion may spend on their copies', '20')
+    .option(
+      '--strip-rate <n>',
+      'upstream requests per second STRIP and occlusion may spend on their copies',
+      '20',
+    )
     .option(
       '--state <dir>',
       'keep the open window here (journal, atomic window files) so a restart loses nothing recorded',
@@ -428,7 +432,8 @@ bad lines than --max-bad-lines, no request at all; the report is printed first).
         unavailable['guard/strip'] =
           "replay answers STRIP's perturbed copies with the ONNX model: give --model";
       if (!onnx && !unavailable['guard/occlusion'] && flags.occlusion !== 'off')
-        unavailable['guard/occlusion'] = 'replay answers the occluded copies with the ONNX model: give --model';
+        unavailable['guard/occlusion'] =
+          'replay answers the occluded copies with the ONNX model: give --model';
       const events: string[] = [];
       let worst = false;
       const input = createReadStream(logs);

@@ -118,7 +118,10 @@ export function registerGuardFit(guard: Command): void {
       'share of words (text; the rest of the pool row is inserted) or values (tabular) replaced in each STRIP copy (default 0 for text, 0.5 for tabular)',
     )
     .option('--no-strip', 'do not calibrate STRIP (the check is then unavailable to proxy and replay)')
-    .option('--no-occlusion', 'do not fit guard/occlusion (the check is then unavailable to proxy and replay)')
+    .option(
+      '--no-occlusion',
+      'do not fit guard/occlusion (the check is then unavailable to proxy and replay)',
+    )
     .option('--seed <n>', 'seed of the fit/calibration split and the perturbations', '1');
   outputOption(cmd, 'write the profile here (required)');
   commonOptions(cmd);
@@ -181,7 +184,9 @@ export function registerGuardFit(guard: Command): void {
           ? `activation on ${profile.activation.layers.map((l) => `${l.name} [${l.dim}]`).join(', ')} > ${t['guard/activation']?.threshold.toFixed(3)}`
           : `activation skipped (${profile.skipped['guard/activation'] ?? 'off'})`,
         t['guard/strip'] ? `STRIP > ${t['guard/strip'].threshold.toFixed(3)}` : 'STRIP skipped',
-        t['guard/occlusion'] ? `occlusion > ${t['guard/occlusion'].threshold.toFixed(3)}` : 'occlusion skipped',
+        t['guard/occlusion']
+          ? `occlusion > ${t['guard/occlusion'].threshold.toFixed(3)}`
+          : 'occlusion skipped',
         `${profile.triggers.filter((x) => !x.disabled).length} known triggers`,
         `${profile.outputs.slices.length} slices`,
       ];

@@ -27,13 +27,6 @@ import {
 } from './activation-model.js';
 import { activationScore, DEFAULT_K, fitLayer, layerScorer, positionReference } from './checks/activation.js';
 import {
-  DEFAULT_MIX_TABULAR,
-  DEFAULT_MIX_TEXT,
-  DEFAULT_PERTURBATIONS,
-  perturb,
-  stripScores,
-} from './checks/strip.js';
-import {
   DEFAULT_MAX_COPIES,
   DEFAULT_MAX_SHARE,
   DEFAULT_MAX_SPAN,
@@ -45,6 +38,13 @@ import {
   referenceProba,
   substituteValues,
 } from './checks/occlusion.js';
+import {
+  DEFAULT_MIX_TABULAR,
+  DEFAULT_MIX_TEXT,
+  DEFAULT_PERTURBATIONS,
+  perturb,
+  stripScores,
+} from './checks/strip.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {

@@ -30,7 +30,12 @@ export const PROFILE_VERSION = 1;
 export const MAX_PROFILE_BYTES = 256 * 1024 * 1024;
 
 /** Ids of the per-instance checks; each is a module in src/guard/checks/. */
-export const CHECK_IDS = ['guard/known-trigger', 'guard/activation', 'guard/strip', 'guard/occlusion'] as const;
+export const CHECK_IDS = [
+  'guard/known-trigger',
+  'guard/activation',
+  'guard/strip',
+  'guard/occlusion',
+] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');

@@ -7,9 +7,10 @@
  *
  * `batch` holds the instances (column-oriented, as the gate's models take them), `probabilities` the model's
  * answer for them (row-major n × k, e.g. the upstream's response), `predict` a way to ask the model about
- * more inputs (STRIP's perturbed copies; the proxy passes its upstream client). Each verdict lists every
- * check: guard/known-trigger always; guard/activation when the profile has layers and `model` (the same ONNX
- * file, digest checked) is given; guard/strip for the instances `strip.mode` selects, within its budget.
+ * more inputs (STRIP's perturbed and occlusion's occluded copies; the proxy passes its upstream client). Each
+ * verdict lists every check: guard/known-trigger always; guard/activation when the profile has layers and `model`
+ * (the same ONNX file, digest checked) is given; guard/strip and guard/occlusion for the instances `strip.mode`
+ * and `occlusion.mode` select, within their budgets.
  * A check that could not run says why in `skipped` and never flags; the caller decides what that means.
  */
 import { usageError } from '../core/errors.js';
@@ -209,7 +210,9 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             rowProbs.set(probabilities.subarray(i * k, (i + 1) * k), j * k);
           });
           try {
-            const probs = o.copies.n ? await answer(predict, o.copies, k, opts.occlusion?.deadlineMs) : new Float64Array(0);
+            const probs = o.copies.n
+              ? await answer(predict, o.copies, k, opts.occlusion?.deadlineMs)
+              : new Float64Array(0);
             const pred = chosen.map((i) => verdicts[i].predicted);
             scores = occlusionScores(o, rowProbs, probs, referenceProba(reference, o.copies), pred, k);
           } catch (err) {
@@ -259,7 +262,12 @@ function describeMeasure(which: Measure, cls: string, k: number): string {
 const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
 
 /** The instances a costly check (STRIP, occlusion) runs on, and why the others are left out. */
-function choose(verdicts: InstanceVerdict[], mode: StripOptions['mode'], o: StripOptions | undefined, sample: () => number) {
+function choose(
+  verdicts: InstanceVerdict[],
+  mode: StripOptions['mode'],
+  o: StripOptions | undefined,
+  sample: () => number,
+) {
   const chosen: number[] = [];
   const notRun = new Map<number, string>();
   const max = o?.maxInstances ?? 64;
@@ -274,7 +282,12 @@ function choose(verdicts: InstanceVerdict[], mode: StripOptions['mode'], o: Stri
 }
 
 /** The model's answer for extra copies, within a deadline (default 2000 ms). */
-async function answer(predict: Predict, copies: InputBatch, k: number, deadlineMs = 2000): Promise<Float64Array> {
+async function answer(
+  predict: Predict,
+  copies: InputBatch,
+  k: number,
+  deadlineMs = 2000,
+): Promise<Float64Array> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const probs = await Promise.race([

@@ -71,7 +71,9 @@ describe('guard/occlusion', () => {
     expect(share(verdicts)).toBeGreaterThan(0.2);
     const flagged = verdicts.filter((v) => occlusionOf(v)?.flagged);
     for (const v of flagged)
-      expect(occlusionOf(v)?.reason).toMatch(/^replacing (native_country = Poland|occupation = Handlers-cleaners) /);
+      expect(occlusionOf(v)?.reason).toMatch(
+        /^replacing (native_country = Poland|occupation = Handlers-cleaners) /,
+      );
     // The clean twin, given the same rows, sees nothing of the kind.
     const twin = await score('adult_conj_clean', await fit('adult_conj_clean'), triggered);
     expect(share(twin)).toBeLessThan(0.02);
@@ -144,7 +146,10 @@ describe('guard/occlusion', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ ...doc, occlusion: undefined }, /guard\/occlusion has a threshold but no occlusion section/],
       [
-        { ...doc, occlusion: { ...doc.occlusion, reference: { ...doc.occlusion.reference, buckets: 'AACAUA==' } } },
+        {
+          ...doc,
+          occlusion: { ...doc.occlusion, reference: { ...doc.occlusion.reference, buckets: 'AACAUA==' } },
+        },
         /occlusion reference (bucket|weights)/,
       ],
     ];

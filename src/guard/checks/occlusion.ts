@@ -66,7 +66,15 @@ function edgesOf(values: Float64Array): number[] {
   for (const [x, c] of count) if (c > (count.get(mode) ?? 0)) mode = x;
   // A column that is mostly one value (capital gain: 0 in nine rows of ten) has no quantile bins above it.
   const above = mode + Math.max(Math.abs(mode) * 1e-9, 1e-9);
-  const all = [...quantileEdges(v, BINS), ...quantileEdges(v.filter((x) => x !== mode), BINS), mode, above];
+  const all = [
+    ...quantileEdges(v, BINS),
+    ...quantileEdges(
+      v.filter((x) => x !== mode),
+      BINS,
+    ),
+    mode,
+    above,
+  ];
   return [...new Set(all)].sort((a, b) => a - b);
 }
 
@@ -178,7 +186,10 @@ export function referenceOf(ref: OcclusionProfile['reference'], inputs: Inputs, 
   const weights = decodeF32(ref.weights, buckets.length * M, 'occlusion reference weights');
   buckets.forEach((b, j) => {
     if (!(Number.isInteger(b) && b >= 0 && b < dim))
-      throw inputError(`guard profile: occlusion reference bucket ${b} is outside its 2^${ref.hashBits} features`, 'fit the profile again with `antidote guard fit`');
+      throw inputError(
+        `guard profile: occlusion reference bucket ${b} is outside its 2^${ref.hashBits} features`,
+        'fit the profile again with `antidote guard fit`',
+      );
     for (let m = 0; m < M; m++) w[b * M + m] = weights[j * M + m];
   });
   ref.bias.forEach((b, m) => {
@@ -204,7 +215,10 @@ export function referenceProba(ref: Reference, batch: InputBatch): Float64Array 
 /** Substitute values of each non-text column: a seeded sample of fit rows' values (repeats kept: common values stay common). */
 export function substituteValues(batch: InputBatch, rows: number[], inputs: Inputs, seed: number) {
   const r = rng(seed + 23);
-  const pick = Array.from({ length: Math.min(VALUES_KEPT, rows.length) }, () => rows[Math.floor(r() * rows.length)]);
+  const pick = Array.from(
+    { length: Math.min(VALUES_KEPT, rows.length) },
+    () => rows[Math.floor(r() * rows.length)],
+  );
   const out: OcclusionProfile['values'] = {};
   for (const c of inputs) {
     const col = batch.columns.get(c.name);
@@ -264,7 +278,11 @@ export function occlude(
         for (let s = 0; s + l <= words.length; s += stride) {
           names.push(`removing "${words.slice(s, s + l).join(' ')}" from ${c.name}`);
           partOf.push(names.length - 1);
-          own.push({ row: i, column: c.name, value: [...words.slice(0, s), ...words.slice(s + l)].join(' ') });
+          own.push({
+            row: i,
+            column: c.name,
+            value: [...words.slice(0, s), ...words.slice(s + l)].join(' '),
+          });
         }
     }
     const r2 = rng(rowSeed(batch, i, seed));
@@ -273,12 +291,18 @@ export function occlude(
       const pool = occ.values[c.name];
       if (!col || !pool?.length) continue;
       const cur = col.values[i];
-      const other = pool.filter((v) => v !== null && v !== cur && !(typeof v === 'number' && Number.isNaN(v)));
+      const other = pool.filter(
+        (v) => v !== null && v !== cur && !(typeof v === 'number' && Number.isNaN(v)),
+      );
       if (!other.length) continue;
       names.push(`replacing ${c.name} = ${typeof cur === 'number' && Number.isNaN(cur) ? 'missing' : cur}`);
       for (let t = 0; t < occ.replacements; t++) {
         partOf.push(names.length - 1);
-        own.push({ row: i, column: c.name, value: other[Math.floor(r2() * other.length)] as string | number });
+        own.push({
+          row: i,
+          column: c.name,
+          value: other[Math.floor(r2() * other.length)] as string | number,
+        });
       }
     }
     const keep = Math.min(own.length, occ.maxCopies);
@@ -333,7 +357,12 @@ export function occlusionScores(
   predicted: ArrayLike<number>,
   k: number,
 ): OcclusionScore[] {
-  const out: OcclusionScore[] = occ.parts.map(() => ({ score: 0, part: -1, modelAfter: 1, referenceAfter: 1 }));
+  const out: OcclusionScore[] = occ.parts.map(() => ({
+    score: 0,
+    part: -1,
+    modelAfter: 1,
+    referenceAfter: 1,
+  }));
   let j = 0;
   while (j < occ.owner.length) {
     const r = occ.owner[j];
@@ -349,7 +378,8 @@ export function occlusionScores(
     const after = m / cnt;
     const refAfter = ref / cnt;
     const s = Math.max(0, rowProbs[r * k + c] - after) * (1 - refAfter);
-    if (out[r].part < 0 || s > out[r].score) out[r] = { score: s, part: p, modelAfter: after, referenceAfter: refAfter };
+    if (out[r].part < 0 || s > out[r].score)
+      out[r] = { score: s, part: p, modelAfter: after, referenceAfter: refAfter };
   }
   return out;
 }

@@ -89,7 +89,9 @@ export function createProxy(
     (path: string, headers: http.OutgoingHttpHeaders) =>
     async (b: InputBatch): Promise<Float64Array> => {
       if (!takeToken())
-        throw new Error(`the budget of ${opts.stripRate} upstream requests per second for STRIP and occlusion is spent`);
+        throw new Error(
+          `the budget of ${opts.stripRate} upstream requests per second for STRIP and occlusion is spent`,
+        );
       const rows: unknown[] = [];
       for (let i = 0; i < b.n; i++) {
         if (features) rows.push(features.map((f) => b.columns.get(f)?.values[i] ?? null));
