@@ -1,8 +1,9 @@
 /**
  * `antidote guard fit` as a library: run the promoted model on the trusted set and record what the guard
  * compares production against. The trusted rows are split (seeded) into fit rows (statistics, neighbour
- * index, STRIP pool) and held-back calibration rows (thresholds): a threshold set on the rows its statistics
- * came from would be optimistic. The false-alarm rate is split evenly between the calibrated checks
+ * index, STRIP pool, occlusion's reference model) and held-back calibration rows (thresholds): a threshold set
+ * on the rows its statistics came from would be optimistic (STRIP, which fits only its pool, is calibrated on
+ * every row outside the pool). The false-alarm rate is split evenly between the calibrated checks
  * (activation, STRIP, occlusion) after a margin (FPR_MARGIN), so an instance of trusted traffic is flagged by any
  * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
  * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
@@ -342,11 +343,17 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         );
       }
       strip = { perturbations: P, mix, pool, poolRows: poolN, poolClasses: chosen.map((r) => predicted[r]) };
-      const maxCal = Math.min(calRows.length, opts.strip?.maxCalibrationRows ?? 2000);
-      const rows = Array.from({ length: maxCal }, (_, i) => i);
+      // STRIP fits nothing but its pool, so every trusted row outside the pool is a fair calibration row: with
+      // few rows per class the threshold is the largest score seen, and more rows make that a steadier bound.
+      const inPool = new Set(chosen);
+      const stripRows = [...calRows, ...fitRows.filter((r) => !inPool.has(r))].slice(
+        0,
+        opts.strip?.maxCalibrationRows ?? 2000,
+      );
+      const rows = Array.from({ length: stripRows.length }, (_, i) => i);
       const text = new Set(inputs.filter((c) => c.text).map((c) => c.name));
-      const calPred = rows.map((i) => predicted[calRows[i]]);
-      const copies = perturb(calBatch, rows, strip, text, P, mix, seed, calPred);
+      const calPred = stripRows.map((r) => predicted[r]);
+      const copies = perturb(sliceBatch(batch, stripRows), rows, strip, text, P, mix, seed, calPred);
       const pp = await predict(copies);
       thresholds.checks['guard/strip'] = thresholdOf(stripScores(pp, rows.length, P, k, calPred), calPred);
     }
