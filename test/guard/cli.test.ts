@@ -61,7 +61,9 @@ describe('guard fit', () => {
       expect(t?.observedFpr).toBeLessThanOrEqual((0.01 * FPR_MARGIN) / 3);
     }
     // STRIP fits only its pool, so it is calibrated on every other trusted row.
-    expect(p.thresholds.checks['guard/strip']?.calibrationRows).toBe(p.trusted.rows - (p.strip?.poolRows ?? 0));
+    expect(p.thresholds.checks['guard/strip']?.calibrationRows).toBe(
+      p.trusted.rows - (p.strip?.poolRows ?? 0),
+    );
     expect(p.trusted.fitRows + p.trusted.calibrationRows).toBe(p.trusted.rows);
     expect(p.outputs.overall.n).toBe(p.trusted.rows);
     expect(p.outputs.overall.classShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1);

@@ -49,14 +49,14 @@ function withValues(batch: InputBatch, rows: number[], values: Array<[string, st
 
 describe('guard/occlusion', () => {
   it('flags rows carrying a conjunction of two ordinary values, naming one of them, and few clean rows', async () => {
-    const fit = (name: string) =>
+    const fitFor = (name: string) =>
       fitProfile({
         model: model(name),
         trusted: data('adult_trusted.csv'),
         label: 'income',
         strip: { off: true },
       });
-    const profile = await fit('adult_conj_backdoor');
+    const profile = await fitFor('adult_conj_backdoor');
     expect(profile.thresholds.checks['guard/occlusion']?.perClass).toHaveLength(2);
     const { batch, labels } = await batchOf('adult_traffic.csv', 'income');
     const low = labels.flatMap((y, i) => (y === '<=50K' ? [i] : [])).slice(0, 150);
@@ -75,7 +75,7 @@ describe('guard/occlusion', () => {
         /^replacing (native_country = Poland|occupation = Handlers-cleaners) /,
       );
     // The clean twin, given the same rows, sees nothing of the kind.
-    const twin = await score('adult_conj_clean', await fit('adult_conj_clean'), triggered);
+    const twin = await score('adult_conj_clean', await fitFor('adult_conj_clean'), triggered);
     expect(share(twin)).toBeLessThan(0.02);
     // Clean traffic the profile never saw: about the calibrated rate.
     const clean = await score('adult_conj_backdoor', profile, sliceBatch(batch, [...Array(1500).keys()]));
