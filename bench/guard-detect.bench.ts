@@ -9,12 +9,12 @@
  * rate. Traffic: every row of <case>_traffic.csv (never seen by fit) as clean requests, plus triggered requests at
  * 1% of each stream (a trigger inserted into, or written over, a traffic row of another class than its target),
  * over several streams until at least 200 triggered requests per part. Requests go to the server in batches of 32;
- * each answer is scored with the guard's scorer (activation from the local ONNX copy, STRIP on every instance
- * through the same HTTP endpoint).
+ * each answer is scored with the guard's scorer (activation from the local ONNX copy, STRIP and occlusion on every
+ * instance through the same HTTP endpoint).
  *
  * Honest split: the "dev" part (dev triggers, traffic seed 1) is what the settings were tuned on; the "frozen"
  * part (other triggers, seed 2) is reported and was not tuned on. Triggers the profile was never told about are
- * reported on their own rows. Also: activation scoring time per instance and peak RSS.
+ * reported on their own rows. Also: activation scoring time and occlusion cost per instance, and peak RSS.
  *
  *   npm run bench -- guard-detect [--part=dev|frozen]
  */
@@ -107,15 +107,17 @@ interface Tally {
   known: number;
   activation: number;
   strip: number;
+  occlusion: number;
   any: number;
 }
-const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, any: 0 });
+const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, occlusion: 0, any: 0 });
 function add(t: Tally, v: InstanceVerdict): void {
   const f = (id: string) => v.checks.some((c) => c.id === id && c.flagged);
   t.n++;
   if (f('guard/known-trigger')) t.known++;
   if (f('guard/activation')) t.activation++;
   if (f('guard/strip')) t.strip++;
+  if (f('guard/occlusion')) t.occlusion++;
   if (v.flagged) t.any++;
 }
 const pc = (k: number, n: number) => (n ? `${((100 * k) / n).toFixed(1)}%` : 'n/a');
@@ -162,6 +164,7 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const scorer = await createScorer(profile, {
       model: modelPath,
       strip: { mode: 'all', maxInstances: BATCH, deadlineMs: 30_000 },
+      occlusion: { mode: 'all', maxInstances: BATCH, deadlineMs: 60_000 },
     });
     const client = httpModel(served.url, {
       classes: k,
@@ -247,20 +250,47 @@ async function timing(c: Case) {
   const one = await per(1, 400);
   const batched = await per(32, 100);
   await scorer.close();
+  // guard/occlusion: every occluded copy answered by the local ONNX model (the proxy asks its upstream instead).
+  const local = await loadOnnxModel(modelPath, { classes: 2 });
+  const occ = await createScorer(profile, {
+    strip: { mode: 'off' },
+    occlusion: { mode: 'all', maxInstances: BATCH, deadlineMs: 600_000 },
+  });
+  let copies = 0;
+  const predict = async (b: InputBatch) => {
+    copies += b.n;
+    return local.score(b);
+  };
+  const occTimes: number[] = [];
+  const rounds = 30;
+  for (let r = 0; r < rounds; r++) {
+    const rows = Array.from({ length: BATCH }, (_, i) => (r * BATCH + i) % raw.n);
+    const b = sliceBatch(batch, rows);
+    const p = await local.score(b);
+    const t0 = process.hrtime.bigint();
+    await occ.scoreBatch(b, p, predict);
+    occTimes.push(Number(process.hrtime.bigint() - t0) / 1e6 / BATCH);
+  }
+  await occ.close();
+  await local.close();
   return {
     one,
     batched,
+    occlusionMs: median(occTimes.slice(3)),
+    occlusionCopies: copies / (rounds * BATCH),
     dims: profile.activation?.layers.map((l) => `${l.name} [${l.dim}]`).join(', ') ?? '',
   };
 }
 
 if (process.argv.includes('--timing-only')) {
   const times: Array<Array<string | number>> = [];
+  const occlusion: Array<Array<string | number>> = [];
   for (const c of CASES) {
     const t = await timing(c);
     times.push([c.name, t.dims, t.one.toFixed(3), t.batched.toFixed(3)]);
+    occlusion.push([c.name, t.occlusionCopies.toFixed(1), t.occlusionMs.toFixed(2)]);
   }
-  console.log(JSON.stringify({ times, peakMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ times, occlusion, peakMB: process.resourceUsage().maxRSS / 1024 }));
   process.exit(0);
 }
 
@@ -295,6 +325,7 @@ for (const part of PARTS) {
         t.n,
         pc(t.activation, t.n),
         pc(t.strip, t.n),
+        pc(t.occlusion, t.n),
         pc(t.known, t.n),
         pc(t.any, t.n),
       ]);
@@ -306,6 +337,7 @@ for (const part of PARTS) {
       cl.n,
       pc(cl.activation, cl.n),
       pc(cl.strip, cl.n),
+      pc(cl.occlusion, cl.n),
       pc(cl.known, cl.n),
       pc(cl.any, cl.n),
     ]);
@@ -317,6 +349,7 @@ for (const part of PARTS) {
       tc.n,
       pc(tc.activation, tc.n),
       pc(tc.strip, tc.n),
+      pc(tc.occlusion, tc.n),
       pc(tc.any, tc.n),
     ]);
     json[`${part}/${c.name}`] = {
@@ -341,6 +374,7 @@ const child = spawnSync(
 if (child.status !== 0) throw new Error(`timing run failed: ${child.stderr}`);
 const timed = JSON.parse(child.stdout.trim().split('\n').pop() as string) as {
   times: Array<Array<string | number>>;
+  occlusion: Array<Array<string | number>>;
   peakMB: number;
 };
 const times = timed.times;
@@ -353,22 +387,30 @@ writeSection(
   `## guard-detect
 
 Triggered requests flagged and clean requests falsely flagged by the guard's instance checks (profile calibrated
-to a 1% false-alarm rate on held-back trusted rows; the rate is split between activation and STRIP), models served
-over HTTP on loopback (KServe v1 JSON), traffic from rows \`guard fit\` never saw, 1% triggered per stream. "any" is
-the guard's verdict (any check flagged). Part "dev" was used to choose the settings; "frozen" (other triggers, other
+to a 1% false-alarm rate on held-back trusted rows; 80% of the rate is split between activation, STRIP and
+occlusion, the rest is margin), models served over HTTP on loopback (KServe v1 JSON), traffic from rows \`guard fit\`
+never saw, 1% triggered per stream; STRIP and occlusion run on every instance. "any" is the guard's verdict (any
+check flagged). Part "dev" was used to choose the settings; "frozen" (other triggers, other
 seed) was not: the first frozen set was looked at once, joined dev (with the word-position distance and the
 confidence-bound thresholds designed after it), and the frozen triggers here were trained into the models afterwards
-and only run for this table. Machine: ${machine()}.
+and only run for this table. guard/occlusion was designed later: its score and settings were chosen on dev, but the
+frozen figures were printed beside dev while candidate scores were compared, so for that check they are not a clean
+hold-out. Machine: ${machine()}.
 
-${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'known trigger', 'any'], rows)}
+${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'known trigger', 'any'], rows)}
 
 Clean twins (profile fitted on the clean twin; clean traffic):
 
-${table(['part', 'model', 'n', 'activation', 'STRIP', 'any'], twinRows)}
+${table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'any'], twinRows)}
 
 Activation scoring time per instance (ms, median; local ONNX run with the exposed layer + Mahalanobis + usearch kNN):
 
 ${table(['model', 'layer', 'batch of 1', 'batch of 32'], times)}
+
+guard/occlusion cost per instance (batches of 32; copies answered by the local ONNX model in-process; through
+\`guard proxy\` each copy is a row sent to the upstream, within its STRIP/occlusion budget):
+
+${table(['model', 'occluded copies per instance', 'ms per instance (median)'], timed.occlusion)}
 
 Peak RSS of a process that loads the three profiles and models and scores the traffic: ${peakScoring} MB (the whole
 benchmark process, with the gate runs and HTTP servers: ${peak} MB).

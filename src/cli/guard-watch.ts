@@ -46,6 +46,8 @@ interface WatchFlags extends CommonFlags {
   strip: string;
   stripRate: string;
   stripSample: string;
+  occlusion: string;
+  occlusionSample: string;
   maxInstances: string;
 }
 
@@ -113,6 +115,12 @@ function watchOptions(cmd: Command): Command {
       'flagged',
     )
     .option('--strip-sample <rate>', 'share of instances perturbed with --strip sample', '0.01')
+    .option(
+      '--occlusion <mode>',
+      'guard/occlusion (every part of the instance occluded, one model answer per copy) on: flagged, sample, all, off',
+      'flagged',
+    )
+    .option('--occlusion-sample <rate>', 'share of instances occluded with --occlusion sample', '0.01')
     .option('--max-instances <n>', 'instances accepted in one request', '1000');
 }
 
@@ -135,6 +143,10 @@ async function loadWatch(flags: WatchFlags) {
   const policy: Policy = parsePolicy(flags.policy ?? []);
   const settings = windowSettings(flags);
   const rate = rateFlag(flags.stripSample, '--strip-sample');
+  const occlusionMode = flags.occlusion as (typeof STRIP_MODES)[number];
+  if (!STRIP_MODES.includes(occlusionMode))
+    throw usageError(`--occlusion must be flagged, sample, all or off (got "${flags.occlusion}")`);
+  const occlusionRate = rateFlag(flags.occlusionSample, '--occlusion-sample');
   const maxInstances = intFlag(flags.maxInstances, '--max-instances', 1, 1_000_000);
   checkIo(
     [
@@ -148,7 +160,11 @@ async function loadWatch(flags: WatchFlags) {
   const profile = await readProfile(flags.profile);
   const bytes = await readFile(flags.profile);
   const profileId = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  const scorer = await createScorer(profile, { model: flags.model, strip: { mode, rate } });
+  const scorer = await createScorer(profile, {
+    model: flags.model,
+    strip: { mode, rate },
+    occlusion: { mode: occlusionMode, rate: occlusionRate },
+  });
   return { profile, profileId, scorer, policy, settings, maxInstances };
 }
 
@@ -166,10 +182,14 @@ export function registerGuardProxy(guard: Command): void {
   watchOptions(cmd)
     .option(
       '--policy <check=action>',
-      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, output-shift, class-burst, all (repeatable; default: every check flag)',
+      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, occlusion, output-shift, class-burst, all (repeatable; default: every check flag)',
       collect,
     )
-    .option('--strip-rate <n>', 'upstream requests per second STRIP may spend on perturbed copies', '20')
+    .option(
+      '--strip-rate <n>',
+      'upstream requests per second STRIP and occlusion may spend on their copies',
+      '20',
+    )
     .option(
       '--state <dir>',
       'keep the open window here (journal, atomic window files) so a restart loses nothing recorded',
@@ -393,7 +413,7 @@ bad lines than --max-bad-lines, no request at all; the report is printed first).
       const { renderReplay } = await import('../guard/watch/render.js');
       // STRIP's perturbed copies are answered by the same ONNX model, run locally (never an endpoint from a log).
       let onnx: Awaited<ReturnType<typeof import('../gate/models/onnx.js').loadOnnxModel>> | undefined;
-      if (flags.model && w.profile.strip) {
+      if (flags.model && (w.profile.strip || w.profile.occlusion)) {
         const { loadOnnxModel } = await import('../gate/models/onnx.js');
         onnx = await loadOnnxModel(flags.model, {
           classes: w.profile.classes.length,
@@ -411,6 +431,9 @@ bad lines than --max-bad-lines, no request at all; the report is printed first).
       if (!onnx && !unavailable['guard/strip'] && flags.strip !== 'off')
         unavailable['guard/strip'] =
           "replay answers STRIP's perturbed copies with the ONNX model: give --model";
+      if (!onnx && !unavailable['guard/occlusion'] && flags.occlusion !== 'off')
+        unavailable['guard/occlusion'] =
+          'replay answers the occluded copies with the ONNX model: give --model';
       const events: string[] = [];
       let worst = false;
       const input = createReadStream(logs);

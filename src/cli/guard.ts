@@ -31,6 +31,7 @@ interface FitFlags extends CommonFlags {
   stripPerturbations?: string;
   stripMix?: string;
   strip?: boolean;
+  occlusion?: boolean;
   output?: string;
 }
 
@@ -117,6 +118,10 @@ export function registerGuardFit(guard: Command): void {
       'share of words (text; the rest of the pool row is inserted) or values (tabular) replaced in each STRIP copy (default 0 for text, 0.5 for tabular)',
     )
     .option('--no-strip', 'do not calibrate STRIP (the check is then unavailable to proxy and replay)')
+    .option(
+      '--no-occlusion',
+      'do not fit guard/occlusion (the check is then unavailable to proxy and replay)',
+    )
     .option('--seed <n>', 'seed of the fit/calibration split and the perturbations', '1');
   outputOption(cmd, 'write the profile here (required)');
   commonOptions(cmd);
@@ -168,6 +173,7 @@ export function registerGuardFit(guard: Command): void {
         fpr,
         seed,
         strip: { perturbations, mix, off: flags.strip === false },
+        occlusion: { off: flags.occlusion === false },
       });
       const { writeProfile } = await import('../guard/profile.js');
       await writeProfile(flags.output, profile);
@@ -178,6 +184,9 @@ export function registerGuardFit(guard: Command): void {
           ? `activation on ${profile.activation.layers.map((l) => `${l.name} [${l.dim}]`).join(', ')} > ${t['guard/activation']?.threshold.toFixed(3)}`
           : `activation skipped (${profile.skipped['guard/activation'] ?? 'off'})`,
         t['guard/strip'] ? `STRIP > ${t['guard/strip'].threshold.toFixed(3)}` : 'STRIP skipped',
+        t['guard/occlusion']
+          ? `occlusion > ${t['guard/occlusion'].threshold.toFixed(3)}`
+          : 'occlusion skipped',
         `${profile.triggers.filter((x) => !x.disabled).length} known triggers`,
         `${profile.outputs.slices.length} slices`,
       ];

@@ -1,12 +1,14 @@
 /**
  * `antidote guard fit` as a library: run the promoted model on the trusted set and record what the guard
  * compares production against. The trusted rows are split (seeded) into fit rows (statistics, neighbour
- * index, STRIP pool) and held-back calibration rows (thresholds): a threshold set on the rows its statistics
- * came from would be optimistic. The false-alarm rate is split evenly between the calibrated checks
- * (activation, STRIP), so an instance of trusted traffic is flagged by any of them at most at that rate;
- * within activation, the largest of the normalised distances is calibrated directly. Each threshold holds its
- * rate for this calibration set with 90% confidence (linalg.ts, conformalThreshold), not only on average;
- * STRIP's is set per predicted class. Pure analysis: returns the profile, writes nothing.
+ * index, STRIP pool, occlusion's reference model) and held-back calibration rows (thresholds): a threshold set
+ * on the rows its statistics came from would be optimistic (STRIP, which fits only its pool, is calibrated on
+ * every row outside the pool). The false-alarm rate is split evenly between the calibrated checks
+ * (activation, STRIP, occlusion) after a margin (FPR_MARGIN), so an instance of trusted traffic is flagged by any
+ * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
+ * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
+ * conformalThreshold), not only on average; STRIP's and occlusion's are set per predicted class. Pure analysis:
+ * returns the profile, writes nothing.
  */
 import { createHash } from 'node:crypto';
 import { schemaError, usageError } from '../core/errors.js';
@@ -25,6 +27,18 @@ import {
   readModelBytes,
 } from './activation-model.js';
 import { activationScore, DEFAULT_K, fitLayer, layerScorer, positionReference } from './checks/activation.js';
+import {
+  DEFAULT_MAX_COPIES,
+  DEFAULT_MAX_SHARE,
+  DEFAULT_MAX_SPAN,
+  DEFAULT_REPLACEMENTS,
+  fitReference,
+  occlude,
+  occlusionScores,
+  referenceOf,
+  referenceProba,
+  substituteValues,
+} from './checks/occlusion.js';
 import {
   DEFAULT_MIX_TABULAR,
   DEFAULT_MIX_TEXT,
@@ -50,6 +64,13 @@ import {
   triggersFromGateReport,
 } from './triggers.js';
 
+/**
+ * Share of the false-alarm rate the calibrated checks may spend together: each threshold holds its share only with
+ * 90% confidence and production traffic is never exactly the trusted set, so a margin keeps the measured rate of
+ * the checks combined under the rate asked for.
+ */
+export const FPR_MARGIN = 0.8;
+
 export interface FitOptions {
   model: string;
   trusted: string;
@@ -71,6 +92,7 @@ export interface FitOptions {
     maxCalibrationRows?: number;
     off?: boolean;
   };
+  occlusion?: { off?: boolean; maxSpan?: number; maxCalibrationRows?: number };
   k?: number;
   http?: { timeoutMs?: number; deadlineMs?: number };
 }
@@ -193,8 +215,8 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         : { ...t, trustedRate };
     });
 
-    const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1);
-    const alpha = fpr / Math.max(1, calibrated);
+    const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1) + (opts.occlusion?.off ? 0 : 1);
+    const alpha = (fpr * FPR_MARGIN) / Math.max(1, calibrated);
     const thresholds: GuardProfile['thresholds'] = { fpr, checks: {} };
     const thresholdOf = (scores: Float64Array, classOf?: ArrayLike<number>): Threshold => {
       if (!classOf) {
@@ -321,13 +343,60 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         );
       }
       strip = { perturbations: P, mix, pool, poolRows: poolN, poolClasses: chosen.map((r) => predicted[r]) };
-      const maxCal = Math.min(calRows.length, opts.strip?.maxCalibrationRows ?? 2000);
-      const rows = Array.from({ length: maxCal }, (_, i) => i);
+      // STRIP fits nothing but its pool, so every trusted row outside the pool is a fair calibration row: with
+      // few rows per class the threshold is the largest score seen, and more rows make that a steadier bound.
+      const inPool = new Set(chosen);
+      const stripRows = [...calRows, ...fitRows.filter((r) => !inPool.has(r))].slice(
+        0,
+        opts.strip?.maxCalibrationRows ?? 2000,
+      );
+      const rows = Array.from({ length: stripRows.length }, (_, i) => i);
       const text = new Set(inputs.filter((c) => c.text).map((c) => c.name));
-      const calPred = rows.map((i) => predicted[calRows[i]]);
-      const copies = perturb(calBatch, rows, strip, text, P, mix, seed, calPred);
+      const calPred = stripRows.map((r) => predicted[r]);
+      const copies = perturb(sliceBatch(batch, stripRows), rows, strip, text, P, mix, seed, calPred);
       const pp = await predict(copies);
       thresholds.checks['guard/strip'] = thresholdOf(stripScores(pp, rows.length, P, k, calPred), calPred);
+    }
+
+    // Occlusion: a reference fitted on fit rows' labels; calibration rows occluded and scored by the model.
+    let occlusion: GuardProfile['occlusion'];
+    if (opts.occlusion?.off) skipped['guard/occlusion'] = 'turned off at fit time';
+    else {
+      const fitBatch = sliceBatch(batch, fitRows);
+      const fitLabels = Int32Array.from(fitRows, (r) => table.labels[r]);
+      occlusion = {
+        maxSpan: opts.occlusion?.maxSpan ?? DEFAULT_MAX_SPAN,
+        maxShare: DEFAULT_MAX_SHARE,
+        replacements: DEFAULT_REPLACEMENTS,
+        maxCopies: DEFAULT_MAX_COPIES,
+        values: substituteValues(batch, fitRows, inputs, seed),
+        reference: fitReference(fitBatch, fitLabels, inputs, k),
+      };
+      const ref = referenceOf(occlusion.reference, inputs, k);
+      const maxCal = Math.min(calRows.length, opts.occlusion?.maxCalibrationRows ?? 2000);
+      const calPred = Array.from({ length: maxCal }, (_, i) => predicted[calRows[i]]);
+      const rowProbs = new Float64Array(maxCal * k);
+      for (let i = 0; i < maxCal; i++)
+        for (let c = 0; c < k; c++) rowProbs[i * k + c] = probs[calRows[i] * k + c];
+      const scores = new Float64Array(maxCal);
+      // In chunks, so a large calibration set never holds every copy at once.
+      for (let lo = 0; lo < maxCal; lo += 64) {
+        const rows = Array.from({ length: Math.min(64, maxCal - lo) }, (_, i) => lo + i);
+        const occ = occlude(calBatch, rows, occlusion, inputs, seed);
+        const cp = occ.copies.n ? await predict(occ.copies) : new Float64Array(0);
+        const s = occlusionScores(
+          occ,
+          rowProbs.subarray(lo * k, (lo + rows.length) * k),
+          cp,
+          referenceProba(ref, occ.copies),
+          calPred.slice(lo, lo + rows.length),
+          k,
+        );
+        s.forEach((x, j) => {
+          scores[lo + j] = x.score;
+        });
+      }
+      thresholds.checks['guard/occlusion'] = thresholdOf(scores, calPred);
     }
 
     return {
@@ -355,6 +424,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       triggers,
       ...(activation ? { activation } : {}),
       ...(strip ? { strip } : {}),
+      ...(occlusion ? { occlusion } : {}),
       thresholds,
       skipped,
     };

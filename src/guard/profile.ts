@@ -12,6 +12,8 @@
  *   SliceRule             a machine-readable gate slice (./slices.ts: sliceMatches(rule, batch, row))
  *   KnownTrigger          a trigger named by an audit or gate report (./triggers.ts: triggerPresent)
  *   thresholds.checks     per instance check id: the calibrated threshold and the false-alarm rate it was set to
+ *   occlusion             guard/occlusion's settings, the trusted values it substitutes and its reference model
+ *                         (absent in profiles fitted before the check existed: the check then says to fit again)
  *
  * Numeric arrays that can be large (class precision matrices, reference activations) are stored as base64 of
  * little-endian Float32 (`f32`), decoded with decodeF32().
@@ -28,7 +30,12 @@ export const PROFILE_VERSION = 1;
 export const MAX_PROFILE_BYTES = 256 * 1024 * 1024;
 
 /** Ids of the per-instance checks; each is a module in src/guard/checks/. */
-export const CHECK_IDS = ['guard/known-trigger', 'guard/activation', 'guard/strip'] as const;
+export const CHECK_IDS = [
+  'guard/known-trigger',
+  'guard/activation',
+  'guard/strip',
+  'guard/occlusion',
+] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -122,6 +129,32 @@ export type Threshold = z.infer<typeof ThresholdSchema>;
 
 const cell = z.union([z.string().max(100_000), finite, z.null()]);
 
+/** guard/occlusion (checks/occlusion.ts): how instances are occluded and the reference fitted on trusted labels. */
+export const OcclusionProfileSchema = z.strictObject({
+  /** Longest run of words removed from a text column at once. */
+  maxSpan: z.number().int().min(1).max(64),
+  /** A removed run holds at most this share of the text's words (at least one word). */
+  maxShare: z.number().gt(0).max(1),
+  /** Trusted values substituted for each value of a non-text column. */
+  replacements: z.number().int().min(1).max(64),
+  /** Copies of one instance at most (long texts: the spans' start positions are thinned out). */
+  maxCopies: z.number().int().min(1).max(100_000),
+  /** Non-text columns: trusted values to substitute (a seeded sample of fit rows, repeats kept). */
+  values: z.record(name, z.array(cell)),
+  /** Logistic regression on hashed words and bigrams (text) and one-hot values or bins, trusted labels. */
+  reference: z.strictObject({
+    hashBits: z.number().int().min(8).max(24),
+    /** Cut points of each numeric column's bins. */
+    edges: z.record(name, z.array(finite)),
+    /** Hashed features with a weight (f32 of integers), their weights (f32, buckets × outputs), the biases. */
+    buckets: f32,
+    weights: f32,
+    bias: z.array(finite).min(1),
+    trainedRows: z.number().int().min(1),
+  }),
+});
+export type OcclusionProfile = z.infer<typeof OcclusionProfileSchema>;
+
 export const ProfileSchema = z.strictObject({
   format: z.literal(PROFILE_FORMAT),
   version: z.literal(PROFILE_VERSION),
@@ -172,6 +205,7 @@ export const ProfileSchema = z.strictObject({
       poolClasses: z.array(z.number().int().min(0)),
     })
     .optional(),
+  occlusion: OcclusionProfileSchema.optional(),
   thresholds: z.strictObject({
     fpr: finite,
     checks: z.partialRecord(z.enum(CHECK_IDS), ThresholdSchema),
@@ -273,6 +307,12 @@ export function parseProfile(doc: unknown, path: string, opts: ReadOptions = {})
   }
   if (p.strip && p.strip.poolClasses.length !== p.strip.poolRows)
     throw bad('strip.poolClasses is not one class per pool row');
+  if (p.occlusion) {
+    const ref = p.occlusion.reference;
+    if (ref.bias.length !== (k === 2 ? 1 : k)) throw bad(`occlusion reference does not have ${k} classes`);
+    if (p.thresholds.checks['guard/occlusion'] === undefined) throw bad('guard/occlusion has no threshold');
+  } else if (p.thresholds.checks['guard/occlusion'])
+    throw bad('guard/occlusion has a threshold but no occlusion section');
   for (const [id, t] of Object.entries(p.thresholds.checks))
     if (t?.perClass && t.perClass.length !== k) throw bad(`thresholds of ${id} are not one per class`);
   if (opts.modelDigest && opts.modelDigest !== p.model.digest)

@@ -7,9 +7,10 @@
  *
  * `batch` holds the instances (column-oriented, as the gate's models take them), `probabilities` the model's
  * answer for them (row-major n × k, e.g. the upstream's response), `predict` a way to ask the model about
- * more inputs (STRIP's perturbed copies; the proxy passes its upstream client). Each verdict lists every
- * check: guard/known-trigger always; guard/activation when the profile has layers and `model` (the same ONNX
- * file, digest checked) is given; guard/strip for the instances `strip.mode` selects, within its budget.
+ * more inputs (STRIP's perturbed and occlusion's occluded copies; the proxy passes its upstream client). Each
+ * verdict lists every check: guard/known-trigger always; guard/activation when the profile has layers and `model`
+ * (the same ONNX file, digest checked) is given; guard/strip and guard/occlusion for the instances `strip.mode`
+ * and `occlusion.mode` select, within their budgets.
  * A check that could not run says why in `skipped` and never flags; the caller decides what that means.
  */
 import { usageError } from '../core/errors.js';
@@ -25,6 +26,7 @@ import {
   VOTE_K,
 } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
+import { occlude, occlusionScores, referenceOf, referenceProba } from './checks/occlusion.js';
 import { perturb, stripScores } from './checks/strip.js';
 import type { GuardProfile, Threshold } from './profile.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
@@ -40,10 +42,14 @@ export interface StripOptions {
   deadlineMs?: number;
 }
 
+/** guard/occlusion runs like STRIP (the model answers every occluded copy), with the same choices and budget. */
+export type OcclusionOptions = StripOptions;
+
 export interface ScorerOptions {
   /** The promoted ONNX model (needed for guard/activation); its digest must be the profile's. */
   model?: string;
   strip?: StripOptions;
+  occlusion?: OcclusionOptions;
   seed?: number;
 }
 
@@ -88,6 +94,14 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   const stripMode = opts.strip?.mode ?? 'flagged';
   if (!strip || !stripThreshold) unavailable['guard/strip'] ??= 'the profile has no STRIP calibration';
   else if (stripMode === 'off') unavailable['guard/strip'] = 'STRIP turned off';
+  const occ = profile.occlusion;
+  const occThreshold = profile.thresholds.checks['guard/occlusion'];
+  const occMode = opts.occlusion?.mode ?? 'flagged';
+  const reference = occ ? referenceOf(occ.reference, profile.inputs, k) : undefined;
+  if (!occ || !occThreshold)
+    unavailable['guard/occlusion'] ??=
+      'the profile was fitted before guard/occlusion existed; fit it again with `antidote guard fit`';
+  else if (occMode === 'off') unavailable['guard/occlusion'] = 'occlusion turned off';
   const textCols = new Set(profile.inputs.filter((c) => c.text).map((c) => c.name));
   const seed = opts.seed ?? 1;
   let sampleState = seed >>> 0 || 1;
@@ -139,20 +153,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         for (const v of verdicts) v.checks.push(skip('guard/activation', unavailable['guard/activation']));
       // STRIP on the selected instances, within the budget.
       if (strip && stripThreshold && stripMode !== 'off') {
-        const chosen: number[] = [];
-        const notRun = new Map<number, string>();
-        const max = opts.strip?.maxInstances ?? 64;
-        for (const v of verdicts) {
-          const flaggedAlready = v.checks.some((c) => c.flagged);
-          const want =
-            stripMode === 'all' ||
-            flaggedAlready ||
-            (stripMode === 'sample' && sample() < (opts.strip?.rate ?? 0.05));
-          if (!want)
-            notRun.set(v.index, stripMode === 'flagged' ? 'not flagged by another check' : 'not sampled');
-          else if (chosen.length >= max) notRun.set(v.index, `over the budget of ${max} instances per batch`);
-          else chosen.push(v.index);
-        }
+        const { chosen, notRun } = choose(verdicts, stripMode, opts.strip, sample);
         let scores: Float64Array | undefined;
         let failure = '';
         if (chosen.length && !predict) failure = 'no way to query the model for perturbed copies';
@@ -168,21 +169,11 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             seed,
             chosenPred,
           );
-          const deadline = opts.strip?.deadlineMs ?? 2000;
-          let timer: NodeJS.Timeout | undefined;
           try {
-            const probs = await Promise.race([
-              predict(copies),
-              new Promise<never>((_, reject) => {
-                timer = setTimeout(() => reject(new Error(`no answer within ${deadline} ms`)), deadline);
-              }),
-            ]);
-            if (probs.length !== copies.n * k) throw new Error('the model answered the wrong number of rows');
+            const probs = await answer(predict, copies, k, opts.strip?.deadlineMs);
             scores = stripScores(probs, chosen.length, strip.perturbations, k, chosenPred);
           } catch (err) {
             failure = `the model could not score the perturbed copies: ${(err as Error).message.split('\n')[0]}`;
-          } finally {
-            clearTimeout(timer);
           }
         }
         const at = new Map(chosen.map((c, j) => [c, j]));
@@ -204,6 +195,53 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         }
       } else if (unavailable['guard/strip'])
         for (const v of verdicts) v.checks.push(skip('guard/strip', unavailable['guard/strip']));
+      // Occlusion on the selected instances (chosen after STRIP, so its flags count for mode `flagged`).
+      if (occ && occThreshold && reference && occMode !== 'off') {
+        const { chosen, notRun } = choose(verdicts, occMode, opts.occlusion, sample);
+        let scores: ReturnType<typeof occlusionScores> | undefined;
+        let parts: string[][] = [];
+        let failure = '';
+        if (chosen.length && !predict) failure = 'no way to query the model for occluded copies';
+        else if (chosen.length && predict) {
+          const o = occlude(batch, chosen, occ, profile.inputs, seed);
+          parts = o.parts;
+          const rowProbs = new Float64Array(chosen.length * k);
+          chosen.forEach((i, j) => {
+            rowProbs.set(probabilities.subarray(i * k, (i + 1) * k), j * k);
+          });
+          try {
+            const probs = o.copies.n
+              ? await answer(predict, o.copies, k, opts.occlusion?.deadlineMs)
+              : new Float64Array(0);
+            const pred = chosen.map((i) => verdicts[i].predicted);
+            scores = occlusionScores(o, rowProbs, probs, referenceProba(reference, o.copies), pred, k);
+          } catch (err) {
+            failure = `the model could not score the occluded copies: ${(err as Error).message.split('\n')[0]}`;
+          }
+        }
+        const at = new Map(chosen.map((c, j) => [c, j]));
+        for (const v of verdicts) {
+          const j = at.get(v.index);
+          if (j === undefined) v.checks.push(skip('guard/occlusion', notRun.get(v.index) ?? 'not selected'));
+          else if (!scores) v.checks.push(skip('guard/occlusion', failure));
+          else {
+            const s = scores[j];
+            const t = thresholdFor(occThreshold, v.predicted);
+            const cls = v.predictedClass;
+            v.checks.push({
+              id: 'guard/occlusion',
+              score: s.score,
+              threshold: t,
+              flagged: s.score > t,
+              reason:
+                s.part < 0
+                  ? 'nothing to occlude (one word, no other column)'
+                  : `${parts[j][s.part]} moves "${cls}" from ${pct(probabilities[v.index * k + v.predicted])} to ${pct(s.modelAfter)}, and a model of the trusted data gives the rest ${pct(s.referenceAfter)} "${cls}" (score ${s.score.toFixed(3)}, threshold ${t.toFixed(3)})`,
+            });
+          }
+        }
+      } else if (unavailable['guard/occlusion'])
+        for (const v of verdicts) v.checks.push(skip('guard/occlusion', unavailable['guard/occlusion']));
       for (const v of verdicts) v.flagged = v.checks.some((c) => c.flagged);
       return verdicts;
     },
@@ -219,6 +257,50 @@ function describeMeasure(which: Measure, cls: string, k: number): string {
   if (which === 'disagreement')
     return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;
   return `Mahalanobis distance to trusted "${cls}" activations`;
+}
+
+const pct = (p: number) => `${(100 * p).toFixed(1)}%`;
+
+/** The instances a costly check (STRIP, occlusion) runs on, and why the others are left out. */
+function choose(
+  verdicts: InstanceVerdict[],
+  mode: StripOptions['mode'],
+  o: StripOptions | undefined,
+  sample: () => number,
+) {
+  const chosen: number[] = [];
+  const notRun = new Map<number, string>();
+  const max = o?.maxInstances ?? 64;
+  for (const v of verdicts) {
+    const flaggedAlready = v.checks.some((c) => c.flagged);
+    const want = mode === 'all' || flaggedAlready || (mode === 'sample' && sample() < (o?.rate ?? 0.05));
+    if (!want) notRun.set(v.index, mode === 'flagged' ? 'not flagged by another check' : 'not sampled');
+    else if (chosen.length >= max) notRun.set(v.index, `over the budget of ${max} instances per batch`);
+    else chosen.push(v.index);
+  }
+  return { chosen, notRun };
+}
+
+/** The model's answer for extra copies, within a deadline (default 2000 ms). */
+async function answer(
+  predict: Predict,
+  copies: InputBatch,
+  k: number,
+  deadlineMs = 2000,
+): Promise<Float64Array> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const probs = await Promise.race([
+      predict(copies),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
+      }),
+    ]);
+    if (probs.length !== copies.n * k) throw new Error('the model answered the wrong number of rows');
+    return probs;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The threshold that applies to an instance of predicted class `cls`. */

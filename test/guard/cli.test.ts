@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AntidoteError } from '../../src/core/errors.js';
+import { FPR_MARGIN } from '../../src/guard/fit.js';
 import { readProfile } from '../../src/guard/profile.js';
 import { createScorer } from '../../src/guard/scorer.js';
 import { sliceMatches } from '../../src/guard/slices.js';
@@ -51,13 +52,18 @@ describe('guard fit', () => {
     expect(p.inputs).toEqual([{ name: 'text', type: 'string', text: true }]);
     expect(p.activation?.layers.map((l) => l.name)).toEqual(['hidden']);
     expect(p.activation?.verified.maxAbsDiff).toBe(0);
-    // The 1% budget is split between activation and STRIP, each calibrated on the held-back rows.
-    for (const id of ['guard/activation', 'guard/strip'] as const) {
+    // The 1% budget, less a margin, is split between activation, STRIP and occlusion, each calibrated on the
+    // held-back rows.
+    for (const id of ['guard/activation', 'guard/strip', 'guard/occlusion'] as const) {
       const t = p.thresholds.checks[id];
-      expect(t?.fpr).toBeCloseTo(0.005);
+      expect(t?.fpr).toBeCloseTo((0.01 * FPR_MARGIN) / 3);
       expect(t?.calibrationRows).toBeGreaterThan(500);
-      expect(t?.observedFpr).toBeLessThanOrEqual(0.005);
+      expect(t?.observedFpr).toBeLessThanOrEqual((0.01 * FPR_MARGIN) / 3);
     }
+    // STRIP fits only its pool, so it is calibrated on every other trusted row.
+    expect(p.thresholds.checks['guard/strip']?.calibrationRows).toBe(
+      p.trusted.rows - (p.strip?.poolRows ?? 0),
+    );
     expect(p.trusted.fitRows + p.trusted.calibrationRows).toBe(p.trusted.rows);
     expect(p.outputs.overall.n).toBe(p.trusted.rows);
     expect(p.outputs.overall.classShares.reduce((a, b) => a + b, 0)).toBeCloseTo(1);

@@ -71,11 +71,13 @@ describe('guard/activation', () => {
   }, 120_000);
 
   it('flags many inputs carrying a two-value conjunction trigger in the hidden layer of the tabular model', async () => {
+    // Activation alone, so it gets the whole false-alarm budget (less the margin).
     const profile = await fitProfile({
       model: model('adult_conj_backdoor'),
       trusted: data('adult_trusted.csv'),
       label: 'income',
       strip: { off: true },
+      occlusion: { off: true },
     });
     const { batch, labels } = await batchOf('adult_traffic.csv', 'income');
     const clean = await scoreAll(

@@ -71,6 +71,8 @@ describe('guard proxy: STRIP against the upstream', () => {
       'all',
       '--strip-rate',
       '1000',
+      '--occlusion',
+      'off',
       '-q',
     ]);
     proxies.push(p);

@@ -9,7 +9,12 @@ import { usageError } from '../../core/errors.js';
 export const ACTIONS = ['log', 'flag', 'block'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-export const INSTANCE_CHECKS = ['guard/known-trigger', 'guard/activation', 'guard/strip'] as const;
+export const INSTANCE_CHECKS = [
+  'guard/known-trigger',
+  'guard/activation',
+  'guard/strip',
+  'guard/occlusion',
+] as const;
 export const WINDOW_CHECKS = ['guard/output-shift', 'guard/class-burst'] as const;
 export const ALL_CHECKS = [...INSTANCE_CHECKS, ...WINDOW_CHECKS] as const;
 

@@ -73,7 +73,7 @@ export function createProxy(
   const inputs = engine.profile.inputs;
   let seq = 0;
   const boot = Date.now().toString(36);
-  // STRIP budget: a token bucket refilled at stripRate per second, at most one second's worth banked.
+  // STRIP and occlusion budget: a token bucket refilled at stripRate per second, at most one second's worth banked.
   let tokens = opts.stripRate;
   let refilled = Date.now();
   const takeToken = () => {
@@ -89,7 +89,9 @@ export function createProxy(
     (path: string, headers: http.OutgoingHttpHeaders) =>
     async (b: InputBatch): Promise<Float64Array> => {
       if (!takeToken())
-        throw new Error(`the STRIP budget of ${opts.stripRate} upstream requests per second is spent`);
+        throw new Error(
+          `the budget of ${opts.stripRate} upstream requests per second for STRIP and occlusion is spent`,
+        );
       const rows: unknown[] = [];
       for (let i = 0; i < b.n; i++) {
         if (features) rows.push(features.map((f) => b.columns.get(f)?.values[i] ?? null));
