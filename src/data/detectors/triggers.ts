@@ -39,8 +39,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
 import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
-import { batchCv, type ModelSettings, modelSettings, trustedModel } from '../learn/context.js';
-import { crossValProba } from '../learn/cv.js';
+import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
 import { expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
@@ -566,14 +565,11 @@ function tabularReference(
   const K = ctx.classes.length;
   const tru = ctx.trusted;
   const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, K);
-  const Xt = modelMatrix(ctx, 'trusted', tm.hashBits);
-  const cv = crossValProba(Xt, tru.labels, K, {
-    l2: ms.l2,
-    maxIter: ms.maxIter,
-    folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))),
-    seed: ctx.seed,
-    maxTrainRows: 20000,
-  });
+  const cv = trustedCv(
+    ctx,
+    { ...ms, hashBits: tm.hashBits },
+    { folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))), maxTrainRows: 20000 },
+  );
   // Per trusted pattern: rows, rows per label, the out-of-fold sum of P per label (thousandths).
   const W = 1 + 2 * K;
   const table = new CountTable(W, 1 << 12);
