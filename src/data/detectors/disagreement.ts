@@ -24,7 +24,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
-import { firstOfEachRow, modelMatrix } from '../features/context.js';
+import { firstOfEachRow } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
 import { studentUpperTail } from '../stats/tests.js';

@@ -37,7 +37,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
+import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
