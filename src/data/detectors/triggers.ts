@@ -377,23 +377,37 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
+    // A suspect is masked already: its reading is the row's masked one, computed once for all of them.
+    let rowRead = false;
+    let rowContra = false;
+    let rowPc = 0;
+    let rowPr = 0;
     for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
       const ci = occ.ci[k];
       if (stamp[ci] === i) continue;
       stamp[ci] = i;
-      const len = occ.len[k];
-      const pos = occ.pos[k];
+      const o = ci * K + y;
+      nTested[o]++;
+      if (suspect[ci]) {
+        if (!rowRead) {
+          rowRead = true;
+          rowContra = argmax(z) !== y;
+          rowPc = probOf(zc, y);
+          rowPr = probOf(zr, y);
+        }
+        if (!trustedExpects) addExpected(ci, i, zr);
+        if (rowContra) nContra[o]++;
+        sumC[o] += rowPc;
+        sumR[o] += rowPr;
+        continue;
+      }
       z2.set(z);
       zc2.set(zc);
       zr2.set(zr);
-      if (!suspect[ci]) {
-        buckets.length = 0;
-        space.removed(i, mask, buckets, len, pos);
-        remove(buckets, v, fm, z2, zc2, zr2);
-      }
+      buckets.length = 0;
+      space.removed(i, mask, buckets, occ.len[k], occ.pos[k]);
+      remove(buckets, v, fm, z2, zc2, zr2);
       if (!trustedExpects) addExpected(ci, i, zr2);
-      const o = ci * K + y;
-      nTested[o]++;
       if (argmax(z2) !== y) nContra[o]++;
       sumC[o] += probOf(zc2, y);
       sumR[o] += probOf(zr2, y);
