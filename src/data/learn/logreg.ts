@@ -98,8 +98,8 @@ function selectRowsOf(X: SparseMatrix, rows: Int32Array): SparseMatrix {
 
 /**
  * Fit on a reduced design that gives the same model. Three reductions, none of which changes the optimum or
- * the L-BFGS path (the iterates are the full problem's, mapped back; only the rounding of sums differs, which
- * moves a 50-iteration fit by about one part in a million):
+ * the L-BFGS path (the iterates are the full problem's, mapped back; only the rounding of sums differs: a merged
+ * entry is multiplied once, not term by term):
  *   - columns no row uses are dropped (their weights stay zero);
  *   - repeated entries of one column in a row are merged (a word twice is one entry of twice the value);
  *   - the columns only one row uses (most of a text's hashed n-grams are such hapaxes) become one parameter
