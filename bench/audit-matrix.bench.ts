@@ -105,6 +105,8 @@ interface RowResult {
   highFindings?: number;
   findings?: Array<{ rule: string; severity: string; message: string }>;
   seconds: number;
+  /** CPU seconds (user + system) of the audit process: steadier than wall time on a shared machine. */
+  cpuSeconds?: number;
   triggerSeconds?: number;
   detectorSeconds?: Record<string, number>;
   crossesAt?: number;
@@ -177,6 +179,21 @@ function baselines(
   return { cl, ss, clQuarantinedPct: (100 * cl.flagged) / incomingRows };
 }
 
+/**
+ * CPU seconds (user + system) of this process's waited-for children, from /proc/self/stat (cutime, cstime);
+ * NaN where there is no /proc.
+ */
+function childCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 16 and 17 of stat(5), counted from field 3 (state) here; clock ticks of 1/100 s on Linux.
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function runCell(cell: Cell, seed: number): Promise<RowResult> {
   const base = loadMatrixDataset(cell.dataset, PATHS);
   const c = generateCell(base, cell.family, cell.params, seed);
@@ -200,6 +217,7 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
     accounts: (c.truth.details.accounts as string[] | undefined) ?? undefined,
   };
   rmSync(join(dir, 'out'), { recursive: true, force: true });
+  const c0 = childCpuSeconds();
   const t0 = process.hrtime.bigint();
   const t = spawnSync(process.execPath, [CLI, ...cliArgs(dir, c, c.format)], {
     cwd: ROOT,
@@ -209,6 +227,7 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
   });
   out.exit = t.status;
   out.seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  out.cpuSeconds = childCpuSeconds() - c0;
   if (t.status !== 0 && t.status !== 1) {
     out.error =
       t.status === null
@@ -379,6 +398,7 @@ function runTable(rows: RowResult[]): string {
       'extra',
       'met',
       's',
+      'CPU s',
       'trigger s',
     ],
     rows.map((r) => [
@@ -401,6 +421,7 @@ function runTable(rows: RowResult[]): string {
           : '',
       FLOORS[r.family].met(r) ? 'yes' : 'no',
       r.seconds.toFixed(1),
+      r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(1),
       f2(r.triggerSeconds),
     ]),
   );
@@ -415,6 +436,8 @@ function datasetTable(rows: RowResult[]): string {
       'largest batch',
       'median s',
       'max s',
+      'median CPU s',
+      'max CPU s',
       'trigger stage share (median)',
       'batches ≥ 10 s',
     ],
@@ -430,6 +453,8 @@ function datasetTable(rows: RowResult[]): string {
         Math.max(0, ...rs.map((r) => r.incomingRows)),
         f2(med(rs.map((r) => r.seconds))),
         f2(Math.max(0, ...rs.map((r) => r.seconds))),
+        f2(med(rs.map((r) => r.cpuSeconds ?? Number.NaN))),
+        f2(Math.max(0, ...rs.map((r) => r.cpuSeconds ?? Number.NaN))),
         `${Math.round(100 * med(rs.map((r) => (r.triggerSeconds ?? 0) / r.seconds)))}%`,
         rs.filter((r) => r.seconds >= 10).length,
       ];
@@ -480,7 +505,7 @@ async function main(): Promise<void> {
       }
       rows.push(r);
       console.error(
-        `[${rows.length}/${total}] ${cell.id} seed ${seed}: ${r.error ? `ERROR ${r.error}` : `P ${f2(r.antidote?.precision)} R ${f2(r.antidote?.recall)} R@.7 ${f2(r.antidote?.recallAt70)} q ${f2(r.quarantinedPct)}% high ${r.highFindings}`} ${r.seconds.toFixed(1)} s${r.cl ? ` | CL ${f2(r.cl.precision)}/${f2(r.cl.recall)}` : ''}${r.ss ? ` SS ${f2(r.ss.precision)}/${f2(r.ss.recall)}` : ''}`,
+        `[${rows.length}/${total}] ${cell.id} seed ${seed}: ${r.error ? `ERROR ${r.error}` : `P ${f2(r.antidote?.precision)} R ${f2(r.antidote?.recall)} R@.7 ${f2(r.antidote?.recallAt70)} q ${f2(r.quarantinedPct)}% high ${r.highFindings}`} ${r.seconds.toFixed(1)} s (CPU ${r.cpuSeconds?.toFixed(1)} s, trigger ${r.triggerSeconds?.toFixed(1)} s)${r.cl ? ` | CL ${f2(r.cl.precision)}/${f2(r.cl.recall)}` : ''}${r.ss ? ` SS ${f2(r.ss.precision)}/${f2(r.ss.recall)}` : ''}`,
       );
       const md = render(
         rows,

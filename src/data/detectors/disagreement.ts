@@ -24,10 +24,9 @@
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
-import { firstOfEachRow, modelMatrix } from '../features/context.js';
+import { firstOfEachRow } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
-import { batchCv, effectiveHashBits, trustedModel } from '../learn/context.js';
-import { crossValProba } from '../learn/cv.js';
+import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
 import { studentUpperTail } from '../stats/tests.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -55,16 +54,13 @@ function referenceDistribution(
   s: Settings,
 ): { refs: ClassReference[]; accuracy: number; power: Power } {
   const K = ctx.classes.length;
-  const Xt = modelMatrix(ctx, 'trusted', effectiveHashBits(s.hashBits, K));
   const yt = ctx.trusted.labels;
   const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
-  const cv = crossValProba(Xt, yt, K, {
-    l2: s.l2,
-    maxIter: s.maxIter,
-    folds,
-    seed: ctx.seed,
-    maxTrainRows: s.maxCvTrainRows,
-  });
+  const cv = trustedCv(
+    ctx,
+    { hashBits: effectiveHashBits(s.hashBits, K), l2: s.l2, maxIter: s.maxIter },
+    { folds, maxTrainRows: s.maxCvTrainRows },
+  );
   const per: number[][] = Array.from({ length: K }, () => []);
   let correct = 0;
   for (let i = 0; i < ctx.trusted.n; i++) {

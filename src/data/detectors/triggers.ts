@@ -37,10 +37,9 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
+import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
-import { batchCv, type ModelSettings, modelSettings, trustedModel } from '../learn/context.js';
-import { crossValProba } from '../learn/cv.js';
+import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
 import { expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
@@ -378,23 +377,37 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
+    // A suspect is masked already: its reading is the row's masked one, computed once for all of them.
+    let rowRead = false;
+    let rowContra = false;
+    let rowPc = 0;
+    let rowPr = 0;
     for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
       const ci = occ.ci[k];
       if (stamp[ci] === i) continue;
       stamp[ci] = i;
-      const len = occ.len[k];
-      const pos = occ.pos[k];
+      const o = ci * K + y;
+      nTested[o]++;
+      if (suspect[ci]) {
+        if (!rowRead) {
+          rowRead = true;
+          rowContra = argmax(z) !== y;
+          rowPc = probOf(zc, y);
+          rowPr = probOf(zr, y);
+        }
+        if (!trustedExpects) addExpected(ci, i, zr);
+        if (rowContra) nContra[o]++;
+        sumC[o] += rowPc;
+        sumR[o] += rowPr;
+        continue;
+      }
       z2.set(z);
       zc2.set(zc);
       zr2.set(zr);
-      if (!suspect[ci]) {
-        buckets.length = 0;
-        space.removed(i, mask, buckets, len, pos);
-        remove(buckets, v, fm, z2, zc2, zr2);
-      }
+      buckets.length = 0;
+      space.removed(i, mask, buckets, occ.len[k], occ.pos[k]);
+      remove(buckets, v, fm, z2, zc2, zr2);
       if (!trustedExpects) addExpected(ci, i, zr2);
-      const o = ci * K + y;
-      nTested[o]++;
       if (argmax(z2) !== y) nContra[o]++;
       sumC[o] += probOf(zc2, y);
       sumR[o] += probOf(zr2, y);
@@ -566,14 +579,11 @@ function tabularReference(
   const K = ctx.classes.length;
   const tru = ctx.trusted;
   const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, K);
-  const Xt = modelMatrix(ctx, 'trusted', tm.hashBits);
-  const cv = crossValProba(Xt, tru.labels, K, {
-    l2: ms.l2,
-    maxIter: ms.maxIter,
-    folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))),
-    seed: ctx.seed,
-    maxTrainRows: 20000,
-  });
+  const cv = trustedCv(
+    ctx,
+    { ...ms, hashBits: tm.hashBits },
+    { folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))), maxTrainRows: 20000 },
+  );
   // Per trusted pattern: rows, rows per label, the out-of-fold sum of P per label (thousandths).
   const W = 1 + 2 * K;
   const table = new CountTable(W, 1 << 12);

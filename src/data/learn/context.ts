@@ -6,7 +6,7 @@ import { DISAGREEMENT_DEFAULTS } from '../config.js';
 import type { AuditContext } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import type { SparseMatrix } from '../features/sparse.js';
-import { crossValidate } from './cv.js';
+import { crossValidate, crossValProba } from './cv.js';
 import { type LogRegModel, predictProba, trainLogReg } from './logreg.js';
 
 export interface TrustedModel {
@@ -61,6 +61,32 @@ export function trustedModel(ctx: AuditContext, settings: Partial<ModelSettings>
   const tm: TrustedModel = { model, hashBits: s.hashBits, X, proba };
   ctx.shared[key] = tm;
   return tm;
+}
+
+/**
+ * Out-of-fold P(class | trusted row), n × K: each trusted row scored by a model of the other trusted folds.
+ * Disagreement's clean reference and trigger mining's table reference ask for the same folds, so it is fit
+ * once per settings (a bound on training rows at or above the trusted set's size is no bound).
+ */
+export function trustedCv(
+  ctx: AuditContext,
+  s: ModelSettings,
+  opts: { folds: number; maxTrainRows: number },
+): Float32Array {
+  const n = ctx.trusted.n;
+  const cap = opts.maxTrainRows >= n ? 0 : opts.maxTrainRows;
+  const key = `model:trusted-cv:${s.hashBits}:${s.l2}:${s.maxIter}:${opts.folds}:${cap}`;
+  const hit = ctx.shared[key] as Float32Array | undefined;
+  if (hit) return hit;
+  const cv = crossValProba(modelMatrix(ctx, 'trusted', s.hashBits), ctx.trusted.labels, ctx.classes.length, {
+    l2: s.l2,
+    maxIter: s.maxIter,
+    folds: opts.folds,
+    seed: ctx.seed,
+    maxTrainRows: cap || undefined,
+  });
+  ctx.shared[key] = cv;
+  return cv;
 }
 
 export interface BatchCv {

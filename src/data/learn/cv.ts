@@ -4,7 +4,8 @@
  * of at most `maxTrainRows` rows (scoring still covers every row).
  */
 import { type SparseMatrix, selectRows, stackRows } from '../features/sparse.js';
-import { type LogRegModel, type LogRegOptions, logitsOf, probaFromLogits, trainLogReg } from './logreg.js';
+import { type FitJob, fitMany } from './fit-pool.js';
+import { type LogRegModel, type LogRegOptions, logitsOf, probaFromLogits } from './logreg.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 
 export interface CvOptions extends LogRegOptions {
@@ -55,8 +56,8 @@ export function crossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: C
   } else {
     for (let r = 0; r < n; r++) foldOf[order[r]] = r % folds;
   }
-  const out = new Float32Array(n * K);
-  const models: LogRegModel[] = [];
+  // Every fold's training set first, then the fits (on two threads when they are large), then the scoring.
+  const jobs: FitJob[] = [];
   for (let f = 0; f < folds; f++) {
     const trainIdx: number[] = [];
     for (let r = 0; r < n; r++) {
@@ -76,12 +77,22 @@ export function crossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: C
       yAll.set(ytr);
       yAll.set(opts.extra.y, ytr.length);
     }
-    const model = trainLogReg(Xtr, yAll, K, {
-      l2: opts.l2,
-      maxIter: opts.maxIter,
-      weights: opts.weights && !opts.extra ? Float32Array.from(tr, (i) => opts.weights![i]) : undefined,
+    jobs.push({
+      X: Xtr,
+      y: yAll,
+      K,
+      opts: {
+        l2: opts.l2,
+        maxIter: opts.maxIter,
+        weights: opts.weights && !opts.extra ? Float32Array.from(tr, (i) => opts.weights![i]) : undefined,
+      },
     });
-    models.push(model);
+  }
+  const models = fitMany(jobs);
+  jobs.length = 0;
+  const out = new Float32Array(n * K);
+  for (let f = 0; f < folds; f++) {
+    const model = models[f];
     // Score the held-out fold in place (no copy of its rows).
     const z = new Float64Array(model.M);
     for (let i = 0; i < n; i++) {

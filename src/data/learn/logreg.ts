@@ -96,25 +96,115 @@ function selectRowsOf(X: SparseMatrix, rows: Int32Array): SparseMatrix {
   return { n: rows.length, dim: X.dim, indptr, indices, values };
 }
 
+/**
+ * Fit on a reduced design that gives the same model. Three reductions, none of which changes the optimum or
+ * the L-BFGS path (the iterates are the full problem's, mapped back; only the rounding of sums differs: a merged
+ * entry is multiplied once, not term by term):
+ *   - columns no row uses are dropped (their weights stay zero);
+ *   - repeated entries of one column in a row are merged (a word twice is one entry of twice the value);
+ *   - the columns only one row uses (most of a text's hashed n-grams are such hapaxes) become one parameter
+ *     per row. Their gradient is always (residual of that row) x (their values) plus the L2 term, so from a
+ *     zero start their weights stay proportional to their values: w_j = c_i v_j / |v|, one unit direction per
+ *     row, orthogonal to every other parameter. Writing c_i for them keeps every dot product, hence every
+ *     L-BFGS step, and the penalty (l2/2) c_i^2 is theirs exactly.
+ * The cost of a fit then follows the shared vocabulary, not the hashed space or the rows' unique words.
+ */
 function trainCompact(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
-  // Train over the columns actually used (a small set leaves most of the hashed space empty), then
-  // scatter the weights back into the full space.
-  const used = new Int32Array(X.dim).fill(-1);
-  let nUsed = 0;
-  for (let j = 0; j < X.indices.length; j++) if (used[X.indices[j]] < 0) used[X.indices[j]] = nUsed++;
-  if (nUsed < X.dim * 0.5) {
-    const cols = new Int32Array(nUsed);
-    for (let c = 0; c < X.dim; c++) if (used[c] >= 0) cols[used[c]] = c;
-    const indices = new Int32Array(X.indices.length);
-    for (let j = 0; j < indices.length; j++) indices[j] = used[X.indices[j]];
-    const compact = trainDense({ ...X, dim: nUsed, indices }, y, K, opts);
-    const M = compact.M;
-    const w = new Float64Array(X.dim * M + M);
-    for (let k = 0; k < nUsed; k++) for (let m = 0; m < M; m++) w[cols[k] * M + m] = compact.w[k * M + m];
-    for (let m = 0; m < M; m++) w[X.dim * M + m] = compact.w[nUsed * M + m];
-    return { K, dim: X.dim, M, w, iterations: compact.iterations };
+  const n = X.n;
+  const { indptr, indices, values } = X;
+  // Rows using each column (each row counted once).
+  const df = new Int32Array(X.dim);
+  const lastRow = new Int32Array(X.dim).fill(-1);
+  for (let i = 0; i < n; i++)
+    for (let j = indptr[i]; j < indptr[i + 1]; j++) {
+      const c = indices[j];
+      if (lastRow[c] !== i) {
+        lastRow[c] = i;
+        df[c]++;
+      }
+    }
+  // Shared columns (two rows or more) keep a parameter each; then one parameter per row with hapaxes.
+  const colOf = new Int32Array(X.dim).fill(-1);
+  let nShared = 0;
+  for (let c = 0; c < X.dim; c++) if (df[c] >= 2) colOf[c] = nShared++;
+  const groupOf = new Int32Array(n).fill(-1);
+  let nGroups = 0;
+  // Reduced rows: merged shared entries, then the row's hapax parameter with value |v| (norm of its hapax part).
+  const rIndptr = new Int32Array(n + 1);
+  const rIndices = new Int32Array(indptr[n] + n);
+  const rValues = new Float32Array(indptr[n] + n);
+  const slot = new Int32Array(X.dim).fill(-1);
+  const hapaxSum = new Float64Array(X.dim);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    rIndptr[i] = k;
+    const rowStart = k;
+    let hasHapax = false;
+    for (let j = indptr[i]; j < indptr[i + 1]; j++) {
+      const c = indices[j];
+      const v = values[j];
+      if (df[c] < 2) {
+        hapaxSum[c] += v;
+        hasHapax = true;
+        continue;
+      }
+      const s = slot[c];
+      if (s >= rowStart && rIndices[s] === colOf[c]) rValues[s] += v;
+      else {
+        slot[c] = k;
+        rIndices[k] = colOf[c];
+        rValues[k++] = v;
+      }
+    }
+    if (hasHapax) {
+      let ss = 0;
+      for (let j = indptr[i]; j < indptr[i + 1]; j++) {
+        const c = indices[j];
+        // A hapax repeated in its row counts once (its merged value); lastRow marks it counted.
+        if (df[c] < 2 && lastRow[c] === i) {
+          ss += hapaxSum[c] * hapaxSum[c];
+          lastRow[c] = -1;
+        }
+      }
+      groupOf[i] = nGroups++;
+      rIndices[k] = -1 - groupOf[i];
+      rValues[k++] = Math.sqrt(ss);
+    }
   }
-  return trainDense(X, y, K, opts);
+  rIndptr[n] = k;
+  const dim = nShared + nGroups;
+  // Group parameters sit after the shared columns.
+  for (let j = 0; j < k; j++) if (rIndices[j] < 0) rIndices[j] = nShared - 1 - rIndices[j];
+  const reduced: SparseMatrix = {
+    n,
+    dim,
+    indptr: rIndptr,
+    indices: rIndices.subarray(0, k),
+    values: rValues.subarray(0, k),
+  };
+  const fit = trainDense(reduced, y, K, opts);
+  const M = fit.M;
+  const w = new Float64Array(X.dim * M + M);
+  for (let c = 0; c < X.dim; c++) {
+    const r = colOf[c];
+    if (r >= 0) for (let m = 0; m < M; m++) w[c * M + m] = fit.w[r * M + m];
+  }
+  // Hapax weights: w_j = c_i v_j / |v| for each output.
+  for (let i = 0; i < n; i++) {
+    const g = groupOf[i];
+    if (g < 0) continue;
+    const norm = rValues[rIndptr[i + 1] - 1];
+    if (!(norm > 0)) continue;
+    for (let j = indptr[i]; j < indptr[i + 1]; j++) {
+      const c = indices[j];
+      if (df[c] >= 2 || hapaxSum[c] === 0) continue;
+      const f = hapaxSum[c] / norm;
+      for (let m = 0; m < M; m++) w[c * M + m] = fit.w[(nShared + g) * M + m] * f;
+      hapaxSum[c] = 0;
+    }
+  }
+  for (let m = 0; m < M; m++) w[X.dim * M + m] = fit.w[dim * M + m];
+  return { K, dim: X.dim, M, w, iterations: fit.iterations };
 }
 
 function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptions): LogRegModel {
@@ -149,11 +239,31 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         for (let j = a; j < b; j++) g[indices[j]] += r * values[j];
         g[bOff] += r;
       } else {
-        for (let m = 0; m < M; m++) z[m] = w[bOff + m];
-        for (let j = a; j < b; j++) {
-          const base = indices[j] * M;
-          const v = values[j];
-          for (let m = 0; m < M; m++) z[m] += w[base + m] * v;
+        // Outputs four at a time in locals (registers), each summed in the same order as one at a time:
+        // the same numbers, twice as fast as accumulating through the array.
+        let m0 = 0;
+        for (; m0 + 4 <= M; m0 += 4) {
+          let z0 = w[bOff + m0];
+          let z1 = w[bOff + m0 + 1];
+          let z2 = w[bOff + m0 + 2];
+          let z3 = w[bOff + m0 + 3];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            z0 += w[base] * v;
+            z1 += w[base + 1] * v;
+            z2 += w[base + 2] * v;
+            z3 += w[base + 3] * v;
+          }
+          z[m0] = z0;
+          z[m0 + 1] = z1;
+          z[m0 + 2] = z2;
+          z[m0 + 3] = z3;
+        }
+        for (; m0 < M; m0++) {
+          let z0 = w[bOff + m0];
+          for (let j = a; j < b; j++) z0 += w[indices[j] * M + m0] * values[j];
+          z[m0] = z0;
         }
         let mx = z[0];
         for (let m = 1; m < M; m++) if (z[m] > mx) mx = z[m];
@@ -164,10 +274,24 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         }
         loss += wi * (Math.log(se) - Math.log(z[yi]));
         for (let m = 0; m < M; m++) z[m] = (wi * z[m]) / se - (m === yi ? wi : 0);
-        for (let j = a; j < b; j++) {
-          const base = indices[j] * M;
-          const v = values[j];
-          for (let m = 0; m < M; m++) g[base + m] += z[m] * v;
+        m0 = 0;
+        for (; m0 + 4 <= M; m0 += 4) {
+          const r0 = z[m0];
+          const r1 = z[m0 + 1];
+          const r2 = z[m0 + 2];
+          const r3 = z[m0 + 3];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            g[base] += r0 * v;
+            g[base + 1] += r1 * v;
+            g[base + 2] += r2 * v;
+            g[base + 3] += r3 * v;
+          }
+        }
+        for (; m0 < M; m0++) {
+          const r0 = z[m0];
+          for (let j = a; j < b; j++) g[indices[j] * M + m0] += r0 * values[j];
         }
         for (let m = 0; m < M; m++) g[bOff + m] += z[m];
       }
