@@ -11,7 +11,9 @@ import { rng } from '../helpers.js';
 
 describe('fits on two threads', () => {
   it('returns the models one thread fits, in job order', async () => {
-    const { fitMany } = await import('../../../dist/data/learn/fit-pool.js');
+    // The compiled module (a variable path, so type-checking does not need dist/ built).
+    const built = '../../../dist/data/learn/fit-pool.js';
+    const { fitMany } = (await import(built)) as typeof import('../../../src/data/learn/fit-pool.js');
     const jobs = [0, 1, 2, 3].map((s) => {
       const r = rng(100 + s);
       // Large enough for the pool to use its worker (work above its 5e7 multiply-adds threshold).
