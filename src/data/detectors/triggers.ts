@@ -67,6 +67,14 @@ export const meta: RuleMeta = {
 
 type Settings = typeof TRIGGER_DEFAULTS;
 
+/** The label is chosen by the test (the one that departs most): Bonferroni over the K labels. */
+export function chosenLabelP(p: number, K: number): number {
+  return Math.min(1, K * p);
+}
+
+/** Where run() publishes its TriggerPower list for the blind-spot report. */
+export const POWER_KEY = 'power/trigger';
+
 /** Share of `fdr` spent on shapes, which have no content test to confirm them. */
 const SHAPE_BUDGET = 0.1;
 
@@ -93,11 +101,30 @@ export interface TriggerCandidate {
   confirmed: boolean;
 }
 
+/**
+ * What a lone pattern must beat in the first pass of the label-shift test: Benjamini-Hochberg's level for a
+ * single discovery is fdr / family, and the expected rate's posterior is worth `priorRows` rows beside the
+ * pattern's own trusted rows (a text trigger has none; a table's conjunction of ordinary values has about
+ * `trustedSupport`, the median of the patterns tested).
+ */
+export interface TriggerPower {
+  kind: 'text' | 'tabular';
+  family: number;
+  fdr: number;
+  priorRows: number;
+  minRows: number;
+  trustedSupport: number;
+  incomingRows: number;
+  trustedRows: number;
+}
+
 interface Mining {
   confirmed: Mined[];
   tested: Mined[];
   capped: boolean;
   family: number;
+  /** What the first-pass test of a lone pattern used (blind-spot.ts reads it to compute the floor). */
+  power?: TriggerPower;
   /** Candidate occurrences of each distinct incoming row, and each candidate's index in them. */
   occ?: Occurrences;
   indexOf?: Map<Mined, number>;
@@ -195,8 +222,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       pContent: 1,
     });
   });
-  if (cands.length === 0)
-    return { confirmed: [], tested: [], capped, family: labelPruned ? supported : passed };
+  if (cands.length === 0) {
+    const family = labelPruned ? supported : passed;
+    const power: TriggerPower = {
+      kind: space.kind,
+      family: Math.max(1, family),
+      fdr: s.fdr,
+      priorRows: Math.min(s.modelPriorRows, nTr / K),
+      minRows: Math.max(3, s.minSupport),
+      trustedSupport: 0,
+      incomingRows: nUnique,
+      trustedRows: nTr,
+    };
+    return { confirmed: [], tested: [], capped, family, power };
+  }
   const indexOf = new Map(cands.map((c, ci) => [c, ci]));
 
   const tm = trustedModel(ctx);
@@ -328,8 +367,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       c.sumP = sumP[o];
       c.purity = c.kIn / c.dfIn;
       c.expected = expectedRate(c.dfIn, c.kTr, c.dfTr, c.sumP, priorRows);
-      // The label is chosen by the test: Bonferroni over the K labels.
-      c.pShift = Math.min(1, K * bestP);
+      c.pShift = chosenLabelP(bestP, K);
     });
   chooseLabels();
   // Suspects, masked in every row that carries them: a nominally significant label shift, or a label-pure
@@ -546,7 +584,26 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
-  return { confirmed, tested: top, capped, family: familySize + shapeFamily.length, occ, indexOf };
+  const supports = family.map((c) => c.dfTr);
+  const power: TriggerPower = {
+    kind: space.kind,
+    family: Math.max(1, familySize),
+    fdr: s.fdr,
+    priorRows,
+    minRows: Math.max(3, s.minSupport),
+    trustedSupport: space.kind === 'text' || supports.length === 0 ? 0 : Math.round(median(supports)),
+    incomingRows: nUnique,
+    trustedRows: nTr,
+  };
+  return {
+    confirmed,
+    tested: top,
+    capped,
+    family: familySize + shapeFamily.length,
+    occ,
+    indexOf,
+    power,
+  };
 }
 
 /**
@@ -624,10 +681,12 @@ export function run(ctx: AuditContext): DetectorOutput {
   const rowReason: Array<string | undefined> = new Array(inc.n);
   const findings = [];
   const chart: TriggerCandidate[] = [];
+  const powers: TriggerPower[] = [];
   let cappedAny = false;
   for (const space of spaces) {
-    const { confirmed, tested, capped, occ, indexOf } = mine(ctx, s, space);
+    const { confirmed, tested, capped, occ, indexOf, power } = mine(ctx, s, space);
     cappedAny ||= capped;
+    if (power) powers.push(power);
     const names = new Map<number, string>();
     for (const c of [...confirmed, ...tested]) {
       if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
@@ -751,7 +810,12 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (rowsFlag[i] > 0) rows.push({ row: i, score: rowsFlag[i], reason: rowReason[i] ?? 'trigger' });
   const explained = new Uint8Array(inc.n);
   for (const r of rows) explained[r.row] = 1;
-  return { findings, rows, charts: { triggers: chart }, publish: { triggerRows: explained } };
+  return {
+    findings,
+    rows,
+    charts: { triggers: chart },
+    publish: { triggerRows: explained, [POWER_KEY]: powers },
+  };
 }
 
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */
