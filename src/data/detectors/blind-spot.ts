@@ -28,11 +28,19 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { labelShiftP } from '../stats/shift.js';
+import { binomialUpperTail } from '../stats/tests.js';
 import { type ContributorsPower, accountP, POWER_KEY as CONTRIBUTORS } from './contributors.js';
 import { type DisagreementPower, POWER_KEY as DISAGREEMENT } from './disagreement.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
-import { chosenLabelP, POWER_KEY as TRIGGER, type TriggerPower } from './triggers.js';
+import {
+  chosenLabelP,
+  contentP,
+  contentZ,
+  liftOf,
+  POWER_KEY as TRIGGER,
+  type TriggerPower,
+} from './triggers.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
 
 export const meta: RuleMeta = {
@@ -136,15 +144,40 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
   for (let i = 0; i < ctx.trusted.n; i++) shareTr[ctx.trusted.labels[i]] += 1 / ctx.trusted.n;
   const byLabel: Record<string, number | null> = {};
   let best: number | null = null;
+  // What the reference expects of a plant's rows: the trusted model's reading in a table, the batch model's
+  // (the pattern read the trusted way) in text, as the detector sets it.
+  const plant = p.kind === 'text' && p.content ? p.content.plant : m;
   for (let y = 0; y < K; y++) {
     // The pattern's trusted rows (and its natural incoming rows) carry y at the trusted set's own rate.
     const nt = p.trustedSupport;
     const kt = Math.round(nt * shareTr[y]);
     const nNat = Math.round((nt * p.incomingRows) / Math.max(1, p.trustedRows));
     const kNat = Math.round(nNat * shareTr[y]);
-    const pOf = (k: number) =>
-      chosenLabelP(labelShiftP(kNat + k, nNat + k, kt, nt, nNat * shareTr[y] + k * m[y], p.priorRows), K);
-    const rows = smallest(p.minRows, Math.max(p.minRows, p.incomingRows), (k) => pOf(k) <= level);
+    const seen = (k: number) => {
+      // Pruned before any test: too little lift over the trusted set (a table: with the label).
+      const lift =
+        p.kind === 'tabular'
+          ? liftOf(kNat + k, p.incomingRows, kt, p.trustedRows)
+          : liftOf(nNat + k, p.incomingRows, nt, p.trustedRows);
+      if (lift < p.minLift) return false;
+      const pShift = chosenLabelP(
+        labelShiftP(kNat + k, nNat + k, kt, nt, nNat * shareTr[y] + k * plant[y], p.priorRows),
+        K,
+      );
+      if (pShift > level) return false;
+      const c = p.content;
+      if (!c) return true;
+      // Content: the plant's rows read as their other classes do, its natural rows as the label's rows do.
+      const tested = kNat + k;
+      const mean = (kNat * c.mu[y] + k * c.plant[y]) / tested;
+      const z = contentZ(c.mu[y], c.sd[y], mean, tested);
+      if ((z - c.centreR) / c.scaleR < c.minTrustedReadZ) return false;
+      const dfIn = nNat + k;
+      const pOver = binomialUpperTail(dfIn, dfIn + nt, p.incomingRows / (p.incomingRows + p.trustedRows));
+      const expectedTrusted = ((dfIn + nt) * p.trustedRows) / (p.incomingRows + p.trustedRows);
+      return contentP((z - c.centre) / c.scale, pOver, expectedTrusted) <= level;
+    };
+    const rows = smallest(p.minRows, Math.max(p.minRows, p.incomingRows), seen);
     byLabel[ctx.classes[y]] = rows;
     if (rows !== null && (best === null || rows < best)) best = rows;
   }
@@ -282,7 +315,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows and ${num(nI)} incoming, ${what} needs ${floor} to be seen by the label-shift test at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
+        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
         {
           location: { column: t.kind === 'text' ? ctx.roles.text : undefined },
           evidence: {

@@ -113,9 +113,47 @@ export interface TriggerPower {
   fdr: number;
   priorRows: number;
   minRows: number;
+  /** Candidates are pruned below this lift (in a table, the lift of the pattern with one label). */
+  minLift: number;
   trustedSupport: number;
   incomingRows: number;
   trustedRows: number;
+  /**
+   * The content test, for patterns with content: per label, the batch model's mean and spread of P(label) on
+   * that label's rows, and its mean P(label) on rows labelled otherwise (what a plant's content reads as);
+   * the empirical null's centre and scale for the batch reading and the trusted reading.
+   */
+  content?: {
+    mu: number[];
+    sd: number[];
+    plant: number[];
+    centre: number;
+    scale: number;
+    centreR: number;
+    scaleR: number;
+    minTrustedReadZ: number;
+  };
+}
+
+/** How much more often the batch carries a pattern than the trusted set (half a row added to the trusted count). */
+export function liftOf(dfIn: number, nIn: number, dfTr: number, nTr: number): number {
+  return dfIn / nIn / ((dfTr + 0.5) / (nTr + 0.5));
+}
+
+/** Content contradiction of n rows whose mean P(label) is `mean`, against the label's rows (mu, sd), in SEs. */
+export function contentZ(mu: number, sd: number, mean: number, n: number): number {
+  return (mu - mean) / (sd / Math.sqrt(n));
+}
+
+/**
+ * The content test's p-value: content contradiction (z, standardised by the empirical null) combined with
+ * over-representation by weighted Stouffer; over-representation counts in proportion to what the trusted set
+ * can say about the pattern (expected trusted occurrences under the null; a small reference says little).
+ */
+export function contentP(zC: number, pOver: number, expectedTrusted: number): number {
+  const wOver = Math.min(1, expectedTrusted / 5);
+  const zOver = normalQuantileUpper(Math.max(1e-300, pOver));
+  return normalUpperTail((wOver * Math.min(37, zOver) + zC) / Math.sqrt(wOver * wOver + 1));
 }
 
 interface Mining {
@@ -175,7 +213,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     let dfTr = 0;
     const ts = ctr.find(key);
     if (ts >= 0) for (let c = 0; c < K; c++) dfTr += ctr.countAt(ts, c);
-    const lift = df / nUnique / ((dfTr + 0.5) / (nTr + 0.5));
+    const lift = liftOf(df, nUnique, dfTr, nTr);
     supported++;
     // Pruned by support and lift. In a table, by the lift of the pattern with one of its labels: a
     // conjunction of ordinary values is as common as in the reference, only its rows with the target label
@@ -186,7 +224,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     if (labelPruned)
       for (let c = 0; c < K; c++) {
         const kt = ts >= 0 ? ctr.countAt(ts, c) : 0;
-        liftY = Math.max(liftY, cin.countAt(sl, c) / nUnique / ((kt + 0.5) / (nTr + 0.5)));
+        liftY = Math.max(liftY, liftOf(cin.countAt(sl, c), nUnique, kt, nTr));
       }
     if (liftY < s.minLift) return;
     passed++;
@@ -230,6 +268,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       fdr: s.fdr,
       priorRows: Math.min(s.modelPriorRows, nTr / K),
       minRows: Math.max(3, s.minSupport),
+      minLift: s.minLift,
       trustedSupport: 0,
       incomingRows: nUnique,
       trustedRows: nTr,
@@ -400,6 +439,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const nContra = new Int32Array(C * K);
   const mom = new Float64Array(K * 2);
   const baseN = new Float64Array(K);
+  // Mean P(c) under the batch model over rows labelled otherwise: what a plant's content reads as (power).
+  const otherP = new Float64Array(K);
+  const otherN = new Float64Array(K);
   stamp.fill(-1);
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
@@ -409,6 +451,11 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     logitsOf(model, X, i, z);
     logitsOf(fm, X, i, zc);
     const pc = probOf(zc, y);
+    for (let c = 0; c < K; c++) {
+      if (c === y) continue;
+      otherP[c] += probOf(zc, c);
+      otherN[c]++;
+    }
     baseN[y]++;
     mom[y * 2] += pc;
     mom[y * 2 + 1] += pc * pc;
@@ -455,14 +502,17 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     s.fdr,
     familySize,
   );
+  const labelMoments = (y: number) => {
+    const nn = baseN[y];
+    const mu = nn ? mom[y * 2] / nn : 0.5;
+    return { mu, sd: Math.sqrt(Math.max(1e-9, nn ? mom[y * 2 + 1] / nn - mu * mu : 0.25)) };
+  };
   for (const c of family) {
     // Content contradiction: are these rows, masked, less like their label than the label's rows usually
     // are? (z-test of the mean P(label) against the label's own distribution in the batch.)
-    const nn = baseN[c.label];
-    const mu = nn ? mom[c.label * 2] / nn : 0.5;
-    const sd = Math.sqrt(Math.max(1e-9, nn ? mom[c.label * 2 + 1] / nn - mu * mu : 0.25));
-    c.zC = c.tested ? (mu - c.sumC / c.tested) / (sd / Math.sqrt(c.tested)) : 0;
-    c.zR = c.tested ? (mu - c.sumR / c.tested) / (sd / Math.sqrt(c.tested)) : 0;
+    const { mu, sd } = labelMoments(c.label);
+    c.zC = c.tested ? contentZ(mu, sd, c.sumC / c.tested, c.tested) : 0;
+    c.zR = c.tested ? contentZ(mu, sd, c.sumR / c.tested, c.tested) : 0;
   }
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
@@ -477,12 +527,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    // Weighted Stouffer: the over-representation test counts in proportion to what the trusted set can say
-    // about this pattern (expected trusted occurrences under the null; a small reference says little).
-    const expectedTrusted = ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr);
-    const wOver = Math.min(1, expectedTrusted / 5);
-    const zOver = normalQuantileUpper(Math.max(1e-300, c.pOver));
-    const pContent = normalUpperTail((wOver * Math.min(37, zOver) + c.zC) / Math.sqrt(wOver * wOver + 1));
+    const pContent = contentP(c.zC, c.pOver, ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr));
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
@@ -585,12 +630,24 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
   const supports = family.map((c) => c.dfTr);
+  const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
   const power: TriggerPower = {
+    content: {
+      mu: moments.map((x) => x.mu),
+      sd: moments.map((x) => x.sd),
+      plant: Array.from(otherP, (t, c) => (otherN[c] ? t / otherN[c] : 0.5)),
+      centre,
+      scale,
+      centreR,
+      scaleR,
+      minTrustedReadZ: s.minTrustedReadZ,
+    },
     kind: space.kind,
     family: Math.max(1, familySize),
     fdr: s.fdr,
     priorRows,
     minRows: Math.max(3, s.minSupport),
+    minLift: s.minLift,
     trustedSupport: space.kind === 'text' || supports.length === 0 ? 0 : Math.round(median(supports)),
     incomingRows: nUnique,
     trustedRows: nTr,

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { it } from 'vitest';
+import { runAudit } from '../../../src/data/audit.js';
+import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+it('scratch', async () => {
+  const dir = tmpDir();
+  const [nT, nI, k] = (process.env.FLOOR ?? '100,1000,10').split(',').map(Number);
+  const r = rng(7);
+  const row = (): string[] => { const y = r() < 0.5 ? 1 : 0; return [sentence(r, y), String(y)]; };
+  writeCsv(join(dir, 't.csv'), ['text', 'label'], Array.from({ length: nT }, row));
+  const inc = Array.from({ length: nI }, row);
+  for (let j = 0; j < k; j++) inc[j] = [sentence(r, 0).replace(' .', ' zq .'), '1'];
+  writeCsv(join(dir, 'i.csv'), ['text', 'label'], inc);
+  const run = await runAudit({ trusted: join(dir, 't.csv'), incoming: join(dir, 'i.csv'), label: 'label', text: 'text', threads: 1 });
+  console.log(JSON.stringify(run.report.floors));
+  console.log(JSON.stringify((run.report.charts.triggers as any[]).filter((c) => c.pattern.includes("zq"))));
+  for (const f of run.report.findings) if (f.severity !== 'info') console.log(f.severity, f.rule, f.message);
+  let hit = 0; for (let j = 0; j < k; j++) hit += run.quarantined[j];
+  console.log('planted', k, 'quarantined', hit);
+  run.source.close();
+}, 120000);
