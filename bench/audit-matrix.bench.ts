@@ -205,7 +205,8 @@ function detectionFloor(
   const trigger = (kinds: string[]) => {
     const fs = (floors.trigger ?? []).filter((t) => kinds.includes(t.kind));
     if (!fs.length) return undefined;
-    const of = (t: (typeof fs)[number]) => (target !== undefined && target in t.byLabel ? t.byLabel[target] : t.rows);
+    const of = (t: (typeof fs)[number]) =>
+      target !== undefined && target in t.byLabel ? t.byLabel[target] : t.rows;
     const vals = fs.map(of);
     // The most favourable space: below it no space could see the pattern.
     const finite = vals.filter((v): v is number => v !== null);
@@ -220,15 +221,23 @@ function detectionFloor(
     case 'pixel-patch': {
       const kinds = family === 'tabular-conjunction' || family === 'pixel-patch' ? ['tabular'] : ['text'];
       const fl = trigger(kinds);
-      return fl === undefined ? {} : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
+      return fl === undefined
+        ? {}
+        : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
     }
     case 'campaign': {
       if (d.payload === 'trigger') {
         const fl = trigger(['text', 'tabular']);
-        return fl === undefined ? {} : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
+        return fl === undefined
+          ? {}
+          : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
       }
       if (!floors.disagreement) return {};
-      return { attackRows: poisoned, detectionFloor: floors.disagreement.rows, saidBlind: blind('audit/disagreement') };
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.disagreement.rows,
+        saidBlind: blind('audit/disagreement'),
+      };
     }
     case 'labeler-flip': {
       if (!floors.labelCells) return {};
@@ -241,10 +250,18 @@ function detectionFloor(
     }
     case 'targeted-flip':
       if (!floors.localLabels) return {};
-      return { attackRows: poisoned, detectionFloor: floors.localLabels.rows, saidBlind: blind('audit/local-labels') };
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.localLabels.rows,
+        saidBlind: blind('audit/local-labels'),
+      };
     case 'noise':
       if (!floors.disagreement) return {};
-      return { attackRows: poisoned, detectionFloor: floors.disagreement.rows, saidBlind: blind('audit/disagreement') };
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.disagreement.rows,
+        saidBlind: blind('audit/disagreement'),
+      };
     default:
       return {};
   }
@@ -495,7 +512,11 @@ function runTable(rows: RowResult[]): string {
         : r.family === 'conditioning'
           ? `crosses ${r.crossesAt ?? '–'}, found ${r.detectedWindow ?? 'none'}, accounts ${r.accountsNamed}/${r.accounts?.length}`
           : '',
-      outcome(r) === 'met' ? 'yes' : outcome(r) === 'below floor' ? `below floor${r.saidBlind ? ' (said)' : ''}` : 'no',
+      outcome(r) === 'met'
+        ? 'yes'
+        : outcome(r) === 'below floor'
+          ? `below floor${r.saidBlind ? ' (said)' : ''}`
+          : 'no',
       r.attackRows === undefined || r.detectionFloor === undefined
         ? '–'
         : `${r.attackRows} / ${r.detectionFloor ?? 'none'}`,

@@ -13,8 +13,8 @@ import { atLeast, SEVERITIES, type Severity } from '../core/severity.js';
 import { verdictOf } from '../core/verdict.js';
 import { toolVersion } from '../core/version.js';
 import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js';
-import { DETECTORS } from './detectors/index.js';
 import type { Floors } from './detectors/blind-spot.js';
+import { DETECTORS } from './detectors/index.js';
 import type { AuditContext, Detector } from './detectors/types.js';
 import {
   DataSource,

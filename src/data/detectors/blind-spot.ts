@@ -29,8 +29,8 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { labelShiftP } from '../stats/shift.js';
 import { binomialUpperTail } from '../stats/tests.js';
-import { type ContributorsPower, accountP, POWER_KEY as CONTRIBUTORS } from './contributors.js';
-import { type DisagreementPower, POWER_KEY as DISAGREEMENT } from './disagreement.js';
+import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './contributors.js';
+import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
 import {
@@ -197,11 +197,7 @@ function labelCellsFloor(p: LabelCellsPower, incomingRows: number) {
   const n = Math.max(1, p.accountRows);
   const r = Math.min(0.999, Math.max(p.peerRate, 0.5 / Math.max(1, incomingRows)));
   const level = p.fdr / p.tests;
-  const rows = smallest(
-    p.minCellRows,
-    n,
-    (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho) <= level,
-  );
+  const rows = smallest(p.minCellRows, n, (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho) <= level);
   return { rows, accountRows: p.accountRows, share: rows === null ? null : round(rows / n), level };
 }
 
@@ -278,7 +274,9 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
   const d = f.disagreement;
   if (
     d &&
-    (d.sensitivity < BLIND.flipSensitivity || d.flipShare > BLIND.flipRate || d.smallestClass < BLIND.smallestClass)
+    (d.sensitivity < BLIND.flipSensitivity ||
+      d.flipShare > BLIND.flipRate ||
+      d.smallestClass < BLIND.smallestClass)
   ) {
     const need =
       d.smallestClass < BLIND.smallestClass
@@ -304,7 +302,10 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
   }
   for (const t of f.trigger ?? []) {
     if (t.rows !== null && t.rows <= BLIND.triggerShare * nI) continue;
-    const what = t.kind === 'text' ? 'a text pattern (word, phrase or shape)' : 'a tabular pattern (values of up to three columns)';
+    const what =
+      t.kind === 'text'
+        ? 'a text pattern (word, phrase or shape)'
+        : 'a tabular pattern (values of up to three columns)';
     const floor =
       t.rows === null
         ? `more rows with one label than this batch of ${num(nI)} holds`
@@ -381,6 +382,45 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
         },
       ),
     );
+  }
+  return out;
+}
+
+/** Each floor in plain words (the HTML report's table), whether or not it raised a finding. */
+export function describeFloors(f: Floors): Array<{ detector: string; floor: string }> {
+  const out: Array<{ detector: string; floor: string }> = [];
+  const rows = (n: number | null, of: string) =>
+    n === null ? `none this batch could hold (${of})` : `${num(n)} ${of}`;
+  for (const t of f.trigger ?? []) {
+    out.push({
+      detector: `Trigger mining (${t.kind})`,
+      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${num(t.family)} patterns tested`,
+    });
+  }
+  const d = f.disagreement;
+  if (d) {
+    out.push({
+      detector: 'Trusted-model disagreement',
+      floor: `random flips on ${pc(d.flipShare)} of the batch (${num(d.rows)} rows); ${pc(d.sensitivity)} of flips stand out; cross-validated accuracy ${pc(d.trustedCvAccuracy)}`,
+    });
+  }
+  if (f.labelCells) {
+    out.push({
+      detector: 'Labelers per cell',
+      floor: `${rows(f.labelCells.rows, 'flips by one account in one cell')} of its typical ${num(f.labelCells.accountRows)} rows of one class`,
+    });
+  }
+  if (f.localLabels) {
+    out.push({
+      detector: 'Targeted flips',
+      floor: rows(f.localLabels.rows, `relabelled rows in one pocket (of ${f.localLabels.k + 1} neighbours)`),
+    });
+  }
+  for (const a of f.contributors ?? []) {
+    out.push({
+      detector: `Accounts (${a.role})`,
+      floor: `${rows(a.suspectRows, 'suspect rows')} or ${rows(a.disagreeRows, 'contradicted labels')} from one account of the typical ${num(a.accountRows)} rows`,
+    });
   }
   return out;
 }
