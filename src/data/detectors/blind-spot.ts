@@ -20,17 +20,22 @@
  *   - targeted flips: the smallest pocket of flipped rows whose z (local-labels.ts pocketZ, pocketP) passes
  *     Benjamini-Hochberg over the batch;
  *   - accounts: the fewest suspect or contradicted rows an account of the median size must send
- *     (contributors.ts accountP).
+ *     (contributors.ts accountP);
+ *   - drift and conditioning: the smallest steady shift, in standard errors per window, that the CUSUM
+ *     (stats/cusum.ts, the detector's own k and h) crosses within the batch's windows (reported only: what
+ *     a standard error is worth differs per series).
  * The numbers go to report.json (`floors`); a detector whose floor lies beyond what an attack of the usual
  * size would reach raises one medium finding that says so and what to add.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { cusum } from '../stats/cusum.js';
 import { labelShiftP } from '../stats/shift.js';
 import { binomialUpperTail } from '../stats/tests.js';
 import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './contributors.js';
 import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
+import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
 import {
@@ -94,6 +99,7 @@ export interface Floors {
   };
   labelCells?: { rows: number | null; accountRows: number; share: number | null; level: number };
   localLabels?: { rows: number | null; k: number; level: number };
+  drift?: { shiftSe: number | null; windows: number; series: number };
   contributors?: Array<{
     role: string;
     accountRows: number;
@@ -219,6 +225,23 @@ function localLabelsFloor(p: LocalLabelsPower, m: Float64Array) {
   return { rows: best, k: p.k, level: p.fdr / p.rows };
 }
 
+/**
+ * The smallest steady shift, in standard errors per window, that the drift CUSUM (stats/cusum.ts, with the
+ * detector's k and h) crosses within the batch's windows and that, pooled over every window, reaches the
+ * confirming z; a creep that starts at zero needs about twice as much by its last window.
+ */
+function driftFloor(p: DriftPower) {
+  const ok = (hundredths: number) => {
+    const d = hundredths / 100;
+    return (
+      cusum(new Float64Array(p.windows).fill(d), p.k, p.h).firstCrossing >= 0 &&
+      d * Math.sqrt(p.windows) >= p.zCrit
+    );
+  };
+  const at = smallest(1, 2000, ok);
+  return { shiftSe: at === null ? null : at / 100, windows: p.windows, series: p.series };
+}
+
 function contributorsFloor(p: ContributorsPower) {
   const n = p.accountRows;
   const level = p.fdr / p.tests;
@@ -258,6 +281,8 @@ export function floorsOf(ctx: AuditContext): Floors {
   if (cells) floors.labelCells = labelCellsFloor(cells, ctx.incoming.n);
   const local = sh[LOCAL_LABELS] as LocalLabelsPower | undefined;
   if (local) floors.localLabels = localLabelsFloor(local, m);
+  const drift = sh[DRIFT] as DriftPower | undefined;
+  if (drift) floors.drift = driftFloor(drift);
   const contrib = sh[CONTRIBUTORS] as ContributorsPower[] | undefined;
   if (contrib?.length) floors.contributors = contrib.map(contributorsFloor);
   return floors;
@@ -414,6 +439,15 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
     out.push({
       detector: 'Targeted flips',
       floor: rows(f.localLabels.rows, `relabelled rows in one pocket (of ${f.localLabels.k + 1} neighbours)`),
+    });
+  }
+  if (f.drift) {
+    out.push({
+      detector: 'Drift and conditioning',
+      floor:
+        f.drift.shiftSe === null
+          ? 'no steady shift crosses within the batch'
+          : `a steady shift of ${f.drift.shiftSe} standard errors in every one of ${f.drift.windows} windows (${num(f.drift.series)} series watched)`,
     });
   }
   for (const a of f.contributors ?? []) {
