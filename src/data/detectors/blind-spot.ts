@@ -330,7 +330,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     const what =
       t.kind === 'text'
         ? 'a text pattern (word, phrase or shape)'
-        : 'a tabular pattern (values of up to three columns)';
+        : 'a tabular pattern (a combination of column values)';
     const floor =
       t.rows === null
         ? `more rows with one label than this batch of ${num(nI)} holds`
