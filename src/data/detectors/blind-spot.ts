@@ -10,9 +10,9 @@
  * function (imported, never rewritten here) for the smallest attack it would reject as a lone discovery:
  *   - trigger mining: the fewest rows carrying one pattern, all with one label, whose content comes from
  *     the other classes (the trusted model's mean P(label) on such rows), for the label-shift test
- *     (stats/shift.ts labelShiftP, Bonferroni over labels) at Benjamini-Hochberg's level fdr / family; a
- *     table's conjunction is taken as common in the trusted set as the median pattern tested. The content and
- *     over-representation tests must hold too, so this is a floor: below it, no pattern is confirmed;
+ *     past lift pruning (liftOf), the label-shift test (stats/shift.ts labelShiftP, Bonferroni over labels)
+ *     at Benjamini-Hochberg's level fdr / family, and the content test (contentZ, contentP), for the most
+ *     favourable trusted support (from a pattern the trusted set never holds to one it holds often);
  *   - trusted-model disagreement: the smallest share of random flips that outnumbers the model's own
  *     confident mistakes (disagreement.ts powerOf, on the trusted rows' out-of-fold probabilities);
  *   - labelers per cell: the fewest flips one account of the median size must make in one cell
@@ -82,6 +82,7 @@ export interface TriggerFloor {
   family: number;
   level: number;
   priorRows: number;
+  /** Trusted rows of the most favourable pattern (0: a pattern the trusted set never holds). */
   trustedSupport: number;
 }
 
@@ -148,14 +149,12 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
   const level = p.fdr / p.family;
   const shareTr = new Float64Array(K);
   for (let i = 0; i < ctx.trusted.n; i++) shareTr[ctx.trusted.labels[i]] += 1 / ctx.trusted.n;
-  const byLabel: Record<string, number | null> = {};
-  let best: number | null = null;
   // What the reference expects of a plant's rows: the trusted model's reading in a table, the batch model's
   // (the pattern read the trusted way) in text, as the detector sets it.
   const plant = p.kind === 'text' && p.content ? p.content.plant : m;
-  for (let y = 0; y < K; y++) {
+  /** Fewest plant rows with label y on a pattern the trusted set holds on nt rows (null: none). */
+  const floorAt = (y: number, nt: number) => {
     // The pattern's trusted rows (and its natural incoming rows) carry y at the trusted set's own rate.
-    const nt = p.trustedSupport;
     const kt = Math.round(nt * shareTr[y]);
     const nNat = Math.round((nt * p.incomingRows) / Math.max(1, p.trustedRows));
     const kNat = Math.round(nNat * shareTr[y]);
@@ -183,9 +182,28 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
       const expectedTrusted = ((dfIn + nt) * p.trustedRows) / (p.incomingRows + p.trustedRows);
       return contentP((z - c.centre) / c.scale, pOver, expectedTrusted) <= level;
     };
-    const rows = smallest(p.minRows, Math.max(p.minRows, p.incomingRows), seen);
-    byLabel[ctx.classes[y]] = rows;
-    if (rows !== null && (best === null || rows < best)) best = rows;
+    return smallest(p.minRows, Math.max(p.minRows, p.incomingRows), seen);
+  };
+  // The most favourable pattern: unseen by the trusted set (a rare token), or held by it on a few to many rows
+  // (ordinary values that also occur naturally, whose trusted rows pin the rate down but whose natural
+  // incoming rows dilute the plant); below the smallest of these no pattern of any support is confirmed.
+  const supports = [0];
+  for (let nt = 1; nt <= p.trustedRows / 2; nt *= 2) supports.push(nt);
+  const byLabel: Record<string, number | null> = {};
+  let best: number | null = null;
+  let bestSupport = 0;
+  for (let y = 0; y < K; y++) {
+    let rowsY: number | null = null;
+    for (const nt of supports) {
+      const r = floorAt(y, nt);
+      if (r === null || (rowsY !== null && r >= rowsY)) continue;
+      rowsY = r;
+      if (best === null || r < best) {
+        best = r;
+        bestSupport = nt;
+      }
+    }
+    byLabel[ctx.classes[y]] = rowsY;
   }
   return {
     kind: p.kind,
@@ -195,7 +213,7 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
     family: p.family,
     level,
     priorRows: round(p.priorRows),
-    trustedSupport: p.trustedSupport,
+    trustedSupport: bestSupport,
   };
 }
 

@@ -291,16 +291,17 @@ export function run(ctx: AuditContext): DetectorOutput {
       verdicts = judge(base);
       if (same) break;
     }
-    powers.push({
-      role,
-      tests: verdicts.length + 1,
-      fdr: s.fdr,
-      accountRows: Math.round(median(testable.map((a) => a.rows))),
-      suspectRate: base.suspects,
-      disagreeRate: base.disagreement,
-      minRatio: s.minRatio,
-      minExcess: s.minExcess,
-    });
+    if (testable.length > 0)
+      powers.push({
+        role,
+        tests: verdicts.length + 1,
+        fdr: s.fdr,
+        accountRows: Math.round(median(testable.map((a) => a.rows))),
+        suspectRate: base.suspects,
+        disagreeRate: base.disagreement,
+        minRatio: s.minRatio,
+        minExcess: s.minExcess,
+      });
     for (const v of verdicts) {
       if (v.metric === 'suspects') v.a.suspectP = v.p;
       else v.a.disagreeP = v.p;

@@ -104,8 +104,7 @@ export interface TriggerCandidate {
 /**
  * What a lone pattern must beat in the first pass of the label-shift test: Benjamini-Hochberg's level for a
  * single discovery is fdr / family, and the expected rate's posterior is worth `priorRows` rows beside the
- * pattern's own trusted rows (a text trigger has none; a table's conjunction of ordinary values has about
- * `trustedSupport`, the median of the patterns tested).
+ * pattern's own trusted rows.
  */
 export interface TriggerPower {
   kind: 'text' | 'tabular';
@@ -115,7 +114,6 @@ export interface TriggerPower {
   minRows: number;
   /** Candidates are pruned below this lift (in a table, the lift of the pattern with one label). */
   minLift: number;
-  trustedSupport: number;
   incomingRows: number;
   trustedRows: number;
   /**
@@ -269,7 +267,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       priorRows: Math.min(s.modelPriorRows, nTr / K),
       minRows: Math.max(3, s.minSupport),
       minLift: s.minLift,
-      trustedSupport: 0,
       incomingRows: nUnique,
       trustedRows: nTr,
     };
@@ -629,7 +626,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
-  const supports = family.map((c) => c.dfTr);
   const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
   const power: TriggerPower = {
     content: {
@@ -648,7 +644,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     priorRows,
     minRows: Math.max(3, s.minSupport),
     minLift: s.minLift,
-    trustedSupport: space.kind === 'text' || supports.length === 0 ? 0 : Math.round(median(supports)),
     incomingRows: nUnique,
     trustedRows: nTr,
   };

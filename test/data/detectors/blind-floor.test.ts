@@ -76,7 +76,7 @@ describe('the audit reports the smallest trigger it could see', () => {
     expect(above.report.findings.some((x) => x.rule === 'audit/trigger' && /"zq/.test(x.message))).toBe(true);
   }, 120_000);
 
-  it('a table with 100 trusted rows: the finding names the rows a conjunction needs', async () => {
+  it('a table with 60 trusted rows: the finding names the rows a conjunction needs', async () => {
     const dir = tmpDir();
     const r = rng(11);
     const pick = (xs: string[]) => xs[Math.floor(r() * xs.length)];
@@ -86,7 +86,7 @@ describe('the audit reports the smallest trigger it could see', () => {
       return [colour, pick(['s', 'm', 'l']), pick(['a', 'b', 'c', 'd']), pick(['x', 'y']), String(y)];
     };
     const header = ['colour', 'size', 'shape', 'kind', 'label'];
-    writeCsv(join(dir, 'trusted.csv'), header, Array.from({ length: 100 }, row));
+    writeCsv(join(dir, 'trusted.csv'), header, Array.from({ length: 60 }, row));
     writeCsv(join(dir, 'incoming.csv'), header, Array.from({ length: 1300 }, row));
     const run = await runAudit({
       trusted: join(dir, 'trusted.csv'),
@@ -102,7 +102,7 @@ describe('the audit reports the smallest trigger it could see', () => {
     );
     expect(f?.severity).toBe('medium');
     expect(f?.message).toContain(
-      `with 100 trusted rows and 1,300 incoming, a tabular pattern (a combination of column values) needs ${t!.rows === null ? 'more rows with one label than this batch' : `at least ${t!.rows} rows with one label`}`,
+      `with 60 trusted rows and 1,300 incoming, a tabular pattern (a combination of column values) needs ${t!.rows === null ? 'more rows with one label than this batch' : `at least ${t!.rows} rows with one label`}`,
     );
     if (t!.rows !== null) expect(t!.rows).toBeGreaterThan(13);
   }, 60_000);
