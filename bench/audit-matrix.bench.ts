@@ -113,6 +113,12 @@ interface RowResult {
   detectedWindow?: number;
   accounts?: string[];
   accountsNamed?: number;
+  /** The poison's size as the relevant detector counts it (rows; per rogue labeler for labeler flips). */
+  attackRows?: number;
+  /** The smallest attack of this family the audit said it could see (report.json floors); null: none. */
+  detectionFloor?: number | null;
+  /** The audit raised an audit/blind-spot finding for the detector that judges this family. */
+  saidBlind?: boolean;
   cl?: Scores;
   clQuarantinedPct?: number;
   ss?: Scores;
@@ -194,6 +200,106 @@ function childCpuSeconds(): number {
   }
 }
 
+/** report.json `floors` (src/data/detectors/blind-spot.ts), as far as the matrix reads it. */
+interface Floors {
+  trigger?: Array<{ kind: string; rows: number | null; byLabel: Record<string, number | null> }>;
+  disagreement?: { rows: number };
+  labelCells?: { rows: number | null };
+  localLabels?: { rows: number | null };
+}
+
+/**
+ * Which of the audit's own floors judges a family, and the attack's size in the same units: trigger families
+ * by the trigger floor of their kind for the target label (every poisoned row counted as carrying the one
+ * pattern: an upper bound on any one pattern's rows), labeler flips by the per-cell floor against each
+ * rogue's share, targeted flips by the pocket floor, random flips by the disagreement floor.
+ */
+function detectionFloor(
+  family: Family,
+  c: MatrixCase,
+  floors: Floors | undefined,
+  findings: Finding[],
+): Pick<RowResult, 'attackRows' | 'detectionFloor' | 'saidBlind'> {
+  if (!floors) return {};
+  const d = c.truth.details;
+  const target = d.target === undefined ? undefined : String(d.target);
+  const blind = (id: string) =>
+    findings.some((f) => f.rule === 'audit/blind-spot' && f.evidence?.detector === id);
+  const trigger = (kinds: string[]) => {
+    const fs = (floors.trigger ?? []).filter((t) => kinds.includes(t.kind));
+    if (!fs.length) return undefined;
+    const of = (t: (typeof fs)[number]) =>
+      target !== undefined && target in t.byLabel ? t.byLabel[target] : t.rows;
+    const vals = fs.map(of);
+    // The most favourable space: below it no space could see the pattern.
+    const finite = vals.filter((v): v is number => v !== null);
+    return finite.length ? Math.min(...finite) : null;
+  };
+  const poisoned = c.truth.poisoned.length;
+  switch (family) {
+    case 'text-trigger':
+    case 'header-trigger':
+    case 'structural':
+    case 'tabular-conjunction':
+    case 'pixel-patch': {
+      const kinds = family === 'tabular-conjunction' || family === 'pixel-patch' ? ['tabular'] : ['text'];
+      const fl = trigger(kinds);
+      return fl === undefined
+        ? {}
+        : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
+    }
+    case 'campaign': {
+      if (d.payload === 'trigger') {
+        const fl = trigger(['text', 'tabular']);
+        return fl === undefined
+          ? {}
+          : { attackRows: poisoned, detectionFloor: fl, saidBlind: blind('audit/trigger') };
+      }
+      if (!floors.disagreement) return {};
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.disagreement.rows,
+        saidBlind: blind('audit/disagreement'),
+      };
+    }
+    case 'labeler-flip': {
+      if (!floors.labelCells) return {};
+      const rogues = Math.max(1, ((d.rogueLabelers as unknown[]) ?? []).length);
+      return {
+        attackRows: Math.round(poisoned / rogues),
+        detectionFloor: floors.labelCells.rows,
+        saidBlind: blind('audit/label-cells'),
+      };
+    }
+    case 'targeted-flip':
+      if (!floors.localLabels) return {};
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.localLabels.rows,
+        saidBlind: blind('audit/local-labels'),
+      };
+    case 'noise':
+      if (!floors.disagreement) return {};
+      return {
+        attackRows: poisoned,
+        detectionFloor: floors.disagreement.rows,
+        saidBlind: blind('audit/disagreement'),
+      };
+    default:
+      return {};
+  }
+}
+
+/** met; below the floor the audit itself reported (blind, and it said so or not); or silently missed. */
+function outcome(r: RowResult): 'met' | 'below floor' | 'missed' | 'error' {
+  if (r.error) return 'error';
+  if (FLOORS[r.family].met(r)) return 'met';
+  if (r.attackRows !== undefined && r.detectionFloor !== undefined) {
+    if (r.detectionFloor === null || r.attackRows < r.detectionFloor) return 'below floor';
+  }
+  return 'missed';
+}
+
 async function runCell(cell: Cell, seed: number): Promise<RowResult> {
   const base = loadMatrixDataset(cell.dataset, PATHS);
   const c = generateCell(base, cell.family, cell.params, seed);
@@ -237,7 +343,9 @@ async function runCell(cell: Cell, seed: number): Promise<RowResult> {
     const report = JSON.parse(readFileSync(join(dir, 'out', 'report.json'), 'utf8')) as {
       findings: Finding[];
       detectors: Array<{ id: string; seconds: number }>;
+      floors?: Floors;
     };
+    Object.assign(out, detectionFloor(cell.family, c, report.floors, report.findings));
     const quarantined = readRows(join(dir, 'out', `quarantined.${c.format}`), c.format);
     const ranked = quarantined
       .sort((a, b) => Number(b.antidote_score) - Number(a.antidote_score))
@@ -321,6 +429,14 @@ const p0 = (s: Scores | undefined) => (s ? (Number.isNaN(s.precision) ? 0 : s.pr
 const r0 = (s: Scores | undefined) => (s ? (Number.isNaN(s.recall) ? 0 : s.recall) : 0);
 const r70 = (s: Scores | undefined) => (s ? (Number.isNaN(s.recallAt70) ? 0 : s.recallAt70) : 0);
 
+/** Runs met, below the audit's own detection floor (of which it said so in a blind-spot finding), missed. */
+function outcomes(rs: RowResult[]): string {
+  const o = rs.map(outcome);
+  const below = rs.filter((_, i) => o[i] === 'below floor');
+  const n = (k: string) => o.filter((x) => x === k).length;
+  return `${n('met')} / ${below.length} (${below.filter((r) => r.saidBlind).length}) / ${n('missed')}`;
+}
+
 function familyTable(rows: RowResult[]): string {
   const out: Array<Array<string | number>> = [];
   for (const fam of FAMILIES) {
@@ -355,6 +471,7 @@ function familyTable(rows: RowResult[]): string {
         : '–',
       fl.text,
       `${cellsMet}/${rs.length}`,
+      outcomes(rs),
       pass ? 'PASS' : '**FAIL**',
       f2(Math.max(...rs.map((r) => r.seconds))),
       rs.length - ok.length,
@@ -372,6 +489,7 @@ function familyTable(rows: RowResult[]): string {
       'SS P / R',
       'floor',
       'runs meeting it',
+      'met / below detection floor (said) / missed',
       'family',
       'max s',
       'errors',
@@ -397,6 +515,7 @@ function runTable(rows: RowResult[]): string {
       'SS P/R',
       'extra',
       'met',
+      'attack / floor',
       's',
       'CPU s',
       'trigger s',
@@ -419,7 +538,14 @@ function runTable(rows: RowResult[]): string {
         : r.family === 'conditioning'
           ? `crosses ${r.crossesAt ?? '–'}, found ${r.detectedWindow ?? 'none'}, accounts ${r.accountsNamed}/${r.accounts?.length}`
           : '',
-      FLOORS[r.family].met(r) ? 'yes' : 'no',
+      outcome(r) === 'met'
+        ? 'yes'
+        : outcome(r) === 'below floor'
+          ? `below floor${r.saidBlind ? ' (said)' : ''}`
+          : 'no',
+      r.attackRows === undefined || r.detectionFloor === undefined
+        ? '–'
+        : `${r.attackRows} / ${r.detectionFloor ?? 'none'}`,
       r.seconds.toFixed(1),
       r.cpuSeconds === undefined ? '–' : r.cpuSeconds.toFixed(1),
       f2(r.triggerSeconds),
@@ -620,7 +746,11 @@ variants: bench/audit-matrix/README.md, sources and licences: bench/audit-matrix
 P, R: precision and recall of the quarantined rows (a run that quarantines nothing has P = 0 when there was
 poison); R@P≥0.7: best recall over the quarantined rows ranked by score while precision stays ≥ 0.7. Family
 figures are means over runs; PASS/FAIL compares them with the floor (conditioning and clean controls: every run
-must meet it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
+must meet it). Each run missing it is either **below the detection floor** (the poison is smaller than the smallest
+attack of its kind the audit itself reported it could see, report.json \`floors\`: trigger families against the
+trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue
+against the per-cell floor; targeted flips against the pocket floor; random flips against the disagreement
+floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
 on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
 audit command's wall time on a machine shared with other jobs (upper bounds).
 

@@ -13,6 +13,7 @@ import { atLeast, SEVERITIES, type Severity } from '../core/severity.js';
 import { verdictOf } from '../core/verdict.js';
 import { toolVersion } from '../core/version.js';
 import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js';
+import type { Floors } from './detectors/blind-spot.js';
 import { DETECTORS } from './detectors/index.js';
 import type { AuditContext, Detector } from './detectors/types.js';
 import {
@@ -89,6 +90,8 @@ export interface AuditReport {
   detectors: DetectorRun[];
   findings: Finding[];
   charts: Record<string, unknown>;
+  /** The smallest attack each detector could see in this batch (src/data/detectors/blind-spot.ts). */
+  floors?: Floors;
   outputs?: {
     dir: string;
     accepted: string;
@@ -362,6 +365,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       detectors: runs,
       findings,
       charts,
+      ...(ctx.shared.floors ? { floors: ctx.shared.floors as Floors } : {}),
       timings,
     };
     return {

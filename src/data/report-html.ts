@@ -4,9 +4,11 @@
  * renderer 'none', shared with the gate report in src/report/charts.ts), so the page opens anywhere, offline,
  * and can be attached to a ticket.
  */
+
 import type { Finding } from '../core/finding.js';
 import { chartSvg as svgOf, type VegaLiteSpec } from '../report/charts.js';
 import type { AuditReport } from './audit.js';
+import { describeFloors } from './detectors/blind-spot.js';
 
 const esc = (s: unknown): string =>
   String(s ?? '')
@@ -240,6 +242,10 @@ export async function renderAuditHtml(r: AuditReport): Promise<string> {
   const findings = r.findings.length
     ? `<table><tr><th>severity</th><th>finding</th><th>rows</th><th>rule</th></tr>${r.findings.map(findingRow).join('')}</table>`
     : '<p class="muted">No findings.</p>';
+  const floors = r.floors ? describeFloors(r.floors) : [];
+  const floorTable = floors.length
+    ? `<p class="muted">The smallest attack each detector could see in this batch, from its own test at the audit's error control (report.json <code>floors</code>); a smaller attack passes unseen.</p><table><tr><th>detector</th><th>smallest attack it could see</th></tr>${floors.map((x) => `<tr><td>${esc(x.detector)}</td><td>${esc(x.floor)}</td></tr>`).join('')}</table>`
+    : '';
   const detectors = `<table><tr><th>detector</th><th>status</th><th>findings</th><th>rows flagged</th><th>seconds</th></tr>${r.detectors
     .map(
       (d) =>
@@ -281,6 +287,7 @@ ${r.notes.length ? `<ul>${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul
     )
     .join('')}</div>
 <h2>Findings</h2>${findings}
+${floorTable ? `<h2>What the audit could see</h2>${floorTable}` : ''}
 <h2>Detectors</h2>${detectors}
 <h2>Outputs</h2>${outputs}
 </body></html>

@@ -135,7 +135,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoOutcome> {
   );
 
   // Flips the audit could not see: say why, in the audit's own words (its blind-spot finding).
-  const blind = ar.findings.find((f) => f.rule === 'audit/blind-spot');
+  const blind = ar.findings.find(
+    (f) => f.rule === 'audit/blind-spot' && f.evidence?.detector === 'audit/disagreement',
+  );
   if (flipsCaught < batch.flippedRows.length / 2) {
     say(
       blind

@@ -183,6 +183,37 @@ function populationRate(
   return Math.min(0.5, Math.max(Number.isNaN(wm) ? 0 : wm, 1 / Math.max(2, totalRows)));
 }
 
+/**
+ * One account's test: x of its n rows suspect (or contradicted) against the population rate p0. Only accounts
+ * far enough above their peers are worth a p-value (p = 1 otherwise: conservative).
+ */
+export function accountP(
+  x: number,
+  n: number,
+  p0: number,
+  s: Pick<ContributorsSettings, 'minRatio' | 'minExcess'>,
+): { p: number; ok: boolean } {
+  const rate = x / n;
+  const ok = rate >= p0 * s.minRatio && rate - p0 >= s.minExcess;
+  return { p: ok ? binomialUpperTail(x, n, p0) : 1, ok };
+}
+
+/**
+ * What blind-spot.ts reads, per account role: the tests made (Benjamini-Hochberg's level for one discovery
+ * is fdr / tests), an account of the median size, and the population rates it is judged against.
+ */
+export interface ContributorsPower {
+  role: Role;
+  tests: number;
+  fdr: number;
+  accountRows: number;
+  suspectRate: number;
+  disagreeRate?: number;
+  minRatio: number;
+  minExcess: number;
+}
+export const POWER_KEY = 'power/contributors';
+
 export function run(ctx: AuditContext): DetectorOutput {
   const s = settingsFor(ctx, meta.id, CONTRIBUTORS_DEFAULTS);
   const inc = ctx.incoming;
@@ -204,6 +235,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
   const charts: Record<string, unknown> = {};
+  const powers: ContributorsPower[] = [];
 
   for (const role of ['source', 'labeler'] as const) {
     const col = accountColumn(inc, role);
@@ -228,11 +260,8 @@ export function run(ctx: AuditContext): DetectorOutput {
       for (const metric of metrics) {
         const p0 = p0s[metric.name];
         for (const a of candidates) {
-          const x = metric.count(a);
-          const rate = x / a.rows;
-          const ok = rate >= p0 * s.minRatio && rate - p0 >= s.minExcess;
-          // Only accounts far enough above their peers are worth a p-value (p = 1 otherwise: conservative).
-          tests.push({ a, metric: metric.name, p: ok ? binomialUpperTail(x, a.rows, p0) : 1, ok });
+          const { p, ok } = accountP(metric.count(a), a.rows, p0, s);
+          tests.push({ a, metric: metric.name, p, ok });
         }
       }
       const reject = benjaminiHochberg(
@@ -262,6 +291,17 @@ export function run(ctx: AuditContext): DetectorOutput {
       verdicts = judge(base);
       if (same) break;
     }
+    if (testable.length > 0)
+      powers.push({
+        role,
+        tests: verdicts.length + 1,
+        fdr: s.fdr,
+        accountRows: Math.round(median(testable.map((a) => a.rows))),
+        suspectRate: base.suspects,
+        disagreeRate: base.disagreement,
+        minRatio: s.minRatio,
+        minExcess: s.minExcess,
+      });
     for (const v of verdicts) {
       if (v.metric === 'suspects') v.a.suspectP = v.p;
       else v.a.disagreeP = v.p;
@@ -400,7 +440,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const rows: RowFlag[] = [];
   for (let i = 0; i < inc.n; i++)
     if (scores[i] > 0) rows.push({ row: i, score: scores[i], reason: reasons.get(i)! });
-  return { findings, rows, charts };
+  return { findings, rows, charts, publish: { [POWER_KEY]: powers } };
 }
 
 function rankP(a: AccountStats): number {

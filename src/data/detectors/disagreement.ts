@@ -83,6 +83,13 @@ export interface Power {
   smallestClass: number;
 }
 
+/** What blind-spot.ts reads: the trusted model's cross-validated accuracy and its power against flips. */
+export interface DisagreementPower {
+  accuracy: number;
+  power: Power;
+}
+export const POWER_KEY = 'power/disagreement';
+
 /** A label "stands out" when the model prefers another label and clean rows of that class reach its P this low this rarely. */
 const STANDS_OUT = 0.01;
 
@@ -110,47 +117,6 @@ export function powerOf(cv: Float32Array, y: Int32Array, K: number, refs: ClassR
     minFlipRate: sensitivity > 0 ? Math.min(1, (falseAlarm + 1 / Math.max(1, y.length)) / sensitivity) : 1,
     smallestClass: present.length ? Math.min(...present) : 0,
   };
-}
-
-export const blindMeta: RuleMeta = {
-  id: 'audit/blind-spot',
-  title: 'Label flips the trusted set is too small or too weak to see',
-  severity: 'medium',
-  atlas: ATLAS.poisonData,
-  rationale:
-    'Label-flip detection judges each label by a model of the trusted set. When that model is weak (few ' +
-    'trusted rows, few per class, features that barely predict the label), flipped labels look like the ' +
-    'model’s own mistakes and pass: a clean verdict then means "could not tell", and the user must know.',
-};
-
-/** Below these the audit says it cannot see label flips well. */
-const POWER_FLOOR = { sensitivity: 0.5, minFlipRate: 0.1, smallestClass: 20 };
-
-function blindFinding(ctx: AuditContext, accuracy: number, power: Power) {
-  const weak =
-    power.sensitivity < POWER_FLOOR.sensitivity ||
-    power.minFlipRate > POWER_FLOOR.minFlipRate ||
-    power.smallestClass < POWER_FLOOR.smallestClass;
-  if (!weak) return undefined;
-  const pc = (x: number) => `${Math.round(100 * x)}%`;
-  const small = power.smallestClass < POWER_FLOOR.smallestClass;
-  const need = small
-    ? `at least ${POWER_FLOOR.smallestClass * 5} reviewed rows per class`
-    : `more reviewed rows (${ctx.trusted.n} now) or features that predict the label better`;
-  return makeFinding(
-    blindMeta,
-    `Label flips can pass unseen: the trusted model's cross-validated accuracy is ${pc(accuracy)} on ${ctx.trusted.n} trusted rows (smallest class ${power.smallestClass}), so only ${pc(power.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(power.minFlipRate)} of the batch are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
-    {
-      evidence: {
-        trustedCvAccuracy: Number(accuracy.toFixed(4)),
-        flipSensitivity: Number(power.sensitivity.toFixed(3)),
-        falseAlarm: Number(power.falseAlarm.toFixed(4)),
-        minFlipRate: Number(power.minFlipRate.toFixed(3)),
-        smallestClass: power.smallestClass,
-        trustedRows: ctx.trusted.n,
-      },
-    },
-  );
 }
 
 const logit = (p: number) => Math.log(Math.max(p, 1e-9) / Math.max(1 - p, 1e-9));
@@ -424,8 +390,6 @@ export function run(ctx: AuditContext): DetectorOutput {
       ),
     );
   }
-  const blind = blindFinding(ctx, accuracy, power);
-  if (blind) findings.push(blind);
   findings.push(
     makeFinding(
       meta,
@@ -445,7 +409,12 @@ export function run(ctx: AuditContext): DetectorOutput {
   return {
     findings,
     rows,
-    publish: { trustedProba: proba, confidentIssue: cl.issue, cvProba: cvp },
+    publish: {
+      trustedProba: proba,
+      confidentIssue: cl.issue,
+      cvProba: cvp,
+      [POWER_KEY]: { accuracy, power } satisfies DisagreementPower,
+    },
     charts: { disagreement: { significant: nSig, confidentLearning: cl.issues, rows: n } },
   };
 }

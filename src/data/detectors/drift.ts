@@ -42,6 +42,19 @@ export const meta: RuleMeta = {
     'window where it first crosses the threshold is the one to investigate.',
 };
 
+/**
+ * What blind-spot.ts reads: the CUSUM's reference value k and threshold h (set for `series` series over
+ * `windows` windows), and the pooled z a crossing must also reach to stand.
+ */
+export interface DriftPower {
+  h: number;
+  k: number;
+  windows: number;
+  series: number;
+  zCrit: number;
+}
+export const POWER_KEY = 'power/drift';
+
 export const DRIFT_DEFAULTS = {
   /** Number of equal-count time windows (used unless windowDuration or windowRows is set). */
   windows: 8,
@@ -535,7 +548,10 @@ export function run(ctx: AuditContext): DetectorOutput {
         .slice(0, 5)
         .map((c) => ({ series: describe(ctx, c.sr), threshold: h, path: Array.from(c.path, round) })),
     },
-    publish: { driftFirstWindow: crossed.length ? crossed[0].first + 1 : null },
+    publish: {
+      driftFirstWindow: crossed.length ? crossed[0].first + 1 : null,
+      [POWER_KEY]: { h, k: s.cusumK, windows: W, series: series.length, zCrit } satisfies DriftPower,
+    },
   };
 }
 

@@ -3,6 +3,7 @@
  * Stage 1 runs in this order (disagreement first: it fits the trusted model the others reuse); stage 2
  * (aggregators) runs after, with `ctx.shared.suspicion` filled in.
  */
+import { detector as blindSpot } from './blind-spot.js';
 import { detector as contributors } from './contributors.js';
 import { detector as disagreement } from './disagreement.js';
 import { detector as drift } from './drift.js';
@@ -24,6 +25,8 @@ export const DETECTORS: Detector[] = [
   representations,
   drift,
   contributors,
+  // Last: reads what every other detector published about its own test.
+  blindSpot,
 ];
 
 export function detectorCatalog(): Map<string, Detector['meta']> {

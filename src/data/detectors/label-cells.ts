@@ -53,6 +53,22 @@ export const LABEL_CELLS_DEFAULTS = {
   maxReported: 25,
 };
 type Settings = typeof LABEL_CELLS_DEFAULTS;
+
+/**
+ * What a lone flagged (account, cell) must beat: Benjamini-Hochberg's level for one discovery among `tests`
+ * (the tests made, plus the one an attacker would add), for an account of the median size in one predicted
+ * class against the median peer rate of a cell, widened by the median spread across accounts.
+ */
+export interface LabelCellsPower {
+  tests: number;
+  fdr: number;
+  minCellRows: number;
+  minRatio: number;
+  accountRows: number;
+  peerRate: number;
+  rho: number;
+}
+export const POWER_KEY = 'power/label-cells';
 type Role = 'source' | 'labeler';
 
 interface CellTest {
@@ -120,7 +136,7 @@ export function inlierRate(rates: number[], ns: number[]): number {
 }
 
 /** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
-function cellP(x: number, n: number, r: number, rho: number): number {
+export function cellP(x: number, n: number, r: number, rho: number): number {
   const f = 1 / (1 + (n - 1) * rho);
   return binomialUpperTail(Math.round(x * f), Math.max(1, Math.round(n * f)), r);
 }
@@ -131,12 +147,23 @@ function argmaxRow(proba: Float32Array, i: number, K: number): number {
   return best;
 }
 
+/**
+ * What a typical account's test looks like (blind-spot.ts reads it to compute the floor): rows an account
+ * sends that the model reads as one class, the peers' rate of one off-diagonal cell, the accounts' spread.
+ */
+export interface CellProfile {
+  accountRows: number[];
+  cellRates: number[];
+  rhos: number[];
+}
+
 function testsForRole(
   ctx: AuditContext,
   role: Role,
   col: Categorical,
   pred: Int32Array,
   s: Settings,
+  profile: CellProfile,
 ): CellTest[] {
   const inc = ctx.incoming;
   const K = ctx.classes.length;
@@ -178,6 +205,15 @@ function testsForRole(
     groups.push({ name: `(${fresh.length} new accounts)`, codes: fresh });
   }
   if (groups.length < 3) return [];
+  for (const g of groups) {
+    if (g.codes.length > 1) continue;
+    for (let p = 0; p < K; p++) {
+      const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+      if (n > 0) profile.accountRows.push(n);
+    }
+  }
+  for (let p = 0; p < K; p++)
+    for (let y = 0; y < K; y++) if (p !== y && N[p] > 0) profile.cellRates.push(X[p * K + y] / N[p]);
   const sum = (codes: number[], map: Map<number, number>, key: (a: number) => number) =>
     codes.reduce((t, a) => t + (map.get(key(a)) ?? 0), 0);
 
@@ -203,6 +239,7 @@ function testsForRole(
     const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
     const trimmed = inlierRate(rates, ns);
     const rho = overdispersion(rates, ns, Number.isNaN(wm) ? X[p * K + y] / Math.max(1, N[p]) : wm);
+    profile.rhos.push(rho);
     for (const g of groups) {
       const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
       if (x < s.minCellRows) continue;
@@ -259,10 +296,23 @@ export function run(ctx: AuditContext): DetectorOutput {
   for (let i = 0; i < inc.n; i++) pred[i] = argmaxRow(proba, i, K);
   const tests: CellTest[] = [];
   const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
+  const profile: CellProfile = { accountRows: [], cellRates: [], rhos: [] };
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
-    if (col) for (const t of testsForRole(ctx, role, col, pred, s)) tests.push(t);
+    if (col) for (const t of testsForRole(ctx, role, col, pred, s, profile)) tests.push(t);
   }
+  const power: LabelCellsPower | undefined =
+    profile.accountRows.length > 0
+      ? {
+          tests: tests.length + 1,
+          fdr: s.fdr,
+          minCellRows: s.minCellRows,
+          minRatio: s.minRatio,
+          accountRows: Math.round(median(profile.accountRows)),
+          peerRate: median(profile.cellRates),
+          rho: profile.rhos.length ? median(profile.rhos) : 0,
+        }
+      : undefined;
   const reject = benjaminiHochberg(
     tests.map((t) => t.p),
     s.fdr,
@@ -322,7 +372,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the trusted model contradicts more often than its peers' (${extra.rows} rows raised).`;
     (f.evidence as Record<string, unknown>).spreadFlipShare = Number(extra.share.toFixed(3));
   }
-  return { findings, rows, publish: { labelCellRows: explained } };
+  return { findings, rows, publish: { labelCellRows: explained, [POWER_KEY]: power } };
 }
 
 /**

@@ -67,6 +67,27 @@ export const LOCAL_LABELS_DEFAULTS = {
 };
 type Settings = typeof LOCAL_LABELS_DEFAULTS;
 
+/** How far O neighbours with the label stand above the E the trusted model expects (spread V). */
+export function pocketZ(O: number, E: number, V: number): number {
+  return (O - E) / Math.sqrt(V + 0.25);
+}
+
+/** A row's p-value: its z against the batch's robust centre and spread of z. */
+export function pocketP(z: number, mid: number, spread: number): number {
+  return normalUpperTail((z - Math.max(0, mid)) / spread);
+}
+
+/** What blind-spot.ts reads: the batch's centre and spread of z, the neighbourhood and the error rate. */
+export interface LocalLabelsPower {
+  rows: number;
+  k: number;
+  fdr: number;
+  mid: number;
+  spread: number;
+  maxExpected: number;
+}
+export const POWER_KEY = 'power/local-labels';
+
 interface Space {
   dim: number;
   trusted: Float32Array;
@@ -214,7 +235,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
         E += pj;
         V += pj * (1 - pj);
       }
-      z[q] = (O - E) / Math.sqrt(V + 0.25);
+      z[q] = pocketZ(O, E, V);
       share[q] = O / (seen + 1);
       expected[q] = E / (seen + 1);
       let best = 0;
@@ -232,7 +253,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const p = new Float64Array(inc.n);
   for (let i = 0; i < inc.n; i++) {
     const deep = other[i] && expected[i] <= s.maxExpected && !explained?.[i];
-    p[i] = deep ? normalUpperTail((z[i] - Math.max(0, mid)) / spread) : 1;
+    p[i] = deep ? pocketP(z[i], mid, spread) : 1;
   }
   const reject = benjaminiHochberg(p, s.fdr);
   const flagged: number[] = [];
@@ -267,7 +288,12 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
       reason: `label ${ctx.classes[inc.labels[i]]} shared by ${Math.round(100 * share[i])}% of its nearest incoming rows where the trusted model expects ${Math.round(100 * expected[i])}%`,
     });
   }
-  return { findings: findingsOf(ctx, flagged, share, expected, strongRows), rows };
+  const power: LocalLabelsPower = { rows: inc.n, k, fdr: s.fdr, mid, spread, maxExpected: s.maxExpected };
+  return {
+    findings: findingsOf(ctx, flagged, share, expected, strongRows),
+    rows,
+    publish: { [POWER_KEY]: power },
+  };
 }
 
 function findingsOf(

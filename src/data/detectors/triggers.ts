@@ -66,6 +66,14 @@ export const meta: RuleMeta = {
 
 type Settings = typeof TRIGGER_DEFAULTS;
 
+/** The label is chosen by the test (the one that departs most): Bonferroni over the K labels. */
+export function chosenLabelP(p: number, K: number): number {
+  return Math.min(1, K * p);
+}
+
+/** Where run() publishes its TriggerPower list for the blind-spot report. */
+export const POWER_KEY = 'power/trigger';
+
 /** Share of `fdr` spent on shapes, which have no content test to confirm them. */
 const SHAPE_BUDGET = 0.1;
 
@@ -92,11 +100,66 @@ export interface TriggerCandidate {
   confirmed: boolean;
 }
 
+/**
+ * What a lone pattern must beat in the first pass of the label-shift test: Benjamini-Hochberg's level for a
+ * single discovery is fdr / family, and the expected rate's posterior is worth `priorRows` rows beside the
+ * pattern's own trusted rows.
+ */
+export interface TriggerPower {
+  kind: 'text' | 'tabular';
+  family: number;
+  fdr: number;
+  priorRows: number;
+  minRows: number;
+  /** Candidates are pruned below this lift (in a table, the lift of the pattern with one label). */
+  minLift: number;
+  incomingRows: number;
+  trustedRows: number;
+  /**
+   * The content test, for patterns with content: per label, the batch model's mean and spread of P(label) on
+   * that label's rows, and its mean P(label) on rows labelled otherwise (what a plant's content reads as);
+   * the empirical null's centre and scale for the batch reading and the trusted reading.
+   */
+  content?: {
+    mu: number[];
+    sd: number[];
+    plant: number[];
+    centre: number;
+    scale: number;
+    centreR: number;
+    scaleR: number;
+    minTrustedReadZ: number;
+  };
+}
+
+/** How much more often the batch carries a pattern than the trusted set (half a row added to the trusted count). */
+export function liftOf(dfIn: number, nIn: number, dfTr: number, nTr: number): number {
+  return dfIn / nIn / ((dfTr + 0.5) / (nTr + 0.5));
+}
+
+/** Content contradiction of n rows whose mean P(label) is `mean`, against the label's rows (mu, sd), in SEs. */
+export function contentZ(mu: number, sd: number, mean: number, n: number): number {
+  return (mu - mean) / (sd / Math.sqrt(n));
+}
+
+/**
+ * The content test's p-value: content contradiction (z, standardised by the empirical null) combined with
+ * over-representation by weighted Stouffer; over-representation counts in proportion to what the trusted set
+ * can say about the pattern (expected trusted occurrences under the null; a small reference says little).
+ */
+export function contentP(zC: number, pOver: number, expectedTrusted: number): number {
+  const wOver = Math.min(1, expectedTrusted / 5);
+  const zOver = normalQuantileUpper(Math.max(1e-300, pOver));
+  return normalUpperTail((wOver * Math.min(37, zOver) + zC) / Math.sqrt(wOver * wOver + 1));
+}
+
 interface Mining {
   confirmed: Mined[];
   tested: Mined[];
   capped: boolean;
   family: number;
+  /** What the first-pass test of a lone pattern used (blind-spot.ts reads it to compute the floor). */
+  power?: TriggerPower;
   /** Candidate occurrences of each distinct incoming row, and each candidate's index in them. */
   occ?: Occurrences;
   indexOf?: Map<Mined, number>;
@@ -147,7 +210,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     let dfTr = 0;
     const ts = ctr.find(key);
     if (ts >= 0) for (let c = 0; c < K; c++) dfTr += ctr.countAt(ts, c);
-    const lift = df / nUnique / ((dfTr + 0.5) / (nTr + 0.5));
+    const lift = liftOf(df, nUnique, dfTr, nTr);
     supported++;
     // Pruned by support and lift. In a table, by the lift of the pattern with one of its labels: a
     // conjunction of ordinary values is as common as in the reference, only its rows with the target label
@@ -158,7 +221,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     if (labelPruned)
       for (let c = 0; c < K; c++) {
         const kt = ts >= 0 ? ctr.countAt(ts, c) : 0;
-        liftY = Math.max(liftY, cin.countAt(sl, c) / nUnique / ((kt + 0.5) / (nTr + 0.5)));
+        liftY = Math.max(liftY, liftOf(cin.countAt(sl, c), nUnique, kt, nTr));
       }
     if (liftY < s.minLift) return;
     passed++;
@@ -194,8 +257,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       pContent: 1,
     });
   });
-  if (cands.length === 0)
-    return { confirmed: [], tested: [], capped, family: labelPruned ? supported : passed };
+  if (cands.length === 0) {
+    const family = labelPruned ? supported : passed;
+    const power: TriggerPower = {
+      kind: space.kind,
+      family: Math.max(1, family),
+      fdr: s.fdr,
+      priorRows: Math.min(s.modelPriorRows, nTr / K),
+      minRows: Math.max(3, s.minSupport),
+      minLift: s.minLift,
+      incomingRows: nUnique,
+      trustedRows: nTr,
+    };
+    return { confirmed: [], tested: [], capped, family, power };
+  }
   const indexOf = new Map(cands.map((c, ci) => [c, ci]));
 
   const tm = trustedModel(ctx);
@@ -327,8 +402,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       c.sumP = sumP[o];
       c.purity = c.kIn / c.dfIn;
       c.expected = expectedRate(c.dfIn, c.kTr, c.dfTr, c.sumP, priorRows);
-      // The label is chosen by the test: Bonferroni over the K labels.
-      c.pShift = Math.min(1, K * bestP);
+      c.pShift = chosenLabelP(bestP, K);
     });
   chooseLabels();
   // Suspects, masked in every row that carries them: a nominally significant label shift, or a label-pure
@@ -361,6 +435,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const nContra = new Int32Array(C * K);
   const mom = new Float64Array(K * 2);
   const baseN = new Float64Array(K);
+  // Mean P(c) under the batch model over rows labelled otherwise: what a plant's content reads as (power).
+  const otherP = new Float64Array(K);
+  const otherN = new Float64Array(K);
   stamp.fill(-1);
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
@@ -370,6 +447,11 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     logitsOf(model, X, i, z);
     logitsOf(fm, X, i, zc);
     const pc = probOf(zc, y);
+    for (let c = 0; c < K; c++) {
+      if (c === y) continue;
+      otherP[c] += probOf(zc, c);
+      otherN[c]++;
+    }
     baseN[y]++;
     mom[y * 2] += pc;
     mom[y * 2 + 1] += pc * pc;
@@ -430,14 +512,17 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     s.fdr,
     familySize,
   );
+  const labelMoments = (y: number) => {
+    const nn = baseN[y];
+    const mu = nn ? mom[y * 2] / nn : 0.5;
+    return { mu, sd: Math.sqrt(Math.max(1e-9, nn ? mom[y * 2 + 1] / nn - mu * mu : 0.25)) };
+  };
   for (const c of family) {
     // Content contradiction: are these rows, masked, less like their label than the label's rows usually
     // are? (z-test of the mean P(label) against the label's own distribution in the batch.)
-    const nn = baseN[c.label];
-    const mu = nn ? mom[c.label * 2] / nn : 0.5;
-    const sd = Math.sqrt(Math.max(1e-9, nn ? mom[c.label * 2 + 1] / nn - mu * mu : 0.25));
-    c.zC = c.tested ? (mu - c.sumC / c.tested) / (sd / Math.sqrt(c.tested)) : 0;
-    c.zR = c.tested ? (mu - c.sumR / c.tested) / (sd / Math.sqrt(c.tested)) : 0;
+    const { mu, sd } = labelMoments(c.label);
+    c.zC = c.tested ? contentZ(mu, sd, c.sumC / c.tested, c.tested) : 0;
+    c.zR = c.tested ? contentZ(mu, sd, c.sumR / c.tested, c.tested) : 0;
   }
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
@@ -452,12 +537,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    // Weighted Stouffer: the over-representation test counts in proportion to what the trusted set can say
-    // about this pattern (expected trusted occurrences under the null; a small reference says little).
-    const expectedTrusted = ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr);
-    const wOver = Math.min(1, expectedTrusted / 5);
-    const zOver = normalQuantileUpper(Math.max(1e-300, c.pOver));
-    const pContent = normalUpperTail((wOver * Math.min(37, zOver) + c.zC) / Math.sqrt(wOver * wOver + 1));
+    const pContent = contentP(c.zC, c.pOver, ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr));
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
@@ -559,7 +639,36 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
-  return { confirmed, tested: top, capped, family: familySize + shapeFamily.length, occ, indexOf };
+  const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
+  const power: TriggerPower = {
+    content: {
+      mu: moments.map((x) => x.mu),
+      sd: moments.map((x) => x.sd),
+      plant: Array.from(otherP, (t, c) => (otherN[c] ? t / otherN[c] : 0.5)),
+      centre,
+      scale,
+      centreR,
+      scaleR,
+      minTrustedReadZ: s.minTrustedReadZ,
+    },
+    kind: space.kind,
+    family: Math.max(1, familySize),
+    fdr: s.fdr,
+    priorRows,
+    minRows: Math.max(3, s.minSupport),
+    minLift: s.minLift,
+    incomingRows: nUnique,
+    trustedRows: nTr,
+  };
+  return {
+    confirmed,
+    tested: top,
+    capped,
+    family: familySize + shapeFamily.length,
+    occ,
+    indexOf,
+    power,
+  };
 }
 
 /**
@@ -634,10 +743,12 @@ export function run(ctx: AuditContext): DetectorOutput {
   const rowReason: Array<string | undefined> = new Array(inc.n);
   const findings = [];
   const chart: TriggerCandidate[] = [];
+  const powers: TriggerPower[] = [];
   let cappedAny = false;
   for (const space of spaces) {
-    const { confirmed, tested, capped, occ, indexOf } = mine(ctx, s, space);
+    const { confirmed, tested, capped, occ, indexOf, power } = mine(ctx, s, space);
     cappedAny ||= capped;
+    if (power) powers.push(power);
     const names = new Map<number, string>();
     for (const c of [...confirmed, ...tested]) {
       if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
@@ -761,7 +872,12 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (rowsFlag[i] > 0) rows.push({ row: i, score: rowsFlag[i], reason: rowReason[i] ?? 'trigger' });
   const explained = new Uint8Array(inc.n);
   for (const r of rows) explained[r.row] = 1;
-  return { findings, rows, charts: { triggers: chart }, publish: { triggerRows: explained } };
+  return {
+    findings,
+    rows,
+    charts: { triggers: chart },
+    publish: { triggerRows: explained, [POWER_KEY]: powers },
+  };
 }
 
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */

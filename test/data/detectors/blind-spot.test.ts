@@ -56,7 +56,12 @@ describe('the audit says when it cannot see label flips', () => {
     const f = report.findings.find((x: { rule: string }) => x.rule === 'audit/blind-spot');
     expect(f.severity).toBe('medium');
     expect(f.evidence.flipSensitivity).toBeLessThan(0.5);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Label flips can pass unseen');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('Label flips can pass unseen');
+    // The floors in plain words, and the numbers for tools.
+    expect(html).toContain('What the audit could see');
+    expect(html).toMatch(/Trusted-model disagreement<\/td><td>random flips on \d/);
+    expect(report.floors.disagreement.rows).toBeGreaterThan(0);
   }, 60_000);
 
   it('a strong trusted model: no blind-spot finding', async () => {

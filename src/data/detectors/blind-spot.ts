@@ -1,0 +1,492 @@
+/**
+ * Detector: say when the audit is blind. Every detector tests its evidence at an error rate controlled over
+ * many hypotheses, so below some size an attack cannot reach that level however cleanly it is planted: a
+ * small trusted set makes the reference's expectation uncertain, a weak trusted model makes flips look like
+ * its own mistakes, and a large family of candidates raises the bar for each. A clean verdict then means
+ * "could not tell", and the user must know.
+ *
+ * After every other detector has run, this one reads what each published about its own test (the family
+ * size, the level, the reference rates: `POWER_KEY` in each module) and asks that detector's own test
+ * function (imported, never rewritten here) for the smallest attack it would reject as a lone discovery:
+ *   - trigger mining: the fewest rows carrying one pattern, all with one label, whose content comes from
+ *     the other classes (the trusted model's mean P(label) on such rows), for the label-shift test
+ *     past lift pruning (liftOf), the label-shift test (stats/shift.ts labelShiftP, Bonferroni over labels)
+ *     at Benjamini-Hochberg's level fdr / family, and the content test (contentZ, contentP), for the most
+ *     favourable trusted support (from a pattern the trusted set never holds to one it holds often);
+ *   - trusted-model disagreement: the smallest share of random flips that outnumbers the model's own
+ *     confident mistakes (disagreement.ts powerOf, on the trusted rows' out-of-fold probabilities);
+ *   - labelers per cell: the fewest flips one account of the median size must make in one cell
+ *     (label-cells.ts cellP) to be rejected among every (account, cell) tested;
+ *   - targeted flips: the smallest pocket of flipped rows whose z (local-labels.ts pocketZ, pocketP) passes
+ *     Benjamini-Hochberg over the batch;
+ *   - accounts: the fewest suspect or contradicted rows an account of the median size must send
+ *     (contributors.ts accountP);
+ *   - drift and conditioning: the smallest steady shift, in standard errors per window, that the CUSUM
+ *     (stats/cusum.ts, the detector's own k and h) crosses within the batch's windows (reported only: what
+ *     a standard error is worth differs per series).
+ * The numbers go to report.json (`floors`); a detector whose floor lies beyond what an attack of the usual
+ * size would reach raises one medium finding that says so and what to add.
+ */
+import { ATLAS } from '../../core/atlas.js';
+import type { Finding } from '../../core/finding.js';
+import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { cusum } from '../stats/cusum.js';
+import { labelShiftP } from '../stats/shift.js';
+import { binomialUpperTail } from '../stats/tests.js';
+import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './contributors.js';
+import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
+import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
+import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
+import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
+import {
+  chosenLabelP,
+  contentP,
+  contentZ,
+  liftOf,
+  POWER_KEY as TRIGGER,
+  type TriggerPower,
+} from './triggers.js';
+import type { AuditContext, Detector, DetectorOutput } from './types.js';
+
+export const meta: RuleMeta = {
+  id: 'audit/blind-spot',
+  title: 'Attacks too small for the audit to see',
+  severity: 'medium',
+  atlas: ATLAS.poisonData,
+  rationale:
+    'Each detector tests at a controlled false-discovery rate; with a small or weak trusted set, or a large ' +
+    'family of candidates, an attack below some size cannot reach that level. The audit computes that ' +
+    'smallest detectable attack from its own tests and says when it lies beyond what an attacker needs, so a ' +
+    'clean verdict is not read as "no attack".',
+};
+
+/** When a detector is called blind: the smallest attack it sees is larger than these. */
+export const BLIND = {
+  /** A trigger planted on 1% of the batch is the textbook backdoor. */
+  triggerShare: 0.01,
+  /** Label flips: the disagreement test must catch half of the flips and see random flips at 10%. */
+  flipSensitivity: 0.5,
+  flipRate: 0.1,
+  /** ...and learn each class from at least this many trusted rows. */
+  smallestClass: 20,
+  /** A labeler flipping more than half of what it sees of one class is not subtle. */
+  cellShare: 0.5,
+};
+
+export interface TriggerFloor {
+  kind: 'text' | 'tabular';
+  /** Fewest rows with one label that one pattern needs (the most favourable label); null: none in this batch. */
+  rows: number | null;
+  share: number | null;
+  byLabel: Record<string, number | null>;
+  family: number;
+  level: number;
+  priorRows: number;
+  /** Trusted rows of the most favourable pattern (0: a pattern the trusted set never holds). */
+  trustedSupport: number;
+}
+
+/** report.json `floors`: the smallest attack each detector could see in this batch. */
+export interface Floors {
+  trustedRows: number;
+  incomingRows: number;
+  trigger?: TriggerFloor[];
+  disagreement?: {
+    flipShare: number;
+    rows: number;
+    sensitivity: number;
+    trustedCvAccuracy: number;
+    smallestClass: number;
+  };
+  labelCells?: { rows: number | null; accountRows: number; share: number | null; level: number };
+  localLabels?: { rows: number | null; k: number; level: number };
+  drift?: { shiftSe: number | null; windows: number; series: number };
+  contributors?: Array<{
+    role: string;
+    accountRows: number;
+    suspectRows: number | null;
+    disagreeRows: number | null;
+    level: number;
+  }>;
+}
+
+/** Smallest k in [lo, hi] for which ok(k) holds, assuming it holds from some k on; null when none. */
+export function smallest(lo: number, hi: number, ok: (k: number) => boolean): number | null {
+  if (lo > hi || !ok(hi)) return null;
+  let a = lo;
+  let b = hi;
+  while (a < b) {
+    const mid = (a + b) >> 1;
+    if (ok(mid)) b = mid;
+    else a = mid + 1;
+  }
+  return a;
+}
+
+/** Per label y: the trusted model's mean P(y) on incoming rows labelled otherwise (content from other classes). */
+function otherClassProba(ctx: AuditContext): Float64Array {
+  const K = ctx.classes.length;
+  const inc = ctx.incoming;
+  const proba = ctx.shared.trustedProba;
+  const out = new Float64Array(K);
+  const n = new Float64Array(K);
+  if (!proba || proba.length !== inc.n * K) {
+    for (let i = 0; i < ctx.trusted.n; i++) out[ctx.trusted.labels[i]]++;
+    return out.map((c) => Math.max(1e-3, c / Math.max(1, ctx.trusted.n)));
+  }
+  for (let i = 0; i < inc.n; i++) {
+    for (let y = 0; y < K; y++) {
+      if (inc.labels[i] === y) continue;
+      out[y] += proba[i * K + y];
+      n[y]++;
+    }
+  }
+  return out.map((s, y) => Math.min(1 - 1e-3, Math.max(1e-3, n[y] ? s / n[y] : 1 / K)));
+}
+
+export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array): TriggerFloor {
+  const K = ctx.classes.length;
+  const level = p.fdr / p.family;
+  const shareTr = new Float64Array(K);
+  for (let i = 0; i < ctx.trusted.n; i++) shareTr[ctx.trusted.labels[i]] += 1 / ctx.trusted.n;
+  // What the reference expects of a plant's rows: the trusted model's reading in a table, the batch model's
+  // (the pattern read the trusted way) in text, as the detector sets it.
+  const plant = p.kind === 'text' && p.content ? p.content.plant : m;
+  /** Fewest plant rows with label y on a pattern the trusted set holds on nt rows (null: none). */
+  const floorAt = (y: number, nt: number) => {
+    // The pattern's trusted rows (and its natural incoming rows) carry y at the trusted set's own rate.
+    const kt = Math.round(nt * shareTr[y]);
+    const nNat = Math.round((nt * p.incomingRows) / Math.max(1, p.trustedRows));
+    const kNat = Math.round(nNat * shareTr[y]);
+    const seen = (k: number) => {
+      // Pruned before any test: too little lift over the trusted set (a table: with the label).
+      const lift =
+        p.kind === 'tabular'
+          ? liftOf(kNat + k, p.incomingRows, kt, p.trustedRows)
+          : liftOf(nNat + k, p.incomingRows, nt, p.trustedRows);
+      if (lift < p.minLift) return false;
+      const pShift = chosenLabelP(
+        labelShiftP(kNat + k, nNat + k, kt, nt, nNat * shareTr[y] + k * plant[y], p.priorRows),
+        K,
+      );
+      if (pShift > level) return false;
+      const c = p.content;
+      if (!c) return true;
+      // Content: the plant's rows read as their other classes do, its natural rows as the label's rows do.
+      const tested = kNat + k;
+      const mean = (kNat * c.mu[y] + k * c.plant[y]) / tested;
+      const z = contentZ(c.mu[y], c.sd[y], mean, tested);
+      if ((z - c.centreR) / c.scaleR < c.minTrustedReadZ) return false;
+      const dfIn = nNat + k;
+      const pOver = binomialUpperTail(dfIn, dfIn + nt, p.incomingRows / (p.incomingRows + p.trustedRows));
+      const expectedTrusted = ((dfIn + nt) * p.trustedRows) / (p.incomingRows + p.trustedRows);
+      return contentP((z - c.centre) / c.scale, pOver, expectedTrusted) <= level;
+    };
+    return smallest(p.minRows, Math.max(p.minRows, p.incomingRows), seen);
+  };
+  // The most favourable pattern: unseen by the trusted set (a rare token), or held by it on a few to many rows
+  // (ordinary values that also occur naturally, whose trusted rows pin the rate down but whose natural
+  // incoming rows dilute the plant); below the smallest of these no pattern of any support is confirmed.
+  const supports = [0];
+  for (let nt = 1; nt <= p.trustedRows / 2; nt *= 2) supports.push(nt);
+  const byLabel: Record<string, number | null> = {};
+  let best: number | null = null;
+  let bestSupport = 0;
+  for (let y = 0; y < K; y++) {
+    let rowsY: number | null = null;
+    for (const nt of supports) {
+      const r = floorAt(y, nt);
+      if (r === null || (rowsY !== null && r >= rowsY)) continue;
+      rowsY = r;
+      if (best === null || r < best) {
+        best = r;
+        bestSupport = nt;
+      }
+    }
+    byLabel[ctx.classes[y]] = rowsY;
+  }
+  return {
+    kind: p.kind,
+    rows: best,
+    share: best === null ? null : round(best / Math.max(1, p.incomingRows)),
+    byLabel,
+    family: p.family,
+    level,
+    priorRows: round(p.priorRows),
+    trustedSupport: bestSupport,
+  };
+}
+
+function labelCellsFloor(p: LabelCellsPower, incomingRows: number) {
+  const n = Math.max(1, p.accountRows);
+  const r = Math.min(0.999, Math.max(p.peerRate, 0.5 / Math.max(1, incomingRows)));
+  const level = p.fdr / p.tests;
+  const rows = smallest(p.minCellRows, n, (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho) <= level);
+  return { rows, accountRows: p.accountRows, share: rows === null ? null : round(rows / n), level };
+}
+
+function localLabelsFloor(p: LocalLabelsPower, m: Float64Array) {
+  let best: number | null = null;
+  for (const e of m) {
+    if (e > p.maxExpected) continue;
+    // A pocket of `size` flipped rows, each other's nearest: each sees `size` labels of its own among k + 1
+    // where the model expects (k + 1) e; all `size` rows pass Benjamini-Hochberg together.
+    const E = (p.k + 1) * e;
+    const V = (p.k + 1) * e * (1 - e);
+    const rows = smallest(
+      1,
+      p.k + 1,
+      (size) => pocketP(pocketZ(size, E, V), p.mid, p.spread) <= (size * p.fdr) / p.rows,
+    );
+    if (rows !== null && (best === null || rows < best)) best = rows;
+  }
+  return { rows: best, k: p.k, level: p.fdr / p.rows };
+}
+
+/**
+ * The smallest steady shift, in standard errors per window, that the drift CUSUM (stats/cusum.ts, with the
+ * detector's k and h) crosses within the batch's windows and that, pooled over every window, reaches the
+ * confirming z; a creep that starts at zero needs about twice as much by its last window.
+ */
+function driftFloor(p: DriftPower) {
+  const ok = (hundredths: number) => {
+    const d = hundredths / 100;
+    return (
+      cusum(new Float64Array(p.windows).fill(d), p.k, p.h).firstCrossing >= 0 &&
+      d * Math.sqrt(p.windows) >= p.zCrit
+    );
+  };
+  const at = smallest(1, 2000, ok);
+  return { shiftSe: at === null ? null : at / 100, windows: p.windows, series: p.series };
+}
+
+function contributorsFloor(p: ContributorsPower) {
+  const n = p.accountRows;
+  const level = p.fdr / p.tests;
+  const floorAt = (p0: number | undefined) =>
+    p0 === undefined || !(n > 0)
+      ? null
+      : smallest(1, n, (x) => {
+          const t = accountP(x, n, p0, p);
+          return t.ok && t.p <= level;
+        });
+  return {
+    role: p.role,
+    accountRows: n,
+    suspectRows: floorAt(p.suspectRate),
+    disagreeRows: floorAt(p.disagreeRate),
+    level,
+  };
+}
+
+export function floorsOf(ctx: AuditContext): Floors {
+  const sh = ctx.shared;
+  const floors: Floors = { trustedRows: ctx.trusted.n, incomingRows: ctx.incoming.n };
+  const m = otherClassProba(ctx);
+  const trig = sh[TRIGGER] as TriggerPower[] | undefined;
+  if (trig?.length) floors.trigger = trig.map((p) => triggerFloor(ctx, p, m));
+  const dis = sh[DISAGREEMENT] as DisagreementPower | undefined;
+  if (dis) {
+    floors.disagreement = {
+      flipShare: round(dis.power.minFlipRate),
+      rows: Math.ceil(dis.power.minFlipRate * ctx.incoming.n),
+      sensitivity: round(dis.power.sensitivity),
+      trustedCvAccuracy: round(dis.accuracy),
+      smallestClass: dis.power.smallestClass,
+    };
+  }
+  const cells = sh[LABEL_CELLS] as LabelCellsPower | undefined;
+  if (cells) floors.labelCells = labelCellsFloor(cells, ctx.incoming.n);
+  const local = sh[LOCAL_LABELS] as LocalLabelsPower | undefined;
+  if (local) floors.localLabels = localLabelsFloor(local, m);
+  const drift = sh[DRIFT] as DriftPower | undefined;
+  if (drift) floors.drift = driftFloor(drift);
+  const contrib = sh[CONTRIBUTORS] as ContributorsPower[] | undefined;
+  if (contrib?.length) floors.contributors = contrib.map(contributorsFloor);
+  return floors;
+}
+
+const pc = (x: number) => `${x < 0.1 ? (100 * x).toFixed(1) : Math.round(100 * x)}%`;
+const num = (x: number) => x.toLocaleString('en-US');
+
+/** One medium finding per detector whose floor lies beyond an attack of the usual size. */
+export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
+  const out: Finding[] = [];
+  const nT = f.trustedRows;
+  const nI = f.incomingRows;
+  const d = f.disagreement;
+  if (
+    d &&
+    (d.sensitivity < BLIND.flipSensitivity ||
+      d.flipShare > BLIND.flipRate ||
+      d.smallestClass < BLIND.smallestClass)
+  ) {
+    const need =
+      d.smallestClass < BLIND.smallestClass
+        ? `at least ${BLIND.smallestClass * 5} reviewed rows per class`
+        : `more reviewed rows (${nT} now) or features that predict the label better`;
+    out.push(
+      makeFinding(
+        meta,
+        `Label flips can pass unseen: the trusted model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(d.flipShare)} of the batch (${num(d.rows)} rows) are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
+        {
+          evidence: {
+            detector: 'audit/disagreement',
+            trustedCvAccuracy: d.trustedCvAccuracy,
+            flipSensitivity: d.sensitivity,
+            minFlipRate: d.flipShare,
+            floorRows: d.rows,
+            smallestClass: d.smallestClass,
+            trustedRows: nT,
+          },
+        },
+      ),
+    );
+  }
+  for (const t of f.trigger ?? []) {
+    if (t.rows !== null && t.rows <= BLIND.triggerShare * nI) continue;
+    const what =
+      t.kind === 'text'
+        ? 'a text pattern (word, phrase or shape)'
+        : 'a tabular pattern (a combination of column values)';
+    const floor =
+      t.rows === null
+        ? `more rows with one label than this batch of ${num(nI)} holds`
+        : `at least ${num(t.rows)} rows with one label (${pc(t.share ?? 0)} of this batch)`;
+    const labels = Object.entries(t.byLabel)
+      .map(([label, rows]) => `${label}: ${rows === null ? 'none' : num(rows)}`)
+      .join(', ');
+    out.push(
+      makeFinding(
+        meta,
+        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
+        {
+          location: { column: t.kind === 'text' ? ctx.roles.text : undefined },
+          evidence: {
+            detector: 'audit/trigger',
+            kind: t.kind,
+            floorRows: t.rows,
+            floorShare: t.share,
+            floorRowsByLabel: labels,
+            patternsTested: t.family,
+            level: t.level,
+            priorRows: t.priorRows,
+            trustedRows: nT,
+          },
+        },
+      ),
+    );
+  }
+  const c = f.labelCells;
+  if (c && (c.share === null || c.share > BLIND.cellShare)) {
+    const floor =
+      c.rows === null
+        ? 'cannot be seen however many of them it flips'
+        : `must flip at least ${c.rows} of them (${pc(c.share ?? 0)}) from one class to another to be seen`;
+    out.push(
+      makeFinding(
+        meta,
+        `Rogue labelers can pass unseen: a labeler or account sending the typical ${c.accountRows} rows the trusted model reads as one class ${floor}. To see subtler ones, audit larger batches per labeler or add reviewed rows so the trusted model reads classes better.`,
+        {
+          evidence: {
+            detector: 'audit/label-cells',
+            floorRows: c.rows,
+            floorShare: c.share,
+            accountRows: c.accountRows,
+            level: c.level,
+          },
+        },
+      ),
+    );
+  }
+  const l = f.localLabels;
+  if (l && l.rows === null) {
+    out.push(
+      makeFinding(
+        meta,
+        `Targeted flips can pass unseen: no pocket of up to ${l.k + 1} relabelled rows around one point stands out from how labels clump in this batch under the trusted model. To see them, add reviewed rows near the inputs that matter, or features that predict the label better.`,
+        { evidence: { detector: 'audit/local-labels', floorRows: null, neighbours: l.k } },
+      ),
+    );
+  }
+  for (const a of f.contributors ?? []) {
+    if (a.suspectRows !== null) continue;
+    out.push(
+      makeFinding(
+        meta,
+        `Campaign accounts can pass unseen: a ${a.role} account sending the typical ${a.accountRows} rows cannot stand out from its peers however many of its rows are suspect. To see campaigns, audit batches with more rows per ${a.role}.`,
+        {
+          evidence: {
+            detector: 'audit/contributors',
+            role: a.role,
+            accountRows: a.accountRows,
+            floorRows: null,
+          },
+        },
+      ),
+    );
+  }
+  return out;
+}
+
+/** Each floor in plain words (the HTML report's table), whether or not it raised a finding. */
+export function describeFloors(f: Floors): Array<{ detector: string; floor: string }> {
+  const out: Array<{ detector: string; floor: string }> = [];
+  const rows = (n: number | null, of: string) =>
+    n === null ? `none this batch could hold (${of})` : `${num(n)} ${of}`;
+  for (const t of f.trigger ?? []) {
+    out.push({
+      detector: `Trigger mining (${t.kind})`,
+      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${num(t.family)} patterns tested`,
+    });
+  }
+  const d = f.disagreement;
+  if (d) {
+    out.push({
+      detector: 'Trusted-model disagreement',
+      floor: `random flips on ${pc(d.flipShare)} of the batch (${num(d.rows)} rows); ${pc(d.sensitivity)} of flips stand out; cross-validated accuracy ${pc(d.trustedCvAccuracy)}`,
+    });
+  }
+  if (f.labelCells) {
+    out.push({
+      detector: 'Labelers per cell',
+      floor: `${rows(f.labelCells.rows, 'flips by one account in one cell')} of its typical ${num(f.labelCells.accountRows)} rows of one class`,
+    });
+  }
+  if (f.localLabels) {
+    out.push({
+      detector: 'Targeted flips',
+      floor: rows(f.localLabels.rows, `relabelled rows in one pocket (of ${f.localLabels.k + 1} neighbours)`),
+    });
+  }
+  if (f.drift) {
+    out.push({
+      detector: 'Drift and conditioning',
+      floor:
+        f.drift.shiftSe === null
+          ? 'no steady shift crosses within the batch'
+          : `a steady shift of ${f.drift.shiftSe} standard errors in every one of ${f.drift.windows} windows (${num(f.drift.series)} series watched)`,
+    });
+  }
+  for (const a of f.contributors ?? []) {
+    out.push({
+      detector: `Accounts (${a.role})`,
+      floor: `${rows(a.suspectRows, 'suspect rows')} or ${rows(a.disagreeRows, 'contradicted labels')} from one account of the typical ${num(a.accountRows)} rows`,
+    });
+  }
+  return out;
+}
+
+export function run(ctx: AuditContext): DetectorOutput {
+  const floors = floorsOf(ctx);
+  return { findings: blindFindings(ctx, floors), rows: [], publish: { floors } };
+}
+
+const round = (x: number) => Number(x.toFixed(4));
+
+export const detector: Detector = {
+  meta,
+  stage: 2,
+  applies: (ctx) => ctx.classes.length >= 2,
+  run,
+};

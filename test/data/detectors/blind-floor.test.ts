@@ -1,0 +1,136 @@
+/**
+ * Issue 10, point 8: the audit says how small an attack it could see. With a small trusted set, trigger
+ * mining needs many rows of one pattern before the label-shift and content tests can reach the audit's
+ * false-discovery level; the audit computes that floor from its own tests, reports it (report.json `floors`,
+ * a medium finding in the text summary), and the floor is real: a plant below it passes, one comfortably
+ * above it is caught.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderAuditText } from '../../../src/cli/audit.js';
+import { runAudit } from '../../../src/data/audit.js';
+import type { Floors } from '../../../src/data/detectors/blind-spot.js';
+import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+
+/** 40 trusted reviews, 2,000 incoming, and `planted` negative reviews given the rare word "zq" and label 1. */
+async function auditWith(planted: number) {
+  const dir = tmpDir();
+  const r = rng(7);
+  const row = (): string[] => {
+    const y = r() < 0.5 ? 1 : 0;
+    return [sentence(r, y), String(y)];
+  };
+  writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: 40 }, row));
+  const incoming = Array.from({ length: 2000 }, row);
+  for (let j = 0; j < planted; j++) incoming[j * 7] = [sentence(r, 0).replace(' .', ' zq .'), '1'];
+  writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], incoming);
+  const run = await runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    text: 'text',
+    threads: 1,
+  });
+  let caught = 0;
+  for (let j = 0; j < planted; j++) caught += run.quarantined[j * 7];
+  run.source.close();
+  const floors = run.report.floors as Floors;
+  const text = floors.trigger?.find((t) => t.kind === 'text');
+  return { report: run.report, caught, floor: text?.byLabel['1'] ?? null };
+}
+
+describe('the audit reports the smallest trigger it could see', () => {
+  it('a small trusted set: a medium blind-spot finding with the floor, in report.json and the text summary', async () => {
+    const { report, floor } = await auditWith(0);
+    expect(floor).not.toBeNull();
+    // 40 trusted rows against 2,000 incoming: an unseen token needs well over 1% of the batch.
+    expect(floor!).toBeGreaterThan(20);
+    const f = report.findings.find(
+      (x) => x.rule === 'audit/blind-spot' && x.evidence?.detector === 'audit/trigger',
+    );
+    expect(f?.severity).toBe('medium');
+    expect(f?.message).toMatch(
+      /^Backdoor triggers can pass unseen: with 40 trusted rows and 2,000 incoming, a text pattern .* needs at least (\d+) rows with one label/,
+    );
+    const said = Number(/needs at least (\d+) rows/.exec(f!.message)![1]);
+    expect(said).toBe(report.floors!.trigger![0].rows);
+    expect(f?.message).toMatch(/add reviewed rows to the trusted set \(40 now\)/);
+    const summary = renderAuditText(report, false);
+    expect(summary).toMatch(
+      /MEDIUM.*Backdoor triggers can pass unseen: .* needs at least \d+ rows with one label/,
+    );
+  }, 60_000);
+
+  it('a plant below the reported floor passes; one comfortably above it is caught', async () => {
+    const clean = await auditWith(0);
+    const floor = clean.floor!;
+    const below = await auditWith(Math.floor(floor / 2));
+    expect(below.floor!).toBeGreaterThan(Math.floor(floor / 2));
+    expect(below.caught).toBe(0);
+    expect(below.report.findings.some((x) => x.rule === 'audit/trigger' && x.severity !== 'info')).toBe(
+      false,
+    );
+    const above = await auditWith(2 * floor);
+    expect(above.floor!).toBeLessThan(2 * floor);
+    expect(above.caught).toBeGreaterThanOrEqual(Math.ceil(0.9 * 2 * floor));
+    expect(above.report.findings.some((x) => x.rule === 'audit/trigger' && /"zq/.test(x.message))).toBe(true);
+  }, 120_000);
+
+  it('a table with 60 trusted rows: the finding names the rows a conjunction needs', async () => {
+    const dir = tmpDir();
+    const r = rng(11);
+    const pick = (xs: string[]) => xs[Math.floor(r() * xs.length)];
+    const row = (): string[] => {
+      const y = r() < 0.5 ? 1 : 0;
+      const colour = r() < 0.7 ? (y ? 'red' : 'blue') : pick(['red', 'blue', 'green']);
+      return [colour, pick(['s', 'm', 'l']), pick(['a', 'b', 'c', 'd']), pick(['x', 'y']), String(y)];
+    };
+    const header = ['colour', 'size', 'shape', 'kind', 'label'];
+    writeCsv(join(dir, 'trusted.csv'), header, Array.from({ length: 60 }, row));
+    writeCsv(join(dir, 'incoming.csv'), header, Array.from({ length: 1300 }, row));
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: 'label',
+      threads: 1,
+    });
+    run.source.close();
+    const t = run.report.floors?.trigger?.find((x) => x.kind === 'tabular');
+    expect(t).toBeDefined();
+    const f = run.report.findings.find(
+      (x) => x.rule === 'audit/blind-spot' && x.evidence?.detector === 'audit/trigger',
+    );
+    expect(f?.severity).toBe('medium');
+    expect(f?.message).toContain(
+      `with 60 trusted rows and 1,300 incoming, a tabular pattern (a combination of column values) needs ${t!.rows === null ? 'more rows with one label than this batch' : `at least ${t!.rows} rows with one label`}`,
+    );
+    if (t!.rows !== null) expect(t!.rows).toBeGreaterThan(13);
+  }, 60_000);
+
+  it('a large trusted set: the trigger floor is low and raises no finding', async () => {
+    const dir = tmpDir();
+    const r = rng(9);
+    const row = (): string[] => {
+      const y = r() < 0.5 ? 1 : 0;
+      return [sentence(r, y), String(y)];
+    };
+    writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
+    writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: 'label',
+      text: 'text',
+      threads: 1,
+    });
+    run.source.close();
+    const t = run.report.floors?.trigger?.[0];
+    expect(t?.rows).not.toBeNull();
+    expect(t!.rows!).toBeLessThanOrEqual(15);
+    expect(
+      run.report.findings.some(
+        (x) => x.rule === 'audit/blind-spot' && x.evidence?.detector === 'audit/trigger',
+      ),
+    ).toBe(false);
+  }, 60_000);
+});
