@@ -13,6 +13,22 @@ describe('user errors', () => {
       ['audit', '--trusted', '/nonexistent/a.csv', '--incoming', '/nonexistent/b.csv', '--label', 'y'],
       /nonexistent/,
     ],
+    [
+      'an unknown flag',
+      ['scan', 'README.md', '--formt', 'json'],
+      /unknown option '--formt'.*--format.*; run with --help for usage$/,
+    ],
+    [
+      'a missing required flag',
+      ['audit', '--incoming', 'b.csv'],
+      /required option '--trusted <file>'.*; run with --help for usage$/,
+    ],
+    [
+      'a missing argument',
+      ['diff', 'README.md'],
+      /missing required argument 'candidate'; run with --help for usage$/,
+    ],
+    ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'; run with --help for usage$/],
   ];
   for (const [what, args, pattern] of cases) {
     it(`${what}: one line, exit 2, no stack`, () => {
