@@ -29,6 +29,21 @@ describe('user errors', () => {
       /missing required argument 'candidate'; run with --help for usage$/,
     ],
     ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'; run with --help for usage$/],
+    [
+      'a predictions file without --id',
+      [
+        'gate',
+        '--trusted',
+        'examples/sst2/dev.tsv',
+        '--label',
+        'label',
+        '--incumbent',
+        'test/fixtures/guard/sst2_traffic.csv',
+        '--candidate',
+        'test/fixtures/guard/sst2_traffic.csv',
+      ],
+      /sst2_traffic\.csv is a predictions file, which needs --id.*; add --id COLUMN/,
+    ],
   ];
   for (const [what, args, pattern] of cases) {
     it(`${what}: one line, exit 2, no stack`, () => {
