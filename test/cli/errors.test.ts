@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -57,6 +60,29 @@ describe('user errors', () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     });
   }
+  it('--post without a token stops before the work, not after it', () => {
+    for (const args of [
+      ['scan', 'README.md'],
+      [
+        'audit',
+        '--trusted',
+        'examples/sst2/dev.tsv',
+        '--incoming',
+        'examples/sst2/test.tsv',
+        '--label',
+        'label',
+        '--out-dir',
+        join(mkdtempSync(join(tmpdir(), 'antidote-post-')), 'out'),
+      ],
+    ]) {
+      const r = runCli([...args, '--post', 'http://127.0.0.1:9'], { env: { ANTIDOTE_TOKEN: '' } });
+      expect(r.code, args[0]).toBe(2);
+      expect(r.stderr.trim()).toMatch(
+        /^antidote: error: --post needs a token in \$ANTIDOTE_TOKEN; create one/,
+      );
+      expect(r.stdout, args[0]).toBe('');
+    }
+  });
   it('--debug adds the stack trace', () => {
     const r = runCli(['scan', '/nonexistent/model.pt', '--debug']);
     expect(r.code).toBe(2);
