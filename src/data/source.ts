@@ -528,7 +528,12 @@ function readError(path: string, format: TableFormat, err: unknown): AntidoteErr
   }
   if (format === 'parquet')
     return inputError(`${path}: cannot read as Parquet: ${msg}`, 'check that the file is a Parquet file');
-  return inputError(`${path}: cannot read as ${format.toUpperCase()}: ${msg}`);
+  // DuckDB's parser messages name no cause; mixed line endings and stray quotes are the usual ones.
+  const hint =
+    format === 'csv'
+      ? 'check that every line ends the same way (LF or CRLF) and that quotes follow RFC 4180 ("" inside "...")'
+      : 'check that every line ends the same way (LF or CRLF) and that fields are separated by tabs';
+  return inputError(`${path}: cannot read as ${format.toUpperCase()}: ${msg.replace(/\.$/, '')}`, hint);
 }
 
 /** Columns of a loaded table by trimmed name, for role resolution. */

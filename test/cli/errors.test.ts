@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +82,27 @@ describe('user errors', () => {
       );
       expect(r.stdout, args[0]).toBe('');
     }
+  });
+  it('a CSV that DuckDB cannot parse says what to check', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'antidote-csv-'));
+    const rows = Array.from({ length: 60 }, (_, i) => `"row ${i}, quoted",${i % 2}\r\n`).join('');
+    writeFileSync(join(dir, 'mixed.csv'), `text,label\n${rows}`);
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'mixed.csv'),
+      '--incoming',
+      'examples/sst2/test.tsv',
+      '--label',
+      'label',
+      '--out-dir',
+      join(dir, 'out'),
+    ]);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/mixed\.csv: cannot read as CSV: .*; check that every line ends the same way/);
+    rmSync(dir, { recursive: true, force: true });
   });
   it('--debug adds the stack trace', () => {
     const r = runCli(['scan', '/nonexistent/model.pt', '--debug']);
