@@ -23,7 +23,7 @@ import {
   parseFormat,
   progressEnabled,
 } from './conventions.js';
-import { postIfAsked, postOption } from './post.js';
+import { postIfAsked, postOption, postTarget } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 
 interface AuditFlags extends CommonFlags {
@@ -93,6 +93,7 @@ export function registerAudit(program: Command): void {
     action(async (flags: AuditFlags) => {
       const format = parseFormat(flags.format, ['text', 'json']);
       const outDir = outDirOf(flags, cmd) as string;
+      postTarget(flags.post);
       const inputs = [
         { path: flags.trusted, flag: '--trusted' },
         { path: flags.incoming, flag: '--incoming' },

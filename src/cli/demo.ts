@@ -10,7 +10,7 @@ import pc from 'picocolors';
 import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { type CommonFlags, commonOptions, examples, outDirOf, outDirOption } from './conventions.js';
-import { postDemo, postOption } from './post.js';
+import { postDemo, postOption, postTarget } from './post.js';
 import { action, EXIT, useColour } from './run.js';
 
 interface DemoFlags extends CommonFlags {
@@ -34,6 +34,7 @@ export function registerDemo(program: Command): void {
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed) || seed < 0)
         throw usageError(`--seed must be a non-negative integer (got "${flags.seed}")`);
+      postTarget(flags.post);
       const out = outDirOf(flags, cmd) as string;
       checkIo([], [{ path: out, flag: '--out-dir', dir: true }]);
       if (!flags.force && existsSync(out) && readdirSync(out).length > 0)

@@ -20,7 +20,7 @@ import {
   outputOption,
   parseFormat,
 } from './conventions.js';
-import { postIfAsked, postOption } from './post.js';
+import { postIfAsked, postOption, postTarget } from './post.js';
 import { action, collect, EXIT, useColour } from './run.js';
 
 interface GateFlags extends CommonFlags {
@@ -108,6 +108,7 @@ export function registerGate(program: Command): void {
     action(async (flags: GateFlags) => {
       const format = parseFormat(flags.format, ['text', 'json']);
       const outDir = outDirOf(flags, cmd);
+      postTarget(flags.post);
       if (flags.signKey && !outDir)
         throw usageError('--sign-key needs --out-dir DIR to write the signed decision to');
       const isPath = (m: string) => !/^https?:\/\//i.test(m);

@@ -27,11 +27,15 @@ program
   .version(toolVersion(), '-V, --version')
   .option('--debug', 'show stack traces for errors')
   .option('--no-color', 'disable colours in text output')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .configureOutput({
-    // Arguments echoed in usage errors are data too: no escape sequence reaches the terminal.
-    outputError: (str, write) => write(str.split('\n').map(termSafe).join('\n')),
+    // A usage error is one line like every other error, ending with what to do. Arguments echoed in it
+    // are data too: no escape sequence reaches the terminal.
+    outputError: (str, write) => {
+      const [first = '', ...more] = str.trim().split('\n').map(termSafe);
+      const extra = more.map((l) => ` ${l.trim()}`).join('');
+      write(`antidote: ${first}${extra}; run with --help for usage\n`);
+    },
   });
 
 program.addHelpText(

@@ -203,12 +203,12 @@ export async function buildPayload(kind: RunPayload['kind'], report: Obj): Promi
   return payload;
 }
 
-/** POST a run to `url` (the server's base URL); returns the run id. */
-export async function sendRun(
-  url: string,
-  payload: RunPayload,
-  token = process.env[TOKEN_ENV],
-): Promise<string> {
+/**
+ * The `/api/runs` address for `--post URL`, or a usage error. Commands call it before they start, so a missing
+ * token or a malformed URL is said at once, not after a long scan or audit whose exit code it would replace.
+ */
+export function postTarget(url: string | undefined, token = process.env[TOKEN_ENV]): URL | undefined {
+  if (url === undefined) return undefined;
   if (!token)
     throw new AntidoteError('E_USAGE', `--post needs a token in $${TOKEN_ENV}`, {
       hint: 'create one with `antidote serve token create --role admin`',
@@ -224,6 +224,16 @@ export async function sendRun(
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:')
     throw new AntidoteError('E_USAGE', `--post must be an http(s) URL (got "${url}")`);
+  return target;
+}
+
+/** POST a run to `url` (the server's base URL); returns the run id. */
+export async function sendRun(
+  url: string,
+  payload: RunPayload,
+  token = process.env[TOKEN_ENV],
+): Promise<string> {
+  const target = postTarget(url, token) as URL;
   let res: Response;
   try {
     res = await fetch(target, {

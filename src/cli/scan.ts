@@ -13,7 +13,7 @@ import {
   parseFormat,
   progressEnabled,
 } from './conventions.js';
-import { postIfAsked, postOption } from './post.js';
+import { postIfAsked, postOption, postTarget } from './post.js';
 import { action, collect, EXIT, parseSeverity, useColour } from './run.js';
 import { loadScriptBundle } from './script-bundle.js';
 
@@ -98,6 +98,7 @@ export function registerScan(program: Command): void {
       action(async (paths: string[], flags: ScanFlags) => {
         const format = parseFormat(flags.format, ['text', 'json', 'sarif']);
         const failOn = parseSeverity(flags.failOn);
+        postTarget(flags.post);
         if (flags.sarifLevel !== undefined) parseSeverity(flags.sarifLevel, '--sarif-level');
         checkIo(
           [

@@ -162,6 +162,25 @@ async function gunzipPrefix(path: string): Promise<Buffer> {
   return Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES);
 }
 
+/**
+ * Decompress a whole gzip file and discard it: DuckDB reads a truncated stream up to the break without an
+ * error, so a cut-off download would otherwise be audited as a complete, smaller batch.
+ */
+async function assertGzipComplete(path: string): Promise<void> {
+  try {
+    await pipeline(createReadStream(path), createGunzip(), async (source: AsyncIterable<Buffer>) => {
+      for await (const _ of source) {
+        // Only the stream's integrity matters here.
+      }
+    });
+  } catch (err) {
+    throw inputError(
+      `${path}: the gzip stream is damaged or truncated (${(err as Error).message})`,
+      'copy or download the file again',
+    );
+  }
+}
+
 async function readHeader(path: string, delim: string, quoted: boolean): Promise<string[]> {
   let text: string;
   if (path.toLowerCase().endsWith('.gz')) {
@@ -301,6 +320,7 @@ export class DataSource {
     let reader: string;
     let physical: string[] | undefined;
     let header: string[] | undefined;
+    if (path.toLowerCase().endsWith('.gz')) await assertGzipComplete(path);
     if (format === 'csv' || format === 'tsv') {
       const delim = format === 'csv' ? ',' : '\t';
       const quoted = format === 'csv';
@@ -508,7 +528,12 @@ function readError(path: string, format: TableFormat, err: unknown): AntidoteErr
   }
   if (format === 'parquet')
     return inputError(`${path}: cannot read as Parquet: ${msg}`, 'check that the file is a Parquet file');
-  return inputError(`${path}: cannot read as ${format.toUpperCase()}: ${msg}`);
+  // DuckDB's parser messages name no cause; mixed line endings and stray quotes are the usual ones.
+  const hint =
+    format === 'csv'
+      ? 'check that every line ends the same way (LF or CRLF) and that quotes follow RFC 4180 ("" inside "...")'
+      : 'check that every line ends the same way (LF or CRLF) and that fields are separated by tabs';
+  return inputError(`${path}: cannot read as ${format.toUpperCase()}: ${msg.replace(/\.$/, '')}`, hint);
 }
 
 /** Columns of a loaded table by trimmed name, for role resolution. */

@@ -27,13 +27,13 @@ export function renderGateText(raw: GateReport, opts: { colour: boolean }): stri
   if (r.shift) {
     const s = r.shift;
     out.push(
-      `output shift: PSI ${s.psi.toFixed(3)}, KS ${s.ks.toFixed(3)}, ${s.flips} flips (${(100 * s.flipRate).toFixed(1)}%)${s.region && s.region.lift >= 2 ? `, most in "${s.region.slice}" (${(100 * s.region.coverage).toFixed(0)}% of flips, ${s.region.lift.toFixed(1)}x the base rate)` : ', spread out'}`,
+      `output shift: PSI ${s.psi.toFixed(3)}, KS ${s.ks.toFixed(3)}, ${s.flips} flips (${(100 * s.flipRate).toFixed(1)}%)${s.region && s.region.lift >= 2 ? `, most in ${s.region.slice} (${(100 * s.region.coverage).toFixed(0)}% of flips, ${s.region.lift.toFixed(1)}x the base rate)` : ', spread out'}`,
     );
   }
   if (r.shift?.shiftRegion) {
     const g = r.shift.shiftRegion;
     out.push(
-      `largest score shift: "${g.slice}" (${g.rows} rows, mean ${(100 * g.meanShift).toFixed(1)} pts vs ${(100 * g.overallShift).toFixed(1)} overall)`,
+      `largest score shift: ${g.slice} (${g.rows} rows, mean ${(100 * g.meanShift).toFixed(1)} pts vs ${(100 * g.overallShift).toFixed(1)} overall)`,
     );
   }
   if (r.slices?.discovery)

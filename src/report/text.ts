@@ -54,8 +54,12 @@ export function renderScanText(raw: ScanReport, opts: { colour: boolean; verbose
     for (const f of shown) out.push(renderFindingLine(f, c));
   }
   const n = report.results.length;
+  // A folder's extra repository result is not a file: counting it as one made "6 files" of 5.
+  const repos = report.results.filter((r) => r.format === 'model-repository').length;
+  const files = n - repos;
+  const what = `${files} file${files === 1 ? '' : 's'}${repos ? ` and ${repos} model ${repos === 1 ? 'repository' : 'repositories'}` : ''}`;
   const skipped = report.skipped ?? [];
-  const summary = `${n} file${n === 1 ? '' : 's'} scanned: ${n - blocked} passed, ${blocked} blocked${skipped.length ? `, ${skipped.length} skipped` : ''}`;
+  const summary = `${what} scanned: ${n - blocked} passed, ${blocked} blocked${skipped.length ? `, ${skipped.length} skipped` : ''}`;
   if (skipped.length) {
     out.push('');
     out.push(`Skipped (excluded, not scanned):`);

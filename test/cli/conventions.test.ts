@@ -172,6 +172,28 @@ describe('gzip tables', () => {
     expect(report.summary.accepted + report.summary.quarantined).toBe(300);
     expect(readFileSync(join(out, 'accepted.csv'), 'utf8').split('\n')[0]).toBe('sentence,label');
   });
+
+  it('a truncated .csv.gz is exit 2 with one line, not a smaller batch', { timeout: 60_000 }, () => {
+    const whole = readFileSync(join(base, 'incoming.csv.gz'));
+    const cut = join(base, 'cut.csv.gz');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const out = join(base, 'audit-cut');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(base, 'trusted.tsv.gz'),
+      '--incoming',
+      cut,
+      '--label',
+      'label',
+      '--out-dir',
+      out,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cut\.csv\.gz: the gzip stream is damaged or truncated/);
+    expect(existsSync(join(out, 'accepted.csv'))).toBe(false);
+  });
 });
 
 describe('signature bundles', () => {

@@ -1,5 +1,5 @@
 /** `antidote scan` as a user runs it: exit codes, formats, --output, --fail-on, --allow, --policy. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CORPUS, FIXTURES, ROOT, runCli } from '../helpers/cli.js';
@@ -22,6 +22,17 @@ describe('antidote scan', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no such file/);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("counts a folder's repository result apart from its files", () => {
+    const repo = join(tmp, 'hf-repo');
+    mkdirSync(repo);
+    copyFileSync(join(FIXTURES, 'formats', 'benign', 'model.safetensors'), join(repo, 'model.safetensors'));
+    writeFileSync(join(repo, 'config.json'), '{"model_type": "bert"}');
+    const r = runCli(['scan', repo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/PASS .*hf-repo \(model-repository\)/);
+    expect(r.stdout).toMatch(/^2 files and 1 model repository scanned: 3 passed, 0 blocked$/m);
   });
 
   it('rejects bad flags with exit 2 and one line', () => {

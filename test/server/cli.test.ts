@@ -57,18 +57,19 @@ describe('antidote serve commands', () => {
     }
   });
 
-  it('--post without a token or to a closed port fails with exit 2 after writing the report', () => {
+  it('--post without a token fails with exit 2 before scanning; to a closed port, after writing the report', () => {
     const r = runCli(['scan', 'package.json', '-f', 'json', '--post', 'http://127.0.0.1:9'], {
       env: { ANTIDOTE_TOKEN: '' },
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--post needs a token in $ANTIDOTE_TOKEN');
-    expect(JSON.parse(r.stdout).results).toHaveLength(1);
+    expect(r.stdout).toBe('');
     const closed = runCli(['scan', 'package.json', '-f', 'json', '--post', 'http://127.0.0.1:9'], {
       env: { ANTIDOTE_TOKEN: 'adt_0123456789abcdef' },
     });
     expect(closed.code).toBe(2);
     expect(closed.stderr).toMatch(/cannot post the report to http:\/\/127\.0\.0\.1:9/);
+    expect(JSON.parse(closed.stdout).results).toHaveLength(1);
   });
 });
 

@@ -31,7 +31,11 @@ export async function openModel(spec: string, opts: OpenOptions): Promise<GateMo
   if (lower.endsWith('.onnx') || lower.endsWith('.ort'))
     return loadOnnxModel(spec, { classes: opts.classes.length, features: opts.features });
   if (/\.(csv|tsv|parquet|jsonl|ndjson|json)$/.test(lower)) {
-    if (!opts.id) throw usageError(`${spec} is a predictions file, which needs --id to match its rows`);
+    if (!opts.id)
+      throw usageError(
+        `${spec} is a predictions file, which needs --id to match its rows`,
+        'add --id COLUMN, the id column of the trusted set and of the predictions file',
+      );
     return loadPredictions(spec, { id: opts.id, classes: opts.classes });
   }
   throw usageError(
