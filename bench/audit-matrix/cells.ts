@@ -276,7 +276,7 @@ export function sampleCells(part: Part): Cell[] {
             spec,
             ofD.filter((c) => c.params.trusted !== 100),
             1,
-            part === 'dev' ? 1 : 2,
+            2,
           ),
         );
       }
