@@ -138,7 +138,13 @@ const SMALL_TRUSTED = [100, 300];
 
 function cleanCell(dataset: DatasetId, trusted: number): Cell {
   const params = { trusted };
-  return { id: `clean:${dataset}:${key(params)}`, family: 'clean', dataset, params, part: partOf(dataset, params) };
+  return {
+    id: `clean:${dataset}:${key(params)}`,
+    family: 'clean',
+    dataset,
+    params,
+    part: partOf(dataset, params),
+  };
 }
 
 /** Fixed seed of the cell sample (changing it changes which cells are measured). */

@@ -362,13 +362,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   // data) is a clump the clean reference cannot predict, not many independent contradicted labels.
   const first = firstOfEachRow(ctx);
   const distinct = explained ? first.map((f, k) => (explained[k] ? 0 : f)) : first;
-  const fdr = labelLocalFdr(
-    pLabel,
-    inc.labels,
-    refs,
-    { lambda: s.pi0Lambda, z: s.referenceZ },
-    distinct,
-  );
+  const fdr = labelLocalFdr(pLabel, inc.labels, refs, { lambda: s.pi0Lambda, z: s.referenceZ }, distinct);
 
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;
