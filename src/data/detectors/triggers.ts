@@ -424,7 +424,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     }
   }
   if (!trustedExpects) chooseLabels();
-  if (reference) cands.forEach((c) => partsTest(c));
+  if (reference) for (const c of cands) partsTest(c);
   cands.forEach((c, ci) => {
     const o = ci * K + c.label;
     c.tested = nTested[o];
