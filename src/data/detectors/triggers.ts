@@ -523,7 +523,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const wFav = Math.min(s.campaignWeight, pool.length / nFav);
       const wRest = (pool.length - wFav * nFav) / nRest;
       const pCampaign = (c: Mined) =>
-        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? Math.max(c.pShift, c.pParts, c.pContent) : 1;
+        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? Math.max(c.pParts, c.pContent) : 1;
       const weighted = pool.map((c, k) =>
         Math.min(1, pCampaign(c) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
       );
