@@ -140,6 +140,20 @@ export const FAMILY_SPECS: Record<Family, FamilySpec> = {
   },
 };
 
+/** Trusted sizes every dev dataset's clean controls run with (small sets are where false alarms live). */
+const SMALL_TRUSTED = [100, 300];
+
+function cleanCell(dataset: DatasetId, trusted: number): Cell {
+  const params = { trusted };
+  return {
+    id: `clean:${dataset}:${key(params)}`,
+    family: 'clean',
+    dataset,
+    params,
+    part: partOf(dataset, params),
+  };
+}
+
 /** Fixed seed of the cell sample (changing it changes which cells are measured). */
 export const SAMPLE_SEED = 20261203;
 
@@ -258,8 +272,24 @@ export function sampleCells(part: Part): Cell[] {
     if (family === 'clean') {
       // Every dataset of the part, with a 100-row trusted set and with one other size.
       const here = part === 'dev' ? onDev : onFrozen;
-      for (const d of [...new Set(here.map((c) => c.dataset))]) {
+      const datasets = (Object.keys(DATASET_PART) as DatasetId[]).filter((d) => DATASET_PART[d] === part);
+      for (const d of datasets) {
         const ofD = here.filter((c) => c.dataset === d);
+        if (part === 'dev') {
+          // Dev is made harder than frozen: 100- and 300-row trusted sets on every dataset, even where the
+          // generator cuts them to 40% of a small pool (iris: 60 rows, breast-cancer: 227).
+          for (const trusted of SMALL_TRUSTED) out.push(cleanCell(d, trusted));
+          out.push(
+            ...stratified(
+              family,
+              spec,
+              ofD.filter((c) => !SMALL_TRUSTED.includes(Number(c.params.trusted))),
+              1,
+              1,
+            ),
+          );
+          continue;
+        }
         out.push(...ofD.filter((c) => c.params.trusted === 100));
         out.push(
           ...stratified(
@@ -267,7 +297,7 @@ export function sampleCells(part: Part): Cell[] {
             spec,
             ofD.filter((c) => c.params.trusted !== 100),
             1,
-            part === 'dev' ? 1 : 2,
+            2,
           ),
         );
       }

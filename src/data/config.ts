@@ -79,8 +79,6 @@ export const DISAGREEMENT_DEFAULTS = {
   referenceZ: 1.645,
   /** Rows with P(label) above this count as clean when estimating each class's clean share (Storey's π0). */
   pi0Lambda: 0.5,
-  /** Floor of that clean-share estimate. */
-  minPi0: 0.2,
   /**
    * Past the gate, a row's score is the estimated probability that its label is wrong (per-class local false
    * discovery rate; see detectors/disagreement.ts), so it reaches the default threshold 0.5 when more likely

@@ -163,6 +163,17 @@ export function referenceP(ref: ClassReference, p: number): number {
   return Math.min(1, Math.max(observed, fitted));
 }
 
+/** Upper Wilson confidence bound of a share x/m at z standard errors. */
+export function wilsonUpper(x: number, m: number, z: number): number {
+  if (m <= 0) return 1;
+  const phat = x / m;
+  const z2 = z * z;
+  return Math.min(
+    1,
+    (phat + z2 / (2 * m) + z * Math.sqrt((phat * (1 - phat)) / m + z2 / (4 * m * m))) / (1 + z2 / m),
+  );
+}
+
 /**
  * Clean rows of a class expected at or below P(label) = p, as a share of the class. The reference's count at or
  * below p is interpolated in logit space between its values (a continuous curve: clean rows do not sit
@@ -181,10 +192,7 @@ export function referenceTail(ref: ClassReference, p: number, z: number): number
     const b = logit(r[k0]);
     if (b > a) k += Math.min(1, Math.max(0, (logit(p) - a) / (b - a)));
   }
-  const phat = k / m;
-  const z2 = z * z;
-  const upper =
-    (phat + z2 / (2 * m) + z * Math.sqrt((phat * (1 - phat)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+  const upper = wilsonUpper(k, m, z);
   const fitted = fittedLower(ref, logit(p));
   return Math.min(1, Math.max(upper, fitted));
 }
@@ -203,14 +211,14 @@ export interface LabelFdr {
  * curve (Grenander's monotone density estimate, as in Strimmer 2008) is f(p)/f0(p), so π0 · dE/dN is the
  * probability that a row there is clean. Unlike a tail rate (a q-value), this does not let a pile of
  * blatant flips near P = 0 vouch for borderline rows further up. π0 = (rows above `lambda`) / (n_y · (1 −
- * F0_y(lambda))), clipped to [`minPi0`, 1]: rows the model finds plausible count as clean, so it only
- * overstates the clean share.
+ * F0_y(lambda))), at most 1, with both counts read at the confidence bound that overstates it: rows the model
+ * finds plausible count as clean, so it only overstates the clean share.
  */
 export function labelLocalFdr(
   pLabel: Float64Array,
   labels: Int32Array,
   refs: ClassReference[],
-  opts: { lambda: number; minPi0: number; z: number },
+  opts: { lambda: number; z: number },
   /** Rows that enter the curve (1) or only read it (0): copies of one row are one piece of evidence. */
   distinct?: Uint8Array,
 ): LabelFdr {
@@ -227,9 +235,12 @@ export function labelLocalFdr(
     let k = 0;
     for (let i = 0; i < n; i++) if (counted(i)) vals[k++] = pLabel[i];
     vals.sort();
-    const above = ny - countAtOrBelow(vals, opts.lambda);
+    // Both counts are samples: the incoming rows above lambda are read at their upper confidence bound and the
+    // clean share above it at its lower bound, so a class the model rarely rates above lambda (a handful of
+    // trusted rows, none or few incoming ones there) cannot make its clean share look like zero.
+    const above = ny * wilsonUpper(ny - countAtOrBelow(vals, opts.lambda), ny, opts.z);
     const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda, opts.z));
-    pi0[y] = Math.min(1, Math.max(opts.minPi0, cleanAbove > 0 ? above / cleanAbove : 1));
+    pi0[y] = cleanAbove > 0 ? Math.min(1, above / cleanAbove) : 1;
     // Curve points at each distinct value (N = rows at or below it), from the origin.
     const xs: number[] = [0];
     const ns: number[] = [0];
@@ -313,13 +324,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   // data) is a clump the clean reference cannot predict, not many independent contradicted labels.
   const first = firstOfEachRow(ctx);
   const distinct = explained ? first.map((f, k) => (explained[k] ? 0 : f)) : first;
-  const fdr = labelLocalFdr(
-    pLabel,
-    inc.labels,
-    refs,
-    { lambda: s.pi0Lambda, minPi0: s.minPi0, z: s.referenceZ },
-    distinct,
-  );
+  const fdr = labelLocalFdr(pLabel, inc.labels, refs, { lambda: s.pi0Lambda, z: s.referenceZ }, distinct);
 
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;

@@ -26,7 +26,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
 import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
-import { binomialUpperTail, normalQuantileUpper, normalUpperTail, twoProportionZ } from '../stats/tests.js';
+import { binomialUpperTail, normalQuantileUpper, normalUpperTail, proportionZ } from '../stats/tests.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -321,7 +321,7 @@ export function run(ctx: AuditContext): DetectorOutput {
           const x1 = nw[w * K1 + c];
           support[w] = n1;
           values[w] = n1 ? x1 / n1 : Number.NaN;
-          z[w] = n1 >= Math.min(s.minSupport, 20) ? twoProportionZ(x1, n1, n0[c], n0[k]) : 0;
+          z[w] = n1 >= Math.min(s.minSupport, 20) ? proportionZ(x1, n1, n0[c], n0[k]) : 0;
         }
         const pooled = (direction: number) => (a: number, b: number) => {
           let x1 = 0;
@@ -330,7 +330,7 @@ export function run(ctx: AuditContext): DetectorOutput {
             x1 += nw[w * K1 + c];
             m1 += nw[w * K1 + k];
           }
-          return direction * twoProportionZ(x1, m1, n0[c], n0[k]);
+          return direction * proportionZ(x1, m1, n0[c], n0[k]);
         };
         for (const direction of [1, -1] as const) {
           series.push({

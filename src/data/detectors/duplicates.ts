@@ -52,20 +52,25 @@ export const DUPLICATES_DEFAULTS = {
   /**
    * ...more copies than the trusted set's own count of them explains: were batch and trusted set drawn alike,
    * a group's rows would split between them in proportion to their sizes (binomial); the chance of a split
-   * this lopsided is tested under Benjamini-Hochberg at this rate over the groups large enough to test. A
-   * small trusted set thus explains a lot (16 copies with none among 300 trusted rows of 25,000 is ordinary)...
+   * this lopsided is tested under Benjamini-Hochberg at this rate over the groups large enough to test, together
+   * with the test of copies that contradict the trusted set (below). A small trusted set thus explains a lot
+   * (16 copies with none among 300 trusted rows of 25,000 is ordinary)...
    */
-  floodFdr: 0.001,
+  fdr: 0.001,
   /** ...and this many times the median group size over all of the batch's rows (a batch made of repeats has no flood). */
   floodOutlier: 5,
-  /** Score of a text row whose (near) copies in the trusted set all carry another label. */
+  /**
+   * Score of a row whose (near) copies in the trusted set all carry another label, when such rows are more
+   * frequent than copies in the batch disagree among themselves (natural label noise among copies: short
+   * texts that differ by the word that carries the label, tables whose features do not determine the label),
+   * tested with the floods at `fdr`...
+   */
   trustedConflictScore: 0.9,
   /**
-   * The same for a tabular row (identical feature values). Identical features with another label happen
-   * naturally when the features do not determine the label (census data does), so on its own it only
-   * orders the review; with other evidence (the trusted model disagreeing) it tips the row over.
+   * ...and when they are not: it orders the review, and tips the row over only with other evidence (the trusted
+   * model disagreeing).
    */
-  tabularConflictScore: 0.3,
+  naturalConflictScore: 0.3,
   /** Score of a minority-label row in an incoming-only cluster whose majority holds at least `majority`. */
   conflictScore: 0.55,
   majority: 0.75,
@@ -282,11 +287,37 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (size >= s.floodMinSize && size >= s.floodOutlier * typical)
       candidates.push({ c, p: binomialUpperTail(size, size + c.trustedRows, share) });
   }
-  const floodReject = benjaminiHochberg(
-    candidates.map((x) => x.p),
-    s.floodFdr,
-  );
-  const isFlood = new Set(candidates.filter((_, j) => floodReject[j]).map((x) => x.c));
+  // Copies that contradict the trusted set against the natural rate of disagreement among copies: rows with
+  // unanimous trusted copies (x of them contradict it, of n) against rows in groups of copies that only the
+  // batch holds, each compared with the group's first row (x0 of n0 differ from it: one reference copy each
+  // side, so neither rate is fitted to the rows it judges). Were both drawn alike, the x + x0 disagreeing rows
+  // would split between the two in proportion to n and n0. Without groups to measure that rate on, the test
+  // has nothing to stand on and is not made.
+  let n1 = 0;
+  let x1 = 0;
+  let n0 = 0;
+  let x0 = 0;
+  for (const c of byCluster.values()) {
+    const size = c.incomingRows.length;
+    const tTotal = sum(c.trustedLabels);
+    if (tTotal > 0 && c.trustedLabels[argmax(c.trustedLabels)] === tTotal) {
+      const labelled = sum(c.incomingLabels);
+      n1 += labelled;
+      x1 += labelled - c.incomingLabels[argmax(c.trustedLabels)];
+    } else if (tTotal === 0 && size >= 2) {
+      const ref = inc.labels[c.incomingRows[0]];
+      for (let j = 1; j < size; j++) {
+        const y = inc.labels[c.incomingRows[j]];
+        if (y < 0) continue;
+        n0++;
+        if (y !== ref) x0++;
+      }
+    }
+  }
+  const pConflict = x1 > 0 && n0 > 0 ? binomialUpperTail(x1, x1 + x0, n1 / (n1 + n0)) : 1;
+  const reject = benjaminiHochberg([...candidates.map((x) => x.p), pConflict], s.fdr);
+  const conflictExcess = reject[candidates.length];
+  const isFlood = new Set(candidates.filter((_, j) => reject[j]).map((x) => x.c));
   for (const c of byCluster.values()) {
     const size = c.incomingRows.length;
     if (size + c.trustedRows < 2) continue;
@@ -304,7 +335,7 @@ export function run(ctx: AuditContext): DetectorOutput {
           conflicted = true;
           raise(
             r,
-            useText ? s.trustedConflictScore : s.tabularConflictScore,
+            conflictExcess ? s.trustedConflictScore : s.naturalConflictScore,
             `${kind} of a trusted row labelled "${ctx.classes[tMajor]}"`,
           );
         }
@@ -321,8 +352,8 @@ export function run(ctx: AuditContext): DetectorOutput {
             if (y >= 0 && y !== major)
               raise(
                 r,
-                // In a table, identical features that carry several labels are ordinary (see tabularConflictScore).
-                useText ? s.conflictScore : Math.min(s.conflictScore, s.tabularConflictScore),
+                // In a table, identical features that carry several labels are ordinary (see naturalConflictScore).
+                useText ? s.conflictScore : Math.min(s.conflictScore, s.naturalConflictScore),
                 `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
               );
           }
@@ -383,14 +414,15 @@ export function run(ctx: AuditContext): DetectorOutput {
     findings.push(
       makeFinding(
         meta,
-        useText
-          ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); the trusted label wins, quarantine the copies.`
-          : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); check their labels (identical features can carry different labels in tables).`,
+        conflictExcess
+          ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), more often than copies in this batch disagree among themselves; the trusted label wins, quarantine the copies.`
+          : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : ' (the batch has no other copies to compare with)'}; check their labels.`,
         {
-          severity: useText ? 'high' : 'low',
+          severity: conflictExcess ? 'high' : 'low',
           location: { rows: ids(top.flatMap((c) => c.incomingRows)), rowCount: conflictRows },
           evidence: {
             clusters: trustedConflicts.length,
+            conflictRate: { withTrustedCopies: [x1, n1], amongBatchCopies: [x0, n0], p: pConflict },
             examples: top.slice(0, 3).map((c) => ({
               text: sample(c.incomingRows[0]),
               trusted: mix(ctx, c.trustedLabels),

@@ -42,7 +42,7 @@ import { CountTable } from '../features/counter.js';
 import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
-import { expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
+import { betaBinomialUpperTail, expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
 import {
   benjaminiHochberg,
   binomialUpperTail,
@@ -255,6 +255,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       pShift: 1,
       expected: 0,
       pContent: 1,
+      pParts: 0,
     });
   });
   if (cands.length === 0) {
@@ -382,6 +383,28 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // candidates themselves: a model of a hundred rows that misses how labels mix in some region of the table
   // earns a weak prior there, so the pattern's own trusted rows (and their sampling error) decide.
   const priorRows = reference ? reference.priorRows : Math.min(s.modelPriorRows, tru.n / K);
+  // In a table the expected rate leans on the trusted model, and a model of a few hundred rows can misread a
+  // region (an interaction its additive terms cannot hold) as confidently as it reads the rest. So the excess
+  // must also stand against the trusted rows of at least one of the pattern's items on their own (the label's
+  // rate there a Beta posterior from those rows alone, Jeffreys prior; Bonferroni over items and labels): a
+  // planted conjunction of ordinary values carries its label far more often than any of its items does,
+  // while a natural region the model misreads does not stand out from what its items' trusted rows say.
+  const trustedItem = (key: number, y: number) => {
+    const ts = ctr.find(key);
+    let nt = 0;
+    if (ts >= 0) for (let c = 0; c < K; c++) nt += ctr.countAt(ts, c);
+    return { kt: ts >= 0 ? ctr.countAt(ts, y) : 0, nt };
+  };
+  const partsTest = (c: Mined) => {
+    if (c.firstRow < 0 || c.len === 0) return;
+    const items = c.len === 1 ? [c.key] : space.subKeys(c.firstRow, c.len, c.pos).slice(0, c.len);
+    let best = 1;
+    for (const key of items) {
+      const { kt, nt } = trustedItem(key, c.label);
+      best = Math.min(best, betaBinomialUpperTail(c.kIn, c.dfIn, kt + 0.5, nt - kt + 0.5));
+    }
+    c.pParts = Math.min(1, K * items.length * best);
+  };
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
@@ -496,6 +519,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     }
   }
   if (!trustedExpects) chooseLabels();
+  if (reference) for (const c of cands) partsTest(c);
   cands.forEach((c, ci) => {
     const o = ci * K + c.label;
     c.tested = nTested[o];
@@ -541,7 +565,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
-    c.p = c.tested && shifted[k] ? Math.max(c.pShift, pContent) : 1;
+    c.p = c.tested && shifted[k] ? Math.max(c.pShift, c.pParts, pContent) : 1;
   });
   const rejected = benjaminiHochberg(
     family.map((c) => c.p),
@@ -592,7 +616,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const wFav = Math.min(s.campaignWeight, pool.length / nFav);
       const wRest = (pool.length - wFav * nFav) / nRest;
       const pCampaign = (c: Mined) =>
-        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? c.pContent : 1;
+        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? Math.max(c.pParts, c.pContent) : 1;
       const weighted = pool.map((c, k) =>
         Math.min(1, pCampaign(c) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
       );

@@ -37,6 +37,8 @@ export interface Mined {
   pShift: number;
   expected: number;
   pContent: number;
+  /** Tables: the label excess against the trusted rows of the pattern's items alone (0 where not tested). */
+  pParts: number;
 }
 
 export interface ExplainContext {
