@@ -111,15 +111,15 @@ export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Flo
   const K = ctx.classes.length;
   const t = referenceDistribution(ctx, s);
   const cf = crossFitReference(ctx, s);
-  const c = calibration(cf.trustedProba, ctx.trusted.labels, K);
-  const cross = c.accuracy > t.accuracy;
+  const c = cf ? calibration(cf.trustedProba, ctx.trusted.labels, K) : undefined;
+  const cross = cf !== undefined && c !== undefined && c.accuracy > t.accuracy;
   const chosen = cross ? c : t;
   return {
     proba: cross ? cf.proba : trustedOnly,
     ...chosen,
     kind: cross ? 'cross-fit' : 'trusted',
     trustedAccuracy: t.accuracy,
-    crossFitAccuracy: c.accuracy,
+    crossFitAccuracy: c ? c.accuracy : Number.NaN,
   };
 }
 
@@ -192,11 +192,11 @@ function blindFinding(ctx: AuditContext, ref: Reference) {
     : `more reviewed rows (${ctx.trusted.n} now) or features that predict the label better`;
   return makeFinding(
     blindMeta,
-    `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(accuracy)} on ${ctx.trusted.n} trusted rows (smallest class ${power.smallestClass}; trusted rows alone ${pc(ref.trustedAccuracy)}, with the batch cross-fitted beside them ${pc(ref.crossFitAccuracy)}), so only ${pc(power.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(power.minFlipRate)} of the batch are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
+    `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(accuracy)} on ${ctx.trusted.n} trusted rows (smallest class ${power.smallestClass}; trusted rows alone ${pc(ref.trustedAccuracy)}${Number.isNaN(ref.crossFitAccuracy) ? '' : `, with the batch cross-fitted beside them ${pc(ref.crossFitAccuracy)}`}), so only ${pc(power.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(power.minFlipRate)} of the batch are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
     {
       evidence: {
         trustedCvAccuracy: Number(ref.trustedAccuracy.toFixed(4)),
-        crossFitAccuracy: Number(ref.crossFitAccuracy.toFixed(4)),
+        crossFitAccuracy: Number.isNaN(ref.crossFitAccuracy) ? null : Number(ref.crossFitAccuracy.toFixed(4)),
         reference: ref.kind,
         flipSensitivity: Number(power.sensitivity.toFixed(3)),
         falseAlarm: Number(power.falseAlarm.toFixed(4)),
@@ -484,7 +484,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   findings.push(
     makeFinding(
       meta,
-      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (reference model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; labels judged by ${ref.kind === 'cross-fit' ? 'the trusted rows and the batch, cross-fitted by account' : 'the trusted rows alone'}, whose cross-validated accuracy on the trusted set is ${(100 * accuracy).toFixed(1)}%; trusted rows alone ${(100 * ref.trustedAccuracy).toFixed(1)}%, cross-fitted ${(100 * ref.crossFitAccuracy).toFixed(1)}%).`,
+      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (reference model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; labels judged by ${ref.kind === 'cross-fit' ? 'the trusted rows and the batch, cross-fitted by account' : 'the trusted rows alone'}, whose cross-validated accuracy on the trusted set is ${(100 * accuracy).toFixed(1)}%; trusted rows alone ${(100 * ref.trustedAccuracy).toFixed(1)}%${Number.isNaN(ref.crossFitAccuracy) ? '' : `, cross-fitted ${(100 * ref.crossFitAccuracy).toFixed(1)}%`}).`,
       {
         severity: 'info',
         evidence: {
@@ -492,7 +492,9 @@ export function run(ctx: AuditContext): DetectorOutput {
           thresholds: Array.from(cl.thresholds, (t) => Number(t.toFixed(3))),
           trustedModelIterations: tm.model.iterations,
           trustedCvAccuracy: Number(ref.trustedAccuracy.toFixed(4)),
-          crossFitAccuracy: Number(ref.crossFitAccuracy.toFixed(4)),
+          crossFitAccuracy: Number.isNaN(ref.crossFitAccuracy)
+            ? null
+            : Number(ref.crossFitAccuracy.toFixed(4)),
           reference: ref.kind,
           significantAtFdr: nGate,
         },

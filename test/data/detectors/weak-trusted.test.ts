@@ -71,5 +71,5 @@ describe('label flips judged with a 100-row trusted set of ten classes', () => {
     } finally {
       run.source.close();
     }
-  }, 120_000);
+  }, 300_000);
 });
