@@ -4,8 +4,8 @@
  * among thousands; locally the pattern is plain: the row's nearest incoming neighbours carry its label while
  * its nearest trusted neighbours carry another.
  *
- * For each row with label y, among its k nearest incoming rows: O carry y, and the reference model (the one
- * disagreement chose: trusted-only or cross-fitted, learn/reference.ts) expects E = the sum of their P(y), with spread V = the sum of P(y)(1 - P(y)). Clean data has O close to E (where the
+ * For each row with label y, among its k nearest incoming rows: O carry y, and the trusted model expects
+ * E = the sum of their P(y), with spread V = the sum of P(y)(1 - P(y)). Clean data has O close to E (where the
  * model is right) or off by chance; a pocket of flipped rows has O near k where E is near 0. z = (O - E) /
  * sqrt(V) is judged against its robust spread over the batch (median and MAD: a pocket of a few rows cannot
  * move them), for rows the trusted model reads as another label, under Benjamini-Hochberg at `fdr`. Rows in a
@@ -170,7 +170,9 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const tr = ctx.trusted;
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  const proba = ctx.shared.referenceProba ?? ctx.shared.trustedProba;
+  // The trusted model, not the cross-fitted reference: read by a linear model fitted with the batch, natural
+  // non-linear clumps of a table (measured: 137 clean Adult rows with a 100-row trusted set) became pockets.
+  const proba = ctx.shared.trustedProba;
   // Sizes first: the neighbour space of a batch over maxRows is never searched, and building it costs a
   // gigabyte and half a minute at a million text rows.
   if (!proba || proba.length !== inc.n * K || tr.n < s.minTrusted || inc.n <= s.k || inc.n > s.maxRows)
@@ -264,7 +266,7 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
     rows.push({
       row: i,
       score: strong ? s.rowScore : s.reviewScore,
-      reason: `label ${ctx.classes[inc.labels[i]]} shared by ${Math.round(100 * share[i])}% of its nearest incoming rows where the reference model expects ${Math.round(100 * expected[i])}%`,
+      reason: `label ${ctx.classes[inc.labels[i]]} shared by ${Math.round(100 * share[i])}% of its nearest incoming rows where the trusted model expects ${Math.round(100 * expected[i])}%`,
     });
   }
   return { findings: findingsOf(ctx, flagged, share, expected, strongRows), rows };
