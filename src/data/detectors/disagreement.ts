@@ -381,7 +381,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const n = inc.n;
   const tm = trustedModel(ctx, s);
   const ref = chooseReference(ctx, s, tm.proba);
-  const { proba, refs, accuracy, power } = ref;
+  const { proba, refs, accuracy } = ref;
   const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
