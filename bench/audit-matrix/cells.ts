@@ -257,9 +257,65 @@ function stratified(family: Family, spec: FamilySpec, cells: Cell[], quota: numb
 }
 
 /**
+ * Harder dev cells added by hand beside the sample: label flips judged with a 100-row trusted set on the
+ * many-class dev sets (fashion-mnist: 10 classes; seattle-weather: 5), where a model of the trusted rows alone
+ * is near chance. Every one is a dev cell (dev dataset, dev-only values; split.ts unchanged).
+ */
+const WEAK_TRUSTED_DEV: Array<{ family: Family; dataset: DatasetId; params: Params }> = [
+  {
+    family: 'labeler-flip',
+    dataset: 'fashion-mnist',
+    params: { mode: 'one-direction', rogue: 1, labelers: 12, trusted: 100 },
+  },
+  {
+    family: 'labeler-flip',
+    dataset: 'fashion-mnist',
+    params: { mode: 'class-pair', rogue: 2, labelers: 8, trusted: 100 },
+  },
+  {
+    family: 'labeler-flip',
+    dataset: 'fashion-mnist',
+    params: { mode: 'random', rogue: 2, labelers: 15, trusted: 100 },
+  },
+  {
+    family: 'labeler-flip',
+    dataset: 'seattle-weather',
+    params: { mode: 'boundary', rogue: 1, labelers: 8, trusted: 100 },
+  },
+  {
+    family: 'labeler-flip',
+    dataset: 'seattle-weather',
+    params: { mode: 'one-direction', rogue: 2, labelers: 12, trusted: 100 },
+  },
+  {
+    family: 'targeted-flip',
+    dataset: 'fashion-mnist',
+    params: { size: 20, senders: 2, accounts: 15, trusted: 100 },
+  },
+  {
+    family: 'targeted-flip',
+    dataset: 'seattle-weather',
+    params: { size: 40, senders: 3, accounts: 8, trusted: 100 },
+  },
+  { family: 'noise', dataset: 'fashion-mnist', params: { rate: 0.1, trusted: 100 } },
+  { family: 'noise', dataset: 'seattle-weather', params: { rate: 0.2, trusted: 100 } },
+];
+
+function weakTrustedCells(): Cell[] {
+  return WEAK_TRUSTED_DEV.map(({ family, dataset, params }) => ({
+    id: `${family}:${dataset}:${key(params)}`,
+    family,
+    dataset,
+    params,
+    part: partOf(dataset, params),
+  }));
+}
+
+/**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. frozen2: see frozen2Cells. Clean controls: two per dataset of the part.
+ * variants on dev datasets. frozen2: see frozen2Cells. Clean controls: two per dataset of the part (more on
+ * dev, see devCleanCells). The dev part also holds the weak-trusted cells above.
  */
 export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen2') return frozen2Cells();
@@ -304,8 +360,12 @@ export function sampleCells(part: Part): Cell[] {
       continue;
     }
     const quota = spec.quota;
-    if (part === 'dev') out.push(...stratified(family, spec, onDev, quota, 1));
-    else {
+    if (part === 'dev') {
+      const sampled = stratified(family, spec, onDev, quota, 1);
+      const ids = new Set(sampled.map((c) => c.id));
+      const extra = weakTrustedCells().filter((c) => c.family === family && !ids.has(c.id));
+      out.push(...sampled, ...extra);
+    } else {
       out.push(...stratified(family, spec, onFrozen, quota, 2));
       out.push(...stratified(family, spec, onDev, Math.ceil(quota / 3), 3));
     }

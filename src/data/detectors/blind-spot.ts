@@ -95,7 +95,11 @@ export interface Floors {
     flipShare: number;
     rows: number;
     sensitivity: number;
+    /** The reference model's cross-validated accuracy on the trusted rows (the model labels are judged by). */
     trustedCvAccuracy: number;
+    /** Which reference: the trusted rows alone, or the trusted rows and the batch cross-fitted by account. */
+    reference: 'trusted' | 'cross-fit';
+    trustedOnlyAccuracy: number;
     smallestClass: number;
   };
   labelCells?: { rows: number | null; accountRows: number; share: number | null; level: number };
@@ -292,6 +296,8 @@ export function floorsOf(ctx: AuditContext): Floors {
       rows: Math.ceil(dis.power.minFlipRate * ctx.incoming.n),
       sensitivity: round(dis.power.sensitivity),
       trustedCvAccuracy: round(dis.accuracy),
+      reference: dis.kind,
+      trustedOnlyAccuracy: round(dis.trustedAccuracy),
       smallestClass: dis.power.smallestClass,
     };
   }
@@ -328,7 +334,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Label flips can pass unseen: the trusted model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(d.flipShare)} of the batch (${num(d.rows)} rows) are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
+        `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}${d.reference === 'cross-fit' ? `; with the batch cross-fitted beside them, ${pc(d.trustedOnlyAccuracy)} from the trusted rows alone` : ''}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(d.flipShare)} of the batch (${num(d.rows)} rows) are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
         {
           evidence: {
             detector: 'audit/disagreement',

@@ -19,7 +19,13 @@
  * Confident learning on cross-validated probabilities over the incoming batch (a model of the batch, by
  * the batch) corroborates: a flagged row it also calls mislabelled gets `confidentLearningBoost` combined in.
  *
- * Publishes `trustedProba` (incoming rows × classes) for later stages.
+ * The model: a logistic regression of the trusted rows alone, or (learn/reference.ts) one of the trusted rows
+ * and the batch cross-fitted by account, whichever predicts the trusted labels better out of fold. A 100-row
+ * trusted set of ten classes makes the first near chance; the second reads each account's rows with a model
+ * that never saw them, and its own out-of-fold probabilities on the trusted rows are its clean reference F0.
+ *
+ * Publishes `trustedProba` (the trusted-only model) and `referenceProba` (the chosen one), incoming rows ×
+ * classes, for later stages.
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
@@ -27,6 +33,7 @@ import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
 import { firstOfEachRow } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
+import { crossFitReference } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -61,14 +68,55 @@ function referenceDistribution(
     { hashBits: effectiveHashBits(s.hashBits, K), l2: s.l2, maxIter: s.maxIter },
     { folds, maxTrainRows: s.maxCvTrainRows },
   );
+  return calibration(cv, yt, K);
+}
+
+/** The clean reference of P(label), per class, from out-of-fold probabilities of the trusted rows. */
+function calibration(
+  cv: Float32Array,
+  yt: Int32Array,
+  K: number,
+): { refs: ClassReference[]; accuracy: number; power: Power } {
   const per: number[][] = Array.from({ length: K }, () => []);
   let correct = 0;
-  for (let i = 0; i < ctx.trusted.n; i++) {
+  for (let i = 0; i < yt.length; i++) {
     per[yt[i]].push(cv[i * K + yt[i]]);
     if (argmax(cv, i, K) === yt[i]) correct++;
   }
   const refs = per.map(classReference);
-  return { refs, accuracy: correct / Math.max(1, ctx.trusted.n), power: powerOf(cv, yt, K, refs) };
+  return { refs, accuracy: correct / Math.max(1, yt.length), power: powerOf(cv, yt, K, refs) };
+}
+
+export interface Reference {
+  /** P(class | incoming row), n × K, from the chosen reference. */
+  proba: Float32Array;
+  refs: ClassReference[];
+  accuracy: number;
+  power: Power;
+  kind: 'trusted' | 'cross-fit';
+  trustedAccuracy: number;
+  crossFitAccuracy: number;
+}
+
+/**
+ * The reference labels are judged by: the model of the trusted rows alone, or the cross-fitted model of the
+ * trusted rows and the batch (learn/reference.ts), whichever predicts the trusted labels better out of fold
+ * (labels the attacker cannot touch, so a batch that steers the cross-fit loses it the choice).
+ */
+export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Float32Array): Reference {
+  const K = ctx.classes.length;
+  const t = referenceDistribution(ctx, s);
+  const cf = crossFitReference(ctx, s);
+  const c = cf ? calibration(cf.trustedProba, ctx.trusted.labels, K) : undefined;
+  const cross = cf !== undefined && c !== undefined && c.accuracy > t.accuracy;
+  const chosen = cross ? c : t;
+  return {
+    proba: cross ? cf.proba : trustedOnly,
+    ...chosen,
+    kind: cross ? 'cross-fit' : 'trusted',
+    trustedAccuracy: t.accuracy,
+    crossFitAccuracy: c ? c.accuracy : Number.NaN,
+  };
 }
 
 /** What the trusted model can see, measured on the trusted rows' out-of-fold probabilities. */
@@ -83,10 +131,13 @@ export interface Power {
   smallestClass: number;
 }
 
-/** What blind-spot.ts reads: the trusted model's cross-validated accuracy and its power against flips. */
+/** What blind-spot.ts reads: the reference model's cross-validated accuracy and its power against flips. */
 export interface DisagreementPower {
   accuracy: number;
   power: Power;
+  kind: Reference['kind'];
+  trustedAccuracy: number;
+  crossFitAccuracy: number | null;
 }
 export const POWER_KEY = 'power/disagreement';
 
@@ -302,8 +353,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   const inc = ctx.incoming;
   const n = inc.n;
   const tm = trustedModel(ctx, s);
-  const proba = tm.proba;
-  const { refs, accuracy, power } = referenceDistribution(ctx, s);
+  const ref = chooseReference(ctx, s, tm.proba);
+  const { proba, refs, accuracy, power } = ref;
   const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -398,14 +449,18 @@ export function run(ctx: AuditContext): DetectorOutput {
   findings.push(
     makeFinding(
       meta,
-      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (trusted model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; its cross-validated accuracy on the trusted set: ${(100 * accuracy).toFixed(1)}%).`,
+      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (reference model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; labels judged by ${ref.kind === 'cross-fit' ? 'the trusted rows and the batch, cross-fitted by account' : 'the trusted rows alone'}, whose cross-validated accuracy on the trusted set is ${(100 * accuracy).toFixed(1)}%; trusted rows alone ${(100 * ref.trustedAccuracy).toFixed(1)}%${Number.isNaN(ref.crossFitAccuracy) ? '' : `, cross-fitted ${(100 * ref.crossFitAccuracy).toFixed(1)}%`}).`,
       {
         severity: 'info',
         evidence: {
           confidentLearningIssues: cl.issues,
           thresholds: Array.from(cl.thresholds, (t) => Number(t.toFixed(3))),
           trustedModelIterations: tm.model.iterations,
-          trustedCvAccuracy: Number(accuracy.toFixed(4)),
+          trustedCvAccuracy: Number(ref.trustedAccuracy.toFixed(4)),
+          crossFitAccuracy: Number.isNaN(ref.crossFitAccuracy)
+            ? null
+            : Number(ref.crossFitAccuracy.toFixed(4)),
+          reference: ref.kind,
           significantAtFdr: nGate,
         },
       },
@@ -415,10 +470,17 @@ export function run(ctx: AuditContext): DetectorOutput {
     findings,
     rows,
     publish: {
-      trustedProba: proba,
+      trustedProba: tm.proba,
+      referenceProba: proba,
       confidentIssue: cl.issue,
       cvProba: cvp,
-      [POWER_KEY]: { accuracy, power } satisfies DisagreementPower,
+      [POWER_KEY]: {
+        accuracy,
+        power,
+        kind: ref.kind,
+        trustedAccuracy: ref.trustedAccuracy,
+        crossFitAccuracy: Number.isNaN(ref.crossFitAccuracy) ? null : ref.crossFitAccuracy,
+      } satisfies DisagreementPower,
     },
     charts: { disagreement: { significant: nSig, confidentLearning: cl.issues, rows: n } },
   };

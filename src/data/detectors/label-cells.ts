@@ -4,8 +4,10 @@
  * all its rows is diluted, and a test over all rows misses it. In the cell "the trusted model reads the row as
  * A, the account says B" it stands out by orders of magnitude against its peers' rate in the same cell.
  *
- * For each account (source and labeler roles) and each cell (trusted model's predicted class p -> given label
- * y, p != y), the account's count is tested against its peers' pooled rate in that cell (peers = every other
+ * For each account (source and labeler roles) and each cell (reference model's predicted class p -> given label
+ * y, p != y; the reference is the one disagreement chose: the trusted model, or the model of the trusted rows and
+ * the batch cross-fitted by account, learn/reference.ts, so an account's rows are read by a model that never
+ * saw them), the account's count is tested against its peers' pooled rate in that cell (peers = every other
  * account; rows the model reads as p form the denominator). Accounts differ naturally (some labelers are
  * noisier), so the binomial is widened by the spread of the accounts' rates beyond sampling error (a
  * beta-binomial, through its design effect). Accounts absent from the trusted set are also pooled into one
@@ -290,7 +292,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const s = settingsFor(ctx, meta.id, LABEL_CELLS_DEFAULTS);
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  const proba = ctx.shared.trustedProba;
+  const proba = ctx.shared.referenceProba ?? ctx.shared.trustedProba;
   if (!proba || proba.length !== inc.n * K) return { findings: [], rows: [] };
   const pred = new Int32Array(inc.n);
   for (let i = 0; i < inc.n; i++) pred[i] = argmaxRow(proba, i, K);
@@ -344,7 +346,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (score <= 0) continue;
     const codes = new Set(t.codes);
     const col = cols[t.role]!;
-    const why = `${t.role} "${t.account}" labels ${ctx.classes[t.label]} rows the trusted model reads as ${ctx.classes[t.pred]} ${ratio(t)}× as often as its peers, and this row is one`;
+    const why = `${t.role} "${t.account}" labels ${ctx.classes[t.label]} rows the reference model reads as ${ctx.classes[t.pred]} ${ratio(t)}× as often as its peers, and this row is one`;
     for (let i = 0; i < inc.n; i++) {
       if (inc.labels[i] !== t.label || !codes.has(col.codes[i])) continue;
       // In the cell, or beside it: the model prefers the cell's class to the label but a third one to both.
@@ -369,7 +371,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     const e = f.evidence as { role?: Role; account?: string } | undefined;
     const extra = e && spread.get(`${e.role}\u0000${e.account}`);
     if (!extra) continue;
-    f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the trusted model contradicts more often than its peers' (${extra.rows} rows raised).`;
+    f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the reference model contradicts more often than its peers' (${extra.rows} rows raised).`;
     (f.evidence as Record<string, unknown>).spreadFlipShare = Number(extra.share.toFixed(3));
   }
   return { findings, rows, publish: { labelCellRows: explained, [POWER_KEY]: power } };
@@ -395,7 +397,7 @@ function spreadFlips(
   const out = new Map<string, { share: number; rows: number }>();
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  const proba = ctx.shared.trustedProba!;
+  const proba = (ctx.shared.referenceProba ?? ctx.shared.trustedProba)!;
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
     if (!col) continue;
@@ -433,7 +435,7 @@ function spreadFlips(
         continue;
       const pi = Math.min(0.95, (x - e) / n);
       const prior = pi / (1 - pi);
-      const why = `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the trusted model doubts this one`;
+      const why = `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`;
       let raised = 0;
       for (const i of contradicted) {
         const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
@@ -477,7 +479,7 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
       .slice(0, 4)
       .map(
         (t) =>
-          `of ${t.n} rows the trusted model reads as ${ctx.classes[t.pred]} it labelled ${pct(t.x / t.n)} ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
+          `of ${t.n} rows the reference model reads as ${ctx.classes[t.pred]} it labelled ${pct(t.x / t.n)} ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
       );
     for (const t of mix.slice(0, 2))
       parts.push(

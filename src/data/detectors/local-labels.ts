@@ -191,6 +191,8 @@ export async function run(ctx: AuditContext): Promise<DetectorOutput> {
   const tr = ctx.trusted;
   const inc = ctx.incoming;
   const K = ctx.classes.length;
+  // The trusted model, not the cross-fitted reference: read by a linear model fitted with the batch, natural
+  // non-linear clumps of a table (measured: 137 clean Adult rows with a 100-row trusted set) became pockets.
   const proba = ctx.shared.trustedProba;
   // Sizes first: the neighbour space of a batch over maxRows is never searched, and building it costs a
   // gigabyte and half a minute at a million text rows.

@@ -64,6 +64,12 @@ export interface AuditContext {
   shared: {
     /** P(class | x) from a model fit on the trusted set, incoming rows × classes (stage 1). */
     trustedProba?: Float32Array;
+    /**
+     * P(class | x) from the reference labels are judged by (stage 1, disagreement): the trusted model, or the
+     * cross-fitted model of the trusted rows and the batch when it predicts the trusted labels better
+     * (learn/reference.ts). Incoming rows × classes.
+     */
+    referenceProba?: Float32Array;
     /** 1 for incoming rows that carry a confirmed trigger with its label (stage 1, before disagreement). */
     triggerRows?: Uint8Array;
     /**

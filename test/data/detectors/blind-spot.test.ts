@@ -49,7 +49,7 @@ describe('the audit says when it cannot see label flips', () => {
     ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(
-      /MEDIUM.*Label flips can pass unseen: the trusted model's cross-validated accuracy is \d+% on 150 trusted rows/,
+      /MEDIUM.*Label flips can pass unseen: the reference model's cross-validated accuracy is \d+% on 150 trusted rows/,
     );
     expect(res.stdout).toMatch(/give the trusted set/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
