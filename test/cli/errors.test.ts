@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
 
 // Bad input gets one line saying what is wrong, exit 2, and no stack trace unless --debug.
 describe('user errors', () => {
@@ -72,7 +73,7 @@ describe('user errors', () => {
         '--label',
         'label',
         '--out-dir',
-        join(mkdtempSync(join(tmpdir(), 'antidote-post-')), 'out'),
+        join(tempDir('antidote-post-'), 'out'),
       ],
     ]) {
       const r = runCli([...args, '--post', 'http://127.0.0.1:9'], { env: { ANTIDOTE_TOKEN: '' } });
