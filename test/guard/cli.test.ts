@@ -13,24 +13,11 @@ import { createScorer } from '../../src/guard/scorer.js';
 import { sliceMatches } from '../../src/guard/slices.js';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { data, model } from './helpers.js';
+import { data, fitSms, model } from './helpers.js';
 
 const dir = tempDir('antidote-guard-cli-');
 const out = join(dir, 'guard.json');
-const fitCli = (extra: string[], o = out) =>
-  runCli([
-    'guard',
-    'fit',
-    '--model',
-    model('sms_phrase_backdoor'),
-    '--trusted',
-    data('sms_trusted.csv'),
-    '--label',
-    'label',
-    '-o',
-    o,
-    ...extra,
-  ]);
+const fitCli = (extra: string[], o = out) => fitSms(o, extra);
 
 const oneLineError = (r: { code: number | null; stderr: string }) => {
   expect(r.code).toBe(2);

@@ -4,11 +4,27 @@ import type { InputBatch } from '../../src/gate/models/types.js';
 import { sliceBatch } from '../../src/gate/models/types.js';
 import { readTable } from '../../src/gate/read.js';
 import type { Column } from '../../src/gate/table.js';
-import { FIXTURES } from '../helpers/cli.js';
+import { FIXTURES, runCli } from '../helpers/cli.js';
 
 export const GUARD = join(FIXTURES, 'guard');
 export const model = (name: string) => join(GUARD, `${name}.onnx`);
 export const data = (name: string) => join(GUARD, name);
+
+/** `antidote guard fit` of the SMS phrase-backdoor model on its trusted rows, writing `out`. */
+export const fitSms = (out: string, extra: string[] = []) =>
+  runCli([
+    'guard',
+    'fit',
+    '--model',
+    model('sms_phrase_backdoor'),
+    '--trusted',
+    data('sms_trusted.csv'),
+    '--label',
+    'label',
+    '-o',
+    out,
+    ...extra,
+  ]);
 
 /** The feature columns of a fixture CSV as a batch (label excluded), optionally the first `max` rows. */
 export async function batchOf(

@@ -18,7 +18,7 @@ import { createScorer } from '../../src/guard/scorer.js';
 import type { InstanceVerdict } from '../../src/guard/types.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { batchOf, data, model, withPhrase } from './helpers.js';
+import { batchOf, data, fitSms, model, withPhrase } from './helpers.js';
 import { makeProfile } from './watch-fixtures.js';
 
 const dir = tempDir('antidote-guard-occlusion-');
@@ -122,19 +122,7 @@ describe('guard/occlusion', () => {
 
   it('a damaged occlusion section is one line and exit 2', () => {
     const profile = join(dir, 'sms.json');
-    const fit = runCli([
-      'guard',
-      'fit',
-      '--model',
-      model('sms_phrase_backdoor'),
-      '--trusted',
-      data('sms_trusted.csv'),
-      '--label',
-      'label',
-      '--no-strip',
-      '-o',
-      profile,
-    ]);
+    const fit = fitSms(profile, ['--no-strip']);
     expect(fit.code, fit.stderr).toBe(0);
     expect(fit.stderr).toMatch(/occlusion > /);
     const log = join(dir, 'log.jsonl');

@@ -19,6 +19,21 @@ import type { Positions } from '../activation-model.js';
 import { invertSpd, ledoitWolf, mahalanobis, meanOf } from '../linalg.js';
 import { decodeF32, encodeF32, type LayerProfile } from '../profile.js';
 
+type Usearch = typeof import('usearch').default;
+
+/** A nearest-neighbour graph over float32 vectors (L2), with the search breadth the activation check uses. */
+function exactIndex(usearch: Usearch, dimensions: number): InstanceType<Usearch['Index']> {
+  return new usearch.Index({
+    dimensions,
+    metric: usearch.MetricKind.L2sq,
+    quantization: usearch.ScalarKind.F32,
+    connectivity: 16,
+    expansion_add: 128,
+    expansion_search: 128,
+    multi: false,
+  });
+}
+
 export const meta: RuleMeta = {
   id: 'guard/activation',
   title: 'Instance has an anomalous internal representation',
@@ -140,15 +155,7 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
   );
   const vectors = decodeF32(l.reference.vectors, l.reference.rows * d, `layer ${l.name} reference`);
   const build = (rows: number[]): ClassIndex => {
-    const index = new usearch.Index({
-      dimensions: d,
-      metric: usearch.MetricKind.L2sq,
-      quantization: usearch.ScalarKind.F32,
-      connectivity: 16,
-      expansion_add: 128,
-      expansion_search: 128,
-      multi: false,
-    });
+    const index = exactIndex(usearch, d);
     const data = new Float32Array(rows.length * d);
     for (let i = 0; i < rows.length; i++) data.set(vectors.subarray(rows[i] * d, (rows[i] + 1) * d), i * d);
     // Keys are reference rows; one thread to build and search, so results do not depend on scheduling.
@@ -176,15 +183,7 @@ export async function layerScorer(l: LayerProfile, kNeighbours: number): Promise
   if (l.positions) {
     const pd = l.positions.d;
     const pv = decodeF32(l.positions.vectors, l.positions.rows * pd, `layer ${l.name} positions`);
-    const index = new usearch.Index({
-      dimensions: pd,
-      metric: usearch.MetricKind.L2sq,
-      quantization: usearch.ScalarKind.F32,
-      connectivity: 16,
-      expansion_add: 128,
-      expansion_search: 128,
-      multi: false,
-    });
+    const index = exactIndex(usearch, pd);
     index.add(
       BigUint64Array.from({ length: l.positions.rows }, (_, i) => BigInt(i)),
       pv,

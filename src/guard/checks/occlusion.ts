@@ -35,6 +35,7 @@ import type { InputBatch } from '../../gate/models/types.js';
 import { rng } from '../../gate/stats.js';
 import type { Column } from '../../gate/table.js';
 import { decodeF32, encodeF32, type GuardProfile, type OcclusionProfile } from '../profile.js';
+import { rowHash } from '../row-hash.js';
 
 export const meta: RuleMeta = {
   id: 'guard/occlusion',
@@ -239,15 +240,6 @@ export interface Occlusions {
   parts: string[][];
 }
 
-function rowSeed(batch: InputBatch, i: number, seed: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (const [name, col] of batch.columns) {
-    const v = `${name}\u0000${col.kind === 'number' ? String(col.values[i]) : col.values[i]}\u0001`;
-    for (let c = 0; c < v.length; c++) h = Math.imul(h ^ v.charCodeAt(c), 16777619);
-  }
-  return h >>> 0;
-}
-
 /** Build every occluded copy of rows `rows` (text runs removed, other values substituted). */
 export function occlude(
   batch: InputBatch,
@@ -285,7 +277,7 @@ export function occlude(
           });
         }
     }
-    const r2 = rng(rowSeed(batch, i, seed));
+    const r2 = rng(rowHash(batch, i, seed));
     for (const c of inputs.filter((x) => !x.text)) {
       const col = batch.columns.get(c.name);
       const pool = occ.values[c.name];

@@ -20,6 +20,7 @@ import type { InputBatch } from '../../gate/models/types.js';
 import { rng } from '../../gate/stats.js';
 import type { Column } from '../../gate/table.js';
 import type { GuardProfile } from '../profile.js';
+import { rowHash } from '../row-hash.js';
 
 export const meta: RuleMeta = {
   id: 'guard/strip',
@@ -40,15 +41,6 @@ export const DEFAULT_MIX_TABULAR = 0.5;
 
 type Pool = NonNullable<GuardProfile['strip']>;
 
-function hashRow(batch: InputBatch, i: number, seed: number): number {
-  let h = 0x811c9dc5 ^ seed;
-  for (const [name, col] of batch.columns) {
-    const v = `${name}\u0000${col.kind === 'number' ? String(col.values[i]) : col.values[i]}\u0001`;
-    for (let c = 0; c < v.length; c++) h = Math.imul(h ^ v.charCodeAt(c), 16777619);
-  }
-  return h >>> 0;
-}
-
 /**
  * The perturbed copies of rows `rows` of `batch`, `P` per row, as one batch (row r's copies are
  * rows r*P .. r*P+P-1). `text` names the free-text columns.
@@ -66,7 +58,7 @@ export function perturb(
   const n = rows.length * P;
   const columns = new Map<string, Column>();
   const draws: number[] = new Array(n);
-  const rand: Array<() => number> = rows.map((i) => rng(hashRow(batch, i, seed)));
+  const rand: Array<() => number> = rows.map((i) => rng(rowHash(batch, i, seed)));
   const all = Array.from({ length: pool.poolRows }, (_, j) => j);
   const others = new Map<number, number[]>();
   for (let r = 0; r < rows.length; r++) {

@@ -2,7 +2,7 @@
  * The second frozen part of the benchmark matrix (frozen2): its split leaves dev and frozen part 1 exactly as
  * they were, its readers parse files in the formats bench/audit-matrix/frozen2-data.sh writes, and every
  * frozen2 cell generates a valid trusted file, incoming file and truth.json with the right counts. On small
- * files written here (no ../shared, no audit).
+ * files written here (never the benchmark data folder; nothing audited).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
