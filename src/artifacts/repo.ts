@@ -25,25 +25,8 @@ import type { FileResult } from '../report/types.js';
 import { templateFindings } from './formats/jinja/index.js';
 import { repoMissingReference, repoPythonFile, repoRemoteCode, repoSummary } from './formats/rules-meta.js';
 import { isJsonObject, type JsonObject, type JsonValue, parseStrictJson } from './formats/strict-json.js';
+import { CONFIGS_WITH_AUTO_MAP, rootOf } from './hub-names.js';
 
-const CONFIGS_WITH_AUTO_MAP = [
-  'config.json',
-  'tokenizer_config.json',
-  'processor_config.json',
-  'preprocessor_config.json',
-  'feature_extractor_config.json',
-  'image_processor_config.json',
-  'video_preprocessor_config.json',
-];
-const HUB_MARKERS = new Set([
-  ...CONFIGS_WITH_AUTO_MAP,
-  'adapter_config.json',
-  'model_index.json',
-  'generation_config.json',
-  'modules.json',
-  'chat_template.jinja',
-  'chat_template.json',
-]);
 const KNOWN_LIBRARIES =
   /^(diffusers|transformers|peft|sentence_transformers|torch|onnxruntime\.training|optimum\.onnxruntime|null)$/;
 /**
@@ -150,14 +133,6 @@ function configTemplates(cfgName: string, tpl: JsonValue | undefined, here: Loca
       { template: name },
     ),
   );
-}
-
-/** The repository folder a file marks (relative to the scanned folder), if the file is one a hub loader reads by name. */
-function rootOf(rel: string): string | undefined {
-  const extra = /^(?:(.*)\/)?additional_chat_templates\/[^/]+\.jinja$/.exec(rel);
-  if (extra) return extra[1] ?? '';
-  if (!HUB_MARKERS.has(basename(rel))) return undefined;
-  return rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '';
 }
 
 /**

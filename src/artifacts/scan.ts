@@ -39,6 +39,7 @@ import {
   HEAD_BYTES,
   type ScanContext,
 } from './formats/types.js';
+import { rootOf } from './hub-names.js';
 import type { Policy } from './pickle/api.js';
 import { collectReferences } from './references.js';
 import type { ByteSource } from './source.js';
@@ -295,7 +296,11 @@ async function withLoaderChecks(path: string, result: FileResult, failOn: Severi
   const abs = resolve(path);
   const dir = dirname(abs);
   // additional_chat_templates/NAME.jinja is rendered from the repository folder above it.
-  const root = basename(dir) === 'additional_chat_templates' ? dirname(dir) : dir;
+  const inExtra = basename(dir) === 'additional_chat_templates';
+  // Any other file (a weights file, say) skips the repository analysis and never loads it.
+  if (rootOf(inExtra ? `additional_chat_templates/${basename(abs)}` : basename(abs)) === undefined)
+    return result;
+  const root = inExtra ? dirname(dir) : dir;
   const repo = await repositoryResults(root, result.path, [{ ...result, path: abs }], failOn);
   const extra = repo.flatMap((r) => r.findings).filter((f) => f.rule !== 'repo/summary');
   if (!extra.length) return result;
