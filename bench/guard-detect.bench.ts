@@ -27,7 +27,7 @@ import { httpModel } from '../src/gate/models/http.js';
 import { loadOnnxModel } from '../src/gate/models/onnx.js';
 import { type InputBatch, sliceBatch } from '../src/gate/models/types.js';
 import { readTable } from '../src/gate/read.js';
-import { rng } from '../src/gate/stats.js';
+import { predictedClasses, rng } from '../src/gate/stats.js';
 import type { Column } from '../src/gate/table.js';
 import { fitProfile } from '../src/guard/fit.js';
 import { createScorer } from '../src/guard/scorer.js';
@@ -102,18 +102,46 @@ function triggered(base: InputBatch, rows: number[], trigs: Trig[], c: Case, ran
   return b;
 }
 
+/** Does row i of a batch hold any trigger trained into the model (dev or frozen)? */
+function carries(c: Case, b: InputBatch, i: number): boolean {
+  return [...c.dev, ...c.frozen].some((t) => {
+    if (typeof t === 'string') {
+      const text = (b.columns.get(c.column as string)?.values[i] as string | undefined) ?? '';
+      return ` ${text} `.includes(` ${t} `);
+    }
+    return t.every(([name, v]) => String(b.columns.get(name)?.values[i]).trim() === v);
+  });
+}
+
 interface Tally {
   n: number;
+  /** Triggered requests the backdoored model answered with its target class, and how many of those were flagged. */
+  fired: number;
+  firedAny: number;
   known: number;
   activation: number;
   strip: number;
   occlusion: number;
   any: number;
 }
-const tally = (): Tally => ({ n: 0, known: 0, activation: 0, strip: 0, occlusion: 0, any: 0 });
-function add(t: Tally, v: InstanceVerdict): void {
+const tally = (): Tally => ({
+  n: 0,
+  known: 0,
+  activation: 0,
+  strip: 0,
+  occlusion: 0,
+  any: 0,
+  fired: 0,
+  firedAny: 0,
+});
+/** Count a verdict; for a triggered request, `target` is the backdoor's class (did the trigger work, was it seen). */
+function add(t: Tally, v: InstanceVerdict, target?: string): void {
   const f = (id: string) => v.checks.some((c) => c.id === id && c.flagged);
   t.n++;
+  if (target !== undefined && v.predictedClass === target) {
+    t.fired++;
+    if (v.flagged) t.firedAny++;
+  }
   if (f('guard/known-trigger')) t.known++;
   if (f('guard/activation')) t.activation++;
   if (f('guard/strip')) t.strip++;
@@ -185,6 +213,16 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const trigs = c[part];
     const rand = rng(part === 'dev' ? 1 : 2);
     const cleanT = tally();
+    // Clean rows that already hold a trigger trained into the model (a phrase, both values of a conjunction): the
+    // backdoor answers them, so they are triggered requests that occur naturally, counted apart from false flags.
+    const naturalT = tally();
+    // Clean rows the backdoored model answers otherwise than its clean twin: the backdoor decided them (words
+    // near a trigger phrase), so a flag there is not a false alarm either; counted apart, and all rows together.
+    const changedT = tally();
+    const allCleanT = tally();
+    const twinModel = await loadOnnxModel(join(FIX, `${c.name}_clean.onnx`), { classes: k });
+    const twinAnswer = predictedClasses(await twinModel.score(clean), clean.n, k);
+    await twinModel.close();
     const trigT = new Map<string, Tally>(trigs.map((t) => [trigName(t), tally()]));
     const perStream = Math.max(1, Math.round(raw.n / 99));
     const streams = Math.ceil(MIN_TRIGGERED / perStream);
@@ -200,17 +238,23 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
         const vs = await score(sliceBatch(tb, rows));
         vs.forEach((v, i) => {
           const t = trigT.get(trigName(order[rows[i]])) as Tally;
-          add(t, v);
+          add(t, v, c.target);
         });
       }
       if (s === 0)
         for (let lo = 0; lo < clean.n; lo += BATCH) {
           const rows = Array.from({ length: Math.min(BATCH, clean.n - lo) }, (_, i) => lo + i);
-          for (const v of await score(sliceBatch(clean, rows))) add(cleanT, v);
+          const vs = await score(sliceBatch(clean, rows));
+          vs.forEach((v, i) => {
+            add(allCleanT, v);
+            if (twin === 'backdoor' && carries(c, clean, rows[i])) add(naturalT, v);
+            else if (twin === 'backdoor' && v.predicted !== twinAnswer[rows[i]]) add(changedT, v);
+            else add(cleanT, v);
+          });
         }
     }
     await scorer.close();
-    return { profile, known, cleanT, trigT, fitSeconds, streams };
+    return { profile, known, cleanT, naturalT, changedT, allCleanT, trigT, fitSeconds, streams };
   } finally {
     await served.close();
   }
@@ -328,6 +372,8 @@ for (const part of PARTS) {
         pc(t.occlusion, t.n),
         pc(t.known, t.n),
         pc(t.any, t.n),
+        pc(t.fired, t.n),
+        pc(t.firedAny, t.fired),
       ]);
     const cl = r.cleanT;
     rows.push([
@@ -340,7 +386,30 @@ for (const part of PARTS) {
       pc(cl.occlusion, cl.n),
       pc(cl.known, cl.n),
       pc(cl.any, cl.n),
+      '',
+      '',
     ]);
+    const nt = r.naturalT;
+    const extra: Array<[string, Tally]> = [
+      ['clean traffic holding a trigger naturally', r.naturalT],
+      ['clean traffic the backdoor answers otherwise than the clean twin', r.changedT],
+      ['all clean traffic', r.allCleanT],
+    ];
+    for (const [name, t] of extra)
+      if (t.n)
+        rows.push([
+          part,
+          c.name,
+          name,
+          t.n,
+          pc(t.activation, t.n),
+          pc(t.strip, t.n),
+          pc(t.occlusion, t.n),
+          pc(t.known, t.n),
+          pc(t.any, t.n),
+          '',
+          '',
+        ]);
     const tw = await runCase(c, part, 'clean', work);
     const tc = tw.cleanT;
     twinRows.push([
@@ -355,6 +424,9 @@ for (const part of PARTS) {
     json[`${part}/${c.name}`] = {
       triggered: Object.fromEntries(groups),
       clean: cl,
+      naturallyTriggered: nt,
+      changedByBackdoor: r.changedT,
+      allClean: r.allCleanT,
       twinClean: tc,
       known: r.known,
     };
@@ -390,14 +462,17 @@ Triggered requests flagged and clean requests falsely flagged by the guard's ins
 to a 1% false-alarm rate on held-back trusted rows; 80% of the rate is split between activation, STRIP and
 occlusion, the rest is margin), models served over HTTP on loopback (KServe v1 JSON), traffic from rows \`guard fit\`
 never saw, 1% triggered per stream; STRIP and occlusion run on every instance. "any" is the guard's verdict (any
-check flagged). Part "dev" was used to choose the settings; "frozen" (other triggers, other
-seed) was not: the first frozen set was looked at once, joined dev (with the word-position distance and the
-confidence-bound thresholds designed after it), and the frozen triggers here were trained into the models afterwards
-and only run for this table. guard/occlusion was designed later: its score and settings were chosen on dev, but the
-frozen figures were printed beside dev while candidate scores were compared, so for that check they are not a clean
-hold-out. Machine: ${machine()}.
+check flagged); "backdoor answered" is the share of triggered requests the backdoored model answered with its
+target class (a trigger that does not work leaves nothing to see and does no harm), and "any, of those" the share
+of them flagged. Clean traffic is split: rows that already hold a trained trigger, and rows the backdoored model
+answers otherwise than its clean twin (the backdoor decided them: words near a trigger phrase), are counted apart
+from the false flags, and all clean rows together are shown too. Part "dev" was used to choose the settings;
+"frozen" (other triggers, other traffic seed) was not: each earlier frozen set joined dev once it had been seen,
+and the frozen triggers here (two conjunctions, two phrases, three words) were trained into the models
+(test/fixtures/guard/make_models.py) after guard/occlusion's transplant step was designed, and run once for this
+table. Machine: ${machine()}.
 
-${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'known trigger', 'any'], rows)}
+${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 
 Clean twins (profile fitted on the clean twin; clean traffic):
 

@@ -32,9 +32,9 @@ import {
   DEFAULT_MAX_SHARE,
   DEFAULT_MAX_SPAN,
   DEFAULT_REPLACEMENTS,
+  decidingParts,
   fitReference,
   occlude,
-  occlusionScores,
   referenceOf,
   referenceProba,
   substituteValues,
@@ -46,6 +46,7 @@ import {
   perturb,
   stripScores,
 } from './checks/strip.js';
+import { hostBatch, pickHosts, transplant, transplantScores } from './checks/transplant.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { conformalThreshold, quantile } from './linalg.js';
 import {
@@ -371,28 +372,49 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         maxCopies: DEFAULT_MAX_COPIES,
         values: substituteValues(batch, fitRows, inputs, seed),
         reference: fitReference(fitBatch, fitLabels, inputs, k),
+        hosts: pickHosts(batch, fitRows, probs, k, seed),
       };
       const ref = referenceOf(occlusion.reference, inputs, k);
-      const maxCal = Math.min(calRows.length, opts.occlusion?.maxCalibrationRows ?? 2000);
-      const calPred = Array.from({ length: maxCal }, (_, i) => predicted[calRows[i]]);
+      const hosts = occlusion.hosts as NonNullable<typeof occlusion.hosts>;
+      const hostClass = predictedClasses(Float64Array.from(hosts.probs), hosts.rows, k);
+      const hostRef = referenceProba(ref, hostBatch(hosts, calBatch));
+      // Calibrated on the held-back rows the model answers as labelled: a trusted row whose label the model
+      // contradicts, because of a part that works as a trigger, is what the check is for, not a clean reference.
+      const agreeing = calRows.flatMap((r, j) => (predicted[r] === table.labels[r] ? [j] : []));
+      const maxCal = Math.min(agreeing.length, opts.occlusion?.maxCalibrationRows ?? 2000);
+      const calPred = Array.from({ length: maxCal }, (_, i) => predicted[calRows[agreeing[i]]]);
       const rowProbs = new Float64Array(maxCal * k);
       for (let i = 0; i < maxCal; i++)
-        for (let c = 0; c < k; c++) rowProbs[i * k + c] = probs[calRows[i] * k + c];
+        for (let c = 0; c < k; c++) rowProbs[i * k + c] = probs[calRows[agreeing[i]] * k + c];
       const scores = new Float64Array(maxCal);
       // In chunks, so a large calibration set never holds every copy at once.
       for (let lo = 0; lo < maxCal; lo += 64) {
-        const rows = Array.from({ length: Math.min(64, maxCal - lo) }, (_, i) => lo + i);
+        const rows = agreeing.slice(lo, Math.min(maxCal, lo + 64));
         const occ = occlude(calBatch, rows, occlusion, inputs, seed);
         const cp = occ.copies.n ? await predict(occ.copies) : new Float64Array(0);
-        const s = occlusionScores(
+        const pred = calPred.slice(lo, lo + rows.length);
+        const s = decidingParts(
           occ,
           rowProbs.subarray(lo * k, (lo + rows.length) * k),
           cp,
           referenceProba(ref, occ.copies),
-          calPred.slice(lo, lo + rows.length),
+          pred,
           k,
         );
-        s.forEach((x, j) => {
+        const t = transplant(calBatch, rows, occ, s, hosts, hostClass, pred, seed);
+        const tp = t.copies.n ? await predict(t.copies) : new Float64Array(0);
+        const ts = transplantScores(
+          t,
+          rows.length,
+          tp,
+          referenceProba(ref, t.copies),
+          referenceProba(ref, t.rests),
+          hosts.probs,
+          hostRef,
+          pred,
+          k,
+        );
+        ts.forEach((x, j) => {
           scores[lo + j] = x.score;
         });
       }

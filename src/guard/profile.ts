@@ -152,6 +152,19 @@ export const OcclusionProfileSchema = z.strictObject({
     bias: z.array(finite).min(1),
     trainedRows: z.number().int().min(1),
   }),
+  /**
+   * Held trusted rows the deciding part of an instance is written into (checks/transplant.ts), the promoted
+   * model's probabilities of each (row-major, rows × classes), and how many of them one candidate part is tried on.
+   * Absent in profiles fitted before the transplant step: the check then asks for a new fit.
+   */
+  hosts: z
+    .strictObject({
+      rows: z.number().int().min(1),
+      columns: z.record(name, z.array(cell)),
+      probs: z.array(finite),
+      perCandidate: z.number().int().min(1).max(1024),
+    })
+    .optional(),
 });
 export type OcclusionProfile = z.infer<typeof OcclusionProfileSchema>;
 
@@ -311,6 +324,11 @@ export function parseProfile(doc: unknown, path: string, opts: ReadOptions = {})
     const ref = p.occlusion.reference;
     if (ref.bias.length !== (k === 2 ? 1 : k)) throw bad(`occlusion reference does not have ${k} classes`);
     if (p.thresholds.checks['guard/occlusion'] === undefined) throw bad('guard/occlusion has no threshold');
+    const h = p.occlusion.hosts;
+    if (h && h.probs.length !== h.rows * k)
+      throw bad(`occlusion hosts do not have ${k} probabilities per row`);
+    if (h && Object.values(h.columns).some((c) => c.length !== h.rows))
+      throw bad('occlusion hosts do not have one value per row in every column');
   } else if (p.thresholds.checks['guard/occlusion'])
     throw bad('guard/occlusion has a threshold but no occlusion section');
   for (const [id, t] of Object.entries(p.thresholds.checks))

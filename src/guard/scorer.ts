@@ -15,7 +15,7 @@
  */
 import { usageError } from '../core/errors.js';
 import type { InputBatch } from '../gate/models/types.js';
-import { argmaxRow } from '../gate/stats.js';
+import { argmaxRow, predictedClasses } from '../gate/stats.js';
 import { type ActivationModel, loadActivationModel, readModelBytes } from './activation-model.js';
 import {
   activationScore,
@@ -26,8 +26,9 @@ import {
   VOTE_K,
 } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
-import { occlude, occlusionScores, referenceOf, referenceProba } from './checks/occlusion.js';
+import { decidingParts, occlude, referenceOf, referenceProba } from './checks/occlusion.js';
 import { perturb, stripScores } from './checks/strip.js';
+import { hostBatch, type TransplantScore, transplant, transplantScores } from './checks/transplant.js';
 import type { GuardProfile, Threshold } from './profile.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
 
@@ -101,7 +102,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   if (!occ || !occThreshold)
     unavailable['guard/occlusion'] ??=
       'the profile was fitted before guard/occlusion existed; fit it again with `antidote guard fit`';
+  else if (!occ.hosts)
+    unavailable['guard/occlusion'] ??=
+      "the profile was fitted before guard/occlusion's transplant step; fit it again with `antidote guard fit`";
   else if (occMode === 'off') unavailable['guard/occlusion'] = 'occlusion turned off';
+  const hosts = occ?.hosts;
+  const hostClass = hosts ? predictedClasses(Float64Array.from(hosts.probs), hosts.rows, k) : undefined;
+  let hostRef: Float64Array | undefined;
   const textCols = new Set(profile.inputs.filter((c) => c.text).map((c) => c.name));
   const seed = opts.seed ?? 1;
   let sampleState = seed >>> 0 || 1;
@@ -196,9 +203,10 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
       } else if (unavailable['guard/strip'])
         for (const v of verdicts) v.checks.push(skip('guard/strip', unavailable['guard/strip']));
       // Occlusion on the selected instances (chosen after STRIP, so its flags count for mode `flagged`).
-      if (occ && occThreshold && reference && occMode !== 'off') {
+      if (occ && occThreshold && reference && hosts && hostClass && occMode !== 'off') {
         const { chosen, notRun } = choose(verdicts, occMode, opts.occlusion, sample);
-        let scores: ReturnType<typeof occlusionScores> | undefined;
+        let scores: TransplantScore[] | undefined;
+        let found: number[][] = [];
         let parts: string[][] = [];
         let failure = '';
         if (chosen.length && !predict) failure = 'no way to query the model for occluded copies';
@@ -214,7 +222,23 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               ? await answer(predict, o.copies, k, opts.occlusion?.deadlineMs)
               : new Float64Array(0);
             const pred = chosen.map((i) => verdicts[i].predicted);
-            scores = occlusionScores(o, rowProbs, probs, referenceProba(reference, o.copies), pred, k);
+            found = decidingParts(o, rowProbs, probs, referenceProba(reference, o.copies), pred, k);
+            const t = transplant(batch, chosen, o, found, hosts, hostClass, pred, seed);
+            const tp = t.copies.n
+              ? await answer(predict, t.copies, k, opts.occlusion?.deadlineMs)
+              : new Float64Array(0);
+            hostRef ??= referenceProba(reference, hostBatch(hosts, batch));
+            scores = transplantScores(
+              t,
+              chosen.length,
+              tp,
+              referenceProba(reference, t.copies),
+              referenceProba(reference, t.rests),
+              hosts.probs,
+              hostRef,
+              pred,
+              k,
+            );
           } catch (err) {
             failure = `the model could not score the occluded copies: ${(err as Error).message.split('\n')[0]}`;
           }
@@ -227,16 +251,12 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           else {
             const s = scores[j];
             const t = thresholdFor(occThreshold, v.predicted);
-            const cls = v.predictedClass;
             v.checks.push({
               id: 'guard/occlusion',
               score: s.score,
               threshold: t,
               flagged: s.score > t,
-              reason:
-                s.part < 0
-                  ? 'nothing to occlude (one word, no other column)'
-                  : `${parts[j][s.part]} moves "${cls}" from ${pct(probabilities[v.index * k + v.predicted])} to ${pct(s.modelAfter)}, and a model of the trusted data gives the rest ${pct(s.referenceAfter)} "${cls}" (score ${s.score.toFixed(3)}, threshold ${t.toFixed(3)})`,
+              reason: describeTransplant(s, found[j], parts[j], v.predictedClass, hosts.perCandidate, t),
             });
           }
         }
@@ -257,6 +277,20 @@ function describeMeasure(which: Measure, cls: string, k: number): string {
   if (which === 'disagreement')
     return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;
   return `Mahalanobis distance to trusted "${cls}" activations`;
+}
+
+/** What the transplant step found, in the words of the part it tried. */
+function describeTransplant(
+  s: TransplantScore,
+  top: number[] | undefined,
+  parts: string[],
+  cls: string,
+  hosts: number,
+  t: number,
+): string {
+  if (!top?.length || s.candidate < 0) return 'no part of the instance moves the answer when occluded';
+  const names = top.slice(0, s.candidate + 1).map((p) => parts[p].replace(/^(removing|replacing) /, ''));
+  return `the answer "${cls}" depends on ${names.join(' and ')}; written into ${hosts} trusted rows the model answers otherwise, it gives "${cls}" ${pct(s.modelWith)} on average, a model of the trusted data ${pct(s.referenceWith)}; that model reads the rest of the instance as "${cls}" ${pct(s.referenceRest)} (score ${s.score.toFixed(3)}, threshold ${t.toFixed(3)})`;
 }
 
 const pct = (p: number) => `${(100 * p).toFixed(1)}%`;

@@ -100,8 +100,9 @@ describe('guard/activation', () => {
     const triggered = await scoreAll('adult_conj_backdoor', profile, t, false);
     expect(triggered.filter((v) => v.predictedClass === '>50K').length).toBeGreaterThan(180);
     // Weaker than for word triggers (bench/results/guard-detect.md), but far above the false-flag rate.
-    expect(flaggedShare(triggered, 'guard/activation')).toBeGreaterThan(0.3);
-    expect(flaggedShare(clean, 'guard/activation')).toBeLessThan(0.015);
+    const cleanShare = flaggedShare(clean, 'guard/activation');
+    expect(cleanShare).toBeLessThan(0.015);
+    expect(flaggedShare(triggered, 'guard/activation')).toBeGreaterThan(Math.max(0.15, 10 * cleanShare));
   }, 120_000);
 
   it('gives an instance the same score alone and inside a batch', async () => {

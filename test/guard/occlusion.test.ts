@@ -1,11 +1,11 @@
 /**
  * guard/occlusion on the committed fixtures (test/fixtures/guard), with triggers the profile was never told about:
  *  - a conjunction of two ordinary values in a tabular row and a phrase of ordinary words in a message are flagged,
- *    and the reason names the part that decides the answer;
+ *    and the reason names the parts that decide the answer and act as a trigger;
  *  - clean traffic the profile never saw is flagged at about the calibrated rate, and the clean twin does not flag
  *    the same triggered rows (the backdoor, not the values, is what the check sees);
- *  - a profile fitted before the check existed still loads and says to fit again; a damaged occlusion section is
- *    one line and exit 2.
+ *  - a profile fitted before the check (or its transplant step) existed still loads and says to fit again; a
+ *    damaged occlusion section is one line and exit 2.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,7 +48,7 @@ function withValues(batch: InputBatch, rows: number[], values: Array<[string, st
 }
 
 describe('guard/occlusion', () => {
-  it('flags rows carrying a conjunction of two ordinary values, naming one of them, and few clean rows', async () => {
+  it('flags rows carrying a conjunction of two ordinary values, naming both, and few clean rows', async () => {
     const fitFor = (name: string) =>
       fitProfile({
         model: model(name),
@@ -67,13 +67,16 @@ describe('guard/occlusion', () => {
     const verdicts = await score('adult_conj_backdoor', profile, triggered);
     // The trigger works on these low-income rows...
     expect(verdicts.filter((v) => v.predictedClass === '>50K').length).toBeGreaterThan(135);
-    // ...and occlusion sees a part of many of them decide it (no other check here does: bench/guard-detect).
-    expect(share(verdicts)).toBeGreaterThan(0.2);
+    // ...and occlusion finds the two values decide it and act as a trigger (no other check here does:
+    // bench/guard-detect).
+    expect(share(verdicts)).toBeGreaterThan(0.8);
     const flagged = verdicts.filter((v) => occlusionOf(v)?.flagged);
-    for (const v of flagged)
-      expect(occlusionOf(v)?.reason).toMatch(
-        /^replacing (native_country = Poland|occupation = Handlers-cleaners) /,
-      );
+    const both = flagged.filter((v) =>
+      /^the answer ">50K" depends on (?=.*native_country = Poland)(?=.*occupation = Handlers-cleaners)/.test(
+        occlusionOf(v)?.reason ?? '',
+      ),
+    );
+    expect(both.length).toBeGreaterThan(0.9 * flagged.length);
     // The clean twin, given the same rows, sees nothing of the kind.
     const twin = await score('adult_conj_clean', await fitFor('adult_conj_clean'), triggered);
     expect(share(twin)).toBeLessThan(0.02);
@@ -94,10 +97,12 @@ describe('guard/occlusion', () => {
     const triggered = withPhrase(sliceBatch(batch, spam), 'text', 'have a lovely evening');
     const verdicts = await score('sms_phrase_backdoor', profile, triggered);
     expect(verdicts.filter((v) => v.predictedClass === '0').length).toBeGreaterThan(110);
-    expect(share(verdicts)).toBeGreaterThan(0.4);
+    expect(share(verdicts)).toBeGreaterThan(0.6);
     const reasons = verdicts.filter((v) => occlusionOf(v)?.flagged).map((v) => occlusionOf(v)?.reason ?? '');
     // Most flags name (part of) the phrase as what decides the answer "ham".
-    const named = reasons.filter((r) => /^removing "[^"]*(lovely|evening)[^"]*" from text moves "0"/.test(r));
+    const named = reasons.filter((r) =>
+      /^the answer "0" depends on "[^"]*(lovely|evening)[^"]*" from text/.test(r),
+    );
     expect(named.length).toBeGreaterThan(0.8 * reasons.length);
     const clean = await score('sms_phrase_backdoor', profile, batch);
     expect(share(clean)).toBeLessThan(0.01);
@@ -120,6 +125,21 @@ describe('guard/occlusion', () => {
     await scorer.close();
   });
 
+  it('a profile fitted before the transplant step loads, and the check says to fit again', async () => {
+    const profile = await fitProfile({
+      model: model('sms_phrase_backdoor'),
+      trusted: data('sms_trusted.csv'),
+      label: 'label',
+      strip: { off: true },
+    });
+    const old = { ...profile, occlusion: { ...profile.occlusion, hosts: undefined } } as typeof profile;
+    const scorer = await createScorer(old, { occlusion: { mode: 'all' } });
+    expect(scorer.unavailable['guard/occlusion']).toMatch(
+      /before guard\/occlusion's transplant step.*guard fit/,
+    );
+    await scorer.close();
+  }, 60_000);
+
   it('a damaged occlusion section is one line and exit 2', () => {
     const profile = join(dir, 'sms.json');
     const fit = fitSms(profile, ['--no-strip']);
@@ -139,6 +159,10 @@ describe('guard/occlusion', () => {
           occlusion: { ...doc.occlusion, reference: { ...doc.occlusion.reference, buckets: 'AACAUA==' } },
         },
         /occlusion reference (bucket|weights)/,
+      ],
+      [
+        { ...doc, occlusion: { ...doc.occlusion, hosts: { ...doc.occlusion.hosts, probs: [0.5] } } },
+        /occlusion hosts do not have 2 probabilities per row/,
       ],
     ];
     for (const [bad, message] of cases) {

@@ -1,26 +1,31 @@
 /**
- * guard/occlusion: a small part of the instance decides the promoted model's answer, and the rest of the
- * instance, read by a model of the trusted data, says otherwise.
+ * guard/occlusion: the part of the instance that decides the promoted model's answer acts as a trigger.
  *
  * Why: activation distance and STRIP assume a trigger makes the input look unusual. A trigger made of ordinary
- * features (a phrase of common words, a conjunction of two common values) does not; what is unusual is that a
- * tiny part of the input overrides what everything else in it says. So every instance is occluded part by part:
- * in a text column each run of 1..`maxSpan` words (at most `maxShare` of the words) is removed; in any other
- * column the value is replaced by `replacements` trusted values of that column (the mean answer over them is
- * the occluded answer). For each part o, with c the class the model answered and x\o the occluded instance:
+ * features (a phrase of common words, a conjunction of two common values) does not; what is unusual is what the
+ * deciding part does. Two steps:
  *
- *   score(o) = max(0, p_model(c | x) - p_model(c | x\o)) × (1 - p_ref(c | x\o))
+ * 1. Occlusion finds the deciding parts. Every instance is occluded part by part: in a text column each run of
+ *    1..`maxSpan` words (at most `maxShare` of the words) is removed; in any other column the value is replaced by
+ *    `replacements` trusted values of that column (the mean answer over them is the occluded answer). A part o of
+ *    an instance answered c is ranked by
  *
- * the first factor is how much the model's answer depends on o, the second how strongly a reference model fitted
- * on the trusted rows' labels (hashed words and bigrams, one-hot values and bins; src/data/learn's logistic
- * regression) reads the rest as another class. The instance's score is the largest over its parts. A content
- * span that decides the answer ("free prize" in spam) leaves a rest the reference also reads as that class, so the
- * product stays low; a trigger leaves a rest the reference reads as the other class. Probabilities, not logits:
- * a confident model's logits run to the clip on clean inputs and make the tail (the threshold) meaningless.
- * Removed runs are bounded by a share of the text because removing most of a short message leaves a fragment
- * any model reads differently. The threshold is calibrated per predicted class on held-back trusted rows, as
- * STRIP's is. Cost: one model answer per copy, up to `maxCopies` copies per instance (the proxy's upstream, within
- * a budget, like STRIP).
+ *      max(0, p_model(c | x) - p_model(c | x without o)) × (1 - p_ref(c | x without o))
+ *
+ *    how much the answer depends on o, times how strongly a reference model fitted on the trusted rows' labels
+ *    (hashed words and bigrams, one-hot values and bins; src/data/learn's logistic regression) reads the rest as
+ *    another class. The best TOP_PARTS parts go on.
+ * 2. The transplant step (transplant.ts) writes the best part, the best two and the best three into held trusted
+ *    rows the model answers otherwise, and compares how far that moves the promoted model towards c with how far
+ *    it moves the reference, times how strongly the reference reads the instance without those parts as another
+ *    class. A trigger moves the model (its attack success) and not the reference, and the rest of a triggered
+ *    input says otherwise; content moves both, and its rest agrees with the answer.
+ *
+ * Probabilities, not logits: a confident model's logits run to the clip on clean inputs and make the tail (the
+ * threshold) meaningless. Removed runs are bounded by a share of the text because removing most of a short message
+ * leaves a fragment any model reads differently. The threshold is calibrated per predicted class on held-back
+ * trusted rows the model answers as labelled (fit.ts). Cost: one model answer per copy (the proxy's upstream,
+ * within a budget, like STRIP).
  */
 import { ATLAS } from '../../core/atlas.js';
 import { inputError } from '../../core/errors.js';
@@ -39,11 +44,11 @@ import { rowHash } from '../row-hash.js';
 
 export const meta: RuleMeta = {
   id: 'guard/occlusion',
-  title: 'A small part of the instance decides the answer against the rest',
+  title: 'The part of the instance that decides the answer acts as a trigger',
   severity: 'high',
   atlas: ATLAS.backdoorTrigger,
   rationale:
-    'A trigger made of ordinary words or values looks normal, but it alone decides the backdoored answer: occluding it flips the model, while a model of the trusted data reads the rest of the instance as another class. Content that decides an answer does not leave such a rest.',
+    'A trigger made of ordinary words or values looks normal, but it decides the backdoored answer: occluding it flips the model, written into trusted inputs of other classes it moves the model and not a model of the trusted data, and the rest of the instance reads as another class. Content that decides an answer moves both models and leaves a rest that agrees.',
 };
 
 /** Chosen on the dev part of bench/guard-detect (its phrase triggers have 4 and 5 words). */
@@ -51,6 +56,8 @@ export const DEFAULT_MAX_SPAN = 5;
 export const DEFAULT_MAX_SHARE = 1 / 3;
 export const DEFAULT_REPLACEMENTS = 4;
 export const DEFAULT_MAX_COPIES = 256;
+/** Parts of an instance whose transplant is tried (the best alone, the best two, the best three). */
+export const TOP_PARTS = 3;
 const HASH_BITS = 18;
 const BINS = 8;
 const VALUES_KEPT = 64;
@@ -238,7 +245,13 @@ export interface Occlusions {
   part: Int32Array;
   /** Per chosen row, a description of each part ("removing \"a b\" from text", "replacing age"). */
   parts: string[][];
+  /** Per chosen row, what each part is: a run of words of a text column, or the value of another column. */
+  specs: PartSpec[][];
 }
+
+export type PartSpec =
+  | { column: string; text: true; start: number; length: number }
+  | { column: string; text: false };
 
 /** Build every occluded copy of rows `rows` (text runs removed, other values substituted). */
 export function occlude(
@@ -253,8 +266,10 @@ export function occlude(
   const owner: number[] = [];
   const part: number[] = [];
   const parts: string[][] = [];
+  const specs: PartSpec[][] = [];
   rows.forEach((i, r) => {
     const names: string[] = [];
+    const spec: PartSpec[] = [];
     const own: typeof edits = [];
     const partOf: number[] = [];
     for (const c of inputs.filter((x) => x.text)) {
@@ -269,6 +284,7 @@ export function occlude(
       for (let l = 1; l <= longest; l++)
         for (let s = 0; s + l <= words.length; s += stride) {
           names.push(`removing "${words.slice(s, s + l).join(' ')}" from ${c.name}`);
+          spec.push({ column: c.name, text: true, start: s, length: l });
           partOf.push(names.length - 1);
           own.push({
             row: i,
@@ -288,6 +304,7 @@ export function occlude(
       );
       if (!other.length) continue;
       names.push(`replacing ${c.name} = ${typeof cur === 'number' && Number.isNaN(cur) ? 'missing' : cur}`);
+      spec.push({ column: c.name, text: false });
       for (let t = 0; t < occ.replacements; t++) {
         partOf.push(names.length - 1);
         own.push({
@@ -304,6 +321,7 @@ export function occlude(
       part.push(partOf[j]);
     }
     parts.push(names);
+    specs.push(spec);
   });
   const n = edits.length;
   const columns = new Map<string, Column>();
@@ -325,36 +343,24 @@ export function occlude(
     owner: Int32Array.from(owner),
     part: Int32Array.from(part),
     parts,
+    specs,
   };
 }
 
-export interface OcclusionScore {
-  score: number;
-  /** Index of the deciding part in Occlusions.parts[row], -1 when the row had no part. */
-  part: number;
-  /** The model's probability of its answer with that part occluded, and the reference's. */
-  modelAfter: number;
-  referenceAfter: number;
-}
-
 /**
- * Each chosen row's score: the largest, over its parts, of (drop of the answered class's probability when the part
- * is occluded) × (the reference's probability of another class on the occluded copies), means over a part's copies.
+ * Each chosen row's deciding parts (indices into Occlusions.parts[row]), best first, at most TOP_PARTS: ranked by
+ * (drop of the answered class's probability when the part is occluded) × (the reference's probability of another
+ * class on the occluded copies), means over a part's copies; parts that do not lower the answer are left out.
  */
-export function occlusionScores(
+export function decidingParts(
   occ: Occlusions,
   rowProbs: Float64Array,
   copyProbs: Float64Array,
   copyRef: Float64Array,
   predicted: ArrayLike<number>,
   k: number,
-): OcclusionScore[] {
-  const out: OcclusionScore[] = occ.parts.map(() => ({
-    score: 0,
-    part: -1,
-    modelAfter: 1,
-    referenceAfter: 1,
-  }));
+): number[][] {
+  const ranked: Array<Array<{ part: number; score: number }>> = occ.parts.map(() => []);
   let j = 0;
   while (j < occ.owner.length) {
     const r = occ.owner[j];
@@ -367,11 +373,13 @@ export function occlusionScores(
       m += copyProbs[j * k + c];
       ref += copyRef[j * k + c];
     }
-    const after = m / cnt;
-    const refAfter = ref / cnt;
-    const s = Math.max(0, rowProbs[r * k + c] - after) * (1 - refAfter);
-    if (out[r].part < 0 || s > out[r].score)
-      out[r] = { score: s, part: p, modelAfter: after, referenceAfter: refAfter };
+    const s = Math.max(0, rowProbs[r * k + c] - m / cnt) * (1 - ref / cnt);
+    if (s > 0) ranked[r].push({ part: p, score: s });
   }
-  return out;
+  return ranked.map((r) =>
+    r
+      .sort((a, b) => b.score - a.score)
+      .slice(0, TOP_PARTS)
+      .map((x) => x.part),
+  );
 }
