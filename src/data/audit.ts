@@ -48,6 +48,8 @@ export interface DetectorRun {
   title: string;
   stage: 1 | 2;
   status: 'ran' | 'skipped' | 'disabled';
+  /** Why a detector whose roles are present was skipped (shown in the text summary and report.html). */
+  reason?: string;
   findings: number;
   flaggedRows: number;
   seconds: number;
@@ -233,6 +235,13 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
           progress?.tick();
           continue;
         }
+        const cannot = d.cannotRun?.(ctx);
+        if (cannot) {
+          run.status = 'skipped';
+          run.reason = cannot;
+          progress?.tick();
+          continue;
+        }
         progress?.label(d.meta.title);
         const out = await d.run(ctx);
         for (const f of out.findings) findings.push(f);
@@ -404,13 +413,6 @@ function checkLabels(
     throw schemaError(
       `label column "${roles.trustedName[roles.label]}" has one class ("${classes[trusted.dataset.labels[0]]}") in the trusted file ${tt.path}`,
       'the reference needs at least two classes; check --label',
-    );
-  }
-  const di = distinct(incoming);
-  if (di < 2) {
-    throw schemaError(
-      `label column "${roles.label}" has one class ("${classes[incoming.dataset.labels[0]]}") in the incoming file ${it.path}`,
-      'audit a batch that holds at least two classes; check --label',
     );
   }
   if (classes.length > LIMITS.data.maxClasses) {

@@ -47,6 +47,7 @@ import {
   type TriggerPower,
 } from './triggers.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
+import { unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/blind-spot',
@@ -494,5 +495,6 @@ export const detector: Detector = {
   meta,
   stage: 2,
   applies: (ctx) => ctx.classes.length >= 2,
+  cannotRun: unseenClassReason,
   run,
 };

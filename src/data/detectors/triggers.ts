@@ -52,6 +52,7 @@ import {
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
+import { unseenClassReason } from './lib/classes.js';
 
 export { betaBinomialUpperTail } from '../stats/shift.js';
 
@@ -957,6 +958,7 @@ export const detector: Detector = {
   meta,
   defaults: TRIGGER_DEFAULTS,
   stage: 1,
+  cannotRun: unseenClassReason,
   applies: (ctx: AuditContext) =>
     ctx.classes.length >= 2 && (Boolean(ctx.incoming.text) || ctx.roles.features.length > 0),
   run,
