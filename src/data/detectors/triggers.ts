@@ -37,7 +37,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, rowHashes } from '../features/context.js';
+import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
@@ -545,6 +545,17 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       if (argmax(z2) !== y) nContra[o]++;
       sumC[o] += probOf(zc2, y);
       sumR[o] += probOf(zr2, y);
+    }
+  }
+  if (only >= 0) {
+    // No incoming row carries another label: what a plant's content reads as comes from the trusted rows of
+    // the other classes (read by one of the batch's models, for the blind-spot floor).
+    const Xt = modelMatrix(ctx, 'trusted', tm.hashBits);
+    for (let i = 0; i < tru.n; i++) {
+      if (tru.labels[i] === only) continue;
+      logitsOf(cv.models[0], Xt, i, zc);
+      otherP[only] += probOf(zc, only);
+      otherN[only]++;
     }
   }
   if (!trustedExpects) chooseLabels();
