@@ -37,6 +37,7 @@ import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './c
 import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
 import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
+import { unseenClassReason } from './lib/classes.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
 import {
   chosenLabelP,
@@ -47,7 +48,6 @@ import {
   type TriggerPower,
 } from './triggers.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
-import { unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/blind-spot',

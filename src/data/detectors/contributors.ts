@@ -13,9 +13,9 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import type { Severity } from '../../core/severity.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
-import { unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/contributors',

@@ -35,8 +35,8 @@ import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
 import { crossFitReference } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
-import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
+import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
   id: 'audit/disagreement',

@@ -27,9 +27,9 @@ import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
 import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
 import { binomialUpperTail, normalQuantileUpper, normalUpperTail, proportionZ } from '../stats/tests.js';
+import { oneClassOf, subsetDataset, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
-import { oneClassOf, subsetDataset, unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/drift',
@@ -356,13 +356,14 @@ export function run(full: AuditContext): DetectorOutput {
       }
     }
   };
-  if (only < 0) labelSeries(
-    'label',
-    1,
-    () => 0,
-    () => 0,
-    () => ({}),
-  );
+  if (only < 0)
+    labelSeries(
+      'label',
+      1,
+      () => 0,
+      () => 0,
+      () => ({}),
+    );
   for (const b of only < 0 ? binned : []) {
     const share = new Float64Array(b.bins);
     for (const g of b.trusted) share[g] += 1 / Math.max(1, tr.n);
@@ -952,5 +953,12 @@ export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.roles.time && ctx.incoming.time);
 }
 
-export const detector: Detector = { meta, defaults: DRIFT_DEFAULTS, stage: 2, applies, cannotRun: unseenClassReason, run };
+export const detector: Detector = {
+  meta,
+  defaults: DRIFT_DEFAULTS,
+  stage: 2,
+  applies,
+  cannotRun: unseenClassReason,
+  run,
+};
 export default detector;

@@ -12,6 +12,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { median } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { hashString } from './lib/hash.js';
 import {
   bandKey,
@@ -25,7 +26,6 @@ import {
 import { settingsFor } from './lib/settings.js';
 import { UnionFind } from './lib/union-find.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
-import { oneClassOf, unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/duplicates',
@@ -496,7 +496,14 @@ export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.incoming.text) || ctx.roles.features.length > 0;
 }
 
-export const detector: Detector = { meta, defaults: DUPLICATES_DEFAULTS, stage: 1, applies, cannotRun: unseenClassReason, run };
+export const detector: Detector = {
+  meta,
+  defaults: DUPLICATES_DEFAULTS,
+  stage: 1,
+  applies,
+  cannotRun: unseenClassReason,
+  run,
+};
 export default detector;
 // Exposed for tests of the clustering alone.
 export { cluster as clusterKeys, hashString };

@@ -12,8 +12,8 @@ import { detector as labelCells } from './label-cells.js';
 import { detector as localLabels } from './local-labels.js';
 import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
-import { detector as unseenLabel } from './unseen-label.js';
 import type { Detector } from './types.js';
+import { detector as unseenLabel } from './unseen-label.js';
 
 // Triggers before disagreement: rows a confirmed trigger explains are set aside when disagreement judges
 // how many labels the batch holds beyond what clean data explains.

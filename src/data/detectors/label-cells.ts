@@ -24,9 +24,9 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
-import { oneClassOf, unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/label-cells',
@@ -543,7 +543,7 @@ export const detector: Detector = {
   cannotRun: (ctx) =>
     unseenClassReason(ctx) ??
     (oneClassOf(ctx) >= 0
-      ? 'the batch holds one class, so every account labels all its rows alike and no cell rate can stand out from its peers; accounts whose labels the trusted model contradicts more than their peers\' are judged by audit/contributors'
+      ? "the batch holds one class, so every account labels all its rows alike and no cell rate can stand out from its peers; accounts whose labels the trusted model contradicts more than their peers' are judged by audit/contributors"
       : undefined),
   run,
 };

@@ -21,9 +21,9 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
 import { mad, median, quantile } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
-import { oneClassOf, unseenClassReason } from './lib/classes.js';
 
 export const meta: RuleMeta = {
   id: 'audit/local-labels',

@@ -49,10 +49,10 @@ import {
   normalQuantileUpper,
   normalUpperTail,
 } from '../stats/tests.js';
+import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
-import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 
 export { betaBinomialUpperTail } from '../stats/shift.js';
 
