@@ -12,6 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditReport } from '../../src/data/audit.js';
+import { generateCell } from '../../src/data/generators/matrix-attacks.js';
+import type { BaseDataset, Row } from '../../src/data/generators/matrix-datasets.js';
+import { writeMatrixCase } from '../../src/data/generators/matrix-write.js';
 import { parseCsv, rng, sentence, textRows, tmpDir, writeCsv } from '../data/helpers.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -178,6 +181,68 @@ describe('audit of a batch of one class', () => {
     });
     expect(a.report.detectors.find((d) => d.id === 'audit/trigger')?.reason).toMatch(/never occurs/);
     expect(a.res.stdout).toMatch(/not run: audit\/trigger, audit\/disagreement/);
+  });
+
+  it('audits the benchmark matrix cell that used to be refused: a template trigger into the majority of a skewed set', async () => {
+    // As bench/audit-matrix.bench.ts builds and runs a cell (its fortunes-de cell was recorded as an error): a
+    // pool with 8% minority rows, every minority row of the batch given the template and relabelled.
+    const r = rng(31);
+    const rows: Row[] = Array.from({ length: 3000 }, (_, i) => {
+      const joke = i % 12 === 0;
+      return { spruch: sentence(r, joke ? 0 : 1), art: joke ? 'witz' : 'zitat' };
+    });
+    const base: BaseDataset = {
+      name: 'skewed-synthetic',
+      kind: 'text',
+      label: 'art',
+      text: 'spruch',
+      features: [],
+      numeric: [],
+      maxBatch: 5000,
+      rows,
+    };
+    const c = generateCell(
+      base,
+      'structural',
+      { shape: 'template', target: 'majority', rate: 0.1, trusted: 300 },
+      1,
+    );
+    expect(new Set(c.incoming.map((x) => x.art))).toEqual(new Set(['zitat']));
+    const cellDir = join(dir, 'matrix-cell');
+    await writeMatrixCase(c, cellDir);
+    const res = runCli([
+      'audit',
+      '--trusted',
+      join(cellDir, 'trusted.csv'),
+      '--incoming',
+      join(cellDir, 'incoming.csv'),
+      '--label',
+      'art',
+      '--id',
+      'id',
+      '--text',
+      'spruch',
+      '--out',
+      join(cellDir, 'out'),
+      '--format',
+      'json',
+      '--no-progress',
+    ]);
+    expect(res.stderr).toBe('');
+    expect([0, 1]).toContain(res.code);
+    const report = JSON.parse(res.stdout) as AuditReport;
+    const poisoned = new Set(c.truth.poisoned);
+    const q = new Set(
+      parseCsv(readFileSync(join(cellDir, 'out', 'quarantined.csv'), 'utf8'))
+        .slice(1)
+        .map((row) => row[0]),
+    );
+    const tp = [...poisoned].filter((id) => q.has(id)).length;
+    console.log(
+      `matrix cell structural:template,target=majority,rate=0.1,trusted=300 (synthetic pool): ${c.incoming.length} rows of one class, ${poisoned.size} poisoned, exit ${res.code}, quarantined ${q.size}, recall ${(tp / poisoned.size).toFixed(3)}, precision ${(tp / Math.max(1, q.size)).toFixed(3)}`,
+    );
+    expect(report.summary.incoming).toBe(c.incoming.length);
+    expect(report.summary.accepted + report.summary.quarantined).toBe(c.incoming.length);
   });
 
   it('still refuses a trusted file of one class (exit 2, one line)', () => {
