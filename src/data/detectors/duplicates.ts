@@ -420,7 +420,9 @@ export function run(ctx: AuditContext): DetectorOutput {
         meta,
         conflictExcess
           ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), more often than copies in this batch disagree among themselves; the trusted label wins, quarantine the copies.`
-          : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : oneClass ? ' (a batch of one class has no copies with other labels to compare with)' : ' (the batch has no other copies to compare with)'}; check their labels.`,
+          : oneClass
+            ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); a batch of one class has no copies with other labels to say how often that happens naturally, so check their labels.`
+            : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : ' (the batch has no other copies to compare with)'}; check their labels.`,
         {
           severity: conflictExcess ? 'high' : 'low',
           location: { rows: ids(top.flatMap((c) => c.incomingRows)), rowCount: conflictRows },
