@@ -107,7 +107,9 @@ export interface Reference {
 export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Float32Array): Reference {
   const K = ctx.classes.length;
   const t = referenceDistribution(ctx, s);
-  const cf = crossFitReference(ctx, s);
+  // A batch of one class teaches a cross-fitted model only that class's prior: it would read the batch's own
+  // label more often, and on a trusted set skewed the same way could even look better for it. Trusted only.
+  const cf = oneClassOf(ctx) < 0 ? crossFitReference(ctx, s) : undefined;
   const c = cf ? calibration(cf.trustedProba, ctx.trusted.labels, K) : undefined;
   const cross = cf !== undefined && c !== undefined && c.accuracy > t.accuracy;
   const chosen = cross ? c : t;
