@@ -202,6 +202,10 @@ export function renderAuditText(raw: AuditReport, colour: boolean): string {
     if (more > 0) out.push(`    ... and ${more} more in report.json`);
   } else out.push('  no findings above info');
   for (const note of r.notes) out.push(`  note: ${note}`);
+  // A detector that could not judge this batch is a blind spot the user must see, not a silent pass.
+  const notRun = new Map<string, string[]>();
+  for (const d of r.detectors) if (d.reason) notRun.set(d.reason, [...(notRun.get(d.reason) ?? []), d.id]);
+  for (const [reason, ids] of notRun) out.push(`  not run: ${ids.join(', ')}: ${reason}`);
   if (r.outputs) {
     out.push(
       `  outputs in ${r.outputs.dir}: accepted, quarantined, review (${s.review} rows), report.json, report.html${r.outputs.rejects ? ', rejects.csv' : ''}`,

@@ -15,6 +15,7 @@ import { toolVersion } from '../core/version.js';
 import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js';
 import type { Floors } from './detectors/blind-spot.js';
 import { DETECTORS } from './detectors/index.js';
+import { oneClassOf, trustedRowsOf } from './detectors/lib/classes.js';
 import type { AuditContext, Detector } from './detectors/types.js';
 import {
   DataSource,
@@ -48,6 +49,8 @@ export interface DetectorRun {
   title: string;
   stage: 1 | 2;
   status: 'ran' | 'skipped' | 'disabled';
+  /** Why a detector whose roles are present was skipped (shown in the text summary and report.html). */
+  reason?: string;
   findings: number;
   flaggedRows: number;
   seconds: number;
@@ -233,6 +236,13 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
           progress?.tick();
           continue;
         }
+        const cannot = d.cannotRun?.(ctx);
+        if (cannot) {
+          run.status = 'skipped';
+          run.reason = cannot;
+          progress?.tick();
+          continue;
+        }
         progress?.label(d.meta.title);
         const out = await d.run(ctx);
         for (const f of out.findings) findings.push(f);
@@ -339,6 +349,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       classes,
       notes: [
         ...roles.notes,
+        ...oneClassNotes(ctx),
         ...(trusted.missingLabel.length
           ? [`${trusted.missingLabel.length} trusted rows have no label and were left out of the reference`]
           : []),
@@ -406,13 +417,6 @@ function checkLabels(
       'the reference needs at least two classes; check --label',
     );
   }
-  const di = distinct(incoming);
-  if (di < 2) {
-    throw schemaError(
-      `label column "${roles.label}" has one class ("${classes[incoming.dataset.labels[0]]}") in the incoming file ${it.path}`,
-      'audit a batch that holds at least two classes; check --label',
-    );
-  }
   if (classes.length > LIMITS.data.maxClasses) {
     throw new AntidoteError(
       'E_LIMIT',
@@ -428,6 +432,17 @@ function checkLabels(
       'are --label and --rename-trusted pointing at the same column on both sides?',
     );
   }
+}
+
+/** What a batch of one class changes in the audit, in plain words (report notes and the text summary). */
+function oneClassNotes(ctx: AuditContext): string[] {
+  const y = oneClassOf(ctx);
+  if (y < 0) return [];
+  const nRef = trustedRowsOf(ctx, y);
+  if (nRef === 0) return [];
+  return [
+    `the incoming batch holds one class ("${ctx.classes[y]}"): its patterns, windows and accounts are compared with the ${nRef} trusted rows of that class; label rates, overall, per subgroup or per window, say nothing about a batch selected by label and were not tested, so conditioning that only moves how often a feature goes with a label cannot be seen in it`,
+  ];
 }
 
 /** Suspect (quarantined) rate by source account and by time window, for the report charts. */

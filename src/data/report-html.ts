@@ -249,7 +249,7 @@ export async function renderAuditHtml(r: AuditReport): Promise<string> {
   const detectors = `<table><tr><th>detector</th><th>status</th><th>findings</th><th>rows flagged</th><th>seconds</th></tr>${r.detectors
     .map(
       (d) =>
-        `<tr><td>${esc(d.title)} <span class="muted">${esc(d.id)}</span></td><td>${esc(d.status)}</td><td>${d.findings}</td><td>${d.flaggedRows}</td><td>${d.seconds}</td></tr>`,
+        `<tr><td>${esc(d.title)} <span class="muted">${esc(d.id)}</span></td><td>${esc(d.status)}${d.reason ? `: ${esc(d.reason)}` : ''}</td><td>${d.findings}</td><td>${d.flaggedRows}</td><td>${d.seconds}</td></tr>`,
     )
     .join('')}</table>`;
   const roles = Object.entries(r.roles)

@@ -37,6 +37,7 @@ import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './c
 import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
 import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
+import { unseenClassReason } from './lib/classes.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
 import {
   chosenLabelP,
@@ -84,6 +85,8 @@ export interface TriggerFloor {
   priorRows: number;
   /** Trusted rows of the most favourable pattern (0: a pattern the trusted set never holds). */
   trustedSupport: number;
+  /** A batch of one class: the trusted rows of that class (its patterns' reference). */
+  trustedClassRows?: number;
 }
 
 /** report.json `floors`: the smallest attack each detector could see in this batch. */
@@ -156,6 +159,8 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
   // What the reference expects of a plant's rows: the trusted model's reading in a table, the batch model's
   // (the pattern read the trusted way) in text, as the detector sets it.
   const plant = p.kind === 'text' && p.content ? p.content.plant : m;
+  const wc = p.withinClass;
+  if (wc) return withinClassFloor(ctx, p, wc, p.content ? p.content.plant : m, level);
   /** Fewest plant rows with label y on a pattern the trusted set holds on nt rows (null: none). */
   const floorAt = (y: number, nt: number) => {
     // The pattern's trusted rows (and its natural incoming rows) carry y at the trusted set's own rate.
@@ -218,6 +223,60 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
     level,
     priorRows: round(p.priorRows),
     trustedSupport: bestSupport,
+  };
+}
+
+/**
+ * The trigger floor of a batch of one class (triggers.ts, withinClass): a pattern must be over-represented among
+ * the trusted rows of the class and sit on content unlike the class; the plant's rows read as the other
+ * classes' content does.
+ */
+function withinClassFloor(
+  ctx: AuditContext,
+  p: TriggerPower,
+  wc: NonNullable<TriggerPower['withinClass']>,
+  plant: ArrayLike<number>,
+  level: number,
+): TriggerFloor {
+  const y = wc.label;
+  const nRef = wc.trustedRows;
+  const nIn = p.incomingRows;
+  const pRef = nIn / Math.max(1, nIn + nRef);
+  const floorAt = (nt: number) => {
+    const nNat = Math.round((nt * nIn) / Math.max(1, nRef));
+    const seen = (k: number) => {
+      const dfIn = nNat + k;
+      if (liftOf(dfIn, nIn, nt, nRef) < p.minLift) return false;
+      const pOver = binomialUpperTail(dfIn, dfIn + nt, pRef);
+      if (pOver > level) return false;
+      const c = p.content;
+      if (!c) return true;
+      const mean = (nNat * c.mu[y] + k * plant[y]) / dfIn;
+      const z = contentZ(c.mu[y], c.sd[y], mean, dfIn);
+      if ((z - c.centreR) / c.scaleR < c.minTrustedReadZ) return false;
+      return contentP((z - c.centre) / c.scale, pOver, (dfIn + nt) * (1 - pRef)) <= level;
+    };
+    return smallest(p.minRows, Math.max(p.minRows, nIn), seen);
+  };
+  let best: number | null = null;
+  let bestSupport = 0;
+  for (let nt = 0; nt <= nRef / 2; nt = nt === 0 ? 1 : nt * 2) {
+    const r = floorAt(nt);
+    if (r !== null && (best === null || r < best)) {
+      best = r;
+      bestSupport = nt;
+    }
+  }
+  return {
+    kind: p.kind,
+    rows: best,
+    share: best === null ? null : round(best / Math.max(1, nIn)),
+    byLabel: { [ctx.classes[y]]: best },
+    family: p.family,
+    level,
+    priorRows: round(p.priorRows),
+    trustedSupport: bestSupport,
+    trustedClassRows: nRef,
   };
 }
 
@@ -365,7 +424,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
+        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows${t.trustedClassRows !== undefined ? ` (${num(t.trustedClassRows)} of them of the batch's only class, the reference a batch of one class is compared with)` : ''} and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
         {
           location: { column: t.kind === 'text' ? ctx.roles.text : undefined },
           evidence: {
@@ -494,5 +553,6 @@ export const detector: Detector = {
   meta,
   stage: 2,
   applies: (ctx) => ctx.classes.length >= 2,
+  cannotRun: unseenClassReason,
   run,
 };

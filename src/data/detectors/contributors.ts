@@ -13,6 +13,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import type { Severity } from '../../core/severity.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -503,6 +504,7 @@ export const detector: Detector = {
   defaults: CONTRIBUTORS_DEFAULTS,
   stage: 2,
   applies: (ctx) => Boolean(ctx.incoming.source || ctx.incoming.labeler),
+  cannotRun: unseenClassReason,
   run,
 };
 export default detector;

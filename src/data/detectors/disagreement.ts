@@ -35,6 +35,7 @@ import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
 import { crossFitReference } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
@@ -106,7 +107,9 @@ export interface Reference {
 export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Float32Array): Reference {
   const K = ctx.classes.length;
   const t = referenceDistribution(ctx, s);
-  const cf = crossFitReference(ctx, s);
+  // A batch of one class teaches a cross-fitted model only that class's prior: it would read the batch's own
+  // label more often, and on a trusted set skewed the same way could even look better for it. Trusted only.
+  const cf = oneClassOf(ctx) < 0 ? crossFitReference(ctx, s) : undefined;
   const c = cf ? calibration(cf.trustedProba, ctx.trusted.labels, K) : undefined;
   const cross = cf !== undefined && c !== undefined && c.accuracy > t.accuracy;
   const chosen = cross ? c : t;
@@ -380,6 +383,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;
   const cl = confidentLearning(cvp, inc.labels, K);
+  // A batch of one class sets no threshold for any other class, so confident learning can raise nothing.
+  const oneClass = oneClassOf(ctx) >= 0;
 
   const rows: RowFlag[] = [];
   let nSig = 0;
@@ -449,7 +454,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   findings.push(
     makeFinding(
       meta,
-      `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable (reference model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; labels judged by ${ref.kind === 'cross-fit' ? 'the trusted rows and the batch, cross-fitted by account' : 'the trusted rows alone'}, whose cross-validated accuracy on the trusted set is ${(100 * accuracy).toFixed(1)}%; trusted rows alone ${(100 * ref.trustedAccuracy).toFixed(1)}%${Number.isNaN(ref.crossFitAccuracy) ? '' : `, cross-fitted ${(100 * ref.crossFitAccuracy).toFixed(1)}%`}).`,
+      `${oneClass ? 'Confident learning was not used, as a batch of one class gives it no second class to compare' : `Confident learning on the incoming batch estimates ${((100 * cl.issues) / Math.max(1, n)).toFixed(1)}% of labels as questionable`} (reference model agreement: ${(100 * agreement(proba, inc.labels, K)).toFixed(1)}%; labels judged by ${ref.kind === 'cross-fit' ? 'the trusted rows and the batch, cross-fitted by account' : 'the trusted rows alone'}, whose cross-validated accuracy on the trusted set is ${(100 * accuracy).toFixed(1)}%; trusted rows alone ${(100 * ref.trustedAccuracy).toFixed(1)}%${Number.isNaN(ref.crossFitAccuracy) ? '' : `, cross-fitted ${(100 * ref.crossFitAccuracy).toFixed(1)}%`}).`,
       {
         severity: 'info',
         evidence: {
@@ -512,5 +517,6 @@ export const detector: Detector = {
   defaults: DISAGREEMENT_DEFAULTS,
   stage: 1,
   applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= 4,
+  cannotRun: unseenClassReason,
   run,
 };

@@ -27,6 +27,7 @@ import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
 import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
 import { binomialUpperTail, normalQuantileUpper, normalUpperTail, proportionZ } from '../stats/tests.js';
+import { oneClassOf, subsetDataset, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -255,7 +256,14 @@ interface Series {
   pooled: (a: number, b: number) => number;
 }
 
-export function run(ctx: AuditContext): DetectorOutput {
+export function run(full: AuditContext): DetectorOutput {
+  // A batch of one class is compared with the trusted rows of that class (the whole trusted set mixes in
+  // classes the batch does not hold), and its label rate, 100% by selection, is not watched.
+  const only = oneClassOf(full);
+  const ctx =
+    only < 0
+      ? full
+      : { ...full, trusted: subsetDataset(full.trusted, (i) => full.trusted.labels[i] === only) };
   const s = settingsFor(ctx, meta.id, DRIFT_DEFAULTS);
   const inc = ctx.incoming;
   const tr = ctx.trusted;
@@ -348,14 +356,15 @@ export function run(ctx: AuditContext): DetectorOutput {
       }
     }
   };
-  labelSeries(
-    'label',
-    1,
-    () => 0,
-    () => 0,
-    () => ({}),
-  );
-  for (const b of binned) {
+  if (only < 0)
+    labelSeries(
+      'label',
+      1,
+      () => 0,
+      () => 0,
+      () => ({}),
+    );
+  for (const b of only < 0 ? binned : []) {
     const share = new Float64Array(b.bins);
     for (const g of b.trusted) share[g] += 1 / Math.max(1, tr.n);
     labelSeries(
@@ -424,7 +433,8 @@ export function run(ctx: AuditContext): DetectorOutput {
     }
   }
 
-  for (const sr of accountSeries(ctx, win, clipOf, s)) series.push(sr);
+  // Accounts known to the trusted set are known whatever the class of their trusted rows.
+  for (const sr of accountSeries({ ...ctx, trusted: full.trusted }, win, clipOf, s)) series.push(sr);
 
   // The CUSUM raises alarms (h allows about `cusumScreen` false alarms over all series); an alarm stands only
   // when a run of windows ending there, pooled, differs from the trusted set at the family error rate
@@ -943,5 +953,12 @@ export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.roles.time && ctx.incoming.time);
 }
 
-export const detector: Detector = { meta, defaults: DRIFT_DEFAULTS, stage: 2, applies, run };
+export const detector: Detector = {
+  meta,
+  defaults: DRIFT_DEFAULTS,
+  stage: 2,
+  applies,
+  cannotRun: unseenClassReason,
+  run,
+};
 export default detector;

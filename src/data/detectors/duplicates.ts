@@ -12,6 +12,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { median } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { hashString } from './lib/hash.js';
 import {
   bandKey,
@@ -297,6 +298,9 @@ export function run(ctx: AuditContext): DetectorOutput {
   let x1 = 0;
   let n0 = 0;
   let x0 = 0;
+  // In a batch of one class its own copies cannot disagree: they say nothing about how often copies naturally
+  // carry other labels, so a copy that contradicts a trusted row is only reported for review.
+  const oneClass = oneClassOf(ctx) >= 0;
   for (const c of byCluster.values()) {
     const size = c.incomingRows.length;
     const tTotal = sum(c.trustedLabels);
@@ -304,7 +308,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       const labelled = sum(c.incomingLabels);
       n1 += labelled;
       x1 += labelled - c.incomingLabels[argmax(c.trustedLabels)];
-    } else if (tTotal === 0 && size >= 2) {
+    } else if (tTotal === 0 && size >= 2 && !oneClass) {
       const ref = inc.labels[c.incomingRows[0]];
       for (let j = 1; j < size; j++) {
         const y = inc.labels[c.incomingRows[j]];
@@ -416,7 +420,9 @@ export function run(ctx: AuditContext): DetectorOutput {
         meta,
         conflictExcess
           ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), more often than copies in this batch disagree among themselves; the trusted label wins, quarantine the copies.`
-          : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : ' (the batch has no other copies to compare with)'}; check their labels.`,
+          : oneClass
+            ? `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows); a batch of one class has no copies with other labels to say how often that happens naturally, so check their labels.`
+            : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : ' (the batch has no other copies to compare with)'}; check their labels.`,
         {
           severity: conflictExcess ? 'high' : 'low',
           location: { rows: ids(top.flatMap((c) => c.incomingRows)), rowCount: conflictRows },
@@ -492,7 +498,14 @@ export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.incoming.text) || ctx.roles.features.length > 0;
 }
 
-export const detector: Detector = { meta, defaults: DUPLICATES_DEFAULTS, stage: 1, applies, run };
+export const detector: Detector = {
+  meta,
+  defaults: DUPLICATES_DEFAULTS,
+  stage: 1,
+  applies,
+  cannotRun: unseenClassReason,
+  run,
+};
 export default detector;
 // Exposed for tests of the clustering alone.
 export { cluster as clusterKeys, hashString };

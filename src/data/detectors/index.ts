@@ -13,10 +13,13 @@ import { detector as localLabels } from './local-labels.js';
 import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
 import type { Detector } from './types.js';
+import { detector as unseenLabel } from './unseen-label.js';
 
 // Triggers before disagreement: rows a confirmed trigger explains are set aside when disagreement judges
 // how many labels the batch holds beyond what clean data explains.
 export const DETECTORS: Detector[] = [
+  // A batch of one class the trusted set has never seen: nothing else can judge it.
+  unseenLabel,
   triggers,
   disagreement,
   labelCells,

@@ -24,6 +24,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -536,6 +537,14 @@ export const detector: Detector = {
   defaults: LABEL_CELLS_DEFAULTS,
   stage: 1,
   applies: (ctx) => Boolean(ctx.incoming.source || ctx.incoming.labeler) && ctx.classes.length >= 2,
+  // In a batch of one class every account's cell "model reads A, label says B" holds all its rows read as A:
+  // there is no rate to compare with peers. What is left, how many of an account's rows the trusted model
+  // contradicts against its peers, is audit/contributors' test.
+  cannotRun: (ctx) =>
+    unseenClassReason(ctx) ??
+    (oneClassOf(ctx) >= 0
+      ? "the batch holds one class, so every account labels all its rows alike and no cell rate can stand out from its peers; accounts whose labels the trusted model contradicts more than their peers' are judged by audit/contributors"
+      : undefined),
   run,
 };
 export default detector;

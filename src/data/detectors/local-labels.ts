@@ -21,6 +21,7 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
 import { mad, median, quantile } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
+import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -351,6 +352,13 @@ export const detector: Detector = {
   defaults: LOCAL_LABELS_DEFAULTS,
   stage: 1,
   applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= LOCAL_LABELS_DEFAULTS.minTrusted,
+  // The evidence of a pocket is that a row's incoming neighbours share its label where its trusted neighbours
+  // do not; in a batch of one class every neighbour shares it, so a pocket cannot stand out from the batch.
+  cannotRun: (ctx) =>
+    unseenClassReason(ctx) ??
+    (oneClassOf(ctx) >= 0
+      ? 'the batch holds one class, so every row shares its label with its incoming neighbours and a relabelled pocket cannot stand out; contradicted labels are judged row by row by audit/disagreement'
+      : undefined),
   run,
 };
 export default detector;

@@ -16,6 +16,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { mad, median } from '../stats/robust.js';
 import { binomialUpperTail } from '../stats/tests.js';
+import { unseenClassReason } from './lib/classes.js';
 import { meanOf, project, type Rows, topDirections, twoMeans } from './lib/linalg.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -358,5 +359,12 @@ export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.roles.embeddings && ctx.incoming.embeddings && ctx.incoming.embeddings.dim > 0);
 }
 
-export const detector: Detector = { meta, defaults: REPRESENTATIONS_DEFAULTS, stage: 1, applies, run };
+export const detector: Detector = {
+  meta,
+  defaults: REPRESENTATIONS_DEFAULTS,
+  stage: 1,
+  applies,
+  cannotRun: unseenClassReason,
+  run,
+};
 export default detector;

@@ -37,7 +37,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, rowHashes } from '../features/context.js';
+import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
@@ -49,6 +49,7 @@ import {
   normalQuantileUpper,
   normalUpperTail,
 } from '../stats/tests.js';
+import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -115,6 +116,11 @@ export interface TriggerPower {
   minLift: number;
   incomingRows: number;
   trustedRows: number;
+  /**
+   * A batch of one class (lib/classes.ts): its label says nothing within the batch, so the label-shift test
+   * becomes over-representation among the trusted rows of that class (`trustedRows` of them).
+   */
+  withinClass?: { label: number; trustedRows: number };
   /**
    * The content test, for patterns with content: per label, the batch model's mean and spread of P(label) on
    * that label's rows, and its mean P(label) on rows labelled otherwise (what a plant's content reads as);
@@ -198,6 +204,14 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const candIndex = new CountTable(1, 1 << 12);
   const nTr = tru.n;
   const pInc = nUnique / (nUnique + nTr);
+  // A batch of one class carries its label on every pattern's rows by selection: a pattern's label shift is
+  // then read as its over-representation among the trusted rows of that class (the reference below).
+  const only = oneClassOf(ctx);
+  const nRef = only < 0 ? nTr : trustedRowsOf(ctx, only);
+  const pRef = nUnique / (nUnique + nRef);
+  const withinClass = only < 0 ? undefined : { label: only, trustedRows: nRef };
+  /** Trusted rows of a candidate in the reference (every trusted row, or those of the batch's class). */
+  const refRows = (c: Mined) => (only < 0 ? c.dfTr : c.kTr);
   const kIn: number[] = [];
   const kTr: number[] = [];
   let supported = 0;
@@ -210,7 +224,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     let dfTr = 0;
     const ts = ctr.find(key);
     if (ts >= 0) for (let c = 0; c < K; c++) dfTr += ctr.countAt(ts, c);
-    const lift = liftOf(df, nUnique, dfTr, nTr);
+    const dfRef = only < 0 ? dfTr : ts >= 0 ? ctr.countAt(ts, only) : 0;
+    const lift = liftOf(df, nUnique, dfRef, nRef);
     supported++;
     // Pruned by support and lift. In a table, by the lift of the pattern with one of its labels: a
     // conjunction of ordinary values is as common as in the reference, only its rows with the target label
@@ -218,7 +233,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // support (below). A text trigger is a token sequence the reference rarely carries at all: its lift
     // needs no label, and the family stays the patterns with lift.
     let liftY = lift;
-    if (labelPruned)
+    if (labelPruned && only < 0)
       for (let c = 0; c < K; c++) {
         const kt = ts >= 0 ? ctr.countAt(ts, c) : 0;
         liftY = Math.max(liftY, liftOf(cin.countAt(sl, c), nUnique, kt, nTr));
@@ -247,7 +262,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       zR: 0,
       zC: 0,
       p: 1,
-      pOver: binomialUpperTail(df, df + dfTr, pInc),
+      pOver: binomialUpperTail(df, df + dfRef, pRef),
       pDis: 1,
       kIn: 0,
       kTr: 0,
@@ -269,6 +284,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       minLift: s.minLift,
       incomingRows: nUnique,
       trustedRows: nTr,
+      withinClass,
     };
     return { confirmed: [], tested: [], capped, family, power };
   }
@@ -408,6 +424,19 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
+      if (only >= 0) {
+        // One class: the label is given, its test is over-representation within the class, and what the
+        // reference explains is the share of the pattern's rows the class's trusted rate predicts.
+        const o = ci * K + only;
+        c.label = only;
+        c.kIn = kIn[o];
+        c.kTr = kTr[o];
+        c.sumP = sumP[o];
+        c.purity = c.kIn / c.dfIn;
+        c.expected = Math.min(1, 1 / c.lift);
+        c.pShift = c.pOver;
+        return;
+      }
       let best = 0;
       let bestP = 2;
       for (let y = 0; y < K; y++) {
@@ -518,8 +547,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       sumR[o] += probOf(zr2, y);
     }
   }
+  if (only >= 0) {
+    // No incoming row carries another label: what a plant's content reads as comes from the trusted rows of
+    // the other classes (read by one of the batch's models, for the blind-spot floor).
+    const Xt = modelMatrix(ctx, 'trusted', tm.hashBits);
+    for (let i = 0; i < tru.n; i++) {
+      if (tru.labels[i] === only) continue;
+      logitsOf(cv.models[0], Xt, i, zc);
+      otherP[only] += probOf(zc, only);
+      otherN[only]++;
+    }
+  }
   if (!trustedExpects) chooseLabels();
-  if (reference) for (const c of cands) partsTest(c);
+  // (A batch of one class has no label rate for the parts to explain: its test reads no model.)
+  if (reference && only < 0) for (const c of cands) partsTest(c);
   cands.forEach((c, ci) => {
     const o = ci * K + c.label;
     c.tested = nTested[o];
@@ -561,10 +602,11 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    const pContent = contentP(c.zC, c.pOver, ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr));
+    const pContent = contentP(c.zC, c.pOver, ((c.dfIn + refRows(c)) * nRef) / (nUnique + nRef));
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
+    // (One class: pShift is the over-representation among the class's trusted rows, and pParts is 0.)
     c.p = c.tested && shifted[k] ? Math.max(c.pShift, c.pParts, pContent) : 1;
   });
   const rejected = benjaminiHochberg(
@@ -584,7 +626,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   for (const c of shapeFamily) {
     // Over-representation is required where the trusted set could show it (at least 5 of the pattern's
     // rows expected there under the null, as the content test weighs it); a 100-row reference cannot.
-    const expectedTrusted = ((c.dfIn + c.dfTr) * nTr) / (nUnique + nTr);
+    const expectedTrusted = ((c.dfIn + refRows(c)) * nRef) / (nUnique + nRef);
     c.p = expectedTrusted >= 5 ? Math.max(c.pShift, c.pOver) : c.pShift;
     const effect = c.lift >= 2 && c.purity - c.expected >= (1 - c.expected) / 2;
     if (!effect) c.p = 1;
@@ -659,6 +701,17 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       priorRows,
       familySize,
       pInc,
+      withinClass: withinClass && {
+        ratio: nUnique / Math.max(1, nRef),
+        // The rows left, read the trusted way, judged as the pattern was: over-represented among the class's
+        // trusted rows, and with content unlike the class.
+        residualP: (k: number, kt: number, sumP: number) => {
+          const { mu, sd } = labelMoments(only);
+          const z = (contentZ(mu, sd, sumP / Math.max(1, k), k) - centreR) / scaleR;
+          const pOver = binomialUpperTail(k, k + kt, pRef);
+          return Math.max(pOver, contentP(z, pOver, (k + kt) * (1 - pRef)));
+        },
+      },
     });
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
@@ -683,6 +736,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     minLift: s.minLift,
     incomingRows: nUnique,
     trustedRows: nTr,
+    withinClass,
   };
   return {
     confirmed,
@@ -796,9 +850,13 @@ export function run(ctx: AuditContext): DetectorOutput {
     // never pairs with other labels, or never saw at all, leaves Ny = 0 and every labelled row is planted.
     const tmProba = tm.proba;
     const K = ctx.classes.length;
+    // In a batch of one class, the natural rows are those the class's trusted rate predicts.
+    const wc = power?.withinClass;
     const plantedOdds = confirmed.map((c) => {
       const r = (c.kTr + 0.5) / (c.dfTr + 1);
-      const natural = ((c.dfIn - c.kIn) * r) / (1 - r);
+      const natural = wc
+        ? (c.kTr * (power?.incomingRows ?? 0)) / Math.max(1, wc.trustedRows)
+        : ((c.dfIn - c.kIn) * r) / (1 - r);
       if (natural <= 0) return Number.POSITIVE_INFINITY;
       return (Math.max(0, c.kIn - natural) / natural) * (r / (1 - r));
     });
@@ -846,7 +904,11 @@ export function run(ctx: AuditContext): DetectorOutput {
       findings.push(
         makeFinding(
           meta,
-          `Possible backdoor trigger: ${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted rows${c.len > 0 ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns` : ''}.`,
+          `Possible backdoor trigger: ${
+            wc
+              ? `${what} appears on ${c.dfIn} of the batch's ${power?.incomingRows} distinct rows (all labelled ${ctx.classes[c.label]}), ${c.lift.toFixed(1)} times as often as on the ${wc.trustedRows} trusted rows labelled ${ctx.classes[c.label]} (${c.kTr} of them)`
+              : `${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted rows`
+          }${c.len > 0 ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns` : ''}.`,
           {
             location: {
               rows: rowsOf[k].slice(0, 20).map((i) => inc.ids[i]),
@@ -957,6 +1019,7 @@ export const detector: Detector = {
   meta,
   defaults: TRIGGER_DEFAULTS,
   stage: 1,
+  cannotRun: unseenClassReason,
   applies: (ctx: AuditContext) =>
     ctx.classes.length >= 2 && (Boolean(ctx.incoming.text) || ctx.roles.features.length > 0),
   run,

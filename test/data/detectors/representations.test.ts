@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { subsetDataset } from '../../../src/data/detectors/lib/classes.js';
 import { detector } from '../../../src/data/detectors/representations.js';
 import type { AuditContext, Dataset } from '../../../src/data/detectors/types.js';
 import { Rng } from '../../../src/data/generators/rng.js';
@@ -88,6 +89,26 @@ describe('representations detector', () => {
     const tp = [...q].filter((r) => bad.has(r)).length;
     expect(tp / q.size).toBeGreaterThan(0.9);
     expect(tp / bad.size).toBeGreaterThan(0.9);
+  });
+
+  it('judges a batch of one class against the trusted rows of that class', async () => {
+    // Only the rows labelled 1 (the backdoor's target): the poisoned class on its own.
+    const { ctx, bad } = world(2, 'backdoor');
+    const keep = (i: number) => ctx.incoming.labels[i] === 1;
+    const rows: number[] = [];
+    for (let i = 0; i < ctx.incoming.n; i++) if (keep(i)) rows.push(i);
+    const one = { ...ctx, incoming: subsetDataset(ctx.incoming, keep), shared: {} };
+    const out = await detector.run(one);
+    const q = quarantined(out.rows);
+    const badHere = new Set(rows.flatMap((r, k) => (bad.has(r) ? [k] : [])));
+    const tp = [...q].filter((r) => badHere.has(r)).length;
+    expect(tp / q.size).toBeGreaterThan(0.9);
+    expect(tp / badHere.size).toBeGreaterThan(0.9);
+    // A clean batch of one class stays quiet.
+    const clean = world(4, 'none').ctx;
+    const only = (i: number) => clean.incoming.labels[i] === 1;
+    const quiet = await detector.run({ ...clean, incoming: subsetDataset(clean.incoming, only), shared: {} });
+    expect(quiet.findings).toEqual([]);
   });
 
   it('stays quiet on clean embeddings', async () => {

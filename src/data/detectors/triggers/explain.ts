@@ -58,6 +58,12 @@ export interface ExplainContext {
   priorRows: number;
   familySize: number;
   pInc: number;
+  /**
+   * A batch of one class: the rows left are judged by the content test (`residualP` of k rows, kt trusted rows
+   * of the class, the sum of P(class) over the k rows read the trusted way); `ratio`: batch rows per trusted
+   * row of the class.
+   */
+  withinClass?: { ratio: number; residualP: (k: number, kt: number, sumP: number) => number };
 }
 
 /** Candidate occurrences per incoming row (CSR over growing typed arrays). */
@@ -176,6 +182,13 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
     const level = Math.min(levelOf.get(c) ?? 0, levelFor(c));
     // The rows left must still be over-represented against the trusted set when it can tell (a conjunction
     // that only overlapped a trigger is, outside it, as common as in the reference).
+    const wc = e.withinClass;
+    if (wc) {
+      // Every row carries the class: the rows left must still outnumber what its trusted rows predict.
+      const excess = k - kt * wc.ratio;
+      const significant = k >= 3 && wc.residualP(k, kt, sp) <= level;
+      return { n, significant, score: n ? (excess * Math.abs(excess)) / n : 0 };
+    }
     const expectedTr = (n + nt) * (1 - pInc);
     const over = expectedTr < 5 || n > (n + nt) * pInc;
     const significant =
