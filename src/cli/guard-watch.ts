@@ -43,10 +43,10 @@ interface WatchFlags extends CommonFlags {
   policy?: string[];
   windowRows: string;
   windowSeconds: string;
-  strip: string;
+  strip?: string;
   stripRate: string;
   stripSample: string;
-  occlusion: string;
+  occlusion?: string;
   occlusionSample: string;
   maxInstances: string;
 }
@@ -111,14 +111,12 @@ function watchOptions(cmd: Command): Command {
     )
     .option(
       '--strip <mode>',
-      'STRIP on: flagged (instances another check flagged), sample, all, off',
-      'flagged',
+      'STRIP on: flagged (instances another check flagged), sample, all, off (default: flagged; replay with --model: all)',
     )
     .option('--strip-sample <rate>', 'share of instances perturbed with --strip sample', '0.01')
     .option(
       '--occlusion <mode>',
-      'guard/occlusion (every part of the instance occluded, one model answer per copy) on: flagged, sample, all, off',
-      'flagged',
+      'guard/occlusion (every part of the instance occluded and its deciding parts transplanted, one model answer per copy) on: flagged, sample, all, off (default: flagged; replay with --model: all)',
     )
     .option('--occlusion-sample <rate>', 'share of instances occluded with --occlusion sample', '0.01')
     .option('--max-instances <n>', 'instances accepted in one request', '1000');
@@ -136,14 +134,19 @@ function windowSettings(flags: WatchFlags): WindowSettings {
 
 const STRIP_MODES = ['flagged', 'sample', 'all', 'off'] as const;
 
-async function loadWatch(flags: WatchFlags) {
-  const mode = flags.strip as (typeof STRIP_MODES)[number];
+/**
+ * `offline`: replay with the ONNX model, where the copies STRIP and occlusion need are answered in process, so
+ * every instance gets them by default; the proxy's copies load the upstream, so it runs them on flagged instances.
+ */
+async function loadWatch(flags: WatchFlags, offline = false) {
+  const fallback = offline ? 'all' : 'flagged';
+  const mode = (flags.strip ?? fallback) as (typeof STRIP_MODES)[number];
   if (!STRIP_MODES.includes(mode))
     throw usageError(`--strip must be flagged, sample, all or off (got "${flags.strip}")`);
   const policy: Policy = parsePolicy(flags.policy ?? []);
   const settings = windowSettings(flags);
   const rate = rateFlag(flags.stripSample, '--strip-sample');
-  const occlusionMode = flags.occlusion as (typeof STRIP_MODES)[number];
+  const occlusionMode = (flags.occlusion ?? fallback) as (typeof STRIP_MODES)[number];
   if (!STRIP_MODES.includes(occlusionMode))
     throw usageError(`--occlusion must be flagged, sample, all or off (got "${flags.occlusion}")`);
   const occlusionRate = rateFlag(flags.occlusionSample, '--occlusion-sample');
@@ -408,7 +411,7 @@ bad lines than --max-bad-lines, no request at all; the report is printed first).
       checkIo([{ path: logs }], [flags.output ? { path: flags.output, flag: '-o' } : undefined], {
         force: flags.force,
       });
-      const w = await loadWatch(flags);
+      const w = await loadWatch(flags, Boolean(flags.model));
       const { replayLogs } = await import('../guard/watch/replay.js');
       const { renderReplay } = await import('../guard/watch/render.js');
       // STRIP's perturbed copies are answered by the same ONNX model, run locally (never an endpoint from a log).
