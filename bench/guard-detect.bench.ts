@@ -122,6 +122,7 @@ interface Tally {
   activation: number;
   strip: number;
   occlusion: number;
+  learned: number;
   any: number;
 }
 const tally = (): Tally => ({
@@ -130,6 +131,7 @@ const tally = (): Tally => ({
   activation: 0,
   strip: 0,
   occlusion: 0,
+  learned: 0,
   any: 0,
   fired: 0,
   firedAny: 0,
@@ -146,6 +148,7 @@ function add(t: Tally, v: InstanceVerdict, target?: string): void {
   if (f('guard/activation')) t.activation++;
   if (f('guard/strip')) t.strip++;
   if (f('guard/occlusion')) t.occlusion++;
+  if (f('guard/learned-trigger')) t.learned++;
   if (v.flagged) t.any++;
 }
 const pc = (k: number, n: number) => (n ? `${((100 * k) / n).toFixed(1)}%` : 'n/a');
@@ -229,7 +232,8 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const score = async (b: InputBatch) =>
       scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
     for (let s = 0; s < streams; s++) {
-      // Clean rows are scored once (every check is deterministic per instance); each stream adds 1% triggered.
+      // Clean rows are scored once, after the last stream's triggered requests, so every trigger the guard has
+      // learned by then (guard/learned-trigger) is looked for in them; each stream adds 1% triggered.
       const pick = Array.from({ length: perStream }, () => others[Math.floor(rand() * others.length)]);
       const order = pick.map((_, i) => trigs[(s * perStream + i) % trigs.length]);
       const tb = triggered(clean, pick, order, c, rand);
@@ -241,7 +245,7 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
           add(t, v, c.target);
         });
       }
-      if (s === 0)
+      if (s === streams - 1)
         for (let lo = 0; lo < clean.n; lo += BATCH) {
           const rows = Array.from({ length: Math.min(BATCH, clean.n - lo) }, (_, i) => lo + i);
           const vs = await score(sliceBatch(clean, rows));
@@ -370,6 +374,7 @@ for (const part of PARTS) {
         pc(t.activation, t.n),
         pc(t.strip, t.n),
         pc(t.occlusion, t.n),
+        pc(t.learned, t.n),
         pc(t.known, t.n),
         pc(t.any, t.n),
         pc(t.fired, t.n),
@@ -384,6 +389,7 @@ for (const part of PARTS) {
       pc(cl.activation, cl.n),
       pc(cl.strip, cl.n),
       pc(cl.occlusion, cl.n),
+      pc(cl.learned, cl.n),
       pc(cl.known, cl.n),
       pc(cl.any, cl.n),
       '',
@@ -405,6 +411,8 @@ for (const part of PARTS) {
           pc(t.activation, t.n),
           pc(t.strip, t.n),
           pc(t.occlusion, t.n),
+          pc(t.learned, t.n),
+          pc(t.learned, t.n),
           pc(t.known, t.n),
           pc(t.any, t.n),
           '',
@@ -419,6 +427,7 @@ for (const part of PARTS) {
       pc(tc.activation, tc.n),
       pc(tc.strip, tc.n),
       pc(tc.occlusion, tc.n),
+      pc(tc.learned, tc.n),
       pc(tc.any, tc.n),
     ]);
     json[`${part}/${c.name}`] = {
@@ -472,11 +481,11 @@ and the frozen triggers here (two conjunctions, two phrases, three words) were t
 (test/fixtures/guard/make_models.py) after guard/occlusion's transplant step was designed, and run once for this
 table. Machine: ${machine()}.
 
-${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
+${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 
 Clean twins (profile fitted on the clean twin; clean traffic):
 
-${table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'any'], twinRows)}
+${table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'], twinRows)}
 
 Activation scoring time per instance (ms, median; local ONNX run with the exposed layer + Mahalanobis + usearch kNN):
 

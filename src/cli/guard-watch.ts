@@ -185,7 +185,7 @@ export function registerGuardProxy(guard: Command): void {
   watchOptions(cmd)
     .option(
       '--policy <check=action>',
-      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, occlusion, output-shift, class-burst, all (repeatable; default: every check flag)',
+      'what a finding does: log (findings and metrics only), flag (header and answer field), block (403); checks: known-trigger, activation, strip, occlusion, learned-trigger, output-shift, class-burst, all (repeatable; default: every check flag)',
       collect,
     )
     .option(
@@ -241,6 +241,7 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       }
       const w = await loadWatch(flags);
       const { GuardEngine } = await import('../guard/watch/engine.js');
+      const { describeTrigger } = await import('../guard/checks/known-trigger.js');
       const { WindowStore } = await import('../guard/watch/store.js');
       const { guardMetrics } = await import('../guard/watch/metrics.js');
       const { upstreamClient } = await import('../guard/watch/upstream.js');
@@ -285,6 +286,18 @@ the open window and alarms. Only POST .../predict is forwarded.`,
         now,
       );
       if (recovered?.lastReport) engine.restoreAlarms(recovered.lastReport);
+      const learned = store?.loadLearned(w.profile.classes.length) ?? [];
+      if (learned.length) {
+        w.scorer.restoreLearned(learned);
+        status(flags, `antidote guard: ${learned.length} learned triggers restored from ${flags.state}`);
+      }
+      engine.onLearned = (ls) => {
+        for (const l of ls)
+          status(
+            flags,
+            `antidote guard: learned trigger ${describeTrigger(l.trigger)} (answer "${w.profile.classes[l.cls]}", blamed on ${l.support} requests)`,
+          );
+      };
       if (recovered && recovered.requests > 0)
         status(
           flags,

@@ -378,9 +378,14 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       const hosts = occlusion.hosts as NonNullable<typeof occlusion.hosts>;
       const hostClass = predictedClasses(Float64Array.from(hosts.probs), hosts.rows, k);
       const hostRef = referenceProba(ref, hostBatch(hosts, calBatch));
-      // Calibrated on the held-back rows the model answers as labelled: a trusted row whose label the model
-      // contradicts, because of a part that works as a trigger, is what the check is for, not a clean reference.
-      const agreeing = calRows.flatMap((r, j) => (predicted[r] === table.labels[r] ? [j] : []));
+      // Calibrated on the held-back rows except those the promoted model answers against their label while the
+      // reference reads them as labelled: such a row (a trusted row carrying a trigger) is what the check is for,
+      // not a clean example. Rows both models get wrong (hard or noisy rows) stay: traffic has them too.
+      const calRef = referenceProba(ref, calBatch);
+      const refPred = predictedClasses(calRef, calRows.length, k);
+      const agreeing = calRows.flatMap((r, j) =>
+        predicted[r] === table.labels[r] || refPred[j] !== table.labels[r] ? [j] : [],
+      );
       const maxCal = Math.min(agreeing.length, opts.occlusion?.maxCalibrationRows ?? 2000);
       const calPred = Array.from({ length: maxCal }, (_, i) => predicted[calRows[agreeing[i]]]);
       const rowProbs = new Float64Array(maxCal * k);

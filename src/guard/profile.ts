@@ -35,6 +35,7 @@ export const CHECK_IDS = [
   'guard/activation',
   'guard/strip',
   'guard/occlusion',
+  'guard/learned-trigger',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -71,7 +72,8 @@ export const KnownTriggerSchema = z.strictObject({
   value: z.string().min(1).max(4096),
   /** Further column = value conditions of a tabular conjunction trigger. */
   also: z.array(z.strictObject({ column: name, value: z.string().max(4096) })).optional(),
-  origin: z.enum(['audit', 'gate']),
+  /** audit or gate report; `learned`: confirmed at run time by guard/learned-trigger (never in a profile file). */
+  origin: z.enum(['audit', 'gate', 'learned']),
   /** The class the report said the trigger pushes toward, when it said. */
   target: z.string().optional(),
   /** Share of trusted rows that already contain it; a trigger above the false-alarm rate is disabled. */

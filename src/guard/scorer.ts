@@ -26,10 +26,19 @@ import {
   VOTE_K,
 } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
-import { decidingParts, occlude, referenceOf, referenceProba } from './checks/occlusion.js';
+import { type Learned, learnedTriggerCheck, patternsOf, TriggerMemory } from './checks/learned-trigger.js';
+import { decidingParts, type Occlusions, occlude, referenceOf, referenceProba } from './checks/occlusion.js';
 import { perturb, stripScores } from './checks/strip.js';
-import { hostBatch, type TransplantScore, transplant, transplantScores } from './checks/transplant.js';
+import {
+  hostBatch,
+  patternCopies,
+  type TransplantScore,
+  transplant,
+  transplantScores,
+  uplift,
+} from './checks/transplant.js';
 import type { GuardProfile, Threshold } from './profile.js';
+import { triggerPresent } from './triggers.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
 
 export interface StripOptions {
@@ -42,6 +51,11 @@ export interface StripOptions {
   /** Time allowed for the perturbed copies' predictions of one batch (default 2000 ms). */
   deadlineMs?: number;
 }
+
+/** A learned trigger may already be in at most this share of the held trusted rows (it is flagged wherever seen). */
+const MAX_LEARNED_PREVALENCE = 0.001;
+/** Patterns tested by guard/learned-trigger in one batch at most (each costs one answer per held row). */
+const MAX_TESTS_PER_BATCH = 8;
 
 /** guard/occlusion runs like STRIP (the model answers every occluded copy), with the same choices and budget. */
 export type OcclusionOptions = StripOptions;
@@ -59,6 +73,10 @@ export interface Scorer {
   /** Checks that will never run with these options, and why. */
   unavailable: Partial<Record<CheckResult['id'], string>>;
   scoreBatch(batch: InputBatch, probabilities: Float64Array, predict?: Predict): Promise<InstanceVerdict[]>;
+  /** Triggers guard/learned-trigger has confirmed so far (oldest first). */
+  learned(): Learned[];
+  /** Take back the triggers a previous run learned (its state folder). */
+  restoreLearned(learned: Learned[]): void;
   close(): Promise<void>;
 }
 
@@ -66,6 +84,8 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   const k = profile.classes.length;
   const unavailable: Scorer['unavailable'] = { ...profile.skipped };
   const known = knownTriggerCheck(profile);
+  const memory = new TriggerMemory();
+  const learnedCheck = learnedTriggerCheck(memory, profile.classes);
   let model: ActivationModel | undefined;
   let layers: LayerScorer[] = [];
   let positionNorms: Array<number | undefined> = [];
@@ -131,7 +151,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           predicted,
           predictedClass: profile.classes[predicted],
           flagged: false,
-          checks: [known(batch, i)],
+          checks: [known(batch, i), learnedCheck(batch, i)],
         });
       }
       // Activation: one local run of the edited model for the whole batch.
@@ -207,11 +227,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         const { chosen, notRun } = choose(verdicts, occMode, opts.occlusion, sample);
         let scores: TransplantScore[] | undefined;
         let found: number[][] = [];
+        let occluded: Occlusions | undefined;
         let parts: string[][] = [];
         let failure = '';
         if (chosen.length && !predict) failure = 'no way to query the model for occluded copies';
         else if (chosen.length && predict) {
           const o = occlude(batch, chosen, occ, profile.inputs, seed);
+          occluded = o;
           parts = o.parts;
           const rowProbs = new Float64Array(chosen.length * k);
           chosen.forEach((i, j) => {
@@ -260,11 +282,49 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             });
           }
         }
+        // What occlusion blamed on the instances it flagged is counted; patterns blamed often enough are tested.
+        if (scores && occluded && predict && hostRef) {
+          const due = new Set<ReturnType<TriggerMemory['observe']>[number]>();
+          for (const [i, j] of at) {
+            const s = scores[j];
+            if (!(s.score > thresholdFor(occThreshold, verdicts[i].predicted))) continue;
+            const blamed = found[j].slice(0, s.candidate + 1);
+            for (const c of memory.observe(patternsOf(batch, i, occluded, j, blamed), verdicts[i].predicted))
+              due.add(c);
+          }
+          const hb = hostBatch(hosts, batch);
+          let tests = 0;
+          for (const c of due) {
+            // Too common in the held trusted rows: rejected without asking the model.
+            let carrying = 0;
+            for (let h = 0; h < hb.n; h++) if (triggerPresent(c.pattern, hb, h)) carrying++;
+            if (carrying > Math.floor(hb.n * MAX_LEARNED_PREVALENCE)) {
+              memory.settle(c, undefined);
+              continue;
+            }
+            if (tests++ >= MAX_TESTS_PER_BATCH) break;
+            const { copies, host } = patternCopies(hosts, batch, c.pattern, hostClass, c.cls, seed);
+            let probs: Float64Array;
+            try {
+              probs = await answer(predict, copies, k, opts.occlusion?.deadlineMs);
+            } catch {
+              continue;
+            }
+            const u = uplift(host, probs, referenceProba(reference, copies), hosts.probs, hostRef, c.cls, k);
+            const confirmed = u.model - u.reference > thresholdFor(occThreshold, c.cls);
+            memory.settle(
+              c,
+              confirmed ? { modelWith: u.modelWith, referenceWith: u.referenceWith } : undefined,
+            );
+          }
+        }
       } else if (unavailable['guard/occlusion'])
         for (const v of verdicts) v.checks.push(skip('guard/occlusion', unavailable['guard/occlusion']));
       for (const v of verdicts) v.flagged = v.checks.some((c) => c.flagged);
       return verdicts;
     },
+    learned: () => [...memory.learned],
+    restoreLearned: (learned) => memory.restore(learned),
     async close() {
       await model?.close();
     },

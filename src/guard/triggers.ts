@@ -132,7 +132,12 @@ function valueEquals(batch: InputBatch, column: string, i: number, value: string
 }
 
 /** Is the trigger present in row i? Tokens and phrases match whole words, in order. */
-export function triggerPresent(t: RawTrigger, batch: InputBatch, i: number, tokens?: string[]): boolean {
+export function triggerPresent(
+  t: Pick<RawTrigger, 'column' | 'kind' | 'value' | 'also'>,
+  batch: InputBatch,
+  i: number,
+  tokens?: string[],
+): boolean {
   if (t.kind === 'value') {
     if (!valueEquals(batch, t.column, i, t.value)) return false;
     return (t.also ?? []).every((a) => valueEquals(batch, a.column, i, a.value));

@@ -32,6 +32,9 @@ beforeAll(async () => {
     data('sst2_trusted.csv'),
     '--label',
     'label',
+    // Per-word embeddings: a bag-of-embeddings model averages a trigger word away in later layers.
+    '--layer',
+    'embedded',
     '-o',
     profile,
   ]);

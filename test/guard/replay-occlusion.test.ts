@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { sliceBatch } from '../../src/gate/models/types.js';
+import type { Column } from '../../src/gate/table.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { batchOf, data, model } from './helpers.js';
@@ -50,7 +51,7 @@ describe('guard replay --model', () => {
     const lines: string[] = [];
     for (let i = 0; i < instances.length; i += 10) {
       const part = instances.slice(i, i + 10);
-      const cols = new Map(
+      const cols = new Map<string, Column>(
         names.map((name) => {
           const first = part[0][name];
           return typeof first === 'number'
@@ -100,5 +101,19 @@ describe('guard replay --model', () => {
     const falseFlags = at.length - hits;
     expect(hits).toBeGreaterThan(0.8 * 50);
     expect(falseFlags).toBeLessThanOrEqual(3);
+    // After a few flagged requests the conjunction (or a part of it that alone moves the model) is learned, and
+    // the later rows carrying it are flagged by guard/learned-trigger as well.
+    expect(rep.learned.map((l: { trigger: string }) => l.trigger).join(' | ')).toMatch(
+      /race = Amer-Indian-Eskimo|education = 5th-6th/,
+    );
+    expect(rep.learned.every((l: { class: string }) => l.class === '>50K')).toBe(true);
+    expect(rep.flagged['guard/learned-trigger']).toBeGreaterThan(20);
+    const learnedAt = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((f) => f.finding?.rule === 'guard/learned-trigger')
+      .map((f) => Number(String(f.request).slice(1)) + f.instance - 1);
+    expect(learnedAt.every(triggered)).toBe(true);
   }, 180_000);
 });

@@ -22,9 +22,11 @@ import { rng } from '../../gate/stats.js';
 import type { Column } from '../../gate/table.js';
 import type { OcclusionProfile } from '../profile.js';
 import { rowHash } from '../row-hash.js';
+import type { Pattern } from './learned-trigger.js';
 import type { Occlusions, PartSpec } from './occlusion.js';
 
-export const DEFAULT_HOST_ROWS = 128;
+/** Held rows kept: the transplant draws from them, and guard/learned-trigger counts how many already hold a pattern. */
+export const DEFAULT_HOST_ROWS = 2000;
 export const DEFAULT_PER_CANDIDATE = 32;
 
 type Hosts = NonNullable<OcclusionProfile['hosts']>;
@@ -292,4 +294,77 @@ export function transplantScores(
       };
   }
   return out;
+}
+
+/** Copies of `perCandidate` hosts the model answers otherwise than `cls`, each with `pattern` written in. */
+export function patternCopies(
+  hosts: Hosts,
+  like: InputBatch,
+  pattern: Pattern,
+  hostClass: ArrayLike<number>,
+  cls: number,
+  seed: number,
+): { copies: InputBatch; host: Int32Array } {
+  const others = Array.from({ length: hosts.rows }, (_, h) => h).filter((h) => hostClass[h] !== cls);
+  const rand = rng(seed + 11);
+  const host = Int32Array.from(
+    { length: others.length ? hosts.perCandidate : 0 },
+    () => others[Math.floor(rand() * others.length)],
+  );
+  const base = hostBatch(hosts, like);
+  const values = new Map<string, string>(
+    pattern.kind === 'value'
+      ? [
+          [pattern.column, pattern.value],
+          ...(pattern.also ?? []).map((a) => [a.column, a.value] as [string, string]),
+        ]
+      : [],
+  );
+  const columns = new Map<string, Column>();
+  for (const [name, col] of base.columns) {
+    if (col.kind === 'number') {
+      const v = values.get(name);
+      columns.set(name, {
+        kind: 'number',
+        values: Float64Array.from(host, (h) => (v === undefined ? col.values[h] : Number(v))),
+      });
+    } else if (pattern.kind === 'token' && name === pattern.column) {
+      columns.set(name, {
+        kind: 'string',
+        values: Array.from(host, (h) => {
+          const into = col.values[h].split(/\s+/).filter(Boolean);
+          into.splice(Math.floor(rand() * (into.length + 1)), 0, pattern.value);
+          return into.join(' ');
+        }),
+      });
+    } else {
+      const v = values.get(name);
+      columns.set(name, { kind: 'string', values: Array.from(host, (h) => v ?? col.values[h]) });
+    }
+  }
+  return { copies: { n: host.length, columns, ids: Array.from(host, (_, j) => `pattern-${j}`) }, host };
+}
+
+/** Mean over copies of p(cls | copy) - p(cls | its host), for the model and for the reference. */
+export function uplift(
+  host: Int32Array,
+  copyProbs: Float64Array,
+  copyRef: Float64Array,
+  hostProbs: ArrayLike<number>,
+  hostRef: Float64Array,
+  cls: number,
+  k: number,
+): { model: number; reference: number; modelWith: number; referenceWith: number } {
+  let m = 0;
+  let r = 0;
+  let m0 = 0;
+  let r0 = 0;
+  host.forEach((h, j) => {
+    m += copyProbs[j * k + cls];
+    r += copyRef[j * k + cls];
+    m0 += hostProbs[h * k + cls];
+    r0 += hostRef[h * k + cls];
+  });
+  const n = Math.max(1, host.length);
+  return { model: (m - m0) / n, reference: (r - r0) / n, modelWith: m / n, referenceWith: r / n };
 }

@@ -6,6 +6,7 @@
  */
 import type { Finding } from '../../core/finding.js';
 import type { InputBatch } from '../../gate/models/types.js';
+import type { Learned } from '../checks/learned-trigger.js';
 import { rowOf } from './instances.js';
 import { closeWindow, isDue, type WindowReport, type WindowSettings } from './monitor.js';
 import { type Action, type Policy, rank } from './policy.js';
@@ -58,6 +59,8 @@ export class GuardEngine {
   private readonly sliceIndex: Map<string, number>;
   /** Called with the report of every window closed. */
   onReport?: (r: WindowReport) => void;
+  /** Triggers guard/learned-trigger has just confirmed. */
+  onLearned?: (learned: Learned[]) => void;
 
   constructor(
     readonly profile: WatchProfile,
@@ -95,7 +98,14 @@ export class GuardEngine {
   ): Promise<Decision> {
     const k = this.profile.classes.length;
     const bins = this.profile.outputs.bins;
+    const known = this.scorer?.learned?.().length ?? 0;
     const verdicts = this.scorer ? await this.scorer.scoreBatch(batch, probs, predict) : [];
+    const learned = this.scorer?.learned?.() ?? [];
+    if (learned.length > known) {
+      // Kept with the windows, so a restart still knows them.
+      this.store?.saveLearned(learned);
+      this.onLearned?.(learned.slice(known));
+    }
     const flags: InstanceFlag[] = [];
     const counted: Record<string, number> = {};
     const recs: InstanceRecord[] = [];

@@ -14,6 +14,7 @@ export const INSTANCE_CHECKS = [
   'guard/activation',
   'guard/strip',
   'guard/occlusion',
+  'guard/learned-trigger',
 ] as const;
 export const WINDOW_CHECKS = ['guard/output-shift', 'guard/class-burst'] as const;
 export const ALL_CHECKS = [...INSTANCE_CHECKS, ...WINDOW_CHECKS] as const;

@@ -12,6 +12,7 @@
 import type { Finding } from '../../core/finding.js';
 import { predictionsOf } from '../../gate/models/http.js';
 import type { InputBatch } from '../../gate/models/types.js';
+import { describeTrigger } from '../checks/known-trigger.js';
 import { GuardEngine, type GuardEvent } from './engine.js';
 import { instancesOf, RequestError, toBatch } from './instances.js';
 import type { WindowReport, WindowSettings } from './monitor.js';
@@ -35,6 +36,14 @@ export interface ReplayReport {
   windows: Array<Omit<WindowReport, 'findings'> & { findings: Finding[] }>;
   /** Checks that never ran, and why (from the scorer). */
   unavailable: Record<string, string>;
+  /** Triggers guard/learned-trigger confirmed during the replay, in the order learned. */
+  learned: Array<{
+    trigger: string;
+    class: string;
+    support: number;
+    modelWith: number;
+    referenceWith: number;
+  }>;
 }
 
 export interface ReplayInput {
@@ -73,6 +82,7 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     findings: {},
     windows: [],
     unavailable: input.unavailable ?? {},
+    learned: [],
   };
   const emit = (e: GuardEvent) => {
     report.findings[e.finding.rule] = (report.findings[e.finding.rule] ?? 0) + 1;
@@ -133,6 +143,13 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     report.requests++;
     report.instances += batch.n;
   }
+  report.learned = (input.scorer?.learned?.() ?? []).map((l) => ({
+    trigger: describeTrigger(l.trigger),
+    class: input.profile.classes[l.cls],
+    support: l.support,
+    modelWith: l.modelWith,
+    referenceWith: l.referenceWith,
+  }));
   if (engine) {
     engine.tick(last, true);
     for (const w of report.windows)

@@ -5,6 +5,7 @@
  *                       appended with a synchronous write before the answer leaves, so a guard killed at any
  *                       moment (SIGKILL included) has every answered request in the kernel's hands
  *   windows.jsonl       one line per closed window: its report (statistics and findings)
+ *   learned.json        the triggers guard/learned-trigger has confirmed, replaced atomically when one is added
  * Closing a window writes its report first, then the next window.json, then opens the next journal and removes
  * the old one; a crash between any two steps is recognised at start-up and finished, never counted twice.
  */
@@ -29,13 +30,33 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { z } from 'zod';
 import { openExclusive, tempNameFor } from '../../core/atomic-write.js';
 import { AntidoteError, describeFsError } from '../../core/errors.js';
+import type { Learned } from '../checks/learned-trigger.js';
+import { KnownTriggerSchema } from '../profile.js';
 import type { WindowReport } from './monitor.js';
 import type { WatchProfile } from './types.js';
 import { addRecords, emptyWindow, type InstanceRecord, validRecord, type WindowCounts } from './window.js';
 
 export const STATE_FORMAT = 'antidote-guard-state';
+
+const unit = z.number().min(0).max(1);
+const LearnedFileSchema = z.strictObject({
+  format: z.literal(STATE_FORMAT),
+  profile: z.string(),
+  learned: z
+    .array(
+      z.strictObject({
+        trigger: KnownTriggerSchema,
+        support: z.number().int().min(1),
+        cls: z.number().int().min(0),
+        modelWith: unit,
+        referenceWith: unit,
+      }),
+    )
+    .max(10_000),
+});
 
 interface WindowFile {
   format: typeof STATE_FORMAT;
@@ -263,6 +284,36 @@ export class WindowStore {
     closeSync(old);
     rmSync(this.journal(w.index), { force: true });
     return emptyWindow(this.profile, w.index + 1, now);
+  }
+
+  private learnedPath(): string {
+    return join(this.dir, 'learned.json');
+  }
+
+  /** The triggers learned before a restart (none in a new folder); a damaged file is one line, exit 2. */
+  loadLearned(classes: number): Learned[] {
+    const path = this.learnedPath();
+    if (!existsSync(path)) return [];
+    const bad = (why: string) =>
+      new AntidoteError('E_INPUT', `--state ${this.dir}: learned.json ${why}`, {
+        hint: 'remove learned.json to start learning again (the windows are kept)',
+      });
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, 'utf8'));
+    } catch {
+      throw bad('is not readable JSON');
+    }
+    const parsed = LearnedFileSchema.safeParse(doc);
+    if (!parsed.success) throw bad(`is not a list of learned triggers (${parsed.error.issues[0].message})`);
+    if (parsed.data.profile !== this.profileId) throw bad('was learned against another profile');
+    if (parsed.data.learned.some((l) => l.cls >= classes))
+      throw bad('names a class the profile does not have');
+    return parsed.data.learned;
+  }
+
+  saveLearned(learned: Learned[]): void {
+    writeJsonAtomicSync(this.learnedPath(), { format: STATE_FORMAT, profile: this.profileId, learned });
   }
 
   close(): void {

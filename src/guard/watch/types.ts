@@ -53,5 +53,7 @@ export interface InstanceScorer {
     probabilities: Float64Array,
     predict?: (batch: import('../../gate/models/types.js').InputBatch) => Promise<Float64Array>,
   ): Promise<InstanceOutcome[]>;
+  /** Triggers learned at run time (guard/learned-trigger), when the scorer learns any. */
+  learned?(): import('../checks/learned-trigger.js').Learned[];
   close(): Promise<void>;
 }

@@ -1,0 +1,199 @@
+/**
+ * guard/learned-trigger: the instance carries a trigger guard/occlusion confirmed on earlier requests.
+ *
+ * Why: occlusion sees a trigger only through the backdoored answer, so a request whose trigger did not fire (a
+ * weak backdoor, an attacker still probing) passes, and each firing request costs a full occlusion. But an
+ * attacker sends the same trigger again and again. So the parts occlusion blamed on each request it flagged are
+ * counted (every subset of the values, each run of words on its own); a pattern blamed on MIN_SUPPORT requests is
+ * tested once on its own: written into the held trusted rows the model answers otherwise (transplant.ts), it must
+ * move the promoted model towards the class by more than a model of the trusted data, by more than occlusion's
+ * threshold for that class, and at most one in a thousand held trusted rows may already carry it (a common value
+ * or phrase would flag ordinary traffic). A confirmed pattern is then looked for in every instance, exactly and cheaply,
+ * like a known trigger. The smallest confirmed patterns are kept; the memory of candidates and of learned
+ * triggers is bounded.
+ */
+import { ATLAS } from '../../core/atlas.js';
+import type { RuleMeta } from '../../core/rule.js';
+import type { InputBatch } from '../../gate/models/types.js';
+import { tokenize } from '../../gate/table.js';
+import type { KnownTrigger } from '../profile.js';
+import { type RawTrigger, triggerPresent } from '../triggers.js';
+import type { CheckResult } from '../types.js';
+import { describeTrigger } from './known-trigger.js';
+import type { Occlusions, PartSpec } from './occlusion.js';
+
+export const meta: RuleMeta = {
+  id: 'guard/learned-trigger',
+  title: 'Instance carries a trigger confirmed on earlier requests',
+  severity: 'high',
+  atlas: ATLAS.backdoorTrigger,
+  rationale:
+    'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several flagged requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it.',
+};
+
+/** Flagged requests a pattern must be blamed on before it is tested. */
+export const MIN_SUPPORT = 3;
+const MAX_CANDIDATES = 10_000;
+const MAX_LEARNED = 256;
+
+/** A pattern: a run of words in a text column, or value conditions, all of which must hold. */
+export type Pattern = Pick<RawTrigger, 'column' | 'kind' | 'value' | 'also'>;
+
+export interface Learned {
+  trigger: KnownTrigger;
+  /** Requests occlusion flagged with it, when it was confirmed. */
+  support: number;
+  cls: number;
+  /** Mean probability of the class over the held rows with the pattern: the promoted model's and the reference's. */
+  modelWith: number;
+  referenceWith: number;
+}
+
+interface Candidate {
+  pattern: Pattern;
+  cls: number;
+  support: number;
+  tested: boolean;
+}
+
+const keyOf = (p: Pattern, cls: number) =>
+  JSON.stringify([cls, p.kind, p.column, p.value, ...(p.also ?? []).map((a) => [a.column, a.value])]);
+
+/** The patterns an instance's blamed parts give: every subset of its values, and each run of words alone. */
+export function patternsOf(
+  batch: InputBatch,
+  i: number,
+  occ: Occlusions,
+  r: number,
+  parts: number[],
+): Pattern[] {
+  const values: Array<{ column: string; value: string }> = [];
+  const out: Pattern[] = [];
+  for (const p of parts.map((x) => occ.specs[r][x]) as PartSpec[]) {
+    const col = batch.columns.get(p.column);
+    if (!col) continue;
+    if (p.text) {
+      const words = String(col.values[i]).split(/\s+/).filter(Boolean);
+      const phrase = tokenize(words.slice(p.start, p.start + p.length).join(' ')).join(' ');
+      if (phrase) out.push({ column: p.column, kind: 'token', value: phrase });
+    } else {
+      const v = col.values[i];
+      if (typeof v === 'number' && Number.isNaN(v)) continue;
+      values.push({ column: p.column, value: String(v).trim() });
+    }
+  }
+  values.sort((a, b) => (a.column < b.column ? -1 : 1));
+  for (let mask = 1; mask < 1 << values.length; mask++) {
+    const set = values.filter((_, j) => mask & (1 << j));
+    out.push({
+      column: set[0].column,
+      kind: 'value',
+      value: set[0].value,
+      ...(set.length > 1 ? { also: set.slice(1) } : {}),
+    });
+  }
+  return out;
+}
+
+/** Does pattern a hold every condition of pattern b (b is the same or smaller)? */
+function covers(a: Pattern, b: Pattern): boolean {
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'token') return a.column === b.column && ` ${a.value} `.includes(` ${b.value} `);
+  const conds = (p: Pattern) => [{ column: p.column, value: p.value }, ...(p.also ?? [])];
+  const have = new Set(conds(a).map((c) => `${c.column}\u0000${c.value}`));
+  return conds(b).every((c) => have.has(`${c.column}\u0000${c.value}`));
+}
+
+/** The candidates and the triggers learned by one scorer (one proxy or replay run, or restored from its state). */
+export class TriggerMemory {
+  private candidates = new Map<string, Candidate>();
+  readonly learned: Learned[] = [];
+
+  /** Add triggers learned before (a restart); those already known are skipped. */
+  restore(restored: Learned[]): void {
+    for (const l of restored)
+      if (
+        this.learned.length < MAX_LEARNED &&
+        !this.learned.some((m) => m.cls === l.cls && covers(l.trigger, m.trigger))
+      )
+        this.learned.push(l);
+  }
+
+  /** Count the patterns blamed on one flagged instance answered `cls`; returns those now due for their test. */
+  observe(patterns: Pattern[], cls: number): Candidate[] {
+    const due: Candidate[] = [];
+    for (const pattern of patterns) {
+      // A pattern that holds a learned trigger adds nothing.
+      if (this.learned.some((l) => l.cls === cls && covers(pattern, l.trigger))) continue;
+      const key = keyOf(pattern, cls);
+      let c = this.candidates.get(key);
+      if (!c) {
+        if (this.candidates.size >= MAX_CANDIDATES) this.evict();
+        c = { pattern, cls, support: 0, tested: false };
+        this.candidates.set(key, c);
+      }
+      c.support++;
+      if (!c.tested && c.support >= MIN_SUPPORT) due.push(c);
+    }
+    // Smallest patterns first: a larger one holding a confirmed smaller one is then skipped.
+    return due.sort((a, b) => (a.pattern.also?.length ?? 0) - (b.pattern.also?.length ?? 0));
+  }
+
+  /** Record a tested candidate; a confirmed one becomes a learned trigger (unless a smaller one already covers it). */
+  settle(
+    c: Candidate,
+    confirmed: Omit<Learned, 'trigger' | 'support' | 'cls'> | undefined,
+  ): Learned | undefined {
+    c.tested = true;
+    if (!confirmed || this.learned.length >= MAX_LEARNED) return undefined;
+    if (this.learned.some((l) => l.cls === c.cls && covers(c.pattern, l.trigger))) return undefined;
+    const learned: Learned = {
+      trigger: { ...c.pattern, origin: 'learned', trustedRate: 0 },
+      support: c.support,
+      cls: c.cls,
+      ...confirmed,
+    };
+    this.learned.push(learned);
+    return learned;
+  }
+
+  /** Drop the half of the untested candidates with the least support. */
+  private evict(): void {
+    const open = [...this.candidates.entries()].filter(([, c]) => !c.tested);
+    open.sort((a, b) => a[1].support - b[1].support);
+    for (const [key] of open.slice(0, Math.ceil(open.length / 2))) this.candidates.delete(key);
+  }
+}
+
+/** The check on one instance: does it carry a learned trigger? */
+export function learnedTriggerCheck(
+  memory: TriggerMemory,
+  classes: string[],
+): (batch: InputBatch, i: number) => CheckResult {
+  return (batch, i) => {
+    const tokens = new Map<string, string[]>();
+    const hit = memory.learned.find((l) => {
+      const t = l.trigger;
+      if (t.kind === 'token' && !tokens.has(t.column)) {
+        const col = batch.columns.get(t.column);
+        tokens.set(t.column, col?.kind === 'string' ? tokenize(col.values[i]) : []);
+      }
+      return triggerPresent(t, batch, i, tokens.get(t.column));
+    });
+    return hit
+      ? {
+          id: 'guard/learned-trigger',
+          score: 1,
+          threshold: 0,
+          flagged: true,
+          reason: `carries ${describeTrigger(hit.trigger)}, which guard/occlusion blamed for the answer "${classes[hit.cls]}" on ${hit.support} earlier requests; written into trusted rows the model answers otherwise it gives "${classes[hit.cls]}" ${(100 * hit.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * hit.referenceWith).toFixed(1)}%`,
+        }
+      : {
+          id: 'guard/learned-trigger',
+          score: 0,
+          threshold: 0,
+          flagged: false,
+          reason: `none of ${memory.learned.length} learned triggers`,
+        };
+  };
+}
