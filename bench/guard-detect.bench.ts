@@ -478,8 +478,11 @@ answers otherwise than its clean twin (the backdoor decided them: words near a t
 from the false flags, and all clean rows together are shown too. Part "dev" was used to choose the settings;
 "frozen" (other triggers, other traffic seed) was not: each earlier frozen set joined dev once it had been seen,
 and the frozen triggers here (two conjunctions, two phrases, three words) were trained into the models
-(test/fixtures/guard/make_models.py) after guard/occlusion's transplant step was designed, and run once for this
-table. Machine: ${machine()}.
+(test/fixtures/guard/make_models.py) after guard/occlusion's transplant step and guard/learned-trigger were
+designed. They were run twice: once as designed (bench/results/guard-detect-frozen3-first-run.md: conjunctions
+84.4%, phrases 96.2%, words 100%), and again after one change found by reading that run, not tuned on it: a
+pattern too common in the held trusted rows is now rejected before it uses one of the tests a batch allows (the
+decision rules are unchanged); this table is the second run. Machine: ${machine()}.
 
 ${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 
