@@ -135,6 +135,26 @@ describe('guard replay', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ requests: 46, badLines: { count: 4 } });
   });
 
+  it('a log without times: windows close by count and the text shows no clock', () => {
+    const r = rng(5);
+    const lines = Array.from({ length: 50 }, (_, i) => {
+      const { time: _t, ...rest } = JSON.parse(logLine([cleanRow(r)], i));
+      return JSON.stringify(rest);
+    });
+    const res = runCli([
+      'guard',
+      'replay',
+      '--profile',
+      profile,
+      writeLog('no-time.jsonl', lines),
+      '--window-rows',
+      '20',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/^ {2}window 1: 20 instances/m);
+    expect(res.stdout).not.toMatch(/1970/);
+  });
+
   it('bad input: missing log, foreign profile: one line, exit 2', () => {
     const missing = runCli(['guard', 'replay', '--profile', profile, join(dir, 'nope.jsonl')]);
     expect(missing.code).toBe(2);

@@ -26,8 +26,10 @@ export function renderReplay(r: ReplayReport): string {
     const stat = overall
       ? `class PSI ${overall.classPsi.toFixed(3)}, score PSI ${overall.scorePsi.toFixed(3)}`
       : 'too few instances to test';
+    // A log without times counts windows by instances only; its clock never moved from 0.
+    const span = Date.parse(w.end) > 0 ? ` (${w.start} .. ${w.end})` : '';
     out.push(
-      `  window ${w.window} (${w.start} .. ${w.end}): ${w.instances} instances, ${stat}${w.findings.length ? '' : ', no finding'}`,
+      `  window ${w.window}${span}: ${w.instances} instances, ${stat}${w.findings.length ? '' : ', no finding'}`,
     );
     for (const f of w.findings) out.push(`    [${f.severity}] ${f.rule}: ${f.message}`);
   }
