@@ -2,7 +2,8 @@
  * The dashboard in a real browser (playwright-core driving Debian's chromium): a reviewer signs in with a
  * token and works through ten rows of a real audit's review queue with the keyboard; the decisions are in
  * the store and in `antidote serve export-trusted`. The models page of ten real gate runs over successive
- * versions shows the poisoned version's shift in the region its gate named. Screenshots go to docs/screenshots.
+ * versions shows the poisoned version's shift in the region its gate named. Screenshots go to a temporary folder,
+ * or to docs/screenshots with ANTIDOTE_SCREENSHOTS=1 (so a test run never changes the repository).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -14,7 +15,9 @@ import { tempDir } from '../helpers/tmp.js';
 import { makeAudit, makeDriftAudit, makeGateSeries, TRIGGER } from './fixtures.js';
 import { CHROMIUM, HAVE_CHROMIUM, serviceNote } from './services.js';
 
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+const SHOTS = process.env.ANTIDOTE_SCREENSHOTS
+  ? join(ROOT, 'docs', 'screenshots')
+  : tempDir('antidote-screenshots-');
 const enabled = serviceNote('chromium (/usr/bin/chromium)', HAVE_CHROMIUM);
 
 describe.skipIf(!enabled)('dashboard in chromium', () => {
