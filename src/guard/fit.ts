@@ -408,17 +408,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         );
         const t = transplant(calBatch, rows, occ, s, hosts, hostClass, pred, seed);
         const tp = t.copies.n ? await predict(t.copies) : new Float64Array(0);
-        const ts = transplantScores(
-          t,
-          rows.length,
-          tp,
-          referenceProba(ref, t.copies),
-          referenceProba(ref, t.rests),
-          hosts.probs,
-          hostRef,
-          pred,
-          k,
-        );
+        const ts = transplantScores(t, rows.length, tp, ref, hosts.probs, hostRef, pred, k);
         ts.forEach((x, j) => {
           scores[lo + j] = x.score;
         });

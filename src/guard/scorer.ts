@@ -250,17 +250,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               ? await answer(predict, t.copies, k, opts.occlusion?.deadlineMs)
               : new Float64Array(0);
             hostRef ??= referenceProba(reference, hostBatch(hosts, batch));
-            scores = transplantScores(
-              t,
-              chosen.length,
-              tp,
-              referenceProba(reference, t.copies),
-              referenceProba(reference, t.rests),
-              hosts.probs,
-              hostRef,
-              pred,
-              k,
-            );
+            scores = transplantScores(t, chosen.length, tp, reference, hosts.probs, hostRef, pred, k);
           } catch (err) {
             failure = `the model could not score the occluded copies: ${(err as Error).message.split('\n')[0]}`;
           }

@@ -26,6 +26,22 @@ export const fitSms = (out: string, extra: string[] = []) =>
     ...extra,
   ]);
 
+/** `antidote guard fit` of the Adult conjunction-backdoor model on its trusted rows, without STRIP, writing `out`. */
+export const fitAdultArgs = (out: string, extra: string[] = []) => [
+  'guard',
+  'fit',
+  '--model',
+  model('adult_conj_backdoor'),
+  '--trusted',
+  data('adult_trusted.csv'),
+  '--label',
+  'income',
+  '--no-strip',
+  '-o',
+  out,
+  ...extra,
+];
+
 /** The feature columns of a fixture CSV as a batch (label excluded), optionally the first `max` rows. */
 export async function batchOf(
   file: string,

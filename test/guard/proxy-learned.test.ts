@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { batchOf, data, model } from './helpers.js';
+import { batchOf, fitAdultArgs, model } from './helpers.js';
 import { predict, startOnnxServer, startProxy } from './watch-fixtures.js';
 
 const dir = tempDir('guard-learned-');
@@ -20,19 +20,7 @@ const proxies: Array<Awaited<ReturnType<typeof startProxy>>> = [];
 
 beforeAll(async () => {
   server = await startOnnxServer(model('adult_conj_backdoor'), 2);
-  const fit = await runCliAsync([
-    'guard',
-    'fit',
-    '--model',
-    model('adult_conj_backdoor'),
-    '--trusted',
-    data('adult_trusted.csv'),
-    '--label',
-    'income',
-    '--no-strip',
-    '-o',
-    profile,
-  ]);
+  const fit = await runCliAsync(fitAdultArgs(profile));
   expect(fit.code, fit.stderr).toBe(0);
 }, 120_000);
 afterAll(async () => {

@@ -13,26 +13,14 @@ import { sliceBatch } from '../../src/gate/models/types.js';
 import type { Column } from '../../src/gate/table.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { batchOf, data, model } from './helpers.js';
+import { batchOf, fitAdultArgs, model } from './helpers.js';
 
 const dir = tempDir('guard-replay-occlusion-');
 
 describe('guard replay --model', () => {
   it('occludes every instance by default and flags rows carrying a conjunction trigger', async () => {
     const profile = join(dir, 'adult.json');
-    const fit = await runCliAsync([
-      'guard',
-      'fit',
-      '--model',
-      model('adult_conj_backdoor'),
-      '--trusted',
-      data('adult_trusted.csv'),
-      '--label',
-      'income',
-      '--no-strip',
-      '-o',
-      profile,
-    ]);
+    const fit = await runCliAsync(fitAdultArgs(profile));
     expect(fit.code, fit.stderr).toBe(0);
 
     const { batch, labels } = await batchOf('adult_traffic.csv', 'income');

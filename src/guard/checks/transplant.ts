@@ -23,7 +23,7 @@ import type { Column } from '../../gate/table.js';
 import type { OcclusionProfile } from '../profile.js';
 import { rowHash } from '../row-hash.js';
 import type { Pattern } from './learned-trigger.js';
-import type { Occlusions, PartSpec } from './occlusion.js';
+import { type Occlusions, type PartSpec, type Reference, referenceProba } from './occlusion.js';
 
 /** Held rows kept: the transplant draws from them, and guard/learned-trigger counts how many already hold a pattern. */
 export const DEFAULT_HOST_ROWS = 2000;
@@ -249,13 +249,14 @@ export function transplantScores(
   t: Transplants,
   rows: number,
   copyProbs: Float64Array,
-  copyRef: Float64Array,
-  restRef: Float64Array,
+  reference: Reference,
   hostProbs: ArrayLike<number>,
   hostRef: Float64Array,
   predicted: ArrayLike<number>,
   k: number,
 ): TransplantScore[] {
+  const copyRef = referenceProba(reference, t.copies);
+  const restRef = referenceProba(reference, t.rests);
   const out: TransplantScore[] = Array.from({ length: rows }, () => ({
     score: 0,
     candidate: -1,
