@@ -287,11 +287,13 @@ the open window and alarms. Only POST .../predict is forwarded.`,
       );
       if (recovered?.lastReport) engine.restoreAlarms(recovered.lastReport);
       const learned = store?.loadLearned(w.profile.classes.length) ?? [];
+      metrics.learned.set(learned.length);
       if (learned.length) {
         w.scorer.restoreLearned(learned);
         status(flags, `antidote guard: ${learned.length} learned triggers restored from ${flags.state}`);
       }
       engine.onLearned = (ls) => {
+        metrics.learned.set(w.scorer.learned().length);
         for (const l of ls)
           status(
             flags,

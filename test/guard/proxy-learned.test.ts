@@ -64,11 +64,15 @@ describe('guard proxy: learned triggers', () => {
       expect(r.status).toBe(200);
     }
     expect(existsSync(join(state, 'learned.json'))).toBe(true);
+    const metrics = await (await fetch(`${p.url}/metrics`)).text();
+    expect(Number(/^antidote_guard_learned_triggers (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     expect(p.stderr()).toMatch(/learned trigger .*(native_country = Poland|occupation = Handlers-cleaners)/);
     await p.stop();
 
     p = await start(['--occlusion', 'off']);
     expect(p.stderr()).toMatch(/learned triggers restored from/);
+    const after = await (await fetch(`${p.url}/metrics`)).text();
+    expect(Number(/^antidote_guard_learned_triggers (\d+)$/m.exec(after)?.[1])).toBeGreaterThan(0);
     const hit = await predict(p.url, [{ ...low[40], ...TRIGGER }]);
     expect(hit.status).toBe(200);
     expect(hit.header).toMatch(/rules=[^;]*guard\/learned-trigger/);

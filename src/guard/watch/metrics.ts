@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics of the proxy (prom-client, its own registry so nothing global leaks in): requests by
  * outcome, instances, findings by rule and action, upstream failures by reason, the guard's own time per
- * request (upstream excluded), and the open window's size.
+ * request (upstream excluded), the open window's size, and the triggers learned at run time.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -57,8 +57,14 @@ export function guardMetrics() {
     help: 'Window findings currently flagging or blocking requests',
     registers: [registry],
   });
+  const learned = new Gauge({
+    name: 'antidote_guard_learned_triggers',
+    help: 'Triggers guard/learned-trigger has confirmed (restored from --state included); each new one is worth an alert',
+    registers: [registry],
+  });
   return {
     registry,
+    learned,
     requests,
     instances,
     findings,
