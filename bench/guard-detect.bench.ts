@@ -1,7 +1,8 @@
 /**
  * guard-detect: does `antidote guard` catch triggered requests in production, and at what false-alarm cost?
  *
- * For each committed backdoored model of test/fixtures/guard (rare-word SST-2, phrase SMS, conjunction Adult) and
+ * For each committed backdoored model of test/fixtures/guard (rare-word SST-2, phrase SMS, conjunction Adult and
+ * German credit) and
  * its clean twin: the model is served by a real HTTP server on 127.0.0.1 speaking KServe v1 / TF Serving JSON;
  * `antidote gate` (incumbent = clean twin, candidate = backdoored model) probes it and its report.json is given to
  * `guard fit --gate` as the known triggers (the text models; the gate cannot probe a two-value conjunction, so the
@@ -49,6 +50,7 @@ const LAYERS: Record<string, string[] | undefined> = {
   sst2_rare: ['embedded'],
   sms_phrase: ['embedded'],
   adult_conj: undefined,
+  german_conj: undefined,
 };
 const BATCH = 32;
 
@@ -482,7 +484,9 @@ and the frozen triggers here (two conjunctions, two phrases, three words) were t
 designed. They were run twice: once as designed (bench/results/guard-detect-frozen3-first-run.md: conjunctions
 84.4%, phrases 96.2%, words 100%), and again after one change found by reading that run, not tuned on it: a
 pattern too common in the held trusted rows is now rejected before it uses one of the tests a batch allows (the
-decision rules are unchanged); this table is the second run. Machine: ${machine()}.
+decision rules are unchanged); this table is the second run. german_conj (Statlog German credit: 1,000 rows, so
+250 trusted rows and 250 of traffic; column names with trailing spaces) was added after all of that: both of its
+parts are held out, run once for this table. Machine: ${machine()}.
 
 ${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
+import type { GuardProfile, Threshold } from '../guard/profile.js';
 import { type CommonFlags, commonOptions, examples, outputOption, status } from './conventions.js';
 import { registerGuardProxy, registerGuardReplay } from './guard-watch.js';
 import { action, collect, EXIT } from './run.js';
@@ -194,7 +195,28 @@ export function registerGuardFit(guard: Command): void {
         flags,
         `guard profile ${flags.output}: ${parts.join('; ')}; false-alarm rate ${profile.thresholds.fpr}`,
       );
+      const short = calibrationShortfall(profile);
+      if (short) process.stderr.write(`antidote guard fit: warning: ${short}\n`);
       return EXIT.ok;
     }),
   );
+}
+
+/**
+ * When the held-back rows were too few for the thresholds to hold the profile's false-alarm rate, what to expect
+ * instead and what to do (printed even with --quiet: it changes what the profile promises).
+ */
+export function calibrationShortfall(profile: GuardProfile): string | undefined {
+  const checks = Object.entries(profile.thresholds.checks) as Array<[string, Threshold | undefined]>;
+  const expected = checks.reduce((a, [, t]) => a + (t?.expectedFpr ?? t?.fpr ?? 0), 0);
+  if (expected <= profile.thresholds.fpr) return undefined;
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  const each = checks.map(([id, t]) => `${id.slice('guard/'.length)} ${pct(t?.expectedFpr ?? 0)}`).join(', ');
+  // Rows per class for 1 / (n + 1) to fit each check's share of the rate, scaled to the trusted file.
+  const share = profile.thresholds.fpr / Math.max(1, checks.length);
+  const perClass = Math.ceil(1 / share) - 1;
+  const rows = Math.ceil(
+    (perClass * profile.classes.length * profile.trusted.rows) / Math.max(1, profile.trusted.calibrationRows),
+  );
+  return `${profile.trusted.calibrationRows} held-back trusted rows are too few to hold a false-alarm rate of ${pct(profile.thresholds.fpr)}: expect about ${pct(expected)} of clean traffic flagged (${each}). Give about ${rows.toLocaleString('en-US')} trusted rows or more, or accept the higher rate.`;
 }

@@ -219,6 +219,13 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1) + (opts.occlusion?.off ? 0 : 1);
     const alpha = (fpr * FPR_MARGIN) / Math.max(1, calibrated);
     const thresholds: GuardProfile['thresholds'] = { fpr, checks: {} };
+    // What a threshold holds: alpha, unless its rows were too few and it sits above their largest score, where a
+    // new clean score exceeds it with probability 1 / (rows + 1) (exchangeability).
+    const expected = (scores: ArrayLike<number>, t: number) => {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i]);
+      return scores.length && t > max ? Math.max(alpha, 1 / (scores.length + 1)) : alpha;
+    };
     const thresholdOf = (scores: Float64Array, classOf?: ArrayLike<number>): Threshold => {
       if (!classOf) {
         const threshold = conformalThreshold(scores, alpha);
@@ -229,15 +236,17 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
           fpr: alpha,
           calibrationRows: scores.length,
           observedFpr: scores.length ? over / scores.length : 0,
+          expectedFpr: expected(scores, threshold),
         };
       }
       // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
-      const perClass = Array.from({ length: k }, (_, c) =>
-        conformalThreshold(
-          scores.filter((_, i) => classOf[i] === c),
-          alpha,
-        ),
-      );
+      const ofClass = Array.from({ length: k }, (_, c) => scores.filter((_, i) => classOf[i] === c));
+      const perClass = ofClass.map((x) => conformalThreshold(x, alpha));
+      // Weighted by how often the model answers each class.
+      let expectedFpr = 0;
+      ofClass.forEach((x, c) => {
+        if (scores.length) expectedFpr += (x.length / scores.length) * expected(x, perClass[c]);
+      });
       let over = 0;
       scores.forEach((s, i) => {
         if (s > perClass[classOf[i]]) over++;
@@ -249,6 +258,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         calibrationRows: scores.length,
         observedFpr: scores.length ? over / scores.length : 0,
         perClass: perClass.map((t) => (Number.isFinite(t) ? t : Number.MAX_VALUE)),
+        expectedFpr,
       };
     };
 

@@ -126,6 +126,11 @@ export const ThresholdSchema = z.strictObject({
   observedFpr: finite,
   /** Per predicted class (index), when the check is calibrated class by class; `threshold` is then their maximum. */
   perClass: z.array(finite).optional(),
+  /**
+   * The false-alarm rate to expect on traffic like the trusted set: `fpr` where the calibration rows could hold it,
+   * 1 / (rows + 1) of a class where they were too few and the threshold sits above the largest score.
+   */
+  expectedFpr: finite.optional(),
 });
 export type Threshold = z.infer<typeof ThresholdSchema>;
 

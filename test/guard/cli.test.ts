@@ -58,6 +58,38 @@ describe('guard fit', () => {
     expect(p.outputs.slices.every((s) => s.rule.op === 'contains')).toBe(true);
   }, 60_000);
 
+  it('says when the trusted set is too small to hold the false-alarm rate, and what to expect', async () => {
+    // German credit: 250 trusted rows, 100 held back, a few dozen per class.
+    const o = join(dir, 'german.json');
+    const small = runCli([
+      'guard',
+      'fit',
+      '--model',
+      model('german_conj_backdoor'),
+      '--trusted',
+      data('german_trusted.csv'),
+      '--label',
+      'Result',
+      '-o',
+      o,
+    ]);
+    expect(small.code, small.stderr).toBe(0);
+    const warning =
+      /warning: 100 held-back trusted rows are too few to hold a false-alarm rate of 1\.0%: expect about (\d+\.\d)% of clean traffic flagged .*Give about [\d,]+ trusted rows/;
+    expect(small.stderr).toMatch(warning);
+    expect(Number(warning.exec(small.stderr)?.[1])).toBeGreaterThan(2);
+    const p = await readProfile(o);
+    // Column names keep their trailing spaces, as the file has them.
+    expect(p.inputs.map((c) => c.name)).toContain('Credit amount ');
+    expect(p.thresholds.checks['guard/strip']?.expectedFpr).toBeGreaterThan(
+      p.thresholds.checks['guard/strip']?.fpr ?? 1,
+    );
+    // A large enough set says nothing of the kind.
+    const large = fitCli(['--force']);
+    expect(large.code, large.stderr).toBe(0);
+    expect(large.stderr).not.toMatch(/too few to hold/);
+  }, 120_000);
+
   it('refuses to replace an existing profile without --force', () => {
     expect(oneLineError(fitCli([]))).toMatch(/already exists; pass --force/);
   });
