@@ -155,6 +155,24 @@ function add(t: Tally, v: InstanceVerdict, target?: string): void {
 }
 const pc = (k: number, n: number) => (n ? `${((100 * k) / n).toFixed(1)}%` : 'n/a');
 
+/** One row of the detection table; `triggered` adds whether the backdoor answered and how many of those were flagged. */
+function rowOf(part: string, model: string, requests: string, t: Tally, triggered: boolean) {
+  return [
+    part,
+    model,
+    requests,
+    t.n,
+    pc(t.activation, t.n),
+    pc(t.strip, t.n),
+    pc(t.occlusion, t.n),
+    pc(t.learned, t.n),
+    pc(t.known, t.n),
+    pc(t.any, t.n),
+    triggered ? pc(t.fired, t.n) : '',
+    triggered ? pc(t.firedAny, t.fired) : '',
+  ];
+}
+
 async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clean', work: string) {
   const modelPath = join(FIX, `${c.name}_${twin}.onnx`);
   const trustedPath = join(FIX, `${c.prefix}_trusted.csv`);
@@ -367,59 +385,14 @@ for (const part of PARTS) {
       }
     }
     groups.push(['all triggered', allT], ['triggers never told', unknownAll]);
-    for (const [name, t] of groups)
-      rows.push([
-        part,
-        c.name,
-        name,
-        t.n,
-        pc(t.activation, t.n),
-        pc(t.strip, t.n),
-        pc(t.occlusion, t.n),
-        pc(t.learned, t.n),
-        pc(t.known, t.n),
-        pc(t.any, t.n),
-        pc(t.fired, t.n),
-        pc(t.firedAny, t.fired),
-      ]);
-    const cl = r.cleanT;
-    rows.push([
-      part,
-      c.name,
-      'clean traffic (false flags)',
-      cl.n,
-      pc(cl.activation, cl.n),
-      pc(cl.strip, cl.n),
-      pc(cl.occlusion, cl.n),
-      pc(cl.learned, cl.n),
-      pc(cl.known, cl.n),
-      pc(cl.any, cl.n),
-      '',
-      '',
-    ]);
-    const nt = r.naturalT;
+    for (const [name, t] of groups) rows.push(rowOf(part, c.name, name, t, true));
+    rows.push(rowOf(part, c.name, 'clean traffic (false flags)', r.cleanT, false));
     const extra: Array<[string, Tally]> = [
       ['clean traffic holding a trigger naturally', r.naturalT],
       ['clean traffic the backdoor answers otherwise than the clean twin', r.changedT],
       ['all clean traffic', r.allCleanT],
     ];
-    for (const [name, t] of extra)
-      if (t.n)
-        rows.push([
-          part,
-          c.name,
-          name,
-          t.n,
-          pc(t.activation, t.n),
-          pc(t.strip, t.n),
-          pc(t.occlusion, t.n),
-          pc(t.learned, t.n),
-          pc(t.learned, t.n),
-          pc(t.known, t.n),
-          pc(t.any, t.n),
-          '',
-          '',
-        ]);
+    for (const [name, t] of extra) if (t.n) rows.push(rowOf(part, c.name, name, t, false));
     const tw = await runCase(c, part, 'clean', work);
     const tc = tw.cleanT;
     twinRows.push([
@@ -434,8 +407,8 @@ for (const part of PARTS) {
     ]);
     json[`${part}/${c.name}`] = {
       triggered: Object.fromEntries(groups),
-      clean: cl,
-      naturallyTriggered: nt,
+      clean: r.cleanT,
+      naturallyTriggered: r.naturalT,
       changedByBackdoor: r.changedT,
       allClean: r.allCleanT,
       twinClean: tc,

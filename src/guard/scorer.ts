@@ -293,7 +293,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               continue;
             }
             if (tests++ >= MAX_TESTS_PER_BATCH) break;
-            const { copies, host } = patternCopies(hosts, batch, c.pattern, hostClass, c.cls, seed);
+            const { copies, host } = patternCopies(hosts, hb, c.pattern, hostClass, c.cls, seed);
             let probs: Float64Array;
             try {
               probs = await answer(predict, copies, k, opts.occlusion?.deadlineMs);

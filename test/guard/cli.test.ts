@@ -13,7 +13,7 @@ import { createScorer } from '../../src/guard/scorer.js';
 import { sliceMatches } from '../../src/guard/slices.js';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { data, fitSms, model } from './helpers.js';
+import { data, fitAdultArgs, fitSms, model } from './helpers.js';
 
 const dir = tempDir('antidote-guard-cli-');
 const out = join(dir, 'guard.json');
@@ -138,21 +138,7 @@ describe('guard fit', () => {
 
   it('a tabular profile holds the gate slices as rules the proxy can apply, and reads back', async () => {
     const o = join(dir, 'adult.json');
-    const r = runCli([
-      'guard',
-      'fit',
-      '--model',
-      model('adult_conj_backdoor'),
-      '--trusted',
-      data('adult_trusted.csv'),
-      '--label',
-      'income',
-      '--slices',
-      'age,sex',
-      '--no-strip',
-      '-o',
-      o,
-    ]);
+    const r = runCli(fitAdultArgs(o, ['--slices', 'age,sex']));
     expect(r.code, r.stderr).toBe(0);
     const p = await readProfile(o);
     expect(p.outputs.slices.map((s) => s.text)).toEqual(

@@ -297,10 +297,13 @@ export function transplantScores(
   return out;
 }
 
-/** Copies of `perCandidate` hosts the model answers otherwise than `cls`, each with `pattern` written in. */
+/**
+ * Copies of `perCandidate` hosts the model answers otherwise than `cls`, each with `pattern` written in; `base` is
+ * hostBatch(hosts, batch), built once by the caller.
+ */
 export function patternCopies(
   hosts: Hosts,
-  like: InputBatch,
+  base: InputBatch,
   pattern: Pattern,
   hostClass: ArrayLike<number>,
   cls: number,
@@ -312,7 +315,6 @@ export function patternCopies(
     { length: others.length ? hosts.perCandidate : 0 },
     () => others[Math.floor(rand() * others.length)],
   );
-  const base = hostBatch(hosts, like);
   const values = new Map<string, string>(
     pattern.kind === 'value'
       ? [
