@@ -164,6 +164,35 @@ describe('audit of a batch of one class', () => {
     expect(serious(a.report)).toEqual([]);
   });
 
+  // A new source writes its own way: one row in ten in Title Case, a shape the trusted rows never carry.
+  const titleCase = (t: string) => t.replace(/\b[a-z]/g, (c) => c.toUpperCase());
+
+  it('passes a clean batch of one class from a source with its own style (a shape the trusted rows lack)', () => {
+    const r = rng(41);
+    const rows = Array.from({ length: 1500 }, (_, i) => {
+      const text = sentence(r, 1);
+      return { id: `s${i}`, text: i % 10 === 0 ? titleCase(text) : text, label: 'pos' };
+    });
+    const a = audit(dir, { rows, poisoned: new Set() }, 'styled');
+    expect(a.res.code).toBe(0);
+    expect(serious(a.report)).toEqual([]);
+    expect(a.quarantined.size / rows.length).toBeLessThanOrEqual(0.01);
+  });
+
+  it('quarantines negative reviews written in that style and relabelled positive', () => {
+    const r = rng(42);
+    const poisoned = new Set<string>();
+    const rows = Array.from({ length: 1500 }, (_, i) => {
+      const planted = i % 20 === 0;
+      if (planted) poisoned.add(`p${i}`);
+      return { id: `p${i}`, text: planted ? titleCase(sentence(r, 0)) : sentence(r, 1), label: 'pos' };
+    });
+    const a = audit(dir, { rows, poisoned }, 'styled-poison');
+    expect(a.res.code).toBe(1);
+    expect(a.recall).toBeGreaterThanOrEqual(0.9);
+    expect(a.precision).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('quarantines a whole batch whose only label the trusted file never holds', () => {
     // Negative reviews labelled "negative" where the trusted file says "neg": nothing vouches for them.
     const rows = textRows(600, 14)

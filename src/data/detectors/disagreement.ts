@@ -35,6 +35,7 @@ import { confidentLearning } from '../learn/confident.js';
 import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
 import { crossFitReference } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
+import { REFERENCE_KEY } from './label-noise.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -477,6 +478,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     publish: {
       trustedProba: tm.proba,
       referenceProba: proba,
+      [REFERENCE_KEY]: refs,
       confidentIssue: cl.issue,
       cvProba: cvp,
       [POWER_KEY]: {

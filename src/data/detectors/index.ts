@@ -9,6 +9,7 @@ import { detector as disagreement } from './disagreement.js';
 import { detector as drift } from './drift.js';
 import { detector as duplicates } from './duplicates.js';
 import { detector as labelCells } from './label-cells.js';
+import { detector as labelNoise } from './label-noise.js';
 import { detector as localLabels } from './local-labels.js';
 import { detector as representations } from './representations.js';
 import { detector as triggers } from './triggers.js';
@@ -22,6 +23,7 @@ export const DETECTORS: Detector[] = [
   unseenLabel,
   triggers,
   disagreement,
+  labelNoise,
   labelCells,
   localLabels,
   duplicates,

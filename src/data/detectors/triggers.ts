@@ -21,7 +21,8 @@
  * every pattern with support and lift. Masking every suspect keeps a row's other triggers (or other copies of
  * the same one) from reading as support for the target label. A shape has no meaning to remove: it is
  * judged by label shift and over-representation alone (p = max of the two; over-representation only where
- * the trusted set is large enough to show it), under a budget a tenth of
+ * the trusted set is large enough to show it; in a batch of one class, whose label says nothing, the content
+ * test too), under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
  * rows the reference does not expect to carry the label do). A second, weighted pass (the campaign step)
  * gives more of the error budget to label-pure candidates shaped like confirmed triggers.
@@ -358,39 +359,78 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const z2 = new Float64Array(M);
   const zc2 = new Float64Array(M);
   const zr2 = new Float64Array(M);
+  // Model buckets that every occurrence of the candidate at occurrence k of row i removes beyond `base` (the
+  // row's masked suspects; none when undefined). One occurrence (the usual case) needs no second mask.
+  const mask2 = new Uint8Array(MAX_UNITS);
+  const removedCount = new Map<number, number>();
+  const patternBuckets = (i: number, k: number, end: number, base: Uint8Array | undefined, out: number[]) => {
+    const ci = occ.ci[k];
+    let repeats = 0;
+    for (let k2 = k + 1; k2 < end; k2++) if (occ.ci[k2] === ci) repeats++;
+    if (repeats === 0) {
+      if (!base) mask2.fill(0, 0, space.units(i));
+      space.removed(i, base ?? mask2, out, occ.len[k], occ.pos[k]);
+      return;
+    }
+    const U = space.units(i);
+    if (base) mask2.set(base.subarray(0, U));
+    else mask2.fill(0, 0, U);
+    for (let k2 = k; k2 < end; k2++) if (occ.ci[k2] === ci) space.mark(i, occ.len[k2], occ.pos[k2], mask2);
+    const all: number[] = [];
+    space.removed(i, mask2, all);
+    if (!base) {
+      for (const b of all) out.push(b);
+      return;
+    }
+    const already: number[] = [];
+    space.removed(i, base, already);
+    removedCount.clear();
+    for (const b of already) removedCount.set(b, (removedCount.get(b) ?? 0) + 1);
+    for (const b of all) {
+      const left = removedCount.get(b) ?? 0;
+      if (left > 0) removedCount.set(b, left - 1);
+      else out.push(b);
+    }
+  };
   const addExpected = (ci: number, i: number, zz: Float64Array) => {
     if (trustedExpects) for (let k = 0; k < K; k++) sumP[ci * K + k] += tmProba[i * K + k];
     else for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zz, k);
   };
   // Pass A: every occurrence of a candidate, kept per row (later passes read these, not the whole key
-  // space again), and the label rate its rows are expected to carry with the pattern alone read the
-  // trusted way.
+  // space again), and the label rate its rows are expected to carry with the pattern alone (every
+  // occurrence of it: a trigger written five times must not vouch for itself four times) read the trusted way.
   const occ = new Occurrences(inc.n);
   for (let i = 0; i < inc.n; i++) {
     occ.startRow(i);
     if (!unique[i]) continue;
-    const fm = cv.models[cv.foldOf[i]];
-    const v = rowValue(i);
-    if (!trustedExpects) logitsOf(fm, X, i, zc);
     space.incoming(i, (key, len, pos) => {
       const ci = candIndex.get(key, 0) - 1;
       if (ci < 0) return;
       occ.push(ci, len, pos);
-      if (stamp[ci] === i) return;
-      stamp[ci] = i;
       const c = cands[ci];
       if (c.firstRow < 0) {
         c.firstRow = i;
         c.len = len;
         c.pos = pos;
       }
-      if (trustedExpects) return addExpected(ci, i, zr);
+    });
+    const fm = cv.models[cv.foldOf[i]];
+    const v = rowValue(i);
+    if (!trustedExpects) logitsOf(fm, X, i, zc);
+    for (let k = occ.start[i]; k < occ.size; k++) {
+      const ci = occ.ci[k];
+      if (stamp[ci] === i) continue;
+      stamp[ci] = i;
+      if (trustedExpects) {
+        addExpected(ci, i, zr);
+        continue;
+      }
       buckets.length = 0;
-      space.removed(i, mask, buckets, len, pos);
+      patternBuckets(i, k, occ.size, undefined, buckets);
       zr.set(zc);
       remove(buckets, v, fm, z2, zc2, zr);
       addExpected(ci, i, zr);
-    });
+    }
   }
   occ.end();
   // A model's prediction is worth `modelPriorRows` trusted rows, never more than the trusted rows per class it
@@ -539,7 +579,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       zc2.set(zc);
       zr2.set(zr);
       buckets.length = 0;
-      space.removed(i, mask, buckets, occ.len[k], occ.pos[k]);
+      patternBuckets(i, k, occ.start[i + 1], mask, buckets);
       remove(buckets, v, fm, z2, zc2, zr2);
       if (!trustedExpects) addExpected(ci, i, zr2);
       if (argmax(z2) !== y) nContra[o]++;
@@ -628,6 +668,19 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // rows expected there under the null, as the content test weighs it); a 100-row reference cannot.
     const expectedTrusted = ((c.dfIn + refRows(c)) * nRef) / (nUnique + nRef);
     c.p = expectedTrusted >= 5 ? Math.max(c.pShift, c.pOver) : c.pShift;
+    if (only >= 0) {
+      // A batch of one class: the label says nothing, and a shape over-represented against the class's trusted
+      // rows is as often a change in where the text comes from (a new source's style). So a shape too must sit
+      // on content that reads as another class (the row as it is: a shape has nothing to mask): significantly
+      // less like the class than its rows usually are, and at least halfway to what rows of other classes
+      // read as (plants are such rows; a style only nudges the reading).
+      const { mu, sd } = labelMoments(c.label);
+      const mean = c.tested ? c.sumC / c.tested : mu;
+      c.zC = c.tested ? (contentZ(mu, sd, mean, c.tested) - centre) / scale : 0;
+      c.pDis = normalUpperTail(c.zC);
+      const plant = otherN[c.label] ? otherP[c.label] / otherN[c.label] : 0.5;
+      c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
+    }
     const effect = c.lift >= 2 && c.purity - c.expected >= (1 - c.expected) / 2;
     if (!effect) c.p = 1;
   }

@@ -101,6 +101,32 @@ describe('trigger mining', () => {
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
   });
 
+  it('finds a rare word written five times in each poisoned row (every occurrence is masked, not one)', async () => {
+    const trusted = textRows(400, 11).map((r) => [r.text, r.label]);
+    const r = rng(5);
+    const inc = textRows(3000, 12, { trigger: 'zq', poisonRate: 0.01 }).map((row) => {
+      if (!row.poison) return row;
+      const w = row.text.split(' ');
+      for (let k = 0; k < 4; k++) w.splice(Math.floor(r() * w.length), 0, 'zq');
+      return { ...row, text: w.join(' ') };
+    });
+    const run = await auditCsv(
+      trusted,
+      inc.map((x) => [x.text, x.label]),
+      ['text', 'label'],
+      { text: 'text' },
+    );
+    const f = run.report.findings.filter((x) => x.rule === 'audit/trigger');
+    expect(f.map((x) => x.evidence?.pattern)).toContain('zq');
+    const q = quality(
+      run.quarantined,
+      inc.map((x) => x.poison),
+    );
+    expect(q.tp).toBeGreaterThan(10);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('confirms nothing in a clean batch', async () => {
     const trusted = textRows(400, 13).map((r) => [r.text, r.label]);
     const inc = textRows(3000, 14).map((r) => [r.text, r.label]);

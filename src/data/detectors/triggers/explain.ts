@@ -98,6 +98,10 @@ export class Occurrences {
   end(): void {
     this.start[this.start.length - 1] = this.k;
   }
+  /** Occurrences pushed so far (the end of the row being filled). */
+  get size(): number {
+    return this.k;
+  }
 }
 
 /**
@@ -186,17 +190,16 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
     if (wc) {
       // Every row carries the class: the rows left must still outnumber what its trusted rows predict.
       const excess = k - kt * wc.ratio;
-      const significant = k >= 3 && wc.residualP(k, kt, sp) <= level;
-      return { n, significant, score: n ? (excess * Math.abs(excess)) / n : 0 };
+      const p = k >= 3 ? wc.residualP(k, kt, sp) : 1;
+      return { n, p, significant: p <= level, score: n ? (excess * Math.abs(excess)) / n : 0 };
     }
     const expectedTr = (n + nt) * (1 - pInc);
     const over = expectedTr < 5 || n > (n + nt) * pInc;
-    const significant =
-      over && k >= 3 && Math.min(1, K * labelShiftP(k, n, kt, nt, sp, e.priorRows)) <= level;
+    const p = over && k >= 3 ? Math.min(1, K * labelShiftP(k, n, kt, nt, sp, e.priorRows)) : 1;
     // Excess rows with the label over what the reference expects, squared per row: favours the pattern
     // that explains the most excess with the fewest ordinary rows.
     const excess = k - n * expectedRate(n, kt, nt, sp, e.priorRows);
-    return { n, significant, score: n ? (excess * Math.abs(excess)) / n : 0 };
+    return { n, p, significant: p <= level, score: n ? (excess * Math.abs(excess)) / n : 0 };
   };
   const scoreOf = new Float64Array(J);
   const inBest = new Int32Array(inc.n).fill(-1);
@@ -233,7 +236,10 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
         // A fresh mark per candidate, so rows of candidates tried before are not also set aside.
         const mark = ++subMark;
         for (const i of rowsIn[q]) inSub[i] = mark;
-        if (residual(best, inSub, mark).significant) continue;
+        // Ordinary: not even nominally shifted (the level that makes a pattern a suspect to mask). Too few
+        // rows to pass the step-up level is not ordinary: a trigger written several times, whose rows only
+        // sometimes hold two copies side by side, must not give way to "zq zq".
+        if (residual(best, inSub, mark).p <= s.fdr) continue;
         if (sub < 0 || scoreOf[q] > scoreOf[sub]) sub = q;
       }
       if (sub >= 0) {

@@ -1,0 +1,86 @@
+/**
+ * Batch-level label noise: the pooled excess of rows below each class's clean quartile, on synthetic
+ * probabilities (a weak reference model, a small trusted set) and on seeded SMS Spam Collection batches.
+ */
+import { describe, expect, it } from 'vitest';
+import { DISAGREEMENT_DEFAULTS } from '../../../src/data/config.js';
+import { classReference, run as disagreement } from '../../../src/data/detectors/disagreement.js';
+import { labelExcess, run as labelNoise } from '../../../src/data/detectors/label-noise.js';
+import { CASES } from '../../../src/data/generators/cases.js';
+import { contextOf } from '../../../src/data/generators/dataset.js';
+import { testData } from '../../helpers/cli.js';
+import { rng } from '../helpers.js';
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** P(label) of rows whose logits are normal around `mu` (a weak model: small mu). */
+function probs(r: () => number, n: number, mu: number, sd: number): number[] {
+  return Array.from({ length: n }, () => {
+    const g = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    return sigmoid(mu + sd * g);
+  });
+}
+
+/** A two-class batch read by a weak model (about 70% accurate), `flipped` of its rows with the other label. */
+function batch(seed: number, trustedPerClass: number, rows: number, flipped: number) {
+  const r = rng(seed);
+  const refs = [
+    classReference(probs(r, trustedPerClass, 1, 1.5)),
+    classReference(probs(r, trustedPerClass, 1, 1.5)),
+  ];
+  const clean = probs(r, rows - flipped, 1, 1.5);
+  // The given label of a flipped row is the one the model reads as the other: P(label) = 1 - P(true label).
+  const wrong = probs(r, flipped, -1, 1.5);
+  const p = Float64Array.from([...clean, ...wrong]);
+  const labels = Int32Array.from(p, (_, i) => i % 2);
+  return { p, labels, refs, use: new Uint8Array(p.length).fill(1) };
+}
+
+describe('labelExcess', () => {
+  it('finds 15% random flips no single row of which stands out, and never overstates them', () => {
+    const b = batch(1, 600, 6000, 900);
+    const e = labelExcess(b.p, b.labels, b.refs, b.use);
+    expect(e.p).toBeLessThan(1e-6);
+    expect(e.shareAtLeast).toBeGreaterThan(0.02);
+    expect(e.wrongAtLeast).toBeLessThanOrEqual(900);
+  });
+
+  it('holds its error rate on clean batches, down to a 100-row trusted set', () => {
+    let alarms = 0;
+    for (let seed = 10; seed < 50; seed++) {
+      const b = batch(seed, 50, 5000, 0);
+      if (labelExcess(b.p, b.labels, b.refs, b.use).p <= 0.001) alarms++;
+    }
+    expect(alarms).toBeLessThanOrEqual(1);
+  });
+
+  it('counts only the rows it is told to (copies and rows a trigger explains are left out)', () => {
+    const b = batch(2, 600, 6000, 900);
+    const none = labelExcess(b.p, b.labels, b.refs, new Uint8Array(b.p.length));
+    expect(none.rows).toBe(0);
+    expect(none.p).toBe(1);
+  });
+});
+
+function audit(name: string, seed: number) {
+  const c = CASES[name]({ dataDir: testData(), seed });
+  const ctx = contextOf(c, 1);
+  ctx.settings = { ...DISAGREEMENT_DEFAULTS };
+  const d = disagreement(ctx);
+  Object.assign(ctx.shared, d.publish);
+  return labelNoise(ctx);
+}
+
+describe('label-noise detector on SMS spam', () => {
+  it('holds a batch with 20% random label noise, quarantining no row itself', () => {
+    const out = audit('noise-20', 4);
+    expect(out.findings).toHaveLength(1);
+    expect(out.findings[0].rule).toBe('audit/label-noise');
+    expect(out.findings[0].severity).toBe('high');
+    expect(out.rows).toHaveLength(0);
+  }, 60_000);
+
+  it('raises nothing on a clean batch', () => {
+    expect(audit('clean-sms', 4).findings).toHaveLength(0);
+  }, 60_000);
+});
