@@ -238,7 +238,9 @@ export async function renderAuditHtml(r: AuditReport): Promise<string> {
     s.verdict === 'block' ? '<span class="badge block">BLOCK</span>' : '<span class="badge pass">PASS</span>';
   const reasons = s.topReasons.length
     ? `<table><tr><th>rows</th><th>main reason</th></tr>${s.topReasons.map((t) => `<tr><td>${t.rows}</td><td>${esc(t.reason)}</td></tr>`).join('')}</table>`
-    : '<p class="muted">No row was quarantined.</p>';
+    : s.verdict === 'block'
+      ? '<p class="muted">No row was quarantined: the batch is held by a finding about it as a whole (see Findings).</p>'
+      : '<p class="muted">No row was quarantined.</p>';
   const findings = r.findings.length
     ? `<table><tr><th>severity</th><th>finding</th><th>rows</th><th>rule</th></tr>${r.findings.map(findingRow).join('')}</table>`
     : '<p class="muted">No findings.</p>';

@@ -2,14 +2,16 @@
  * Batch-level label noise: the pooled excess of rows below each class's clean quartile, on synthetic
  * probabilities (a weak reference model, a small trusted set) and on seeded SMS Spam Collection batches.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DISAGREEMENT_DEFAULTS } from '../../../src/data/config.js';
 import { classReference, run as disagreement } from '../../../src/data/detectors/disagreement.js';
 import { labelExcess, run as labelNoise } from '../../../src/data/detectors/label-noise.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { contextOf } from '../../../src/data/generators/dataset.js';
-import { testData } from '../../helpers/cli.js';
-import { rng } from '../helpers.js';
+import { runCli, testData } from '../../helpers/cli.js';
+import { rng, tmpDir, writeCsv } from '../helpers.js';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -83,4 +85,88 @@ describe('label-noise detector on SMS spam', () => {
   it('raises nothing on a clean batch', () => {
     expect(audit('clean-sms', 4).findings).toHaveLength(0);
   }, 60_000);
+});
+
+/** Reviews whose one sentiment word matches the label 80% of the time: a reference of about 80% accuracy. */
+function weakRows(n: number, seed: number, flip: number): { rows: string[][]; flipped: number } {
+  const r = rng(seed);
+  const pos = ['good', 'fine', 'nice', 'warm', 'fresh'];
+  const neg = ['bad', 'dull', 'flat', 'weak', 'bland'];
+  const filler = ['the', 'film', 'story', 'cast', 'a', 'and', 'of', 'plot', 'scenes', 'it', 'is', 'with'];
+  const rows: string[][] = [];
+  let flipped = 0;
+  for (let i = 0; i < n; i++) {
+    const y = r() < 0.5 ? 1 : 0;
+    const words = Array.from({ length: 8 }, () => filler[Math.floor(r() * filler.length)]);
+    const agrees = r() < 0.8;
+    words.splice(Math.floor(r() * 8), 0, ((y === 1) === agrees ? pos : neg)[Math.floor(r() * 5)]);
+    let label = y;
+    if (r() < flip) {
+      label = 1 - y;
+      flipped++;
+    }
+    rows.push([`r${seed}-${i}`, words.join(' '), label ? 'pos' : 'neg']);
+  }
+  return { rows, flipped };
+}
+
+describe('antidote audit on a batch with thin random label noise', () => {
+  it('exits 1 with nothing quarantined, and every output says the batch as a whole is held', () => {
+    const dir = tmpDir();
+    writeCsv(join(dir, 'trusted.csv'), ['id', 'text', 'label'], weakRows(1500, 1, 0).rows);
+    const noisy = weakRows(5000, 2, 0.2);
+    writeCsv(join(dir, 'incoming.csv'), ['id', 'text', 'label'], noisy.rows);
+    const out = join(dir, 'out');
+    const res = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'label',
+      '--text',
+      'text',
+      '--id',
+      'id',
+      '--out-dir',
+      out,
+      '--no-progress',
+    ]);
+    expect(noisy.flipped).toBeGreaterThan(900);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/0 quarantined/);
+    expect(res.stdout).toMatch(
+      /HIGH .*look wrong, too thinly spread for each to be singled out.*\[audit\/label-noise\]/,
+    );
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.summary.verdict).toBe('block');
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(
+      'the batch is held by a finding about it as a whole',
+    );
+  }, 120_000);
+
+  it('passes the same kind of batch without noise', () => {
+    const dir = tmpDir();
+    writeCsv(join(dir, 'trusted.csv'), ['id', 'text', 'label'], weakRows(1500, 1, 0).rows);
+    writeCsv(join(dir, 'incoming.csv'), ['id', 'text', 'label'], weakRows(5000, 3, 0).rows);
+    const res = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'label',
+      '--text',
+      'text',
+      '--id',
+      'id',
+      '--out-dir',
+      join(dir, 'out'),
+      '--no-progress',
+    ]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toMatch(/audit\/label-noise/);
+  }, 120_000);
 });
