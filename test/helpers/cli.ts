@@ -54,3 +54,20 @@ export function runCliAsync(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * `antidote audit` as a user types it, on `trusted.csv` and `incoming.csv` in `dir`; outputs in `dir/out`.
+ * Columns by role (label, and id/text when the files have them); `extra` flags follow.
+ */
+export function auditDir(
+  dir: string,
+  roles: { label: string; id?: string; text?: string },
+  extra: string[] = [],
+): CliResult & { out: string } {
+  const out = join(dir, 'out');
+  const args = ['audit', '--trusted', join(dir, 'trusted.csv'), '--incoming', join(dir, 'incoming.csv')];
+  args.push('--label', roles.label);
+  if (roles.id) args.push('--id', roles.id);
+  if (roles.text) args.push('--text', roles.text);
+  return { ...runCli([...args, '--out-dir', out, '--no-progress', ...extra]), out };
+}

@@ -359,17 +359,29 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const z2 = new Float64Array(M);
   const zc2 = new Float64Array(M);
   const zr2 = new Float64Array(M);
-  // Model buckets that every occurrence of the candidate at occurrence k of row i removes beyond `base` (the
-  // row's masked suspects; none when undefined). One occurrence (the usual case) needs no second mask.
+  // How often each candidate occurs in the row being read (countRow fills it once per row, in one pass).
+  const inRow = new Int32Array(C);
+  const inRowOf = new Int32Array(C).fill(-1);
+  const countRow = (i: number, end: number) => {
+    for (let k = occ.start[i]; k < end; k++) {
+      const ci = occ.ci[k];
+      if (inRowOf[ci] !== i) {
+        inRowOf[ci] = i;
+        inRow[ci] = 0;
+      }
+      inRow[ci]++;
+    }
+  };
+  // Model buckets that every occurrence of the candidate at occurrence k (its first in row i) removes beyond
+  // `base` (the row's masked suspects; none when undefined). One occurrence (the usual case) needs no second
+  // mask; `blank` stays all zeros between calls.
+  const blank = new Uint8Array(MAX_UNITS);
   const mask2 = new Uint8Array(MAX_UNITS);
   const removedCount = new Map<number, number>();
   const patternBuckets = (i: number, k: number, end: number, base: Uint8Array | undefined, out: number[]) => {
     const ci = occ.ci[k];
-    let repeats = 0;
-    for (let k2 = k + 1; k2 < end; k2++) if (occ.ci[k2] === ci) repeats++;
-    if (repeats === 0) {
-      if (!base) mask2.fill(0, 0, space.units(i));
-      space.removed(i, base ?? mask2, out, occ.len[k], occ.pos[k]);
+    if (inRow[ci] <= 1) {
+      space.removed(i, base ?? blank, out, occ.len[k], occ.pos[k]);
       return;
     }
     const U = space.units(i);
@@ -416,7 +428,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     });
     const fm = cv.models[cv.foldOf[i]];
     const v = rowValue(i);
-    if (!trustedExpects) logitsOf(fm, X, i, zc);
+    if (!trustedExpects) {
+      logitsOf(fm, X, i, zc);
+      countRow(i, occ.size);
+    }
     for (let k = occ.start[i]; k < occ.size; k++) {
       const ci = occ.ci[k];
       if (stamp[ci] === i) continue;
@@ -533,6 +548,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   stamp.fill(-1);
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
+    countRow(i, occ.start[i + 1]);
     const y = inc.labels[i];
     const fm = cv.models[cv.foldOf[i]];
     const v = rowValue(i);

@@ -10,7 +10,7 @@ import { classReference, run as disagreement } from '../../../src/data/detectors
 import { labelExcess, run as labelNoise } from '../../../src/data/detectors/label-noise.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { contextOf } from '../../../src/data/generators/dataset.js';
-import { runCli, testData } from '../../helpers/cli.js';
+import { auditDir, testData } from '../../helpers/cli.js';
 import { rng, tmpDir, writeCsv } from '../helpers.js';
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
@@ -110,62 +110,33 @@ function weakRows(n: number, seed: number, flip: number): { rows: string[][]; fl
   return { rows, flipped };
 }
 
+/** The trusted reviews and `incoming` written to a fresh folder and audited by the CLI. */
+function auditReviews(incoming: string[][]) {
+  const dir = tmpDir();
+  writeCsv(join(dir, 'trusted.csv'), ['id', 'text', 'label'], weakRows(1500, 1, 0).rows);
+  writeCsv(join(dir, 'incoming.csv'), ['id', 'text', 'label'], incoming);
+  return auditDir(dir, { label: 'label', id: 'id', text: 'text' });
+}
+
 describe('antidote audit on a batch with thin random label noise', () => {
   it('exits 1 with nothing quarantined, and every output says the batch as a whole is held', () => {
-    const dir = tmpDir();
-    writeCsv(join(dir, 'trusted.csv'), ['id', 'text', 'label'], weakRows(1500, 1, 0).rows);
     const noisy = weakRows(5000, 2, 0.2);
-    writeCsv(join(dir, 'incoming.csv'), ['id', 'text', 'label'], noisy.rows);
-    const out = join(dir, 'out');
-    const res = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.csv'),
-      '--incoming',
-      join(dir, 'incoming.csv'),
-      '--label',
-      'label',
-      '--text',
-      'text',
-      '--id',
-      'id',
-      '--out-dir',
-      out,
-      '--no-progress',
-    ]);
+    const res = auditReviews(noisy.rows);
     expect(noisy.flipped).toBeGreaterThan(900);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/0 quarantined/);
     expect(res.stdout).toMatch(
       /HIGH .*look wrong, too thinly spread for each to be singled out.*\[audit\/label-noise\]/,
     );
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const report = JSON.parse(readFileSync(join(res.out, 'report.json'), 'utf8'));
     expect(report.summary.verdict).toBe('block');
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(
+    expect(readFileSync(join(res.out, 'report.html'), 'utf8')).toContain(
       'the batch is held by a finding about it as a whole',
     );
   }, 120_000);
 
   it('passes the same kind of batch without noise', () => {
-    const dir = tmpDir();
-    writeCsv(join(dir, 'trusted.csv'), ['id', 'text', 'label'], weakRows(1500, 1, 0).rows);
-    writeCsv(join(dir, 'incoming.csv'), ['id', 'text', 'label'], weakRows(5000, 3, 0).rows);
-    const res = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.csv'),
-      '--incoming',
-      join(dir, 'incoming.csv'),
-      '--label',
-      'label',
-      '--text',
-      'text',
-      '--id',
-      'id',
-      '--out-dir',
-      join(dir, 'out'),
-      '--no-progress',
-    ]);
+    const res = auditReviews(weakRows(5000, 3, 0).rows);
     expect(res.code).toBe(0);
     expect(res.stdout).not.toMatch(/audit\/label-noise/);
   }, 120_000);
