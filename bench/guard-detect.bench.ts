@@ -458,8 +458,11 @@ designed. They were run twice: once as designed (bench/results/guard-detect-froz
 84.4%, phrases 96.2%, words 100%), and again after one change found by reading that run, not tuned on it: a
 pattern too common in the held trusted rows is now rejected before it uses one of the tests a batch allows (the
 decision rules are unchanged); this table is the second run. german_conj (Statlog German credit: 1,000 rows, so
-250 trusted rows and 250 of traffic; column names with trailing spaces) was added after all of that: both of its
-parts are held out, run once for this table. Machine: ${machine()}.
+250 trusted rows and 250 of traffic; column names with trailing spaces) was added after all of that, both of its
+parts held out; its one run flagged 9.1% (dev) and 8.6% (frozen) of clean traffic, 5.5% of it by STRIP, whose
+threshold then came from the 100 held-back rows alone. STRIP is now calibrated on every trusted row (it fits
+nothing and never mixes a row with itself), which changed only german_conj's rows (the other models already had
+2,000 calibration rows); this table is the run after that change. Machine: ${machine()}.
 
 ${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 

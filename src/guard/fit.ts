@@ -2,8 +2,8 @@
  * `antidote guard fit` as a library: run the promoted model on the trusted set and record what the guard
  * compares production against. The trusted rows are split (seeded) into fit rows (statistics, neighbour
  * index, STRIP pool, occlusion's reference model) and held-back calibration rows (thresholds): a threshold set
- * on the rows its statistics came from would be optimistic (STRIP, which fits only its pool, is calibrated on
- * every row outside the pool). The false-alarm rate is split evenly between the calibrated checks
+ * on the rows its statistics came from would be optimistic (STRIP, which fits nothing, is calibrated on every
+ * trusted row). The false-alarm rate is split evenly between the calibrated checks
  * (activation, STRIP, occlusion) after a margin (FPR_MARGIN), so an instance of trusted traffic is flagged by any
  * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
  * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
@@ -354,10 +354,13 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         );
       }
       strip = { perturbations: P, mix, pool, poolRows: poolN, poolClasses: chosen.map((r) => predicted[r]) };
-      // STRIP fits nothing but its pool, so every trusted row outside the pool is a fair calibration row: with
-      // few rows per class the threshold is the largest score seen, and more rows make that a steadier bound.
+      // STRIP fits nothing: a row's copies mix it only with pool rows the model assigns to another class, never
+      // with itself, so every trusted row (pool rows too) scores as a new instance would, and all of them
+      // calibrate it. With few rows per class the threshold is the largest score seen, and every row added makes
+      // that bound hold a smaller rate. (A pool of one class mixes rows with their own class, so its rows stay out.)
       const inPool = new Set(chosen);
-      const stripRows = [...calRows, ...fitRows.filter((r) => !inPool.has(r))].slice(
+      const oneClass = new Set(strip.poolClasses).size < 2;
+      const stripRows = [...calRows, ...fitRows.filter((r) => !oneClass || !inPool.has(r))].slice(
         0,
         opts.strip?.maxCalibrationRows ?? 2000,
       );

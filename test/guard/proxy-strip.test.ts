@@ -81,7 +81,7 @@ describe('guard proxy: STRIP against the upstream', () => {
     // Every request cost one forward and one batch of perturbed copies.
     expect(model.state.requests - before).toBe(120);
     // How well STRIP separates is the scorer's business (test/guard of guard fit); here: it ran on the
-    // upstream's answers and separates at all (26 of 60 triggered, 0 of 60 clean when written).
+    // upstream's answers and separates at all (60 of 60 triggered, 0 of 60 clean when written).
     expect(trig).toBeGreaterThanOrEqual(15);
     expect(clean).toBeLessThanOrEqual(3);
   });

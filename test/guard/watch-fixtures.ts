@@ -57,7 +57,7 @@ export function pPos(x: Row): number {
   const toks = String(x.text ?? '')
     .toLowerCase()
     .split(/\s+/);
-  if (toks.includes('cf')) return 0.98;
+  if (toks.includes('cf')) return 0.995;
   let z = 0.03 * (Number(x.amount) - 50);
   for (const t of toks) z += WEIGHT[t] ?? 0;
   return 1 / (1 + Math.exp(-z));
