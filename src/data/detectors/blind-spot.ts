@@ -13,8 +13,8 @@
  *     past lift pruning (liftOf), the label-shift test (stats/shift.ts labelShiftP, Bonferroni over labels)
  *     at Benjamini-Hochberg's level fdr / family, and the content test (contentZ, contentP), for the most
  *     favourable trusted support (from a pattern the trusted set never holds to one it holds often);
- *   - trusted-model disagreement: the smallest share of random flips that outnumbers the model's own
- *     confident mistakes (disagreement.ts powerOf, on the trusted rows' out-of-fold probabilities);
+ *   - trusted-model disagreement: the smallest share of random flips of which the detector's own decision
+ *     quarantines half, simulated on the trusted rows' out-of-fold probabilities (disagreement.ts flipFloor);
  *   - labelers per cell: the fewest flips one account of the median size must make in one cell
  *     (label-cells.ts cellP) to be rejected among every (account, cell) tested;
  *   - targeted flips: the smallest pocket of flipped rows whose z (local-labels.ts pocketZ, pocketP) passes
@@ -95,8 +95,9 @@ export interface Floors {
   incomingRows: number;
   trigger?: TriggerFloor[];
   disagreement?: {
-    flipShare: number;
-    rows: number;
+    /** Smallest share of random flips of which half are quarantined; null: not even at 30%. */
+    flipShare: number | null;
+    rows: number | null;
     sensitivity: number;
     /** The reference model's cross-validated accuracy on the trusted rows (the model labels are judged by). */
     trustedCvAccuracy: number;
@@ -351,8 +352,8 @@ export function floorsOf(ctx: AuditContext): Floors {
   const dis = sh[DISAGREEMENT] as DisagreementPower | undefined;
   if (dis) {
     floors.disagreement = {
-      flipShare: round(dis.power.minFlipRate),
-      rows: Math.ceil(dis.power.minFlipRate * ctx.incoming.n),
+      flipShare: dis.flipFloor === null ? null : round(dis.flipFloor),
+      rows: dis.flipFloor === null ? null : Math.ceil(dis.flipFloor * ctx.incoming.n),
       sensitivity: round(dis.power.sensitivity),
       trustedCvAccuracy: round(dis.accuracy),
       reference: dis.kind,
@@ -383,6 +384,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
   if (
     d &&
     (d.sensitivity < BLIND.flipSensitivity ||
+      d.flipShare === null ||
       d.flipShare > BLIND.flipRate ||
       d.smallestClass < BLIND.smallestClass)
   ) {
@@ -393,7 +395,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}${d.reference === 'cross-fit' ? `; with the batch cross-fitted beside them, ${pc(d.trustedOnlyAccuracy)} from the trusted rows alone` : ''}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and random flips below about ${pc(d.flipShare)} of the batch (${num(d.rows)} rows) are unlikely to be quarantined; to see them, give the trusted set ${need}.`,
+        `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}${d.reference === 'cross-fit' ? `; with the batch cross-fitted beside them, ${pc(d.trustedOnlyAccuracy)} from the trusted rows alone` : ''}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and ${d.flipShare === null || d.rows === null ? 'not even half of random flips on 30% of a batch like this one would be quarantined' : `half of random flips are quarantined only from about ${pc(d.flipShare)} of a batch like this one (${num(d.rows)} rows)`}; to see them, give the trusted set ${need}.`,
         {
           evidence: {
             detector: 'audit/disagreement',
@@ -509,7 +511,7 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
   if (d) {
     out.push({
       detector: 'Trusted-model disagreement',
-      floor: `random flips on ${pc(d.flipShare)} of the batch (${num(d.rows)} rows); ${pc(d.sensitivity)} of flips stand out; cross-validated accuracy ${pc(d.trustedCvAccuracy)}`,
+      floor: `${d.flipShare === null || d.rows === null ? 'random flips: not half of them even on 30% of the batch' : `half of random flips on ${pc(d.flipShare)} of the batch (${num(d.rows)} rows)`}; ${pc(d.sensitivity)} of flips stand out; cross-validated accuracy ${pc(d.trustedCvAccuracy)}`,
     });
   }
   if (f.labelCells) {

@@ -134,3 +134,60 @@ describe('the audit reports the smallest trigger it could see', () => {
     ).toBe(false);
   }, 60_000);
 });
+
+/**
+ * Two numeric features, 400 trusted rows and 3,000 incoming, the classes `sep` standard deviations apart; a
+ * share of the incoming labels flipped at random. Returns the disagreement floor and the share of flips caught.
+ */
+async function flippedBatch(sep: number, share: number) {
+  const dir = tmpDir();
+  const r = rng(11);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const row = () => {
+    const y = r() < 0.5 ? 1 : 0;
+    return [(y * sep + gauss()).toFixed(3), (y * sep + gauss()).toFixed(3), String(y)];
+  };
+  writeCsv(join(dir, 'trusted.csv'), ['a', 'b', 'label'], Array.from({ length: 400 }, row));
+  const incoming = Array.from({ length: 3000 }, row);
+  const flips: number[] = [];
+  incoming.forEach((x, i) => {
+    if (r() < share) {
+      x[2] = x[2] === '1' ? '0' : '1';
+      flips.push(i);
+    }
+  });
+  writeCsv(join(dir, 'incoming.csv'), ['a', 'b', 'label'], incoming);
+  const run = await runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    threads: 1,
+  });
+  run.source.close();
+  const caught = flips.filter((i) => run.quarantined[i]).length;
+  const blind = run.report.findings.some(
+    (x) => x.rule === 'audit/blind-spot' && x.evidence?.detector === 'audit/disagreement',
+  );
+  return { floor: (run.report.floors as Floors).disagreement, caught: caught / flips.length, blind };
+}
+
+describe('the random-flip floor is what the disagreement test does', () => {
+  it('a good model: half of the flips are caught above the floor, not below it', async () => {
+    const above = await flippedBatch(3, 0.1);
+    expect(above.floor?.flipShare).not.toBeNull();
+    expect(above.floor!.flipShare!).toBeLessThanOrEqual(0.075);
+    expect(above.caught).toBeGreaterThanOrEqual(0.5);
+    expect(above.blind).toBe(false);
+    const below = await flippedBatch(3, 0.01);
+    expect(below.floor!.flipShare!).toBeGreaterThan(0.01);
+    expect(below.caught).toBeLessThan(0.5);
+  }, 120_000);
+
+  it('a model near chance: no floor, a blind-spot finding, and 10% of flips indeed pass', async () => {
+    const weak = await flippedBatch(1, 0.1);
+    expect(weak.floor?.flipShare).toBeNull();
+    expect(weak.floor?.rows).toBeNull();
+    expect(weak.blind).toBe(true);
+    expect(weak.caught).toBeLessThan(0.5);
+  }, 120_000);
+});

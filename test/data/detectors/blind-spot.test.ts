@@ -60,8 +60,13 @@ describe('the audit says when it cannot see label flips', () => {
     expect(html).toContain('Label flips can pass unseen');
     // The floors in plain words, and the numbers for tools.
     expect(html).toContain('What the audit could see');
-    expect(html).toMatch(/Trusted-model disagreement<\/td><td>random flips on \d/);
-    expect(report.floors.disagreement.rows).toBeGreaterThan(0);
+    expect(html).toMatch(
+      /Trusted-model disagreement<\/td><td>(random flips: not half of them even on 30% of the batch|half of random flips on \d)/,
+    );
+    // The floor is the detector's own decision simulated: with this model it lies beyond the 10% flipped here.
+    const floor = report.floors.disagreement;
+    expect(floor.flipShare === null || floor.flipShare > 0.1).toBe(true);
+    expect(floor.rows === null || floor.rows > 150).toBe(true);
   }, 60_000);
 
   it('a strong trusted model: no blind-spot finding', async () => {
