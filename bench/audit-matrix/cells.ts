@@ -184,6 +184,13 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   diamonds: 53940,
   spambase: 4601,
   'fashion-mnist-test': 10000,
+  mpg: 234,
+  midwest: 437,
+  biopsy: 699,
+  pima: 532,
+  gapminder: 10545,
+  'trump-tweets': 19332,
+  'fortunes-es': 6511,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */
@@ -319,6 +326,7 @@ function weakTrustedCells(): Cell[] {
  */
 export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen2') return frozen2Cells();
+  if (part === 'frozen3') return frozen3Cells();
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -409,6 +417,37 @@ function frozen2Cells(): Cell[] {
     }
     out.push(...stratified(family, spec, onNew, spec.quota, 4));
     out.push(...stratified(family, spec, onSeen, Math.ceil(spec.quota / 3), 5));
+  }
+  return out;
+}
+
+/**
+ * frozen3: per family, its quota on the frozen3 datasets (every family that applies to one: header triggers
+ * need mail and pixel patches images, and frozen3 has neither), and clean controls on every frozen3 dataset
+ * with a 100-row trusted set and with one other size. Sampling salt 6 (the other parts use 1-5).
+ */
+function frozen3Cells(): Cell[] {
+  const all = allCells().filter((c) => c.part === 'frozen3');
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    const mine = all.filter((c) => c.family === family);
+    if (family === 'clean') {
+      for (const d of [...new Set(mine.map((c) => c.dataset))]) {
+        const ofD = mine.filter((c) => c.dataset === d);
+        out.push(...ofD.filter((c) => c.params.trusted === 100));
+        out.push(
+          ...stratified(
+            family,
+            spec,
+            ofD.filter((c) => c.params.trusted !== 100),
+            1,
+            6,
+          ),
+        );
+      }
+      continue;
+    }
+    out.push(...stratified(family, spec, mine, spec.quota, 6));
   }
   return out;
 }

@@ -497,10 +497,16 @@ function fortunesDe(p: DataPaths): BaseDataset {
 }
 
 /** A table written by R's write.csv (quoted header, empty cells for NA); numbers where a column holds only numbers. */
-export function rCsvTable(text: string, name: string, label: string, maxBatch: number): BaseDataset {
+export function rCsvTable(
+  text: string,
+  name: string,
+  label: string,
+  maxBatch: number,
+  hint = FROZEN2_HINT,
+): BaseDataset {
   const [header, ...body] = csvLines(text);
   const li = header.indexOf(label);
-  if (li < 0) throw inputError(`${name}: no column "${label}"`, FROZEN2_HINT);
+  if (li < 0) throw inputError(`${name}: no column "${label}"`, hint);
   const features = header.filter((h) => h !== label);
   const isNum = (s: string) => /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s);
   const numeric = features.filter((f) =>
@@ -580,6 +586,72 @@ export function fashionMnistTest(p: DataPaths): BaseDataset {
   };
 }
 
+// ---------------------------------------------------------------- frozen3 (bench/audit-matrix/frozen3-data.sh)
+
+const FROZEN3_HINT = 'build it with bench/audit-matrix/frozen3-data.sh';
+const frozen3Csv = (p: DataPaths, name: string) =>
+  readText(join(p.shared, 'frozen3', name, `${name}.csv`), FROZEN3_HINT);
+const frozen3Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
+  rCsvTable(frozen3Csv(p, name), name, label, maxBatch, FROZEN3_HINT);
+
+/** ggplot2 mpg: 234 cars, mixed (manufacturer, transmission, drive, fuel; five numbers), 7 classes (strings). */
+const mpg = frozen3Table('mpg', 'class', 234);
+/** ggplot2 midwest: 437 counties, 25 numeric demographics, the state as 5 classes (strings). */
+const midwest = frozen3Table('midwest', 'state', 437);
+/** MASS biopsy: 699 biopsies, nine integer scores 1-10 (many exact duplicates, a few missing), benign/malignant. */
+const biopsy = frozen3Table('biopsy', 'class', 699);
+/** MASS Pima.tr + Pima.te: 532 women, seven numbers, diabetes Yes/No. */
+const pima = frozen3Table('pima', 'type', 532);
+/** dslabs gapminder: 10,545 country-years, numbers with missing values, the continent as 5 classes (strings). */
+const gapminder = frozen3Table('gapminder', 'continent', 6000);
+
+/**
+ * Tweets of one account, labelled by the client that sent them (3 classes): short social-media posts. The
+ * label column is renamed `client` (the matrix's account column is `source`).
+ */
+function trumpTweets(p: DataPaths): BaseDataset {
+  const [header, ...body] = csvLines(frozen3Csv(p, 'trump-tweets'));
+  const ti = header.indexOf('text');
+  const si = header.indexOf('source');
+  if (ti < 0 || si < 0) throw inputError('trump-tweets: no columns "text" and "source"', FROZEN3_HINT);
+  const rows: Row[] = body
+    .filter((r) => (r[ti] ?? '').trim().length > 0)
+    .map((r) => ({ text: r[ti], client: r[si] }));
+  return {
+    name: 'trump-tweets',
+    kind: 'text',
+    label: 'client',
+    text: 'text',
+    features: [],
+    numeric: [],
+    maxBatch: 8000,
+    rows,
+  };
+}
+
+export const FORTUNE_ES_CLASSES = ['refranes', 'sentimientos', 'leydemurphy', 'poder', 'ciencia'];
+
+/** Spanish fortunes of five categories (proverbs dominate): a skewed multi-class short-text set. */
+function fortunesEs(p: DataPaths): BaseDataset {
+  const dir = join(p.shared, 'frozen3', 'fortunes-es');
+  const rows: Row[] = FORTUNE_ES_CLASSES.flatMap((c) =>
+    fortuneRecords(readText(join(dir, c), FROZEN3_HINT), FORTUNE_CHARS).map((t) => ({
+      frase: t,
+      tema: c,
+    })),
+  );
+  return {
+    name: 'fortunes-es',
+    kind: 'text',
+    label: 'tema',
+    text: 'frase',
+    features: [],
+    numeric: [],
+    maxBatch: 4000,
+    rows,
+  };
+}
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -600,6 +672,13 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   diamonds,
   spambase,
   'fashion-mnist-test': fashionMnistTest,
+  mpg,
+  midwest,
+  biopsy,
+  pima,
+  gapminder,
+  'trump-tweets': trumpTweets,
+  'fortunes-es': fortunesEs,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -622,6 +701,13 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   diamonds: 'tabular',
   spambase: 'tabular',
   'fashion-mnist-test': 'image',
+  mpg: 'tabular',
+  midwest: 'tabular',
+  biopsy: 'tabular',
+  pima: 'tabular',
+  gapminder: 'tabular',
+  'trump-tweets': 'text',
+  'fortunes-es': 'text',
 };
 
 const cache = new Map<string, BaseDataset>();
