@@ -143,7 +143,7 @@ describe('audit of a batch of one class', () => {
     );
     expect(a.recall).toBeGreaterThanOrEqual(0.3);
     expect(a.recall).toBeGreaterThanOrEqual(two.recall - 0.05);
-    expect(a.precision).toBeGreaterThanOrEqual(0.85);
+    expect(a.precision).toBeGreaterThanOrEqual(0.8);
 
     expect(a.report.findings.some((f) => f.rule === 'audit/disagreement' && f.severity === 'high')).toBe(
       true,

@@ -36,7 +36,6 @@ import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/co
 import { mulberry32 } from '../learn/random.js';
 import { crossFitReference } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
-import { REFERENCE_KEY } from './label-noise.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -149,6 +148,12 @@ export interface DisagreementPower {
   crossFitAccuracy: number | null;
 }
 export const POWER_KEY = 'power/disagreement';
+/** Where run() publishes the reference's out-of-fold probabilities of the trusted rows (label-noise.ts). */
+export const TRUSTED_CV_KEY = 'disagreement/trusted-cv';
+export interface TrustedCv {
+  cv: Float32Array;
+  labels: Int32Array;
+}
 
 /** A label "stands out" when the model prefers another label and clean rows of that class reach its P this low this rarely. */
 const STANDS_OUT = 0.01;
@@ -482,7 +487,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     publish: {
       trustedProba: tm.proba,
       referenceProba: proba,
-      [REFERENCE_KEY]: refs,
+      [TRUSTED_CV_KEY]: { cv: ref.cv, labels: ref.trustedLabels } satisfies TrustedCv,
       confidentIssue: cl.issue,
       cvProba: cvp,
       [POWER_KEY]: {
@@ -507,9 +512,10 @@ const FLOOR_ROWS = 20_000;
  * running its own decision (the gate of step 1, the local false-discovery rate of step 2, the model preferring
  * another label) on simulated batches of this batch's size (at most FLOOR_ROWS): each row is a trusted row drawn
  * at random, read by its out-of-fold probabilities (the model's reading of a clean row it never saw), and a share
- * of them get another label at random. null: not even at the largest share. A rule of thumb from the model's
- * per-row power overstated what the decision sees (a 100-row trusted set of ten classes: "1.4%", while 10%
- * passed), because the decision also needs the flips to stand out as a pile against the clean reference.
+ * of them get another label at random. null: not even at the largest share. Read from the decision, not from
+ * the model's per-row power: the decision also needs the flips to stand out as a pile against the clean
+ * reference, which per-row power alone overstates (a 100-row trusted set of ten classes: 1.4% by per-row
+ * power, while 10% of random flips passed).
  */
 export function flipFloor(
   cv: Float32Array,

@@ -8,15 +8,15 @@
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
  * the clean share there; pooled over classes, with the sampling error of both the batch and the trusted
  * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger explains and
- * copies of one row are left out. The finding is about the batch: it names how many wrong labels the excess
+ * copies of one row are left out, on both sides (the clean reference is built from distinct trusted rows). The finding is about the batch: it names how many wrong labels the excess
  * implies at least (each wrong label adds at most one row below the quartile beyond what a clean row would),
  * and quarantines no row.
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
-import { firstOfEachRow } from '../features/context.js';
+import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { normalUpperTail } from '../stats/tests.js';
-import type { ClassReference } from './disagreement.js';
+import { type ClassReference, classReference, TRUSTED_CV_KEY, type TrustedCv } from './disagreement.js';
 import { unseenClassReason } from './lib/classes.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
 
@@ -28,9 +28,6 @@ export const meta: RuleMeta = {
   rationale:
     'Label noise spread thinly over a batch (an availability attack through feedback, or a broken labelling step) degrades every model trained on it, yet no single row may stand out from the hard clean rows a reference model also gets wrong. The batch is judged as a whole: how many of its rows sit where only the least plausible quarter of clean labels sit, against the clean share there, with the sampling error of the trusted reference.',
 };
-
-/** Where disagreement.ts publishes its clean reference (per class) for this detector. */
-export const REFERENCE_KEY = 'disagreement/reference';
 
 /** The clean quantile the batch is compared at: where most wrong labels land and a quarter of clean ones do. */
 const QUANTILE = 0.25;
@@ -102,12 +99,32 @@ export function labelExcess(
   };
 }
 
+/**
+ * The clean reference per class from the distinct trusted rows (each (content, label) once), as the batch is
+ * counted: a table where the easy rows come in many copies (integer scores, defaults) would otherwise put the
+ * clean quartile among the copies, above most distinct rows of a clean batch.
+ */
+function distinctReference(ctx: AuditContext, t: TrustedCv, K: number): ClassReference[] {
+  const hashes = rowHashes(ctx, 'trusted');
+  const seen = new Set<number>();
+  const per: number[][] = Array.from({ length: K }, () => []);
+  for (let i = 0; i < t.labels.length; i++) {
+    const y = t.labels[i];
+    const key = hashes[i] * 64 + (y & 63);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    per[y].push(t.cv[i * K + y]);
+  }
+  return per.map(classReference);
+}
+
 export function run(ctx: AuditContext): DetectorOutput {
   const inc = ctx.incoming;
   const K = ctx.classes.length;
   const proba = ctx.shared.referenceProba as Float32Array | undefined;
-  const refs = ctx.shared[REFERENCE_KEY] as ClassReference[] | undefined;
-  if (!proba || !refs) return { findings: [], rows: [] };
+  const tcv = ctx.shared[TRUSTED_CV_KEY] as TrustedCv | undefined;
+  if (!proba || !tcv || tcv.labels.length !== ctx.trusted.n) return { findings: [], rows: [] };
+  const refs = distinctReference(ctx, tcv, K);
   const explained = ctx.shared.triggerRows as Uint8Array | undefined;
   const first = firstOfEachRow(ctx);
   const use = explained ? first.map((f, i) => (explained[i] ? 0 : f)) : first;

@@ -78,12 +78,16 @@ export function trustedCv(
   const key = `model:trusted-cv:${s.hashBits}:${s.l2}:${s.maxIter}:${opts.folds}:${cap}`;
   const hit = ctx.shared[key] as Float32Array | undefined;
   if (hit) return hit;
+  // Copies of one row share a fold (and train once): a duplicated trusted row must not score its own copy,
+  // or the clean reference calibrated on these probabilities reads a table of many copies as easier than a
+  // batch's distinct rows are.
   const cv = crossValProba(modelMatrix(ctx, 'trusted', s.hashBits), ctx.trusted.labels, ctx.classes.length, {
     l2: s.l2,
     maxIter: s.maxIter,
     folds: opts.folds,
     seed: ctx.seed,
     maxTrainRows: cap || undefined,
+    groups: rowHashes(ctx, 'trusted'),
   });
   ctx.shared[key] = cv;
   return cv;
