@@ -8,9 +8,9 @@
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
  * the clean share there; pooled over classes, with the sampling error of both the batch and the trusted
  * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger explains and
- * copies of one row are left out, on both sides (the clean reference is built from distinct trusted rows). The finding is about the batch: it names how many wrong labels the excess
- * implies at least (each wrong label adds at most one row below the quartile beyond what a clean row would),
- * and quarantines no row.
+ * copies of one row are left out, on both sides (the clean reference is built from distinct trusted rows).
+ * The finding is about the batch: it names how many wrong labels the excess implies at least (each wrong label
+ * adds at most one row below the quartile beyond what a clean row would), and quarantines no row.
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
