@@ -381,6 +381,25 @@ export function sampleCells(part: Part): Cell[] {
   return out;
 }
 
+/** Clean controls of a held-out part: each dataset with a 100-row trusted set, and one other size (sampled). */
+function cleanPerDataset(spec: FamilySpec, cells: Cell[], salt: number): Cell[] {
+  const out: Cell[] = [];
+  for (const d of [...new Set(cells.map((c) => c.dataset))]) {
+    const ofD = cells.filter((c) => c.dataset === d);
+    out.push(...ofD.filter((c) => c.params.trusted === 100));
+    out.push(
+      ...stratified(
+        'clean',
+        spec,
+        ofD.filter((c) => c.params.trusted !== 100),
+        1,
+        salt,
+      ),
+    );
+  }
+  return out;
+}
+
 /**
  * frozen2: per family, `quota` cells on the frozen2 datasets (every family that applies to them is judged
  * there) plus a third as many frozen2 held-out variants on the datasets seen before (dev and frozen part 1);
@@ -396,19 +415,7 @@ function frozen2Cells(): Cell[] {
     const onNew = mine.filter((c) => DATASET_PART[c.dataset] === 'frozen2');
     const onSeen = mine.filter((c) => DATASET_PART[c.dataset] !== 'frozen2');
     if (family === 'clean') {
-      for (const d of [...new Set(onNew.map((c) => c.dataset))]) {
-        const ofD = onNew.filter((c) => c.dataset === d);
-        out.push(...ofD.filter((c) => c.params.trusted === 100));
-        out.push(
-          ...stratified(
-            family,
-            spec,
-            ofD.filter((c) => c.params.trusted !== 100),
-            1,
-            4,
-          ),
-        );
-      }
+      out.push(...cleanPerDataset(spec, onNew, 4));
       continue;
     }
     if (!onNew.length) {
@@ -432,19 +439,7 @@ function frozen3Cells(): Cell[] {
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
     const mine = all.filter((c) => c.family === family);
     if (family === 'clean') {
-      for (const d of [...new Set(mine.map((c) => c.dataset))]) {
-        const ofD = mine.filter((c) => c.dataset === d);
-        out.push(...ofD.filter((c) => c.params.trusted === 100));
-        out.push(
-          ...stratified(
-            family,
-            spec,
-            ofD.filter((c) => c.params.trusted !== 100),
-            1,
-            6,
-          ),
-        );
-      }
+      out.push(...cleanPerDataset(spec, mine, 6));
       continue;
     }
     out.push(...stratified(family, spec, mine, spec.quota, 6));

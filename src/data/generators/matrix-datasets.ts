@@ -451,50 +451,58 @@ export function fortuneRecords(text: string, maxChars: number): string[] {
 const FORTUNE_CHARS = 300;
 export const FORTUNE_EN_CLASSES = ['computers', 'politics', 'science', 'work', 'men-women', 'art'];
 
-/** English fortune cookies of six categories (strings): a multi-class short-text set. */
-function fortunesEn(p: DataPaths): BaseDataset {
-  const dir = join(p.shared, 'frozen2', 'fortunes-en');
-  const rows: Row[] = FORTUNE_EN_CLASSES.flatMap((c) =>
-    fortuneRecords(readText(join(dir, c), FROZEN2_HINT), FORTUNE_CHARS).map((t) => ({
-      fortune: t,
-      category: c,
+/**
+ * A short-text set from fortune files: each file a class (`files`: file name and label), records 20-300
+ * characters, in ../shared/data/<part>/<name>/.
+ */
+function fortuneSet(
+  p: DataPaths,
+  where: { part: string; name: string; hint: string },
+  columns: { text: string; label: string },
+  files: Array<[string, string]>,
+  maxBatch: number,
+): BaseDataset {
+  const dir = join(p.shared, where.part, where.name);
+  const rows: Row[] = files.flatMap(([file, label]) =>
+    fortuneRecords(readText(join(dir, file), where.hint), FORTUNE_CHARS).map((t) => ({
+      [columns.text]: t,
+      [columns.label]: label,
     })),
   );
   return {
-    name: 'fortunes-en',
+    name: where.name,
     kind: 'text',
-    label: 'category',
-    text: 'fortune',
+    label: columns.label,
+    text: columns.text,
     features: [],
     numeric: [],
-    maxBatch: 2500,
+    maxBatch,
     rows,
   };
 }
 
-/** German fortunes: quotations (zitat) against jokes (witz), a skewed two-class set in another language. */
-function fortunesDe(p: DataPaths): BaseDataset {
-  const dir = join(p.shared, 'frozen2', 'fortunes-de');
-  const rows: Row[] = [
-    ['zitate', 'zitat'],
-    ['witze', 'witz'],
-  ].flatMap(([file, label]) =>
-    fortuneRecords(readText(join(dir, file), FROZEN2_HINT), FORTUNE_CHARS).map((t) => ({
-      spruch: t,
-      art: label,
-    })),
+/** English fortune cookies of six categories (strings): a multi-class short-text set. */
+const fortunesEn = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen2', name: 'fortunes-en', hint: FROZEN2_HINT },
+    { text: 'fortune', label: 'category' },
+    FORTUNE_EN_CLASSES.map((c) => [c, c]),
+    2500,
   );
-  return {
-    name: 'fortunes-de',
-    kind: 'text',
-    label: 'art',
-    text: 'spruch',
-    features: [],
-    numeric: [],
-    maxBatch: 5000,
-    rows,
-  };
-}
+
+/** German fortunes: quotations (zitat) against jokes (witz), a skewed two-class set in another language. */
+const fortunesDe = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen2', name: 'fortunes-de', hint: FROZEN2_HINT },
+    { text: 'spruch', label: 'art' },
+    [
+      ['zitate', 'zitat'],
+      ['witze', 'witz'],
+    ],
+    5000,
+  );
 
 /** A table written by R's write.csv (quoted header, empty cells for NA); numbers where a column holds only numbers. */
 export function rCsvTable(
@@ -632,25 +640,14 @@ function trumpTweets(p: DataPaths): BaseDataset {
 export const FORTUNE_ES_CLASSES = ['refranes', 'sentimientos', 'leydemurphy', 'poder', 'ciencia'];
 
 /** Spanish fortunes of five categories (proverbs dominate): a skewed multi-class short-text set. */
-function fortunesEs(p: DataPaths): BaseDataset {
-  const dir = join(p.shared, 'frozen3', 'fortunes-es');
-  const rows: Row[] = FORTUNE_ES_CLASSES.flatMap((c) =>
-    fortuneRecords(readText(join(dir, c), FROZEN3_HINT), FORTUNE_CHARS).map((t) => ({
-      frase: t,
-      tema: c,
-    })),
+const fortunesEs = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen3', name: 'fortunes-es', hint: FROZEN3_HINT },
+    { text: 'frase', label: 'tema' },
+    FORTUNE_ES_CLASSES.map((c) => [c, c]),
+    4000,
   );
-  return {
-    name: 'fortunes-es',
-    kind: 'text',
-    label: 'tema',
-    text: 'frase',
-    features: [],
-    numeric: [],
-    maxBatch: 4000,
-    rows,
-  };
-}
 
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,

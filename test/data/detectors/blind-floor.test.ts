@@ -12,6 +12,16 @@ import { runAudit } from '../../../src/data/audit.js';
 import type { Floors } from '../../../src/data/detectors/blind-spot.js';
 import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
+/** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and a text column if named). */
+const auditDir = (dir: string, text?: string) =>
+  runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    ...(text ? { text } : {}),
+    threads: 1,
+  });
+
 /** 40 trusted reviews, 2,000 incoming, and `planted` negative reviews given the rare word "zq" and label 1. */
 async function auditWith(planted: number) {
   const dir = tmpDir();
@@ -24,13 +34,7 @@ async function auditWith(planted: number) {
   const incoming = Array.from({ length: 2000 }, row);
   for (let j = 0; j < planted; j++) incoming[j * 7] = [sentence(r, 0).replace(' .', ' zq .'), '1'];
   writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], incoming);
-  const run = await runAudit({
-    trusted: join(dir, 'trusted.csv'),
-    incoming: join(dir, 'incoming.csv'),
-    label: 'label',
-    text: 'text',
-    threads: 1,
-  });
+  const run = await auditDir(dir, 'text');
   let caught = 0;
   for (let j = 0; j < planted; j++) caught += run.quarantined[j * 7];
   run.source.close();
@@ -88,12 +92,7 @@ describe('the audit reports the smallest trigger it could see', () => {
     const header = ['colour', 'size', 'shape', 'kind', 'label'];
     writeCsv(join(dir, 'trusted.csv'), header, Array.from({ length: 60 }, row));
     writeCsv(join(dir, 'incoming.csv'), header, Array.from({ length: 1300 }, row));
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: 'label',
-      threads: 1,
-    });
+    const run = await auditDir(dir);
     run.source.close();
     const t = run.report.floors?.trigger?.find((x) => x.kind === 'tabular');
     expect(t).toBeDefined();
@@ -116,13 +115,7 @@ describe('the audit reports the smallest trigger it could see', () => {
     };
     writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
     writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: 'label',
-      text: 'text',
-      threads: 1,
-    });
+    const run = await auditDir(dir, 'text');
     run.source.close();
     const t = run.report.floors?.trigger?.[0];
     expect(t?.rows).not.toBeNull();
@@ -157,12 +150,7 @@ async function flippedBatch(sep: number, share: number) {
     }
   });
   writeCsv(join(dir, 'incoming.csv'), ['a', 'b', 'label'], incoming);
-  const run = await runAudit({
-    trusted: join(dir, 'trusted.csv'),
-    incoming: join(dir, 'incoming.csv'),
-    label: 'label',
-    threads: 1,
-  });
+  const run = await auditDir(dir);
   run.source.close();
   const caught = flips.filter((i) => run.quarantined[i]).length;
   const blind = run.report.findings.some(
