@@ -137,8 +137,10 @@ function chartSections(r: AuditReport): Section[] {
         confirmed: boolean;
       }>
     | undefined;
-  if (triggers?.length) {
-    const top = [...triggers]
+  // Only candidates with some evidence (p < 1): a chart of zero-length bars says nothing.
+  const withEvidence = triggers?.filter((t) => t.p < 1) ?? [];
+  if (withEvidence.length) {
+    const top = [...withEvidence]
       .sort((a, b) => a.p - b.p)
       .slice(0, 20)
       .map((t) => ({
