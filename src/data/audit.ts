@@ -16,6 +16,7 @@ import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js'
 import type { Floors } from './detectors/blind-spot.js';
 import { DETECTORS } from './detectors/index.js';
 import { oneClassOf, trustedRowsOf } from './detectors/lib/classes.js';
+import { closeFitPool } from './learn/fit-pool.js';
 import type { AuditContext, Detector } from './detectors/types.js';
 import {
   DataSource,
@@ -207,6 +208,12 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
     const findings: Finding[] = [];
     const charts: Record<string, unknown> = {};
     const runs: DetectorRun[] = [];
+    // The model fits the detectors will ask for start now, on the second thread (stage order).
+    for (const d of detectors) {
+      if (!d.prefetch || config.disable.includes(d.meta.id)) continue;
+      ctx.settings = config.detectors[d.meta.id] ?? { ...(d.defaults ?? {}) };
+      if (d.applies(ctx) && !d.cannotRun?.(ctx)) d.prefetch(ctx);
+    }
     for (const stage of [1, 2] as const) {
       if (stage === 2) {
         const suspicion = new Float32Array(n);
@@ -394,6 +401,9 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
   } catch (err) {
     src.close();
     throw err;
+  } finally {
+    // Fits prefetched but never asked for stop here.
+    closeFitPool();
   }
 }
 

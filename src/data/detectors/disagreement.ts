@@ -32,9 +32,17 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { DISAGREEMENT_DEFAULTS, settingsOf } from '../config.js';
 import { firstOfEachRow } from '../features/context.js';
 import { confidentLearning } from '../learn/confident.js';
-import { batchCv, effectiveHashBits, trustedCv, trustedModel } from '../learn/context.js';
+import {
+  batchCv,
+  effectiveHashBits,
+  type ModelSettings,
+  prefetchBatchCv,
+  prefetchTrustedCv,
+  trustedCv,
+  trustedModel,
+} from '../learn/context.js';
 import { mulberry32 } from '../learn/random.js';
-import { crossFitReference } from '../learn/reference.js';
+import { crossFitReference, prefetchCrossFit } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -64,13 +72,20 @@ function referenceDistribution(
 ): { refs: ClassReference[]; accuracy: number; power: Power; cv: Float32Array } {
   const K = ctx.classes.length;
   const yt = ctx.trusted.labels;
-  const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
-  const cv = trustedCv(
-    ctx,
-    { hashBits: effectiveHashBits(s.hashBits, K), l2: s.l2, maxIter: s.maxIter },
-    { folds, maxTrainRows: s.maxCvTrainRows },
-  );
+  const cv = trustedCv(ctx, ...referenceCv(ctx, s));
   return calibration(cv, yt, K);
+}
+
+/** The trusted cross-validation the clean reference reads (its settings, for trustedCv and the prefetch). */
+function referenceCv(
+  ctx: AuditContext,
+  s: Settings,
+): [ModelSettings, { folds: number; maxTrainRows: number }] {
+  const folds = Math.min(s.referenceFolds, Math.max(2, Math.floor(ctx.trusted.n / 10)));
+  return [
+    { hashBits: effectiveHashBits(s.hashBits, ctx.classes.length), l2: s.l2, maxIter: s.maxIter },
+    { folds, maxTrainRows: s.maxCvTrainRows },
+  ];
 }
 
 /** The clean reference of P(label), per class, from out-of-fold probabilities of the trusted rows. */
@@ -589,5 +604,11 @@ export const detector: Detector = {
   stage: 1,
   applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= 4,
   cannotRun: unseenClassReason,
+  prefetch(ctx) {
+    const s = settingsOf(ctx.settings, DISAGREEMENT_DEFAULTS);
+    prefetchTrustedCv(ctx, ...referenceCv(ctx, s));
+    if (oneClassOf(ctx) < 0) prefetchCrossFit(ctx, s);
+    prefetchBatchCv(ctx, s);
+  },
   run,
 };

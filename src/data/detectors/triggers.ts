@@ -40,7 +40,15 @@ import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
 import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
-import { batchCv, type ModelSettings, modelSettings, trustedCv, trustedModel } from '../learn/context.js';
+import {
+  batchCv,
+  type ModelSettings,
+  modelSettings,
+  prefetchBatchCv,
+  prefetchTrustedCv,
+  trustedCv,
+  trustedModel,
+} from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
 import { betaBinomialUpperTail, expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
@@ -189,9 +197,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const y = ds.labels[i];
       visit(i, (key) => {
         const sl = table.slot(key);
-        if (sl < 0 || table.countAt(sl, K) === i + 1) return;
-        table.add(key, K, i + 1 - table.countAt(sl, K));
-        table.add(key, y);
+        if (sl < 0) return;
+        // Read after slot(): the table may have grown.
+        const c = table.counts;
+        const at = sl * (K + 1);
+        if (c[at + K] === i + 1) return;
+        c[at + K] = i + 1;
+        c[at + y]++;
       });
     }
   };
@@ -314,6 +326,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     for (let m = 0; m < M; m++) se += Math.exp(zz[m] - mx);
     return Math.exp(zz[y] - mx) / se;
   };
+  /** Every class's probability, as probOf gives each (the same operations in the same order). */
+  const probsOf = (zz: Float64Array, out: Float64Array) => {
+    if (M === 1) {
+      out[1] = probOf(zz, 1);
+      out[0] = probOf(zz, 0);
+      return;
+    }
+    let mx = zz[0];
+    for (let m = 1; m < M; m++) if (zz[m] > mx) mx = zz[m];
+    let se = 0;
+    for (let m = 0; m < M; m++) se += Math.exp(zz[m] - mx);
+    for (let m = 0; m < M; m++) out[m] = Math.exp(zz[m] - mx) / se;
+  };
+  const rowP = new Float64Array(K);
   const argmax = (v: Float64Array): number => {
     if (M === 1) return v[0] >= 0 ? 1 : 0;
     let b = 0;
@@ -555,9 +581,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     logitsOf(model, X, i, z);
     logitsOf(fm, X, i, zc);
     const pc = probOf(zc, y);
+    probsOf(zc, rowP);
     for (let c = 0; c < K; c++) {
       if (c === y) continue;
-      otherP[c] += probOf(zc, c);
+      otherP[c] += rowP[c];
       otherN[c]++;
     }
     baseN[y]++;
@@ -576,6 +603,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const ci = occ.ci[k];
       if (stamp[ci] === i) continue;
       stamp[ci] = i;
+      // In a table the label was chosen before this pass and only its row counts are read below.
+      if (trustedExpects && cands[ci].label !== y) continue;
       const o = ci * K + y;
       nTested[o]++;
       if (suspect[ci]) {
@@ -818,6 +847,18 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   };
 }
 
+/** The trusted cross-validation the table reference reads (its settings, for trustedCv and the prefetch). */
+function tableReferenceCv(
+  ctx: AuditContext,
+  hashBits: number,
+): [ModelSettings, { folds: number; maxTrainRows: number }] {
+  const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, ctx.classes.length);
+  return [
+    { ...ms, hashBits },
+    { folds: Math.min(5, Math.max(2, Math.floor(ctx.trusted.n / 10))), maxTrainRows: 20000 },
+  ];
+}
+
 /**
  * The trusted reference of a table's label-shift test: the trusted model, and what its prediction for a
  * pattern is worth in rows (stats/shift.ts modelWorth), measured on the patterns with support in the trusted
@@ -834,12 +875,7 @@ function tabularReference(
 ): { proba: Float32Array; priorRows: number } {
   const K = ctx.classes.length;
   const tru = ctx.trusted;
-  const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, K);
-  const cv = trustedCv(
-    ctx,
-    { ...ms, hashBits: tm.hashBits },
-    { folds: Math.min(5, Math.max(2, Math.floor(tru.n / 10))), maxTrainRows: 20000 },
-  );
+  const cv = trustedCv(ctx, ...tableReferenceCv(ctx, tm.hashBits));
   // Per trusted pattern: rows, rows per label, the out-of-fold sum of P per label (thousandths).
   const W = 1 + 2 * K;
   const table = new CountTable(W, 1 << 12);
@@ -1091,6 +1127,13 @@ export const detector: Detector = {
   cannotRun: unseenClassReason,
   applies: (ctx: AuditContext) =>
     ctx.classes.length >= 2 && (Boolean(ctx.incoming.text) || ctx.roles.features.length > 0),
+  prefetch(ctx: AuditContext) {
+    prefetchBatchCv(ctx);
+    if (ctx.roles.features.length > 0) {
+      const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, ctx.classes.length);
+      prefetchTrustedCv(ctx, ...tableReferenceCv(ctx, ms.hashBits));
+    }
+  },
   run,
 };
 

@@ -123,5 +123,10 @@ export interface Detector {
    * vary within the batch, given a batch of one class); the audit then skips it and shows the reason.
    */
   cannotRun?(ctx: AuditContext): string | undefined;
+  /**
+   * Start, before any detector runs, the model fits this detector will ask for (learn/context.ts): they run on
+   * the second thread while the first reads and counts. Only time changes, never a result.
+   */
+  prefetch?(ctx: AuditContext): void;
   run(ctx: AuditContext): DetectorOutput | Promise<DetectorOutput>;
 }

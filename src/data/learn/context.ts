@@ -6,7 +6,8 @@ import { DISAGREEMENT_DEFAULTS } from '../config.js';
 import type { AuditContext } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import type { SparseMatrix } from '../features/sparse.js';
-import { crossValidate, crossValProba } from './cv.js';
+import { planCrossValidate } from './cv.js';
+import { type Deferred, type FitJob, fitLater, fitMany } from './fit-pool.js';
 import { type LogRegModel, predictProba, trainLogReg } from './logreg.js';
 
 export interface TrustedModel {
@@ -64,33 +65,96 @@ export function trustedModel(ctx: AuditContext, settings: Partial<ModelSettings>
 }
 
 /**
+ * A model fit started before a detector asks for it (prefetch): the worker of fit-pool.ts fits it while this
+ * thread reads and counts. `sig` is every setting the fit depends on; a later request with other settings
+ * fits afresh, so a prefetch can only save time, never change a result.
+ */
+interface Pending<T> {
+  sig: string;
+  deferred: Deferred;
+  finish(models: LogRegModel[]): T;
+}
+
+const pendingKey = (key: string) => `pending:${key}`;
+
+/** The prefetched result of `key` when it was started with these settings (collected once). */
+function prefetched<T>(ctx: AuditContext, key: string, sig: string): T | undefined {
+  const p = ctx.shared[pendingKey(key)] as Pending<T> | undefined;
+  if (!p || p.sig !== sig) return undefined;
+  delete ctx.shared[pendingKey(key)];
+  return p.finish(p.deferred.collect());
+}
+
+/** Start the fits of `key` now, unless it is done or started already. */
+export function startFits<T>(
+  ctx: AuditContext,
+  key: string,
+  sig: string,
+  plan: () => { jobs: FitJob[]; finish(models: LogRegModel[]): T },
+): void {
+  if (ctx.shared[key] !== undefined || ctx.shared[pendingKey(key)] !== undefined) return;
+  const p = plan();
+  const pending: Pending<T> = { sig, deferred: fitLater(p.jobs), finish: p.finish };
+  ctx.shared[pendingKey(key)] = pending;
+}
+
+/** Cached, prefetched or fitted now: the result of `key`. */
+export function fitted<T>(
+  ctx: AuditContext,
+  key: string,
+  sig: string,
+  plan: () => { jobs: FitJob[]; finish(models: LogRegModel[]): T },
+): T {
+  const hit = ctx.shared[key] as T | undefined;
+  if (hit !== undefined) return hit;
+  let r = prefetched<T>(ctx, key, sig);
+  if (r === undefined) {
+    const p = plan();
+    r = p.finish(fitMany(p.jobs));
+  }
+  ctx.shared[key] = r;
+  return r;
+}
+
+interface TrustedCvOptions {
+  folds: number;
+  maxTrainRows: number;
+}
+
+function trustedCvSpec(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions) {
+  const n = ctx.trusted.n;
+  const cap = opts.maxTrainRows >= n ? 0 : opts.maxTrainRows;
+  const key = `model:trusted-cv:${s.hashBits}:${s.l2}:${s.maxIter}:${opts.folds}:${cap}`;
+  // Copies of one row share a fold (and train once): a duplicated trusted row must not score its own copy,
+  // or the clean reference calibrated on these probabilities reads a table of many copies as easier than a
+  // batch's distinct rows are.
+  const plan = () => {
+    const p = planCrossValidate(modelMatrix(ctx, 'trusted', s.hashBits), ctx.trusted.labels, ctx.classes.length, {
+      l2: s.l2,
+      maxIter: s.maxIter,
+      folds: opts.folds,
+      seed: ctx.seed,
+      maxTrainRows: cap || undefined,
+      groups: rowHashes(ctx, 'trusted'),
+    });
+    return { jobs: p.jobs, finish: (models: LogRegModel[]) => p.finish(models).proba };
+  };
+  return { key, plan };
+}
+
+/**
  * Out-of-fold P(class | trusted row), n × K: each trusted row scored by a model of the other trusted folds.
  * Disagreement's clean reference and trigger mining's table reference ask for the same folds, so it is fit
  * once per settings (a bound on training rows at or above the trusted set's size is no bound).
  */
-export function trustedCv(
-  ctx: AuditContext,
-  s: ModelSettings,
-  opts: { folds: number; maxTrainRows: number },
-): Float32Array {
-  const n = ctx.trusted.n;
-  const cap = opts.maxTrainRows >= n ? 0 : opts.maxTrainRows;
-  const key = `model:trusted-cv:${s.hashBits}:${s.l2}:${s.maxIter}:${opts.folds}:${cap}`;
-  const hit = ctx.shared[key] as Float32Array | undefined;
-  if (hit) return hit;
-  // Copies of one row share a fold (and train once): a duplicated trusted row must not score its own copy,
-  // or the clean reference calibrated on these probabilities reads a table of many copies as easier than a
-  // batch's distinct rows are.
-  const cv = crossValProba(modelMatrix(ctx, 'trusted', s.hashBits), ctx.trusted.labels, ctx.classes.length, {
-    l2: s.l2,
-    maxIter: s.maxIter,
-    folds: opts.folds,
-    seed: ctx.seed,
-    maxTrainRows: cap || undefined,
-    groups: rowHashes(ctx, 'trusted'),
-  });
-  ctx.shared[key] = cv;
-  return cv;
+export function trustedCv(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions): Float32Array {
+  const { key, plan } = trustedCvSpec(ctx, s, opts);
+  return fitted(ctx, key, key, plan);
+}
+
+export function prefetchTrustedCv(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions): void {
+  const { key, plan } = trustedCvSpec(ctx, s, opts);
+  startFits(ctx, key, key, plan);
 }
 
 export interface BatchCv {
@@ -99,30 +163,39 @@ export interface BatchCv {
   models: LogRegModel[];
 }
 
+type BatchCvSettings = Partial<ModelSettings & { folds: number; maxCvTrainRows: number }>;
+
+function batchCvSpec(ctx: AuditContext, settings: BatchCvSettings) {
+  const all = { ...ctx.shared.modelSettings, ...settings };
+  const s = modelSettings(all, ctx.classes.length);
+  const folds = all.folds ?? DISAGREEMENT_DEFAULTS.folds;
+  const maxTrainRows = all.maxCvTrainRows ?? DISAGREEMENT_DEFAULTS.maxCvTrainRows;
+  const sig = JSON.stringify([s.hashBits, s.l2, s.maxIter, folds, maxTrainRows]);
+  const plan = () =>
+    planCrossValidate(modelMatrix(ctx, 'incoming', s.hashBits), ctx.incoming.labels, ctx.classes.length, {
+      l2: s.l2,
+      maxIter: s.maxIter,
+      folds,
+      maxTrainRows,
+      seed: ctx.seed + 1,
+      groups: rowHashes(ctx, 'incoming'),
+      // The trusted rows join every fold's training: more clean evidence about what content means.
+      extra: { X: modelMatrix(ctx, 'trusted', s.hashBits), y: ctx.trusted.labels },
+    });
+  return { sig, plan };
+}
+
 /**
  * Cross-validated models of the incoming batch itself (each row scored by a model that never saw it),
  * shared by confident learning (disagreement) and trigger mining (re-scoring rows with a pattern removed).
+ * The first request's settings win.
  */
-export function batchCv(
-  ctx: AuditContext,
-  settings: Partial<ModelSettings & { folds: number; maxCvTrainRows: number }> = {},
-): BatchCv {
-  const key = 'model:batch-cv';
-  const hit = ctx.shared[key] as BatchCv | undefined;
-  if (hit) return hit;
-  const all = { ...ctx.shared.modelSettings, ...settings };
-  const s = modelSettings(all, ctx.classes.length);
-  const X = modelMatrix(ctx, 'incoming', s.hashBits);
-  const r = crossValidate(X, ctx.incoming.labels, ctx.classes.length, {
-    l2: s.l2,
-    maxIter: s.maxIter,
-    folds: all.folds ?? DISAGREEMENT_DEFAULTS.folds,
-    maxTrainRows: all.maxCvTrainRows ?? DISAGREEMENT_DEFAULTS.maxCvTrainRows,
-    seed: ctx.seed + 1,
-    groups: rowHashes(ctx, 'incoming'),
-    // The trusted rows join every fold's training: more clean evidence about what content means.
-    extra: { X: modelMatrix(ctx, 'trusted', s.hashBits), y: ctx.trusted.labels },
-  });
-  ctx.shared[key] = r;
-  return r;
+export function batchCv(ctx: AuditContext, settings: BatchCvSettings = {}): BatchCv {
+  const { sig, plan } = batchCvSpec(ctx, settings);
+  return fitted(ctx, 'model:batch-cv', sig, plan);
+}
+
+export function prefetchBatchCv(ctx: AuditContext, settings: BatchCvSettings = {}): void {
+  const { sig, plan } = batchCvSpec(ctx, settings);
+  startFits(ctx, 'model:batch-cv', sig, plan);
 }

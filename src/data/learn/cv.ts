@@ -35,6 +35,17 @@ export function crossValProba(X: SparseMatrix, y: Int32Array, K: number, opts: C
 }
 
 export function crossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: CvOptions): CvResult {
+  const plan = planCrossValidate(X, y, K, opts);
+  return plan.finish(fitMany(plan.jobs));
+}
+
+/** A cross-validation's fits, to be run anywhere, and what turns their models into its result. */
+export interface CvPlan {
+  jobs: FitJob[];
+  finish(models: LogRegModel[]): CvResult;
+}
+
+export function planCrossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: CvOptions): CvPlan {
   const n = X.n;
   const folds = Math.max(2, Math.min(opts.folds, n));
   const order = new Int32Array(n);
@@ -88,19 +99,20 @@ export function crossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: C
       },
     });
   }
-  const models = fitMany(jobs);
-  jobs.length = 0;
-  const out = new Float32Array(n * K);
-  for (let f = 0; f < folds; f++) {
-    const model = models[f];
-    // Score the held-out fold in place (no copy of its rows).
-    const z = new Float64Array(model.M);
-    for (let i = 0; i < n; i++) {
-      if (foldOf[i] !== f) continue;
-      logitsOf(model, X, i, z);
-      probaFromLogits(K, z, out, i * K);
+  const finish = (models: LogRegModel[]): CvResult => {
+    const out = new Float32Array(n * K);
+    for (let f = 0; f < folds; f++) {
+      const model = models[f];
+      // Score the held-out fold in place (no copy of its rows).
+      const z = new Float64Array(model.M);
+      for (let i = 0; i < n; i++) {
+        if (foldOf[i] !== f) continue;
+        logitsOf(model, X, i, z);
+        probaFromLogits(K, z, out, i * K);
+      }
+      opts.onFold?.(f);
     }
-    opts.onFold?.(f);
-  }
-  return { proba: out, foldOf, models };
+    return { proba: out, foldOf, models };
+  };
+  return { jobs, finish };
 }

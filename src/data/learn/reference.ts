@@ -17,8 +17,9 @@
 import type { AuditContext, Categorical } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import { type SparseMatrix, selectRows, stackRows } from '../features/sparse.js';
-import { type ModelSettings, modelSettings } from './context.js';
-import { logitsOf, probaFromLogits, trainLogReg } from './logreg.js';
+import { fitted, type ModelSettings, modelSettings, startFits } from './context.js';
+import type { FitJob } from './fit-pool.js';
+import { type LogRegModel, logitsOf, probaFromLogits } from './logreg.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 
 export interface CrossFit {
@@ -93,78 +94,106 @@ function spaced(rows: number[], max: number): number[] {
  * would take from the batch (`maxTrainRows`): the batch could at most double the evidence, and refitting on
  * tens of thousands of trusted rows four more times cost a 70,000-row trusted set a minute.
  */
+function crossFitSpec(
+  ctx: AuditContext,
+  settings: Partial<ModelSettings>,
+  opts: Partial<typeof CROSS_FIT_DEFAULTS>,
+) {
+  const o = { ...CROSS_FIT_DEFAULTS, ...opts };
+  const K = ctx.classes.length;
+  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings }, K);
+  const sig = JSON.stringify([s.hashBits, s.l2, s.maxIter, o]);
+  const plan = () => {
+    const tr = ctx.trusted;
+    const inc = ctx.incoming;
+    const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
+    const Xi = modelMatrix(ctx, 'incoming', s.hashBits);
+    const F = Math.max(2, Math.min(o.folds, inc.n, tr.n));
+    const { foldOf, by } = batchFolds(ctx, F);
+    const order = Array.from({ length: tr.n }, (_, i) => i);
+    shuffleInPlace(order, mulberry32(ctx.seed + 7));
+    const trFold = new Int32Array(tr.n);
+    order.forEach((i, r) => {
+      trFold[i] = r % F;
+    });
+    const batchTrain = Math.min(o.maxTrainRows, Math.ceil((inc.n * (F - 1)) / F));
+    const w = Math.min(o.maxTrustedWeight, Math.max(1, (o.trustedShare * batchTrain) / Math.max(1, tr.n)));
+    // The folds' fits are independent: built first, then fitted on both threads (fit-pool.ts).
+    const jobs: FitJob[] = [];
+    for (let f = 0; f < F; f++) {
+      const incRows: number[] = [];
+      for (let i = 0; i < inc.n; i++) if (foldOf[i] !== f) incRows.push(i);
+      const trRows: number[] = [];
+      for (let i = 0; i < tr.n; i++) if (trFold[i] !== f) trRows.push(i);
+      const a = Int32Array.from(spaced(incRows, o.maxTrainRows));
+      const b = Int32Array.from(trRows);
+      const X: SparseMatrix = stackRows(selectRows(Xi, a), selectRows(Xt, b));
+      const y = new Int32Array(a.length + b.length);
+      const weights = new Float32Array(a.length + b.length).fill(1);
+      a.forEach((i, k) => {
+        y[k] = inc.labels[i];
+      });
+      b.forEach((i, k) => {
+        y[a.length + k] = tr.labels[i];
+        weights[a.length + k] = w;
+      });
+      jobs.push({ X, y, K, opts: { l2: s.l2, maxIter: s.maxIter, weights } });
+    }
+    const finish = (models: LogRegModel[]): CrossFit => {
+      const proba = new Float32Array(inc.n * K);
+      const trustedProba = new Float32Array(tr.n * K);
+      const z = new Float64Array(K === 2 ? 1 : K);
+      models.forEach((model, f) => {
+        for (let i = 0; i < inc.n; i++) {
+          if (foldOf[i] !== f) continue;
+          logitsOf(model, Xi, i, z);
+          probaFromLogits(K, z, proba, i * K);
+        }
+        for (let i = 0; i < tr.n; i++) {
+          if (trFold[i] !== f) continue;
+          logitsOf(model, Xt, i, z);
+          probaFromLogits(K, z, trustedProba, i * K);
+        }
+      });
+      let correct = 0;
+      for (let i = 0; i < tr.n; i++) {
+        let best = 0;
+        for (let c = 1; c < K; c++) if (trustedProba[i * K + c] > trustedProba[i * K + best]) best = c;
+        if (best === tr.labels[i]) correct++;
+      }
+      const out: CrossFit = {
+        proba,
+        trustedProba,
+        accuracy: correct / Math.max(1, tr.n),
+        foldedBy: by,
+        folds: F,
+        trustedWeight: w,
+      };
+      return out;
+    };
+    return { jobs, finish };
+  };
+  return { o, sig, plan };
+}
+
+const CROSS_FIT_KEY = 'model:cross-fit';
+
 export function crossFitReference(
   ctx: AuditContext,
   settings: Partial<ModelSettings> = {},
   opts: Partial<typeof CROSS_FIT_DEFAULTS> = {},
 ): CrossFit | undefined {
-  const o = { ...CROSS_FIT_DEFAULTS, ...opts };
+  const { o, sig, plan } = crossFitSpec(ctx, settings, opts);
   if (ctx.trusted.n >= o.maxTrainRows || ctx.incoming.n < 2) return undefined;
-  const key = 'model:cross-fit';
-  const hit = ctx.shared[key] as CrossFit | undefined;
-  if (hit) return hit;
-  const K = ctx.classes.length;
-  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings }, K);
-  const tr = ctx.trusted;
-  const inc = ctx.incoming;
-  const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
-  const Xi = modelMatrix(ctx, 'incoming', s.hashBits);
-  const F = Math.max(2, Math.min(o.folds, inc.n, tr.n));
-  const { foldOf, by } = batchFolds(ctx, F);
-  const order = Array.from({ length: tr.n }, (_, i) => i);
-  shuffleInPlace(order, mulberry32(ctx.seed + 7));
-  const trFold = new Int32Array(tr.n);
-  order.forEach((i, r) => {
-    trFold[i] = r % F;
-  });
-  const batchTrain = Math.min(o.maxTrainRows, Math.ceil((inc.n * (F - 1)) / F));
-  const w = Math.min(o.maxTrustedWeight, Math.max(1, (o.trustedShare * batchTrain) / Math.max(1, tr.n)));
-  const proba = new Float32Array(inc.n * K);
-  const trustedProba = new Float32Array(tr.n * K);
-  const z = new Float64Array(K === 2 ? 1 : K);
-  for (let f = 0; f < F; f++) {
-    const incRows: number[] = [];
-    for (let i = 0; i < inc.n; i++) if (foldOf[i] !== f) incRows.push(i);
-    const trRows: number[] = [];
-    for (let i = 0; i < tr.n; i++) if (trFold[i] !== f) trRows.push(i);
-    const a = Int32Array.from(spaced(incRows, o.maxTrainRows));
-    const b = Int32Array.from(trRows);
-    const X: SparseMatrix = stackRows(selectRows(Xi, a), selectRows(Xt, b));
-    const y = new Int32Array(a.length + b.length);
-    const weights = new Float32Array(a.length + b.length).fill(1);
-    a.forEach((i, k) => {
-      y[k] = inc.labels[i];
-    });
-    b.forEach((i, k) => {
-      y[a.length + k] = tr.labels[i];
-      weights[a.length + k] = w;
-    });
-    const model = trainLogReg(X, y, K, { l2: s.l2, maxIter: s.maxIter, weights });
-    for (let i = 0; i < inc.n; i++) {
-      if (foldOf[i] !== f) continue;
-      logitsOf(model, Xi, i, z);
-      probaFromLogits(K, z, proba, i * K);
-    }
-    for (let i = 0; i < tr.n; i++) {
-      if (trFold[i] !== f) continue;
-      logitsOf(model, Xt, i, z);
-      probaFromLogits(K, z, trustedProba, i * K);
-    }
-  }
-  let correct = 0;
-  for (let i = 0; i < tr.n; i++) {
-    let best = 0;
-    for (let c = 1; c < K; c++) if (trustedProba[i * K + c] > trustedProba[i * K + best]) best = c;
-    if (best === tr.labels[i]) correct++;
-  }
-  const out: CrossFit = {
-    proba,
-    trustedProba,
-    accuracy: correct / Math.max(1, tr.n),
-    foldedBy: by,
-    folds: F,
-    trustedWeight: w,
-  };
-  ctx.shared[key] = out;
-  return out;
+  return fitted(ctx, CROSS_FIT_KEY, sig, plan);
+}
+
+export function prefetchCrossFit(
+  ctx: AuditContext,
+  settings: Partial<ModelSettings> = {},
+  opts: Partial<typeof CROSS_FIT_DEFAULTS> = {},
+): void {
+  const { o, sig, plan } = crossFitSpec(ctx, settings, opts);
+  if (ctx.trusted.n >= o.maxTrainRows || ctx.incoming.n < 2) return;
+  startFits(ctx, CROSS_FIT_KEY, sig, plan);
 }
