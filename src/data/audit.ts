@@ -16,8 +16,8 @@ import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js'
 import type { Floors } from './detectors/blind-spot.js';
 import { DETECTORS } from './detectors/index.js';
 import { oneClassOf, trustedRowsOf } from './detectors/lib/classes.js';
-import { closeFitPool } from './learn/fit-pool.js';
 import type { AuditContext, Detector } from './detectors/types.js';
+import { closeFitPool } from './learn/fit-pool.js';
 import {
   DataSource,
   type LoadedDataset,

@@ -852,7 +852,10 @@ function tableReferenceCv(
   ctx: AuditContext,
   hashBits: number,
 ): [ModelSettings, { folds: number; maxTrainRows: number }] {
-  const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, ctx.classes.length);
+  const ms = modelSettings(
+    ctx.shared.modelSettings as Partial<ModelSettings> | undefined,
+    ctx.classes.length,
+  );
   return [
     { ...ms, hashBits },
     { folds: Math.min(5, Math.max(2, Math.floor(ctx.trusted.n / 10))), maxTrainRows: 20000 },
@@ -1130,7 +1133,10 @@ export const detector: Detector = {
   prefetch(ctx: AuditContext) {
     prefetchBatchCv(ctx);
     if (ctx.roles.features.length > 0) {
-      const ms = modelSettings(ctx.shared.modelSettings as Partial<ModelSettings> | undefined, ctx.classes.length);
+      const ms = modelSettings(
+        ctx.shared.modelSettings as Partial<ModelSettings> | undefined,
+        ctx.classes.length,
+      );
       prefetchTrustedCv(ctx, ...tableReferenceCv(ctx, ms.hashBits));
     }
   },

@@ -129,14 +129,19 @@ function trustedCvSpec(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptio
   // or the clean reference calibrated on these probabilities reads a table of many copies as easier than a
   // batch's distinct rows are.
   const plan = () => {
-    const p = planCrossValidate(modelMatrix(ctx, 'trusted', s.hashBits), ctx.trusted.labels, ctx.classes.length, {
-      l2: s.l2,
-      maxIter: s.maxIter,
-      folds: opts.folds,
-      seed: ctx.seed,
-      maxTrainRows: cap || undefined,
-      groups: rowHashes(ctx, 'trusted'),
-    });
+    const p = planCrossValidate(
+      modelMatrix(ctx, 'trusted', s.hashBits),
+      ctx.trusted.labels,
+      ctx.classes.length,
+      {
+        l2: s.l2,
+        maxIter: s.maxIter,
+        folds: opts.folds,
+        seed: ctx.seed,
+        maxTrainRows: cap || undefined,
+        groups: rowHashes(ctx, 'trusted'),
+      },
+    );
     return { jobs: p.jobs, finish: (models: LogRegModel[]) => p.finish(models).proba };
   };
   return { key, plan };

@@ -49,8 +49,12 @@ describe('fits on two threads', () => {
     const ma = a.collect();
     expect(a.collect()).toBe(ma);
     closeFitPool();
-    second.forEach((j, k) => sameModel(mb[k], trainLogReg(j.X, j.y, j.K, j.opts)));
-    first.forEach((j, k) => sameModel(ma[k], trainLogReg(j.X, j.y, j.K, j.opts)));
+    second.forEach((j, k) => {
+      sameModel(mb[k], trainLogReg(j.X, j.y, j.K, j.opts));
+    });
+    first.forEach((j, k) => {
+      sameModel(ma[k], trainLogReg(j.X, j.y, j.K, j.opts));
+    });
   }, 120_000);
 
   it('returns the models one thread fits, in job order', async () => {
@@ -59,6 +63,8 @@ describe('fits on two threads', () => {
     expect(jobs.reduce((t, j) => t + j.X.indptr[j.X.n] * j.K * j.opts.maxIter, 0)).toBeGreaterThan(5e7);
     const pooled = fitMany(jobs);
     expect(pooled).toHaveLength(4);
-    jobs.forEach((j, k) => sameModel(pooled[k], trainLogReg(j.X, j.y, j.K, j.opts)));
+    jobs.forEach((j, k) => {
+      sameModel(pooled[k], trainLogReg(j.X, j.y, j.K, j.opts));
+    });
   }, 120_000);
 });
