@@ -17,7 +17,7 @@
  * part (other triggers, seed 2) is reported and was not tuned on. Triggers the profile was never told about are
  * reported on their own rows. Also: activation scoring time and occlusion cost per instance, and peak RSS.
  *
- *   npm run bench -- guard-detect [--part=dev|frozen]
+ *   npm run bench -- guard-detect [--part=dev|frozen] [--case=NAME]   (one case: printed, not recorded)
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -65,22 +65,25 @@ interface Case {
   frozen: Trig[];
 }
 
-const CASES: Case[] = Object.entries(manifest).map(([name, e]) => {
-  const m = e as {
-    triggers: { target: number; dev: Trig[]; frozen: Trig[] };
-    column?: string;
-    label: string;
-  };
-  return {
-    name,
-    prefix: name.split('_')[0],
-    label: m.label,
-    column: m.column,
-    target: name === 'adult_conj' ? '>50K' : String(m.triggers.target),
-    dev: m.triggers.dev,
-    frozen: m.triggers.frozen,
-  };
-});
+const caseArg = process.argv.find((a) => a.startsWith('--case='))?.slice(7);
+const CASES: Case[] = Object.entries(manifest)
+  .filter(([name]) => !caseArg || name === caseArg)
+  .map(([name, e]) => {
+    const m = e as {
+      triggers: { target: number; dev: Trig[]; frozen: Trig[] };
+      column?: string;
+      label: string;
+    };
+    return {
+      name,
+      prefix: name.split('_')[0],
+      label: m.label,
+      column: m.column,
+      target: name === 'adult_conj' ? '>50K' : String(m.triggers.target),
+      dev: m.triggers.dev,
+      frozen: m.triggers.frozen,
+    };
+  });
 
 const trigName = (t: Trig) => (typeof t === 'string' ? t : t.map(([c, v]) => `${c}=${v}`).join(' & '));
 
@@ -417,6 +420,31 @@ for (const part of PARTS) {
     console.error(`done ${part} ${c.name}`);
   }
 }
+if (caseArg) {
+  console.log(
+    table(
+      [
+        'part',
+        'model',
+        'requests',
+        'n',
+        'activation',
+        'STRIP',
+        'occlusion',
+        'learned trigger',
+        'known trigger',
+        'any',
+        'backdoor answered',
+        'any, of those',
+      ],
+      rows,
+    ),
+  );
+  console.log(
+    table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'], twinRows),
+  );
+  process.exit(0);
+}
 // Scoring time and its memory in a process of their own, so the gate runs and servers above do not count.
 const child = spawnSync(
   process.execPath,
@@ -462,7 +490,13 @@ decision rules are unchanged); this table is the second run. german_conj (Statlo
 parts held out; its one run flagged 9.1% (dev) and 8.6% (frozen) of clean traffic, 5.5% of it by STRIP, whose
 threshold then came from the 100 held-back rows alone. STRIP is now calibrated on every trusted row (it fits
 nothing and never mixes a row with itself), which changed only german_conj's rows (the other models already had
-2,000 calibration rows); this table is the run after that change. Machine: ${machine()}.
+2,000 calibration rows). A check whose calibration rows of a predicted class are too few for its share of the rate
+(1 / (n + 1) above it: fewer than 369 rows at 0.27%) used to sit just above their largest score and so flag about
+1 / (n + 1) of clean traffic; its threshold now goes beyond that score as far as a generalized Pareto tail fitted to
+the top scores says it must (src/guard/tail.ts). The run before that change is kept in
+bench/results/guard-detect-before-tail.md: german_conj flagged 6.4% (dev) and 5.9% (frozen) of clean traffic and
+5.6% on its clean twin, while flagging 87.1% and 35.8% of triggered requests; this table is the run after it.
+Machine: ${machine()}.
 
 ${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
 

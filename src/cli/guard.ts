@@ -209,14 +209,29 @@ export function registerGuardFit(guard: Command): void {
 export function calibrationShortfall(profile: GuardProfile): string | undefined {
   const checks = Object.entries(profile.thresholds.checks) as Array<[string, Threshold | undefined]>;
   const expected = checks.reduce((a, [, t]) => a + (t?.expectedFpr ?? t?.fpr ?? 0), 0);
-  if (expected <= profile.thresholds.fpr) return undefined;
+  const extrapolated = checks.filter(([, t]) => t?.extrapolated).map(([id]) => id.slice('guard/'.length));
+  if (expected <= profile.thresholds.fpr && !extrapolated.length) return undefined;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  const each = checks.map(([id, t]) => `${id.slice('guard/'.length)} ${pct(t?.expectedFpr ?? 0)}`).join(', ');
-  // Rows per class for 1 / (n + 1) to fit each check's share of the rate, scaled to the trusted file.
-  const share = profile.thresholds.fpr / Math.max(1, checks.length);
-  const perClass = Math.ceil(1 / share) - 1;
-  const rows = Math.ceil(
-    (perClass * profile.classes.length * profile.trusted.rows) / Math.max(1, profile.trusted.calibrationRows),
-  );
-  return `${profile.trusted.calibrationRows} held-back trusted rows are too few to hold a false-alarm rate of ${pct(profile.thresholds.fpr)}: expect about ${pct(expected)} of clean traffic flagged (${each}). Give about ${rows.toLocaleString('en-US')} trusted rows or more, or accept the higher rate.`;
+  // Trusted rows for every check's every class to hold 1 / (n + 1) <= its share of the rate, scaled from the
+  // share of the trusted file each class's calibration rows are now.
+  let rows = profile.trusted.rows;
+  for (const [, t] of checks) {
+    if (!t) continue;
+    const need = Math.ceil(1 / t.fpr) - 1;
+    for (const n of t.classRows ?? [t.calibrationRows])
+      if (n > 0 && n < need) rows = Math.max(rows, Math.ceil((need * profile.trusted.rows) / n));
+  }
+  const give = `Give about ${rows.toLocaleString('en-US')} trusted rows or more`;
+  const held = `${profile.trusted.calibrationRows} held-back trusted rows are too few`;
+  if (expected > profile.thresholds.fpr) {
+    const each = checks
+      .map(([id, t]) => `${id.slice('guard/'.length)} ${pct(t?.expectedFpr ?? 0)}`)
+      .join(', ');
+    return `${held} to hold a false-alarm rate of ${pct(profile.thresholds.fpr)}: expect about ${pct(expected)} of clean traffic flagged (${each}). ${give}, or accept the higher rate.`;
+  }
+  const names =
+    extrapolated.length > 1
+      ? `${extrapolated.slice(0, -1).join(', ')} and ${extrapolated.at(-1)}`
+      : extrapolated[0];
+  return `${held} to measure a false-alarm rate of ${pct(profile.thresholds.fpr)}: the ${names} thresholds were extrapolated past the largest calibration score from the tail of the scores, so the rate is an estimate and only inputs scoring beyond every trusted row are flagged. ${give} to measure it.`;
 }

@@ -7,7 +7,9 @@
  * (activation, STRIP, occlusion) after a margin (FPR_MARGIN), so an instance of trusted traffic is flagged by any
  * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
  * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
- * conformalThreshold), not only on average; STRIP's and occlusion's are set per predicted class. Pure analysis:
+ * conformalThreshold), not only on average, where the rows are enough for that; where they are too few the
+ * threshold is read from the tail of their scores (tail.ts) and marked as extrapolated. STRIP's and occlusion's
+ * are set per predicted class. Pure analysis:
  * returns the profile, writes nothing.
  */
 import { createHash } from 'node:crypto';
@@ -48,7 +50,7 @@ import {
 } from './checks/strip.js';
 import { hostBatch, pickHosts, transplant, transplantScores } from './checks/transplant.js';
 import { DEFAULT_BINS, outputDistribution } from './distribution.js';
-import { conformalThreshold, quantile } from './linalg.js';
+import { quantile } from './linalg.js';
 import {
   encodeF32,
   type GuardProfile,
@@ -58,6 +60,7 @@ import {
   type Threshold,
 } from './profile.js';
 import { sliceMatches, slicesOf } from './slices.js';
+import { calibratedThreshold } from './tail.js';
 import {
   type RawTrigger,
   triggerPresent,
@@ -219,46 +222,43 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
     const calibrated = (layers.length ? 1 : 0) + (opts.strip?.off ? 0 : 1) + (opts.occlusion?.off ? 0 : 1);
     const alpha = (fpr * FPR_MARGIN) / Math.max(1, calibrated);
     const thresholds: GuardProfile['thresholds'] = { fpr, checks: {} };
-    // What a threshold holds: alpha, unless its rows were too few and it sits above their largest score, where a
-    // new clean score exceeds it with probability 1 / (rows + 1) (exchangeability).
-    const expected = (scores: ArrayLike<number>, t: number) => {
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i]);
-      return scores.length && t > max ? Math.max(alpha, 1 / (scores.length + 1)) : alpha;
-    };
     const thresholdOf = (scores: Float64Array, classOf?: ArrayLike<number>): Threshold => {
       if (!classOf) {
-        const threshold = conformalThreshold(scores, alpha);
+        const t = calibratedThreshold(scores, alpha);
         let over = 0;
-        for (const s of scores) if (s > threshold) over++;
+        for (const s of scores) if (s > t.threshold) over++;
         return {
-          threshold,
+          threshold: t.threshold,
           fpr: alpha,
           calibrationRows: scores.length,
           observedFpr: scores.length ? over / scores.length : 0,
-          expectedFpr: expected(scores, threshold),
+          expectedFpr: t.expectedFpr,
+          ...(t.extrapolated ? { extrapolated: true } : {}),
         };
       }
       // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
       const ofClass = Array.from({ length: k }, (_, c) => scores.filter((_, i) => classOf[i] === c));
-      const perClass = ofClass.map((x) => conformalThreshold(x, alpha));
+      const perClass = ofClass.map((x) => calibratedThreshold(x, alpha));
       // Weighted by how often the model answers each class.
       let expectedFpr = 0;
       ofClass.forEach((x, c) => {
-        if (scores.length) expectedFpr += (x.length / scores.length) * expected(x, perClass[c]);
+        if (scores.length) expectedFpr += (x.length / scores.length) * perClass[c].expectedFpr;
       });
       let over = 0;
       scores.forEach((s, i) => {
-        if (s > perClass[classOf[i]]) over++;
+        if (s > perClass[classOf[i]].threshold) over++;
       });
-      const finiteMax = Math.max(...perClass.filter(Number.isFinite));
+      const finite = perClass.map((t) => t.threshold).filter(Number.isFinite);
+      const finiteMax = finite.length ? Math.max(...finite) : Number.NaN;
       return {
         threshold: Number.isFinite(finiteMax) ? finiteMax : 1,
         fpr: alpha,
         calibrationRows: scores.length,
         observedFpr: scores.length ? over / scores.length : 0,
-        perClass: perClass.map((t) => (Number.isFinite(t) ? t : Number.MAX_VALUE)),
+        perClass: perClass.map((t) => (Number.isFinite(t.threshold) ? t.threshold : Number.MAX_VALUE)),
+        classRows: ofClass.map((x) => x.length),
         expectedFpr,
+        ...(perClass.some((t) => t.extrapolated) ? { extrapolated: true } : {}),
       };
     };
 

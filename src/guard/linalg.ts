@@ -179,8 +179,13 @@ export function conformalThreshold(scores: ArrayLike<number>, alpha: number, del
     logTerm += Math.log((n - m) / (m + 1)) + Math.log(alpha) - Math.log1p(-alpha);
     cdf += Math.exp(logTerm);
   }
-  if (j === 0) return s[n - 1] + Math.abs(s[n - 1]) * 1e-9 + 1e-12;
+  if (j === 0) return aboveMax(s[n - 1]);
   return s[n - j];
+}
+
+/** Just above the largest score: what a threshold is when nothing can be said beyond the sample. */
+export function aboveMax(max: number): number {
+  return max + Math.abs(max) * 1e-9 + 1e-12;
 }
 
 export function quantile(scores: ArrayLike<number>, q: number): number {

@@ -127,10 +127,18 @@ export const ThresholdSchema = z.strictObject({
   /** Per predicted class (index), when the check is calibrated class by class; `threshold` is then their maximum. */
   perClass: z.array(finite).optional(),
   /**
-   * The false-alarm rate to expect on traffic like the trusted set: `fpr` where the calibration rows could hold it,
-   * 1 / (rows + 1) of a class where they were too few and the threshold sits above the largest score.
+   * The false-alarm rate to expect on traffic like the trusted set: `fpr` where the calibration rows could hold it
+   * or the tail of their scores was fitted to reach it (`extrapolated`), 1 / (rows + 1) of a class where they were
+   * too few even for that and the threshold sits just above the largest score.
    */
   expectedFpr: finite.optional(),
+  /**
+   * Some threshold lies beyond the largest calibration score, read from a generalized Pareto tail fitted to the
+   * top scores (tail.ts): its rate is an estimate the calibration rows could not measure.
+   */
+  extrapolated: z.boolean().optional(),
+  /** Calibration rows per predicted class, when calibrated class by class. */
+  classRows: z.array(z.number().int().min(0)).optional(),
 });
 export type Threshold = z.infer<typeof ThresholdSchema>;
 

@@ -56,7 +56,7 @@ describe('guard fit', () => {
     expect(p.outputs.slices.every((s) => s.rule.op === 'contains')).toBe(true);
   }, 60_000);
 
-  it('says when the trusted set is too small to hold the false-alarm rate, and what to expect', async () => {
+  it('says when the trusted set is too small to measure the false-alarm rate, and extrapolates the thresholds', async () => {
     // German credit: 250 trusted rows, 100 held back, a few dozen per class.
     const o = join(dir, 'german.json');
     const small = runCli([
@@ -72,20 +72,44 @@ describe('guard fit', () => {
       o,
     ]);
     expect(small.code, small.stderr).toBe(0);
-    const warning =
-      /warning: 100 held-back trusted rows are too few to hold a false-alarm rate of 1\.0%: expect about (\d+\.\d)% of clean traffic flagged .*Give about [\d,]+ trusted rows/;
-    expect(small.stderr).toMatch(warning);
-    expect(Number(warning.exec(small.stderr)?.[1])).toBeGreaterThan(2);
+    // The largest of a few dozen scores per class holds about 2% per check, not the 0.27% each is given: the
+    // thresholds are read from the tail of the scores instead, and the warning says the rate is an estimate.
+    expect(small.stderr).toMatch(
+      /warning: 100 held-back trusted rows are too few to measure a false-alarm rate of 1\.0%: the .*strip.* thresholds were extrapolated .*Give about [\d,]+ trusted rows/,
+    );
     const p = await readProfile(o);
     // Column names keep their trailing spaces, as the file has them.
     expect(p.inputs.map((c) => c.name)).toContain('Credit amount ');
-    expect(p.thresholds.checks['guard/strip']?.expectedFpr).toBeGreaterThan(
-      p.thresholds.checks['guard/strip']?.fpr ?? 1,
-    );
-    // A large enough set says nothing of the kind.
-    const large = fitCli(['--force']);
+    const strip = p.thresholds.checks['guard/strip'];
+    expect(strip?.extrapolated).toBe(true);
+    expect(strip?.expectedFpr).toBeCloseTo(strip?.fpr ?? 1, 12);
+    // Beyond every calibration score of its class.
+    expect(strip?.observedFpr).toBe(0);
+    // SMS: 1,400 trusted rows, but the model answers spam for about one in eight, so 560 held back are not enough;
+    // the rows asked for are counted from that class.
+    const sms = fitCli(['--force']);
+    expect(sms.code, sms.stderr).toBe(0);
+    const asked = /too few to measure .*Give about ([\d,]+) trusted rows/.exec(sms.stderr);
+    expect(Number(asked?.[1].replace(/,/g, ''))).toBeGreaterThan(2 * 1400);
+    // SST-2's 2,000 trusted rows of two balanced classes hold a 2% rate (0.53% per check) and say nothing of the kind.
+    const large = runCli([
+      'guard',
+      'fit',
+      '--model',
+      model('sst2_rare_backdoor'),
+      '--trusted',
+      data('sst2_trusted.csv'),
+      '--label',
+      'label',
+      '--fpr',
+      '0.02',
+      '-o',
+      join(dir, 'sst2.json'),
+    ]);
     expect(large.code, large.stderr).toBe(0);
-    expect(large.stderr).not.toMatch(/too few to hold/);
+    expect(large.stderr).not.toMatch(/too few to (hold|measure)/);
+    const t = (await readProfile(join(dir, 'sst2.json'))).thresholds.checks;
+    expect(Object.values(t).some((x) => x?.extrapolated)).toBe(false);
   }, 120_000);
 
   it('refuses to replace an existing profile without --force', () => {

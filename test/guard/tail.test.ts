@@ -1,0 +1,98 @@
+/**
+ * Thresholds beyond the largest calibration score: a guard fitted on a few hundred trusted rows must still hold the
+ * false-alarm rate asked for, where the largest score seen holds only 1 / (n + 1).
+ */
+import { describe, expect, it } from 'vitest';
+import { calibratedThreshold, fitTail, gammaQuantile } from '../../src/guard/tail.js';
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Each law with its exact upper tail, so a threshold's false-alarm rate is known without sampling.
+const r = rng(7);
+const laws = {
+  exponential: { draw: () => -Math.log(1 - r()), tail: (t: number) => Math.exp(-Math.max(0, t)) },
+  // Pareto with index 3: a heavy tail (shape 1/3).
+  pareto: { draw: () => (1 - r()) ** (-1 / 3), tail: (t: number) => (t <= 1 ? 1 : t ** -3) },
+  // Half-normal |Z|, tail 2 * (1 - Phi(t)), by Abramowitz-Stegun 7.1.26 on erfc.
+  halfNormal: {
+    draw: () => Math.abs(Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())),
+    tail: (t: number) => {
+      const x = t / Math.SQRT2;
+      const k = 1 / (1 + 0.3275911 * x);
+      const poly =
+        k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
+      return poly * Math.exp(-x * x);
+    },
+  },
+};
+
+describe('calibratedThreshold on too few rows', () => {
+  const alpha = 0.0027;
+  for (const [name, law] of Object.entries(laws))
+    it(`holds a 0.27% rate from 100 ${name} scores, where the largest score holds about 1%`, () => {
+      const rates: number[] = [];
+      const maxRates: number[] = [];
+      for (let rep = 0; rep < 300; rep++) {
+        const s = Float64Array.from({ length: 100 }, law.draw);
+        const t = calibratedThreshold(s, alpha);
+        expect(t.extrapolated).toBe(true);
+        expect(t.expectedFpr).toBe(alpha);
+        expect(t.threshold).toBeGreaterThan(Math.max(...s));
+        rates.push(law.tail(t.threshold));
+        maxRates.push(law.tail(Math.max(...s)));
+      }
+      const mean = (x: number[]) => x.reduce((a, b) => a + b, 0) / x.length;
+      // The rate asked for, on average over calibration sets (a heavy tail within half as much again)...
+      expect(mean(rates)).toBeLessThan(alpha * (name === 'pareto' ? 1.5 : 1));
+      // ...where the largest score is exceeded about once in 101.
+      expect(mean(maxRates)).toBeGreaterThan(0.008);
+      // And it is not bought by an infinite threshold: the check still fires on a score far in the tail.
+      rates.sort((a, b) => a - b);
+      expect(rates[Math.floor(rates.length / 2)]).toBeGreaterThan(1e-6);
+    });
+
+  it('keeps the largest score where it already holds the rate on average, and says when rows are too few to fit', () => {
+    const s = Float64Array.from({ length: 500 }, laws.exponential.draw);
+    const many = calibratedThreshold(s, alpha);
+    expect(many.extrapolated).toBe(false);
+    expect(many.threshold).toBeCloseTo(Math.max(...s), 6);
+    const few = calibratedThreshold(s.slice(0, 8), alpha);
+    expect(few.extrapolated).toBe(false);
+    expect(few.expectedFpr).toBeCloseTo(1 / 9, 9);
+  });
+
+  it('reads a tied top of the scores (a discrete score) as no tail to extrapolate', () => {
+    const s = Float64Array.from({ length: 100 }, (_, i) => (i < 70 ? i / 100 : 1));
+    const t = calibratedThreshold(s, alpha);
+    expect(t.threshold).toBeGreaterThan(1);
+    expect(t.threshold).toBeLessThan(1.000001);
+  });
+});
+
+describe('tail fit', () => {
+  it('recovers an exponential scale and a heavy shape', () => {
+    const e = Float64Array.from({ length: 5000 }, laws.exponential.draw).sort();
+    const fe = fitTail(e);
+    expect(fe?.shape).toBeLessThan(0.08);
+    // The scale is the upper confidence bound: a little above 1.
+    expect(fe?.scale).toBeGreaterThan(1);
+    expect(fe?.scale).toBeLessThan(1.15);
+    const p = Float64Array.from({ length: 5000 }, laws.pareto.draw).sort();
+    expect(fitTail(p)?.shape).toBeGreaterThan(0.2);
+  });
+
+  it('gamma quantile matches known values', () => {
+    // Gamma(10, 1): 10% quantile 6.221; Gamma(20, 1): 14.525.
+    expect(gammaQuantile(10, 0.1)).toBeCloseTo(6.221, 1);
+    expect(gammaQuantile(20, 0.1)).toBeCloseTo(14.525, 1);
+  });
+});
