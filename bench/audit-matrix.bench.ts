@@ -21,6 +21,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AntidoteError } from '../src/core/errors.js';
 import {
   FAMILIES,
   type Family,
@@ -35,6 +36,9 @@ import { PARTS, type Part } from './audit-matrix/split.js';
 import { verifyWrittenCase } from './audit-matrix/verify.js';
 import { baselineScores, type Scores, score } from './audit-scoring.js';
 import { BENCH_DIR, CLI, ensureCache, machine, ROOT, SHARED, table } from './lib.js';
+
+/** An error as a person reads it: with what to do, when the error says. */
+const oneLineOf = (err: unknown) => (err instanceof AntidoteError ? err.oneLine() : (err as Error).message);
 
 // ---------------------------------------------------------------- arguments
 
@@ -626,7 +630,7 @@ async function main(): Promise<void> {
           poisoned: 0,
           exit: null,
           seconds: 0,
-          error: `generator: ${(err as Error).message}`,
+          error: `generator: ${oneLineOf(err)}`,
         };
       }
       rows.push(r);
@@ -677,7 +681,7 @@ async function generateOnly(cells: Cell[]): Promise<void> {
         problems = verifyWrittenCase(c, dir);
         line = `trusted ${c.truth.trustedRows}, incoming ${c.truth.incomingRows} x ${c.columns.length} columns, poison ${c.truth.poisoned.length}`;
       } catch (err) {
-        problems = [`generator: ${(err as Error).message}`];
+        problems = [`generator: ${oneLineOf(err)}`];
       }
       if (problems.length) failed++;
       console.log(

@@ -493,7 +493,8 @@ nothing and never mixes a row with itself), which changed only german_conj's row
 2,000 calibration rows). A check whose calibration rows of a predicted class are too few for its share of the rate
 (1 / (n + 1) above it: fewer than 369 rows at 0.27%) used to sit just above their largest score and so flag about
 1 / (n + 1) of clean traffic; its threshold now goes beyond that score as far as a generalized Pareto tail fitted to
-the top scores says it must (src/guard/tail.ts). The run before that change is kept in
+the top scores says it must (src/guard/tail.ts), while a request scored beyond every calibration row still
+nominates what occlusion blamed for guard/learned-trigger's own test. The run before that change is kept in
 bench/results/guard-detect-before-tail.md: german_conj flagged 6.4% (dev) and 5.9% (frozen) of clean traffic and
 5.6% on its clean twin, while flagging 87.1% and 35.8% of triggered requests; this table is the run after it.
 Machine: ${machine()}.

@@ -258,7 +258,12 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
         perClass: perClass.map((t) => (Number.isFinite(t.threshold) ? t.threshold : Number.MAX_VALUE)),
         classRows: ofClass.map((x) => x.length),
         expectedFpr,
-        ...(perClass.some((t) => t.extrapolated) ? { extrapolated: true } : {}),
+        ...(perClass.some((t) => t.extrapolated)
+          ? {
+              extrapolated: true,
+              perClassSeen: perClass.map((t) => (Number.isFinite(t.seen) ? t.seen : Number.MAX_VALUE)),
+            }
+          : {}),
       };
     };
 

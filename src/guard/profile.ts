@@ -137,6 +137,12 @@ export const ThresholdSchema = z.strictObject({
    * top scores (tail.ts): its rate is an estimate the calibration rows could not measure.
    */
   extrapolated: z.boolean().optional(),
+  /**
+   * Per predicted class, just above the largest calibration score, where some class's threshold was extrapolated
+   * beyond it: what a score must pass to be unlike every trusted row, which is enough to nominate a pattern for
+   * guard/learned-trigger's own test, not to flag.
+   */
+  perClassSeen: z.array(finite).optional(),
   /** Calibration rows per predicted class, when calibrated class by class. */
   classRows: z.array(z.number().int().min(0)).optional(),
 });

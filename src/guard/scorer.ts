@@ -277,7 +277,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           const due = new Set<ReturnType<TriggerMemory['observe']>[number]>();
           for (const [i, j] of at) {
             const s = scores[j];
-            if (!(s.score > thresholdFor(occThreshold, verdicts[i].predicted))) continue;
+            if (!(s.score > seenFor(occThreshold, verdicts[i].predicted))) continue;
             const blamed = found[j].slice(0, s.candidate + 1);
             for (const c of memory.observe(patternsOf(batch, i, occluded, j, blamed), verdicts[i].predicted))
               due.add(c);
@@ -301,7 +301,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               continue;
             }
             const u = uplift(host, probs, referenceProba(reference, copies), hosts.probs, hostRef, c.cls, k);
-            const confirmed = u.model - u.reference > thresholdFor(occThreshold, c.cls);
+            const confirmed = u.model - u.reference > seenFor(occThreshold, c.cls);
             memory.settle(
               c,
               confirmed ? { modelWith: u.modelWith, referenceWith: u.referenceWith } : undefined,
@@ -390,6 +390,15 @@ async function answer(
 /** The threshold that applies to an instance of predicted class `cls`. */
 export function thresholdFor(t: Threshold, cls: number): number {
   return t.perClass?.[cls] ?? t.threshold;
+}
+
+/**
+ * Beyond every calibration score of the class: where the flagging threshold was extrapolated past that, what still
+ * nominates a pattern for guard/learned-trigger and what its own test (an uplift averaged over many trusted rows,
+ * far steadier than one instance's score) must beat.
+ */
+export function seenFor(t: Threshold, cls: number): number {
+  return t.perClassSeen?.[cls] ?? thresholdFor(t, cls);
 }
 
 function skip(id: CheckResult['id'], why: string): CheckResult {

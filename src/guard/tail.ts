@@ -102,18 +102,19 @@ export function extrapolatedThreshold(
  * The threshold a check is calibrated with: the conformal one where the rows hold `alpha` with confidence
  * (linalg.ts); else just above the largest score where that holds `alpha` on average (a new clean score exceeds it
  * with probability 1 / (n + 1)); else, rows too few even for that, the tail's. `expectedFpr` is what to expect on
- * traffic like the calibration rows: 1 / (n + 1) where not even a tail could be fitted.
+ * traffic like the calibration rows: 1 / (n + 1) where not even a tail could be fitted. `seen` is the threshold
+ * without extrapolation: just above every calibration score where the tail's lies beyond it.
  */
 export function calibratedThreshold(
   scores: ArrayLike<number>,
   alpha: number,
-): { threshold: number; extrapolated: boolean; expectedFpr: number } {
+): { threshold: number; extrapolated: boolean; expectedFpr: number; seen: number } {
   const n = scores.length;
   const threshold = conformalThreshold(scores, alpha);
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) max = Math.max(max, scores[i]);
   if (!n || threshold <= max || 1 / (n + 1) <= alpha)
-    return { threshold, extrapolated: false, expectedFpr: alpha };
+    return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
   const t = extrapolatedThreshold(scores, alpha);
-  return { ...t, expectedFpr: t.extrapolated ? alpha : 1 / (n + 1) };
+  return { ...t, expectedFpr: t.extrapolated ? alpha : 1 / (n + 1), seen: threshold };
 }

@@ -3,11 +3,13 @@
  *
  * Why: occlusion sees a trigger only through the backdoored answer, so a request whose trigger did not fire (a
  * weak backdoor, an attacker still probing) passes, and each firing request costs a full occlusion. But an
- * attacker sends the same trigger again and again. So the parts occlusion blamed on each request it flagged are
- * counted (every subset of the values, each run of words on its own); a pattern blamed on MIN_SUPPORT requests is
- * tested once on its own: written into the held trusted rows the model answers otherwise (transplant.ts), it must
- * move the promoted model towards the class by more than a model of the trusted data, by more than occlusion's
- * threshold for that class, and at most one in a thousand held trusted rows may already carry it (a common value
+ * attacker sends the same trigger again and again. So the parts occlusion blamed on each request it scored beyond
+ * every trusted row of its class are counted (every subset of the values, each run of words on its own: a request
+ * occlusion flagged, or one below a threshold extrapolated past the largest calibration score, fit.ts); a pattern
+ * blamed on MIN_SUPPORT requests is tested once on its own: written into the held trusted rows the model answers
+ * otherwise (transplant.ts), it must move the promoted model towards the class by more than a model of the trusted
+ * data, by more than the largest calibration score of occlusion for that class (or its threshold, if lower), and
+ * at most one in a thousand held trusted rows may already carry it (a common value
  * or phrase would flag ordinary traffic). A confirmed pattern is then looked for in every instance, exactly and cheaply,
  * like a known trigger. The smallest confirmed patterns are kept; the memory of candidates and of learned
  * triggers is bounded.
