@@ -239,9 +239,40 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         for (let j = a; j < b; j++) g[indices[j]] += r * values[j];
         g[bOff] += r;
       } else {
-        // Outputs four at a time in locals (registers), each summed in the same order as one at a time:
-        // the same numbers, twice as fast as accumulating through the array.
+        // Outputs eight, four, two, then one at a time in locals (registers), each summed in the same order as
+        // one at a time: the same numbers, with one pass over the row's entries per block instead of per output.
         let m0 = 0;
+        for (; m0 + 8 <= M; m0 += 8) {
+          const o = bOff + m0;
+          let z0 = w[o];
+          let z1 = w[o + 1];
+          let z2 = w[o + 2];
+          let z3 = w[o + 3];
+          let z4 = w[o + 4];
+          let z5 = w[o + 5];
+          let z6 = w[o + 6];
+          let z7 = w[o + 7];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            z0 += w[base] * v;
+            z1 += w[base + 1] * v;
+            z2 += w[base + 2] * v;
+            z3 += w[base + 3] * v;
+            z4 += w[base + 4] * v;
+            z5 += w[base + 5] * v;
+            z6 += w[base + 6] * v;
+            z7 += w[base + 7] * v;
+          }
+          z[m0] = z0;
+          z[m0 + 1] = z1;
+          z[m0 + 2] = z2;
+          z[m0 + 3] = z3;
+          z[m0 + 4] = z4;
+          z[m0 + 5] = z5;
+          z[m0 + 6] = z6;
+          z[m0 + 7] = z7;
+        }
         for (; m0 + 4 <= M; m0 += 4) {
           let z0 = w[bOff + m0];
           let z1 = w[bOff + m0 + 1];
@@ -260,6 +291,18 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
           z[m0 + 2] = z2;
           z[m0 + 3] = z3;
         }
+        for (; m0 + 2 <= M; m0 += 2) {
+          let z0 = w[bOff + m0];
+          let z1 = w[bOff + m0 + 1];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            z0 += w[base] * v;
+            z1 += w[base + 1] * v;
+          }
+          z[m0] = z0;
+          z[m0 + 1] = z1;
+        }
         for (; m0 < M; m0++) {
           let z0 = w[bOff + m0];
           for (let j = a; j < b; j++) z0 += w[indices[j] * M + m0] * values[j];
@@ -275,6 +318,28 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         loss += wi * (Math.log(se) - Math.log(z[yi]));
         for (let m = 0; m < M; m++) z[m] = (wi * z[m]) / se - (m === yi ? wi : 0);
         m0 = 0;
+        for (; m0 + 8 <= M; m0 += 8) {
+          const r0 = z[m0];
+          const r1 = z[m0 + 1];
+          const r2 = z[m0 + 2];
+          const r3 = z[m0 + 3];
+          const r4 = z[m0 + 4];
+          const r5 = z[m0 + 5];
+          const r6 = z[m0 + 6];
+          const r7 = z[m0 + 7];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            g[base] += r0 * v;
+            g[base + 1] += r1 * v;
+            g[base + 2] += r2 * v;
+            g[base + 3] += r3 * v;
+            g[base + 4] += r4 * v;
+            g[base + 5] += r5 * v;
+            g[base + 6] += r6 * v;
+            g[base + 7] += r7 * v;
+          }
+        }
         for (; m0 + 4 <= M; m0 += 4) {
           const r0 = z[m0];
           const r1 = z[m0 + 1];
@@ -287,6 +352,16 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
             g[base + 1] += r1 * v;
             g[base + 2] += r2 * v;
             g[base + 3] += r3 * v;
+          }
+        }
+        for (; m0 + 2 <= M; m0 += 2) {
+          const r0 = z[m0];
+          const r1 = z[m0 + 1];
+          for (let j = a; j < b; j++) {
+            const base = indices[j] * M + m0;
+            const v = values[j];
+            g[base] += r0 * v;
+            g[base + 1] += r1 * v;
           }
         }
         for (; m0 < M; m0++) {
