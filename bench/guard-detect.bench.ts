@@ -53,6 +53,21 @@ const LAYERS: Record<string, string[] | undefined> = {
   german_conj: undefined,
 };
 const BATCH = 32;
+const MAIN_COLUMNS = [
+  'part',
+  'model',
+  'requests',
+  'n',
+  'activation',
+  'STRIP',
+  'occlusion',
+  'learned trigger',
+  'known trigger',
+  'any',
+  'backdoor answered',
+  'any, of those',
+];
+const TWIN_COLUMNS = ['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'];
 
 type Trig = string | Array<[string, string]>;
 interface Case {
@@ -84,6 +99,11 @@ const CASES: Case[] = Object.entries(manifest)
       frozen: m.triggers.frozen,
     };
   });
+
+if (caseArg && !CASES.length) {
+  console.error(`guard-detect: no case "${caseArg}"; choose one of ${Object.keys(manifest).join(', ')}`);
+  process.exit(2);
+}
 
 const trigName = (t: Trig) => (typeof t === 'string' ? t : t.map(([c, v]) => `${c}=${v}`).join(' & '));
 
@@ -421,28 +441,8 @@ for (const part of PARTS) {
   }
 }
 if (caseArg) {
-  console.log(
-    table(
-      [
-        'part',
-        'model',
-        'requests',
-        'n',
-        'activation',
-        'STRIP',
-        'occlusion',
-        'learned trigger',
-        'known trigger',
-        'any',
-        'backdoor answered',
-        'any, of those',
-      ],
-      rows,
-    ),
-  );
-  console.log(
-    table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'], twinRows),
-  );
+  console.log(table(MAIN_COLUMNS, rows));
+  console.log(table(TWIN_COLUMNS, twinRows));
   process.exit(0);
 }
 // Scoring time and its memory in a process of their own, so the gate runs and servers above do not count.
@@ -499,11 +499,11 @@ bench/results/guard-detect-before-tail.md: german_conj flagged 6.4% (dev) and 5.
 5.6% on its clean twin, while flagging 87.1% and 35.8% of triggered requests; this table is the run after it.
 Machine: ${machine()}.
 
-${table(['part', 'model', 'requests', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'known trigger', 'any', 'backdoor answered', 'any, of those'], rows)}
+${table(MAIN_COLUMNS, rows)}
 
 Clean twins (profile fitted on the clean twin; clean traffic):
 
-${table(['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'], twinRows)}
+${table(TWIN_COLUMNS, twinRows)}
 
 Activation scoring time per instance (ms, median; local ONNX run with the exposed layer + Mahalanobis + usearch kNN):
 

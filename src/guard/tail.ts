@@ -16,7 +16,7 @@ import { normalQuantileUpper } from '../data/stats/tests.js';
 import { aboveMax, conformalThreshold } from './linalg.js';
 
 /** Fewest excesses a tail is fitted on; with fewer rows the threshold stays just above the largest score. */
-export const MIN_EXCESSES = 10;
+const MIN_EXCESSES = 10;
 /** Share of the rows, at the top, whose excesses fit the tail. */
 const TAIL_SHARE = 0.2;
 const MAX_SHAPE = 0.5;
@@ -71,7 +71,7 @@ export function fitTail(sorted: Float64Array): TailFit | undefined {
  * How far beyond `max` (the largest of n scores) the threshold must go for its rate to fall from 1 / (n + 1), what
  * the largest score holds on average whatever the law, to `alpha`: the fitted tail's ratio of exceedances.
  */
-export function beyondMax(fit: TailFit, max: number, n: number, alpha: number): number {
+function beyondMax(fit: TailFit, max: number, n: number, alpha: number): number {
   const ratio = Math.min(1, alpha * (n + 1));
   if (fit.scale <= 0) return max;
   const x = max - fit.level;
@@ -82,28 +82,12 @@ export function beyondMax(fit: TailFit, max: number, n: number, alpha: number): 
 }
 
 /**
- * A threshold for rate `alpha` from scores too few to hold it: the fitted tail's quantile, never below just above
- * the largest score. `extrapolated` says whether the tail was fitted (else the 1 / (n + 1) bound is what holds).
- */
-export function extrapolatedThreshold(
-  scores: ArrayLike<number>,
-  alpha: number,
-): { threshold: number; extrapolated: boolean } {
-  const s = Float64Array.from(scores as ArrayLike<number>).sort();
-  const n = s.length;
-  if (!n) return { threshold: Number.POSITIVE_INFINITY, extrapolated: false };
-  const floor = aboveMax(s[n - 1]);
-  const fit = fitTail(s);
-  if (!fit) return { threshold: floor, extrapolated: false };
-  return { threshold: Math.max(floor, beyondMax(fit, s[n - 1], n, alpha)), extrapolated: true };
-}
-
-/**
  * The threshold a check is calibrated with: the conformal one where the rows hold `alpha` with confidence
  * (linalg.ts); else just above the largest score where that holds `alpha` on average (a new clean score exceeds it
- * with probability 1 / (n + 1)); else, rows too few even for that, the tail's. `expectedFpr` is what to expect on
- * traffic like the calibration rows: 1 / (n + 1) where not even a tail could be fitted. `seen` is the threshold
- * without extrapolation: just above every calibration score where the tail's lies beyond it.
+ * with probability 1 / (n + 1)); else, rows too few even for that, the fitted tail's, never below just above the
+ * largest score. `expectedFpr` is what to expect on traffic like the calibration rows: 1 / (n + 1) where not even a
+ * tail could be fitted. `seen` is the threshold without extrapolation: just above every calibration score where the
+ * tail's lies beyond it.
  */
 export function calibratedThreshold(
   scores: ArrayLike<number>,
@@ -111,10 +95,17 @@ export function calibratedThreshold(
 ): { threshold: number; extrapolated: boolean; expectedFpr: number; seen: number } {
   const n = scores.length;
   const threshold = conformalThreshold(scores, alpha);
-  let max = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) max = Math.max(max, scores[i]);
-  if (!n || threshold <= max || 1 / (n + 1) <= alpha)
+  if (!n) return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
+  const s = Float64Array.from(scores as ArrayLike<number>).sort();
+  const max = s[n - 1];
+  if (threshold <= max || 1 / (n + 1) <= alpha)
     return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
-  const t = extrapolatedThreshold(scores, alpha);
-  return { ...t, expectedFpr: t.extrapolated ? alpha : 1 / (n + 1), seen: threshold };
+  const fit = fitTail(s);
+  if (!fit) return { threshold, extrapolated: false, expectedFpr: 1 / (n + 1), seen: threshold };
+  return {
+    threshold: Math.max(aboveMax(max), beyondMax(fit, max, n, alpha)),
+    extrapolated: true,
+    expectedFpr: alpha,
+    seen: threshold,
+  };
 }

@@ -13,7 +13,7 @@ import { createScorer } from '../../src/guard/scorer.js';
 import { sliceMatches } from '../../src/guard/slices.js';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { data, fitAdultArgs, fitSms, model } from './helpers.js';
+import { data, fitAdultArgs, fitSms, fitSst2Args, model } from './helpers.js';
 
 const dir = tempDir('antidote-guard-cli-');
 const out = join(dir, 'guard.json');
@@ -92,20 +92,7 @@ describe('guard fit', () => {
     const asked = /too few to measure .*Give about ([\d,]+) trusted rows/.exec(sms.stderr);
     expect(Number(asked?.[1].replace(/,/g, ''))).toBeGreaterThan(2 * 1400);
     // SST-2's 2,000 trusted rows of two balanced classes hold a 2% rate (0.53% per check) and say nothing of the kind.
-    const large = runCli([
-      'guard',
-      'fit',
-      '--model',
-      model('sst2_rare_backdoor'),
-      '--trusted',
-      data('sst2_trusted.csv'),
-      '--label',
-      'label',
-      '--fpr',
-      '0.02',
-      '-o',
-      join(dir, 'sst2.json'),
-    ]);
+    const large = runCli(fitSst2Args(join(dir, 'sst2.json'), ['--fpr', '0.02']));
     expect(large.code, large.stderr).toBe(0);
     expect(large.stderr).not.toMatch(/too few to (hold|measure)/);
     const t = (await readProfile(join(dir, 'sst2.json'))).thresholds.checks;

@@ -42,6 +42,21 @@ export const fitAdultArgs = (out: string, extra: string[] = []) => [
   ...extra,
 ];
 
+/** `antidote guard fit` of the SST-2 rare-word-backdoor model on its trusted rows, writing `out`. */
+export const fitSst2Args = (out: string, extra: string[] = []) => [
+  'guard',
+  'fit',
+  '--model',
+  model('sst2_rare_backdoor'),
+  '--trusted',
+  data('sst2_trusted.csv'),
+  '--label',
+  'label',
+  '-o',
+  out,
+  ...extra,
+];
+
 /** The feature columns of a fixture CSV as a batch (label excluded), optionally the first `max` rows. */
 export async function batchOf(
   file: string,

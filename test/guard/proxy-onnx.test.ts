@@ -13,7 +13,7 @@ import { readProfile } from '../../src/guard/profile.js';
 import { createScorer } from '../../src/guard/scorer.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { data, model } from './helpers.js';
+import { data, fitSst2Args, model } from './helpers.js';
 import { predict, startOnnxServer, startProxy } from './watch-fixtures.js';
 
 const dir = tempDir('guard-onnx-');
@@ -23,21 +23,8 @@ let proxy: Awaited<ReturnType<typeof startProxy>> | undefined;
 
 beforeAll(async () => {
   server = await startOnnxServer(model('sst2_rare_backdoor'), 2);
-  const fit = await runCliAsync([
-    'guard',
-    'fit',
-    '--model',
-    model('sst2_rare_backdoor'),
-    '--trusted',
-    data('sst2_trusted.csv'),
-    '--label',
-    'label',
-    // Per-word embeddings: a bag-of-embeddings model averages a trigger word away in later layers.
-    '--layer',
-    'embedded',
-    '-o',
-    profile,
-  ]);
+  // Per-word embeddings: a bag-of-embeddings model averages a trigger word away in later layers.
+  const fit = await runCliAsync(fitSst2Args(profile, ['--layer', 'embedded']));
   expect(fit.code, fit.stderr).toBe(0);
 }, 120_000);
 afterAll(async () => {

@@ -3,35 +3,20 @@
  * false-alarm rate asked for, where the largest score seen holds only 1 / (n + 1).
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/data/learn/random.js';
+import { normalUpperTail } from '../../src/data/stats/tests.js';
 import { calibratedThreshold, fitTail, gammaQuantile } from '../../src/guard/tail.js';
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Each law with its exact upper tail, so a threshold's false-alarm rate is known without sampling.
-const r = rng(7);
+const r = mulberry32(7);
 const laws = {
   exponential: { draw: () => -Math.log(1 - r()), tail: (t: number) => Math.exp(-Math.max(0, t)) },
   // Pareto with index 3: a heavy tail (shape 1/3).
   pareto: { draw: () => (1 - r()) ** (-1 / 3), tail: (t: number) => (t <= 1 ? 1 : t ** -3) },
-  // Half-normal |Z|, tail 2 * (1 - Phi(t)), by Abramowitz-Stegun 7.1.26 on erfc.
+  // Half-normal |Z|, tail 2 * (1 - Phi(t)).
   halfNormal: {
     draw: () => Math.abs(Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())),
-    tail: (t: number) => {
-      const x = t / Math.SQRT2;
-      const k = 1 / (1 + 0.3275911 * x);
-      const poly =
-        k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
-      return poly * Math.exp(-x * x);
-    },
+    tail: (t: number) => 2 * normalUpperTail(t),
   },
 };
 
