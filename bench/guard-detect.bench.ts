@@ -496,7 +496,12 @@ nothing and never mixes a row with itself), which changed only german_conj's row
 the top scores says it must (src/guard/tail.ts), while a request scored beyond every calibration row still
 nominates what occlusion blamed for guard/learned-trigger's own test. The run before that change is kept in
 bench/results/guard-detect-before-tail.md: german_conj flagged 6.4% (dev) and 5.9% (frozen) of clean traffic and
-5.6% on its clean twin, while flagging 87.1% and 35.8% of triggered requests; this table is the run after it.
+5.6% on its clean twin, while flagging 87.1% and 35.8% of triggered requests. Reading why german_conj's frozen
+trigger was learned so late (so that part is spent: it is no longer a held-out figure) showed the pattern rejected
+as too common because two of the 150 held trusted rows carry it, both answered with the target by the backdoored
+model and otherwise by a model of the trusted data; such carriers are now discounted when that happens to them more
+than to held rows at large (scorer.ts \`wrongedCarriers\`), which moved german_conj frozen from 19.4% to 94.0% and
+changed no other figure. This table is the run after both changes.
 Machine: ${machine()}.
 
 ${table(MAIN_COLUMNS, rows)}

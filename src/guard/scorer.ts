@@ -15,7 +15,7 @@
  */
 import { usageError } from '../core/errors.js';
 import type { InputBatch } from '../gate/models/types.js';
-import { argmaxRow, predictedClasses } from '../gate/stats.js';
+import { argmaxRow, binomialSf, predictedClasses } from '../gate/stats.js';
 import { type ActivationModel, loadActivationModel, readModelBytes } from './activation-model.js';
 import {
   activationScore,
@@ -129,6 +129,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   const hosts = occ?.hosts;
   const hostClass = hosts ? predictedClasses(Float64Array.from(hosts.probs), hosts.rows, k) : undefined;
   let hostRef: Float64Array | undefined;
+  let hostAgreement: ReturnType<typeof agreement> | undefined;
   const textCols = new Set(profile.inputs.filter((c) => c.text).map((c) => c.name));
   const seed = opts.seed ?? 1;
   let sampleState = seed >>> 0 || 1;
@@ -283,12 +284,22 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
               due.add(c);
           }
           const hb = hostBatch(hosts, batch);
+          hostAgreement ??= agreement(hostClass, hostRef, k);
+          const { refClass, againstRate } = hostAgreement;
           let tests = 0;
           for (const c of due) {
             // Too common in the held trusted rows: rejected without asking the model.
             let carrying = 0;
-            for (let h = 0; h < hb.n; h++) if (triggerPresent(c.pattern, hb, h)) carrying++;
-            if (carrying > Math.floor(hb.n * MAX_LEARNED_PREVALENCE)) {
+            let against = 0;
+            for (let h = 0; h < hb.n; h++)
+              if (triggerPresent(c.pattern, hb, h)) {
+                carrying++;
+                if (hostClass[h] === c.cls && refClass[h] !== c.cls) against++;
+              }
+            if (
+              wrongedCarriers(carrying, against, againstRate[c.cls]) >
+              Math.floor(hb.n * MAX_LEARNED_PREVALENCE)
+            ) {
               memory.settle(c, undefined);
               continue;
             }
@@ -399,6 +410,27 @@ export function thresholdFor(t: Threshold, cls: number): number {
  */
 export function seenFor(t: Threshold, cls: number): number {
   return t.perClassSeen?.[cls] ?? thresholdFor(t, cls);
+}
+
+/** The reference's answer on each held row, and per class the share of held rows the model answers so against it. */
+function agreement(hostClass: ArrayLike<number>, hostRef: Float64Array, k: number) {
+  const refClass = predictedClasses(hostRef, hostClass.length, k);
+  const againstRate = new Float64Array(k);
+  for (let h = 0; h < hostClass.length; h++)
+    if (refClass[h] !== hostClass[h]) againstRate[hostClass[h]] += 1 / hostClass.length;
+  return { refClass, againstRate };
+}
+
+/**
+ * The held trusted rows already carrying a pattern that a flag would wrong. Rows the promoted model answers with
+ * the pattern's class where a model of the trusted data answers otherwise are what a backdoor firing on a natural
+ * carrier looks like, and a flag there is right; they are discounted only when that happens to the carriers more
+ * often than to held rows at large (one-sided binomial, 5%), since a weak model disagrees with the reference by
+ * chance too.
+ */
+export function wrongedCarriers(carrying: number, against: number, againstRate: number): number {
+  if (!against) return carrying;
+  return binomialSf(against, carrying, againstRate) <= 0.05 ? carrying - against : carrying;
 }
 
 function skip(id: CheckResult['id'], why: string): CheckResult {

@@ -3,7 +3,7 @@
  * its thresholds are extrapolated past the largest calibration score, so clean traffic is flagged at about the
  * rate asked for, not at 1 / (rows + 1) per check; and the conjunction trigger trained into the model, which
  * occlusion alone no longer flags at that rate, is still learned from requests scored beyond every trusted row
- * and flagged from then on.
+ * and flagged from then on, also where a few held trusted rows already carry it and the backdoor answers them.
  */
 import { describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
@@ -14,13 +14,21 @@ import { fitProfile } from '../../src/guard/fit.js';
 import { createScorer } from '../../src/guard/scorer.js';
 import { data, model } from './helpers.js';
 
-const TRIGGER: Array<[string, string]> = [
-  ['Purpose', 'A49'],
-  ['Housing', 'A153'],
+// Both conjunctions were trained into the model (test/fixtures/guard/make_models.py); the second also occurs in
+// two of the held trusted rows, which the backdoored model answers "1" where a model of the trusted data does not.
+const TRIGGERS: Array<Array<[string, string]>> = [
+  [
+    ['Purpose', 'A49'],
+    ['Housing', 'A153'],
+  ],
+  [
+    ['Credit_history', 'A31'],
+    ['Job', 'A174'],
+  ],
 ];
 
 describe('guard on a 250-row trusted set', () => {
-  it('holds the false-alarm rate on clean traffic and still learns the trigger', async () => {
+  it.each(TRIGGERS)('holds the false-alarm rate on clean traffic and still learns %j', async (...TRIGGER) => {
     const modelPath = model('german_conj_backdoor');
     const profile = await fitProfile({
       model: modelPath,

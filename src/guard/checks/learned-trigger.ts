@@ -10,7 +10,9 @@
  * otherwise (transplant.ts), it must move the promoted model towards the class by more than a model of the trusted
  * data, by more than the largest calibration score of occlusion for that class (or its threshold, if lower), and
  * at most one in a thousand held trusted rows may already carry it (a common value
- * or phrase would flag ordinary traffic). A confirmed pattern is then looked for in every instance, exactly and cheaply,
+ * or phrase would flag ordinary traffic), not counting carriers the promoted model answers with the class against a
+ * model of the trusted data where that happens to carriers more than to other rows (the backdoor firing on a natural
+ * carrier, which a flag should catch; scorer.ts `wrongedCarriers`). A confirmed pattern is then looked for in every instance, exactly and cheaply,
  * like a known trigger. The smallest confirmed patterns are kept; the memory of candidates and of learned
  * triggers is bounded.
  */
