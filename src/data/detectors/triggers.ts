@@ -438,6 +438,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // space again), and the label rate its rows are expected to carry with the pattern alone (every
   // occurrence of it: a trigger written five times must not vouch for itself four times) read the trusted way.
   const occ = new Occurrences(inc.n);
+  // Per-occurrence loops read typed arrays, not the candidates (tens of thousands of objects in a wide table).
+  const firstRowOf = new Int32Array(C).fill(-1);
   for (let i = 0; i < inc.n; i++) {
     occ.startRow(i);
     if (!unique[i]) continue;
@@ -445,8 +447,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const ci = candIndex.get(key, 0) - 1;
       if (ci < 0) return;
       occ.push(ci, len, pos);
-      const c = cands[ci];
-      if (c.firstRow < 0) {
+      if (firstRowOf[ci] < 0) {
+        firstRowOf[ci] = i;
+        const c = cands[ci];
         c.firstRow = i;
         c.len = len;
         c.pos = pos;
@@ -562,16 +565,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // (sumC) and with the masked patterns read the trusted way (sumR). A pattern that is not itself a suspect
   // is removed too (its own occurrence), which calibrates the empirical null below.
   if (!trustedExpects) sumP.fill(0);
-  const sumC = new Float64Array(C * K);
-  const sumR = new Float64Array(C * K);
-  const nTested = new Int32Array(C * K);
-  const nContra = new Int32Array(C * K);
+  // Per candidate and label; in a table only the candidate's chosen label is read, so one slot per candidate.
+  const slots = trustedExpects ? C : C * K;
+  const slotOf = (ci: number, y: number) => (trustedExpects ? ci : ci * K + y);
+  const sumC = new Float64Array(slots);
+  const sumR = new Float64Array(slots);
+  const nTested = new Int32Array(slots);
+  const nContra = new Int32Array(slots);
   const mom = new Float64Array(K * 2);
   const baseN = new Float64Array(K);
   // Mean P(c) under the batch model over rows labelled otherwise: what a plant's content reads as (power).
   const otherP = new Float64Array(K);
   const otherN = new Float64Array(K);
   stamp.fill(-1);
+  const labelOf = Int32Array.from(cands, (c) => c.label);
   for (let i = 0; i < inc.n; i++) {
     if (!unique[i]) continue;
     countRow(i, occ.start[i + 1]);
@@ -604,8 +611,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       if (stamp[ci] === i) continue;
       stamp[ci] = i;
       // In a table the label was chosen before this pass and only its row counts are read below.
-      if (trustedExpects && cands[ci].label !== y) continue;
-      const o = ci * K + y;
+      if (trustedExpects && labelOf[ci] !== y) continue;
+      const o = slotOf(ci, y);
       nTested[o]++;
       if (suspect[ci]) {
         if (!rowRead) {
@@ -647,7 +654,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // (A batch of one class has no label rate for the parts to explain: its test reads no model.)
   if (reference && only < 0) for (const c of cands) partsTest(c);
   cands.forEach((c, ci) => {
-    const o = ci * K + c.label;
+    const o = slotOf(ci, c.label);
     c.tested = nTested[o];
     c.contradicted = nContra[o];
     c.sumC = sumC[o];
