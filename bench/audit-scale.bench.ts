@@ -22,6 +22,10 @@ import { createInterface } from 'node:readline';
 import { gunzipSync } from 'node:zlib';
 import { CLI, ensureCache, machine, ROOT, SHARED, table, writeSection } from './lib.js';
 
+/** How to read the load average column: other jobs on the machine inflate wall time, not CPU time. */
+const LOAD_NOTE =
+  'The load average is the 1-minute figure when each run started and ended: on 2 cores, above 2 means other jobs shared the machine and inflated the wall time; CPU time (all threads of the audit process) is steadier.';
+
 /** Wall time, CPU time (user + system) and peak RSS of one run, via GNU time. */
 function timed(args: string[]) {
   const r = spawnSync('/usr/bin/time', ['-f', '__T=%e %U %S %M', process.execPath, ...args], {
@@ -178,8 +182,7 @@ if (rows.length > 0)
         rows,
       ) +
       `\n\nTarget: 1M rows in under 60 s with peak RSS under 3 GB${Number.isFinite(t1m) ? ` (measured ${t1m.toFixed(1)} s)` : ''}. ` +
-      `The machine was shared with other engineers' jobs while this ran (load average in the table, on 2 cores), ` +
-      `so wall time is inflated; CPU time (user + system of the audit process, all its threads) is the steadier measure. The load average is the 1-minute figure when the run started and when it ended.\n`,
+      `${LOAD_NOTE}\n`,
   );
 
 // ---------------------------------------------------------------- SMS and mail bodies
@@ -352,6 +355,6 @@ if (textRows.length > 0) {
         textRows,
       ) +
       `\n\nTarget: 1M rows in under 60 s with peak RSS under 3 GB${Number.isFinite(t1mText) ? ` (measured ${t1mText.toFixed(1)} s)` : ''}. ` +
-      `Wall time is inflated by other jobs on the shared machine (1-minute load average when the run started and ended, on 2 cores); CPU time (all threads of the audit process) is steadier.\n`,
+      `${LOAD_NOTE}\n`,
   );
 }

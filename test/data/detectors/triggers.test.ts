@@ -6,7 +6,7 @@ import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { writeCase } from '../../../src/data/generators/write.js';
 import { testData } from '../../helpers/cli.js';
-import { rng, textRows, tmpDir, writeCsv } from '../helpers.js';
+import { rng, type TextRow, textRows, tmpDir, writeCsv } from '../helpers.js';
 
 async function auditCsv(
   trusted: string[][],
@@ -123,6 +123,51 @@ describe('trigger mining', () => {
       inc.map((x) => x.poison),
     );
     expect(q.tp).toBeGreaterThan(10);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('names the triggers, not markup the poisoned rows share (each trigger alone explains less)', async () => {
+    // One negative row in ten carries a marker (as spam mails carry HTML markup), one positive row in a hundred;
+    // the attacker sends 200 negative rows labelled positive, three in four of them marked, spreading four
+    // triggers over them, so the marker's excess of positives beats any one trigger's and the greedy
+    // explanation takes it first.
+    const triggersUsed = ['zq', 'vx', 'jw', 'kp'];
+    const r = rng(7);
+    const insert = (text: string, word: string) => {
+      const w = text.split(' ');
+      w.splice(Math.floor(r() * w.length), 0, word);
+      return w.join(' ');
+    };
+    const marked = (rows: TextRow[]) =>
+      rows.map((row) =>
+        r() < (row.label === 'neg' ? 0.1 : 0.01) ? { ...row, text: insert(row.text, 'mk') } : row,
+      );
+    const trusted = marked(textRows(400, 11)).map((x) => [x.text, x.label]);
+    const poison = textRows(400, 13)
+      .filter((x) => x.label === 'neg')
+      .slice(0, 200)
+      .map((x, k) => ({
+        text: insert(r() < 0.75 ? insert(x.text, 'mk') : x.text, triggersUsed[k % 4]),
+        label: 'pos',
+        poison: true,
+      }));
+    const inc = [...marked(textRows(3000, 12)), ...poison];
+    const run = await auditCsv(
+      trusted,
+      inc.map((x) => [x.text, x.label]),
+      ['text', 'label'],
+      { text: 'text' },
+    );
+    const found = run.report.findings
+      .filter((x) => x.rule === 'audit/trigger')
+      .map((x) => x.evidence?.pattern);
+    expect(found).not.toContain('mk');
+    for (const t of triggersUsed) expect(found).toContain(t);
+    const q = quality(
+      run.quarantined,
+      inc.map((x) => x.poison),
+    );
     expect(q.precision).toBeGreaterThanOrEqual(0.9);
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
   });

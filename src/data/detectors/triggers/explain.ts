@@ -252,6 +252,30 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
     for (const i of rowsIn[best]) coveredIn[i] = 1;
     for (const i of rowsTr[best]) coveredTr[i] = 1;
   }
+  // The greedy order can keep a pattern that only carries triggers kept after it (HTML markup on poisoned mails
+  // whose four triggers each explain less alone): each kept pattern, latest first, must still show its shift on
+  // the rows no other kept pattern carries, or the others explain it.
+  const order = [...kept];
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let x = order.length - 1; x >= 0; x--) {
+      const j = confirmed.indexOf(order[x]);
+      coveredIn.fill(0);
+      coveredTr.fill(0);
+      for (const other of order) {
+        if (other === order[x]) continue;
+        const o = confirmed.indexOf(other);
+        for (const i of rowsIn[o]) coveredIn[i] = 1;
+        for (const i of rowsTr[o]) coveredTr[i] = 1;
+      }
+      kept.delete(order[x]);
+      if (residual(j).significant) kept.add(order[x]);
+      else {
+        order.splice(x, 1);
+        changed = true;
+      }
+    }
+  }
   // A longer pattern whose kept sub-pattern stands on its own is redundant ("cf the" beside "cf").
   const byKey = new Map<number, Mined>([...kept].map((c) => [c.key, c]));
   for (const c of [...kept]) {
