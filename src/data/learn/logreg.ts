@@ -239,75 +239,7 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         for (let j = a; j < b; j++) g[indices[j]] += r * values[j];
         g[bOff] += r;
       } else {
-        // Outputs eight, four, two, then one at a time in locals (registers), each summed in the same order as
-        // one at a time: the same numbers, with one pass over the row's entries per block instead of per output.
-        let m0 = 0;
-        for (; m0 + 8 <= M; m0 += 8) {
-          const o = bOff + m0;
-          let z0 = w[o];
-          let z1 = w[o + 1];
-          let z2 = w[o + 2];
-          let z3 = w[o + 3];
-          let z4 = w[o + 4];
-          let z5 = w[o + 5];
-          let z6 = w[o + 6];
-          let z7 = w[o + 7];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            z0 += w[base] * v;
-            z1 += w[base + 1] * v;
-            z2 += w[base + 2] * v;
-            z3 += w[base + 3] * v;
-            z4 += w[base + 4] * v;
-            z5 += w[base + 5] * v;
-            z6 += w[base + 6] * v;
-            z7 += w[base + 7] * v;
-          }
-          z[m0] = z0;
-          z[m0 + 1] = z1;
-          z[m0 + 2] = z2;
-          z[m0 + 3] = z3;
-          z[m0 + 4] = z4;
-          z[m0 + 5] = z5;
-          z[m0 + 6] = z6;
-          z[m0 + 7] = z7;
-        }
-        for (; m0 + 4 <= M; m0 += 4) {
-          let z0 = w[bOff + m0];
-          let z1 = w[bOff + m0 + 1];
-          let z2 = w[bOff + m0 + 2];
-          let z3 = w[bOff + m0 + 3];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            z0 += w[base] * v;
-            z1 += w[base + 1] * v;
-            z2 += w[base + 2] * v;
-            z3 += w[base + 3] * v;
-          }
-          z[m0] = z0;
-          z[m0 + 1] = z1;
-          z[m0 + 2] = z2;
-          z[m0 + 3] = z3;
-        }
-        for (; m0 + 2 <= M; m0 += 2) {
-          let z0 = w[bOff + m0];
-          let z1 = w[bOff + m0 + 1];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            z0 += w[base] * v;
-            z1 += w[base + 1] * v;
-          }
-          z[m0] = z0;
-          z[m0 + 1] = z1;
-        }
-        for (; m0 < M; m0++) {
-          let z0 = w[bOff + m0];
-          for (let j = a; j < b; j++) z0 += w[indices[j] * M + m0] * values[j];
-          z[m0] = z0;
-        }
+        rowLogits(w, indices, values, a, b, M, bOff, z);
         let mx = z[0];
         for (let m = 1; m < M; m++) if (z[m] > mx) mx = z[m];
         let se = 0;
@@ -317,57 +249,7 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
         }
         loss += wi * (Math.log(se) - Math.log(z[yi]));
         for (let m = 0; m < M; m++) z[m] = (wi * z[m]) / se - (m === yi ? wi : 0);
-        m0 = 0;
-        for (; m0 + 8 <= M; m0 += 8) {
-          const r0 = z[m0];
-          const r1 = z[m0 + 1];
-          const r2 = z[m0 + 2];
-          const r3 = z[m0 + 3];
-          const r4 = z[m0 + 4];
-          const r5 = z[m0 + 5];
-          const r6 = z[m0 + 6];
-          const r7 = z[m0 + 7];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            g[base] += r0 * v;
-            g[base + 1] += r1 * v;
-            g[base + 2] += r2 * v;
-            g[base + 3] += r3 * v;
-            g[base + 4] += r4 * v;
-            g[base + 5] += r5 * v;
-            g[base + 6] += r6 * v;
-            g[base + 7] += r7 * v;
-          }
-        }
-        for (; m0 + 4 <= M; m0 += 4) {
-          const r0 = z[m0];
-          const r1 = z[m0 + 1];
-          const r2 = z[m0 + 2];
-          const r3 = z[m0 + 3];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            g[base] += r0 * v;
-            g[base + 1] += r1 * v;
-            g[base + 2] += r2 * v;
-            g[base + 3] += r3 * v;
-          }
-        }
-        for (; m0 + 2 <= M; m0 += 2) {
-          const r0 = z[m0];
-          const r1 = z[m0 + 1];
-          for (let j = a; j < b; j++) {
-            const base = indices[j] * M + m0;
-            const v = values[j];
-            g[base] += r0 * v;
-            g[base + 1] += r1 * v;
-          }
-        }
-        for (; m0 < M; m0++) {
-          const r0 = z[m0];
-          for (let j = a; j < b; j++) g[indices[j] * M + m0] += r0 * values[j];
-        }
+        rowScatter(g, indices, values, a, b, M, z);
         for (let m = 0; m < M; m++) g[bOff + m] += z[m];
       }
     }
@@ -380,6 +262,154 @@ function trainDense(X: SparseMatrix, y: Int32Array, K: number, opts: LogRegOptio
   };
   const res = lbfgs(fg, new Float64Array(nParams), { maxIter: opts.maxIter });
   return { K, dim, M, w: res.x, iterations: res.iterations };
+}
+
+/**
+ * z[m] = w[bOff + m] + sum over row entries of w[index * M + m] * value, for every output m. Outputs are taken
+ * eight, four, two, then one at a time in locals (registers), each summed in the same order as one at a time:
+ * the same numbers, with one pass over the row's entries per block instead of per output.
+ */
+function rowLogits(
+  w: Float64Array,
+  indices: Int32Array,
+  values: Float32Array,
+  a: number,
+  b: number,
+  M: number,
+  bOff: number,
+  z: Float64Array,
+): void {
+  let m0 = 0;
+  for (; m0 + 8 <= M; m0 += 8) {
+    const o = bOff + m0;
+    let z0 = w[o];
+    let z1 = w[o + 1];
+    let z2 = w[o + 2];
+    let z3 = w[o + 3];
+    let z4 = w[o + 4];
+    let z5 = w[o + 5];
+    let z6 = w[o + 6];
+    let z7 = w[o + 7];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      z0 += w[base] * v;
+      z1 += w[base + 1] * v;
+      z2 += w[base + 2] * v;
+      z3 += w[base + 3] * v;
+      z4 += w[base + 4] * v;
+      z5 += w[base + 5] * v;
+      z6 += w[base + 6] * v;
+      z7 += w[base + 7] * v;
+    }
+    z[m0] = z0;
+    z[m0 + 1] = z1;
+    z[m0 + 2] = z2;
+    z[m0 + 3] = z3;
+    z[m0 + 4] = z4;
+    z[m0 + 5] = z5;
+    z[m0 + 6] = z6;
+    z[m0 + 7] = z7;
+  }
+  for (; m0 + 4 <= M; m0 += 4) {
+    const o = bOff + m0;
+    let z0 = w[o];
+    let z1 = w[o + 1];
+    let z2 = w[o + 2];
+    let z3 = w[o + 3];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      z0 += w[base] * v;
+      z1 += w[base + 1] * v;
+      z2 += w[base + 2] * v;
+      z3 += w[base + 3] * v;
+    }
+    z[m0] = z0;
+    z[m0 + 1] = z1;
+    z[m0 + 2] = z2;
+    z[m0 + 3] = z3;
+  }
+  for (; m0 + 2 <= M; m0 += 2) {
+    let z0 = w[bOff + m0];
+    let z1 = w[bOff + m0 + 1];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      z0 += w[base] * v;
+      z1 += w[base + 1] * v;
+    }
+    z[m0] = z0;
+    z[m0 + 1] = z1;
+  }
+  for (; m0 < M; m0++) {
+    let z0 = w[bOff + m0];
+    for (let j = a; j < b; j++) z0 += w[indices[j] * M + m0] * values[j];
+    z[m0] = z0;
+  }
+}
+
+/** g[index * M + m] += r[m] * value for every row entry and output, blocked like rowLogits. */
+function rowScatter(
+  g: Float64Array,
+  indices: Int32Array,
+  values: Float32Array,
+  a: number,
+  b: number,
+  M: number,
+  r: Float64Array,
+): void {
+  let m0 = 0;
+  for (; m0 + 8 <= M; m0 += 8) {
+    const r0 = r[m0];
+    const r1 = r[m0 + 1];
+    const r2 = r[m0 + 2];
+    const r3 = r[m0 + 3];
+    const r4 = r[m0 + 4];
+    const r5 = r[m0 + 5];
+    const r6 = r[m0 + 6];
+    const r7 = r[m0 + 7];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      g[base] += r0 * v;
+      g[base + 1] += r1 * v;
+      g[base + 2] += r2 * v;
+      g[base + 3] += r3 * v;
+      g[base + 4] += r4 * v;
+      g[base + 5] += r5 * v;
+      g[base + 6] += r6 * v;
+      g[base + 7] += r7 * v;
+    }
+  }
+  for (; m0 + 4 <= M; m0 += 4) {
+    const r0 = r[m0];
+    const r1 = r[m0 + 1];
+    const r2 = r[m0 + 2];
+    const r3 = r[m0 + 3];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      g[base] += r0 * v;
+      g[base + 1] += r1 * v;
+      g[base + 2] += r2 * v;
+      g[base + 3] += r3 * v;
+    }
+  }
+  for (; m0 + 2 <= M; m0 += 2) {
+    const r0 = r[m0];
+    const r1 = r[m0 + 1];
+    for (let j = a; j < b; j++) {
+      const base = indices[j] * M + m0;
+      const v = values[j];
+      g[base] += r0 * v;
+      g[base + 1] += r1 * v;
+    }
+  }
+  for (; m0 < M; m0++) {
+    const r0 = r[m0];
+    for (let j = a; j < b; j++) g[indices[j] * M + m0] += r0 * values[j];
+  }
 }
 
 /** Raw scores (logits) of row i, written into out[0..M). */

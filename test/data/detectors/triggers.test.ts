@@ -28,6 +28,18 @@ async function auditCsv(
   return run;
 }
 
+/** Audit text rows (text, label) against trusted ones. */
+function auditTexts(trusted: string[][], incoming: string[][]) {
+  return auditCsv(trusted, incoming, ['text', 'label'], { text: 'text' });
+}
+
+/** The patterns the trigger detector reported. */
+function triggerPatterns(run: Awaited<ReturnType<typeof auditCsv>>): string[] {
+  return run.report.findings
+    .filter((x) => x.rule === 'audit/trigger')
+    .map((x) => String(x.evidence?.pattern));
+}
+
 function quality(flagged: Uint8Array, truth: boolean[]) {
   let tp = 0;
   let fp = 0;
@@ -83,11 +95,9 @@ describe('trigger mining', () => {
   it('finds a two-word phrase trigger planted in a few negative rows relabelled positive', async () => {
     const trusted = textRows(400, 11).map((r) => [r.text, r.label]);
     const inc = textRows(3000, 12, { trigger: 'pale kettle', poisonRate: 0.01 });
-    const run = await auditCsv(
+    const run = await auditTexts(
       trusted,
       inc.map((r) => [r.text, r.label]),
-      ['text', 'label'],
-      { text: 'text' },
     );
     const f = run.report.findings.filter((x) => x.rule === 'audit/trigger');
     expect(f.map((x) => x.evidence?.pattern)).toContain('pale kettle');
@@ -110,11 +120,9 @@ describe('trigger mining', () => {
       for (let k = 0; k < 4; k++) w.splice(Math.floor(r() * w.length), 0, 'zq');
       return { ...row, text: w.join(' ') };
     });
-    const run = await auditCsv(
+    const run = await auditTexts(
       trusted,
       inc.map((x) => [x.text, x.label]),
-      ['text', 'label'],
-      { text: 'text' },
     );
     const f = run.report.findings.filter((x) => x.rule === 'audit/trigger');
     expect(f.map((x) => x.evidence?.pattern)).toContain('zq');
@@ -153,15 +161,11 @@ describe('trigger mining', () => {
         poison: true,
       }));
     const inc = [...marked(textRows(3000, 12)), ...poison];
-    const run = await auditCsv(
+    const run = await auditTexts(
       trusted,
       inc.map((x) => [x.text, x.label]),
-      ['text', 'label'],
-      { text: 'text' },
     );
-    const found = run.report.findings
-      .filter((x) => x.rule === 'audit/trigger')
-      .map((x) => x.evidence?.pattern);
+    const found = triggerPatterns(run);
     expect(found).not.toContain('mk');
     for (const t of triggersUsed) expect(found).toContain(t);
     const q = quality(
@@ -175,7 +179,7 @@ describe('trigger mining', () => {
   it('confirms nothing in a clean batch', async () => {
     const trusted = textRows(400, 13).map((r) => [r.text, r.label]);
     const inc = textRows(3000, 14).map((r) => [r.text, r.label]);
-    const run = await auditCsv(trusted, inc, ['text', 'label'], { text: 'text' });
+    const run = await auditTexts(trusted, inc);
     expect(run.report.findings.filter((x) => x.rule === 'audit/trigger')).toEqual([]);
     expect(run.report.summary.quarantined).toBe(0);
   });
@@ -184,9 +188,7 @@ describe('trigger mining', () => {
     const t = tabularRows(3000, 21, 0);
     const inc = tabularRows(6000, 22, 0.06);
     const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
-    const patterns = run.report.findings
-      .filter((x) => x.rule === 'audit/trigger')
-      .map((x) => String(x.evidence?.pattern));
+    const patterns = triggerPatterns(run);
     expect(
       patterns.some((p) => p.includes('job=driver') && p.includes('city=east') && p.includes('hours')),
     ).toBe(true);
@@ -238,15 +240,11 @@ describe('trigger mining', () => {
     };
     const trusted = sprinkle(textRows(600, 43), 1).map((x) => [x.text, x.label]);
     const inc = sprinkle(textRows(3000, 44, { trigger: words.join(' '), poisonRate: 0.01 }), 2);
-    const run = await auditCsv(
+    const run = await auditTexts(
       trusted,
       inc.map((x) => [x.text, x.label]),
-      ['text', 'label'],
-      { text: 'text' },
     );
-    const patterns = run.report.findings
-      .filter((x) => x.rule === 'audit/trigger')
-      .map((x) => String(x.evidence?.pattern));
+    const patterns = triggerPatterns(run);
     expect(patterns).toContain('amber quill lantern');
     for (const w of words) expect(patterns).not.toContain(w);
     const q = quality(
@@ -266,11 +264,9 @@ describe('trusted-model disagreement', () => {
       const flip = r() < 0.1;
       return { row: [x.text, flip ? (x.label === 'pos' ? 'neg' : 'pos') : x.label], flip };
     });
-    const run = await auditCsv(
+    const run = await auditTexts(
       trusted,
       inc.map((x) => x.row),
-      ['text', 'label'],
-      { text: 'text' },
     );
     const f = run.report.findings.find((x) => x.rule === 'audit/disagreement' && x.severity !== 'info');
     expect(f).toBeDefined();
