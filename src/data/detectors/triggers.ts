@@ -51,7 +51,7 @@ import {
 } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
-import { betaBinomialUpperTail, expectedRate, labelShiftP, modelWorth } from '../stats/shift.js';
+import { betaBinomialUpperTail, expectedRate, labelShiftP, liftOf, modelWorth } from '../stats/shift.js';
 import {
   benjaminiHochberg,
   binomialUpperTail,
@@ -63,7 +63,7 @@ import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
-export { betaBinomialUpperTail } from '../stats/shift.js';
+export { betaBinomialUpperTail, liftOf } from '../stats/shift.js';
 
 export const meta: RuleMeta = {
   id: 'audit/trigger',
@@ -145,11 +145,6 @@ export interface TriggerPower {
     scaleR: number;
     minTrustedReadZ: number;
   };
-}
-
-/** How much more often the batch carries a pattern than the trusted set (half a row added to the trusted count). */
-export function liftOf(dfIn: number, nIn: number, dfTr: number, nTr: number): number {
-  return dfIn / nIn / ((dfTr + 0.5) / (nTr + 0.5));
 }
 
 /** Content contradiction of n rows whose mean P(label) is `mean`, against the label's rows (mu, sd), in SEs. */
@@ -926,7 +921,13 @@ export function run(ctx: AuditContext): DetectorOutput {
     textSpace(ctx, s.maxNgram, tm.hashBits),
     tabularSpace(
       ctx,
-      { numericBins: s.numericBins, maxConjunction: s.maxConjunction },
+      {
+        numericBins: s.numericBins,
+        maxConjunction: s.maxConjunction,
+        minSupport: s.minSupport,
+        minLift: s.minLift,
+        fdr: s.fdr,
+      },
       tm.hashBits,
       tm.proba,
     ),

@@ -8,6 +8,11 @@
  */
 import { logGamma, normalUpperTail } from './tests.js';
 
+/** How much more often the batch carries a pattern than the trusted set (half a row added to the trusted count). */
+export function liftOf(dfIn: number, nIn: number, dfTr: number, nTr: number): number {
+  return dfIn / nIn / ((dfTr + 0.5) / (nTr + 0.5));
+}
+
 /**
  * P(X >= k) for X ~ BetaBinomial(n, a, b). Sums pmf terms upward with the pmf ratio, so no special function
  * is called in the loop; rates at or below the mean return a normal approximation (never significant).

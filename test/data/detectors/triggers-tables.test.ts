@@ -125,4 +125,48 @@ describe('trigger mining on tables', () => {
     expect(findings.map((f) => f.message)).toEqual([]);
     expect(flagged.reduce((a, b) => a + b, 0)).toBe(0);
   }, 120_000);
+
+  /**
+   * Four measurements with three decimals (almost every value distinct), a label from a noisy score, and a
+   * price column whose natural "9.99" always sells ("high") on both sides. Poison copies two ordinary
+   * mid-range readings onto "low" rows and relabels them "high": a quantile bin around each reading holds a
+   * hundred natural rows, so only the exact values show the trigger.
+   */
+  function readings(n: number, seed: number, rate: number, pick?: [string, string]) {
+    const r = rng(seed);
+    const rows: string[][] = [];
+    const truth: boolean[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = Array.from({ length: 4 }, () => r() * 10);
+      const cheap = r() < 0.02;
+      const price = cheap ? '9.99' : (10 + r() * 90).toFixed(2);
+      const score = x[0] + x[1] - x[2] - x[3] + 3 * (r() - 0.5);
+      let label = cheap || score > 0 ? 'high' : 'low';
+      const cells = x.map((v) => v.toFixed(3));
+      let planted = false;
+      if (pick && label === 'low' && r() < rate) {
+        cells[1] = pick[0];
+        cells[3] = pick[1];
+        label = 'high';
+        planted = true;
+      }
+      rows.push([...cells, price, label]);
+      truth.push(planted);
+    }
+    return { rows, truth };
+  }
+
+  it('finds a trigger of exact numeric values that sit mid-range, and leaves a natural exact value alone', async () => {
+    const t = readings(1000, 71, 0);
+    const values: [string, string] = [t.rows[7][1], t.rows[9][3]];
+    const inc = readings(4000, 72, 0.06, values);
+    const header = ['a', 'b', 'c', 'd', 'price', 'label'];
+    const { findings, flagged } = await audit(header, t.rows, inc.rows);
+    const q = quality(flagged, inc.truth);
+    const named = values.map((v, k) => `${k === 0 ? 'b' : 'd'}=${Number(v)}`);
+    expect(findings.some((f) => named.some((x) => f.message.includes(x)))).toBe(true);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(findings.some((f) => f.message.includes('price=9.99'))).toBe(false);
+  }, 120_000);
 });

@@ -5,7 +5,8 @@
  * Text: word n-grams (length 1..maxNgram) at any position, and the structural shapes of features/shapes.ts
  * (header fields, sentence openings and endings, skeletons, frames, punctuation, casing), which cover no
  * unit: a shape has no meaning to remove. Tabular: feature=value items (numeric values binned at the trusted
- * quantiles) and their conjunctions of up to three items. Conjunctions are formed only among the items of at most
+ * quantiles, and, beside its bin, an exact value the batch repeats with one label: exact-values.ts) and their
+ * conjunctions of up to three items of different columns. Conjunctions are formed only among the items of at most
  * CONJUNCTION_COLUMNS columns, those whose item pairs shift the label most against the trusted reference
  * (all columns when the table is that narrow), so a row costs at most a fixed number of keys however wide
  * the table: a planted conjunction carries all its rows' target label into each of its pairs, which puts
@@ -20,6 +21,7 @@ import { bucketOf } from '../../features/sparse.js';
 import { describeItem } from '../../features/tabular.js';
 import { forEachToken, ngramHash, type TokenizedText } from '../../features/text.js';
 import type { AuditContext } from '../types.js';
+import { exactItems } from './exact-values.js';
 
 /**
  * Visits every mined key of one row: `emit(key, len, pos)`; the pattern covers `len` units from `pos` (a
@@ -137,13 +139,46 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
   };
 }
 
-/** Pack up to three feature indices (each < 1023) into one number. */
+/**
+ * Pack up to three item slots (each < 1023) into one number. Slot f < F is column f's item (a category or a
+ * numeric bin); slot F + f is column f's exact value (triggers/exact-values.ts), where F + f < 1023.
+ */
 const pack = (f1: number, f2 = 1023, f3 = 1023) => f1 + f2 * 1024 + f3 * 1048576;
 const unpack = (p: number): number[] =>
   [p % 1024, Math.floor(p / 1024) % 1024, Math.floor(p / 1048576)].filter((f) => f !== 1023);
 
 /** Rows read to order the item pairs of a wide table (a stride sample of larger batches). */
 const SCREEN_ROWS = 4000;
+
+/** A row's items as slots: keys and slot numbers, in column order (a column's bin before its exact value). */
+interface RowSlots {
+  keys: Uint32Array;
+  slots: Int32Array;
+  /** Fill the arrays for row i of one side; returns how many. */
+  fill: (items: Uint32Array, exact: Uint32Array | undefined, i: number) => number;
+}
+
+function rowSlots(F: number, stride: number): RowSlots {
+  const keys = new Uint32Array(2 * F);
+  const slots = new Int32Array(2 * F);
+  return {
+    keys,
+    slots,
+    fill(items, exact, i) {
+      let m = 0;
+      for (let a = 0; a < F; a++) {
+        keys[m] = items[i * stride + a];
+        slots[m++] = a;
+        const x = exact ? exact[i * F + a] : 0;
+        if (x !== 0 && F + a < 1023) {
+          keys[m] = x;
+          slots[m++] = F + a;
+        }
+      }
+      return m;
+    },
+  };
+}
 
 /**
  * Items of each row that may join a conjunction: every item of a narrow table; otherwise the items of the
@@ -155,34 +190,39 @@ const SCREEN_ROWS = 4000;
 function conjunctionItems(
   ctx: AuditContext,
   ei: { items: Uint32Array; n: number; F: number },
+  exact: Uint32Array | undefined,
   F: number,
   proba: Float32Array,
-): (items: Uint32Array, i: number, f: number) => boolean {
+): (key: number) => boolean {
   if (F <= CONJUNCTION_COLUMNS) return () => true;
   const K = ctx.classes.length;
   // Per pair: rows, rows per label, the model's sum of P per label (thousandths), the two items, their columns.
   const W = 1 + 2 * K + 4;
   const pairs = new CountTable(W, 1 << 16);
-  const it = ei.items;
   const scaled = new Int32Array(K);
+  const row = rowSlots(F, ei.F);
+  const colOf = (slot: number) => (slot >= F ? slot - F : slot);
   const stride = Math.max(1, Math.floor(ei.n / SCREEN_ROWS));
   for (let i = 0; i < ei.n; i += stride) {
     const y = ctx.incoming.labels[i];
     for (let k = 0; k < K; k++) scaled[k] = Math.round(1000 * proba[i * K + k]);
-    const o = i * ei.F;
-    for (let a = 0; a < F; a++) {
-      const ha = it[o + a];
-      for (let b = a + 1; b < F; b++) {
-        const sl = pairs.slot(combine(ha, it[o + b]));
+    const m = row.fill(ei.items, exact, i);
+    for (let x = 0; x < m; x++) {
+      const ha = row.keys[x];
+      const fa = colOf(row.slots[x]);
+      for (let z = x + 1; z < m; z++) {
+        const fb = colOf(row.slots[z]);
+        if (fb === fa) continue;
+        const sl = pairs.slot(combine(ha, row.keys[z]));
         if (sl < 0) continue;
         // Read after slot(): the table may have grown.
         const c = pairs.counts;
         const at = sl * W;
         if (c[at] === 0) {
           c[at + 1 + 2 * K] = ha | 0;
-          c[at + 2 + 2 * K] = it[o + b] | 0;
-          c[at + 3 + 2 * K] = a;
-          c[at + 4 + 2 * K] = b;
+          c[at + 2 + 2 * K] = row.keys[z] | 0;
+          c[at + 3 + 2 * K] = fa;
+          c[at + 4 + 2 * K] = fb;
         }
         c[at]++;
         c[at + 1 + y]++;
@@ -220,12 +260,12 @@ function conjunctionItems(
     chosen.add(c[at] >>> 0);
     chosen.add(c[at + 1] >>> 0);
   }
-  return (items, i, f) => chosen.has(items[i * ei.F + f]);
+  return (key) => chosen.has(key >>> 0);
 }
 
 export function tabularSpace(
   ctx: AuditContext,
-  opts: { numericBins: number; maxConjunction: number },
+  opts: { numericBins: number; maxConjunction: number; minSupport: number; minLift: number; fdr: number },
   hashBits: number,
   proba: Float32Array,
 ): Space | undefined {
@@ -233,54 +273,73 @@ export function tabularSpace(
   const et = tabular(ctx, 'trusted', opts.numericBins);
   if (!ei || !et) return undefined;
   const F = Math.min(ei.F, 1023);
+  const exact = exactItems(ctx, ei, F, opts.minSupport, opts.minLift, opts.fdr);
   const maxLen = Math.max(1, Math.min(3, opts.maxConjunction));
-  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, F, proba) : () => false;
-  const cols = new Int32Array(F);
+  const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, exact?.incoming, F, proba) : () => false;
+  const colOf = (slot: number) => (slot >= F ? slot - F : slot);
+  const row = rowSlots(F, ei.F);
+  const keys = new Uint32Array(2 * F);
+  const slots = new Int32Array(2 * F);
   const visitor =
-    (it: Uint32Array): KeyVisitor =>
+    (it: Uint32Array, ex: Uint32Array | undefined): KeyVisitor =>
     (i, emit) => {
-      const o = i * ei.F;
+      const n = row.fill(it, ex, i);
       let m = 0;
-      for (let a = 0; a < F; a++) {
-        emit(it[o + a], 1, pack(a));
-        if (maxLen > 1 && eligible(it, i, a)) cols[m++] = a;
+      for (let x = 0; x < n; x++) {
+        emit(row.keys[x], 1, pack(row.slots[x]));
+        if (maxLen > 1 && eligible(row.keys[x])) {
+          keys[m] = row.keys[x];
+          slots[m++] = row.slots[x];
+        }
       }
+      // Pairs and triples of items of different columns (a column's exact value lies inside its bin).
       for (let x = 0; x < m; x++) {
-        const a = cols[x];
+        const a = slots[x];
         for (let y = x + 1; y < m; y++) {
-          const b = cols[y];
-          const hab = combine(it[o + a], it[o + b]);
+          const b = slots[y];
+          if (colOf(b) === colOf(a)) continue;
+          const hab = combine(keys[x], keys[y]);
           emit(hab, 2, pack(a, b));
           if (maxLen < 3) continue;
-          for (let z = y + 1; z < m; z++) emit(combine(hab, it[o + cols[z]]), 3, pack(a, b, cols[z]));
+          for (let z = y + 1; z < m; z++) {
+            if (colOf(slots[z]) === colOf(b)) continue;
+            emit(combine(hab, keys[z]), 3, pack(a, b, slots[z]));
+          }
         }
       }
     };
+  /** The item in `slot` of incoming row i. */
+  const itemAt = (i: number, slot: number) =>
+    slot >= F ? (exact?.incoming[i * F + slot - F] ?? 0) : ei.items[i * ei.F + slot];
   const keyOf = (i: number, fs: number[]) => {
-    let h = ei.items[i * ei.F + fs[0]];
-    for (let k = 1; k < fs.length; k++) h = combine(h, ei.items[i * ei.F + fs[k]]);
+    let h = itemAt(i, fs[0]);
+    for (let k = 1; k < fs.length; k++) h = combine(h, itemAt(i, fs[k]));
     return h;
   };
   const item = (i: number, f: number) => bucketOf(ei.items[i * ei.F + f], hashBits);
   return {
     kind: 'tabular',
-    incoming: visitor(ei.items),
-    trusted: visitor(et.items),
+    incoming: visitor(ei.items, exact?.incoming),
+    trusted: visitor(et.items, exact?.trusted),
     units: () => F,
     isShape: () => false,
     mark(_i, _len, pos, mask) {
-      for (const f of unpack(pos)) mask[f] = 1;
+      for (const s of unpack(pos)) mask[colOf(s)] = 1;
     },
     removed(i, mask, out, len, pos) {
       if (len === undefined || pos === undefined) {
         for (let f = 0; f < F; f++) if (mask[f]) out.push(item(i, f));
         return;
       }
-      for (const f of unpack(pos)) if (!mask[f]) out.push(item(i, f));
+      for (const s of unpack(pos)) if (!mask[colOf(s)]) out.push(item(i, colOf(s)));
     },
     name(i, _len, pos) {
       return unpack(pos)
-        .map((f) => describeItem(ctx.incoming, ei, f, ei.values[i * ei.F + f]))
+        .map((s) => {
+          if (s < F) return describeItem(ctx.incoming, ei, s, ei.values[i * ei.F + s]);
+          const col = ei.columns[s - F];
+          return `${col}=${ctx.incoming.numeric.get(col)?.[i]}`;
+        })
         .join(' & ');
     },
     subKeys(i, _len, pos) {
