@@ -12,7 +12,10 @@
  *     tabularReference; for text the batch's
  *     cross-validated model, whose weights for the suspects are replaced by the trusted model's), and the
  *     count is beta-binomial;
- *   - over-representation against the trusted set (exact conditional binomial).
+ *   - over-representation against the trusted set (exact conditional binomial);
+ *   - in a table, the interaction: the pattern carries its label more often than the batch's own rows of
+ *     each parent pattern (one item shorter; the whole batch for one item) outside it, so a region where the
+ *     label is simply common cannot pass on a small trusted set's sampling accident.
  * A pattern with content (n-grams, conjunctions) must also sit on content that, with every suspect pattern
  * of the row masked (all occurrences; a suspect is a pattern whose label shift or over-represented purity
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
@@ -106,6 +109,8 @@ export interface TriggerCandidate {
   expectedRate: number;
   /** Label-shift test against the trusted reference. */
   pLabelShift: number;
+  /** Tables: the label excess against the batch's other rows of each parent pattern (the largest p). */
+  pInteraction?: number;
   p: number;
   confirmed: boolean;
 }
@@ -279,6 +284,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       expected: 0,
       pContent: 1,
       pParts: 0,
+      pInteraction: 0,
     });
   });
   if (cands.length === 0) {
@@ -490,6 +496,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     if (ts >= 0) for (let c = 0; c < K; c++) nt += ctr.countAt(ts, c);
     return { kt: ts >= 0 ? ctr.countAt(ts, y) : 0, nt };
   };
+  const batchLabels = new Int32Array(K);
+  for (let i = 0; i < inc.n; i++) if (unique[i]) batchLabels[inc.labels[i]]++;
   const partsTest = (c: Mined) => {
     if (c.firstRow < 0 || c.len === 0) return;
     const items = c.len === 1 ? [c.key] : space.subKeys(c.firstRow, c.len, c.pos).slice(0, c.len);
@@ -499,6 +507,31 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       best = Math.min(best, betaBinomialUpperTail(c.kIn, c.dfIn, kt + 0.5, nt - kt + 0.5));
     }
     c.pParts = Math.min(1, K * items.length * best);
+    // A trigger carries its label more often than the batch does on its parents' other rows: for a
+    // conjunction, each pattern one item shorter (an interaction; every parent, so the largest p), for a
+    // single item the whole batch. A region where the label is simply common (dry days are sunny) does not,
+    // however few trusted rows showed it; a plant does, since its parents' other rows keep their natural
+    // labels. A parent the pattern fills for the most part is no larger region it could be explained by.
+    const against = (rows: number, labelled: number) => {
+      const rest = rows - c.dfIn;
+      if (rest < c.dfIn) return;
+      const kr = labelled - c.kIn;
+      c.pInteraction = Math.max(
+        c.pInteraction,
+        betaBinomialUpperTail(c.kIn, c.dfIn, kr + 0.5, rest - kr + 0.5),
+      );
+    };
+    if (c.len === 1) {
+      against(nUnique, batchLabels[c.label]);
+      return;
+    }
+    for (const key of space.subKeys(c.firstRow, c.len, c.pos)) {
+      const sl = cin.find(key);
+      if (sl < 0) continue;
+      let rows = 0;
+      for (let y = 0; y < K; y++) rows += cin.countAt(sl, y);
+      against(rows, cin.countAt(sl, c.label));
+    }
   };
   // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
   const chooseLabels = () =>
@@ -678,7 +711,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
-  const bulk = family.filter((c) => c.tested >= 3 && c.purity >= s.minPurity);
+  // Patterns on an item chosen for its labels (an exact value) are a selected sample, not the null's.
+  const bulk = family.filter(
+    (c) => c.tested >= 3 && c.purity >= s.minPurity && space.exactColumns(c.len, c.pos).length === 0,
+  );
   const zs = bulk.map((c) => c.zC);
   const centre = zs.length >= 20 ? Math.max(0, median(zs)) : 0;
   const scale = zs.length >= 20 ? Math.max(1, mad(zs, centre)) : 1;
@@ -773,10 +809,27 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   // Gate (after the tests, so it can only remove): the contradiction must persist when the masked patterns
   // keep the meaning the trusted reference gives them (a natural phrase loses it then; an unseen trigger
-  // does not). Shapes have no content to read.
+  // does not). Shapes have no content to read. In a table a pattern must also stand out from its parents'
+  // other rows in the batch (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
   let confirmed = [...family, ...shapeFamily].filter(
     (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ),
   );
+  if (reference) {
+    // Per label (a trigger set is planted for one), Benjamini-Hochberg over every pattern whose label shift
+    // the first test kept (or the tests confirmed): as many chances as the shift test gave.
+    const pass = new Set<Mined>();
+    for (let y = 0; y < K; y++) {
+      const group = family.filter((c, k) => c.label === y && (shifted[k] || levelOf.has(c)));
+      const ok = benjaminiHochberg(
+        group.map((c) => c.pInteraction),
+        s.fdr,
+      );
+      group.forEach((c, k) => {
+        if (ok[k]) pass.add(c);
+      });
+    }
+    confirmed = confirmed.filter((c) => pass.has(c));
+  }
   if (confirmed.length > 1) {
     confirmed = explainAway(confirmed, {
       ctx,
@@ -1124,6 +1177,7 @@ function toCandidate(
     labelRate: round(c.purity),
     expectedRate: round(c.expected),
     pLabelShift: c.pShift,
+    ...(_space.kind === 'tabular' ? { pInteraction: c.pInteraction } : {}),
     p: c.p,
     confirmed,
   };

@@ -5,9 +5,11 @@
  * one of its labels more often than the trusted rows do (support and lift, as candidates are pruned, and
  * over-represented against the trusted rows under Benjamini-Hochberg over every value and label with
  * support: the trusted rows carrying a value are its only reference, since the models read it as a bin)
- * becomes an item of its own, beside its bin. A value that holds most of its bin's rows in the batch (the
- * zero of a sparse column, a bin of one value) is what the bin says already and gets none: the dilution an
- * exact item undoes is the bin's other rows.
+ * becomes an item of its own, beside its bin. A value that holds most of its bin's rows in the batch and in
+ * the trusted set (the zero of a sparse column, a bin of one value) is what the bin says already and gets
+ * none: the dilution an exact item undoes is the bin's other rows. (A plant of a tenth of the batch can fill
+ * a bin by itself; the trusted rows show the value's natural share.) An exact item is chosen for its labels,
+ * so the patterns built on it stay out of the content test's empirical null.
  */
 import { CountTable } from '../../features/counter.js';
 import { combine } from '../../features/hash.js';
@@ -34,6 +36,7 @@ function exactKey(f: number, v: number): number {
 export function exactItems(
   ctx: AuditContext,
   ei: TabularEncoding,
+  et: TabularEncoding,
   F: number,
   minSupport: number,
   minLift: number,
@@ -65,7 +68,9 @@ export function exactItems(
       table.counts[sl * W + inc.labels[i]]++;
       table.counts[sl * W + 2 * K] = b + 1;
     }
+    const trustedBinRows = new Int32Array(binRows.length);
     for (let i = 0; i < tru.n; i++) {
+      trustedBinRows[et.values[i * et.F + f]]++;
       if (Number.isNaN(vtr[i])) continue;
       const sl = table.slot(exactKey(f, vtr[i]));
       if (sl >= 0) table.counts[sl * W + K + tru.labels[i]]++;
@@ -75,8 +80,13 @@ export function exactItems(
       const o = sl * W;
       if (c[o + 2 * K] === 0) return;
       let rows = 0;
-      for (let y = 0; y < K; y++) rows += c[o + y];
-      if (2 * rows > binRows[c[o + 2 * K] - 1]) return;
+      let trustedRows = 0;
+      for (let y = 0; y < K; y++) {
+        rows += c[o + y];
+        trustedRows += c[o + K + y];
+      }
+      const b = c[o + 2 * K] - 1;
+      if (2 * rows > binRows[b] && 2 * trustedRows >= trustedBinRows[b]) return;
       let best = 1;
       for (let y = 0; y < K; y++) {
         const k = c[o + y];

@@ -39,6 +39,8 @@ export interface Mined {
   pContent: number;
   /** Tables: the label excess against the trusted rows of the pattern's items alone (0 where not tested). */
   pParts: number;
+  /** Tables: the label excess against the batch's other rows of each parent pattern (the largest p). */
+  pInteraction: number;
 }
 
 export interface ExplainContext {

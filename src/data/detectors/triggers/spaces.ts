@@ -44,6 +44,8 @@ export interface Space {
   removed: (row: number, mask: Uint8Array, out: number[], len?: number, pos?: number) => void;
   /** Whether pattern (len, pos) is a structural shape (header fields included), not a phrase or conjunction. */
   isShape: (len: number, pos: number) => boolean;
+  /** Columns of pattern (len, pos) whose item is an exact value (chosen for its labels); none for text. */
+  exactColumns: (len: number, pos: number) => string[];
   /** Human-readable name of the pattern. */
   name: (row: number, len: number, pos: number) => string;
   /** Keys of the proper sub-patterns (for reporting only the minimal trigger). */
@@ -117,6 +119,7 @@ export function textSpace(ctx: AuditContext, maxNgram: number, hashBits: number)
         if (!mask[t] && !mask[t + 1]) out.push(bi(a, t));
     },
     isShape: (_len, pos) => pos >= 1024,
+    exactColumns: () => [],
     name(i, len, pos) {
       const text = ctx.incoming.text?.[i] ?? '';
       if (pos >= 1024) return shapeNameAt(text, (pos >> 10) - 1);
@@ -273,7 +276,7 @@ export function tabularSpace(
   const et = tabular(ctx, 'trusted', opts.numericBins);
   if (!ei || !et) return undefined;
   const F = Math.min(ei.F, 1023);
-  const exact = exactItems(ctx, ei, F, opts.minSupport, opts.minLift, opts.fdr);
+  const exact = exactItems(ctx, ei, et, F, opts.minSupport, opts.minLift, opts.fdr);
   const maxLen = Math.max(1, Math.min(3, opts.maxConjunction));
   const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, exact?.incoming, F, proba) : () => false;
   const colOf = (slot: number) => (slot >= F ? slot - F : slot);
@@ -323,6 +326,7 @@ export function tabularSpace(
     trusted: visitor(et.items, exact?.trusted),
     units: () => F,
     isShape: () => false,
+    exactColumns: (_len, pos) => unpack(pos).flatMap((slot) => (slot >= F ? [ei.columns[slot - F]] : [])),
     mark(_i, _len, pos, mask) {
       for (const s of unpack(pos)) mask[colOf(s)] = 1;
     },
