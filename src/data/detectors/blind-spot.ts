@@ -395,7 +395,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}${d.reference === 'cross-fit' ? `; with the batch cross-fitted beside them, ${pc(d.trustedOnlyAccuracy)} from the trusted rows alone` : ''}), so only ${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and ${d.flipShare === null || d.rows === null ? 'judged against how its reading of clean labels varies, not even half of random flips on 30% of a batch like this one would be quarantined' : `half of random flips are quarantined only from about ${pc(d.flipShare)} of a batch like this one (${num(d.rows)} rows)`}; to see them, give the trusted set ${need}.`,
+        `Label flips can pass unseen: the reference model's cross-validated accuracy is ${pc(d.trustedCvAccuracy)} on ${nT} trusted rows (smallest class ${d.smallestClass}${d.reference === 'cross-fit' ? `; with the batch cross-fitted beside them, ${pc(d.trustedOnlyAccuracy)} from the trusted rows alone` : ''}), so ${d.sensitivity < BLIND.flipSensitivity ? 'only ' : ''}${pc(d.sensitivity)} of flipped labels would stand out from its own mistakes, and ${d.flipShare === null || d.rows === null ? 'judged against how its reading of clean labels varies, not even half of random flips on 30% of a batch like this one would be quarantined' : `half of random flips are quarantined only from about ${pc(d.flipShare)} of a batch like this one (${num(d.rows)} rows)`}; to see them, give the trusted set ${need}.`,
         {
           evidence: {
             detector: 'audit/disagreement',

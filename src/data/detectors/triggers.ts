@@ -1066,7 +1066,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       const name = names.get(c.key) ?? '?';
       const what =
         space.kind === 'tabular'
-          ? `the values ${name}`
+          ? `the ${c.len === 1 ? 'value' : 'combination'} ${name}`
           : space.isShape(c.len, c.pos)
             ? `the text shape "${name}"`
             : `the ${c.len === 1 ? 'token' : `${c.len}-word phrase`} "${name}"`;
@@ -1178,7 +1178,8 @@ function toCandidate(
     expectedRate: round(c.expected),
     pLabelShift: c.pShift,
     ...(_space.kind === 'tabular' ? { pInteraction: c.pInteraction } : {}),
-    p: c.p,
+    // (In a table the interaction test must hold too: the evidence is the larger of the two.)
+    p: Math.max(c.p, c.pInteraction),
     confirmed,
   };
 }
