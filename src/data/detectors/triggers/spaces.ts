@@ -209,7 +209,8 @@ function conjunctionItems(
   for (let i = 0; i < ei.n; i += stride) {
     const y = ctx.incoming.labels[i];
     for (let k = 0; k < K; k++) scaled[k] = Math.round(1000 * proba[i * K + k]);
-    const m = row.fill(ei.items, exact, i);
+    // Regular items only: an exact value is chosen for its labels, and would crowd out the columns' bins.
+    const m = row.fill(ei.items, undefined, i);
     for (let x = 0; x < m; x++) {
       const ha = row.keys[x];
       const fa = colOf(row.slots[x]);
@@ -263,6 +264,13 @@ function conjunctionItems(
     chosen.add(c[at] >>> 0);
     chosen.add(c[at + 1] >>> 0);
   }
+  // The chosen columns' exact values join their bins.
+  if (exact)
+    for (let i = 0; i < ei.n; i++)
+      for (const f of columns) {
+        const x = exact[i * F + f];
+        if (x) chosen.add(x >>> 0);
+      }
   return (key) => chosen.has(key >>> 0);
 }
 
