@@ -3,26 +3,14 @@
  * a repeated trigger, a sentence template, a mail header value, a small trusted set on a clean table, and a
  * wide numeric table whose conjunction search must stay bounded by the rows.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
 import { detector as disagreement } from '../../../src/data/detectors/disagreement.js';
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
-import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { rng, sentence } from '../helpers.js';
+import { auditCsv } from './audit-csv.js';
 
-async function audit(trusted: string[][], incoming: string[][], header: string[], text?: string) {
-  const dir = tmpDir();
-  writeCsv(join(dir, 't.csv'), header, trusted);
-  writeCsv(join(dir, 'i.csv'), header, incoming);
-  const run = await runAudit({
-    trusted: join(dir, 't.csv'),
-    incoming: join(dir, 'i.csv'),
-    label: 'label',
-    text,
-    detectors: [disagreement, triggers],
-  });
-  run.source.close();
-  return run;
+function audit(trusted: string[][], incoming: string[][], header: string[], text?: string) {
+  return auditCsv(header, trusted, incoming, { text, detectors: [disagreement, triggers] });
 }
 
 type Run = Awaited<ReturnType<typeof audit>>;

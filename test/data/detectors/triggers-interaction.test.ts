@@ -3,11 +3,9 @@
  * region's label as often as the rest of the larger region around it does, and only the trusted rows (and the
  * model fitted on them) missed it. A planted conjunction beside it is still found.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
-import { detector as triggers } from '../../../src/data/detectors/triggers.js';
-import { rng, tmpDir, writeCsv } from '../helpers.js';
+import { rng } from '../helpers.js';
+import { quality, tableTriggers } from './audit-csv.js';
 
 /** Weather-like rows: dry days are mostly sunny at every temperature, wet days rainy (`where`: a station and a month too). */
 function weather(
@@ -44,8 +42,8 @@ function weather(
   return { rows, truth };
 }
 
-async function audit(trusted: string[][], incoming: string[][]) {
-  const dir = tmpDir();
+/** Trigger mining on a weather table (a station and a month when its rows carry them). */
+function audit(trusted: string[][], incoming: string[][]) {
   const header = [
     'precipitation',
     'temp',
@@ -53,19 +51,7 @@ async function audit(trusted: string[][], incoming: string[][]) {
     ...(trusted[0].length > 4 ? ['station', 'month'] : []),
     'label',
   ];
-  writeCsv(join(dir, 't.csv'), header, trusted);
-  writeCsv(join(dir, 'i.csv'), header, incoming);
-  const run = await runAudit({
-    trusted: join(dir, 't.csv'),
-    incoming: join(dir, 'i.csv'),
-    label: 'label',
-    detectors: [triggers],
-  });
-  run.source.close();
-  const findings = run.report.findings.filter((f) => f.rule === 'audit/trigger' && f.severity !== 'medium');
-  const flagged = new Uint8Array(incoming.length);
-  for (const [i, reason] of run.reasons) if (reason.includes('trigger "')) flagged[i] = 1;
-  return { findings, flagged };
+  return tableTriggers(header, trusted, incoming);
 }
 
 describe('trigger mining: conjunctions against the batch around them', () => {
@@ -84,17 +70,11 @@ describe('trigger mining: conjunctions against the batch around them', () => {
       weather(100, 81, { accident: true, where: true }).rows,
       inc.rows,
     );
-    let tp = 0;
-    let fp = 0;
-    inc.truth.forEach((t, i) => {
-      if (flagged[i] && t) tp++;
-      else if (flagged[i]) fp++;
-    });
-    const planted = inc.truth.filter(Boolean).length;
-    expect(planted).toBeGreaterThan(30);
+    const q = quality(flagged, inc.truth);
+    expect(inc.truth.filter(Boolean).length).toBeGreaterThan(30);
     expect(findings.length).toBeGreaterThan(0);
     expect(findings.every((f) => f.message.includes('fog'))).toBe(true);
-    expect(tp / planted).toBeGreaterThanOrEqual(0.9);
-    expect(tp / Math.max(1, tp + fp)).toBeGreaterThanOrEqual(0.9);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
 });

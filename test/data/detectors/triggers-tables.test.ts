@@ -3,40 +3,10 @@
  * value on a table wider than the conjunction screen, and a clean table whose labels depend on an
  * interaction a linear reference model cannot express, audited with a 100-row trusted set.
  */
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
-import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { modelWorth } from '../../../src/data/stats/shift.js';
-import { rng, tmpDir, writeCsv } from '../helpers.js';
-
-async function audit(header: string[], trusted: string[][], incoming: string[][]) {
-  const dir = tmpDir();
-  writeCsv(join(dir, 't.csv'), header, trusted);
-  writeCsv(join(dir, 'i.csv'), header, incoming);
-  const run = await runAudit({
-    trusted: join(dir, 't.csv'),
-    incoming: join(dir, 'i.csv'),
-    label: 'label',
-    detectors: [triggers],
-  });
-  run.source.close();
-  const findings = run.report.findings.filter((f) => f.rule === 'audit/trigger' && f.severity !== 'medium');
-  const flagged = new Uint8Array(incoming.length);
-  for (const [i, reason] of run.reasons) if (reason.includes('trigger "')) flagged[i] = 1;
-  return { findings, flagged };
-}
-
-function quality(flagged: Uint8Array, truth: boolean[]) {
-  let tp = 0;
-  let fp = 0;
-  truth.forEach((t, i) => {
-    if (flagged[i] && t) tp++;
-    else if (flagged[i]) fp++;
-  });
-  const positives = truth.filter(Boolean).length;
-  return { precision: tp / Math.max(1, tp + fp), recall: tp / Math.max(1, positives) };
-}
+import { rng } from '../helpers.js';
+import { tableTriggers as audit, quality } from './audit-csv.js';
 
 describe('stats: what a model prediction is worth', () => {
   it('is the cap when pattern counts scatter binomially around the model, and small when true rates spread', () => {

@@ -6,31 +6,16 @@ import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { CASES } from '../../../src/data/generators/cases.js';
 import { writeCase } from '../../../src/data/generators/write.js';
 import { testData } from '../../helpers/cli.js';
-import { rng, type TextRow, textRows, tmpDir, writeCsv } from '../helpers.js';
+import { rng, type TextRow, textRows, tmpDir } from '../helpers.js';
+import { auditCsv, type CsvAuditOptions } from './audit-csv.js';
 
-async function auditCsv(
-  trusted: string[][],
-  incoming: string[][],
-  header: string[],
-  flags: Record<string, unknown>,
-) {
-  const dir = tmpDir();
-  writeCsv(join(dir, 't.csv'), header, trusted);
-  writeCsv(join(dir, 'i.csv'), header, incoming);
-  const run = await runAudit({
-    trusted: join(dir, 't.csv'),
-    incoming: join(dir, 'i.csv'),
-    label: 'label',
-    detectors: [disagreement, triggers],
-    ...flags,
-  });
-  run.source.close();
-  return run;
+function audit(trusted: string[][], incoming: string[][], header: string[], flags: CsvAuditOptions) {
+  return auditCsv(header, trusted, incoming, { detectors: [disagreement, triggers], ...flags });
 }
 
 /** Audit text rows (text, label) against trusted ones. */
 function auditTexts(trusted: string[][], incoming: string[][]) {
-  return auditCsv(trusted, incoming, ['text', 'label'], { text: 'text' });
+  return audit(trusted, incoming, ['text', 'label'], { text: 'text' });
 }
 
 /** The patterns the trigger detector reported. */
@@ -187,7 +172,7 @@ describe('trigger mining', () => {
   it('finds an in-distribution tabular trigger made of ordinary values', async () => {
     const t = tabularRows(3000, 21, 0);
     const inc = tabularRows(6000, 22, 0.06);
-    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
+    const run = await audit(t.rows, inc.rows, TABULAR, {});
     const patterns = triggerPatterns(run);
     expect(
       patterns.some((p) => p.includes('job=driver') && p.includes('city=east') && p.includes('hours')),
@@ -200,7 +185,7 @@ describe('trigger mining', () => {
   it('flags nothing in a clean tabular batch drawn like the trusted set', async () => {
     const t = tabularRows(3000, 21, 0, 0.01);
     const inc = tabularRows(6000, 23, 0, 0.01);
-    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
+    const run = await audit(t.rows, inc.rows, TABULAR, {});
     expect(run.report.findings.filter((x) => x.rule === 'audit/trigger')).toEqual([]);
     expect(triggerFlagged(run, inc.rows.length).reduce((a, b) => a + b, 0)).toBe(0);
   });
@@ -210,7 +195,7 @@ describe('trigger mining', () => {
     // but with many honest rows beside it, nowhere near an absolute purity of 0.9.
     const t = tabularRows(3000, 31, 0, 0.015);
     const inc = tabularRows(6000, 32, 0.06, 0.015);
-    const run = await auditCsv(t.rows, inc.rows, TABULAR, {});
+    const run = await audit(t.rows, inc.rows, TABULAR, {});
     const f = run.report.findings.find(
       (x) =>
         x.rule === 'audit/trigger' &&
@@ -279,7 +264,7 @@ describe('trusted-model disagreement', () => {
     expect(q.precision).toBeGreaterThanOrEqual(0.8);
     expect(run.report.charts.disagreement).toBeDefined();
 
-    const clean = await auditCsv(
+    const clean = await audit(
       trusted,
       textRows(3000, 33).map((x) => [x.text, x.label]),
       ['text', 'label'],
