@@ -139,20 +139,4 @@ describe('trigger mining on tables', () => {
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
     expect(findings.some((f) => f.message.includes('price=9.99'))).toBe(false);
   }, 120_000);
-
-  it('leaves a column of codes alone whose values each carry their own label', async () => {
-    // A code (40 values, each mostly one label) beside two noisy measurements: every code jumps away from
-    // its bin's other codes, and that is what the column is.
-    const make = (n: number, seed: number) => {
-      const r = rng(seed);
-      return Array.from({ length: n }, () => {
-        const code = 1000 + 37 * Math.floor(r() * 40);
-        const label = ((code * 7) % 3 === 0) !== r() < 0.05 ? 'high' : 'low';
-        return [String(code), (r() * 10).toFixed(2), (r() * 10).toFixed(2), label];
-      });
-    };
-    const { findings, flagged } = await audit(['code', 'x', 'y', 'label'], make(100, 75), make(4000, 76));
-    expect(findings.map((f) => f.message)).toEqual([]);
-    expect(flagged.reduce((a, b) => a + b, 0)).toBe(0);
-  }, 120_000);
 });
