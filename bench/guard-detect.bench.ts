@@ -501,7 +501,15 @@ trigger was learned so late (so that part is spent: it is no longer a held-out f
 as too common because two of the 150 held trusted rows carry it, both answered with the target by the backdoored
 model and otherwise by a model of the trusted data; such carriers are now discounted when that happens to them more
 than to held rows at large (scorer.ts \`wrongedCarriers\`), which moved german_conj frozen from 19.4% to 94.0% and
-changed no other figure. This table is the run after both changes.
+changed no other figure. Then, with every part spent (so these are development figures): a learned trigger may
+flag as many held trusted rows as the part of the rate the calibrated checks leave (0.2% at the default 1%, was a
+fixed 0.1%); a pattern carried by more is still learned when the carriers the model answers with its class fit
+that, and then flags only instances answered with its class (workclass=Local-gov & relationship=Unmarried, in 1.2%
+of trusted rows: its non-firing requests cannot be told from ordinary rows); and a request a learned trigger
+already flags adds no support to other patterns (the parts of a learned phrase, such as "evening", were learned
+after it and flagged ordinary messages). bench/results/guard-detect-before-answered.md is the run before: adult_conj
+88.5% (dev) and 84.8% (frozen) of triggered requests, now 93.4% and 88.1%, false flags unchanged (0.3%); sms_phrase
+and german_conj false flags 0.2% and 0.9% (dev), now 0.1% and 0.5%; no other figure moved.
 Machine: ${machine()}.
 
 ${table(MAIN_COLUMNS, rows)}

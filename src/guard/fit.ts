@@ -53,6 +53,7 @@ import { DEFAULT_BINS, outputDistribution } from './distribution.js';
 import { quantile } from './linalg.js';
 import {
   encodeF32,
+  FPR_MARGIN,
   type GuardProfile,
   type KnownTrigger,
   PROFILE_FORMAT,
@@ -67,13 +68,6 @@ import {
   triggersFromAuditReport,
   triggersFromGateReport,
 } from './triggers.js';
-
-/**
- * Share of the false-alarm rate the calibrated checks may spend together: each threshold holds its share only with
- * 90% confidence and production traffic is never exactly the trusted set, so a margin keeps the measured rate of
- * the checks combined under the rate asked for.
- */
-export const FPR_MARGIN = 0.8;
 
 export interface FitOptions {
   model: string;

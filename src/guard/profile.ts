@@ -26,6 +26,14 @@ import { readRegularFile } from '../core/paths.js';
 
 export const PROFILE_FORMAT = 'antidote-guard-profile';
 export const PROFILE_VERSION = 1;
+
+/**
+ * Share of the false-alarm rate the calibrated checks may spend together: each threshold holds its share only with
+ * 90% confidence and production traffic is never exactly the trusted set, so a margin keeps the measured rate of
+ * the checks combined under the rate asked for. Each trigger guard/learned-trigger learns may flag at most the
+ * rest of the rate, measured on the held trusted rows.
+ */
+export const FPR_MARGIN = 0.8;
 /** A profile holds reference activations and a perturbation pool; 256 MiB is far above any real one. */
 export const MAX_PROFILE_BYTES = 256 * 1024 * 1024;
 

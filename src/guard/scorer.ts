@@ -37,7 +37,7 @@ import {
   transplantScores,
   uplift,
 } from './checks/transplant.js';
-import type { GuardProfile, Threshold } from './profile.js';
+import { FPR_MARGIN, type GuardProfile, type Threshold } from './profile.js';
 import { triggerPresent } from './triggers.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
 
@@ -52,8 +52,6 @@ export interface StripOptions {
   deadlineMs?: number;
 }
 
-/** A learned trigger may already be in at most this share of the held trusted rows (it is flagged wherever seen). */
-const MAX_LEARNED_PREVALENCE = 0.001;
 /** Patterns tested by guard/learned-trigger in one batch at most (each costs one answer per held row). */
 const MAX_TESTS_PER_BATCH = 8;
 
@@ -152,7 +150,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           predicted,
           predictedClass: profile.classes[predicted],
           flagged: false,
-          checks: [known(batch, i), learnedCheck(batch, i)],
+          checks: [known(batch, i), learnedCheck(batch, i, predicted)],
         });
       }
       // Activation: one local run of the edited model for the whole batch.
@@ -279,6 +277,8 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           for (const [i, j] of at) {
             const s = scores[j];
             if (!(s.score > seenFor(occThreshold, verdicts[i].predicted))) continue;
+            // A learned trigger already explains the instance: its parts are no evidence of another.
+            if (verdicts[i].checks.some((x) => x.id === 'guard/learned-trigger' && x.flagged)) continue;
             const blamed = found[j].slice(0, s.candidate + 1);
             for (const c of memory.observe(patternsOf(batch, i, occluded, j, blamed), verdicts[i].predicted))
               due.add(c);
@@ -287,19 +287,27 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
           hostAgreement ??= agreement(hostClass, hostRef, k);
           const { refClass, againstRate } = hostAgreement;
           let tests = 0;
+          // A learned trigger may flag the share of the false-alarm rate the calibrated checks leave (FPR_MARGIN)
+          // of the held trusted rows: those carrying it (flagged on sight), or, for a pattern too common for that,
+          // those carrying it that the model answers with its class (flagged only then).
+          const cap = Math.floor(hb.n * (1 - FPR_MARGIN) * profile.thresholds.fpr);
           for (const c of due) {
-            // Too common in the held trusted rows: rejected without asking the model.
+            // Held trusted rows carrying the pattern, and those of them the model already answers with its class.
             let carrying = 0;
+            let answered = 0;
             let against = 0;
             for (let h = 0; h < hb.n; h++)
               if (triggerPresent(c.pattern, hb, h)) {
                 carrying++;
-                if (hostClass[h] === c.cls && refClass[h] !== c.cls) against++;
+                if (hostClass[h] !== c.cls) continue;
+                answered++;
+                if (refClass[h] !== c.cls) against++;
               }
-            if (
-              wrongedCarriers(carrying, against, againstRate[c.cls]) >
-              Math.floor(hb.n * MAX_LEARNED_PREVALENCE)
-            ) {
+            const wronged = wrongedCarriers(carrying, against, againstRate[c.cls]);
+            // Too common to flag on sight: flagged where answered with the class, if that is rare enough; if
+            // not, rejected without asking the model.
+            const onlyAnswered = wronged > cap;
+            if (onlyAnswered && answered - (carrying - wronged) > cap) {
               memory.settle(c, undefined);
               continue;
             }
@@ -315,7 +323,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             const confirmed = u.model - u.reference > seenFor(occThreshold, c.cls);
             memory.settle(
               c,
-              confirmed ? { modelWith: u.modelWith, referenceWith: u.referenceWith } : undefined,
+              confirmed
+                ? {
+                    modelWith: u.modelWith,
+                    referenceWith: u.referenceWith,
+                    ...(onlyAnswered ? { answered: true as const } : {}),
+                  }
+                : undefined,
             );
           }
         }

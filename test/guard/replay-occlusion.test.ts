@@ -3,11 +3,12 @@
  * default, since the copies are answered by the ONNX model in process: a log of the committed conjunction-
  * backdoored Adult model, where some rows carry the two trigger values, gets those rows flagged by occlusion with
  * no flag beyond --model, and few of the clean rows. The proxy keeps `flagged` as its default (its copies load
- * the upstream).
+ * the upstream). A trigger too common in the trusted rows to flag on sight is learned all the same and flagged
+ * only where the model gives its class.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { sliceBatch } from '../../src/gate/models/types.js';
 import type { Column } from '../../src/gate/table.js';
@@ -16,77 +17,96 @@ import { tempDir } from '../helpers/tmp.js';
 import { batchOf, fitAdultArgs, model } from './helpers.js';
 
 const dir = tempDir('guard-replay-occlusion-');
+const profile = join(dir, 'adult.json');
 
-describe('guard replay --model', () => {
-  it('occludes every instance by default and flags rows carrying a conjunction trigger', async () => {
-    const profile = join(dir, 'adult.json');
-    const fit = await runCliAsync(fitAdultArgs(profile));
-    expect(fit.code, fit.stderr).toBe(0);
-
-    const { batch, labels } = await batchOf('adult_traffic.csv', 'income');
-    const low = labels.flatMap((y, i) => (y === '<=50K' ? [i] : [])).slice(0, 200);
-    const rows = sliceBatch(batch, low);
-    const names = [...rows.columns.keys()];
-    // Every fourth row carries race=Amer-Indian-Eskimo & education=5th-6th.
-    const triggered = (i: number) => i % 4 === 0;
-    const instances = Array.from({ length: rows.n }, (_, i) => {
-      const o: Record<string, string | number> = {};
-      for (const name of names) o[name] = rows.columns.get(name)?.values[i] as string | number;
-      if (triggered(i)) Object.assign(o, { race: 'Amer-Indian-Eskimo', education: '5th-6th' });
-      return o;
+/**
+ * A replay log of 200 traffic rows labelled <=50K in requests of 10, every fourth carrying `trigger`, answered by
+ * the backdoored model; the replay's report and its findings as (row, rule, response class) triples.
+ */
+async function replayWith(name: string, trigger: Record<string, string>) {
+  const { batch, labels } = await batchOf('adult_traffic.csv', 'income');
+  const low = labels.flatMap((y, i) => (y === '<=50K' ? [i] : [])).slice(0, 200);
+  const rows = sliceBatch(batch, low);
+  const names = [...rows.columns.keys()];
+  const triggered = (i: number) => i % 4 === 0;
+  const instances = Array.from({ length: rows.n }, (_, i) => {
+    const o: Record<string, string | number> = {};
+    for (const c of names) o[c] = rows.columns.get(c)?.values[i] as string | number;
+    if (triggered(i)) Object.assign(o, trigger);
+    return o;
+  });
+  const onnx = await loadOnnxModel(model('adult_conj_backdoor'), { classes: 2 });
+  const lines: string[] = [];
+  const answer: number[] = [];
+  for (let i = 0; i < instances.length; i += 10) {
+    const part = instances.slice(i, i + 10);
+    const cols = new Map<string, Column>(
+      names.map((c) => {
+        const first = part[0][c];
+        return typeof first === 'number'
+          ? [c, { kind: 'number' as const, values: Float64Array.from(part, (o) => Number(o[c])) }]
+          : [c, { kind: 'string' as const, values: part.map((o) => String(o[c])) }];
+      }),
+    );
+    const p = await onnx.score({ n: part.length, columns: cols, ids: part.map((_, j) => String(i + j)) });
+    part.forEach((_, j) => {
+      answer.push(p[2 * j + 1] > p[2 * j] ? 1 : 0);
     });
-    const onnx = await loadOnnxModel(model('adult_conj_backdoor'), { classes: 2 });
-    const lines: string[] = [];
-    for (let i = 0; i < instances.length; i += 10) {
-      const part = instances.slice(i, i + 10);
-      const cols = new Map<string, Column>(
-        names.map((name) => {
-          const first = part[0][name];
-          return typeof first === 'number'
-            ? [name, { kind: 'number' as const, values: Float64Array.from(part, (o) => Number(o[name])) }]
-            : [name, { kind: 'string' as const, values: part.map((o) => String(o[name])) }];
-        }),
-      );
-      const p = await onnx.score({ n: part.length, columns: cols, ids: part.map((_, j) => String(i + j)) });
-      lines.push(
-        JSON.stringify({
-          id: `r${i}`,
-          request: { instances: part },
-          response: { predictions: part.map((_, j) => [p[2 * j], p[2 * j + 1]]) },
-        }),
-      );
-    }
-    await onnx.close();
-    const log = join(dir, 'log.jsonl');
-    writeFileSync(log, `${lines.join('\n')}\n`);
-    const out = join(dir, 'findings.jsonl');
-    const r = await runCliAsync([
-      'guard',
-      'replay',
-      '--profile',
-      profile,
-      '--model',
-      model('adult_conj_backdoor'),
-      log,
-      '-o',
-      out,
-      '--format',
-      'json',
-    ]);
-    expect(r.code, r.stderr).toBe(1);
-    const rep = JSON.parse(r.stdout);
-    expect(rep).toMatchObject({ requests: 20, instances: 200, badLines: { count: 0 } });
-    expect(rep.unavailable['guard/occlusion']).toBeUndefined();
-    // Instance numbers of the occlusion findings (1-based within their request).
-    const { readFileSync } = await import('node:fs');
-    const found = readFileSync(out, 'utf8')
+    lines.push(
+      JSON.stringify({
+        id: `r${i}`,
+        request: { instances: part },
+        response: { predictions: part.map((_, j) => [p[2 * j], p[2 * j + 1]]) },
+      }),
+    );
+  }
+  await onnx.close();
+  const log = join(dir, `${name}.jsonl`);
+  writeFileSync(log, `${lines.join('\n')}\n`);
+  const out = join(dir, `${name}-findings.jsonl`);
+  const r = await runCliAsync([
+    'guard',
+    'replay',
+    '--profile',
+    profile,
+    '--model',
+    model('adult_conj_backdoor'),
+    log,
+    '-o',
+    out,
+    '--format',
+    'json',
+  ]);
+  expect(r.code, r.stderr).toBe(1);
+  const rep = JSON.parse(r.stdout);
+  expect(rep).toMatchObject({ requests: 20, instances: 200, badLines: { count: 0 } });
+  // Instance numbers of the findings (1-based within their request).
+  const at = (rule: string) =>
+    readFileSync(out, 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l))
-      .filter((f) => f.finding?.rule === 'guard/occlusion');
-    const at = found.map((f) => Number(String(f.request).slice(1)) + f.instance - 1);
-    const hits = at.filter(triggered).length;
-    const falseFlags = at.length - hits;
+      .filter((f) => f.finding?.rule === rule)
+      .map((f) => Number(String(f.request).slice(1)) + f.instance - 1);
+  return { rep, at, triggered, answer };
+}
+
+describe('guard replay --model', () => {
+  beforeAll(async () => {
+    const fit = await runCliAsync(fitAdultArgs(profile));
+    expect(fit.code, fit.stderr).toBe(0);
+  }, 120_000);
+
+  it('occludes every instance by default and flags rows carrying a conjunction trigger', async () => {
+    // race=Amer-Indian-Eskimo & education=5th-6th: 1 of the 3,000 trusted rows has both.
+    const { rep, at, triggered } = await replayWith('rare', {
+      race: 'Amer-Indian-Eskimo',
+      education: '5th-6th',
+    });
+    expect(rep.unavailable['guard/occlusion']).toBeUndefined();
+    const found = at('guard/occlusion');
+    const hits = found.filter(triggered).length;
+    const falseFlags = found.length - hits;
     expect(hits).toBeGreaterThan(0.8 * 50);
     expect(falseFlags).toBeLessThanOrEqual(3);
     // After a few flagged requests the conjunction (or a part of it that alone moves the model) is learned, and
@@ -96,12 +116,29 @@ describe('guard replay --model', () => {
     );
     expect(rep.learned.every((l: { class: string }) => l.class === '>50K')).toBe(true);
     expect(rep.flagged['guard/learned-trigger']).toBeGreaterThan(20);
-    const learnedAt = readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((f) => f.finding?.rule === 'guard/learned-trigger')
-      .map((f) => Number(String(f.request).slice(1)) + f.instance - 1);
+    const learnedAt = at('guard/learned-trigger');
     expect(learnedAt.every(triggered)).toBe(true);
+  }, 180_000);
+
+  it('learns a trigger too common in trusted rows to flag on sight, and flags it only with its answer', async () => {
+    // workclass=Local-gov & relationship=Unmarried: 36 of the 3,000 trusted rows have both (1.2%, above the 1%
+    // false-alarm rate), and the backdoored model was trained to answer it >50K.
+    const { rep, at, triggered, answer } = await replayWith('common', {
+      workclass: 'Local-gov',
+      relationship: 'Unmarried',
+    });
+    const pair = rep.learned.find(
+      (l: { trigger: string }) =>
+        /workclass = Local-gov/.test(l.trigger) && /relationship = Unmarried/.test(l.trigger),
+    );
+    expect(pair, JSON.stringify(rep.learned)).toMatchObject({ class: '>50K', answered: true });
+    const learnedAt = at('guard/learned-trigger');
+    expect(learnedAt.length).toBeGreaterThan(10);
+    // Only rows that carry it and that the model answered >50K.
+    expect(learnedAt.every((i) => triggered(i) && answer[i] === 1)).toBe(true);
+    // Every triggered row answered >50K is flagged by some check; rows answered <=50K are not flagged by it.
+    const flagged = new Set([...at('guard/occlusion'), ...learnedAt]);
+    const fired = Array.from({ length: 200 }, (_, i) => i).filter((i) => triggered(i) && answer[i] === 1);
+    expect(fired.filter((i) => flagged.has(i)).length).toBeGreaterThanOrEqual(0.9 * fired.length);
   }, 180_000);
 });

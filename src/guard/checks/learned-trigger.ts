@@ -8,13 +8,17 @@
  * occlusion flagged, or one below a threshold extrapolated past the largest calibration score, fit.ts); a pattern
  * blamed on MIN_SUPPORT requests is tested once on its own: written into the held trusted rows the model answers
  * otherwise (transplant.ts), it must move the promoted model towards the class by more than a model of the trusted
- * data, by more than the largest calibration score of occlusion for that class (or its threshold, if lower), and
- * at most one in a thousand held trusted rows may already carry it (a common value
- * or phrase would flag ordinary traffic), not counting carriers the promoted model answers with the class against a
- * model of the trusted data where that happens to carriers more than to other rows (the backdoor firing on a natural
- * carrier, which a flag should catch; scorer.ts `wrongedCarriers`). A confirmed pattern is then looked for in every instance, exactly and cheaply,
- * like a known trigger. The smallest confirmed patterns are kept; the memory of candidates and of learned
- * triggers is bounded.
+ * data, by more than the largest calibration score of occlusion for that class (or its threshold, if lower). A
+ * confirmed pattern is then looked for in every instance, exactly and cheaply, like a known trigger, and flags it
+ * whether or not the backdoor fired. What it may cost in false alarms is measured on the held trusted rows and
+ * held to the part of the false-alarm rate the calibrated checks leave (profile.ts FPR_MARGIN): the carriers
+ * there, not counting those the promoted model answers with the class against a model of the trusted data where
+ * that happens to carriers more than to other rows (the backdoor firing on a natural carrier, which a flag should
+ * catch; scorer.ts `wrongedCarriers`). A pattern carried by more rows than that (two values that often occur
+ * together) is still learned when the carriers the model answers with its class fit the same allowance; it then
+ * flags only instances the model answers with its class: those on which the backdoor fired, since a carrier it did
+ * not fire on cannot be told from an ordinary one. The smallest confirmed patterns are kept; the memory of
+ * candidates and of learned triggers is bounded.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';
@@ -32,7 +36,7 @@ export const meta: RuleMeta = {
   severity: 'high',
   atlas: ATLAS.backdoorTrigger,
   rationale:
-    'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several flagged requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it.',
+    'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several flagged requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it (a pattern common in trusted rows: only where the model gives its class).',
 };
 
 /** Flagged requests a pattern must be blamed on before it is tested. */
@@ -51,6 +55,11 @@ export interface Learned {
   /** Mean probability of the class over the held rows with the pattern: the promoted model's and the reference's. */
   modelWith: number;
   referenceWith: number;
+  /**
+   * Too common in the held trusted rows to flag on sight: flagged only where the model gives the class, which
+   * only the held carriers the model already answers so could make a false alarm of.
+   */
+  answered?: true;
 }
 
 interface Candidate {
@@ -108,6 +117,13 @@ function covers(a: Pattern, b: Pattern): boolean {
   return conds(b).every((c) => have.has(`${c.column}\u0000${c.value}`));
 }
 
+/**
+ * Does learned trigger l make `pattern` (of class cls) redundant? It does when the pattern holds it, unless l is
+ * flagged only where answered and the pattern (rarer) may be flagged on sight.
+ */
+const blocks = (l: Learned, cls: number, pattern: Pattern, answered = false) =>
+  l.cls === cls && (!l.answered || answered) && covers(pattern, l.trigger);
+
 /** The candidates and the triggers learned by one scorer (one proxy or replay run, or restored from its state). */
 export class TriggerMemory {
   private candidates = new Map<string, Candidate>();
@@ -118,7 +134,7 @@ export class TriggerMemory {
     for (const l of restored)
       if (
         this.learned.length < MAX_LEARNED &&
-        !this.learned.some((m) => m.cls === l.cls && covers(l.trigger, m.trigger))
+        !this.learned.some((m) => blocks(m, l.cls, l.trigger, l.answered))
       )
         this.learned.push(l);
   }
@@ -128,7 +144,7 @@ export class TriggerMemory {
     const due: Candidate[] = [];
     for (const pattern of patterns) {
       // A pattern that holds a learned trigger adds nothing.
-      if (this.learned.some((l) => l.cls === cls && covers(pattern, l.trigger))) continue;
+      if (this.learned.some((l) => blocks(l, cls, pattern))) continue;
       const key = keyOf(pattern, cls);
       let c = this.candidates.get(key);
       if (!c) {
@@ -150,7 +166,7 @@ export class TriggerMemory {
   ): Learned | undefined {
     c.tested = true;
     if (!confirmed || this.learned.length >= MAX_LEARNED) return undefined;
-    if (this.learned.some((l) => l.cls === c.cls && covers(c.pattern, l.trigger))) return undefined;
+    if (this.learned.some((l) => blocks(l, c.cls, c.pattern, confirmed.answered))) return undefined;
     const learned: Learned = {
       trigger: { ...c.pattern, origin: 'learned', trustedRate: 0 },
       support: c.support,
@@ -173,10 +189,11 @@ export class TriggerMemory {
 export function learnedTriggerCheck(
   memory: TriggerMemory,
   classes: string[],
-): (batch: InputBatch, i: number) => CheckResult {
-  return (batch, i) => {
+): (batch: InputBatch, i: number, predicted: number) => CheckResult {
+  return (batch, i, predicted) => {
     const tokens = new Map<string, string[]>();
     const hit = memory.learned.find((l) => {
+      if (l.answered && predicted !== l.cls) return false;
       const t = l.trigger;
       if (t.kind === 'token' && !tokens.has(t.column)) {
         const col = batch.columns.get(t.column);
@@ -190,7 +207,7 @@ export function learnedTriggerCheck(
           score: 1,
           threshold: 0,
           flagged: true,
-          reason: `carries ${describeTrigger(hit.trigger)}, which guard/occlusion blamed for the answer "${classes[hit.cls]}" on ${hit.support} earlier requests; written into trusted rows the model answers otherwise it gives "${classes[hit.cls]}" ${(100 * hit.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * hit.referenceWith).toFixed(1)}%`,
+          reason: `carries ${describeTrigger(hit.trigger)}, which guard/occlusion blamed for the answer "${classes[hit.cls]}" on ${hit.support} earlier requests; written into trusted rows the model answers otherwise it gives "${classes[hit.cls]}" ${(100 * hit.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * hit.referenceWith).toFixed(1)}%${hit.answered ? '; the pattern is common in trusted rows, so it is flagged only with this answer' : ''}`,
         }
       : {
           id: 'guard/learned-trigger',

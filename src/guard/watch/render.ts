@@ -19,7 +19,7 @@ export function renderReplay(r: ReplayReport): string {
   for (const [c, why] of Object.entries(r.unavailable)) out.push(`  not run: ${c}: ${why}`);
   for (const l of r.learned)
     out.push(
-      `  learned trigger: ${l.trigger} (answer "${l.class}", blamed on ${l.support} requests; in trusted rows the model gives it ${(100 * l.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * l.referenceWith).toFixed(1)}%)`,
+      `  learned trigger: ${l.trigger} (answer "${l.class}", blamed on ${l.support} requests; in trusted rows the model gives it ${(100 * l.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * l.referenceWith).toFixed(1)}%${l.answered ? `; common in trusted rows, so flagged only where the model answers "${l.class}"` : ''})`,
     );
   for (const w of r.windows) {
     const overall = w.scopes[0];

@@ -43,6 +43,8 @@ export interface ReplayReport {
     support: number;
     modelWith: number;
     referenceWith: number;
+    /** Flagged only where the model answers its class (too common in trusted rows to flag on sight). */
+    answered?: true;
   }>;
 }
 
@@ -149,6 +151,7 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     support: l.support,
     modelWith: l.modelWith,
     referenceWith: l.referenceWith,
+    ...(l.answered ? { answered: true as const } : {}),
   }));
   if (engine) {
     engine.tick(last, true);

@@ -53,6 +53,7 @@ const LearnedFileSchema = z.strictObject({
         cls: z.number().int().min(0),
         modelWith: unit,
         referenceWith: unit,
+        answered: z.literal(true).optional(),
       }),
     )
     .max(10_000),
