@@ -6,10 +6,10 @@
  * (header fields, sentence openings and endings, skeletons, frames, punctuation, casing), which cover no
  * unit: a shape has no meaning to remove. Tabular: feature=value items (numeric values binned at the trusted
  * quantiles, and, beside its bin, an exact value the batch repeats with one label: exact-values.ts) and their
- * conjunctions of up to three items of different columns. Conjunctions are formed only among the items of at most
- * CONJUNCTION_COLUMNS columns, those whose item pairs shift the label most against the trusted reference
- * (all columns when the table is that narrow), so a row costs at most a fixed number of keys however wide
- * the table: a planted conjunction carries all its rows' target label into each of its pairs, which puts
+ * conjunctions of up to three items of different columns. Conjunctions are formed only among the items of as many
+ * columns as a fixed budget of row-triples pays for (conjunctionColumns: 16 at 12,000 rows, more in a smaller
+ * batch), those whose item pairs shift the label most against the trusted reference (all columns when the table is
+ * that narrow), so the search costs at most a fixed number of keys however wide the table: a planted conjunction carries all its rows' target label into each of its pairs, which puts
  * them first, background values included.
  */
 
@@ -55,8 +55,20 @@ export interface Space {
 /** Most units a row can have (the tokeniser keeps 512 tokens; packing keeps 1023 columns). */
 export const MAX_UNITS = 1024;
 
-/** Columns whose items form conjunctions (see the module comment). */
+/** Columns whose items form conjunctions at least (see the module comment). */
 export const CONJUNCTION_COLUMNS = 16;
+/**
+ * Row-triples of columns the conjunction search may visit: CONJUNCTION_COLUMNS columns at 12,000 rows. A smaller
+ * batch can afford more columns at that cost (every column of a 30-column table of a few hundred rows).
+ */
+const CONJUNCTION_BUDGET = 12_000 * ((16 * 15 * 14) / 6);
+
+/** Columns whose items form conjunctions in a batch of n rows: as many as the budget pays for, at least 16. */
+export function conjunctionColumns(n: number): number {
+  let c = CONJUNCTION_COLUMNS;
+  while (Math.max(1, n) * (((c + 1) * c * (c - 1)) / 6) <= CONJUNCTION_BUDGET) c++;
+  return c;
+}
 
 function shapes(ctx: AuditContext, side: 'incoming' | 'trusted') {
   const key = `features:shapes:${side}`;
@@ -197,7 +209,8 @@ function conjunctionItems(
   F: number,
   proba: Float32Array,
 ): (key: number) => boolean {
-  if (F <= CONJUNCTION_COLUMNS) return () => true;
+  const budget = conjunctionColumns(ei.n);
+  if (F <= budget) return () => true;
   const K = ctx.classes.length;
   // Per pair: rows, rows per label, the model's sum of P per label (thousandths), the two items, their columns.
   const W = 1 + 2 * K + 4;
@@ -258,7 +271,7 @@ function conjunctionItems(
     const fa = c[at + 2];
     const fb = c[at + 3];
     const added = (columns.has(fa) ? 0 : 1) + (columns.has(fb) ? 0 : 1);
-    if (columns.size + added > CONJUNCTION_COLUMNS) continue;
+    if (columns.size + added > budget) continue;
     columns.add(fa);
     columns.add(fb);
     chosen.add(c[at] >>> 0);
