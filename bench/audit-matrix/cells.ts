@@ -191,6 +191,12 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   gapminder: 10545,
   'trump-tweets': 19332,
   'fortunes-es': 6511,
+  arrests: 5226,
+  chile: 2532,
+  beps: 1525,
+  wells: 3020,
+  'contagious-diseases': 16065,
+  'fortunes-topics': 1120,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */
@@ -321,12 +327,14 @@ function weakTrustedCells(): Cell[] {
 /**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. frozen2: see frozen2Cells. Clean controls: two per dataset of the part (more on
- * dev, see devCleanCells). The dev part also holds the weak-trusted cells above.
+ * variants on dev datasets. frozen2, frozen3, frozen4: see frozen2Cells, frozen3Cells, frozen4Cells. Clean
+ * controls: two per dataset of the part (more on dev, see devCleanCells). The dev part also holds the
+ * weak-trusted cells above.
  */
 export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen2') return frozen2Cells();
   if (part === 'frozen3') return frozen3Cells();
+  if (part === 'frozen4') return frozen4Cells();
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -443,6 +451,29 @@ function frozen3Cells(): Cell[] {
       continue;
     }
     out.push(...stratified(family, spec, mine, spec.quota, 6));
+  }
+  return out;
+}
+
+/**
+ * frozen4: as frozen3, per family its quota on the frozen4 datasets with its own sampling salt 7 (the other
+ * parts use 1-6); frozen4 has no mail and no image set, so header triggers and pixel patches are not judged.
+ * Clean controls: every frozen4 dataset with a 100-row trusted set and with a trusted set of 20% of the batch,
+ * the two sizes frozen3's clean controls have (its sample drew 20% as the other size on every dataset), so the
+ * two parts' false-alarm figures are measured alike.
+ */
+const FROZEN4_CLEAN_TRUSTED = [100, 0.2];
+
+function frozen4Cells(): Cell[] {
+  const all = allCells().filter((c) => c.part === 'frozen4');
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    const mine = all.filter((c) => c.family === family);
+    if (family === 'clean') {
+      out.push(...mine.filter((c) => FROZEN4_CLEAN_TRUSTED.includes(Number(c.params.trusted))));
+      continue;
+    }
+    out.push(...stratified(family, spec, mine, spec.quota, 7));
   }
   return out;
 }

@@ -649,6 +649,47 @@ const fortunesEs = (p: DataPaths) =>
     4000,
   );
 
+// ---------------------------------------------------------------- frozen4 (bench/audit-matrix/frozen4-data.sh)
+
+const FROZEN4_HINT = 'build it with bench/audit-matrix/frozen4-data.sh';
+const frozen4Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
+  rCsvTable(
+    readText(join(p.shared, 'frozen4', name, `${name}.csv`), FROZEN4_HINT),
+    name,
+    label,
+    maxBatch,
+    FROZEN4_HINT,
+  );
+
+/**
+ * carData Arrests: 5,226 marijuana arrests, mixed (colour, sex, employed, citizen; year, age, checks), many
+ * exact duplicates, released No/Yes.
+ */
+const arrests = frozen4Table('arrests', 'released', 5226);
+/** carData Chile: 2,532 voters (no-vote rows dropped), mixed with missing values, the vote as 4 classes (A, N, U, Y). */
+const chile = frozen4Table('chile', 'vote', 2532);
+/** carData BEPS: 1,525 British voters, small-integer ratings (1-5, 1-11, 0-3), age, gender; the vote as 3 classes. */
+const beps = frozen4Table('beps', 'vote', 1525);
+/** carData Wells: 3,020 Bangladesh households, three numbers and one yes/no, switch no/yes. */
+const wells = frozen4Table('wells', 'switch', 3020);
+/**
+ * dslabs us_contagious_diseases: 16,065 state-years, state (51 levels) and four numbers (population partly
+ * missing), the disease as 7 classes.
+ */
+const contagiousDiseases = frozen4Table('contagious-diseases', 'disease', 6000);
+
+export const FORTUNE_TOPIC_CLASSES = ['drugs', 'education', 'food', 'law', 'literature', 'love', 'sports'];
+
+/** English fortunes of seven topics frozen2's fortune files do not cover: a small, balanced multi-class text set. */
+const fortunesTopics = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen4', name: 'fortunes-topics', hint: FROZEN4_HINT },
+    { text: 'saying', label: 'topic' },
+    FORTUNE_TOPIC_CLASSES.map((c) => [c, c]),
+    1120,
+  );
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -676,6 +717,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   gapminder,
   'trump-tweets': trumpTweets,
   'fortunes-es': fortunesEs,
+  arrests,
+  chile,
+  beps,
+  wells,
+  'contagious-diseases': contagiousDiseases,
+  'fortunes-topics': fortunesTopics,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -705,6 +752,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   gapminder: 'tabular',
   'trump-tweets': 'text',
   'fortunes-es': 'text',
+  arrests: 'tabular',
+  chile: 'tabular',
+  beps: 'tabular',
+  wells: 'tabular',
+  'contagious-diseases': 'tabular',
+  'fortunes-topics': 'text',
 };
 
 const cache = new Map<string, BaseDataset>();
