@@ -622,13 +622,16 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       otherP[c] += rowP[c];
       otherN[c]++;
     }
-    baseN[y]++;
-    mom[y * 2] += pc;
-    mom[y * 2 + 1] += pc * pc;
     zr.set(zc);
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
+    // In text, the label's rows read as the carriers are: with every suspect masked (a label whose own words
+    // are all suspects reads weakly once they are masked, plant or not).
+    const pm = trustedExpects ? pc : probOf(zc, y);
+    baseN[y]++;
+    mom[y * 2] += pm;
+    mom[y * 2 + 1] += pm * pm;
     // A suspect is masked already: its reading is the row's masked one, computed once for all of them.
     let rowRead = false;
     let rowContra = false;
