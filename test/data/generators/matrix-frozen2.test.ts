@@ -4,7 +4,6 @@
  * frozen2 cell generates a valid trusted file, incoming file and truth.json with the right counts. On small
  * files written here (never the benchmark data folder; nothing audited).
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,18 +29,10 @@ import {
 } from '../../../src/data/generators/matrix-datasets.js';
 import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
+import { cellHash } from './cell-hash.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen2-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const cellHash = (part: 'frozen' | 'frozen2') =>
-  createHash('sha256')
-    .update(
-      sampleCells(part)
-        .map((c) => `${c.id}|${c.part}`)
-        .join('\n'),
-    )
-    .digest('hex');
 
 describe('frozen2 split', () => {
   it('keeps the held-out samples exactly as they were fixed (dev may grow; frozen and frozen2 may not)', () => {

@@ -4,13 +4,12 @@
  * every frozen4 cell generates a valid trusted file, incoming file and truth.json. On small files written here
  * (never the benchmark data folder; nothing audited).
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allCells, POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
-import { DATASET_PART, type DatasetId, type Part } from '../../../bench/audit-matrix/split.js';
+import { DATASET_PART, type DatasetId } from '../../../bench/audit-matrix/split.js';
 import { verifyWrittenCase } from '../../../bench/audit-matrix/verify.js';
 import { FAMILIES, generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import {
@@ -21,20 +20,12 @@ import {
 } from '../../../src/data/generators/matrix-datasets.js';
 import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
+import { cellHash } from './cell-hash.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen4-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const FROZEN4 = (Object.keys(DATASET_PART) as DatasetId[]).filter((d) => DATASET_PART[d] === 'frozen4');
-
-const cellHash = (part: Part) =>
-  createHash('sha256')
-    .update(
-      sampleCells(part)
-        .map((c) => `${c.id}|${c.part}`)
-        .join('\n'),
-    )
-    .digest('hex');
 
 describe('frozen4 split', () => {
   it('leaves the frozen3 sample exactly as it was, and the frozen4 sample is fixed as first drawn', () => {
