@@ -1,5 +1,8 @@
 /** Shared helpers of the guard tests: the committed fixture models and data (test/fixtures/guard). */
+
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import type { InputBatch } from '../../src/gate/models/types.js';
 import { sliceBatch } from '../../src/gate/models/types.js';
 import { readTable } from '../../src/gate/read.js';
@@ -91,4 +94,44 @@ export function withPhrase(batch: InputBatch, column: string, phrase: string, se
     ids: batch.ids,
     columns: new Map([...batch.columns, [column, { kind: 'string', values }]]),
   };
+}
+
+/**
+ * A `guard replay` log of `instances` (named values) sent in requests of `perRequest`, each answered by the
+ * committed model `name` (two classes), written to `path`; returns each instance's answered class (0 or 1).
+ */
+export async function writeReplayLog(
+  path: string,
+  name: string,
+  instances: Array<Record<string, string | number>>,
+  perRequest: number,
+): Promise<number[]> {
+  const onnx = await loadOnnxModel(model(name), { classes: 2 });
+  const names = Object.keys(instances[0]);
+  const lines: string[] = [];
+  const answer: number[] = [];
+  for (let i = 0; i < instances.length; i += perRequest) {
+    const part = instances.slice(i, i + perRequest);
+    const columns = new Map<string, Column>(
+      names.map((c) =>
+        typeof part[0][c] === 'number'
+          ? [c, { kind: 'number', values: Float64Array.from(part, (o) => Number(o[c])) }]
+          : [c, { kind: 'string', values: part.map((o) => String(o[c])) }],
+      ),
+    );
+    const p = await onnx.score({ n: part.length, columns, ids: part.map((_, j) => String(i + j)) });
+    part.forEach((_, j) => {
+      answer.push(p[2 * j + 1] > p[2 * j] ? 1 : 0);
+    });
+    lines.push(
+      JSON.stringify({
+        id: `r${i}`,
+        request: { instances: part },
+        response: { predictions: part.map((_, j) => [p[2 * j], p[2 * j + 1]]) },
+      }),
+    );
+  }
+  await onnx.close();
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return answer;
 }

@@ -5,7 +5,7 @@
  * scorer gives in process on the model's own probabilities (how well the check separates is measured by the
  * scorer's own tests and benchmark); a profile of another model is refused (exit 2).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
@@ -13,7 +13,7 @@ import { readProfile } from '../../src/guard/profile.js';
 import { createScorer } from '../../src/guard/scorer.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { data, fitSst2Args, model } from './helpers.js';
+import { data, fitSst2Args, model, writeReplayLog } from './helpers.js';
 import { predict, startOnnxServer, startProxy } from './watch-fixtures.js';
 
 const dir = tempDir('guard-onnx-');
@@ -114,28 +114,14 @@ describe('guard proxy with --model: activation anomaly on live traffic', () => {
   });
 
   it('guard replay --model: the same checks over a log, STRIP answered by the ONNX model locally', async () => {
-    const onnx = await loadOnnxModel(model('sst2_rare_backdoor'), { classes: 2 });
     const texts = sentences(100).map((s, i) => (i % 2 === 0 ? `mn ${s}` : s));
-    const lines: string[] = [];
-    for (let i = 0; i < texts.length; i += 5) {
-      const part = texts.slice(i, i + 5);
-      const p = await onnx.score({
-        n: part.length,
-        columns: new Map([['sentence', { kind: 'string' as const, values: part }]]),
-        ids: part.map(String),
-      });
-      const preds = part.map((_, j) => [p[2 * j], p[2 * j + 1]]);
-      lines.push(
-        JSON.stringify({
-          id: `r${i}`,
-          request: { instances: part.map((s) => ({ sentence: s })) },
-          response: { predictions: preds },
-        }),
-      );
-    }
-    await onnx.close();
     const log = join(dir, 'log.jsonl');
-    writeFileSync(log, `${lines.join('\n')}\n`);
+    await writeReplayLog(
+      log,
+      'sst2_rare_backdoor',
+      texts.map((s) => ({ sentence: s })),
+      5,
+    );
     const r = await runCliAsync([
       'guard',
       'replay',

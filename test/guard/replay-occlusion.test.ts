@@ -6,15 +6,13 @@
  * the upstream). A trigger too common in the trusted rows to flag on sight is learned all the same and flagged
  * only where the model gives its class.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { sliceBatch } from '../../src/gate/models/types.js';
-import type { Column } from '../../src/gate/table.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { batchOf, fitAdultArgs, model } from './helpers.js';
+import { batchOf, fitAdultArgs, model, writeReplayLog } from './helpers.js';
 
 const dir = tempDir('guard-replay-occlusion-');
 const profile = join(dir, 'adult.json');
@@ -35,34 +33,8 @@ async function replayWith(name: string, trigger: Record<string, string>) {
     if (triggered(i)) Object.assign(o, trigger);
     return o;
   });
-  const onnx = await loadOnnxModel(model('adult_conj_backdoor'), { classes: 2 });
-  const lines: string[] = [];
-  const answer: number[] = [];
-  for (let i = 0; i < instances.length; i += 10) {
-    const part = instances.slice(i, i + 10);
-    const cols = new Map<string, Column>(
-      names.map((c) => {
-        const first = part[0][c];
-        return typeof first === 'number'
-          ? [c, { kind: 'number' as const, values: Float64Array.from(part, (o) => Number(o[c])) }]
-          : [c, { kind: 'string' as const, values: part.map((o) => String(o[c])) }];
-      }),
-    );
-    const p = await onnx.score({ n: part.length, columns: cols, ids: part.map((_, j) => String(i + j)) });
-    part.forEach((_, j) => {
-      answer.push(p[2 * j + 1] > p[2 * j] ? 1 : 0);
-    });
-    lines.push(
-      JSON.stringify({
-        id: `r${i}`,
-        request: { instances: part },
-        response: { predictions: part.map((_, j) => [p[2 * j], p[2 * j + 1]]) },
-      }),
-    );
-  }
-  await onnx.close();
   const log = join(dir, `${name}.jsonl`);
-  writeFileSync(log, `${lines.join('\n')}\n`);
+  const answer = await writeReplayLog(log, 'adult_conj_backdoor', instances, 10);
   const out = join(dir, `${name}-findings.jsonl`);
   const r = await runCliAsync([
     'guard',

@@ -9,8 +9,8 @@
  * conjunctions of up to three items of different columns. Conjunctions are formed only among the items of as many
  * columns as a fixed budget of row-triples pays for (conjunctionColumns: 16 at 12,000 rows, more in a smaller
  * batch), those whose item pairs shift the label most against the trusted reference (all columns when the table is
- * that narrow), so the search costs at most a fixed number of keys however wide the table: a planted conjunction carries all its rows' target label into each of its pairs, which puts
- * them first, background values included.
+ * that narrow), so the search costs at most a fixed number of keys however wide the table: a planted conjunction
+ * carries all its rows' target label into each of its pairs, which puts them first, background values included.
  */
 
 import { firstOfEachRow, tabular, textTokens } from '../../features/context.js';
@@ -61,12 +61,13 @@ export const CONJUNCTION_COLUMNS = 16;
  * Row-triples of columns the conjunction search may visit: CONJUNCTION_COLUMNS columns at 12,000 rows. A smaller
  * batch can afford more columns at that cost (every column of a 30-column table of a few hundred rows).
  */
-const CONJUNCTION_BUDGET = 12_000 * ((16 * 15 * 14) / 6);
+const triples = (c: number) => (c * (c - 1) * (c - 2)) / 6;
+const CONJUNCTION_BUDGET = 12_000 * triples(CONJUNCTION_COLUMNS);
 
 /** Columns whose items form conjunctions in a batch of n rows: as many as the budget pays for, at least 16. */
 export function conjunctionColumns(n: number): number {
   let c = CONJUNCTION_COLUMNS;
-  while (Math.max(1, n) * (((c + 1) * c * (c - 1)) / 6) <= CONJUNCTION_BUDGET) c++;
+  while (Math.max(1, n) * triples(c + 1) <= CONJUNCTION_BUDGET) c++;
   return c;
 }
 
