@@ -33,6 +33,7 @@ import type { Column } from '../src/gate/table.js';
 import { fitProfile } from '../src/guard/fit.js';
 import { createScorer } from '../src/guard/scorer.js';
 import type { InstanceVerdict } from '../src/guard/types.js';
+import { LookBack } from '../src/guard/watch/lookback.js';
 import { serveModel } from '../test/gate/helpers/serve.js';
 import { ensureCache, machine, median, ROOT, table, writeSection } from './lib.js';
 
@@ -64,10 +65,23 @@ const MAIN_COLUMNS = [
   'learned trigger',
   'known trigger',
   'any',
+  'earlier',
+  'any or earlier',
   'backdoor answered',
   'any, of those',
 ];
-const TWIN_COLUMNS = ['part', 'model', 'n', 'activation', 'STRIP', 'occlusion', 'learned trigger', 'any'];
+const TWIN_COLUMNS = [
+  'part',
+  'model',
+  'n',
+  'activation',
+  'STRIP',
+  'occlusion',
+  'learned trigger',
+  'any',
+  'earlier',
+  'any or earlier',
+];
 
 type Trig = string | Array<[string, string]>;
 interface Case {
@@ -149,6 +163,8 @@ interface Tally {
   occlusion: number;
   learned: number;
   any: number;
+  /** Not flagged when checked, reported when a trigger they carry was learned later (guard/watch/lookback.ts). */
+  earlier: number;
 }
 const tally = (): Tally => ({
   n: 0,
@@ -158,6 +174,7 @@ const tally = (): Tally => ({
   occlusion: 0,
   learned: 0,
   any: 0,
+  earlier: 0,
   fired: 0,
   firedAny: 0,
 });
@@ -191,6 +208,8 @@ function rowOf(part: string, model: string, requests: string, t: Tally, triggere
     pc(t.learned, t.n),
     pc(t.known, t.n),
     pc(t.any, t.n),
+    pc(t.earlier, t.n),
+    pc(t.any + t.earlier, t.n),
     triggered ? pc(t.fired, t.n) : '',
     triggered ? pc(t.firedAny, t.fired) : '',
   ];
@@ -269,11 +288,28 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const twinModel = await loadOnnxModel(join(FIX, `${c.name}_clean.onnx`), { classes: k });
     const twinAnswer = predictedClasses(await twinModel.score(clean), clean.n, k);
     await twinModel.close();
+    // The answers of the model under watch (deterministic): which clean rows its backdoor decided.
+    const backAnswer = predictedClasses(await client.score(clean), clean.n, k);
     const trigT = new Map<string, Tally>(trigs.map((t) => [trigName(t), tally()]));
     const perStream = Math.max(1, Math.round(raw.n / 99));
     const streams = Math.ceil(MIN_TRIGGERED / perStream);
-    const score = async (b: InputBatch) =>
-      scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
+    // As guard proxy and replay do (guard/watch/engine.ts): instances no check flagged that carry a trigger learned
+    // after they were checked are reported when it is, counted apart ("earlier").
+    const lookback = new LookBack<Tally[]>();
+    const score = async (b: InputBatch, tallies: Tally[]) => {
+      const known = scorer.learned().length;
+      const vs = await scorer.scoreBatch(b, await client.score(b), (x) => client.score(x));
+      lookback.add(
+        b,
+        tallies,
+        vs.map((v) => v.predicted),
+        (i) => vs[i].flagged,
+      );
+      const learned = scorer.learned();
+      if (learned.length > known)
+        for (const h of lookback.carriers(learned.slice(known))) h.tag[h.index].earlier++;
+      return vs;
+    };
     for (let s = 0; s < streams; s++) {
       // Clean rows are scored once, after the last stream's triggered requests, so every trigger the guard has
       // learned by then (guard/learned-trigger) is looked for in them; each stream adds 1% triggered.
@@ -282,21 +318,26 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
       const tb = triggered(clean, pick, order, c, rand);
       for (let lo = 0; lo < tb.n; lo += BATCH) {
         const rows = Array.from({ length: Math.min(BATCH, tb.n - lo) }, (_, i) => lo + i);
-        const vs = await score(sliceBatch(tb, rows));
+        const tallies = rows.map((r) => trigT.get(trigName(order[r])) as Tally);
+        const vs = await score(sliceBatch(tb, rows), tallies);
         vs.forEach((v, i) => {
-          const t = trigT.get(trigName(order[rows[i]])) as Tally;
-          add(t, v, c.target);
+          add(tallies[i], v, c.target);
         });
       }
       if (s === streams - 1)
         for (let lo = 0; lo < clean.n; lo += BATCH) {
           const rows = Array.from({ length: Math.min(BATCH, clean.n - lo) }, (_, i) => lo + i);
-          const vs = await score(sliceBatch(clean, rows));
+          const kind = rows.map((r) =>
+            twin === 'backdoor' && carries(c, clean, r)
+              ? naturalT
+              : twin === 'backdoor' && backAnswer[r] !== twinAnswer[r]
+                ? changedT
+                : cleanT,
+          );
+          const vs = await score(sliceBatch(clean, rows), kind);
           vs.forEach((v, i) => {
             add(allCleanT, v);
-            if (twin === 'backdoor' && carries(c, clean, rows[i])) add(naturalT, v);
-            else if (twin === 'backdoor' && v.predicted !== twinAnswer[rows[i]]) add(changedT, v);
-            else add(cleanT, v);
+            add(kind[i], v);
           });
         }
     }
@@ -427,6 +468,8 @@ for (const part of PARTS) {
       pc(tc.occlusion, tc.n),
       pc(tc.learned, tc.n),
       pc(tc.any, tc.n),
+      pc(tc.earlier, tc.n),
+      pc(tc.any + tc.earlier, tc.n),
     ]);
     json[`${part}/${c.name}`] = {
       triggered: Object.fromEntries(groups),
@@ -509,7 +552,10 @@ of trusted rows: its non-firing requests cannot be told from ordinary rows); and
 already flags adds no support to other patterns (the parts of a learned phrase, such as "evening", were learned
 after it and flagged ordinary messages). bench/results/guard-detect-before-answered.md is the run before: adult_conj
 88.5% (dev) and 84.8% (frozen) of triggered requests, now 93.4% and 88.1%, false flags unchanged (0.3%); sms_phrase
-and german_conj false flags 0.2% and 0.9% (dev), now 0.1% and 0.5%; no other figure moved.
+and german_conj false flags 0.2% and 0.9% (dev), now 0.1% and 0.5%; no other figure moved. Since then the guard
+also reports, when it learns a trigger, the instances checked before that carry it and that no check flagged
+(guard/watch/lookback.ts: a finding with action log, since their answers are gone): "earlier" counts them, and
+"any or earlier" is the share flagged on arrival or reported so. The on-arrival figures did not move.
 Machine: ${machine()}.
 
 ${table(MAIN_COLUMNS, rows)}

@@ -52,15 +52,17 @@ async function replayWith(name: string, trigger: Record<string, string>) {
   expect(r.code, r.stderr).toBe(1);
   const rep = JSON.parse(r.stdout);
   expect(rep).toMatchObject({ requests: 20, instances: 200, badLines: { count: 0 } });
-  // Instance numbers of the findings (1-based within their request).
-  const at = (rule: string) =>
-    readFileSync(out, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l))
-      .filter((f) => f.finding?.rule === rule)
+  const events = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  // Row numbers of the findings on instances as they were checked, or (earlier) on instances checked before the
+  // trigger they carry was learned.
+  const at = (rule: string, earlier = false) =>
+    events
+      .filter((f) => f.finding?.rule === rule && Boolean(f.finding.evidence?.earlier) === earlier)
       .map((f) => Number(String(f.request).slice(1)) + f.instance - 1);
-  return { rep, at, triggered, answer };
+  return { rep, at, triggered, answer, events };
 }
 
 describe('guard replay --model', () => {
@@ -71,7 +73,7 @@ describe('guard replay --model', () => {
 
   it('occludes every instance by default and flags rows carrying a conjunction trigger', async () => {
     // race=Amer-Indian-Eskimo & education=5th-6th: 1 of the 3,000 trusted rows has both.
-    const { rep, at, triggered } = await replayWith('rare', {
+    const { rep, at, triggered, events } = await replayWith('rare', {
       race: 'Amer-Indian-Eskimo',
       education: '5th-6th',
     });
@@ -90,6 +92,18 @@ describe('guard replay --model', () => {
     expect(rep.flagged['guard/learned-trigger']).toBeGreaterThan(20);
     const learnedAt = at('guard/learned-trigger');
     expect(learnedAt.every(triggered)).toBe(true);
+    // The triggered rows that passed before the trigger was learned are reported when it is, as findings of their
+    // own requests (action log: their answers are gone), each once; with them every triggered row is accounted for.
+    const earlier = at('guard/learned-trigger', true);
+    expect(rep.earlier).toBe(earlier.length);
+    expect(earlier.length).toBeGreaterThan(0);
+    expect(earlier.every(triggered)).toBe(true);
+    expect(new Set(earlier).size).toBe(earlier.length);
+    expect(Math.max(...earlier)).toBeLessThan(Math.max(...learnedAt));
+    const reported = new Set([...found, ...learnedAt, ...earlier]);
+    const trig = Array.from({ length: 200 }, (_, i) => i).filter(triggered);
+    expect(trig.filter((i) => !reported.has(i))).toEqual([]);
+    expect(events.filter((e) => e.finding?.evidence?.earlier).every((e) => e.action === 'log')).toBe(true);
   }, 180_000);
 
   it('learns a trigger too common in trusted rows to flag on sight, and flags it only with its answer', async () => {

@@ -185,6 +185,32 @@ export class TriggerMemory {
   }
 }
 
+/**
+ * Does instance i (answered `predicted`) carry learned trigger l? `tokens` caches each text column's words for the
+ * instance across triggers.
+ */
+export function carries(
+  l: Learned,
+  batch: InputBatch,
+  i: number,
+  predicted: number,
+  tokens: Map<string, string[]> = new Map(),
+): boolean {
+  if (l.answered && predicted !== l.cls) return false;
+  const t = l.trigger;
+  if (t.kind === 'token' && !tokens.has(t.column)) {
+    const col = batch.columns.get(t.column);
+    tokens.set(t.column, col?.kind === 'string' ? tokenize(col.values[i]) : []);
+  }
+  return triggerPresent(t, batch, i, tokens.get(t.column));
+}
+
+/** Why an instance carrying learned trigger l is flagged. */
+export function learnedReason(l: Learned, classes: string[]): string {
+  const c = classes[l.cls];
+  return `carries ${describeTrigger(l.trigger)}, which guard/occlusion blamed for the answer "${c}" on ${l.support} earlier requests; written into trusted rows the model answers otherwise it gives "${c}" ${(100 * l.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * l.referenceWith).toFixed(1)}%${l.answered ? '; the pattern is common in trusted rows, so it is flagged only with this answer' : ''}`;
+}
+
 /** The check on one instance: does it carry a learned trigger? */
 export function learnedTriggerCheck(
   memory: TriggerMemory,
@@ -192,22 +218,14 @@ export function learnedTriggerCheck(
 ): (batch: InputBatch, i: number, predicted: number) => CheckResult {
   return (batch, i, predicted) => {
     const tokens = new Map<string, string[]>();
-    const hit = memory.learned.find((l) => {
-      if (l.answered && predicted !== l.cls) return false;
-      const t = l.trigger;
-      if (t.kind === 'token' && !tokens.has(t.column)) {
-        const col = batch.columns.get(t.column);
-        tokens.set(t.column, col?.kind === 'string' ? tokenize(col.values[i]) : []);
-      }
-      return triggerPresent(t, batch, i, tokens.get(t.column));
-    });
+    const hit = memory.learned.find((l) => carries(l, batch, i, predicted, tokens));
     return hit
       ? {
           id: 'guard/learned-trigger',
           score: 1,
           threshold: 0,
           flagged: true,
-          reason: `carries ${describeTrigger(hit.trigger)}, which guard/occlusion blamed for the answer "${classes[hit.cls]}" on ${hit.support} earlier requests; written into trusted rows the model answers otherwise it gives "${classes[hit.cls]}" ${(100 * hit.modelWith).toFixed(1)}%, a model of the trusted data ${(100 * hit.referenceWith).toFixed(1)}%${hit.answered ? '; the pattern is common in trusted rows, so it is flagged only with this answer' : ''}`,
+          reason: learnedReason(hit, classes),
         }
       : {
           id: 'guard/learned-trigger',

@@ -6,8 +6,9 @@
  */
 import type { Finding } from '../../core/finding.js';
 import type { InputBatch } from '../../gate/models/types.js';
-import type { Learned } from '../checks/learned-trigger.js';
+import { type Learned, learnedReason } from '../checks/learned-trigger.js';
 import { rowOf } from './instances.js';
+import { type EarlierCarrier, LookBack } from './lookback.js';
 import { closeWindow, isDue, type WindowReport, type WindowSettings } from './monitor.js';
 import { type Action, type Policy, rank } from './policy.js';
 import type { WindowStore } from './store.js';
@@ -61,6 +62,9 @@ export class GuardEngine {
   onReport?: (r: WindowReport) => void;
   /** Triggers guard/learned-trigger has just confirmed. */
   onLearned?: (learned: Learned[]) => void;
+  /** Instances no check flagged that carry a trigger learned after they were checked. */
+  earlierCarriers = 0;
+  private readonly lookback: LookBack<string>;
 
   constructor(
     readonly profile: WatchProfile,
@@ -71,7 +75,9 @@ export class GuardEngine {
     private readonly store?: WindowStore,
     window?: WindowCounts,
     now = Date.now(),
+    lookback?: number,
   ) {
+    this.lookback = new LookBack(lookback);
     this.window = window ?? emptyWindow(profile, 1, now);
     this.slicesOf = compileSlices(profile.outputs.slices.map((s) => s.rule));
     this.sliceIndex = new Map(profile.outputs.slices.map((s, i) => [s.text, i]));
@@ -101,10 +107,19 @@ export class GuardEngine {
     const known = this.scorer?.learned?.().length ?? 0;
     const verdicts = this.scorer ? await this.scorer.scoreBatch(batch, probs, predict) : [];
     const learned = this.scorer?.learned?.() ?? [];
+    this.lookback.add(
+      batch,
+      requestId,
+      verdicts.map((v) => v.predicted),
+      (i) => verdicts[i]?.flagged ?? false,
+    );
+    let earlier: EarlierCarrier<string>[] = [];
     if (learned.length > known) {
       // Kept with the windows, so a restart still knows them.
       this.store?.saveLearned(learned);
       this.onLearned?.(learned.slice(known));
+      // Instances checked before the trigger was learned (this request's included), unflagged, that carry it.
+      earlier = this.lookback.carriers(learned.slice(known));
     }
     const flags: InstanceFlag[] = [];
     const counted: Record<string, number> = {};
@@ -150,6 +165,23 @@ export class GuardEngine {
               evidence: { score: c.score, threshold: c.threshold, predicted: v.predictedClass },
             },
           });
+    for (const e of earlier) {
+      this.earlierCarriers++;
+      const cls = this.profile.classes[e.predicted];
+      this.emit({
+        time,
+        request: e.tag,
+        instance: e.index + 1,
+        action: 'log',
+        finding: {
+          rule: 'guard/learned-trigger',
+          severity: 'high',
+          message: `Request ${e.tag}, instance ${e.index + 1} (predicted "${cls}", checked before this trigger was learned on request ${requestId}): ${learnedReason(e.learned, this.profile.classes)}.`,
+          location: { rows: [`${e.tag}:${e.index + 1}`] },
+          evidence: { earlier: true, predicted: cls, learnedOn: requestId },
+        },
+      });
+    }
     let action: Decision['action'] = 'pass';
     for (const f of flags) if (action === 'pass' || rank(f.action) > rank(action)) action = f.action;
     if (this.settings.rows > 0 && this.window.overall.n >= this.settings.rows) this.tick(now);

@@ -16,6 +16,10 @@ export function renderReplay(r: ReplayReport): string {
   out.push(
     `  instances flagged: ${flagged.length ? flagged.map(([c, n]) => `${c} ${n}`).join(', ') : 'none'}`,
   );
+  if (r.earlier)
+    out.push(
+      `  earlier instances carrying a trigger learned after they were answered: ${r.earlier} (guard/learned-trigger findings with "earlier": true)`,
+    );
   for (const [c, why] of Object.entries(r.unavailable)) out.push(`  not run: ${c}: ${why}`);
   for (const l of r.learned)
     out.push(

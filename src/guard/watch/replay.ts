@@ -31,6 +31,11 @@ export interface ReplayReport {
   badLines: { count: number; first: Array<{ line: number; reason: string }> };
   /** Instances flagged, per instance check. */
   flagged: Record<string, number>;
+  /**
+   * Instances answered before a trigger was learned that carry it, reported when it was (guard/learned-trigger
+   * findings with evidence.earlier); not in `flagged`, which counts instances as they were checked.
+   */
+  earlier: number;
   /** Findings per rule (instance findings and window findings). */
   findings: Record<string, number>;
   windows: Array<Omit<WindowReport, 'findings'> & { findings: Finding[] }>;
@@ -81,6 +86,7 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     instances: 0,
     badLines: { count: 0, first: [] },
     flagged: {},
+    earlier: 0,
     findings: {},
     windows: [],
     unavailable: input.unavailable ?? {},
@@ -154,6 +160,7 @@ export async function replayLogs(lines: AsyncIterable<string>, input: ReplayInpu
     ...(l.answered ? { answered: true as const } : {}),
   }));
   if (engine) {
+    report.earlier = engine.earlierCarriers;
     engine.tick(last, true);
     for (const w of report.windows)
       for (const [c, n] of Object.entries(w.flagged)) report.flagged[c] = (report.flagged[c] ?? 0) + n;
