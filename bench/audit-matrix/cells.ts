@@ -197,6 +197,12 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   wells: 3020,
   'contagious-diseases': 16065,
   'fortunes-topics': 1120,
+  'wordnet-nouns': 24632,
+  penguins: 344,
+  titanic: 1309,
+  'hpc-jobs': 4331,
+  'cell-segmentation': 2019,
+  cps1985: 534,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */
@@ -327,14 +333,15 @@ function weakTrustedCells(): Cell[] {
 /**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. frozen2, frozen3, frozen4: see frozen2Cells, frozen3Cells, frozen4Cells. Clean
- * controls: two per dataset of the part (more on dev, see devCleanCells). The dev part also holds the
+ * variants on dev datasets. frozen2 to frozen5: see frozen2Cells, frozen3Cells, frozen4Cells, frozen5Cells.
+ * Clean controls: two per dataset of the part (more on dev, see devCleanCells). The dev part also holds the
  * weak-trusted cells above.
  */
 export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen2') return frozen2Cells();
   if (part === 'frozen3') return frozen3Cells();
   if (part === 'frozen4') return frozen4Cells();
+  if (part === 'frozen5') return frozen5Cells();
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -474,6 +481,25 @@ function frozen4Cells(): Cell[] {
       continue;
     }
     out.push(...stratified(family, spec, mine, spec.quota, 7));
+  }
+  return out;
+}
+
+/**
+ * frozen5: as frozen4, per family its quota on the frozen5 datasets with its own sampling salt 8 (the other
+ * parts use 1-7); frozen5 has no mail and no image set, so header triggers and pixel patches are not judged.
+ * Clean controls: every frozen5 dataset with a 100-row trusted set and with 20% of the batch, as frozen4's.
+ */
+function frozen5Cells(): Cell[] {
+  const all = allCells().filter((c) => c.part === 'frozen5');
+  const out: Cell[] = [];
+  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
+    const mine = all.filter((c) => c.family === family);
+    if (family === 'clean') {
+      out.push(...mine.filter((c) => FROZEN4_CLEAN_TRUSTED.includes(Number(c.params.trusted))));
+      continue;
+    }
+    out.push(...stratified(family, spec, mine, spec.quota, 8));
   }
   return out;
 }

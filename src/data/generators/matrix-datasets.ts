@@ -690,6 +690,68 @@ const fortunesTopics = (p: DataPaths) =>
     1120,
   );
 
+// ---------------------------------------------------------------- frozen5 (bench/audit-matrix/frozen5-data.sh)
+
+const FROZEN5_HINT = 'build it with bench/audit-matrix/frozen5-data.sh';
+const frozen5Csv = (p: DataPaths, name: string) =>
+  readText(join(p.shared, 'frozen5', name, `${name}.csv`), FROZEN5_HINT);
+const frozen5Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
+  rCsvTable(frozen5Csv(p, name), name, label, maxBatch, FROZEN5_HINT);
+
+/**
+ * palmerpenguins penguins: 344 birds, four measurements, island, sex and year (measurements and sex partly
+ * missing), the species as 3 classes (strings).
+ */
+const penguins = frozen5Table('penguins', 'species', 344);
+/** carData TitanicSurvival: 1,309 passengers, sex, age (partly missing) and class, many exact duplicates; survived no/yes. */
+const titanic = frozen5Table('titanic', 'survived', 1309);
+/**
+ * modeldata hpc_data: 4,331 jobs of a computing cluster, mixed (a 14-level protocol, a weekday; five numbers),
+ * the completion time as 4 classes (VF, F, M, L).
+ */
+const hpcJobs = frozen5Table('hpc-jobs', 'class', 4331);
+/** modeldata cells: 2,019 segmented cells, 56 numeric imaging measurements, PS/WS. */
+const cellSegmentation = frozen5Table('cell-segmentation', 'class', 2019);
+/**
+ * AER CPS1985: 534 workers, mixed (wage, education, experience, age; ethnicity, region, gender, sector, union,
+ * married), the occupation as 6 classes.
+ */
+const cps1985 = frozen5Table('cps1985', 'occupation', 534);
+
+export const WORDNET_LEXFILES = [
+  'noun.animal',
+  'noun.body',
+  'noun.food',
+  'noun.location',
+  'noun.plant',
+  'noun.substance',
+];
+
+/**
+ * WordNet noun glosses (a definition, often with examples) of six lexicographer files, the file as the label:
+ * short English sentences of another genre than the posts and quotes of the other text sets. Glosses of 20-300
+ * characters, as the fortune sets keep.
+ */
+function wordnetNouns(p: DataPaths): BaseDataset {
+  const [header, ...body] = csvLines(frozen5Csv(p, 'wordnet-nouns'));
+  const gi = header.indexOf('gloss');
+  const li = header.indexOf('lexfile');
+  if (gi < 0 || li < 0) throw inputError('wordnet-nouns: no columns "gloss" and "lexfile"', FROZEN5_HINT);
+  const rows: Row[] = body
+    .map((r) => ({ gloss: (r[gi] ?? '').replace(/\s+/g, ' ').trim(), lexfile: r[li] }))
+    .filter((r) => r.gloss.length >= 20 && r.gloss.length <= FORTUNE_CHARS);
+  return {
+    name: 'wordnet-nouns',
+    kind: 'text',
+    label: 'lexfile',
+    text: 'gloss',
+    features: [],
+    numeric: [],
+    maxBatch: 6000,
+    rows,
+  };
+}
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -723,6 +785,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   wells,
   'contagious-diseases': contagiousDiseases,
   'fortunes-topics': fortunesTopics,
+  'wordnet-nouns': wordnetNouns,
+  penguins,
+  titanic,
+  'hpc-jobs': hpcJobs,
+  'cell-segmentation': cellSegmentation,
+  cps1985,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -758,6 +826,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   wells: 'tabular',
   'contagious-diseases': 'tabular',
   'fortunes-topics': 'text',
+  'wordnet-nouns': 'text',
+  penguins: 'tabular',
+  titanic: 'tabular',
+  'hpc-jobs': 'tabular',
+  'cell-segmentation': 'tabular',
+  cps1985: 'tabular',
 };
 
 const cache = new Map<string, BaseDataset>();
