@@ -1073,6 +1073,12 @@ export function run(ctx: AuditContext): DetectorOutput {
           : space.isShape(c.len, c.pos)
             ? `the text shape "${name}"`
             : `the ${c.len === 1 ? 'token' : `${c.len}-word phrase`} "${name}"`;
+      // Rows like these the trusted set would hold were the pattern ordinary (as the content test weighs
+      // over-representation): below 5 it can neither show the pattern new nor vouch for a natural one.
+      const nIn = power?.incomingRows ?? inc.n;
+      const nRef = power?.trustedRows ?? ctx.trusted.n;
+      const expectedTrusted = ((c.dfIn + c.dfTr) * nRef) / Math.max(1, nIn + nRef);
+      const unverified = !wc && expectedTrusted < 5 && c.dfTr <= expectedTrusted;
       findings.push(
         makeFinding(
           meta,
@@ -1080,7 +1086,11 @@ export function run(ctx: AuditContext): DetectorOutput {
             wc
               ? `${what} appears on ${c.dfIn} of the batch's ${power?.incomingRows} distinct rows (all labelled ${ctx.classes[c.label]}), ${c.lift.toFixed(1)} times as often as on the ${wc.trustedRows} trusted rows labelled ${ctx.classes[c.label]} (${c.kTr} of them)`
               : `${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted rows`
-          }${c.len > 0 ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns` : ''}.`,
+          }${c.len > 0 ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns` : ''}${
+            unverified
+              ? `. The trusted set is too small to tell a plant from rows labelled so by nature: were the ${space.kind === 'tabular' ? 'combination' : 'pattern'} ordinary, it would hold about ${expectedTrusted.toFixed(1)} such rows; if rows like these are ${ctx.classes[c.label]} by nature, add reviewed ones to the trusted set and audit again`
+              : ''
+          }.`,
           {
             location: {
               rows: rowsOf[k].slice(0, 20).map((i) => inc.ids[i]),
@@ -1098,6 +1108,7 @@ export function run(ctx: AuditContext): DetectorOutput {
               contradicted: c.contradicted,
               tested: c.tested,
               pValue: c.p,
+              expectedTrustedRows: round(expectedTrusted),
             },
             severity: c.dfIn >= 20 ? 'critical' : 'high',
           },

@@ -34,45 +34,63 @@ describe('stats: what a model prediction is worth', () => {
   });
 });
 
+/** A 6x6 image table of three classes; `rate` of the class 1 and 2 rows get a 2x2 checkerboard and label 0. */
+const S = 6;
+const CHECKER_HEADER = [
+  ...Array.from({ length: S * S }, (_, k) => `px_${Math.floor(k / S)}_${k % S}`),
+  'label',
+];
+function checkerboard(n: number, seed: number, rate: number) {
+  const r = rng(seed);
+  const rows: string[][] = [];
+  const truth: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    const cls = Math.floor(r() * 3);
+    const px = new Array<number>(S * S).fill(0);
+    // Class 0 lights the top rows, class 1 the left columns, class 2 a bottom-right block; some noise.
+    for (let a = 0; a < S; a++)
+      for (let b = 0; b < S; b++) {
+        const on = cls === 0 ? a < 2 : cls === 1 ? b < 2 : a >= 3 && b >= 3;
+        if (on && r() < 0.85) px[a * S + b] = 120 + Math.floor(r() * 136);
+        else if (r() < 0.05) px[a * S + b] = Math.floor(r() * 80);
+      }
+    let label = String(cls);
+    const planted = cls !== 0 && r() < rate;
+    if (planted) {
+      // 2x2 checkerboard in the bottom-right corner: two bright cells, two at the background value.
+      px[4 * S + 4] = 255;
+      px[4 * S + 5] = 0;
+      px[5 * S + 4] = 0;
+      px[5 * S + 5] = 255;
+      label = '0';
+    }
+    rows.push([...px.map(String), label]);
+    truth.push(planted);
+  }
+  return { rows, truth };
+}
+
 describe('trigger mining on tables', () => {
   it('finds a checkerboard patch that includes background pixels on an image wider than the conjunction screen', async () => {
-    const S = 6;
-    const header = [...Array.from({ length: S * S }, (_, k) => `px_${Math.floor(k / S)}_${k % S}`), 'label'];
-    const make = (n: number, seed: number, rate: number) => {
-      const r = rng(seed);
-      const rows: string[][] = [];
-      const truth: boolean[] = [];
-      for (let i = 0; i < n; i++) {
-        const cls = Math.floor(r() * 3);
-        const px = new Array<number>(S * S).fill(0);
-        // Class 0 lights the top rows, class 1 the left columns, class 2 a bottom-right block; some noise.
-        for (let a = 0; a < S; a++)
-          for (let b = 0; b < S; b++) {
-            const on = cls === 0 ? a < 2 : cls === 1 ? b < 2 : a >= 3 && b >= 3;
-            if (on && r() < 0.85) px[a * S + b] = 120 + Math.floor(r() * 136);
-            else if (r() < 0.05) px[a * S + b] = Math.floor(r() * 80);
-          }
-        let label = String(cls);
-        const planted = cls !== 0 && r() < rate;
-        if (planted) {
-          // 2x2 checkerboard in the bottom-right corner: two bright cells, two at the background value.
-          px[4 * S + 4] = 255;
-          px[4 * S + 5] = 0;
-          px[5 * S + 4] = 0;
-          px[5 * S + 5] = 255;
-          label = '0';
-        }
-        rows.push([...px.map(String), label]);
-        truth.push(planted);
-      }
-      return { rows, truth };
-    };
-    const t = make(300, 51, 0);
-    const inc = make(4000, 52, 0.03);
-    const { flagged } = await audit(header, t.rows, inc.rows);
+    const t = checkerboard(300, 51, 0);
+    const inc = checkerboard(4000, 52, 0.03);
+    const { findings, flagged } = await audit(CHECKER_HEADER, t.rows, inc.rows);
     const q = quality(flagged, inc.truth);
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
     expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    expect(findings.some((f) => f.message.includes('too small to tell'))).toBe(false);
+  }, 120_000);
+
+  it('says when the trusted set is too small to tell a planted patch from a natural one, and still quarantines', async () => {
+    // 80 planted rows among 8,000: were the patch ordinary, 300 trusted rows would hold about 3 rows with it.
+    const inc = checkerboard(8000, 53, 0.015);
+    const { findings, flagged } = await audit(CHECKER_HEADER, checkerboard(300, 51, 0).rows, inc.rows);
+    expect(quality(flagged, inc.truth).recall).toBeGreaterThanOrEqual(0.9);
+    expect(findings.length).toBeGreaterThan(0);
+    for (const f of findings)
+      expect(f.message).toMatch(
+        /too small to tell a plant from rows labelled so by nature: were the combination ordinary, it would hold about \d+\.\d such rows; if rows like these are 0 by nature, add reviewed ones to the trusted set/,
+      );
   }, 120_000);
 
   it('confirms nothing in a clean table whose labels follow an interaction, with a 100-row trusted set', async () => {
@@ -138,5 +156,7 @@ describe('trigger mining on tables', () => {
     expect(q.precision).toBeGreaterThanOrEqual(0.9);
     expect(q.recall).toBeGreaterThanOrEqual(0.9);
     expect(findings.some((f) => f.message.includes('price=9.99'))).toBe(false);
+    // A thousand trusted rows would hold dozens of rows with an ordinary pair: they can tell.
+    expect(findings.some((f) => f.message.includes('too small to tell'))).toBe(false);
   }, 120_000);
 });
