@@ -87,6 +87,13 @@ export function chosenLabelP(p: number, K: number): number {
 /** Where run() publishes its TriggerPower list for the blind-spot report. */
 export const POWER_KEY = 'power/trigger';
 
+/** Table candidates modelled per distinct incoming row, and at least (see mine). */
+const MODELLED_PER_ROW = 20;
+const MIN_MODELLED = 50_000;
+
+/** Candidates listed in the report (report.json charts.triggers) beside the confirmed ones, lowest p first. */
+const CHART_CANDIDATES = 200;
+
 /** Share of `fdr` spent on shapes, which have no content test to confirm them. */
 const SHAPE_BUDGET = 0.1;
 
@@ -287,6 +294,43 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       pInteraction: 0,
     });
   });
+  // Model work is bounded by the rows: a wide numeric table forms hundreds of thousands of supported
+  // conjunctions, and past MODELLED_PER_ROW per distinct row (at least MIN_MODELLED) only the strongest go on,
+  // by the larger of two binomial z-scores of the pattern's rows with one label: against the batch's share of
+  // that label (what the label-shift test reads) and against the trusted rows with the pattern and label (a
+  // plant's rows are new). Tables only: there the multiple-testing family is every supported pattern whatever
+  // is modelled, so the cap can only cost power.
+  const modelled = Math.max(MIN_MODELLED, MODELLED_PER_ROW * nUnique);
+  if (labelPruned && cands.length > modelled) {
+    const share = new Float64Array(K);
+    for (let i = 0; i < inc.n; i++) if (unique[i]) share[inc.labels[i]] += 1 / nUnique;
+    const zOf = (x: number, n: number, p: number) => (x - n * p) / Math.sqrt(Math.max(1e-9, n * p * (1 - p)));
+    const z = cands.map((c, ci) => {
+      let best = Number.NEGATIVE_INFINITY;
+      for (let y = 0; y < K; y++) {
+        const x = kIn[ci * K + y];
+        best = Math.max(best, zOf(x, c.dfIn, share[y]), zOf(x, x + kTr[ci * K + y], pRef));
+      }
+      return best;
+    });
+    const keep = Array.from(cands.keys())
+      .sort((a, b) => z[b] - z[a])
+      .slice(0, modelled)
+      .sort((a, b) => a - b);
+    const kept = keep.map((ci) => cands[ci]);
+    const kInKept = keep.flatMap((ci) => kIn.slice(ci * K, (ci + 1) * K));
+    const kTrKept = keep.flatMap((ci) => kTr.slice(ci * K, (ci + 1) * K));
+    for (const [ci, c] of cands.entries()) candIndex.add(c.key, 0, -(ci + 1));
+    kept.forEach((c, ci) => {
+      candIndex.add(c.key, 0, ci + 1);
+    });
+    cands.length = 0;
+    cands.push(...kept);
+    kIn.length = 0;
+    kIn.push(...kInKept);
+    kTr.length = 0;
+    kTr.push(...kTrKept);
+  }
   if (cands.length === 0) {
     const family = labelPruned ? supported : passed;
     const power: TriggerPower = {
@@ -894,9 +938,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     trustedRows: nTr,
     withinClass,
   };
+  // The report lists the confirmed patterns and the strongest of the rest: a wide table tests hundreds of
+  // thousands of conjunctions, and listing them all made a 1,700-row audit write a 130 MB report.
+  const listed = new Set(top.slice(0, CHART_CANDIDATES));
+  for (const c of confirmed) listed.add(c);
   return {
     confirmed,
-    tested: top,
+    tested: top.filter((c) => listed.has(c)),
     capped,
     family: familySize + shapeFamily.length,
     occ,

@@ -4,9 +4,10 @@
  * interaction a linear reference model cannot express, audited with a 100-row trusted set.
  */
 import { describe, expect, it } from 'vitest';
+import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { modelWorth } from '../../../src/data/stats/shift.js';
 import { rng } from '../helpers.js';
-import { tableTriggers as audit, quality } from './audit-csv.js';
+import { tableTriggers as audit, auditCsv, quality } from './audit-csv.js';
 
 describe('stats: what a model prediction is worth', () => {
   it('is the cap when pattern counts scatter binomially around the model, and small when true rates spread', () => {
@@ -91,6 +92,43 @@ describe('trigger mining on tables', () => {
       expect(f.message).toMatch(
         /too small to tell a plant from rows labelled so by nature: were the combination ordinary, it would hold about \d+\.\d such rows; if rows like these are 0 by nature, add reviewed ones to the trusted set/,
       );
+  }, 120_000);
+
+  it('keeps a wide numeric table bounded: a planted pair is found, and the report lists the strongest candidates only', async () => {
+    // 50 measurements with two decimals and a label from a noisy score: hundreds of thousands of supported
+    // conjunctions in 1,600 rows. Poison sets two ordinary readings on 10% of "low" rows relabelled "high".
+    const D = 50;
+    const header = [...Array.from({ length: D }, (_, k) => `m${k}`), 'label'];
+    const make = (n: number, seed: number, rate: number) => {
+      const r = rng(seed);
+      const rows: string[][] = [];
+      const truth: boolean[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = Array.from({ length: D }, () => r() * 10);
+        let label = x[0] + x[1] - x[2] + 4 * (r() - 0.5) > 5 ? 'high' : 'low';
+        const cells = x.map((v) => v.toFixed(2));
+        const planted = label === 'low' && r() < rate;
+        if (planted) {
+          cells[7] = '3.33';
+          cells[19] = '6.66';
+          label = 'high';
+        }
+        rows.push([...cells, label]);
+        truth.push(planted);
+      }
+      return { rows, truth };
+    };
+    const t = make(400, 91, 0);
+    const inc = make(1600, 92, 0.1);
+    const run = await auditCsv(header, t.rows, inc.rows, { detectors: [triggers] });
+    const flagged = new Uint8Array(inc.rows.length);
+    for (const [i, reason] of run.reasons) if (reason.includes('trigger "')) flagged[i] = 1;
+    const q = quality(flagged, inc.truth);
+    expect(q.recall).toBeGreaterThanOrEqual(0.9);
+    expect(q.precision).toBeGreaterThanOrEqual(0.9);
+    const chart = run.report.charts.triggers as Array<{ confirmed: boolean }>;
+    expect(chart.length).toBeLessThanOrEqual(200 + chart.filter((c) => c.confirmed).length);
+    expect(chart.some((c) => c.confirmed)).toBe(true);
   }, 120_000);
 
   it('confirms nothing in a clean table whose labels follow an interaction, with a 100-row trusted set', async () => {
