@@ -333,15 +333,15 @@ function weakTrustedCells(): Cell[] {
 /**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. frozen2 to frozen5: see frozen2Cells, frozen3Cells, frozen4Cells, frozen5Cells.
+ * variants on dev datasets. frozen2 to frozen5: see frozen2Cells, frozen3Cells, wholeDatasetCells.
  * Clean controls: two per dataset of the part (more on dev, see devCleanCells). The dev part also holds the
  * weak-trusted cells above.
  */
 export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen2') return frozen2Cells();
   if (part === 'frozen3') return frozen3Cells();
-  if (part === 'frozen4') return frozen4Cells();
-  if (part === 'frozen5') return frozen5Cells();
+  if (part === 'frozen4') return wholeDatasetCells('frozen4', 7);
+  if (part === 'frozen5') return wholeDatasetCells('frozen5', 8);
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -463,43 +463,24 @@ function frozen3Cells(): Cell[] {
 }
 
 /**
- * frozen4: as frozen3, per family its quota on the frozen4 datasets with its own sampling salt 7 (the other
- * parts use 1-6); frozen4 has no mail and no image set, so header triggers and pixel patches are not judged.
- * Clean controls: every frozen4 dataset with a 100-row trusted set and with a trusted set of 20% of the batch,
- * the two sizes frozen3's clean controls have (its sample drew 20% as the other size on every dataset), so the
- * two parts' false-alarm figures are measured alike.
+ * frozen4 and frozen5: as frozen3, per family its quota on the part's datasets with a sampling salt of its own
+ * (7 and 8; the other parts use 1-6); neither has a mail or an image set, so header triggers and pixel patches
+ * are not judged. Clean controls: every dataset of the part with a 100-row trusted set and with a trusted set of
+ * 20% of the batch, the two sizes frozen3's clean controls have (its sample drew 20% as the other size on every
+ * dataset), so the parts' false-alarm figures are measured alike.
  */
-const FROZEN4_CLEAN_TRUSTED = [100, 0.2];
+const WHOLE_DATASET_CLEAN_TRUSTED = [100, 0.2];
 
-function frozen4Cells(): Cell[] {
-  const all = allCells().filter((c) => c.part === 'frozen4');
+function wholeDatasetCells(part: 'frozen4' | 'frozen5', salt: number): Cell[] {
+  const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
     const mine = all.filter((c) => c.family === family);
     if (family === 'clean') {
-      out.push(...mine.filter((c) => FROZEN4_CLEAN_TRUSTED.includes(Number(c.params.trusted))));
+      out.push(...mine.filter((c) => WHOLE_DATASET_CLEAN_TRUSTED.includes(Number(c.params.trusted))));
       continue;
     }
-    out.push(...stratified(family, spec, mine, spec.quota, 7));
-  }
-  return out;
-}
-
-/**
- * frozen5: as frozen4, per family its quota on the frozen5 datasets with its own sampling salt 8 (the other
- * parts use 1-7); frozen5 has no mail and no image set, so header triggers and pixel patches are not judged.
- * Clean controls: every frozen5 dataset with a 100-row trusted set and with 20% of the batch, as frozen4's.
- */
-function frozen5Cells(): Cell[] {
-  const all = allCells().filter((c) => c.part === 'frozen5');
-  const out: Cell[] = [];
-  for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
-    const mine = all.filter((c) => c.family === family);
-    if (family === 'clean') {
-      out.push(...mine.filter((c) => FROZEN4_CLEAN_TRUSTED.includes(Number(c.params.trusted))));
-      continue;
-    }
-    out.push(...stratified(family, spec, mine, spec.quota, 8));
+    out.push(...stratified(family, spec, mine, spec.quota, salt));
   }
   return out;
 }

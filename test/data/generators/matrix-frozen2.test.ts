@@ -30,6 +30,7 @@ import {
 import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
 import { cellHash } from './cell-hash.js';
+import { rCsv } from './r-csv.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen2-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -90,11 +91,6 @@ const sentence = (marker: string) =>
 
 function fortuneFile(n: number, marker: string): string {
   return `${Array.from({ length: n }, () => sentence(marker)).join('\n%\n')}\n%\n`;
-}
-
-function rCsv(header: string[], rows: Array<Array<string | number>>): string {
-  const q = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v}"`);
-  return `${[header.map(q).join(','), ...rows.map((r) => r.map(q).join(','))].join('\n')}\n`;
 }
 
 function idx(magic: number, dims: number[], bytes: Uint8Array): Buffer {

@@ -21,6 +21,7 @@ import {
 import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
 import { cellHash } from './cell-hash.js';
+import { rCsv } from './r-csv.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen4-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -65,12 +66,6 @@ describe('frozen4 split', () => {
 // ---------------------------------------------------------------- small files in the builder's formats
 
 const rng = new Rng(20261205);
-
-/** A table as R's write.csv writes it: quoted header and strings, bare numbers, empty cells for NA. */
-function rCsv(header: string[], rows: Array<Array<string | number | null>>): string {
-  const q = (v: string | number | null) => (v === null ? '' : typeof v === 'number' ? String(v) : `"${v}"`);
-  return `${[header.map(q).join(','), ...rows.map((r) => r.map(q).join(','))].join('\n')}\n`;
-}
 
 const WORDS = Array.from({ length: 400 }, (_, i) => `w${(i * 7919) % 4001}x`);
 const zipfWord = () => WORDS[Math.min(WORDS.length - 1, Math.floor(WORDS.length * rng.next() ** 3))];
