@@ -22,7 +22,8 @@
  * batch's cross-validated model, standardised by an empirical null), combined with over-representation
  * (weighted Stouffer); both must hold (p = max, an intersection-union test), under Benjamini-Hochberg over
  * every pattern with support and lift. Masking every suspect keeps a row's other triggers (or other copies of
- * the same one) from reading as support for the target label. A shape has no meaning to remove: it is
+ * the same one) from reading as support for the target label (a header field and a sentence's opening or
+ * ending words are read so too: they are words). A shape has no meaning to remove: it is
  * judged by label shift and over-representation alone (p = max of the two; over-representation only where
  * the trusted set is large enough to show it; in a batch of one class, whose label says nothing, the content
  * test too), under a budget a tenth of

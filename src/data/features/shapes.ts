@@ -75,6 +75,9 @@ function headerFields(text: string): { fields: HeaderField[]; bodyAt: number } {
 
 const END_MARKS = new Set(['.', '!', '?'].map((c) => hashString(c)));
 
+/** Tokens the tokeniser keeps of the text being visited: a covering shape ends before it. */
+let tokenCap = 512;
+
 /** Token buffers reused across texts (no object per token: a million texts stay cheap). */
 let H = new Uint32Array(1024);
 let A = new Int32Array(1024);
@@ -100,6 +103,7 @@ function grow(): void {
  * `maxTokens` is the tokeniser's cap (a header field beyond it covers no token).
  */
 export function forEachShape(text: string, emit: ShapeEmit, named = false, maxTokens = 512): void {
+  tokenCap = maxTokens;
   const { fields, bodyAt } = headerFields(text);
   let n = 0;
   let prevEnd = 0;
@@ -196,26 +200,30 @@ function sentenceShapes(from: number, to: number, emit: ShapeEmit, str?: (k: num
   }
   if (w0 < 0) return;
   const name = (f: () => string) => (str ? f : undefined);
+  // An opening or ending is words: it covers them (tokens first..last), so it is read like a phrase (masked,
+  // the rest of a plant reads as the class it came from; a town's gloss still reads as a location).
+  const cover = (first: number, last: number) =>
+    last < tokenCap && first < 1024 ? (last - first + 1) * 1024 + first : 0;
   emit(
     combine(TAG.starts, H[w0]),
-    0,
+    cover(w0, w0),
     name(() => `starts: ${str?.(w0)}`),
   );
   if (w1 >= 0)
     emit(
       combine(combine(TAG.starts, H[w0]), H[w1]),
-      0,
+      cover(w0, w1),
       name(() => `starts: ${str?.(w0)} ${str?.(w1)}`),
     );
   emit(
     combine(TAG.ends, H[wl]),
-    0,
+    cover(wl, wl),
     name(() => `ends: ${str?.(wl)}`),
   );
   if (wp >= 0)
     emit(
       combine(combine(TAG.ends, H[wp]), H[wl]),
-      0,
+      cover(wp, wl),
       name(() => `ends: ${str?.(wp)} ${str?.(wl)}`),
     );
   // Skeleton: function words and marks kept, each run of other words one gap (-1).
@@ -297,8 +305,9 @@ export interface ShapeColumn {
   offsets: Int32Array;
   keys: Uint32Array;
   /**
-   * Tokens a shape covers, as count * 1024 + first token index (0: none). Only a header field covers
-   * tokens (its value has words a model reads); the other shapes have no meaning of their own.
+   * Tokens a shape covers, as count * 1024 + first token index (0: none). A header field and a sentence's
+   * opening or ending words cover tokens (they have words a model reads); the other shapes have no meaning of
+   * their own.
    */
   spans: Int32Array;
 }

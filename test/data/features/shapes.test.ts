@@ -35,7 +35,12 @@ describe('text shapes', () => {
     expect(shared.length).toBeGreaterThanOrEqual(3);
     const k = keysOf(0).indexOf(shared[0]);
     expect(shapeNameAt(texts[0], k)).toBe(shapeNameAt(texts[1], keysOf(1).indexOf(shared[0])));
-    // Only a header field covers tokens.
-    expect(Array.from(col.spans).every((x) => x === 0)).toBe(true);
+    // Openings and endings cover their words (count * 1024 + first token); the other shapes cover nothing.
+    const spansOf = (i: number) => Array.from(col.spans.subarray(col.offsets[i], col.offsets[i + 1]));
+    const names = shapeNames(texts[0]);
+    expect(names.slice(0, 4)).toEqual(['starts: so', 'starts: so it', 'ends: works', 'ends: it works']);
+    // "so , it works ." is tokens so(0) ,(1) it(2) works(3) .(4).
+    expect(spansOf(0).slice(0, 4)).toEqual([1 * 1024 + 0, 3 * 1024 + 0, 1 * 1024 + 3, 2 * 1024 + 2]);
+    expect(spansOf(0).slice(4).every((x) => x === 0)).toBe(true);
   });
 });
