@@ -41,6 +41,10 @@ describe('text shapes', () => {
     expect(names.slice(0, 4)).toEqual(['starts: so', 'starts: so it', 'ends: works', 'ends: it works']);
     // "so , it works ." is tokens so(0) ,(1) it(2) works(3) .(4).
     expect(spansOf(0).slice(0, 4)).toEqual([1 * 1024 + 0, 3 * 1024 + 0, 1 * 1024 + 3, 2 * 1024 + 2]);
-    expect(spansOf(0).slice(4).every((x) => x === 0)).toBe(true);
+    expect(
+      spansOf(0)
+        .slice(4)
+        .every((x) => x === 0),
+    ).toBe(true);
   });
 });
