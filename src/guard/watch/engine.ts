@@ -107,12 +107,14 @@ export class GuardEngine {
     const known = this.scorer?.learned?.().length ?? 0;
     const verdicts = this.scorer ? await this.scorer.scoreBatch(batch, probs, predict) : [];
     const learned = this.scorer?.learned?.() ?? [];
-    this.lookback.add(
-      batch,
-      requestId,
-      verdicts.map((v) => v.predicted),
-      (i) => verdicts[i]?.flagged ?? false,
-    );
+    // Kept only where triggers can be learned (a scorer with guard/learned-trigger).
+    if (this.scorer?.learned)
+      this.lookback.add(
+        batch,
+        requestId,
+        verdicts.map((v) => v.predicted),
+        (i) => verdicts[i]?.flagged ?? false,
+      );
     let earlier: EarlierCarrier<string>[] = [];
     if (learned.length > known) {
       // Kept with the windows, so a restart still knows them.

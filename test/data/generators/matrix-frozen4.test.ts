@@ -8,10 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { allCells, POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
-import { DATASET_PART, type DatasetId } from '../../../bench/audit-matrix/split.js';
+import { POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
 import { verifyWrittenCase } from '../../../bench/audit-matrix/verify.js';
-import { FAMILIES, generateCell } from '../../../src/data/generators/matrix-attacks.js';
+import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import {
   DATASET_KIND,
   type DataPaths,
@@ -22,11 +21,12 @@ import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
 import { cellHash } from './cell-hash.js';
 import { rCsv } from './r-csv.js';
+import { datasetsOf, wholeDatasetPartTests } from './whole-dataset-part.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen4-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const FROZEN4 = (Object.keys(DATASET_PART) as DatasetId[]).filter((d) => DATASET_PART[d] === 'frozen4');
+const FROZEN4 = datasetsOf('frozen4');
 
 describe('frozen4 split', () => {
   it('leaves the frozen3 sample exactly as it was, and the frozen4 sample is fixed as first drawn', () => {
@@ -37,30 +37,11 @@ describe('frozen4 split', () => {
     expect(cellHash('frozen4')).toBe('5614618b56ad4565e93f76a306b2b7ebfc6ad6baa97d413f4eb19dfd6e46d047');
   });
 
-  it('whole datasets only: a cell is frozen4 exactly when its dataset is, and no other part holds one', () => {
-    expect(FROZEN4).toEqual(['arrests', 'chile', 'beps', 'wells', 'contagious-diseases', 'fortunes-topics']);
-    for (const c of allCells()) expect(c.part === 'frozen4').toBe(DATASET_PART[c.dataset] === 'frozen4');
-    for (const p of ['dev', 'frozen', 'frozen2', 'frozen3'] as const)
-      for (const c of sampleCells(p)) expect(DATASET_PART[c.dataset]).not.toBe('frozen4');
-  });
-
-  it('judges every family that applies, with clean controls of 100 rows and 20% on every dataset', () => {
-    const cells = sampleCells('frozen4');
-    expect(cells.every((c) => c.part === 'frozen4')).toBe(true);
-    // No mail and no image set is new: header triggers and pixel patches are not judged here.
-    for (const f of FAMILIES.filter((x) => x !== 'header-trigger' && x !== 'pixel-patch'))
-      expect(cells.some((c) => c.family === f)).toBe(true);
-    for (const d of FROZEN4)
-      expect(
-        cells
-          .filter((c) => c.family === 'clean' && c.dataset === d)
-          .map((c) => c.params.trusted)
-          .sort(),
-      ).toEqual([0.2, 100]);
-    expect(new Set(FROZEN4.map((d) => DATASET_KIND[d]))).toEqual(new Set(['tabular', 'text']));
-    expect(sampleCells('frozen4').map((c) => c.id)).toEqual(cells.map((c) => c.id));
-    expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
-  });
+  wholeDatasetPartTests(
+    'frozen4',
+    ['arrests', 'chile', 'beps', 'wells', 'contagious-diseases', 'fortunes-topics'],
+    ['dev', 'frozen', 'frozen2', 'frozen3'],
+  );
 });
 
 // ---------------------------------------------------------------- small files in the builder's formats

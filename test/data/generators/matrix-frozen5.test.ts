@@ -8,10 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { allCells, POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
-import { DATASET_PART, type DatasetId } from '../../../bench/audit-matrix/split.js';
+import { POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
 import { verifyWrittenCase } from '../../../bench/audit-matrix/verify.js';
-import { FAMILIES, generateCell } from '../../../src/data/generators/matrix-attacks.js';
+import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import {
   DATASET_KIND,
   type DataPaths,
@@ -22,11 +21,12 @@ import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
 import { cellHash } from './cell-hash.js';
 import { rCsv } from './r-csv.js';
+import { datasetsOf, wholeDatasetPartTests } from './whole-dataset-part.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen5-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const FROZEN5 = (Object.keys(DATASET_PART) as DatasetId[]).filter((d) => DATASET_PART[d] === 'frozen5');
+const FROZEN5 = datasetsOf('frozen5');
 
 describe('frozen5 split', () => {
   it('leaves the frozen4 sample exactly as it was, and the frozen5 sample is fixed as first drawn', () => {
@@ -38,37 +38,11 @@ describe('frozen5 split', () => {
     expect(cellHash('frozen5')).toBe('5e7a22c6cd6707e04722eedb37a4e082889a06826d2d9186fb0c7eefdccf651a');
   });
 
-  it('whole datasets only: a cell is frozen5 exactly when its dataset is, and no other part holds one', () => {
-    expect(FROZEN5).toEqual([
-      'wordnet-nouns',
-      'penguins',
-      'titanic',
-      'hpc-jobs',
-      'cell-segmentation',
-      'cps1985',
-    ]);
-    for (const c of allCells()) expect(c.part === 'frozen5').toBe(DATASET_PART[c.dataset] === 'frozen5');
-    for (const p of ['dev', 'frozen', 'frozen2', 'frozen3', 'frozen4'] as const)
-      for (const c of sampleCells(p)) expect(DATASET_PART[c.dataset]).not.toBe('frozen5');
-  });
-
-  it('judges every family that applies, with clean controls of 100 rows and 20% on every dataset', () => {
-    const cells = sampleCells('frozen5');
-    expect(cells.every((c) => c.part === 'frozen5')).toBe(true);
-    // No mail and no image set is new: header triggers and pixel patches are not judged here.
-    for (const f of FAMILIES.filter((x) => x !== 'header-trigger' && x !== 'pixel-patch'))
-      expect(cells.some((c) => c.family === f)).toBe(true);
-    for (const d of FROZEN5)
-      expect(
-        cells
-          .filter((c) => c.family === 'clean' && c.dataset === d)
-          .map((c) => c.params.trusted)
-          .sort(),
-      ).toEqual([0.2, 100]);
-    expect(new Set(FROZEN5.map((d) => DATASET_KIND[d]))).toEqual(new Set(['tabular', 'text']));
-    expect(sampleCells('frozen5').map((c) => c.id)).toEqual(cells.map((c) => c.id));
-    expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
-  });
+  wholeDatasetPartTests(
+    'frozen5',
+    ['wordnet-nouns', 'penguins', 'titanic', 'hpc-jobs', 'cell-segmentation', 'cps1985'],
+    ['dev', 'frozen', 'frozen2', 'frozen3', 'frozen4'],
+  );
 });
 
 // ---------------------------------------------------------------- small files in the builder's formats

@@ -1,0 +1,40 @@
+/** What every part made of whole datasets (frozen4, frozen5) must hold, stated once for each of them. */
+import { expect, it } from 'vitest';
+import { allCells, sampleCells } from '../../../bench/audit-matrix/cells.js';
+import { DATASET_PART, type DatasetId, type Part } from '../../../bench/audit-matrix/split.js';
+import { FAMILIES } from '../../../src/data/generators/matrix-attacks.js';
+import { DATASET_KIND } from '../../../src/data/generators/matrix-datasets.js';
+
+/** The datasets of one part, in DATASET_PART's order. */
+export const datasetsOf = (part: Part) =>
+  (Object.keys(DATASET_PART) as DatasetId[]).filter((d) => DATASET_PART[d] === part);
+
+/**
+ * Tests (inside the caller's describe): the part holds exactly `datasets`, no cell of `others` uses one of them,
+ * and its sample judges every family that applies (no mail or image set: header triggers and pixel patches are
+ * not judged) with clean controls of 100 rows and 20% on every dataset.
+ */
+export function wholeDatasetPartTests(part: Part, datasets: DatasetId[], others: readonly Part[]): void {
+  it(`whole datasets only: a cell is ${part} exactly when its dataset is, and no other part holds one`, () => {
+    expect(datasetsOf(part)).toEqual(datasets);
+    for (const c of allCells()) expect(c.part === part).toBe(DATASET_PART[c.dataset] === part);
+    for (const p of others) for (const c of sampleCells(p)) expect(DATASET_PART[c.dataset]).not.toBe(part);
+  });
+
+  it('judges every family that applies, with clean controls of 100 rows and 20% on every dataset', () => {
+    const cells = sampleCells(part);
+    expect(cells.every((c) => c.part === part)).toBe(true);
+    for (const f of FAMILIES.filter((x) => x !== 'header-trigger' && x !== 'pixel-patch'))
+      expect(cells.some((c) => c.family === f)).toBe(true);
+    for (const d of datasets)
+      expect(
+        cells
+          .filter((c) => c.family === 'clean' && c.dataset === d)
+          .map((c) => c.params.trusted)
+          .sort(),
+      ).toEqual([0.2, 100]);
+    expect(new Set(datasets.map((d) => DATASET_KIND[d]))).toEqual(new Set(['tabular', 'text']));
+    expect(sampleCells(part).map((c) => c.id)).toEqual(cells.map((c) => c.id));
+    expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
+  });
+}
