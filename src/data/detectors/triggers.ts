@@ -318,19 +318,19 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       .sort((a, b) => z[b] - z[a])
       .slice(0, modelled)
       .sort((a, b) => a - b);
-    const kept = keep.map((ci) => cands[ci]);
-    const kInKept = keep.flatMap((ci) => kIn.slice(ci * K, (ci + 1) * K));
-    const kTrKept = keep.flatMap((ci) => kTr.slice(ci * K, (ci + 1) * K));
+    // Compacted in place (kept indices ascend, so each moves down or stays); no spread of a huge array.
     for (const [ci, c] of cands.entries()) candIndex.add(c.key, 0, -(ci + 1));
-    kept.forEach((c, ci) => {
-      candIndex.add(c.key, 0, ci + 1);
+    keep.forEach((ci, to) => {
+      cands[to] = cands[ci];
+      candIndex.add(cands[to].key, 0, to + 1);
+      for (let y = 0; y < K; y++) {
+        kIn[to * K + y] = kIn[ci * K + y];
+        kTr[to * K + y] = kTr[ci * K + y];
+      }
     });
-    cands.length = 0;
-    cands.push(...kept);
-    kIn.length = 0;
-    kIn.push(...kInKept);
-    kTr.length = 0;
-    kTr.push(...kTrKept);
+    cands.length = keep.length;
+    kIn.length = keep.length * K;
+    kTr.length = keep.length * K;
   }
   if (cands.length === 0) {
     const family = labelPruned ? supported : passed;
