@@ -45,6 +45,7 @@ import { mulberry32 } from '../learn/random.js';
 import { crossFitReference, prefetchCrossFit } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
+import { explainedRows } from './lib/explained.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
@@ -140,6 +141,24 @@ export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Flo
     trustedAccuracy: t.accuracy,
     crossFitAccuracy: c ? c.accuracy : Number.NaN,
   };
+}
+
+/**
+ * The trusted model and the reference labels are judged by, fitted once per audit: label-cells reads it
+ * before this detector judges rows (so the cells it explains can be set aside here). Settings: the
+ * disagreement section of the config, as every shared model.
+ */
+export function referenceOf(
+  ctx: AuditContext,
+  s: Settings = settingsOf(ctx.shared.modelSettings ?? {}, DISAGREEMENT_DEFAULTS),
+): { tm: ReturnType<typeof trustedModel>; ref: Reference } {
+  const key = 'disagreement/reference';
+  const hit = ctx.shared[key] as { tm: ReturnType<typeof trustedModel>; ref: Reference } | undefined;
+  if (hit) return hit;
+  const tm = trustedModel(ctx, s);
+  const out = { tm, ref: chooseReference(ctx, s, tm.proba) };
+  ctx.shared[key] = out;
+  return out;
 }
 
 /** What the trusted model can see, measured on the trusted rows' out-of-fold probabilities. */
@@ -380,8 +399,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const K = ctx.classes.length;
   const inc = ctx.incoming;
   const n = inc.n;
-  const tm = trustedModel(ctx, s);
-  const ref = chooseReference(ctx, s, tm.proba);
+  const { tm, ref } = referenceOf(ctx, s);
   const { proba, refs, accuracy, power } = ref;
   const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
@@ -390,9 +408,10 @@ export function run(ctx: AuditContext): DetectorOutput {
     pLabel[i] = proba[i * K + y];
     pEmp[i] = referenceP(refs[y], pLabel[i]);
   }
-  // Rows carrying a confirmed trigger with its label are explained already (explaining away): left in, a
-  // planted campaign makes every genuine row at its level of P(label) look flipped too.
-  const explained = ctx.shared.triggerRows;
+  // Rows carrying a confirmed trigger with its label, and rows in an account's flagged cell (label-cells), are
+  // explained already (explaining away): left in, a planted campaign makes every genuine row at its level of
+  // P(label) look flipped too.
+  const explained = explainedRows(ctx);
   const unexplained = explained ? pEmp.map((p, i) => (explained[i] ? 1 : p)) : pEmp;
   // 1. Does the batch hold more contradicted labels than clean data explains?
   const cutoff = bhCutoff(unexplained, s.fdr);

@@ -1,7 +1,8 @@
 /**
  * Registry of audit detectors. Adding a detector = one module exporting `detector` + one line here.
- * Stage 1 runs in this order (disagreement first: it fits the trusted model the others reuse); stage 2
- * (aggregators) runs after, with `ctx.shared.suspicion` filled in.
+ * Stage 1 runs in this order (the shared trusted model and reference are fitted once, by whichever detector
+ * asks first: disagreement.ts referenceOf); stage 2 (aggregators) runs after, with `ctx.shared.suspicion`
+ * filled in.
  */
 import { detector as blindSpot } from './blind-spot.js';
 import { detector as contributors } from './contributors.js';
@@ -22,9 +23,11 @@ export const DETECTORS: Detector[] = [
   // A batch of one class the trusted set has never seen: nothing else can judge it.
   unseenLabel,
   triggers,
+  // Before disagreement: the cells of accounts found flipping are set aside when disagreement judges how many
+  // labels the batch holds beyond what clean data explains (it fits the reference both read).
+  labelCells,
   disagreement,
   labelNoise,
-  labelCells,
   localLabels,
   duplicates,
   representations,

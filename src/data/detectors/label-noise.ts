@@ -7,8 +7,9 @@
  * Per class, the share of incoming rows whose P(label) under the reference falls at or below the lower
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
  * the clean share there; pooled over classes, with the sampling error of both the batch and the trusted
- * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger explains and
- * copies of one row are left out, on both sides (the clean reference is built from distinct trusted rows).
+ * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger or a flagged
+ * account's cell explains (lib/explained.ts) and copies of one row are left out, on both sides (the clean
+ * reference is built from distinct trusted rows).
  * The finding is about the batch: it names how many wrong labels the excess implies at least (each wrong label
  * adds at most one row below the quartile beyond what a clean row would), and quarantines no row.
  */
@@ -18,6 +19,7 @@ import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { normalUpperTail } from '../stats/tests.js';
 import { type ClassReference, classReference, TRUSTED_CV_KEY, type TrustedCv } from './disagreement.js';
 import { unseenClassReason } from './lib/classes.js';
+import { explainedRows } from './lib/explained.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
 
 export const meta: RuleMeta = {
@@ -125,7 +127,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const tcv = ctx.shared[TRUSTED_CV_KEY] as TrustedCv | undefined;
   if (!proba || !tcv || tcv.labels.length !== ctx.trusted.n) return { findings: [], rows: [] };
   const refs = distinctReference(ctx, tcv, K);
-  const explained = ctx.shared.triggerRows as Uint8Array | undefined;
+  const explained = explainedRows(ctx);
   const first = firstOfEachRow(ctx);
   const use = explained ? first.map((f, i) => (explained[i] ? 0 : f)) : first;
   const pLabel = new Float64Array(inc.n);

@@ -132,4 +132,18 @@ describe('disagreement beside a planted campaign', () => {
     // With the campaign explained the rest of the batch is clean: nothing else reaches quarantine.
     expect(falsely).toBe(0);
   }, 60_000);
+
+  it('sets aside rows in the cells of accounts found flipping when judging the rest', () => {
+    // Rogue labelers' flips, left in, make honest rows at the same level of P(label) look flipped too (45
+    // honest rows quarantined on this batch before label-cells' rows were set aside).
+    const c = CASES['rogue-labelers']({ dataDir: testData(), seed: 5 });
+    const ids = new Set(c.truth.poisoned);
+    const ctx = contextOf(c, 1);
+    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
+    // As label-cells publishes them (it runs first): the rogue labelers' flipped cells are explained.
+    ctx.shared.labelCellRows = Uint8Array.from(ctx.incoming.ids, (id) => (ids.has(id) ? 1 : 0));
+    const out = run(ctx);
+    const falsely = out.rows.filter((f) => f.score >= 0.5 && !ids.has(ctx.incoming.ids[f.row])).length;
+    expect(falsely).toBe(0);
+  }, 60_000);
 });
