@@ -39,6 +39,7 @@ import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
 import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
 import { unseenClassReason } from './lib/classes.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
+import { expectedTrustedRows, labelledByNature } from './triggers/trusted-power.js';
 import {
   chosenLabelP,
   contentP,
@@ -155,6 +156,7 @@ function otherClassProba(ctx: AuditContext): Float64Array {
 export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array): TriggerFloor {
   const K = ctx.classes.length;
   const level = p.fdr / p.family;
+  const pRef = p.incomingRows / (p.incomingRows + p.trustedRows);
   const shareTr = new Float64Array(K);
   for (let i = 0; i < ctx.trusted.n; i++) shareTr[ctx.trusted.labels[i]] += 1 / ctx.trusted.n;
   // What the reference expects of a plant's rows: the trusted model's reading in a table, the batch model's
@@ -180,6 +182,8 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
         K,
       );
       if (pShift > level) return false;
+      // Its rows with the label must stand out from the trusted set's where that set could show it.
+      if (labelledByNature(kNat + k, kt, pRef, p.fdr)) return false;
       const c = p.content;
       if (!c) return true;
       // Content: the plant's rows read as their other classes do, its natural rows as the label's rows do.
@@ -188,8 +192,8 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
       const z = contentZ(c.mu[y], c.sd[y], mean, tested);
       if ((z - c.centreR) / c.scaleR < c.minTrustedReadZ) return false;
       const dfIn = nNat + k;
-      const pOver = binomialUpperTail(dfIn, dfIn + nt, p.incomingRows / (p.incomingRows + p.trustedRows));
-      const expectedTrusted = ((dfIn + nt) * p.trustedRows) / (p.incomingRows + p.trustedRows);
+      const pOver = binomialUpperTail(dfIn, dfIn + nt, pRef);
+      const expectedTrusted = expectedTrustedRows(dfIn + nt, p.trustedRows, p.incomingRows);
       return contentP((z - c.centre) / c.scale, pOver, expectedTrusted) <= level;
     };
     return smallest(p.minRows, Math.max(p.minRows, p.incomingRows), seen);

@@ -16,6 +16,9 @@
  *   - in a table, the interaction: the pattern carries its label more often than the batch's own rows of
  *     each parent pattern (one item shorter; the whole batch for one item) outside it, so a region where the
  *     label is simply common cannot pass on a small trusted set's sampling accident.
+ * Where the trusted set could show it (at least 5 of the pattern's labelled rows expected there), those rows
+ * must be over-represented against it at the nominal level: a pattern that labels its rows so by nature does so
+ * in the trusted rows too, however the reference model misreads it (triggers/trusted-power.ts).
  * A pattern with content (n-grams, conjunctions) must also sit on content that, with every suspect pattern
  * of the row masked (all occurrences; a suspect is a pattern whose label shift or over-represented purity
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
@@ -65,6 +68,7 @@ import {
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
+import { expectedTrustedRows, labelledByNature, TRUSTED_POWER_ROWS } from './triggers/trusted-power.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export { betaBinomialUpperTail, liftOf } from '../stats/shift.js';
@@ -171,7 +175,7 @@ export function contentZ(mu: number, sd: number, mean: number, n: number): numbe
  * can say about the pattern (expected trusted occurrences under the null; a small reference says little).
  */
 export function contentP(zC: number, pOver: number, expectedTrusted: number): number {
-  const wOver = Math.min(1, expectedTrusted / 5);
+  const wOver = Math.min(1, expectedTrusted / TRUSTED_POWER_ROWS);
   const zOver = normalQuantileUpper(Math.max(1e-300, pOver));
   return normalUpperTail((wOver * Math.min(37, zOver) + zC) / Math.sqrt(wOver * wOver + 1));
 }
@@ -757,6 +761,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = c.tested ? contentZ(mu, sd, c.sumC / c.tested, c.tested) : 0;
     c.zR = c.tested ? contentZ(mu, sd, c.sumR / c.tested, c.tested) : 0;
   }
+  // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
+  // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
+  const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
   // Patterns on an item chosen for its labels (an exact value) are a selected sample, not the null's.
@@ -773,12 +780,12 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    const pContent = contentP(c.zC, c.pOver, ((c.dfIn + refRows(c)) * nRef) / (nUnique + nRef));
+    const pContent = contentP(c.zC, c.pOver, expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique));
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
     // (One class: pShift is the over-representation among the class's trusted rows, and pParts is 0.)
-    c.p = c.tested && shifted[k] ? Math.max(c.pShift, c.pParts, pContent) : 1;
+    c.p = c.tested && shifted[k] && !naturalInTrusted(c) ? Math.max(c.pShift, c.pParts, pContent) : 1;
   });
   const rejected = benjaminiHochberg(
     family.map((c) => c.p),
@@ -797,8 +804,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   for (const c of shapeFamily) {
     // Over-representation is required where the trusted set could show it (at least 5 of the pattern's
     // rows expected there under the null, as the content test weighs it); a 100-row reference cannot.
-    const expectedTrusted = ((c.dfIn + refRows(c)) * nRef) / (nUnique + nRef);
-    c.p = expectedTrusted >= 5 ? Math.max(c.pShift, c.pOver) : c.pShift;
+    const expectedTrusted = expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique);
+    c.p = expectedTrusted >= TRUSTED_POWER_ROWS ? Math.max(c.pShift, c.pOver) : c.pShift;
     if (only >= 0) {
       // A batch of one class: the label says nothing, and a shape over-represented against the class's trusted
       // rows is as often a change in where the text comes from (a new source's style). So a shape too must sit
@@ -842,7 +849,11 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const wFav = Math.min(s.campaignWeight, pool.length / nFav);
       const wRest = (pool.length - wFav * nFav) / nRest;
       const pCampaign = (c: Mined) =>
-        firstPass.has(c) ? c.p : c.pShift <= s.fdr && c.tested ? Math.max(c.pParts, c.pContent) : 1;
+        firstPass.has(c)
+          ? c.p
+          : c.pShift <= s.fdr && c.tested && !naturalInTrusted(c)
+            ? Math.max(c.pParts, c.pContent)
+            : 1;
       const weighted = pool.map((c, k) =>
         Math.min(1, pCampaign(c) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
       );
@@ -1122,12 +1133,11 @@ export function run(ctx: AuditContext): DetectorOutput {
           : space.isShape(c.len, c.pos)
             ? `the text shape "${name}"`
             : `the ${c.len === 1 ? 'token' : `${c.len}-word phrase`} "${name}"`;
-      // Rows like these the trusted set would hold were the pattern ordinary (as the content test weighs
-      // over-representation): below 5 it can neither show the pattern new nor vouch for a natural one.
+      // Rows like these the trusted set would hold were the pattern ordinary (trusted-power.ts).
       const nIn = power?.incomingRows ?? inc.n;
       const nRef = power?.trustedRows ?? ctx.trusted.n;
-      const expectedTrusted = ((c.dfIn + c.dfTr) * nRef) / Math.max(1, nIn + nRef);
-      const unverified = !wc && expectedTrusted < 5 && c.dfTr <= expectedTrusted;
+      const expectedTrusted = expectedTrustedRows(c.dfIn + c.dfTr, nRef, nIn);
+      const unverified = !wc && expectedTrusted < TRUSTED_POWER_ROWS && c.dfTr <= expectedTrusted;
       findings.push(
         makeFinding(
           meta,

@@ -7,6 +7,7 @@ import { CountTable } from '../../features/counter.js';
 import { expectedRate, labelShiftP } from '../../stats/shift.js';
 import type { AuditContext } from '../types.js';
 import type { Space } from './spaces.js';
+import { TRUSTED_POWER_ROWS } from './trusted-power.js';
 
 type Settings = typeof TRIGGER_DEFAULTS;
 
@@ -195,8 +196,7 @@ export function explainAway(confirmed: Mined[], e: ExplainContext): Mined[] {
       const p = k >= 3 ? wc.residualP(k, kt, sp) : 1;
       return { n, p, significant: p <= level, score: n ? (excess * Math.abs(excess)) / n : 0 };
     }
-    const expectedTr = (n + nt) * (1 - pInc);
-    const over = expectedTr < 5 || n > (n + nt) * pInc;
+    const over = (n + nt) * (1 - pInc) < TRUSTED_POWER_ROWS || n > (n + nt) * pInc;
     const p = over && k >= 3 ? Math.min(1, K * labelShiftP(k, n, kt, nt, sp, e.priorRows)) : 1;
     // Excess rows with the label over what the reference expects, squared per row: favours the pattern
     // that explains the most excess with the fewest ordinary rows.
