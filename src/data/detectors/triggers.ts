@@ -983,7 +983,8 @@ function tableReferenceCv(
 /**
  * The trusted reference of a table's label-shift test: the trusted model, and what its prediction for a
  * pattern is worth in rows (stats/shift.ts modelWorth), measured on the patterns with support in the trusted
- * set against out-of-fold predictions. Held-out clean labels, so a planted pattern cannot set it. A model
+ * set against out-of-fold predictions, on single items and on conjunctions apart (the lower of the two, once
+ * at least 20 conjunctions have support). Held-out clean labels, so a planted pattern cannot set it. A model
  * that misses how labels mix in the table earns a weak prior, and a pattern's own trusted rows (with their
  * sampling error) then decide.
  */
@@ -998,36 +999,50 @@ function tabularReference(
   const tru = ctx.trusted;
   const cv = trustedCv(ctx, ...tableReferenceCv(ctx, tm.hashBits));
   // Per trusted pattern: rows, rows per label, the out-of-fold sum of P per label (thousandths).
-  const W = 1 + 2 * K;
+  const W = 2 + 2 * K;
   const table = new CountTable(W, 1 << 12);
   const scaled = new Int32Array(K);
   for (let i = 0; i < tru.n; i++) {
     for (let c = 0; c < K; c++) scaled[c] = Math.round(1000 * cv[i * K + c]);
     const y = tru.labels[i];
-    space.trusted(i, (key) => {
+    space.trusted(i, (key, len) => {
       const sl = table.slot(key);
       if (sl < 0) return;
       const t = table.counts;
       const o = sl * W;
       t[o]++;
-      t[o + 1 + y]++;
-      for (let c = 0; c < K; c++) t[o + 1 + K + c] += scaled[c];
+      t[o + 1] = len;
+      t[o + 2 + y]++;
+      for (let c = 0; c < K; c++) t[o + 2 + K + c] += scaled[c];
     });
   }
-  const k: number[] = [];
-  const n: number[] = [];
-  const sp: number[] = [];
-  const t = table.counts;
-  table.forEach((_key, sl) => {
-    const o = sl * W;
-    if (t[o] < minSupport) return;
-    for (let c = 0; c < K; c++) {
-      k.push(t[o + 1 + c]);
-      n.push(t[o]);
-      sp.push(t[o + 1 + K + c] / 1000);
-    }
-  });
-  return { proba: tm.proba, priorRows: modelWorth(k, n, sp, cap) };
+  // Measured per form (single items, conjunctions): an additive model fits its items' rates by construction and
+  // earns its worth on them, while conjunctions are where it misreads how labels mix. It is worth what it earns
+  // on the form it reads worst.
+  const worthOf = (conj: boolean) => {
+    const k: number[] = [];
+    const n: number[] = [];
+    const sp: number[] = [];
+    const t = table.counts;
+    let patterns = 0;
+    table.forEach((_key, sl) => {
+      const o = sl * W;
+      if (t[o] < minSupport || t[o + 1] >= 2 !== conj) return;
+      patterns++;
+      for (let c = 0; c < K; c++) {
+        k.push(t[o + 2 + c]);
+        n.push(t[o]);
+        sp.push(t[o + 2 + K + c] / 1000);
+      }
+    });
+    return { patterns, worth: modelWorth(k, n, sp, cap) };
+  };
+  const items = worthOf(false);
+  const conj = worthOf(true);
+  return {
+    proba: tm.proba,
+    priorRows: conj.patterns >= 20 ? Math.min(items.worth, conj.worth) : items.worth,
+  };
 }
 
 export function run(ctx: AuditContext): DetectorOutput {
