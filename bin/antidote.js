@@ -17,5 +17,12 @@ try {
 } catch {
   // no bundle: fall through
 }
+try {
+  statSync(new URL('../dist/cli/main.js', import.meta.url));
+} catch {
+  // A fresh clone before `npm run build`: say what to do, not a module-resolution stack trace.
+  process.stderr.write('antidote: not built yet: run `npm run build` in the clone, then run this again\n');
+  process.exit(2);
+}
 if (fresh) (await import('../dist/cli/script-bundle.js')).loadScriptBundle(script);
 else await import('../dist/cli/main.js');

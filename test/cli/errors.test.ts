@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -112,5 +113,16 @@ describe('user errors', () => {
   });
   it('an unknown command is a usage error (exit 2)', () => {
     expect(runCli(['frobnicate']).code).toBe(2);
+  });
+  it('a clone not built yet says to build it (exit 2), not a module stack trace', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(__dirname, '../../bin/antidote.js'), join(dir, 'bin/antidote.js'));
+    copyFileSync(join(__dirname, '../../package.json'), join(dir, 'package.json'));
+    const r = spawnSync(process.execPath, [join(dir, 'bin/antidote.js'), 'demo'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'antidote: not built yet: run `npm run build` in the clone, then run this again',
+    ]);
   });
 });
