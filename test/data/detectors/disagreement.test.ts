@@ -120,30 +120,25 @@ describe('disagreement beside a planted campaign', () => {
     expect(out.rows.length).toBeGreaterThan(0);
   }, 60_000);
 
-  it('sets aside rows a confirmed trigger explains when judging the rest', () => {
-    const c = CASES['phrase-campaign']({ dataDir: testData(), seed: 3 });
-    const ids = new Set(c.truth.poisoned);
-    const ctx = contextOf(c, 1);
-    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
-    // As the trigger detector publishes them: the campaign's rows are explained.
-    ctx.shared.triggerRows = Uint8Array.from(ctx.incoming.ids, (id) => (ids.has(id) ? 1 : 0));
-    const out = run(ctx);
-    const falsely = out.rows.filter((f) => f.score >= 0.5 && !ids.has(ctx.incoming.ids[f.row])).length;
-    // With the campaign explained the rest of the batch is clean: nothing else reaches quarantine.
-    expect(falsely).toBe(0);
-  }, 60_000);
-
-  it('sets aside rows in the cells of accounts found flipping when judging the rest', () => {
-    // Rogue labelers' flips, left in, make honest rows at the same level of P(label) look flipped too (45
-    // honest rows quarantined on this batch before label-cells' rows were set aside).
-    const c = CASES['rogue-labelers']({ dataDir: testData(), seed: 5 });
-    const ids = new Set(c.truth.poisoned);
-    const ctx = contextOf(c, 1);
-    ctx.settings = { ...DISAGREEMENT_DEFAULTS };
-    // As label-cells publishes them (it runs first): the rogue labelers' flipped cells are explained.
-    ctx.shared.labelCellRows = Uint8Array.from(ctx.incoming.ids, (id) => (ids.has(id) ? 1 : 0));
-    const out = run(ctx);
-    const falsely = out.rows.filter((f) => f.score >= 0.5 && !ids.has(ctx.incoming.ids[f.row])).length;
-    expect(falsely).toBe(0);
-  }, 60_000);
+  // As the detector that explains them publishes them: the attack's rows are set aside, and with them left in,
+  // its flips make honest rows at the same level of P(label) look flipped too (the rogue labelers' batch: 45
+  // honest rows quarantined before label-cells' rows were set aside). The rest of each batch is clean, so
+  // nothing else reaches quarantine.
+  it.each([
+    ['a confirmed trigger explains', 'phrase-campaign', 3, 'triggerRows'],
+    ['in the cells of accounts found flipping', 'rogue-labelers', 5, 'labelCellRows'],
+  ] as const)(
+    'sets aside rows %s when judging the rest',
+    (_what, name, seed, key) => {
+      const c = CASES[name]({ dataDir: testData(), seed });
+      const ids = new Set(c.truth.poisoned);
+      const ctx = contextOf(c, 1);
+      ctx.settings = { ...DISAGREEMENT_DEFAULTS };
+      ctx.shared[key] = Uint8Array.from(ctx.incoming.ids, (id) => (ids.has(id) ? 1 : 0));
+      const out = run(ctx);
+      const falsely = out.rows.filter((f) => f.score >= 0.5 && !ids.has(ctx.incoming.ids[f.row])).length;
+      expect(falsely).toBe(0);
+    },
+    60_000,
+  );
 });
