@@ -11,18 +11,19 @@ if (process.argv.length === 3 && (process.argv[2] === '--version' || process.arg
 // The bundled entry (one script with V8's code cache, built by scripts/bundle-cli.mjs) when it is at least as
 // new as the compiled one; otherwise the module graph (a tsc-only rebuild, a development checkout).
 const script = new URL('../dist/cli/main.script.js', import.meta.url);
-let fresh = false;
+let main;
 try {
-  fresh = statSync(script).mtimeMs >= statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
-} catch {
-  // no bundle: fall through
-}
-try {
-  statSync(new URL('../dist/cli/main.js', import.meta.url));
+  main = statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
 } catch {
   // A fresh clone before `npm run build`: say what to do, not a module-resolution stack trace.
   process.stderr.write('antidote: not built yet: run `npm run build` in the clone, then run this again\n');
   process.exit(2);
+}
+let fresh = false;
+try {
+  fresh = statSync(script).mtimeMs >= main;
+} catch {
+  // no bundle: fall through
 }
 if (fresh) (await import('../dist/cli/script-bundle.js')).loadScriptBundle(script);
 else await import('../dist/cli/main.js');

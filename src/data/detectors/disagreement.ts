@@ -143,6 +143,9 @@ export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Flo
   };
 }
 
+/** Fewest trusted rows a reference model is fitted on (below, nothing judges labels against it). */
+export const MIN_REFERENCE_ROWS = 4;
+
 /**
  * The trusted model and the reference labels are judged by, fitted once per audit: label-cells reads it
  * before this detector judges rows (so the cells it explains can be set aside here). Settings: the
@@ -621,7 +624,7 @@ export const detector: Detector = {
   meta,
   defaults: DISAGREEMENT_DEFAULTS,
   stage: 1,
-  applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= 4,
+  applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= MIN_REFERENCE_ROWS,
   cannotRun: unseenClassReason,
   prefetch(ctx) {
     const s = settingsOf(ctx.settings, DISAGREEMENT_DEFAULTS);

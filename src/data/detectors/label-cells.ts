@@ -24,7 +24,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
-import { referenceOf } from './disagreement.js';
+import { MIN_REFERENCE_ROWS, referenceOf } from './disagreement.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -294,7 +294,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const s = settingsFor(ctx, meta.id, LABEL_CELLS_DEFAULTS);
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  if (ctx.trusted.n < 4) return { findings: [], rows: [] };
+  if (ctx.trusted.n < MIN_REFERENCE_ROWS) return { findings: [], rows: [] };
   const proba = referenceOf(ctx).ref.proba;
   const pred = new Int32Array(inc.n);
   for (let i = 0; i < inc.n; i++) pred[i] = argmaxRow(proba, i, K);

@@ -17,7 +17,13 @@ import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { normalUpperTail } from '../stats/tests.js';
-import { type ClassReference, classReference, TRUSTED_CV_KEY, type TrustedCv } from './disagreement.js';
+import {
+  type ClassReference,
+  classReference,
+  MIN_REFERENCE_ROWS,
+  TRUSTED_CV_KEY,
+  type TrustedCv,
+} from './disagreement.js';
 import { unseenClassReason } from './lib/classes.js';
 import { explainedRows } from './lib/explained.js';
 import type { AuditContext, Detector, DetectorOutput } from './types.js';
@@ -163,7 +169,7 @@ export function run(ctx: AuditContext): DetectorOutput {
 export const detector: Detector = {
   meta,
   stage: 1,
-  applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= 4,
+  applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= MIN_REFERENCE_ROWS,
   cannotRun: unseenClassReason,
   run,
 };

@@ -96,6 +96,9 @@ export const POWER_KEY = 'power/trigger';
 const MODELLED_PER_ROW = 20;
 const MIN_MODELLED = 50_000;
 
+/** Supported conjunctions of the trusted set before the model's worth on them is measured apart. */
+const MIN_CONJUNCTIONS_FOR_WORTH = 20;
+
 /** Candidates listed in the report (report.json charts.triggers) beside the confirmed ones, lowest p first. */
 const CHART_CANDIDATES = 200;
 
@@ -984,9 +987,9 @@ function tableReferenceCv(
  * The trusted reference of a table's label-shift test: the trusted model, and what its prediction for a
  * pattern is worth in rows (stats/shift.ts modelWorth), measured on the patterns with support in the trusted
  * set against out-of-fold predictions, on single items and on conjunctions apart (the lower of the two, once
- * at least 20 conjunctions have support). Held-out clean labels, so a planted pattern cannot set it. A model
- * that misses how labels mix in the table earns a weak prior, and a pattern's own trusted rows (with their
- * sampling error) then decide.
+ * MIN_CONJUNCTIONS_FOR_WORTH conjunctions have support). Held-out clean labels, so a planted pattern cannot
+ * set it. A model that misses how labels mix in the table earns a weak prior, and a pattern's own trusted
+ * rows (with their sampling error) then decide.
  */
 function tabularReference(
   ctx: AuditContext,
@@ -1041,7 +1044,7 @@ function tabularReference(
   const conj = worthOf(true);
   return {
     proba: tm.proba,
-    priorRows: conj.patterns >= 20 ? Math.min(items.worth, conj.worth) : items.worth,
+    priorRows: conj.patterns >= MIN_CONJUNCTIONS_FOR_WORTH ? Math.min(items.worth, conj.worth) : items.worth,
   };
 }
 
