@@ -9,7 +9,7 @@
  *   - label shift (stats/shift.ts): the expected rate is a Beta posterior from the pattern's trusted rows and
  *     a model's prediction for its incoming rows with every suspect pattern read as the trusted reference
  *     reads it (for tables the trusted model, its worth in rows measured on held-out trusted labels:
- *     tabularReference; for text the batch's
+ *     tabularReference, or on the batch's combinations where the trusted set has too few; for text the batch's
  *     cross-validated model, whose weights for the suspects are replaced by the trusted model's), and the
  *     count is beta-binomial;
  *   - over-representation against the trusted set (exact conditional binomial);
@@ -58,7 +58,14 @@ import {
 } from '../learn/context.js';
 import { logitsOf } from '../learn/logreg.js';
 import { mad, median } from '../stats/robust.js';
-import { betaBinomialUpperTail, expectedRate, labelShiftP, liftOf, modelWorth } from '../stats/shift.js';
+import {
+  betaBinomialUpperTail,
+  expectedRate,
+  labelShiftP,
+  liftOf,
+  modelWorth,
+  modelWorthRobust,
+} from '../stats/shift.js';
 import {
   benjaminiHochberg,
   binomialUpperTail,
@@ -101,6 +108,9 @@ const MIN_CONJUNCTIONS_FOR_WORTH = 20;
 
 /** Candidates listed in the report (report.json charts.triggers) beside the confirmed ones, lowest p first. */
 const CHART_CANDIDATES = 200;
+
+/** Patterns read to measure what the expectation is worth on the batch (an even sample of those with support). */
+const MAX_WORTH_PATTERNS = 20_000;
 
 /** Share of `fdr` spent on shapes, which have no content test to confirm them. */
 const SHAPE_BUDGET = 0.1;
@@ -487,6 +497,32 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     if (trustedExpects) for (let k = 0; k < K; k++) sumP[ci * K + k] += tmProba[i * K + k];
     else for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zz, k);
   };
+  /**
+   * What the trusted model's expectation is worth on the batch's own combinations, where the trusted set holds
+   * too few to measure it on them: their label rates against the expectation for their rows, robustly, so the
+   * few patterns a plant shifts do not set it while an additive model of a table whose values interact earns
+   * little.
+   */
+  function batchConjunctionWorth(cap: number): number {
+    const eligible: number[] = [];
+    cands.forEach((c, ci) => {
+      if (c.firstRow >= 0 && c.len >= 2 && c.dfIn >= s.minSupport) eligible.push(ci);
+    });
+    if (eligible.length < MIN_CONJUNCTIONS_FOR_WORTH) return cap;
+    const step = Math.max(1, eligible.length / MAX_WORTH_PATTERNS);
+    const k: number[] = [];
+    const n: number[] = [];
+    const sp: number[] = [];
+    for (let j = 0; j < eligible.length; j += step) {
+      const ci = eligible[Math.floor(j)];
+      for (let y = 0; y < K; y++) {
+        k.push(kIn[ci * K + y]);
+        n.push(cands[ci].dfIn);
+        sp.push(sumP[ci * K + y]);
+      }
+    }
+    return modelWorthRobust(k, n, sp, cap);
+  }
   // Pass A: every occurrence of a candidate, kept per row (later passes read these, not the whole key
   // space again), and the label rate its rows are expected to carry with the pattern alone (every
   // occurrence of it: a trigger written five times must not vouch for itself four times) read the trusted way.
@@ -534,8 +570,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // was fitted on: a model of a hundred rows cannot vouch for every pattern as a hundred rows would.
   // Where the trusted model reads the whole row (tables), what its prediction is worth is measured on the
   // candidates themselves: a model of a hundred rows that misses how labels mix in some region of the table
-  // earns a weak prior there, so the pattern's own trusted rows (and their sampling error) decide.
-  const priorRows = reference ? reference.priorRows : Math.min(s.modelPriorRows, tru.n / K);
+  // earns a weak prior there, so the pattern's own trusted rows (and their sampling error) decide. Where the
+  // trusted set holds too few combinations to measure that on them, the batch's combinations measure it.
+  const priorRows = reference
+    ? reference.conjunctionWorth === undefined
+      ? batchConjunctionWorth(reference.priorRows)
+      : reference.priorRows
+    : Math.min(s.modelPriorRows, tru.n / K);
   // In a table the expected rate leans on the trusted model, and a model of a few hundred rows can misread a
   // region (an interaction its additive terms cannot hold) as confidently as it reads the rest. So the excess
   // must also stand against the trusted rows of at least one of the pattern's items on their own (the label's
@@ -997,7 +1038,7 @@ function tabularReference(
   tm: ReturnType<typeof trustedModel>,
   minSupport: number,
   cap: number,
-): { proba: Float32Array; priorRows: number } {
+): { proba: Float32Array; priorRows: number; conjunctionWorth?: number } {
   const K = ctx.classes.length;
   const tru = ctx.trusted;
   const cv = trustedCv(ctx, ...tableReferenceCv(ctx, tm.hashBits));
@@ -1045,6 +1086,7 @@ function tabularReference(
   return {
     proba: tm.proba,
     priorRows: conj.patterns >= MIN_CONJUNCTIONS_FOR_WORTH ? Math.min(items.worth, conj.worth) : items.worth,
+    ...(conj.patterns >= MIN_CONJUNCTIONS_FOR_WORTH ? { conjunctionWorth: conj.worth } : {}),
   };
 }
 

@@ -76,6 +76,38 @@ export function modelWorth(
   sumModel: ArrayLike<number>,
   cap: number,
 ): number {
+  return worthWhere(k, n, sumModel, cap, (x) => x.reduce((a, b) => a + b, 0) / x.length, 1);
+}
+
+/** Median of a chi-square variable with one degree of freedom. */
+const CHI2_1_MEDIAN = 0.454936;
+
+/**
+ * modelWorth by the median instead of the mean: the phi at which the median squared standardised residual is
+ * that of a chi-square with one degree of freedom, so a few patterns far off the model's expectation (a plant
+ * and the patterns that hold it) do not set what the model is worth on the rest.
+ */
+export function modelWorthRobust(
+  k: ArrayLike<number>,
+  n: ArrayLike<number>,
+  sumModel: ArrayLike<number>,
+  cap: number,
+): number {
+  return worthWhere(k, n, sumModel, cap, (x) => x.sort()[Math.floor(x.length / 2)], CHI2_1_MEDIAN);
+}
+
+/**
+ * The phi (between 0.5 and `cap`) at which `statistic` of the squared standardised residuals, each scaled by
+ * (phi + 1) / (phi + n), equals `target`; the statistic falls as phi falls.
+ */
+function worthWhere(
+  k: ArrayLike<number>,
+  n: ArrayLike<number>,
+  sumModel: ArrayLike<number>,
+  cap: number,
+  statistic: (scaled: Float64Array) => number,
+  target: number,
+): number {
   const r2: number[] = [];
   const ns: number[] = [];
   for (let j = 0; j < k.length; j++) {
@@ -85,19 +117,18 @@ export function modelWorth(
     ns.push(n[j]);
   }
   if (r2.length === 0) return cap;
-  // The scaled mean falls as phi falls (more of each residual is the rate's own spread).
-  const meanAt = (phi: number) => {
-    let t = 0;
-    for (let j = 0; j < r2.length; j++) t += (r2[j] * (phi + 1)) / (phi + ns[j]);
-    return t / r2.length;
+  const scaled = new Float64Array(r2.length);
+  const at = (phi: number) => {
+    for (let j = 0; j < r2.length; j++) scaled[j] = (r2[j] * (phi + 1)) / (phi + ns[j]);
+    return statistic(scaled);
   };
-  if (meanAt(cap) <= 1) return cap;
-  if (meanAt(0.5) > 1) return 0.5;
+  if (at(cap) <= target) return cap;
+  if (at(0.5) > target) return 0.5;
   let lo = Math.log(0.5);
   let hi = Math.log(cap);
   for (let it = 0; it < 30; it++) {
     const mid = (lo + hi) / 2;
-    if (meanAt(Math.exp(mid)) > 1) hi = mid;
+    if (at(Math.exp(mid)) > target) hi = mid;
     else lo = mid;
   }
   return Math.exp(lo);
