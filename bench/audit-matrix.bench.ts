@@ -217,8 +217,9 @@ interface Floors {
 /**
  * Which of the audit's own floors judges a family, and the attack's size in the same units: trigger families
  * by the trigger floor of their kind for the target label (every poisoned row counted as carrying the one
- * pattern: an upper bound on any one pattern's rows), labeler flips by the per-cell floor against each
- * rogue's share, targeted flips by the pocket floor, random flips by the disagreement floor.
+ * pattern: an upper bound on any one pattern's rows), labeler flips and a creep of labels alone by the per-cell
+ * floor against each rogue's or account's share, targeted flips by the pocket floor, random flips by the
+ * disagreement floor.
  */
 function detectionFloor(
   family: Family,
@@ -284,6 +285,17 @@ function detectionFloor(
         detectionFloor: floors.localLabels.rows,
         saidBlind: blind('audit/local-labels'),
       };
+    case 'conditioning': {
+      // A creep of labels alone is judged, account by account, as a labeler's flips are; a feature creep
+      // (alone or with the labels) by the drift detector, which publishes no floor.
+      if (d.kind !== 'label' || !floors.labelCells) return {};
+      const accounts = Math.max(1, ((d.accounts as unknown[]) ?? []).length);
+      return {
+        attackRows: Math.round(poisoned / accounts),
+        detectionFloor: floors.labelCells.rows,
+        saidBlind: blind('audit/label-cells'),
+      };
+    }
     case 'noise':
       if (!floors.disagreement) return {};
       return {
