@@ -13,8 +13,10 @@
  *     means, each against its peers in the same window. Conditioning by a few accounts barely moves the
  *     batch's marginals, and the peers in the same window carry any seasonality the whole batch has.
  * Numeric values are winsorised at the trusted 1st and 99th percentiles before any mean (one heavy-tailed
- * value cannot move a window), and each window's account z-scores are scaled by their robust spread across
- * accounts (accounts differ naturally; a few conditioning accounts cannot move a median).
+ * value cannot move a window); an account's feature is tested by its rows' ranks within their window (a
+ * trusted set of a hundred rows knows too little of a heavy tail to clip it, and a handful of extreme rows
+ * would make a small scope's mean stand out), and each window's account z-scores are scaled by their robust
+ * spread across accounts (accounts differ naturally; a few conditioning accounts cannot move a median).
  * The CUSUM threshold h is set from the number of series and windows so that, on data drawn like the
  * trusted set, the chance of any false alarm stays below `familyAlpha` (a union bound over windows and
  * run lengths, so it errs on the quiet side).
@@ -565,6 +567,28 @@ export function run(full: AuditContext): DetectorOutput {
   };
 }
 
+/**
+ * Each row's mid-rank among the rows of its window with a value, scaled to (0, 1) (NaN where the value is
+ * missing or the row is in no window).
+ */
+function windowRanks(values: Float64Array, win: Windows): Float64Array {
+  const out = new Float64Array(values.length).fill(Number.NaN);
+  const rowsOf: number[][] = Array.from({ length: win.count }, () => []);
+  for (let r = 0; r < values.length; r++)
+    if (win.of[r] >= 0 && !Number.isNaN(values[r])) rowsOf[win.of[r]].push(r);
+  for (const rows of rowsOf) {
+    rows.sort((a, b) => values[a] - values[b]);
+    for (let i = 0; i < rows.length; ) {
+      let j = i;
+      while (j + 1 < rows.length && values[rows[j + 1]] === values[rows[i]]) j++;
+      const u = (i + j + 2) / 2 / (rows.length + 1);
+      for (let t = i; t <= j; t++) out[rows[t]] = u;
+      i = j + 1;
+    }
+  }
+  return out;
+}
+
 /** Per numeric feature: clip to the trusted 1st and 99th percentiles (a winsorised mean resists heavy tails). */
 function winsorisers(ctx: AuditContext): Map<string, (v: number) => number> {
   const out = new Map<string, (v: number) => number>();
@@ -579,9 +603,10 @@ function winsorisers(ctx: AuditContext): Map<string, (v: number) => number> {
 
 /**
  * Account series (see header): per scope (one account, or the cohort of accounts absent from the trusted set)
- * and window, the scope's rate of labels the trusted model contradicts, per class, and its winsorised feature
- * means, each as a z against the other accounts in the same window. Each window's z-scores are divided by
- * their robust spread across accounts (at least 1), so that accounts which differ naturally do not alarm.
+ * and window, the scope's rate of labels the trusted model contradicts, per class, and the mean rank of its
+ * feature values within the window, each as a z against the other accounts in the same window. Each window's
+ * z-scores are divided by their robust spread across accounts (at least 1), so that accounts which differ
+ * naturally do not alarm.
  */
 function accountSeries(
   ctx: AuditContext,
@@ -623,20 +648,25 @@ function accountSeries(
   });
   const S = scopes.length;
   // Quantities per row: one per class (label contradicted into it, or the label itself without a model),
-  // then one per numeric feature (winsorised value).
+  // then one per numeric feature (its rank within the window).
   const feats = [...inc.numeric.keys()].filter((f) => clipOf.has(f) && ctx.trusted.numeric.has(f));
   const Q = k + feats.length;
+  // A feature is tested by each row's rank within its window (a heavy tail's few extreme rows cannot make an
+  // account's mean stand out); its winsorised values are kept to say how far the mean moved.
+  const ranks = feats.map((f) => windowRanks(inc.numeric.get(f)!, win));
   const n = new Float64Array(S * W * Q);
   const sum = new Float64Array(S * W * Q);
   const sq = new Float64Array(S * W * Q);
+  const raw = new Float64Array(S * W * Q);
   const tn = new Float64Array(W * Q);
   const tsum = new Float64Array(W * Q);
   const tsq = new Float64Array(W * Q);
-  const add = (j: number, w: number, q: number, v: number) => {
+  const add = (j: number, w: number, q: number, v: number, x: number) => {
     const o = (j * W + w) * Q + q;
     n[o]++;
     sum[o] += v;
     sq[o] += v * v;
+    raw[o] += x;
   };
   for (let r = 0; r < inc.n; r++) {
     const w = win.of[r];
@@ -653,10 +683,12 @@ function accountSeries(
       }
       vals.push(v);
     }
-    for (const f of feats) {
+    const shown = vals.slice();
+    feats.forEach((f, fi) => {
       const x = inc.numeric.get(f)![r];
-      vals.push(Number.isNaN(x) ? Number.NaN : clipOf.get(f)!(x));
-    }
+      vals.push(ranks[fi][r]);
+      shown.push(Number.isNaN(x) ? Number.NaN : clipOf.get(f)!(x));
+    });
     for (let q = 0; q < Q; q++) {
       const v = vals[q];
       if (Number.isNaN(v)) continue;
@@ -664,8 +696,8 @@ function accountSeries(
       tn[o]++;
       tsum[o] += v;
       tsq[o] += v * v;
-      if (scopeOf[a] >= 0) add(scopeOf[a], w, q, v);
-      if (inCohort[a] && cohort >= 0) add(cohort, w, q, v);
+      if (scopeOf[a] >= 0) add(scopeOf[a], w, q, v, shown[q]);
+      if (inCohort[a] && cohort >= 0) add(cohort, w, q, v, shown[q]);
     }
   }
   // The peers' value in each window. A feature mean: the row-weighted median of the accounts' means (a few
@@ -673,18 +705,22 @@ function accountSeries(
   // every honest account look shifted the other way). A rate: the pooled rate of the window's rows (bounded,
   // so a few accounts move it little; a median of rates is 0 for a rare event, which every row then beats).
   const peer = new Float64Array(W * Q);
+  const peerShown = new Float64Array(W * Q);
   for (let w = 0; w < W; w++) {
     for (let q = 0; q < Q; q++) {
       const vals: number[] = [];
+      const shown: number[] = [];
       const wts: number[] = [];
       for (let j = 0; j < S; j++) {
         const o = (j * W + w) * Q + q;
         if (j === cohort || n[o] === 0) continue;
         vals.push(sum[o] / n[o]);
+        shown.push(raw[o] / n[o]);
         wts.push(n[o]);
       }
       const t = w * Q + q;
       peer[t] = q >= k && vals.length >= 4 ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
+      peerShown[t] = q >= k && vals.length >= 4 ? weightedMedian(shown, wts) : peer[t];
     }
   }
   // z of a scope over windows a..b against its peers in the same windows.
@@ -740,7 +776,7 @@ function accountSeries(
       for (let w = 0; w < W; w++) {
         const o = (j * W + w) * Q + q;
         support[w] = n[o];
-        values[w] = n[o] ? sum[o] / n[o] : Number.NaN;
+        values[w] = n[o] ? raw[o] / n[o] : Number.NaN;
         if (n[o] >= minRows) {
           z[w] = zOf(j, q, w, w) / spread[w * Q + q];
           any = true;
@@ -751,8 +787,8 @@ function accountSeries(
       let m0 = 0;
       for (let w = 0; w < W; w++) {
         const o = (j * W + w) * Q + q;
-        if (n[o] === 0 || Number.isNaN(peer[w * Q + q])) continue;
-        p0 += n[o] * peer[w * Q + q];
+        if (n[o] === 0 || Number.isNaN(peerShown[w * Q + q])) continue;
+        p0 += n[o] * peerShown[w * Q + q];
         m0 += n[o];
       }
       const base = m0 ? p0 / m0 : Number.NaN;
