@@ -5,38 +5,14 @@
  * num_pending crept up") from a few extreme rows in the first windows: a high finding on clean data
  * (fixture: test/fixtures/hpc-jobs-clean/SOURCE.md).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
-import { tmpDir } from '../helpers.js';
-
-const FIXTURE = join(__dirname, '../../fixtures/hpc-jobs-clean');
+import { auditCleanBatch } from './clean-batch.js';
 
 describe('a clean batch with a heavy-tailed feature, against a 100-row trusted set', () => {
   it('raises no drift or conditioning finding and no high finding', async () => {
-    const dir = tmpDir();
-    for (const f of ['trusted.csv', 'incoming.csv'])
-      writeFileSync(join(dir, f), gunzipSync(readFileSync(join(FIXTURE, `${f}.gz`))));
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: 'class',
-      id: 'id',
-      source: 'source',
-      labeler: 'labeler',
-      time: 'time',
-      threads: 1,
-    });
-    try {
-      expect(run.incoming.dataset.n).toBe(4231);
-      const drift = run.report.findings.filter((f) => f.rule === 'audit/drift');
-      expect(drift.map((f) => f.message)).toEqual([]);
-      const high = run.report.findings.filter((f) => f.severity === 'high' || f.severity === 'critical');
-      expect(high.map((f) => f.message)).toEqual([]);
-    } finally {
-      run.source.close();
-    }
+    const a = await auditCleanBatch('hpc-jobs-clean', 'class');
+    expect(a.rows).toBe(4231);
+    expect(a.findings.filter((f) => f.rule === 'audit/drift').map((f) => f.message)).toEqual([]);
+    expect(a.high).toEqual([]);
   }, 120_000);
 });

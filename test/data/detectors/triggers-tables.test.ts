@@ -5,33 +5,43 @@
  */
 import { describe, expect, it } from 'vitest';
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
-import { modelWorth } from '../../../src/data/stats/shift.js';
+import { modelWorth, modelWorthRobust } from '../../../src/data/stats/shift.js';
 import { rng } from '../helpers.js';
 import { tableTriggers as audit, auditCsv, quality } from './audit-csv.js';
 
 describe('stats: what a model prediction is worth', () => {
-  it('is the cap when pattern counts scatter binomially around the model, and small when true rates spread', () => {
-    const r = rng(3);
-    const binomial = (n: number, p: number) => {
-      let k = 0;
-      for (let i = 0; i < n; i++) if (r() < p) k++;
-      return k;
-    };
-    const fair = { k: [] as number[], n: [] as number[], s: [] as number[] };
-    const spread = { k: [] as number[], n: [] as number[], s: [] as number[] };
+  /** 400 patterns of 10-50 rows, a model saying m for each; `rate` gives each pattern's true label rate. */
+  function patterns(seed: number, rate: (j: number, m: number) => number) {
+    const r = rng(seed);
+    const out = { k: [] as number[], n: [] as number[], s: [] as number[] };
     for (let j = 0; j < 400; j++) {
       const n = 10 + Math.floor(r() * 40);
       const m = 0.2 + 0.6 * r();
-      fair.k.push(binomial(n, m));
-      // True rates far from the model's: half the patterns at 0.05, half at 0.95 of a model saying m.
-      spread.k.push(binomial(n, r() < 0.5 ? 0.05 : 0.95));
-      for (const x of [fair, spread]) {
-        x.n.push(n);
-        x.s.push(n * m);
-      }
+      const p = rate(j, m);
+      let k = 0;
+      for (let i = 0; i < n; i++) if (r() < p) k++;
+      out.k.push(k);
+      out.n.push(n);
+      out.s.push(n * m);
     }
-    expect(modelWorth(fair.k, fair.n, fair.s, 50)).toBeGreaterThan(25);
-    expect(modelWorth(spread.k, spread.n, spread.s, 50)).toBeLessThan(2);
+    return out;
+  }
+  const cap = 50;
+  // True rates far from the model's: half the patterns at 0.05, half at 0.95 of a model saying m.
+  const spread = patterns(3, (j) => (j % 2 ? 0.05 : 0.95));
+
+  it('is the cap when pattern counts scatter binomially around the model, and small when true rates spread', () => {
+    const fair = patterns(3, (_j, m) => m);
+    expect(modelWorth(fair.k, fair.n, fair.s, cap)).toBeGreaterThan(25);
+    expect(modelWorth(spread.k, spread.n, spread.s, cap)).toBeLessThan(2);
+  });
+
+  it('measured robustly, is not set by a few patterns far off the model, and still falls when most are', () => {
+    // One pattern in twenty carries the label on every row (a plant and the patterns holding it).
+    const planted = patterns(5, (j, m) => (j % 20 === 0 ? 1 : m));
+    expect(modelWorth(planted.k, planted.n, planted.s, cap)).toBeLessThan(20);
+    expect(modelWorthRobust(planted.k, planted.n, planted.s, cap)).toBeGreaterThan(25);
+    expect(modelWorthRobust(spread.k, spread.n, spread.s, cap)).toBeLessThan(2);
   });
 });
 
