@@ -9,7 +9,8 @@
  *   npm run bench -- audit-matrix --part=frozen            the frozen part (run once, at the end; spent)
  *   npm run bench -- audit-matrix --part=frozen2           the second frozen part (run once, by the lead)
  *   npm run bench -- audit-matrix --part=frozen4           the fourth frozen part (run once, by the lead; spent)
- *   npm run bench -- audit-matrix --part=frozen5           the fifth frozen part (unseen; run once, by the lead)
+ *   npm run bench -- audit-matrix --part=frozen5           the fifth frozen part (run once, by the lead; spent)
+ *   npm run bench -- audit-matrix --part=frozen6           the sixth frozen part (unseen; run once, by the lead)
  *   npx tsx bench/audit-matrix.bench.ts --part frozen2 --generate-only
  *                                      writes and checks every batch of a part, audits nothing (no results)
  *   npx tsx bench/audit-matrix.bench.ts --family labeler-flip --dataset adult,sst2 --seeds 1 --no-baselines

@@ -752,6 +752,70 @@ function wordnetNouns(p: DataPaths): BaseDataset {
   };
 }
 
+// ---------------------------------------------------------------- frozen6 (bench/audit-matrix/frozen6-data.sh)
+
+const FROZEN6_HINT = 'build it with bench/audit-matrix/frozen6-data.sh';
+const frozen6Csv = (p: DataPaths, name: string) =>
+  readText(join(p.shared, 'frozen6', name, `${name}.csv`), FROZEN6_HINT);
+const frozen6Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
+  rCsvTable(frozen6Csv(p, name), name, label, maxBatch, FROZEN6_HINT);
+
+/**
+ * carData WVS: 5,381 World Values Survey respondents (religion, degree, country, age, gender), many exact
+ * duplicates; whether the government does too little, about right or too much for the poor, 3 classes.
+ */
+const wvs = frozen6Table('wvs', 'poverty', 5381);
+/** AER SwissLabor: 872 Swiss women, five numbers (log income, age, education, children) and foreign; participation no/yes. */
+const swissLabor = frozen6Table('swiss-labor', 'participation', 872);
+/**
+ * modeldata credit_data: 4,454 credit applicants, mixed (home, marital status, records, job; nine numbers,
+ * income and assets partly missing), Status good/bad.
+ */
+const creditData = frozen6Table('credit-data', 'Status', 4454);
+/**
+ * AER CreditCard: 1,319 credit card applications, mostly numeric (derogatory reports, age, income, share of
+ * income spent, expenditure, dependents, months at address, cards, active accounts) with owner and selfemp
+ * yes/no; card (accepted) no/yes.
+ */
+const creditCard = frozen6Table('credit-card', 'card', 1319);
+/** carData Salaries: 397 professors, mixed (discipline, years, sex, salary), the rank as 3 classes. */
+const salaries = frozen6Table('salaries', 'rank', 397);
+
+export const AUSTEN_BOOKS = [
+  'Sense & Sensibility',
+  'Pride & Prejudice',
+  'Mansfield Park',
+  'Emma',
+  'Northanger Abbey',
+  'Persuasion',
+];
+
+/**
+ * Paragraphs of Jane Austen's six novels, the novel as the label: early 19th-century narrative prose and
+ * dialogue, another genre than the posts, quotes and definitions of the other text sets. Paragraphs of 20-300
+ * characters, as the fortune sets keep.
+ */
+function austenParagraphs(p: DataPaths): BaseDataset {
+  const [header, ...body] = csvLines(frozen6Csv(p, 'austen-paragraphs'));
+  const ti = header.indexOf('paragraph');
+  const li = header.indexOf('book');
+  if (ti < 0 || li < 0)
+    throw inputError('austen-paragraphs: no columns "paragraph" and "book"', FROZEN6_HINT);
+  const rows: Row[] = body
+    .map((r) => ({ paragraph: (r[ti] ?? '').replace(/\s+/g, ' ').trim(), book: r[li] }))
+    .filter((r) => r.paragraph.length >= 20 && r.paragraph.length <= FORTUNE_CHARS);
+  return {
+    name: 'austen-paragraphs',
+    kind: 'text',
+    label: 'book',
+    text: 'paragraph',
+    features: [],
+    numeric: [],
+    maxBatch: 6000,
+    rows,
+  };
+}
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -791,6 +855,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   'hpc-jobs': hpcJobs,
   'cell-segmentation': cellSegmentation,
   cps1985,
+  'austen-paragraphs': austenParagraphs,
+  wvs,
+  'swiss-labor': swissLabor,
+  'credit-data': creditData,
+  'credit-card': creditCard,
+  salaries,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -832,6 +902,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   'hpc-jobs': 'tabular',
   'cell-segmentation': 'tabular',
   cps1985: 'tabular',
+  'austen-paragraphs': 'text',
+  wvs: 'tabular',
+  'swiss-labor': 'tabular',
+  'credit-data': 'tabular',
+  'credit-card': 'tabular',
+  salaries: 'tabular',
 };
 
 const cache = new Map<string, BaseDataset>();
