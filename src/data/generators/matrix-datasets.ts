@@ -533,8 +533,41 @@ export function rCsvTable(
   return { name, kind: 'tabular', label, features, numeric, maxBatch, rows };
 }
 
-const frozen2Csv = (p: DataPaths, name: string) =>
-  readText(join(p.shared, 'frozen2', name, `${name}.csv`), FROZEN2_HINT);
+/**
+ * A frozen part's data files, as bench/audit-matrix/<part>-data.sh writes them: <shared>/<part>/<name>/<name>.csv;
+ * `table` reads one written by R's write.csv (rCsvTable), `hint` says how to build a missing one.
+ */
+function partFiles(part: string) {
+  const hint = `build it with bench/audit-matrix/${part}-data.sh`;
+  const csv = (p: DataPaths, name: string) => readText(join(p.shared, part, name, `${name}.csv`), hint);
+  const table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
+    rCsvTable(csv(p, name), name, label, maxBatch, hint);
+  return { hint, csv, table };
+}
+
+/**
+ * Short texts of one CSV column labelled by another (its whitespace collapsed), kept at 20-300 characters as the
+ * fortune sets are: a one-column text set of a frozen part.
+ */
+function shortTexts(
+  files: ReturnType<typeof partFiles>,
+  name: string,
+  text: string,
+  label: string,
+): (p: DataPaths) => BaseDataset {
+  return (p) => {
+    const [header, ...body] = csvLines(files.csv(p, name));
+    const ti = header.indexOf(text);
+    const li = header.indexOf(label);
+    if (ti < 0 || li < 0) throw inputError(`${name}: no columns "${text}" and "${label}"`, files.hint);
+    const rows: Row[] = body
+      .map((r) => ({ [text]: (r[ti] ?? '').replace(/\s+/g, ' ').trim(), [label]: r[li] }))
+      .filter((r) => r[text].length >= 20 && r[text].length <= FORTUNE_CHARS);
+    return { name, kind: 'text', label, text, features: [], numeric: [], maxBatch: 6000, rows };
+  };
+}
+
+const frozen2Csv = partFiles('frozen2').csv;
 
 /** MASS forensic glass: 214 fragments, 9 numeric measurements, 6 glass types (strings). */
 const fgl = (p: DataPaths) => rCsvTable(frozen2Csv(p, 'fgl'), 'fgl', 'type', 214);
@@ -596,32 +629,28 @@ export function fashionMnistTest(p: DataPaths): BaseDataset {
 
 // ---------------------------------------------------------------- frozen3 (bench/audit-matrix/frozen3-data.sh)
 
-const FROZEN3_HINT = 'build it with bench/audit-matrix/frozen3-data.sh';
-const frozen3Csv = (p: DataPaths, name: string) =>
-  readText(join(p.shared, 'frozen3', name, `${name}.csv`), FROZEN3_HINT);
-const frozen3Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
-  rCsvTable(frozen3Csv(p, name), name, label, maxBatch, FROZEN3_HINT);
+const FROZEN3 = partFiles('frozen3');
 
 /** ggplot2 mpg: 234 cars, mixed (manufacturer, transmission, drive, fuel; five numbers), 7 classes (strings). */
-const mpg = frozen3Table('mpg', 'class', 234);
+const mpg = FROZEN3.table('mpg', 'class', 234);
 /** ggplot2 midwest: 437 counties, 25 numeric demographics, the state as 5 classes (strings). */
-const midwest = frozen3Table('midwest', 'state', 437);
+const midwest = FROZEN3.table('midwest', 'state', 437);
 /** MASS biopsy: 699 biopsies, nine integer scores 1-10 (many exact duplicates, a few missing), benign/malignant. */
-const biopsy = frozen3Table('biopsy', 'class', 699);
+const biopsy = FROZEN3.table('biopsy', 'class', 699);
 /** MASS Pima.tr + Pima.te: 532 women, seven numbers, diabetes Yes/No. */
-const pima = frozen3Table('pima', 'type', 532);
+const pima = FROZEN3.table('pima', 'type', 532);
 /** dslabs gapminder: 10,545 country-years, numbers with missing values, the continent as 5 classes (strings). */
-const gapminder = frozen3Table('gapminder', 'continent', 6000);
+const gapminder = FROZEN3.table('gapminder', 'continent', 6000);
 
 /**
  * Tweets of one account, labelled by the client that sent them (3 classes): short social-media posts. The
  * label column is renamed `client` (the matrix's account column is `source`).
  */
 function trumpTweets(p: DataPaths): BaseDataset {
-  const [header, ...body] = csvLines(frozen3Csv(p, 'trump-tweets'));
+  const [header, ...body] = csvLines(FROZEN3.csv(p, 'trump-tweets'));
   const ti = header.indexOf('text');
   const si = header.indexOf('source');
-  if (ti < 0 || si < 0) throw inputError('trump-tweets: no columns "text" and "source"', FROZEN3_HINT);
+  if (ti < 0 || si < 0) throw inputError('trump-tweets: no columns "text" and "source"', FROZEN3.hint);
   const rows: Row[] = body
     .filter((r) => (r[ti] ?? '').trim().length > 0)
     .map((r) => ({ text: r[ti], client: r[si] }));
@@ -643,7 +672,7 @@ export const FORTUNE_ES_CLASSES = ['refranes', 'sentimientos', 'leydemurphy', 'p
 const fortunesEs = (p: DataPaths) =>
   fortuneSet(
     p,
-    { part: 'frozen3', name: 'fortunes-es', hint: FROZEN3_HINT },
+    { part: 'frozen3', name: 'fortunes-es', hint: FROZEN3.hint },
     { text: 'frase', label: 'tema' },
     FORTUNE_ES_CLASSES.map((c) => [c, c]),
     4000,
@@ -651,32 +680,24 @@ const fortunesEs = (p: DataPaths) =>
 
 // ---------------------------------------------------------------- frozen4 (bench/audit-matrix/frozen4-data.sh)
 
-const FROZEN4_HINT = 'build it with bench/audit-matrix/frozen4-data.sh';
-const frozen4Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
-  rCsvTable(
-    readText(join(p.shared, 'frozen4', name, `${name}.csv`), FROZEN4_HINT),
-    name,
-    label,
-    maxBatch,
-    FROZEN4_HINT,
-  );
+const FROZEN4 = partFiles('frozen4');
 
 /**
  * carData Arrests: 5,226 marijuana arrests, mixed (colour, sex, employed, citizen; year, age, checks), many
  * exact duplicates, released No/Yes.
  */
-const arrests = frozen4Table('arrests', 'released', 5226);
+const arrests = FROZEN4.table('arrests', 'released', 5226);
 /** carData Chile: 2,532 voters (no-vote rows dropped), mixed with missing values, the vote as 4 classes (A, N, U, Y). */
-const chile = frozen4Table('chile', 'vote', 2532);
+const chile = FROZEN4.table('chile', 'vote', 2532);
 /** carData BEPS: 1,525 British voters, small-integer ratings (1-5, 1-11, 0-3), age, gender; the vote as 3 classes. */
-const beps = frozen4Table('beps', 'vote', 1525);
+const beps = FROZEN4.table('beps', 'vote', 1525);
 /** carData Wells: 3,020 Bangladesh households, three numbers and one yes/no, switch no/yes. */
-const wells = frozen4Table('wells', 'switch', 3020);
+const wells = FROZEN4.table('wells', 'switch', 3020);
 /**
  * dslabs us_contagious_diseases: 16,065 state-years, state (51 levels) and four numbers (population partly
  * missing), the disease as 7 classes.
  */
-const contagiousDiseases = frozen4Table('contagious-diseases', 'disease', 6000);
+const contagiousDiseases = FROZEN4.table('contagious-diseases', 'disease', 6000);
 
 export const FORTUNE_TOPIC_CLASSES = ['drugs', 'education', 'food', 'law', 'literature', 'love', 'sports'];
 
@@ -684,7 +705,7 @@ export const FORTUNE_TOPIC_CLASSES = ['drugs', 'education', 'food', 'law', 'lite
 const fortunesTopics = (p: DataPaths) =>
   fortuneSet(
     p,
-    { part: 'frozen4', name: 'fortunes-topics', hint: FROZEN4_HINT },
+    { part: 'frozen4', name: 'fortunes-topics', hint: FROZEN4.hint },
     { text: 'saying', label: 'topic' },
     FORTUNE_TOPIC_CLASSES.map((c) => [c, c]),
     1120,
@@ -692,31 +713,27 @@ const fortunesTopics = (p: DataPaths) =>
 
 // ---------------------------------------------------------------- frozen5 (bench/audit-matrix/frozen5-data.sh)
 
-const FROZEN5_HINT = 'build it with bench/audit-matrix/frozen5-data.sh';
-const frozen5Csv = (p: DataPaths, name: string) =>
-  readText(join(p.shared, 'frozen5', name, `${name}.csv`), FROZEN5_HINT);
-const frozen5Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
-  rCsvTable(frozen5Csv(p, name), name, label, maxBatch, FROZEN5_HINT);
+const FROZEN5 = partFiles('frozen5');
 
 /**
  * palmerpenguins penguins: 344 birds, four measurements, island, sex and year (measurements and sex partly
  * missing), the species as 3 classes (strings).
  */
-const penguins = frozen5Table('penguins', 'species', 344);
+const penguins = FROZEN5.table('penguins', 'species', 344);
 /** carData TitanicSurvival: 1,309 passengers, sex, age (partly missing) and class, many exact duplicates; survived no/yes. */
-const titanic = frozen5Table('titanic', 'survived', 1309);
+const titanic = FROZEN5.table('titanic', 'survived', 1309);
 /**
  * modeldata hpc_data: 4,331 jobs of a computing cluster, mixed (a 14-level protocol, a weekday; five numbers),
  * the completion time as 4 classes (VF, F, M, L).
  */
-const hpcJobs = frozen5Table('hpc-jobs', 'class', 4331);
+const hpcJobs = FROZEN5.table('hpc-jobs', 'class', 4331);
 /** modeldata cells: 2,019 segmented cells, 56 numeric imaging measurements, PS/WS. */
-const cellSegmentation = frozen5Table('cell-segmentation', 'class', 2019);
+const cellSegmentation = FROZEN5.table('cell-segmentation', 'class', 2019);
 /**
  * AER CPS1985: 534 workers, mixed (wage, education, experience, age; ethnicity, region, gender, sector, union,
  * married), the occupation as 6 classes.
  */
-const cps1985 = frozen5Table('cps1985', 'occupation', 534);
+const cps1985 = FROZEN5.table('cps1985', 'occupation', 534);
 
 export const WORDNET_LEXFILES = [
   'noun.animal',
@@ -732,54 +749,32 @@ export const WORDNET_LEXFILES = [
  * short English sentences of another genre than the posts and quotes of the other text sets. Glosses of 20-300
  * characters, as the fortune sets keep.
  */
-function wordnetNouns(p: DataPaths): BaseDataset {
-  const [header, ...body] = csvLines(frozen5Csv(p, 'wordnet-nouns'));
-  const gi = header.indexOf('gloss');
-  const li = header.indexOf('lexfile');
-  if (gi < 0 || li < 0) throw inputError('wordnet-nouns: no columns "gloss" and "lexfile"', FROZEN5_HINT);
-  const rows: Row[] = body
-    .map((r) => ({ gloss: (r[gi] ?? '').replace(/\s+/g, ' ').trim(), lexfile: r[li] }))
-    .filter((r) => r.gloss.length >= 20 && r.gloss.length <= FORTUNE_CHARS);
-  return {
-    name: 'wordnet-nouns',
-    kind: 'text',
-    label: 'lexfile',
-    text: 'gloss',
-    features: [],
-    numeric: [],
-    maxBatch: 6000,
-    rows,
-  };
-}
+const wordnetNouns = shortTexts(FROZEN5, 'wordnet-nouns', 'gloss', 'lexfile');
 
 // ---------------------------------------------------------------- frozen6 (bench/audit-matrix/frozen6-data.sh)
 
-const FROZEN6_HINT = 'build it with bench/audit-matrix/frozen6-data.sh';
-const frozen6Csv = (p: DataPaths, name: string) =>
-  readText(join(p.shared, 'frozen6', name, `${name}.csv`), FROZEN6_HINT);
-const frozen6Table = (name: string, label: string, maxBatch: number) => (p: DataPaths) =>
-  rCsvTable(frozen6Csv(p, name), name, label, maxBatch, FROZEN6_HINT);
+const FROZEN6 = partFiles('frozen6');
 
 /**
  * carData WVS: 5,381 World Values Survey respondents (religion, degree, country, age, gender), many exact
  * duplicates; whether the government does too little, about right or too much for the poor, 3 classes.
  */
-const wvs = frozen6Table('wvs', 'poverty', 5381);
+const wvs = FROZEN6.table('wvs', 'poverty', 5381);
 /** AER SwissLabor: 872 Swiss women, five numbers (log income, age, education, children) and foreign; participation no/yes. */
-const swissLabor = frozen6Table('swiss-labor', 'participation', 872);
+const swissLabor = FROZEN6.table('swiss-labor', 'participation', 872);
 /**
  * modeldata credit_data: 4,454 credit applicants, mixed (home, marital status, records, job; nine numbers,
  * income and assets partly missing), Status good/bad.
  */
-const creditData = frozen6Table('credit-data', 'Status', 4454);
+const creditData = FROZEN6.table('credit-data', 'Status', 4454);
 /**
  * AER CreditCard: 1,319 credit card applications, mostly numeric (derogatory reports, age, income, share of
  * income spent, expenditure, dependents, months at address, cards, active accounts) with owner and selfemp
  * yes/no; card (accepted) no/yes.
  */
-const creditCard = frozen6Table('credit-card', 'card', 1319);
+const creditCard = FROZEN6.table('credit-card', 'card', 1319);
 /** carData Salaries: 397 professors, mixed (discipline, years, sex, salary), the rank as 3 classes. */
-const salaries = frozen6Table('salaries', 'rank', 397);
+const salaries = FROZEN6.table('salaries', 'rank', 397);
 
 export const AUSTEN_BOOKS = [
   'Sense & Sensibility',
@@ -795,26 +790,7 @@ export const AUSTEN_BOOKS = [
  * dialogue, another genre than the posts, quotes and definitions of the other text sets. Paragraphs of 20-300
  * characters, as the fortune sets keep.
  */
-function austenParagraphs(p: DataPaths): BaseDataset {
-  const [header, ...body] = csvLines(frozen6Csv(p, 'austen-paragraphs'));
-  const ti = header.indexOf('paragraph');
-  const li = header.indexOf('book');
-  if (ti < 0 || li < 0)
-    throw inputError('austen-paragraphs: no columns "paragraph" and "book"', FROZEN6_HINT);
-  const rows: Row[] = body
-    .map((r) => ({ paragraph: (r[ti] ?? '').replace(/\s+/g, ' ').trim(), book: r[li] }))
-    .filter((r) => r.paragraph.length >= 20 && r.paragraph.length <= FORTUNE_CHARS);
-  return {
-    name: 'austen-paragraphs',
-    kind: 'text',
-    label: 'book',
-    text: 'paragraph',
-    features: [],
-    numeric: [],
-    maxBatch: 6000,
-    rows,
-  };
-}
+const austenParagraphs = shortTexts(FROZEN6, 'austen-paragraphs', 'paragraph', 'book');
 
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
