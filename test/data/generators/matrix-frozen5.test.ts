@@ -9,19 +9,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { POOL_ROWS, sampleCells } from '../../../bench/audit-matrix/cells.js';
-import { verifyWrittenCase } from '../../../bench/audit-matrix/verify.js';
-import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import {
   DATASET_KIND,
   type DataPaths,
   MATRIX_DATASETS,
   WORDNET_LEXFILES,
 } from '../../../src/data/generators/matrix-datasets.js';
-import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { Rng } from '../../../src/data/generators/rng.js';
 import { cellHash } from './cell-hash.js';
 import { rCsv } from './r-csv.js';
-import { datasetsOf, wholeDatasetPartTests } from './whole-dataset-part.js';
+import { datasetsOf, partCellsGenerate, wholeDatasetPartTests } from './whole-dataset-part.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'antidote-frozen5-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -238,16 +235,4 @@ describe('frozen5 readers', () => {
   });
 });
 
-describe('frozen5 cells generate valid batches', () => {
-  it('every frozen5 cell writes a trusted file, an incoming file and truth.json that agree', async () => {
-    const failures: string[] = [];
-    for (const [i, cell] of sampleCells('frozen5').entries()) {
-      const c = generateCell(pools.get(cell.dataset)!, cell.family, cell.params, 1);
-      const dir = join(tmp, 'cells', String(i));
-      await writeMatrixCase(c, dir);
-      const problems = verifyWrittenCase(c, dir);
-      if (problems.length) failures.push(`${cell.id}: ${problems.join('; ')}`);
-    }
-    expect(failures).toEqual([]);
-  }, 60_000);
-});
+partCellsGenerate('frozen5', pools, tmp);

@@ -1,9 +1,13 @@
-/** What every part made of whole datasets (frozen4, frozen5) must hold, stated once for each of them. */
-import { expect, it } from 'vitest';
+/** What every part made of whole datasets (frozen4, frozen5, frozen6) must hold, stated once for each of them. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { allCells, sampleCells } from '../../../bench/audit-matrix/cells.js';
 import { DATASET_PART, type DatasetId, type Part } from '../../../bench/audit-matrix/split.js';
-import { FAMILIES } from '../../../src/data/generators/matrix-attacks.js';
+import { verifyWrittenCase } from '../../../bench/audit-matrix/verify.js';
+import { FAMILIES, generateCell } from '../../../src/data/generators/matrix-attacks.js';
+import type { BaseDataset } from '../../../src/data/generators/matrix-datasets.js';
 import { DATASET_KIND } from '../../../src/data/generators/matrix-datasets.js';
+import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 
 /** The datasets of one part, in DATASET_PART's order. */
 export const datasetsOf = (part: Part) =>
@@ -36,5 +40,25 @@ export function wholeDatasetPartTests(part: Part, datasets: DatasetId[], others:
     expect(new Set(datasets.map((d) => DATASET_KIND[d]))).toEqual(new Set(['tabular', 'text']));
     expect(sampleCells(part).map((c) => c.id)).toEqual(cells.map((c) => c.id));
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
+  });
+}
+
+/**
+ * Tests: every cell of the part, generated (seed 1) from `pools` (its datasets, read from small files in the
+ * builder's formats) and written under `dir`, writes a trusted file, an incoming file and truth.json that agree.
+ */
+export function partCellsGenerate(part: Part, pools: Map<string, BaseDataset>, dir: string): void {
+  describe(`${part} cells generate valid batches`, () => {
+    it(`every ${part} cell writes a trusted file, an incoming file and truth.json that agree`, async () => {
+      const failures: string[] = [];
+      for (const [i, cell] of sampleCells(part).entries()) {
+        const c = generateCell(pools.get(cell.dataset)!, cell.family, cell.params, 1);
+        const out = join(dir, 'cells', String(i));
+        await writeMatrixCase(c, out);
+        const problems = verifyWrittenCase(c, out);
+        if (problems.length) failures.push(`${cell.id}: ${problems.join('; ')}`);
+      }
+      expect(failures).toEqual([]);
+    }, 60_000);
   });
 }
