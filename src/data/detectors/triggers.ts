@@ -18,7 +18,9 @@
  *     label is simply common cannot pass on a small trusted set's sampling accident.
  * Where the trusted set could show it (at least 5 of the pattern's labelled rows expected there), those rows
  * must be over-represented against it at the nominal level: a pattern that labels its rows so by nature does so
- * in the trusted rows too, however the reference model misreads it (triggers/trusted-power.ts).
+ * in the trusted rows too, however the reference model misreads it (triggers/trusted-power.ts). A phrase is
+ * labelled so by nature too when a part of it is, in the trusted rows, at a rate that explains the phrase's (a
+ * character's name in a novel's paragraphs: "emma" in "said emma"), however few trusted rows hold the phrase.
  * A pattern with content (n-grams, conjunctions) must also sit on content that, with every suspect pattern
  * of the row masked (all occurrences; a suspect is a pattern whose label shift or over-represented purity
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
@@ -75,7 +77,12 @@ import {
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
-import { expectedTrustedRows, labelledByNature, TRUSTED_POWER_ROWS } from './triggers/trusted-power.js';
+import {
+  expectedTrustedRows,
+  labelledByNature,
+  labelledByNatureThroughPart,
+  TRUSTED_POWER_ROWS,
+} from './triggers/trusted-power.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export { betaBinomialUpperTail, liftOf } from '../stats/shift.js';
@@ -807,6 +814,84 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
   // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
+  const trustedShare = new Float64Array(K);
+  for (let i = 0; i < tru.n; i++) trustedShare[tru.labels[i]] += 1 / Math.max(1, tru.n);
+  // A phrase may carry its label by nature through a word or shorter phrase of it the trusted rows know (a table's
+  // items are weighed against its rows by partsTest above): then it is a trigger only if its rows read, masked,
+  // less like the label than the batch's other rows with that part: a plant built of words that mark its label by
+  // nature ("span" in spam) sits on rows of another label, a character's name ("said emma") on the novel's own.
+  const parts = new Map<Mined, number[]>();
+  if (space.kind === 'text' && only < 0)
+    for (const c of family) {
+      if (c.len < 2 || !c.tested) continue;
+      const keys = space.subKeys(c.firstRow, c.len, c.pos);
+      const natural = keys.filter((key) => {
+        const ts = ctr.find(key);
+        if (ts < 0) return false;
+        let nt = 0;
+        for (let y = 0; y < K; y++) nt += ctr.countAt(ts, y);
+        const kt = ctr.countAt(ts, c.label);
+        return labelledByNatureThroughPart(c.kIn, c.dfIn, kt, nt, trustedShare[c.label], s.fdr, keys.length);
+      });
+      if (natural.length) parts.set(c, natural);
+    }
+  // Each pattern's and part's rows read with it and every suspect masked (the batch model of the row's fold), per
+  // label: a second pass over the rows, only when some phrase has such a part.
+  const readOf = new Map<number, { sum: Float64Array; n: Float64Array }>();
+  for (const [c, keys] of parts)
+    for (const key of [c.key, ...keys]) readOf.set(key, { sum: new Float64Array(K), n: new Float64Array(K) });
+  if (readOf.size) {
+    const at = new Map<number, Array<[number, number]>>();
+    for (let i = 0; i < inc.n; i++) {
+      if (!unique[i]) continue;
+      at.clear();
+      space.incoming(i, (key, len, pos) => {
+        if (!readOf.has(key)) return;
+        const list = at.get(key) ?? [];
+        list.push([len, pos]);
+        at.set(key, list);
+      });
+      if (!at.size) continue;
+      const y = inc.labels[i];
+      const fm = cv.models[cv.foldOf[i]];
+      const v = rowValue(i);
+      maskRow(i);
+      for (const [key, where] of at) {
+        const U = space.units(i);
+        mask2.set(mask.subarray(0, U));
+        for (const [len, pos] of where) space.mark(i, len, pos, mask2);
+        buckets.length = 0;
+        space.removed(i, mask2, buckets);
+        logitsOf(model, X, i, z2);
+        logitsOf(fm, X, i, zc2);
+        zr2.set(zc2);
+        remove(buckets, v, fm, z2, zc2, zr2);
+        const r = readOf.get(key) as { sum: Float64Array; n: Float64Array };
+        r.sum[y] += probOf(zc2, y);
+        r.n[y]++;
+      }
+    }
+  }
+  // The phrase must read, masked, less like its label than the batch's other rows with each such part do, masked
+  // the same way (a one-sided z-test; with no other rows, the part explains it): joined to the phrase's tests as
+  // its parts test (p = max), under the same false-discovery control.
+  for (const [c, keys] of parts) {
+    const y = c.label;
+    const own = readOf.get(c.key);
+    if (!own?.n[y]) continue;
+    const { sd } = labelMoments(y);
+    const mean = own.sum[y] / own.n[y];
+    for (const key of keys) {
+      const r = readOf.get(key);
+      const others = r ? r.n[y] - own.n[y] : 0;
+      if (!r || others <= 0) {
+        c.pParts = 1;
+        break;
+      }
+      const gap = (r.sum[y] - own.sum[y]) / others - mean;
+      c.pParts = Math.max(c.pParts, normalUpperTail(gap / (sd * Math.sqrt(1 / others + 1 / own.n[y]))));
+    }
+  }
   const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).

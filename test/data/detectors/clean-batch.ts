@@ -1,7 +1,8 @@
 /**
  * A committed clean batch of the audit matrix (test/fixtures/<name>/: trusted.csv.gz, incoming.csv.gz and
  * SOURCE.md with its licence), expanded into a fresh folder and audited as the matrix audits it (generated id,
- * source, labeler and time columns). What a clean batch must not raise is asserted by each test.
+ * source, labeler and time columns, unless the fixture kept only its data columns). What a clean batch must not
+ * raise is asserted by each test.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,14 @@ export interface CleanAudit {
   high: string[];
 }
 
-export async function auditCleanBatch(name: string, label: string): Promise<CleanAudit> {
+/** The matrix's generated columns (id, source, labeler, time); a fixture that keeps only its data columns passes {}. */
+const MATRIX_ROLES = { id: 'id', source: 'source', labeler: 'labeler', time: 'time' };
+
+export async function auditCleanBatch(
+  name: string,
+  label: string,
+  roles: { id?: string; text?: string; source?: string; labeler?: string; time?: string } = MATRIX_ROLES,
+): Promise<CleanAudit> {
   const fixture = join(__dirname, '../../fixtures', name);
   const dir = tmpDir();
   for (const f of ['trusted.csv', 'incoming.csv'])
@@ -28,10 +36,7 @@ export async function auditCleanBatch(name: string, label: string): Promise<Clea
     trusted: join(dir, 'trusted.csv'),
     incoming: join(dir, 'incoming.csv'),
     label,
-    id: 'id',
-    source: 'source',
-    labeler: 'labeler',
-    time: 'time',
+    ...roles,
     threads: 1,
   });
   try {
