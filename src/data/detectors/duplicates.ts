@@ -68,10 +68,13 @@ export const DUPLICATES_DEFAULTS = {
    */
   trustedConflictScore: 0.9,
   /**
-   * ...and when they are not: it orders the review, and tips the row over only with other evidence (the trusted
-   * model disagreeing).
+   * ...and when they are not: it orders the review, and tips the row over only with other evidence that stands
+   * on its own (the trusted model disagreeing where its batch test found contradicted labels). Below what, with
+   * the trusted model's review-only disagreement (audit/disagreement weakScore, 0.3), reaches the quarantine
+   * threshold: a copy's label and the trusted model's reading of it are one piece of evidence (the model was
+   * fitted on the copied row), and two detectors that each found nothing in the batch make no quarantine.
    */
-  naturalConflictScore: 0.3,
+  naturalConflictScore: 0.25,
   /** Score of a minority-label row in an incoming-only cluster whose majority holds at least `majority`. */
   conflictScore: 0.55,
   majority: 0.75,
