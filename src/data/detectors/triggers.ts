@@ -18,9 +18,10 @@
  *     label is simply common cannot pass on a small trusted set's sampling accident.
  * Where the trusted set could show it (at least 5 of the pattern's labelled rows expected there), those rows
  * must be over-represented against it at the nominal level: a pattern that labels its rows so by nature does so
- * in the trusted rows too, however the reference model misreads it (triggers/trusted-power.ts). A phrase is
- * labelled so by nature too when a part of it is, in the trusted rows, at a rate that explains the phrase's (a
- * character's name in a novel's paragraphs: "emma" in "said emma"), however few trusted rows hold the phrase.
+ * in the trusted rows too, however the reference model misreads it (triggers/trusted-power.ts). A phrase with a
+ * part the trusted rows know to carry its label at a rate that explains the phrase's (a character's name in a
+ * novel's paragraphs: "emma" in "said emma") must also read, masked, less like the label than the batch's other
+ * rows with that part, however few trusted rows hold the phrase.
  * A pattern with content (n-grams, conjunctions) must also sit on content that, with every suspect pattern
  * of the row masked (all occurrences; a suspect is a pattern whose label shift or over-represented purity
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
@@ -812,8 +813,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     c.zC = c.tested ? contentZ(mu, sd, c.sumC / c.tested, c.tested) : 0;
     c.zR = c.tested ? contentZ(mu, sd, c.sumR / c.tested, c.tested) : 0;
   }
-  // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
-  // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
   const trustedShare = new Float64Array(K);
   for (let i = 0; i < tru.n; i++) trustedShare[tru.labels[i]] += 1 / Math.max(1, tru.n);
   // A phrase may carry its label by nature through a word or shorter phrase of it the trusted rows know (a table's
@@ -855,16 +854,18 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const y = inc.labels[i];
       const fm = cv.models[cv.foldOf[i]];
       const v = rowValue(i);
+      const U = space.units(i);
+      logitsOf(model, X, i, z);
+      logitsOf(fm, X, i, zc);
       maskRow(i);
       for (const [key, where] of at) {
-        const U = space.units(i);
         mask2.set(mask.subarray(0, U));
         for (const [len, pos] of where) space.mark(i, len, pos, mask2);
         buckets.length = 0;
         space.removed(i, mask2, buckets);
-        logitsOf(model, X, i, z2);
-        logitsOf(fm, X, i, zc2);
-        zr2.set(zc2);
+        z2.set(z);
+        zc2.set(zc);
+        zr2.set(zc);
         remove(buckets, v, fm, z2, zc2, zr2);
         const r = readOf.get(key) as { sum: Float64Array; n: Float64Array };
         r.sum[y] += probOf(zc2, y);
@@ -892,6 +893,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       c.pParts = Math.max(c.pParts, normalUpperTail(gap / (sd * Math.sqrt(1 / others + 1 / own.n[y]))));
     }
   }
+  // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
+  // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
   const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).

@@ -20,7 +20,7 @@ export interface CleanAudit {
   high: string[];
 }
 
-/** The matrix's generated columns (id, source, labeler, time); a fixture that keeps only its data columns passes {}. */
+/** The matrix's generated columns (id, source, labeler, time); a fixture that keeps only its data columns passes its own roles. */
 const MATRIX_ROLES = { id: 'id', source: 'source', labeler: 'labeler', time: 'time' };
 
 export async function auditCleanBatch(
