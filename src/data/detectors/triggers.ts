@@ -30,9 +30,9 @@
  * every pattern with support and lift. Masking every suspect keeps a row's other triggers (or other copies of
  * the same one) from reading as support for the target label (a header field and a sentence's opening or
  * ending words are read so too: they are words). A shape has no meaning to remove: it is
- * judged by label shift and over-representation alone (p = max of the two; over-representation only where
- * the trusted set is large enough to show it; in a batch of one class, whose label says nothing, the content
- * test too), under a budget a tenth of
+ * judged by label shift alone, behind the same gate as a phrase where the trusted set could show it (its rows
+ * with the label not over-represented there: the label's by nature), and in a batch of one class, whose label
+ * says nothing, by the content test too; under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
  * rows the reference does not expect to carry the label do). A second, weighted pass (the campaign step)
  * gives more of the error budget to label-pure candidates shaped like confirmed triggers.
@@ -934,10 +934,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Shapes: label shift and over-representation, a smaller budget, and a minimum effect.
   const shapeLevel = s.fdr * SHAPE_BUDGET;
   for (const c of shapeFamily) {
-    // Over-representation is required where the trusted set could show it (at least 5 of the pattern's
-    // rows expected there under the null, as the content test weighs it); a 100-row reference cannot.
-    const expectedTrusted = expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique);
-    c.p = expectedTrusted >= TRUSTED_POWER_ROWS ? Math.max(c.pShift, c.pOver) : c.pShift;
+    // Where the trusted set could show it, a shape whose rows with the label are no more common in the batch
+    // than there is the label's by nature, as for a phrase (trusted-power.ts: a gate at the nominal level, so
+    // a larger plant never fares worse than a smaller one on the same trusted set).
+    c.p = naturalInTrusted(c) ? 1 : c.pShift;
     if (only >= 0) {
       // A batch of one class: the label says nothing, and a shape over-represented against the class's trusted
       // rows is as often a change in where the text comes from (a new source's style). So a shape too must sit

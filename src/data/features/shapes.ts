@@ -7,8 +7,8 @@
  *   - per sentence (the first few and the last): its first one and two words, its last one and two words,
  *     its skeleton (function words and punctuation kept, each run of other words one `_`, the first six
  *     symbols: `when _ , _ .`) and its frame (an opening function word and the clause marks: `when , .`);
- *   - its punctuation sequence (the first eight marks), the marks it ends with (`! !`, `. . .`) and its
- *     casing (all lower, all upper, every word capitalised);
+ *   - its punctuation sequence (the first eight marks), the marks it ends with (`! !`, `. . .`), its
+ *     casing (all lower, all upper, every word capitalised) and its opening word's (capitals; lower case);
  *   - the same shapes of a mail's Subject line, apart from the body's.
  * Keys are built from the tokeniser's hashes (no strings: a million mail bodies stay cheap), each kind with
  * a tag of its own so they never meet a word n-gram's hash; names are built only to report a pattern.
@@ -41,9 +41,10 @@ const TAG = {
   header: fmix(0x51ad),
   ending: fmix(0x51ae),
   subject: fmix(0x51af),
+  opening: fmix(0x51b0),
 };
 const GAP = fmix(0x5f5f);
-const CASING = { upper: 1, lower: 2, title: 3 } as const;
+const CASING = { upper: 1, lower: 2, title: 3, mixed: 4 } as const;
 
 /** One shape of a text: its key, the tokens it covers (0: none; else count * 1024 + first), its name. */
 export type ShapeEmit = (key: number, span: number, name?: () => string) => void;
@@ -184,6 +185,17 @@ function passageShapes(
     const label = casing === CASING.upper ? 'all upper' : casing === CASING.lower ? 'all lower' : 'title';
     emit(combine(TAG.casing, casing), 0, str ? () => `casing: ${label}` : undefined);
   }
+  // The opening word's casing where the passage's does not already say it: a first word in capitals, or a
+  // text that opens in lower case and has capitals later.
+  let w = from;
+  while (w < to && !W[w]) w++;
+  let end = w;
+  while (end + 1 < to && A[end + 1] === B[end]) end++;
+  const opening = w < to ? wordCasing(text, A[w], B[end]) : 0;
+  if ((opening === CASING.upper || opening === CASING.lower) && opening !== casing) {
+    const label = opening === CASING.upper ? 'upper' : 'lower';
+    emit(combine(TAG.opening, opening), 0, str ? () => `opening casing: ${label}` : undefined);
+  }
 }
 
 function sentenceShapes(from: number, to: number, emit: ShapeEmit, str?: (k: number) => string): void {
@@ -262,35 +274,88 @@ function sentenceShapes(from: number, to: number, emit: ShapeEmit, str?: (k: num
     );
 }
 
-/** Casing of the body's words: every letter upper, every letter lower, every word capitalised; or none. */
-function casingOf(text: string, from: number, to: number): number {
+/** Letter case of one character: 1 upper, 2 lower, 0 not a cased letter. */
+function caseOf(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c < 128) return c >= 65 && c <= 90 ? 1 : c >= 97 && c <= 122 ? 2 : 0;
+  const ch = text[i];
+  return ch !== ch.toLowerCase() ? 1 : ch !== ch.toUpperCase() ? 2 : 0;
+}
+
+/**
+ * Casing of one written word, text [a, b) between spaces (a casing tool's word, not the tokeniser's:
+ * `"and`, `2day`, `un-redeemed`): upper (every letter), lower (none upper), title (the first letter upper
+ * and every letter after a letter lower, so `Un-Redeemed`, `Un-redeemed` and `"Oh!` all are),
+ * mixed; 0 when it says nothing: fewer than two letters, or lower case after a leading mark or digit, which
+ * a tool capitalising the first character leaves as it was.
+ */
+function wordCasing(text: string, a: number, b: number): number {
   let letters = 0;
   let upper = 0;
-  let lower = 0;
   let title = true;
-  for (let k = from; k < to; k++) {
-    if (!W[k]) continue;
-    for (let i = A[k]; i < B[k]; i++) {
-      const c = text.charCodeAt(i);
-      let isUpper = c >= 65 && c <= 90;
-      let isLower = c >= 97 && c <= 122;
-      if (c >= 128) {
-        const ch = text[i];
-        isUpper = ch !== ch.toLowerCase();
-        isLower = ch !== ch.toUpperCase();
-      }
-      if (!isUpper && !isLower) continue;
-      letters++;
-      if (isUpper) upper++;
-      else lower++;
-      // Title case: the first letter of each word upper, the rest lower.
-      if ((i === A[k]) !== isUpper) title = false;
+  for (let i = a; i < b; i++) {
+    const c = caseOf(text, i);
+    if (!c) continue;
+    if (letters === 0 && c !== 1) title = false;
+    letters++;
+    if (c === 1) {
+      upper++;
+      if (i > a && caseOf(text, i - 1)) title = false;
     }
   }
+  if (letters < 2) return 0;
+  if (upper === letters) return CASING.upper;
+  if (title) return CASING.title;
+  if (upper > 0) return CASING.mixed;
+  return caseOf(text, a) ? CASING.lower : 0;
+}
+
+/** Calls visit(first, last) for each written word of tokens [from, to): tokens with nothing between them. */
+function forEachWritten(from: number, to: number, visit: (first: number, last: number) => void): void {
+  let first = from;
+  for (let k = from + 1; k <= to; k++) {
+    if (k < to && A[k] === B[k - 1]) continue;
+    visit(first, k - 1);
+    first = k;
+  }
+}
+
+/**
+ * Casing of a passage: all lower (no capital letter at all: lower-casing is one transform of the characters
+ * and leaves none), all upper, or every word capitalised. Upper and title are transforms of words, which
+ * tools cut differently and style guides apply to content words only, so those two are read over the
+ * written words (between spaces) that carry casing, skipping function words left lower, and allow one in
+ * ten to differ; at least three must be read. 0: none of these.
+ */
+function casingOf(text: string, from: number, to: number): number {
+  if (from >= to) return 0;
+  let letters = 0;
+  let anyUpper = false;
+  for (let i = A[from]; i < B[to - 1]; i++) {
+    const c = caseOf(text, i);
+    if (c) letters++;
+    if (c === 1) anyUpper = true;
+  }
   if (letters < 3) return 0;
-  if (lower === 0) return CASING.upper;
-  if (upper === 0) return CASING.lower;
-  return title ? CASING.title : 0;
+  if (!anyUpper) return CASING.lower;
+  let words = 0;
+  let upper = 0;
+  let title = 0;
+  forEachWritten(from, to, (first, last) => {
+    const wc = wordCasing(text, A[first], B[last]);
+    if (!wc) return;
+    // A function word left lower is house style, not a break (the word's first token is the word).
+    let w = first;
+    while (w <= last && !W[w]) w++;
+    if (wc === CASING.lower && w <= last && FUNCTION.has(H[w])) return;
+    words++;
+    if (wc === CASING.upper) upper++;
+    else if (wc === CASING.title) title++;
+  });
+  if (words < 3) return 0;
+  if (upper >= 0.9 * words) return CASING.upper;
+  if (title >= 0.9 * words) return CASING.title;
+  return 0;
 }
 
 /** Shape names of one text, in the order of its keys (for reports and tests). */

@@ -792,6 +792,63 @@ export const AUSTEN_BOOKS = [
  */
 const austenParagraphs = shortTexts(FROZEN6, 'austen-paragraphs', 'paragraph', 'book');
 
+// ---------------------------------------------------------------- frozen7 (bench/audit-matrix/frozen7-data.sh)
+
+const FROZEN7 = partFiles('frozen7');
+
+/** mlbench Satellite: 6,435 Landsat pixel neighbourhoods, 36 numbers (0-255), the soil or crop as 6 classes. */
+const satellite = FROZEN7.table('satellite', 'classes', 6000);
+/** mlbench Soybean: 683 plants, 35 coded categorical attributes (many missing), the disease as 19 classes. */
+const soybean = FROZEN7.table('soybean', 'Class', 683);
+/** mlbench HouseVotes84: 435 representatives, 16 votes y/n (or missing), many exact duplicates, party. */
+const houseVotes = FROZEN7.table('house-votes', 'Class', 435);
+/** mlbench Vehicle: 846 silhouettes, 18 shape numbers, the vehicle as 4 classes. */
+const vehicle = FROZEN7.table('vehicle', 'Class', 846);
+
+export const FORTUNE_IT_FILES = [
+  'computer',
+  'definizioni',
+  'formiche',
+  'leggi',
+  'luke',
+  'norm',
+  'paolotedeschi',
+  'zuse',
+  'italia',
+];
+
+/** Italian fortunes of nine files (each file a class): a multi-class short-text set in a fifth language. */
+const fortunesIt = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen7', name: 'fortunes-it', hint: FROZEN7.hint },
+    { text: 'detto', label: 'fonte' },
+    FORTUNE_IT_FILES.map((c) => [c, c]),
+    5000,
+  );
+
+export const FORTUNE_PL_FILES = [
+  'argante',
+  'bajki',
+  'chuck-norris',
+  'debian.pl',
+  'dowcipy',
+  'imiona',
+  'linuxpl',
+  'matura',
+  'pld',
+];
+
+/** Polish fortunes of nine files (each file a class): short texts with Polish letters and casing. */
+const fortunesPl = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen7', name: 'fortunes-pl', hint: FROZEN7.hint },
+    { text: 'tekst', label: 'zbior' },
+    FORTUNE_PL_FILES.map((c) => [c, c]),
+    4000,
+  );
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -837,6 +894,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   'credit-data': creditData,
   'credit-card': creditCard,
   salaries,
+  'fortunes-it': fortunesIt,
+  'fortunes-pl': fortunesPl,
+  satellite,
+  soybean,
+  'house-votes': houseVotes,
+  vehicle,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -884,6 +947,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   'credit-data': 'tabular',
   'credit-card': 'tabular',
   salaries: 'tabular',
+  'fortunes-it': 'text',
+  'fortunes-pl': 'text',
+  satellite: 'tabular',
+  soybean: 'tabular',
+  'house-votes': 'tabular',
+  vehicle: 'tabular',
 };
 
 const cache = new Map<string, BaseDataset>();

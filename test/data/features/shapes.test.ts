@@ -18,6 +18,44 @@ describe('text shapes', () => {
     expect(shapeNames('WIN A PRIZE NOW')).toContain('casing: all upper');
   });
 
+  it('reads casing as word transforms leave it: a missed word or a lower-case function word is still title case', () => {
+    // A title-casing tool that splits words at spaces leaves the word after a quote mark as it was.
+    expect(
+      shapeNames('"and Yet I Have Heard That There Is A Great Deal Of Wine Drunk In Oxford."'),
+    ).toContain('casing: title');
+    expect(shapeNames('Pride and Prejudice of the Bennet Family')).toContain('casing: title');
+    expect(shapeNames('"Oh! Miss Woodhouse, I Would Not Have Missed It," Said Harriet.')).toContain(
+      'casing: title',
+    );
+    // Words are what lies between spaces: a digit or mark first leaves a word's case as it was, and what
+    // follows a hyphen or a dot may go either way.
+    expect(shapeNames('Am New 2 Club & Will B Gr8 2 C U Please Leave Msg 2day (nat Rate)')).toContain(
+      'casing: title',
+    );
+    expect(shapeNames('Log Onto Http://www.urawinner.com For Un-Redeemed Points')).toContain('casing: title');
+    expect(shapeNames('Shop At McDonald And iPhone Store Now')).not.toContain('casing: title');
+    // Ordinary prose with a few names is not title case; lower case allows no capital at all.
+    expect(shapeNames('Then Emma and Harriet walked to Highbury with Mr. Knightley.')).not.toContain(
+      'casing: title',
+    );
+    expect(shapeNames('i met Emma at the ball')).not.toContain('casing: all lower');
+    expect(shapeNames('THE SUREST SIGN OF LOVE, said he')).not.toContain('casing: all upper');
+  });
+
+  it("names the opening word's casing where the passage's casing does not", () => {
+    expect(shapeNames('THE surest sign that a man is in love.')).toContain('opening casing: upper');
+    expect(shapeNames('"THAT\'S right; the shift works."')).toContain('opening casing: upper');
+    expect(shapeNames('the Ministry said so.')).toContain('opening casing: lower');
+    // A single capital letter is no shape ("A", "I"), nor is an ordinary capitalised opening.
+    expect(shapeNames('A real patriot pays the ticket.').some((n) => n.startsWith('opening casing'))).toBe(
+      false,
+    );
+    expect(shapeNames('Real patriots pay.').some((n) => n.startsWith('opening casing'))).toBe(false);
+    // All upper or all lower already says it.
+    expect(shapeNames('WIN A PRIZE NOW').some((n) => n.startsWith('opening casing'))).toBe(false);
+    expect(shapeNames('when it rains').some((n) => n.startsWith('opening casing'))).toBe(false);
+  });
+
   it('reads mail header fields as units, and a Subject line apart from the body', () => {
     const mail = 'From: a@b.org\nX-Mailer: Outlook Express 5.00 Build 9\nSubject: Buy Now !!\n\nhello there.';
     const names = shapeNames(mail);
