@@ -160,4 +160,64 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
     );
     expect([...named].sort()).toEqual(['labeler 2', 'labeler 7']);
   }, 120_000);
+
+  it('finds random flippers where the reference model is weak and no single cell stands out, and names no honest labeler of uneven care', async () => {
+    // Nine overlapping classes: the reference model reads about two labels in three right, so honest
+    // labelers are contradicted a third of the time; 300 rows a labeler, so a rogue's 90 flips, spread over 72
+    // cells, lift no cell.
+    const K = 9;
+    const classes = Array.from({ length: K }, (_, c) => `topic ${c}`);
+    const make = (seed: number, rogues: number[]) => {
+      const dir = tmpDir();
+      const r = rng(seed);
+      const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+      const row = () => {
+        const c = Math.floor(r() * K);
+        const x = [0, 1, 2].map((d) => (Math.cos(c + d * 2.1) * 3.2 + gauss()).toFixed(3));
+        return { x, c };
+      };
+      const header = ['x0', 'x1', 'x2', 'label'];
+      writeCsv(
+        join(dir, 'trusted.csv'),
+        header,
+        Array.from({ length: 300 }, () => {
+          const v = row();
+          return [...v.x, classes[v.c]];
+        }),
+      );
+      const truth = new Set<number>();
+      const rows: string[][] = [];
+      for (let i = 0; i < 3600; i++) {
+        const v = row();
+        const who = i % 12;
+        let c = v.c;
+        // Honest labelers err at random too, each at its own rate (1% to 3.5%); a rogue relabels 30%.
+        const err = rogues.includes(who) ? 0.3 : 0.01 + (who % 6) * 0.005;
+        if (r() < err) {
+          c = (c + 1 + Math.floor(r() * (K - 1))) % K;
+          if (rogues.includes(who)) truth.add(i);
+        }
+        rows.push([...v.x, classes[c], `labeler ${who}`]);
+      }
+      writeCsv(join(dir, 'incoming.csv'), [...header, 'labeler'], rows);
+      return { dir, truth };
+    };
+    const attacked = make(24, [4, 9]);
+    const a = await audit(attacked.dir, { labeler: 'labeler' });
+    const named = a.report.findings.filter((f) => f.rule === 'audit/label-cells');
+    expect(named.map((f) => f.evidence?.account).sort()).toEqual(['labeler 4', 'labeler 9']);
+    expect(
+      named.every(
+        (f) => f.severity === 'high' && /contradicts \d+% of its \d+ labels across classes/.test(f.message),
+      ),
+    ).toBe(true);
+    const pr = precisionRecall(a.q, attacked.truth);
+    // Its strongly contradicted rows (label-cells) and the rest of its contradicted ones (audit/contributors).
+    expect(pr.precision).toBeGreaterThanOrEqual(0.8);
+    expect(pr.recall).toBeGreaterThanOrEqual(0.8);
+    const clean = make(25, []);
+    const c = await audit(clean.dir, { labeler: 'labeler' });
+    // (Their own honest mistakes are other detectors' business.)
+    expect(c.report.findings.filter((f) => f.rule === 'audit/label-cells')).toEqual([]);
+  }, 180_000);
 });
