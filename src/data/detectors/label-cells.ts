@@ -285,25 +285,6 @@ function testsForRole(
   };
   const C = new Float64Array(K);
   for (let p = 0; p < K; p++) for (let y = 0; y < K; y++) if (y !== p) C[p] += X[p * K + y];
-  // The peers' contradicted rate per predicted class, as a cell's: the accounts' row-weighted median, never below
-  // the pooled rate of those that do not stand out. Rogues who are many (three of eight) move the reference
-  // model itself toward their labels, so their peers look contradicted: a pooled rate would make honest
-  // accounts stand out, a median keeps the majority's.
-  const peerRateOf = new Float64Array(K);
-  for (let p = 0; p < K; p++) {
-    const rates: number[] = [];
-    const ns: number[] = [];
-    for (const g of groups) {
-      if (g.codes.length > 1) continue;
-      const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
-      if (n < 10) continue;
-      rates.push(contradictedOf(g.codes, p) / n);
-      ns.push(n);
-    }
-    const pooled = (C[p] + 0.5) / (N[p] + 1);
-    const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
-    peerRateOf[p] = Number.isNaN(wm) ? pooled : Math.max(wm, Math.min(pooled, inlierRate(rates, ns)));
-  }
   const everyCell = groups.map((g) => {
     let x = 0;
     let e = 0;
@@ -311,9 +292,10 @@ function testsForRole(
     for (let p = 0; p < K; p++) {
       const np = sum(g.codes, rowsByPred, (a) => a * K + p);
       if (np === 0) continue;
-      x += contradictedOf(g.codes, p);
+      const xp = contradictedOf(g.codes, p);
+      x += xp;
       n += np;
-      e += np * peerRateOf[p];
+      e += (np * (C[p] - xp + 0.5)) / (N[p] - np + 1);
     }
     return { g, x, e, n };
   });

@@ -163,7 +163,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
 
   it('finds random flippers where the reference model is weak and no single cell stands out, and names no honest labeler of uneven care', async () => {
     // Nine overlapping classes: the reference model reads about two labels in three right, so honest
-    // labelers are contradicted a third of the time; 400 rows a labeler, so a rogue's 120 flips, spread over 72
+    // labelers are contradicted a third of the time; 300 rows a labeler, so a rogue's 90 flips, spread over 72
     // cells, lift no cell.
     const K = 9;
     const classes = Array.from({ length: K }, (_, c) => `topic ${c}`);
@@ -187,7 +187,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
       );
       const truth = new Set<number>();
       const rows: string[][] = [];
-      for (let i = 0; i < 4800; i++) {
+      for (let i = 0; i < 3600; i++) {
         const v = row();
         const who = i % 12;
         let c = v.c;
