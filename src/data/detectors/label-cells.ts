@@ -12,11 +12,7 @@
  * noisier), so the binomial is widened by the spread of the accounts' rates beyond sampling error (a
  * beta-binomial, through its design effect). Accounts absent from the trusted set are also pooled into one
  * cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
- * So is an account's whole record, every cell at once (its contradicted rows against what its peers' rates
- * predict for its rows): a labeler who flips at random spreads its flips over every cell, too thinly for any
- * one of them, and where the reference model is weak (contradicting a third of honest labels) no ratio to its
- * peers could stand out, but its excess can. Cells and label mixes go through Benjamini-Hochberg at `fdr` as
- * one family; the every-cell tests, one per account, as another.
+ * All tests go through Benjamini-Hochberg at `fdr`.
  *
  * A flagged (account, cell) raises that account's rows in the cell, however weakly the model disagrees: each
  * scores the share of the account's cell that its peers' rate does not explain (1 - peer rate / account rate,
@@ -35,14 +31,13 @@ import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } fro
 
 export const meta: RuleMeta = {
   id: 'audit/label-cells',
-  title: 'Labelers and accounts who flip one direction, one class pair, or at random',
+  title: 'Labelers and accounts who flip one direction or one class pair',
   severity: 'high',
   atlas: ATLAS.poisonData,
   rationale:
     'A labeler who flips labels in one direction, or swaps two classes, hides in its overall error rate; in ' +
     'the one cell where it flips (the trusted model reads A, the labeler writes B) its rate is many times its ' +
-    'peers’ in the same cell. One who flips at random shows in its contradicted labels over every cell at ' +
-    'once. Tested per account and cell against the peers, with false-discovery-rate control.',
+    'peers’ in the same cell. Tested per account and cell against the peers, with false-discovery-rate control.',
 };
 
 export const LABEL_CELLS_DEFAULTS = {
@@ -79,15 +74,13 @@ export interface LabelCellsPower {
 }
 export const POWER_KEY = 'power/label-cells';
 type Role = 'source' | 'labeler';
-const LABEL_MIX = -1;
-const EVERY_CELL = -2;
 
 interface CellTest {
   role: Role;
   account: string;
   /** Account codes the test covers (one, or the new-account cohort). */
   codes: number[];
-  /** Predicted class, LABEL_MIX for the label mix, EVERY_CELL for the account's contradicted rows in all cells. */
+  /** Predicted class, or -1 for the label mix. */
   pred: number;
   label: number;
   x: number;
@@ -273,55 +266,6 @@ function testsForRole(
       });
     }
   }
-  // Every cell at once: an account that flips at random spreads its flips over K(K - 1) cells, each too thin to
-  // test, while its contradicted rows as a whole stand out. Expected: its rows per predicted class times its
-  // peers' contradicted rate there; accounts' natural spread widens the test as in a cell (their excess over
-  // what their own class mix predicts). An effect, not a ratio, is required (a tenth of its rows beyond what
-  // its peers explain): a weak reference contradicts a third of honest labels, and no rogue can triple that.
-  const contradictedOf = (codes: number[], p: number) => {
-    let c = 0;
-    for (let y = 0; y < K; y++) if (y !== p) c += sum(codes, cells, (a) => (a * K + p) * K + y);
-    return c;
-  };
-  const C = new Float64Array(K);
-  for (let p = 0; p < K; p++) for (let y = 0; y < K; y++) if (y !== p) C[p] += X[p * K + y];
-  const everyCell = groups.map((g) => {
-    let x = 0;
-    let e = 0;
-    let n = 0;
-    for (let p = 0; p < K; p++) {
-      const np = sum(g.codes, rowsByPred, (a) => a * K + p);
-      if (np === 0) continue;
-      const xp = contradictedOf(g.codes, p);
-      x += xp;
-      n += np;
-      e += (np * (C[p] - xp + 0.5)) / (N[p] - np + 1);
-    }
-    return { g, x, e, n };
-  });
-  const single = everyCell.filter((t) => t.g.codes.length === 1 && t.n >= 10);
-  const overall = total > 0 ? C.reduce((a, b) => a + b, 0) / total : 0;
-  const rhoAll = overdispersion(
-    single.map((t) => Math.min(1, Math.max(0, overall + (t.x - t.e) / t.n))),
-    single.map((t) => t.n),
-    overall,
-  );
-  for (const { g, x, e, n } of everyCell) {
-    if (n < 20 || x < s.minCellRows) continue;
-    const peerRate = Math.min(0.999, e / n);
-    const ok = (x - e) / n >= 0.1;
-    tests.push({
-      role,
-      account: g.name,
-      codes: g.codes,
-      pred: EVERY_CELL,
-      label: -1,
-      x,
-      n,
-      peerRate,
-      p: ok ? cellP(x, n, peerRate, rhoAll) : 1,
-    });
-  }
   // Label mix: each label's share of the account's rows against its peers'.
   for (let y = 0; y < K; y++) {
     for (const g of groups) {
@@ -334,7 +278,7 @@ function testsForRole(
         role,
         account: g.name,
         codes: g.codes,
-        pred: LABEL_MIX,
+        pred: -1,
         label: y,
         x,
         n,
@@ -373,27 +317,16 @@ export function run(ctx: AuditContext): DetectorOutput {
           rho: profile.rhos.length ? median(profile.rhos) : 0,
         }
       : undefined;
-  // Cells and label mixes are one family; the every-cell tests (one per account) another, each at `fdr`: an
-  // account's whole record is one question, which should not pay for the hundreds of cells a ten-class batch has.
-  for (const family of [
-    tests.filter((t) => t.pred !== EVERY_CELL),
-    tests.filter((t) => t.pred === EVERY_CELL),
-  ]) {
-    const reject = benjaminiHochberg(
-      family.map((t) => t.p),
-      s.fdr,
-    );
-    family.forEach((t, k) => {
-      t.flagged = reject[k] && t.p < 1;
-    });
-  }
+  const reject = benjaminiHochberg(
+    tests.map((t) => t.p),
+    s.fdr,
+  );
+  tests.forEach((t, k) => {
+    t.flagged = reject[k] && t.p < 1;
+  });
   // An account found flipping in one cell: its other cells (the reverse of a swapped pair, a third class)
   // are then tested among themselves, at `accountFdr`: the question is no longer whether any account flips.
-  // (An account found by its whole record alone keeps its cells untested: where no cell stood out on its own,
-  // the rows are read one by one below and by audit/contributors, not explained away as a cell's.)
-  const found = new Set(
-    tests.filter((t) => t.flagged && t.pred !== EVERY_CELL).map((t) => `${t.role}\u0000${t.account}`),
-  );
+  const found = new Set(tests.filter((t) => t.flagged).map((t) => `${t.role}\u0000${t.account}`));
   for (const key of found) {
     const own = tests.filter((t) => `${t.role}\u0000${t.account}` === key && !t.flagged && t.pred >= 0);
     const again = benjaminiHochberg(
@@ -408,10 +341,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   // A row in several flagged cells (its account's, its cohort's) keeps its highest score.
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
-  // Rows of a flagged cell: the cell explains them, whatever each one scores.
-  const inCell = new Uint8Array(inc.n);
   for (const t of flagged) {
-    if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
+    if (t.pred < 0) continue; // the label mix is reported; the cells carry the rows
     t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilsonLower(t.x, t.n, s.z)));
     const score = Math.min(s.rowScore, t.purity);
     if (score <= 0) continue;
@@ -422,7 +353,6 @@ export function run(ctx: AuditContext): DetectorOutput {
       if (inc.labels[i] !== t.label || !codes.has(col.codes[i])) continue;
       // In the cell, or beside it: the model prefers the cell's class to the label but a third one to both.
       if (pred[i] !== t.pred && !(proba[i * K + t.pred] > proba[i * K + t.label])) continue;
-      inCell[i] = 1;
       if (score > scores[i]) {
         scores[i] = score;
         reasons.set(i, why);
@@ -432,18 +362,10 @@ export function run(ctx: AuditContext): DetectorOutput {
   const spread = spreadFlips(ctx, flagged, cols, pred, scores, reasons, s);
   const rows: RowFlag[] = [];
   const explained = new Uint8Array(inc.n);
-  const cellAccountRow = (i: number) =>
-    (['source', 'labeler'] as const).some((role) => {
-      const col = cols[role];
-      const a = col ? col.codes[i] : -1;
-      return a >= 0 && found.has(`${role}\u0000${col!.values[a]}`);
-    });
   for (let i = 0; i < inc.n; i++) {
     if (scores[i] <= 0) continue;
     rows.push({ row: i, score: scores[i], reason: reasons.get(i)! });
-    // An account found by its whole record alone is left to the detectors that judge accounts and the batch
-    // as a whole too (its rows explain nothing away: audit/contributors reads the same record its own way).
-    if (inCell[i] || cellAccountRow(i)) explained[i] = 1;
+    explained[i] = 1;
   }
   // Contributors (stage 2) judge accounts on the rows these cells do not explain already.
   const findings = findingsOf(ctx, flagged, s);
@@ -451,10 +373,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     const e = f.evidence as { role?: Role; account?: string } | undefined;
     const extra = e && spread.get(`${e.role}\u0000${e.account}`);
     if (!extra) continue;
-    const where = (f.evidence as { cells?: unknown[] }).cells?.length
-      ? `beyond these cells, about ${pct(extra.share)} of its other rows`
-      : `about ${pct(extra.share)} of its rows`;
-    f.message = `${f.message.replace(/\.$/, '')}; ${where} carry labels the reference model contradicts more often than its peers' (${extra.rows} rows raised).`;
+    f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the reference model contradicts more often than its peers' (${extra.rows} rows raised).`;
     (f.evidence as Record<string, unknown>).spreadFlipShare = Number(extra.share.toFixed(3));
   }
   return { findings, rows, publish: { labelCellRows: explained, [POWER_KEY]: power } };
@@ -484,7 +403,7 @@ function spreadFlips(
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
     if (!col) continue;
-    const mine = flagged.filter((t) => t.role === role && (t.pred >= 0 || t.pred === EVERY_CELL));
+    const mine = flagged.filter((t) => t.role === role && t.pred >= 0);
     const accounts = new Map<string, CellTest[]>();
     for (const t of mine) accounts.set(t.account, [...(accounts.get(t.account) ?? []), t]);
     if (accounts.size === 0) continue;
@@ -557,17 +476,12 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
   for (const list of groups.slice(0, s.maxReported)) {
     const t0 = list[0];
     const cells = list.filter((t) => t.pred >= 0).sort((a, b) => a.p - b.p);
-    const mix = list.filter((t) => t.pred === LABEL_MIX);
-    const every = list.filter((t) => t.pred === EVERY_CELL);
+    const mix = list.filter((t) => t.pred < 0);
     const parts = cells
       .slice(0, 4)
       .map(
         (t) =>
           `of ${t.n} rows the reference model reads as ${ctx.classes[t.pred]} it labelled ${pct(t.x / t.n)} ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
-      );
-    for (const t of every)
-      parts.push(
-        `the reference model contradicts ${pct(t.x / t.n)} of its ${t.n} labels across classes (its peers' rate on rows like them: ${pct(t.peerRate)})`,
       );
     for (const t of mix.slice(0, 2))
       parts.push(
@@ -580,10 +494,7 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
     const p = Math.min(...list.map((t) => t.p));
     out.push(
       makeFinding(meta, `${who}: ${parts.join('; ')}; ${action}.`, {
-        severity:
-          (cells.length > 0 || every.length > 0) && (rowsRaised >= 10 || every.length > 0 || p < 1e-6)
-            ? 'high'
-            : 'medium',
+        severity: cells.length > 0 && (rowsRaised >= 10 || p < 1e-6) ? 'high' : 'medium',
         location: { column: ctx.roles[t0.role], rowCount: rowsRaised },
         evidence: {
           role: t0.role,
@@ -591,12 +502,6 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
           cells: cells.map((t) => ({
             predicted: ctx.classes[t.pred],
             label: ctx.classes[t.label],
-            rows: t.x,
-            of: t.n,
-            peerRate: Number(t.peerRate.toFixed(4)),
-            pValue: t.p,
-          })),
-          everyCell: every.map((t) => ({
             rows: t.x,
             of: t.n,
             peerRate: Number(t.peerRate.toFixed(4)),
