@@ -4,8 +4,8 @@ import { type AuditOptions, runAudit } from '../../../src/data/audit.js';
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
 import { tmpDir, writeCsv } from '../helpers.js';
 
-/** What a test may set beside the two files (the label column is `label`). */
-export type CsvAuditOptions = Omit<AuditOptions, 'trusted' | 'incoming' | 'label'>;
+/** What a test may set beside the two files (the label column is `label` unless given). */
+export type CsvAuditOptions = Omit<AuditOptions, 'trusted' | 'incoming' | 'label'> & { label?: string };
 
 /** The audit run of `incoming` against `trusted` (its store closed); options as runAudit takes them. */
 export async function auditCsv(

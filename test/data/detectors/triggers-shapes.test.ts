@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
 import { Rng } from '../../../src/data/generators/rng.js';
-import { parseCsv, tmpDir, writeCsv } from '../helpers.js';
+import { parseCsv } from '../helpers.js';
+import { auditCsv } from './audit-csv.js';
 
 const fixture = join(__dirname, '../../fixtures/austen-clean');
 const read = (f: string) => parseCsv(gunzipSync(readFileSync(join(fixture, `${f}.csv.gz`))).toString('utf8'));
@@ -28,32 +28,19 @@ async function plantAndAudit(shape: (s: string) => string, rows: number, target:
   const sources = incoming.map((_r, i) => i).filter((i) => incoming[i][1] !== target);
   const victims = new Set(rng.sample(sources, rows));
   const out = incoming.map((r, i) => (victims.has(i) ? [shape(r[0]), target] : r));
-  const dir = tmpDir();
-  writeCsv(join(dir, 'trusted.csv'), header, trusted);
-  writeCsv(join(dir, 'incoming.csv'), header, out);
-  const run = await runAudit({
-    trusted: join(dir, 'trusted.csv'),
-    incoming: join(dir, 'incoming.csv'),
-    label: 'book',
-    text: 'paragraph',
-    threads: 1,
-  });
-  try {
-    let tp = 0;
-    let q = 0;
-    for (let i = 0; i < out.length; i++) {
-      if (!run.quarantined[i]) continue;
-      q++;
-      if (victims.has(i)) tp++;
-    }
-    const shapes = run.report.findings
-      .filter((f) => f.rule === 'audit/trigger')
-      .map((f) => /text shape "([^"]+)"/.exec(f.message)?.[1])
-      .filter(Boolean);
-    return { precision: q ? tp / q : 0, recall: tp / rows, shapes };
-  } finally {
-    run.source.close();
+  const run = await auditCsv(header, trusted, out, { label: 'book', text: 'paragraph', threads: 1 });
+  let tp = 0;
+  let q = 0;
+  for (let i = 0; i < out.length; i++) {
+    if (!run.quarantined[i]) continue;
+    q++;
+    if (victims.has(i)) tp++;
   }
+  const shapes = run.report.findings
+    .filter((f) => f.rule === 'audit/trigger')
+    .map((f) => /text shape "([^"]+)"/.exec(f.message)?.[1])
+    .filter(Boolean);
+  return { precision: q ? tp / q : 0, recall: tp / rows, shapes };
 }
 
 describe('casing shapes as triggers (Austen paragraphs, 100 trusted rows)', () => {
