@@ -45,14 +45,9 @@ const MIN_TRIGGERED = 200;
 /**
  * Layers profiled, chosen on the dev part: the text models pool word embeddings by their mean, which dilutes a
  * trigger word by the sentence's length in every later layer, so their per-word embeddings (`embedded`, summarised
- * by the guard per instance) are read; the tabular model's default layer (the input of the last Gemm) is kept.
+ * by the guard per instance) are read; the tabular models' default layer (the input of the last Gemm) is kept.
  */
-const LAYERS: Record<string, string[] | undefined> = {
-  sst2_rare: ['embedded'],
-  sms_phrase: ['embedded'],
-  adult_conj: undefined,
-  german_conj: undefined,
-};
+const layersOf = (c: { column?: string }) => (c.column ? ['embedded'] : undefined);
 const BATCH = 32;
 const MAIN_COLUMNS = [
   'part',
@@ -248,7 +243,7 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
       trusted: trustedPath,
       label: c.label,
       gate: gateReports,
-      layers: LAYERS[c.name],
+      layers: layersOf(c),
     });
     const fitSeconds = (Date.now() - t0) / 1000;
     const known = profile.triggers
@@ -355,7 +350,7 @@ async function timing(c: Case) {
     model: modelPath,
     trusted: join(FIX, `${c.prefix}_trusted.csv`),
     label: c.label,
-    layers: LAYERS[c.name],
+    layers: layersOf(c),
     strip: { off: true },
   });
   const scorer = await createScorer(profile, { model: modelPath, strip: { mode: 'off' } });
