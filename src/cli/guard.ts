@@ -212,12 +212,13 @@ export function calibrationShortfall(profile: GuardProfile): string | undefined 
   const extrapolated = checks.filter(([, t]) => t?.extrapolated).map(([id]) => id.slice('guard/'.length));
   if (expected <= profile.thresholds.fpr && !extrapolated.length) return undefined;
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  // Trusted rows for every check's every class to hold 1 / (n + 1) <= its share of the rate, scaled from the
-  // share of the trusted file each class's calibration rows are now.
+  // Trusted rows for every check's every class to hold its share of the rate with 90% confidence (the largest of
+  // n scores misses it with probability (1 - share)^n), scaled from the share of the trusted file each class's
+  // calibration rows are now.
   let rows = profile.trusted.rows;
   for (const [, t] of checks) {
     if (!t) continue;
-    const need = Math.ceil(1 / t.fpr) - 1;
+    const need = Math.ceil(Math.log(0.1) / Math.log1p(-t.fpr));
     for (const n of t.classRows ?? [t.calibrationRows])
       if (n > 0 && n < need) rows = Math.max(rows, Math.ceil((need * profile.trusted.rows) / n));
   }

@@ -8,8 +8,8 @@
  * of them at most at that rate; within activation, the largest of the normalised distances is calibrated
  * directly. Each threshold holds its rate for this calibration set with 90% confidence (linalg.ts,
  * conformalThreshold), not only on average, where the rows are enough for that; where they are too few the
- * threshold is read from the tail of their scores (tail.ts) and marked as extrapolated. STRIP's and occlusion's
- * are set per predicted class. Pure analysis:
+ * threshold is read from the tail of their scores (tail.ts) and marked as extrapolated. Every threshold is set
+ * per predicted class, so each class holds the rate, not only all of them together. Pure analysis:
  * returns the profile, writes nothing.
  */
 import { createHash } from 'node:crypto';
@@ -317,7 +317,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       const scores = new Float64Array(calRows.length);
       for (let i = 0; i < calRows.length; i++)
         scores[i] = activationScore(scorers, cals, i, calPred[i], calPositions, norms).score;
-      thresholds.checks['guard/activation'] = thresholdOf(scores);
+      thresholds.checks['guard/activation'] = thresholdOf(scores, calPred);
       const maxAbsDiff = await onnx.verify(calBatch);
       if (!(maxAbsDiff <= 1e-5))
         throw new ModelError(

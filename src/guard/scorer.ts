@@ -26,7 +26,13 @@ import {
   VOTE_K,
 } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
-import { type Learned, learnedTriggerCheck, patternsOf, TriggerMemory } from './checks/learned-trigger.js';
+import {
+  type Learned,
+  learnedTriggerCheck,
+  type Pattern,
+  patternsOf,
+  TriggerMemory,
+} from './checks/learned-trigger.js';
 import { decidingParts, type Occlusions, occlude, referenceOf, referenceProba } from './checks/occlusion.js';
 import { perturb, stripScores } from './checks/strip.js';
 import {
@@ -38,6 +44,7 @@ import {
   uplift,
 } from './checks/transplant.js';
 import { FPR_MARGIN, type GuardProfile, type Threshold } from './profile.js';
+import { rowHash } from './row-hash.js';
 import { triggerPresent } from './triggers.js';
 import type { CheckResult, InstanceVerdict, Predict } from './types.js';
 
@@ -143,6 +150,7 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
       if (probabilities.length !== batch.n * k)
         throw usageError(`scoreBatch: ${probabilities.length / k} probability rows for ${batch.n} instances`);
       const verdicts: InstanceVerdict[] = [];
+      const learnedBefore = memory.learned.length;
       for (let i = 0; i < batch.n; i++) {
         const predicted = argmaxRow(probabilities, i, k);
         verdicts.push({
@@ -271,16 +279,30 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             });
           }
         }
-        // What occlusion blamed on the instances it flagged is counted; patterns blamed often enough are tested.
+        // An instance nominates what occlusion blamed when one of its candidate parts already passes, in that
+        // instance, the test guard/learned-trigger will give the pattern alone (the part moves the model beyond
+        // the reference by more than every calibration row's score), and the reference reads the instance
+        // without that part as another class (the part decided an answer the rest contradicts). Patterns
+        // nominated by enough distinct instances are tested.
         if (scores && occluded && predict && hostRef) {
           const due = new Set<ReturnType<TriggerMemory['observe']>[number]>();
           for (const [i, j] of at) {
             const s = scores[j];
-            if (!(s.score > seenFor(occThreshold, verdicts[i].predicted))) continue;
             // A learned trigger already explains the instance: its parts are no evidence of another.
             if (verdicts[i].checks.some((x) => x.id === 'guard/learned-trigger' && x.flagged)) continue;
-            const blamed = found[j].slice(0, s.candidate + 1);
-            for (const c of memory.observe(patternsOf(batch, i, occluded, j, blamed), verdicts[i].predicted))
+            const bar = seenFor(occThreshold, verdicts[i].predicted);
+            const patterns = new Map<string, Pattern>();
+            s.uplifts.forEach((u, cand) => {
+              if (!(u > bar) || s.restAgrees[cand]) return;
+              for (const p of patternsOf(batch, i, occluded, j, found[j].slice(0, cand + 1)))
+                patterns.set(JSON.stringify(p), p);
+            });
+            if (!patterns.size) continue;
+            for (const c of memory.observe(
+              [...patterns.values()],
+              verdicts[i].predicted,
+              rowHash(batch, i, seed),
+            ))
               due.add(c);
           }
           const hb = hostBatch(hosts, batch);
@@ -335,6 +357,12 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
         }
       } else if (unavailable['guard/occlusion'])
         for (const v of verdicts) v.checks.push(skip('guard/occlusion', unavailable['guard/occlusion']));
+      // A trigger learned from this batch flags the batch's own instances too: their answers are still in hand.
+      if (memory.learned.length > learnedBefore)
+        for (const v of verdicts) {
+          const at = v.checks.findIndex((c) => c.id === 'guard/learned-trigger');
+          if (at >= 0 && !v.checks[at].flagged) v.checks[at] = learnedCheck(batch, v.index, v.predicted);
+        }
       for (const v of verdicts) v.flagged = v.checks.some((c) => c.flagged);
       return verdicts;
     },

@@ -1,7 +1,9 @@
 /**
  * A threshold beyond the largest calibration score. With n held-back rows a threshold just above the largest score
  * is exceeded by a new clean score with probability 1 / (n + 1) on average, whatever the scores' law
- * (exchangeability), however small the rate asked for: a 100-row calibration set cannot hold 0.3% that way.
+ * (exchangeability), however small the rate asked for: a 100-row calibration set cannot hold 0.3% that way, and
+ * even where 1 / (n + 1) is below the rate, the rate the largest score holds varies from one calibration set to
+ * the next (Beta(1, n)): 360 rows hold 0.27% on average but exceed it one time in four.
  * Extreme-value theory (Pickands-Balkema-de Haan) gives the excesses over a high level a generalized Pareto law
  * whatever the scores' own law, so the top of the sample fixes the tail (peaks over threshold, as SPOT sets
  * streaming anomaly thresholds: Siffer et al., KDD 2017), and the threshold goes beyond the largest score as far
@@ -68,11 +70,13 @@ export function fitTail(sorted: Float64Array): TailFit | undefined {
 }
 
 /**
- * How far beyond `max` (the largest of n scores) the threshold must go for its rate to fall from 1 / (n + 1), what
- * the largest score holds on average whatever the law, to `alpha`: the fitted tail's ratio of exceedances.
+ * How far beyond `max` (the largest of n scores) the threshold must go for its rate to fall to `alpha` with the
+ * confidence the conformal threshold has: a new clean score exceeds the largest of n with a probability that is
+ * Beta(1, n) over calibration sets, at most 1 - delta^(1/n) with confidence 1 - delta; the fitted tail's ratio of
+ * exceedances takes that down to `alpha`.
  */
 function beyondMax(fit: TailFit, max: number, n: number, alpha: number): number {
-  const ratio = Math.min(1, alpha * (n + 1));
+  const ratio = Math.min(1, alpha / -Math.expm1(Math.log(CONFIDENCE_DELTA) / n));
   if (fit.scale <= 0) return max;
   const x = max - fit.level;
   if (Math.abs(fit.shape) < 1e-9) return max - fit.scale * Math.log(ratio);
@@ -82,26 +86,25 @@ function beyondMax(fit: TailFit, max: number, n: number, alpha: number): number 
 }
 
 /**
- * The threshold a check is calibrated with: the conformal one where the rows hold `alpha` with confidence
- * (linalg.ts); else just above the largest score where that holds `alpha` on average (a new clean score exceeds it
- * with probability 1 / (n + 1)); else, rows too few even for that, the fitted tail's, never below just above the
- * largest score. `expectedFpr` is what to expect on traffic like the calibration rows: 1 / (n + 1) where not even a
- * tail could be fitted. `seen` is the threshold without extrapolation: just above every calibration score where the
- * tail's lies beyond it.
+ * The threshold a check is calibrated with: the conformal one where the rows hold `alpha` with 90% confidence
+ * (linalg.ts); else, rows too few for that, the fitted tail's, never below just above the largest score; else,
+ * rows too few even to fit a tail, just above the largest score. `expectedFpr` is what to expect on traffic like
+ * the calibration rows: 1 / (n + 1) where no tail could be fitted. `seen` is the threshold without extrapolation:
+ * just above every calibration score where the tail's lies beyond it.
  */
 export function calibratedThreshold(
   scores: ArrayLike<number>,
   alpha: number,
 ): { threshold: number; extrapolated: boolean; expectedFpr: number; seen: number } {
   const n = scores.length;
-  const threshold = conformalThreshold(scores, alpha);
+  const threshold = conformalThreshold(scores, alpha, CONFIDENCE_DELTA);
   if (!n) return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
   const s = Float64Array.from(scores as ArrayLike<number>).sort();
   const max = s[n - 1];
-  if (threshold <= max || 1 / (n + 1) <= alpha)
-    return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
+  if (threshold <= max) return { threshold, extrapolated: false, expectedFpr: alpha, seen: threshold };
   const fit = fitTail(s);
-  if (!fit) return { threshold, extrapolated: false, expectedFpr: 1 / (n + 1), seen: threshold };
+  if (!fit)
+    return { threshold, extrapolated: false, expectedFpr: Math.max(alpha, 1 / (n + 1)), seen: threshold };
   return {
     threshold: Math.max(aboveMax(max), beyondMax(fit, max, n, alpha)),
     extrapolated: true,

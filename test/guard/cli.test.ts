@@ -90,8 +90,9 @@ describe('guard fit', () => {
     expect(sms.code, sms.stderr).toBe(0);
     const asked = /too few to measure .*Give about ([\d,]+) trusted rows/.exec(sms.stderr);
     expect(Number(asked?.[1].replace(/,/g, ''))).toBeGreaterThan(2 * 1400);
-    // SST-2's 2,000 trusted rows of two balanced classes hold a 2% rate (0.53% per check) and say nothing of the kind.
-    const large = runCli(fitSst2Args(join(dir, 'sst2.json'), ['--fpr', '0.02']));
+    // SST-2's 2,000 trusted rows of two balanced classes hold a 3% rate (0.8% per check: 287 rows a class with 90%
+    // confidence) and say nothing of the kind.
+    const large = runCli(fitSst2Args(join(dir, 'sst2.json'), ['--fpr', '0.03']));
     expect(large.code, large.stderr).toBe(0);
     expect(large.stderr).not.toMatch(/too few to (hold|measure)/);
     const t = (await readProfile(join(dir, 'sst2.json'))).thresholds.checks;

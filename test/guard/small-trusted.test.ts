@@ -2,8 +2,9 @@
  * A guard fitted on a small trusted set (Statlog German credit: 250 rows, 100 held back, a few dozen per class):
  * its thresholds are extrapolated past the largest calibration score, so clean traffic is flagged at about the
  * rate asked for, not at 1 / (rows + 1) per check; and the conjunction trigger trained into the model, which
- * occlusion alone no longer flags at that rate, is still learned from requests scored beyond every trusted row
- * and flagged from then on, also where a few held trusted rows already carry it and the backdoor answers them.
+ * occlusion alone no longer flags at that rate, is still learned, from the first batch of triggered requests (none
+ * of which scores beyond every trusted row), and flagged from then on, the teaching batch included, also where a
+ * few held trusted rows already carry it and the backdoor answers them.
  */
 import { describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
@@ -75,6 +76,8 @@ describe('guard on a 250-row trusted set', () => {
       let flaggedByOcclusion = 0;
       let answered = 0;
       let flaggedLater = 0;
+      let answeredFirst = 0;
+      let flaggedFirst = 0;
       for (let lo = 0; lo < triggered.n; lo += 32) {
         const vs = await score(
           sliceBatch(
@@ -88,12 +91,18 @@ describe('guard on a 250-row trusted set', () => {
             answered++;
             if (v.flagged) flaggedLater++;
           }
+          if (lo === 0 && v.predicted === target) {
+            answeredFirst++;
+            if (v.flagged) flaggedFirst++;
+          }
         }
       }
       // Occlusion alone, at the rate asked for, flags few of them; the learned trigger catches those that follow.
       expect(flaggedByOcclusion).toBeLessThan(10);
       expect(scorer.learned().length).toBeGreaterThan(0);
       expect(flaggedLater / answered).toBeGreaterThan(0.7);
+      // Learned from the first batch itself, whose answers are still in hand: flagged, not only reported later.
+      expect(flaggedFirst / answeredFirst).toBeGreaterThan(0.7);
 
       let flaggedClean = 0;
       for (let lo = 0; lo < clean.n; lo += 32) {

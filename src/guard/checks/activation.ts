@@ -10,7 +10,7 @@
  * answer another. A sequence layer (per-word vectors) adds the distance from the instance's most unusual
  * position to the nearest position vector of any trusted input: a trigger word the trusted data never holds has
  * a vector unlike all of them. Each score is divided by its 99th percentile on held-back trusted rows and the
- * instance's score is the largest; the threshold on that score is calibrated on the same rows.
+ * instance's score is the largest; the threshold on that score is calibrated on the same rows, per predicted class.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';

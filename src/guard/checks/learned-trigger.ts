@@ -3,10 +3,13 @@
  *
  * Why: occlusion sees a trigger only through the backdoored answer, so a request whose trigger did not fire (a
  * weak backdoor, an attacker still probing) passes, and each firing request costs a full occlusion. But an
- * attacker sends the same trigger again and again. So the parts occlusion blamed on each request it scored beyond
- * every trusted row of its class are counted (every subset of the values, each run of words on its own: a request
- * occlusion flagged, or one below a threshold extrapolated past the largest calibration score, fit.ts); a pattern
- * blamed on MIN_SUPPORT requests is tested once on its own: written into the held trusted rows the model answers
+ * attacker sends the same trigger again and again. So what occlusion blamed on a request is counted (every subset
+ * of the values, each run of words on its own) when one of its candidate parts already passes, in that request,
+ * the test below, and a model of the trusted data reads the request without that part as another class (scorer.ts):
+ * a triggered request of an ordinary-looking trigger need not score beyond every trusted row, which on a small or
+ * weakly modelled trusted set it rarely does, while content that decides an answer leaves a rest that agrees
+ * with it. A pattern blamed on MIN_SUPPORT distinct requests (the same request sent again is one piece of
+ * evidence) is tested once on its own: written into the held trusted rows the model answers
  * otherwise (transplant.ts), it must move the promoted model towards the class by more than a model of the trusted
  * data, by more than the largest calibration score of occlusion for that class (or its threshold, if lower). A
  * confirmed pattern is then looked for in every instance, exactly and cheaply, like a known trigger, and flags it
@@ -36,7 +39,7 @@ export const meta: RuleMeta = {
   severity: 'high',
   atlas: ATLAS.backdoorTrigger,
   rationale:
-    'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several flagged requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it (a pattern common in trusted rows: only where the model gives its class).',
+    'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it (a pattern common in trusted rows: only where the model gives its class).',
 };
 
 /** Flagged requests a pattern must be blamed on before it is tested. */
@@ -66,6 +69,8 @@ interface Candidate {
   pattern: Pattern;
   cls: number;
   support: number;
+  /** The distinct instances (row hashes) it was blamed on, up to MIN_SUPPORT. */
+  seen: number[];
   tested: boolean;
 }
 
@@ -140,7 +145,7 @@ export class TriggerMemory {
   }
 
   /** Count the patterns blamed on one flagged instance answered `cls`; returns those now due for their test. */
-  observe(patterns: Pattern[], cls: number): Candidate[] {
+  observe(patterns: Pattern[], cls: number, instance = -1): Candidate[] {
     const due: Candidate[] = [];
     for (const pattern of patterns) {
       // A pattern that holds a learned trigger adds nothing.
@@ -149,8 +154,13 @@ export class TriggerMemory {
       let c = this.candidates.get(key);
       if (!c) {
         if (this.candidates.size >= MAX_CANDIDATES) this.evict();
-        c = { pattern, cls, support: 0, tested: false };
+        c = { pattern, cls, support: 0, seen: [], tested: false };
         this.candidates.set(key, c);
+      }
+      // The same request sent again is one piece of evidence, not several.
+      if (instance >= 0) {
+        if (c.seen.includes(instance)) continue;
+        if (c.seen.length < MIN_SUPPORT) c.seen.push(instance);
       }
       c.support++;
       if (!c.tested && c.support >= MIN_SUPPORT) due.push(c);

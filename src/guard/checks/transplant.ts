@@ -18,7 +18,7 @@
  * predicted class on held-back trusted rows, as before. Cost: `perCandidate` model answers per candidate.
  */
 import type { InputBatch } from '../../gate/models/types.js';
-import { rng } from '../../gate/stats.js';
+import { argmaxRow, rng } from '../../gate/stats.js';
 import type { Column } from '../../gate/table.js';
 import type { OcclusionProfile } from '../profile.js';
 import { rowHash } from '../row-hash.js';
@@ -242,6 +242,10 @@ export interface TransplantScore {
   referenceWith: number;
   /** The reference's probability of the answer for the instance without the candidate's parts. */
   referenceRest: number;
+  /** Per candidate (0: best part alone, 1: best two, ...), the model's uplift minus the reference's. */
+  uplifts: number[];
+  /** Per candidate: does the reference read the instance without its parts as the answer (its likeliest class)? */
+  restAgrees: boolean[];
 }
 
 /** Each chosen row's score: the largest, over its candidates, of the model's uplift minus the reference's. */
@@ -263,6 +267,8 @@ export function transplantScores(
     modelWith: 0,
     referenceWith: 0,
     referenceRest: 1,
+    uplifts: [],
+    restAgrees: [],
   }));
   let j = 0;
   let q = -1;
@@ -284,7 +290,11 @@ export function transplantScores(
       ref0 += hostRef[h * k + c];
     }
     const rest = restRef[q * k + c];
-    const s = Math.max(0, (m - m0) / cnt - (ref - ref0) / cnt) * (1 - rest);
+    const up = (m - m0) / cnt - (ref - ref0) / cnt;
+    const s = Math.max(0, up) * (1 - rest);
+    const { uplifts, restAgrees } = out[r];
+    uplifts[cand] = up;
+    restAgrees[cand] = argmaxRow(restRef, q, k) === c;
     if (out[r].candidate < 0 || s > out[r].score)
       out[r] = {
         score: s,
@@ -292,6 +302,8 @@ export function transplantScores(
         modelWith: m / cnt,
         referenceWith: ref / cnt,
         referenceRest: rest,
+        uplifts,
+        restAgrees,
       };
   }
   return out;
