@@ -20,6 +20,20 @@ describe('committed third-party fixtures', () => {
     expect(text('data', 'sst2-badnets', 'LICENSE')).toMatch(/MIT License/);
   });
 
+  it("each source table of the guard's benchmark models names its source and licence", () => {
+    const names = readdirSync(join(FIXTURES, 'guard', 'data'));
+    expect(names.sort()).toEqual(['attrition', 'credit-data', 'fortunes', 'mlc-churn', 'spamassassin']);
+    for (const n of names) {
+      expect(text('guard', 'data', n, 'SOURCE.md'), n).toMatch(/MIT|BSD|PDDL|CC0/);
+      expect(
+        readdirSync(join(FIXTURES, 'guard', 'data', n)).some((f) => f.endsWith('.gz')),
+        n,
+      ).toBe(true);
+    }
+    expect(text('guard', 'data', 'spamassassin', 'LICENSE')).toMatch(/Apache License/);
+    expect(text('guard', 'data', 'fortunes', 'COPYRIGHT')).toMatch(/Regents of the University of California/);
+  });
+
   it('the picklescan corpus keeps its MIT licence and its README of expected verdicts', () => {
     expect(text('corpora', 'picklescan', 'LICENSE')).toMatch(/MIT License/);
     expect(text('corpora', 'README.md')).toMatch(/Expected verdicts/);

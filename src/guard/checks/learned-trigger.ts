@@ -42,7 +42,7 @@ export const meta: RuleMeta = {
     'An attacker sends the same trigger many times. Once occlusion has blamed a pattern on several requests and the pattern alone, written into trusted inputs, moves the model and not a model of the trusted data, every later request carrying it is flagged, whether or not the backdoor fires on it (a pattern common in trusted rows: only where the model gives its class).',
 };
 
-/** Flagged requests a pattern must be blamed on before it is tested. */
+/** Distinct requests a pattern must be blamed on before it is tested. */
 export const MIN_SUPPORT = 3;
 const MAX_CANDIDATES = 10_000;
 const MAX_LEARNED = 256;
@@ -144,7 +144,7 @@ export class TriggerMemory {
         this.learned.push(l);
   }
 
-  /** Count the patterns blamed on one flagged instance answered `cls`; returns those now due for their test. */
+  /** Count the patterns blamed on one instance (row hash `instance`) answered `cls`; returns those now due. */
   observe(patterns: Pattern[], cls: number, instance = -1): Candidate[] {
     const due: Candidate[] = [];
     for (const pattern of patterns) {
