@@ -61,7 +61,7 @@ import {
   type Threshold,
 } from './profile.js';
 import { sliceMatches, slicesOf } from './slices.js';
-import { calibratedThreshold } from './tail.js';
+import { calibratedThreshold, perClassThresholds } from './tail.js';
 import {
   type RawTrigger,
   triggerPresent,
@@ -232,7 +232,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       }
       // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
       const ofClass = Array.from({ length: k }, (_, c) => scores.filter((_, i) => classOf[i] === c));
-      const perClass = ofClass.map((x) => calibratedThreshold(x, alpha));
+      const perClass = perClassThresholds(scores, classOf, k, alpha);
       // Weighted by how often the model answers each class.
       let expectedFpr = 0;
       ofClass.forEach((x, c) => {

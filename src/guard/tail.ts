@@ -112,3 +112,32 @@ export function calibratedThreshold(
     seen: threshold,
   };
 }
+
+/**
+ * Thresholds class by class (each predicted class keeps its own rate, so the whole does too). A class with too few
+ * rows to fit a tail (a minority class the model rarely answers) would sit just above its largest score and flag
+ * about 1 / (rows + 1) of its instances; it takes instead the threshold of all classes' scores together, never
+ * below just above its own largest, marked extrapolated: the rate there is an estimate.
+ */
+export function perClassThresholds(
+  scores: ArrayLike<number>,
+  classOf: ArrayLike<number>,
+  k: number,
+  alpha: number,
+): Array<ReturnType<typeof calibratedThreshold>> {
+  const ofClass = Array.from({ length: k }, () => [] as number[]);
+  for (let i = 0; i < scores.length; i++) ofClass[classOf[i]]?.push(scores[i]);
+  let pooled: ReturnType<typeof calibratedThreshold> | undefined;
+  return ofClass.map((x) => {
+    const t = calibratedThreshold(x, alpha);
+    if (!x.length || t.expectedFpr <= alpha) return t;
+    pooled ??= calibratedThreshold(scores, alpha);
+    const own = aboveMax(Math.max(...x));
+    return {
+      threshold: Math.max(pooled.threshold, own),
+      extrapolated: true,
+      expectedFpr: alpha,
+      seen: Math.max(pooled.seen, own),
+    };
+  });
+}

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/data/learn/random.js';
 import { normalUpperTail } from '../../src/data/stats/tests.js';
-import { calibratedThreshold, fitTail, gammaQuantile } from '../../src/guard/tail.js';
+import { calibratedThreshold, fitTail, gammaQuantile, perClassThresholds } from '../../src/guard/tail.js';
 
 // Each law with its exact upper tail, so a threshold's false-alarm rate is known without sampling.
 const r = mulberry32(7);
@@ -77,6 +77,26 @@ describe('calibratedThreshold on too few rows', () => {
     const t = calibratedThreshold(s, alpha);
     expect(t.threshold).toBeGreaterThan(1);
     expect(t.threshold).toBeLessThan(1.000001);
+  });
+});
+
+describe('perClassThresholds', () => {
+  it('gives a class too small to fit a tail the threshold of all classes, not just above its own few scores', () => {
+    const alpha = 0.0027;
+    const big = Array.from({ length: 600 }, laws.exponential.draw);
+    // Nine scores of a class the model rarely answers: just above their largest would flag about one in ten.
+    const small = Array.from({ length: 9 }, laws.exponential.draw);
+    const scores = [...big, ...small];
+    const classOf = scores.map((_, i) => (i < big.length ? 0 : 1));
+    const [t0, t1] = perClassThresholds(scores, classOf, 2, alpha);
+    expect(t0.threshold).toBeCloseTo(calibratedThreshold(big, alpha).threshold, 12);
+    expect(t1.threshold).toBeGreaterThanOrEqual(calibratedThreshold(scores, alpha).threshold);
+    expect(t1.threshold).toBeGreaterThan(Math.max(...small));
+    expect(t1.extrapolated).toBe(true);
+    expect(t1.expectedFpr).toBe(alpha);
+    // What the class would hold on its own, and what it holds now (exponential scores: exact tail).
+    expect(laws.exponential.tail(calibratedThreshold(small, alpha).threshold)).toBeGreaterThan(0.01);
+    expect(laws.exponential.tail(t1.threshold)).toBeLessThan(alpha);
   });
 });
 
