@@ -22,7 +22,15 @@ describe('committed third-party fixtures', () => {
 
   it("each source table of the guard's benchmark models names its source and licence", () => {
     const names = readdirSync(join(FIXTURES, 'guard', 'data'));
-    expect(names.sort()).toEqual(['attrition', 'credit-data', 'fortunes', 'mlc-churn', 'spamassassin']);
+    expect(names.sort()).toEqual([
+      'attrition',
+      'credit-data',
+      'fortunes',
+      'mlc-churn',
+      'spamassassin',
+      'stackoverflow',
+      'wa-churn',
+    ]);
     for (const n of names) {
       expect(text('guard', 'data', n, 'SOURCE.md'), n).toMatch(/MIT|BSD|PDDL|CC0/);
       expect(
