@@ -566,7 +566,12 @@ that batch's instances. fortune_phrase (Debian fortune cookies, phrases), credit
 the bar), conjunctions 31.0% and 0% (credit: both triggers' value pairs occur in 1.2% to 2.7% of trusted rows,
 which the model answers with the target, so flagging them would cost more than the false-alarm rate) and 4.5% and
 0% (attrition: 350 trusted rows); the code before these changes scored 85.0% and 0%, 28.0% and 1.0%, 7.0% and
-3.0% there, with more false flags. Every part of every case below is now spent: these are development figures.
+3.0% there, with more false flags. A minority class with too few calibration rows to fit a tail then took the
+threshold of all classes (attrition's clean traffic: 1.9% flagged, now 0%), and telco_conj (IBM telco churn) and
+stack_conj (a developer survey) were added after that and run once (bench/results/guard-detect-heldout3-s20.md):
+telco 15.7% and 3.3% (both triggers' value pairs occur together in about 10% of rows, answered with the target
+anyway), stack 34.3% and 55.7%, every request its weak backdoor answered with the target, at 0.2% to 0.4% of clean
+traffic. Every part of every case below is now spent: these are development figures.
 Machine: ${machine()}.
 
 ${table(MAIN_COLUMNS, rows)}
