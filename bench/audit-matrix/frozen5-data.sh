@@ -10,14 +10,7 @@ apt-get install -y --no-install-recommends r-base-core r-cran-cardata r-cran-aer
   r-cran-palmerpenguins wordnet-base >/dev/null
 for d in wordnet-nouns penguins titanic hpc-jobs cell-segmentation cps1985; do mkdir -p "$OUT/$d"; done
 
-Rscript --vanilla -e '
-out <- commandArgs(TRUE)[1]
-# Numbers rounded to 8 significant digits (write.csv would print binary noise such as 3.00999999999999).
-w <- function(d, f) {
-  d <- as.data.frame(d)
-  d[] <- lapply(d, function(x) if (is.numeric(x)) signif(x, 8) else as.character(x))
-  write.csv(d, file.path(out, f), row.names = FALSE, na = "")
-}
+Rscript --vanilla -e "source('$(dirname "$0")/write-csv.R')" -e '
 data(penguins, package = "palmerpenguins"); w(penguins, "penguins/penguins.csv")
 data(TitanicSurvival, package = "carData"); w(TitanicSurvival, "titanic/titanic.csv")
 data(hpc_data, package = "modeldata"); w(hpc_data, "hpc-jobs/hpc-jobs.csv")

@@ -10,14 +10,7 @@ apt-get install -y --no-install-recommends r-base-core r-cran-janeaustenr r-cran
   r-cran-modeldata >/dev/null
 for d in austen-paragraphs wvs swiss-labor credit-data credit-card salaries; do mkdir -p "$OUT/$d"; done
 
-Rscript --vanilla -e '
-out <- commandArgs(TRUE)[1]
-# Numbers rounded to 8 significant digits (write.csv would print binary noise such as 3.00999999999999).
-w <- function(d, f) {
-  d <- as.data.frame(d)
-  d[] <- lapply(d, function(x) if (is.numeric(x)) signif(x, 8) else as.character(x))
-  write.csv(d, file.path(out, f), row.names = FALSE, na = "")
-}
+Rscript --vanilla -e "source('$(dirname "$0")/write-csv.R')" -e '
 data(WVS, package = "carData"); w(WVS, "wvs/wvs.csv")
 data(SwissLabor, package = "AER"); w(SwissLabor, "swiss-labor/swiss-labor.csv")
 data(credit_data, package = "modeldata"); w(credit_data, "credit-data/credit-data.csv")

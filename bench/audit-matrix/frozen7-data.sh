@@ -9,14 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y --no-install-recommends r-base-core r-cran-mlbench fortune-mod fortunes-it fortunes-pl >/dev/null
 for d in fortunes-it fortunes-pl satellite soybean house-votes vehicle; do mkdir -p "$OUT/$d"; done
 
-Rscript --vanilla -e '
-out <- commandArgs(TRUE)[1]
-# Numbers rounded to 8 significant digits (write.csv would print binary noise such as 3.00999999999999).
-w <- function(d, f) {
-  d <- as.data.frame(d)
-  d[] <- lapply(d, function(x) if (is.numeric(x)) signif(x, 8) else as.character(x))
-  write.csv(d, file.path(out, f), row.names = FALSE, na = "")
-}
+Rscript --vanilla -e "source('$(dirname "$0")/write-csv.R')" -e '
 library(mlbench)
 data(Satellite); w(Satellite, "satellite/satellite.csv")
 data(Soybean); w(Soybean, "soybean/soybean.csv")

@@ -232,7 +232,7 @@ export async function fitProfile(opts: FitOptions): Promise<GuardProfile> {
       }
       // Class by class: each predicted class keeps its own false-alarm rate, so the whole does too.
       const ofClass = Array.from({ length: k }, (_, c) => scores.filter((_, i) => classOf[i] === c));
-      const perClass = perClassThresholds(scores, classOf, k, alpha);
+      const perClass = perClassThresholds(ofClass, alpha);
       // Weighted by how often the model answers each class.
       let expectedFpr = 0;
       ofClass.forEach((x, c) => {

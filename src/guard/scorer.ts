@@ -26,13 +26,7 @@ import {
   VOTE_K,
 } from './checks/activation.js';
 import { knownTriggerCheck } from './checks/known-trigger.js';
-import {
-  type Learned,
-  learnedTriggerCheck,
-  type Pattern,
-  patternsOf,
-  TriggerMemory,
-} from './checks/learned-trigger.js';
+import { type Learned, learnedTriggerCheck, patternsOf, TriggerMemory } from './checks/learned-trigger.js';
 import { decidingParts, type Occlusions, occlude, referenceOf, referenceProba } from './checks/occlusion.js';
 import { perturb, stripScores } from './checks/strip.js';
 import {
@@ -291,18 +285,13 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
             // A learned trigger already explains the instance: its parts are no evidence of another.
             if (verdicts[i].checks.some((x) => x.id === 'guard/learned-trigger' && x.flagged)) continue;
             const bar = seenFor(occThreshold, verdicts[i].predicted);
-            const patterns = new Map<string, Pattern>();
-            s.uplifts.forEach((u, cand) => {
-              if (!(u > bar) || s.restAgrees[cand]) return;
-              for (const p of patternsOf(batch, i, occluded, j, found[j].slice(0, cand + 1)))
-                patterns.set(JSON.stringify(p), p);
-            });
-            if (!patterns.size) continue;
-            for (const c of memory.observe(
-              [...patterns.values()],
-              verdicts[i].predicted,
-              rowHash(batch, i, seed),
-            ))
+            const patterns = s.uplifts.flatMap((u, cand) =>
+              u > bar && !s.restAgrees[cand]
+                ? patternsOf(batch, i, occluded, j, found[j].slice(0, cand + 1))
+                : [],
+            );
+            if (!patterns.length) continue;
+            for (const c of memory.observe(patterns, verdicts[i].predicted, rowHash(batch, i, seed)))
               due.add(c);
           }
           const hb = hostBatch(hosts, batch);

@@ -120,19 +120,18 @@ export function calibratedThreshold(
  * below just above its own largest, marked extrapolated: the rate there is an estimate.
  */
 export function perClassThresholds(
-  scores: ArrayLike<number>,
-  classOf: ArrayLike<number>,
-  k: number,
+  ofClass: ArrayLike<number>[],
   alpha: number,
 ): Array<ReturnType<typeof calibratedThreshold>> {
-  const ofClass = Array.from({ length: k }, () => [] as number[]);
-  for (let i = 0; i < scores.length; i++) ofClass[classOf[i]]?.push(scores[i]);
   let pooled: ReturnType<typeof calibratedThreshold> | undefined;
   return ofClass.map((x) => {
     const t = calibratedThreshold(x, alpha);
     if (!x.length || t.expectedFpr <= alpha) return t;
-    pooled ??= calibratedThreshold(scores, alpha);
-    const own = aboveMax(Math.max(...x));
+    pooled ??= calibratedThreshold(
+      ofClass.flatMap((y) => Array.from(y)),
+      alpha,
+    );
+    const own = aboveMax(Math.max(...Array.from(x)));
     return {
       threshold: Math.max(pooled.threshold, own),
       extrapolated: true,

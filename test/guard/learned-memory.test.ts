@@ -30,6 +30,13 @@ describe('TriggerMemory', () => {
     expect(m.observe([pattern], 0, 44)).toHaveLength(1);
   });
 
+  it('counts a pattern blamed twice on one request (by two of its candidates) once', () => {
+    const m = new TriggerMemory();
+    expect(m.observe([pattern, pattern, pattern], 0, 7)).toHaveLength(0);
+    expect(m.observe([pattern, pattern], 0, 8)).toHaveLength(0);
+    expect(m.observe([pattern], 0, 9)).toHaveLength(1);
+  });
+
   it('keeps the classes apart', () => {
     const m = new TriggerMemory();
     m.observe([pattern], 0, 1);

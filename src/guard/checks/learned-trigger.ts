@@ -147,10 +147,14 @@ export class TriggerMemory {
   /** Count the patterns blamed on one instance (row hash `instance`) answered `cls`; returns those now due. */
   observe(patterns: Pattern[], cls: number, instance = -1): Candidate[] {
     const due: Candidate[] = [];
+    const once = new Set<string>();
     for (const pattern of patterns) {
+      const key = keyOf(pattern, cls);
+      // Blamed twice on one instance (by two of its candidates) is still one piece of evidence.
+      if (once.has(key)) continue;
+      once.add(key);
       // A pattern that holds a learned trigger adds nothing.
       if (this.learned.some((l) => blocks(l, cls, pattern))) continue;
-      const key = keyOf(pattern, cls);
       let c = this.candidates.get(key);
       if (!c) {
         if (this.candidates.size >= MAX_CANDIDATES) this.evict();
