@@ -64,6 +64,8 @@ const MAIN_COLUMNS = [
   'any or earlier',
   'backdoor answered',
   'any, of those',
+  'trigger changed the answer',
+  'any, of changed',
 ];
 const TWIN_COLUMNS = [
   'part',
@@ -152,6 +154,13 @@ interface Tally {
   /** Triggered requests the backdoored model answered with its target class, and how many of those were flagged. */
   fired: number;
   firedAny: number;
+  /**
+   * Of those, the ones the clean twin answers otherwise (the same triggered request): the trigger changed the
+   * answer. Where the clean twin gives the target too, the request's other values decide it, so the backdoor did
+   * no harm and left nothing a detector could tell from an ordinary request.
+   */
+  changed: number;
+  changedAny: number;
   known: number;
   activation: number;
   strip: number;
@@ -172,14 +181,23 @@ const tally = (): Tally => ({
   earlier: 0,
   fired: 0,
   firedAny: 0,
+  changed: 0,
+  changedAny: 0,
 });
-/** Count a verdict; for a triggered request, `target` is the backdoor's class (did the trigger work, was it seen). */
-function add(t: Tally, v: InstanceVerdict, target?: string): void {
+/**
+ * Count a verdict; for a triggered request, `target` is the backdoor's class (did the trigger work, was it seen) and
+ * `twinClass` the clean twin's answer to the same request (did the trigger change the answer).
+ */
+function add(t: Tally, v: InstanceVerdict, target?: string, twinClass?: string): void {
   const f = (id: string) => v.checks.some((c) => c.id === id && c.flagged);
   t.n++;
   if (target !== undefined && v.predictedClass === target) {
     t.fired++;
     if (v.flagged) t.firedAny++;
+    if (twinClass !== undefined && twinClass !== target) {
+      t.changed++;
+      if (v.flagged) t.changedAny++;
+    }
   }
   if (f('guard/known-trigger')) t.known++;
   if (f('guard/activation')) t.activation++;
@@ -207,6 +225,8 @@ function rowOf(part: string, model: string, requests: string, t: Tally, triggere
     pc(t.any + t.earlier, t.n),
     triggered ? pc(t.fired, t.n) : '',
     triggered ? pc(t.firedAny, t.fired) : '',
+    triggered ? pc(t.changed, t.n) : '',
+    triggered ? pc(t.changedAny, t.changed) : '',
   ];
 }
 
@@ -282,7 +302,6 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
     const allCleanT = tally();
     const twinModel = await loadOnnxModel(join(FIX, `${c.name}_clean.onnx`), { classes: k });
     const twinAnswer = predictedClasses(await twinModel.score(clean), clean.n, k);
-    await twinModel.close();
     // The answers of the model under watch (deterministic): which clean rows its backdoor decided.
     const backAnswer = predictedClasses(await client.score(clean), clean.n, k);
     const trigT = new Map<string, Tally>(trigs.map((t) => [trigName(t), tally()]));
@@ -311,12 +330,13 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
       const pick = Array.from({ length: perStream }, () => others[Math.floor(rand() * others.length)]);
       const order = pick.map((_, i) => trigs[(s * perStream + i) % trigs.length]);
       const tb = triggered(clean, pick, order, c, rand);
+      const tbTwin = predictedClasses(await twinModel.score(tb), tb.n, k);
       for (let lo = 0; lo < tb.n; lo += BATCH) {
         const rows = Array.from({ length: Math.min(BATCH, tb.n - lo) }, (_, i) => lo + i);
         const tallies = rows.map((r) => trigT.get(trigName(order[r])) as Tally);
         const vs = await score(sliceBatch(tb, rows), tallies);
         vs.forEach((v, i) => {
-          add(tallies[i], v, c.target);
+          add(tallies[i], v, c.target, profile.classes[tbTwin[lo + i]]);
         });
       }
       if (s === streams - 1)
@@ -337,6 +357,7 @@ async function runCase(c: Case, part: 'dev' | 'frozen', twin: 'backdoor' | 'clea
         }
     }
     await scorer.close();
+    await twinModel.close();
     return { profile, known, cleanT, naturalT, changedT, allCleanT, trigT, fitSeconds, streams };
   } finally {
     await served.close();
@@ -514,7 +535,10 @@ occlusion, the rest is margin), models served over HTTP on loopback (KServe v1 J
 never saw, 1% triggered per stream; STRIP and occlusion run on every instance. "any" is the guard's verdict (any
 check flagged); "backdoor answered" is the share of triggered requests the backdoored model answered with its
 target class (a trigger that does not work leaves nothing to see and does no harm), and "any, of those" the share
-of them flagged. Clean traffic is split: rows that already hold a trained trigger, and rows the backdoored model
+of them flagged; "trigger changed the answer" is the share the backdoored model answered with its target while the
+clean twin answers the same request otherwise, and "any, of changed" the share of those flagged (where the clean
+twin gives the target too, the request's other values decide the answer: the trigger did no harm, and nothing
+tells the request from an ordinary one). Clean traffic is split: rows that already hold a trained trigger, and rows the backdoored model
 answers otherwise than its clean twin (the backdoor decided them: words near a trigger phrase), are counted apart
 from the false flags, and all clean rows together are shown too. Part "dev" was used to choose the settings;
 "frozen" (other triggers, other traffic seed) was not: each earlier frozen set joined dev once it had been seen,
