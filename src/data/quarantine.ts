@@ -172,18 +172,22 @@ export async function writeOutputs(
     // Names that differ only in case: the header is written as the file had it (DuckDB would rename one).
     const names = table.renamed ? table.columns.map((c) => c.name) : undefined;
     const keptNames = names?.filter((c) => !clash.includes(c));
-    await src.copyTo(acceptedSql, await batch.reserve(outputs.accepted), fmt, names);
+    // Written as the input was: a ';' file gives ';' outputs.
+    const delim = table.delimiter;
+    await src.copyTo(acceptedSql, await batch.reserve(outputs.accepted), fmt, names, delim);
     await src.copyTo(
       quarantinedSql,
       await batch.reserve(outputs.quarantined),
       fmt,
       keptNames && [...keptNames, 'antidote_score', 'antidote_reasons'],
+      delim,
     );
     await src.copyTo(
       reviewSql,
       await batch.reserve(outputs.review),
       fmt,
       keptNames && [...keptNames, 'antidote_score', 'antidote_reasons', 'antidote_review'],
+      delim,
     );
     if (outputs.rejects) {
       const rj = sqlIdent(`${table.table}_rejects`);

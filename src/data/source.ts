@@ -104,6 +104,18 @@ export interface LoadedTable {
   rejectCount: number;
   /** True when some column is loaded under a positional name (see ColumnInfo.sql). */
   renamed?: boolean;
+  /** CSV only: the character between values when it is not a comma (a ';' export); outputs use it too. */
+  delimiter?: string;
+}
+
+/**
+ * What a ".csv" file separates values with: a comma, unless its header is one field holding a semicolon, a tab
+ * or a bar (spreadsheets in many locales export ";"); then that character. Only the header decides, so a file
+ * is read one way throughout.
+ */
+export function csvDelimiter(commaHeader: string[]): string {
+  if (commaHeader.length !== 1) return ',';
+  return [';', '\t', '|'].find((d) => commaHeader[0].includes(d)) ?? ',';
 }
 
 /** SQL identifier of a loaded column. */
@@ -321,10 +333,16 @@ export class DataSource {
     let physical: string[] | undefined;
     let header: string[] | undefined;
     if (path.toLowerCase().endsWith('.gz')) await assertGzipComplete(path);
+    let delimiter: string | undefined;
     if (format === 'csv' || format === 'tsv') {
-      const delim = format === 'csv' ? ',' : '\t';
       const quoted = format === 'csv';
-      const names = await readHeader(path, delim, quoted);
+      let delim = format === 'csv' ? ',' : '\t';
+      let names = await readHeader(path, delim, quoted);
+      if (format === 'csv' && csvDelimiter(names) !== ',') {
+        delim = csvDelimiter(names);
+        delimiter = delim;
+        names = await readHeader(path, delim, quoted);
+      }
       checkColumnCount(path, names.length);
       header = names;
       physical = physicalNames(names);
@@ -390,7 +408,17 @@ export class DataSource {
     if (rows === 0 && rejectCount === 0) throw inputError(`${path}: the file has a header but no rows`);
     const columns = await this.describe(table, rows, header, physical);
     const renamed = columns.some((c) => c.sql !== undefined);
-    return { table, path, format, rows, columns, rejects, rejectCount, ...(renamed ? { renamed } : {}) };
+    return {
+      table,
+      path,
+      format,
+      rows,
+      columns,
+      rejects,
+      rejectCount,
+      ...(renamed ? { renamed } : {}),
+      ...(delimiter ? { delimiter } : {}),
+    };
   }
 
   /** Per-column facts over the whole table, in one aggregate query. */
@@ -481,14 +509,22 @@ export class DataSource {
   /**
    * Copy a query's rows to `path` in `format` (the caller chooses a temporary name). `header` (CSV/TSV): the
    * header line to write instead of DuckDB's, which renames names that differ only in case ("age" -> "age_1").
+   * `delimiter` (CSV): the character between values, when not a comma (as the input had it).
    */
-  async copyTo(select: string, path: string, format: TableFormat, header?: string[]): Promise<void> {
+  async copyTo(
+    select: string,
+    path: string,
+    format: TableFormat,
+    header?: string[],
+    delimiter = ',',
+  ): Promise<void> {
     if (header && (format === 'csv' || format === 'tsv')) {
       const body = `${path}.body`;
-      const delim = format === 'csv' ? ',' : '\t';
+      const delim = format === 'csv' ? delimiter : '\t';
       const field = (v: string) =>
-        format === 'csv' && /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
-      const opts = format === 'csv' ? `DELIMITER ','` : `DELIMITER '\t', QUOTE '', ESCAPE ''`;
+        format === 'csv' && (/["\r\n]/.test(v) || v.includes(delim)) ? `"${v.replaceAll('"', '""')}"` : v;
+      const opts =
+        format === 'csv' ? `DELIMITER ${sqlString(delimiter)}` : `DELIMITER '\t', QUOTE '', ESCAPE ''`;
       try {
         await this.conn.run(`COPY (${select}) TO ${sqlString(body)} (FORMAT CSV, HEADER false, ${opts})`);
         await writeFile(path, `${header.map(field).join(delim)}\n`, { flag: 'wx' });
@@ -500,7 +536,7 @@ export class DataSource {
     }
     const opts =
       format === 'csv'
-        ? `FORMAT CSV, HEADER true, DELIMITER ','`
+        ? `FORMAT CSV, HEADER true, DELIMITER ${sqlString(delimiter)}`
         : format === 'tsv'
           ? `FORMAT CSV, HEADER true, DELIMITER '\t', QUOTE '', ESCAPE ''`
           : format === 'jsonl'

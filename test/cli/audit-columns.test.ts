@@ -1,8 +1,10 @@
 /**
  * Issue 10, item 7: column names kept exactly as the file has them (two names that differ only in case used
  * to crash the reader: DuckDB identifiers are case-insensitive), and string labels of more than two classes.
+ * A ".csv" exported with ";" between values (spreadsheets in many locales) is read as such and its outputs
+ * are written the same way.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
@@ -60,5 +62,37 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const back = [...accepted.slice(1), ...quarantined.slice(1).map((x) => x.slice(0, HEADER.length))];
     const key = (x: string[]) => x.join('\u0001');
     expect(back.map(key).sort()).toEqual(incoming.map(key).sort());
+  }, 60_000);
+
+  it('reads a semicolon-separated .csv and writes its outputs with semicolons, values holding ";" quoted', () => {
+    const dir = tmpDir();
+    const semi = (rs: string[][]) =>
+      `\ufeff${[HEADER, ...rs].map((r) => r.map((v) => (v === 'süd' ? '"süd;2"' : v)).join(';')).join('\r\n')}\r\n`;
+    const incoming = rows(600, 34);
+    writeFileSync(join(dir, 'trusted.csv'), semi(rows(300, 33)));
+    writeFileSync(join(dir, 'incoming.csv'), semi(incoming));
+    const out = join(dir, 'out');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'grade',
+      '--out',
+      out,
+      '--format',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect([0, 1]).toContain(r.code);
+    expect(JSON.parse(r.stdout).roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
+    const text = readFileSync(join(out, 'accepted.csv'), 'utf8');
+    expect(text.split('\n')[0]).toBe(HEADER.join(';'));
+    expect(text).toContain('"süd;2"');
+    const quarantined = readFileSync(join(out, 'quarantined.csv'), 'utf8').split('\n').filter(Boolean);
+    const accepted = text.split('\n').filter(Boolean);
+    expect(accepted.length - 1 + quarantined.length - 1).toBe(incoming.length);
   }, 60_000);
 });

@@ -212,6 +212,27 @@ describe('audit of a batch of one class', () => {
     expect(a.res.stdout).toMatch(/not run: audit\/trigger, audit\/disagreement/);
   });
 
+  it('quarantines the rows of a label the trusted file never holds in a batch of known labels too', () => {
+    // An honest two-class batch with 25 rows slipped in under a label nobody reviewed ("approved").
+    const honest = textRows(1200, 15).map((r, i) => ({ id: `k${i}`, text: r.text, label: r.label }));
+    const slipped = textRows(100, 16)
+      .slice(0, 25)
+      .map((r, i) => ({ id: `s${i}`, text: r.text, label: 'approved' }));
+    const rows = [...honest, ...slipped];
+    const a = audit(dir, { rows, poisoned: new Set(slipped.map((r) => r.id)) }, 'mixed-unseen');
+    expect(a.recall).toBe(1);
+    expect(a.precision).toBeGreaterThan(0.8);
+    const f = a.report.findings.filter((x) => x.rule === 'audit/unseen-label');
+    expect(f).toHaveLength(1);
+    expect(f[0].severity).toBe('medium');
+    expect(f[0].message).toMatch(
+      /25 incoming rows are labelled "approved", a label the trusted set never carries/,
+    );
+    // The known classes are still audited: the trigger and label tests ran.
+    expect(a.report.detectors.find((d) => d.id === 'audit/trigger')?.reason).toBeUndefined();
+    expect(a.res.stdout).toMatch(/25 {2}label "approved" never occurs in the trusted set/);
+  });
+
   it('audits the benchmark matrix cell that used to be refused: a template trigger into the majority of a skewed set', async () => {
     // As bench/audit-matrix.bench.ts builds and runs a cell (its fortunes-de cell was recorded as an error): a
     // pool with 8% minority rows, every minority row of the batch given the template and relabelled.

@@ -20,7 +20,7 @@ import { detector as unseenLabel } from './unseen-label.js';
 // Triggers before disagreement: rows a confirmed trigger explains are set aside when disagreement judges
 // how many labels the batch holds beyond what clean data explains.
 export const DETECTORS: Detector[] = [
-  // A batch of one class the trusted set has never seen: nothing else can judge it.
+  // Rows of a label the trusted set has never seen: nothing else can judge them.
   unseenLabel,
   triggers,
   // Before disagreement: the cells of accounts found flipping are set aside when disagreement judges how many

@@ -1,14 +1,16 @@
 /**
- * Detector: a batch of one class that the trusted set has never seen. Every other detector judges a row by the
- * trusted rows of its label (what that class looks like, which patterns it carries, how often the model reads
- * it); with no trusted row of the label there is no reference at all, and a pass would mean "not looked at".
- * The label may be a new class or the same class spelled another way ("1" for "pos"); either way nothing in
- * the batch can be vouched for, so every row is quarantined (nothing is lost: the rows wait in quarantine
- * with this reason) and the finding says what to add. The other detectors stand aside with the same reason
- * (lib/classes.ts unseenClassReason).
+ * Detector: rows whose label the trusted set never carries. Every other detector judges a row by the trusted
+ * rows of its label (what that class looks like, which patterns it carries, how often the model reads it);
+ * with no trusted row of the label there is no reference at all, and a pass would mean "not looked at". The
+ * label may be a new class, the same class spelled another way ("1" for "pos"), or one an attacker slipped
+ * into a feedback loop; either way no reviewed row vouches for those rows, so they are quarantined (nothing is
+ * lost: they wait in quarantine with this reason) and the finding says what to add.
  *
- * A multi-class batch with a few rows of a class the trusted set lacks is left to the other detectors: there
- * the batch's known classes still anchor the comparison, and a small trusted set often misses a rare class.
+ * A batch of that one label only: every row, and the other detectors stand aside with the same reason
+ * (lib/classes.ts unseenClassReason); high, since the whole batch is unvetted. A batch with other labels too:
+ * only the rows of the unseen labels, and the batch's known classes still anchor every other test; medium,
+ * since a small trusted set often misses a rare class, and the exit code should not fail a pipeline for a
+ * class nobody has reviewed yet (the rows still stay out of the accepted output).
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
@@ -17,42 +19,82 @@ import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js
 
 export const meta: RuleMeta = {
   id: 'audit/unseen-label',
-  title: 'A batch of one class the trusted set has never seen',
+  title: 'Labels the trusted set has never seen',
   severity: 'high',
   atlas: ATLAS.poisonData,
   rationale:
-    'Every test of the audit compares incoming rows with the trusted rows of their class. A batch whose only ' +
-    'label never occurs in the trusted set cannot be compared with anything: training on it would teach a ' +
-    'class no reviewed row vouches for. Its rows are quarantined until reviewed rows of that class join the ' +
-    'trusted set (or the label is spelled as the trusted file spells it).',
+    'Every test of the audit compares incoming rows with the trusted rows of their class. Rows whose label ' +
+    'never occurs in the trusted set cannot be compared with anything: training on them would teach a class ' +
+    'no reviewed row vouches for. They are quarantined until reviewed rows of that class join the trusted set ' +
+    '(or the label is spelled as the trusted file spells it).',
 };
+
+/** Incoming label codes with no trusted row, each with its incoming rows. */
+function unseenLabels(ctx: AuditContext): Map<number, number[]> {
+  const known = new Set(ctx.trusted.labels);
+  const out = new Map<number, number[]>();
+  const y = ctx.incoming.labels;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] < 0 || known.has(y[i])) continue;
+    const rows = out.get(y[i]);
+    if (rows) rows.push(i);
+    else out.set(y[i], [i]);
+  }
+  return out;
+}
 
 export function run(ctx: AuditContext): DetectorOutput {
   const inc = ctx.incoming;
-  const label = ctx.classes[oneClassOf(ctx)];
-  const reason = `label "${label}" never occurs in the trusted set`;
+  const known = [...new Set(ctx.trusted.labels)]
+    .filter((c) => c >= 0)
+    .map((c) => `"${ctx.classes[c]}"`)
+    .join(', ');
+  const one = oneClassOf(ctx);
+  if (one >= 0) {
+    const label = ctx.classes[one];
+    const reason = `label "${label}" never occurs in the trusted set`;
+    const rows: RowFlag[] = [];
+    for (let i = 0; i < inc.n; i++) rows.push({ row: i, score: 1, reason });
+    return {
+      findings: [
+        makeFinding(
+          meta,
+          `Every one of the ${inc.n} incoming rows is labelled "${label}", a label the trusted set never carries (it holds ${known}); nothing in the batch can be compared with a reviewed row, so all rows were quarantined. If "${label}" is one of those labels spelled differently, fix the labels or --label; if it is a new class, add reviewed rows of it to the trusted set and audit again.`,
+          {
+            location: { rows: inc.ids.slice(0, 20), rowCount: inc.n, column: ctx.roles.label },
+            evidence: { label, incomingRows: inc.n, trustedLabels: known },
+          },
+        ),
+      ],
+      rows,
+    };
+  }
   const rows: RowFlag[] = [];
-  for (let i = 0; i < inc.n; i++) rows.push({ row: i, score: 1, reason });
-  const known = [...new Set(ctx.trusted.labels)].map((c) => `"${ctx.classes[c]}"`).join(', ');
-  return {
-    findings: [
-      makeFinding(
-        meta,
-        `Every one of the ${inc.n} incoming rows is labelled "${label}", a label the trusted set never carries (it holds ${known}); nothing in the batch can be compared with a reviewed row, so all rows were quarantined. If "${label}" is one of those labels spelled differently, fix the labels or --label; if it is a new class, add reviewed rows of it to the trusted set and audit again.`,
-        {
-          location: { rows: inc.ids.slice(0, 20), rowCount: inc.n, column: ctx.roles.label },
-          evidence: { label, incomingRows: inc.n, trustedLabels: known },
+  const findings = [...unseenLabels(ctx)].map(([y, at]) => {
+    const label = ctx.classes[y];
+    const reason = `label "${label}" never occurs in the trusted set`;
+    for (const row of at) rows.push({ row, score: 1, reason });
+    return makeFinding(
+      meta,
+      `${at.length} incoming ${at.length === 1 ? 'row is' : 'rows are'} labelled "${label}", a label the trusted set never carries (it holds ${known}); no reviewed row vouches for ${at.length === 1 ? 'it' : 'them'}, so ${at.length === 1 ? 'it was' : 'they were'} quarantined. If "${label}" is one of those labels spelled differently, fix the labels; if it is a class of its own, add reviewed rows of it to the trusted set and audit again.`,
+      {
+        severity: 'medium',
+        location: {
+          rows: at.slice(0, 20).map((i) => inc.ids[i]),
+          rowCount: at.length,
+          column: ctx.roles.label,
         },
-      ),
-    ],
-    rows,
-  };
+        evidence: { label, incomingRows: at.length, trustedLabels: known },
+      },
+    );
+  });
+  return { findings, rows };
 }
 
 export const detector: Detector = {
   meta,
   stage: 1,
-  applies: (ctx) => unseenClassReason(ctx) !== undefined,
+  applies: (ctx) => unseenClassReason(ctx) !== undefined || unseenLabels(ctx).size > 0,
   run,
 };
 export default detector;
