@@ -128,10 +128,14 @@ export function colSql(c: ColumnInfo): string {
  * columns named in `skip` are left out.
  */
 export function projection(table: LoadedTable, alias: string, skip: ReadonlySet<string> = new Set()): string {
-  return table.columns
-    .filter((c) => !skip.has(c.name))
-    .map((c) => `${alias}.${colSql(c)} AS ${sqlIdent(c.name)}`)
-    .join(', ');
+  return (
+    table.columns
+      .filter((c) => !skip.has(c.name))
+      // An unnamed index column keeps its positional name here (SQL has no empty name); CSV and TSV outputs
+      // are written with the file's own header.
+      .map((c) => `${alias}.${colSql(c)} AS ${sqlIdent(c.name === '' ? (c.sql ?? 'index') : c.name)}`)
+      .join(', ')
+  );
 }
 
 export interface SourceOptions {
@@ -237,7 +241,8 @@ async function readHeader(path: string, delim: string, quoted: boolean): Promise
   names.push(field);
   const seen = new Set<string>();
   names.forEach((n, idx) => {
-    if (n.trim() === '') {
+    // A first column without a name is a row index (pandas writes one unless told not to): kept, see INDEX.
+    if (n.trim() === '' && !(idx === 0 && n === '' && names.length > 1)) {
       throw inputError(`${path}: column ${idx + 1} of the header has no name`, 'give every column a name');
     }
     if (seen.has(n))
@@ -254,6 +259,8 @@ async function readHeader(path: string, delim: string, quoted: boolean): Promise
 function physicalNames(names: string[]): string[] {
   const count = new Map<string, number>();
   for (const n of names) count.set(n.toLowerCase(), (count.get(n.toLowerCase()) ?? 0) + 1);
+  // An unnamed index column has no name DuckDB can take: it is loaded under a positional one.
+  if (names[0] === '') count.set('', 2);
   if (names.every((n) => count.get(n.toLowerCase()) === 1)) return names;
   const taken = new Set(names.map((n) => n.toLowerCase()));
   return names.map((n, i) => {
@@ -634,6 +641,14 @@ function missingColumn(table: LoadedTable, name: string, flag: string, other?: b
   return schemaError(`${table.path} has no column "${name}" (given by ${flag})`, hint);
 }
 
+/**
+ * A row index pandas wrote beside the data: an unnamed first column (to_csv's default), "Unnamed: 0" (such a
+ * file read and written again) or "__index_level_0__" (to_parquet).
+ */
+export function isIndexColumn(name: string, position: number): boolean {
+  return (name === '' && position === 0) || name === 'Unnamed: 0' || name === '__index_level_0__';
+}
+
 /** Resolve the roles against both tables; throws one-line schema errors. */
 export async function resolveRoles(
   src: DataSource,
@@ -690,6 +705,17 @@ export async function resolveRoles(
     roles[key] = c.name;
   };
   single('id', '--id');
+  // The row index a pandas export adds: the row id when none is named, never a feature (a row number says
+  // nothing about the row, and differs between the two files anyway).
+  const index = incoming.columns.find((c, i) => isIndexColumn(c.name, i));
+  if (index && !used.has(index.name)) {
+    used.add(index.name);
+    const what = index.name === '' ? 'the first column has no name' : `column "${index.name}" is`;
+    if (roles.id === undefined) {
+      roles.id = index.name;
+      notes.push(`${what} (a row index, as pandas writes one) and is used as the row id`);
+    } else notes.push(`${what} (a row index, as pandas writes one) and is not analysed`);
+  }
   single('source', '--source');
   single('labeler', '--labeler');
   single('time', '--time');
@@ -864,7 +890,7 @@ export async function readDataset(
   const iRow = add('rowid::BIGINT');
   const iLabel = add(labelExpr);
   const opt = (name: string | undefined, expr: (c: string, i: ColumnInfo) => string) => {
-    if (!name) return -1;
+    if (name === undefined) return -1;
     const i = info(name);
     return i ? add(expr(colSql(i), i)) : -1;
   };

@@ -6,7 +6,7 @@
  */
 import { AntidoteError, inputError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { DataSource, sqlIdent } from '../data/source.js';
+import { colSql, DataSource, sqlIdent } from '../data/source.js';
 import type { Column, RawTable } from './table.js';
 
 export async function readTable(path: string, opts: { maxRows?: number } = {}): Promise<RawTable> {
@@ -25,11 +25,13 @@ export async function readTable(path: string, opts: { maxRows?: number } = {}): 
       throw new AntidoteError('E_LIMIT', `${path}: ${loaded.rows} rows exceed the gate's limit of ${max}`, {
         hint: 'sample the table',
       });
+    // Read by position (a column's DuckDB name may be a positional one: an unnamed index, names that differ
+    // only in case), handed back under the name the file gives it.
     const select = loaded.columns
-      .map((c) =>
+      .map((c, i) =>
         c.kind === 'numeric'
-          ? `TRY_CAST(trim(${sqlIdent(c.name)}::VARCHAR) AS DOUBLE) AS ${sqlIdent(c.name)}`
-          : `${sqlIdent(c.name)}::VARCHAR AS ${sqlIdent(c.name)}`,
+          ? `TRY_CAST(trim(${colSql(c)}::VARCHAR) AS DOUBLE) AS ${sqlIdent(`c${i}`)}`
+          : `${colSql(c)}::VARCHAR AS ${sqlIdent(`c${i}`)}`,
       )
       .join(', ');
     const reader = await src.conn.runAndReadAll(`SELECT ${select} FROM t ORDER BY rowid`);

@@ -4,6 +4,7 @@
  * what it returns into what the gate's checks need.
  */
 import { schemaError, usageError } from '../core/errors.js';
+import { isIndexColumn } from '../data/source.js';
 
 export type Column = { kind: 'number'; values: Float64Array } | { kind: 'string'; values: string[] };
 
@@ -89,7 +90,7 @@ export function shapeTable(
 
 /** Feature columns: every column except label and id, or exactly `features` when given. */
 export function featureColumns(
-  t: GateTable,
+  t: Pick<GateTable, 'path' | 'names' | 'columns'>,
   roles: { label: string; id?: string; features?: string[] },
 ): string[] {
   if (roles.features?.length) {
@@ -97,7 +98,8 @@ export function featureColumns(
       if (!t.columns.has(f)) throw usageError(`--features names "${f}", which ${t.path} does not have`);
     return roles.features;
   }
-  return t.names.filter((c) => c !== roles.label && c !== roles.id);
+  // A pandas row index is not an input of the model.
+  return t.names.filter((c, i) => c !== roles.label && c !== roles.id && !isIndexColumn(c, i));
 }
 
 /**

@@ -2,11 +2,14 @@
  * Issue 10, item 7: column names kept exactly as the file has them (two names that differ only in case used
  * to crash the reader: DuckDB identifiers are case-insensitive), and string labels of more than two classes.
  * A ".csv" exported with ";" between values (spreadsheets in many locales) is read as such and its outputs
- * are written the same way.
+ * are written the same way; the unnamed first column pandas writes (its row index) is the row id, not a
+ * feature, for the audit and for the gate and guard.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readTable } from '../../src/gate/read.js';
+import { featureColumns } from '../../src/gate/table.js';
 import { parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -94,5 +97,56 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const quarantined = readFileSync(join(out, 'quarantined.csv'), 'utf8').split('\n').filter(Boolean);
     const accepted = text.split('\n').filter(Boolean);
     expect(accepted.length - 1 + quarantined.length - 1).toBe(incoming.length);
+  }, 60_000);
+
+  it('takes the unnamed first column of a pandas export as the row id, and keeps it in the outputs', async () => {
+    const dir = tmpDir();
+    const indexed = (rs: string[][], from: number) => rs.map((r, i) => [String(from + i), ...r]);
+    const incoming = indexed(rows(600, 36), 300);
+    writeCsv(join(dir, 'trusted.csv'), ['', ...HEADER], indexed(rows(300, 35), 0));
+    writeCsv(join(dir, 'incoming.csv'), ['', ...HEADER], incoming);
+    const out = join(dir, 'out');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'incoming.csv'),
+      '--label',
+      'grade',
+      '--out',
+      out,
+      '--format',
+      'json',
+    ]);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout);
+    expect(report.roles.id).toBe('');
+    expect(report.roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
+    expect(report.notes.join(' ')).toMatch(/first column has no name .* used as the row id/);
+    const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8'));
+    const quarantined = parseCsv(readFileSync(join(out, 'quarantined.csv'), 'utf8'));
+    expect(accepted[0]).toEqual(['', ...HEADER]);
+    const back = [...accepted.slice(1), ...quarantined.slice(1).map((x) => x.slice(0, HEADER.length + 1))];
+    expect(back.map((x) => x[0]).sort()).toEqual(incoming.map((x) => x[0]).sort());
+    // The gate and the guard read it too, and do not hand it to the model as an input.
+    const table = await readTable(join(dir, 'trusted.csv'));
+    expect(table.names).toEqual(['', ...HEADER]);
+    expect(featureColumns({ ...table, path: 'trusted.csv' }, { label: 'grade' })).toEqual(
+      HEADER.filter((h) => h !== 'grade'),
+    );
+    // Only the first column may be unnamed.
+    writeCsv(join(dir, 'bad.csv'), ['Age', '', 'grade'], [['1', '2', 'low']]);
+    const bad = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'bad.csv'),
+      '--label',
+      'grade',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/column 2 of the header has no name/);
   }, 60_000);
 });
