@@ -56,7 +56,10 @@ export function registerAudit(program: Command): void {
     .requiredOption('--trusted <file>', 'trusted, curated reference (CSV, TSV, JSONL or Parquet)')
     .requiredOption('--incoming <file>', 'incoming batch to audit (CSV, TSV, JSONL or Parquet)')
     .requiredOption('--label <col>', 'label column')
-    .option('--id <col>', 'row id column (default: the row number)')
+    .option(
+      '--id <col>',
+      'row id column (default: a pandas index or a column named id, uuid, index, ... whose values all differ; else the row number)',
+    )
     .option('--text <col>', 'free-text column (default: detected)')
     .option(
       '--features <cols>',

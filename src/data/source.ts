@@ -641,6 +641,10 @@ function missingColumn(table: LoadedTable, name: string, flag: string, other?: b
   return schemaError(`${table.path} has no column "${name}" (given by ${flag})`, hint);
 }
 
+/** Names of a row identifier (trimmed, any case): id, row_id, uuid, index, key, record_id, example_id, ... */
+const ID_NAME =
+  /^(id|_id|row[_ .-]?id|rowid|uuid|guid|index|idx|key|(record|example|sample|item|event|row)[_ .-]?(id|key))$/i;
+
 /**
  * A row index pandas wrote beside the data: an unnamed first column (to_csv's default), "Unnamed: 0" (such a
  * file read and written again) or "__index_level_0__" (to_parquet).
@@ -715,6 +719,25 @@ export async function resolveRoles(
       roles.id = index.name;
       notes.push(`${what} (a row index, as pandas writes one) and is used as the row id`);
     } else notes.push(`${what} (a row index, as pandas writes one) and is not analysed`);
+  }
+  // A column named as an identifier whose every value differs is the row id when none is named: as a feature
+  // it says nothing about the label, and a model reads the two files' ranges of it (0..299 trusted, 0..999
+  // incoming) as a shift in every row it extrapolates.
+  if (roles.id === undefined && !flags.features?.length) {
+    const key = incoming.columns.find(
+      (c) =>
+        !used.has(c.name) &&
+        ID_NAME.test(c.name.trim()) &&
+        c.nonNull === incoming.rows &&
+        c.distinct >= 0.97 * c.nonNull,
+    );
+    if (key) {
+      used.add(key.name);
+      roles.id = key.name;
+      notes.push(
+        `column "${key.name}" names each row (every value differs) and is used as the row id, not as a feature (name another with --id, or list it in --features to analyse it)`,
+      );
+    }
   }
   single('source', '--source');
   single('labeler', '--labeler');

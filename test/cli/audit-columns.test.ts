@@ -149,4 +149,48 @@ describe('antidote audit: column names as written, multi-class string labels', (
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/column 2 of the header has no name/);
   }, 60_000);
+
+  it('takes a column named "id" whose every value differs as the row id, and finds nothing in a clean two-feature table', () => {
+    const dir = tmpDir();
+    const r = rng(37);
+    const jsonl = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+        const a = g();
+        const b = g();
+        return JSON.stringify({ id: i, a, b, label: a + b > 0 });
+      }).join('\n');
+    // Trusted ids run 0..299, incoming 0..999: as a feature, the id alone shifted every prediction. With the id
+    // aside, two features are left, and a conjunction of both leaves no content to test: it used to be
+    // confirmed as a trigger (a natural region of the table: 100% labelled true, where a+b > 0).
+    writeFileSync(join(dir, 'trusted.jsonl'), `${jsonl(300)}\n`);
+    writeFileSync(join(dir, 'incoming.jsonl'), `${jsonl(1000)}\n`);
+    const args = [
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.jsonl'),
+      '--incoming',
+      join(dir, 'incoming.jsonl'),
+    ];
+    const res = runCli([...args, '--label', 'label', '--out', join(dir, 'out'), '--format', 'json']);
+    const report = JSON.parse(res.stdout);
+    expect(res.code).toBe(0);
+    expect(report.roles.id).toBe('id');
+    expect(report.roles.features).toEqual(['a', 'b']);
+    expect(report.findings.filter((f: { severity: string }) => f.severity === 'high')).toEqual([]);
+    expect(report.summary.quarantined).toBe(0);
+    // Named as a feature, it is one.
+    const asked = runCli([
+      ...args,
+      '--label',
+      'label',
+      '--features',
+      'id,a,b',
+      '--out',
+      join(dir, 'out2'),
+      '--format',
+      'json',
+    ]);
+    expect(JSON.parse(asked.stdout).roles.features).toEqual(['id', 'a', 'b']);
+  }, 60_000);
 });

@@ -899,6 +899,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
   // Patterns on an item chosen for its labels (an exact value) are a selected sample, not the null's.
+  // A conjunction of every feature of the table leaves nothing to read once masked: the content test then
+  // compares an empty row with the label's rows and always "finds" it unlike them, and the expected rate is
+  // the masked model's base rate. Such a pattern cannot be told from a natural region of the table by its
+  // content, so the content test does not confirm it (the blind-spot report says what a table this narrow
+  // can show).
+  const leavesNoContent = (c: Mined) =>
+    space.kind === 'tabular' && c.firstRow >= 0 && c.len >= space.units(c.firstRow);
   const bulk = family.filter(
     (c) => c.tested >= 3 && c.purity >= s.minPurity && space.exactColumns(c.len, c.pos).length === 0,
   );
@@ -917,7 +924,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
     // (One class: pShift is the over-representation among the class's trusted rows, and pParts is 0.)
-    c.p = c.tested && shifted[k] && !naturalInTrusted(c) ? Math.max(c.pShift, c.pParts, pContent) : 1;
+    c.p =
+      c.tested && shifted[k] && !naturalInTrusted(c) && !leavesNoContent(c)
+        ? Math.max(c.pShift, c.pParts, pContent)
+        : 1;
   });
   const rejected = benjaminiHochberg(
     family.map((c) => c.p),
@@ -983,7 +993,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const pCampaign = (c: Mined) =>
         firstPass.has(c)
           ? c.p
-          : c.pShift <= s.fdr && c.tested && !naturalInTrusted(c)
+          : c.pShift <= s.fdr && c.tested && !naturalInTrusted(c) && !leavesNoContent(c)
             ? Math.max(c.pParts, c.pContent)
             : 1;
       const weighted = pool.map((c, k) =>
