@@ -30,6 +30,22 @@ function rows(n: number, seed: number): string[][] {
   });
 }
 
+/** `antidote audit` of DIR/incoming.csv against DIR/trusted.csv, label "grade", report.json on stdout. */
+const auditJson = (dir: string, out: string) =>
+  runCli([
+    'audit',
+    '--trusted',
+    join(dir, 'trusted.csv'),
+    '--incoming',
+    join(dir, 'incoming.csv'),
+    '--label',
+    'grade',
+    '--out',
+    out,
+    '--format',
+    'json',
+  ]);
+
 describe('antidote audit: column names as written, multi-class string labels', () => {
   it('reads two columns that differ only in case, and writes every row back under the same header', () => {
     // A folder named key=value must not add a column (DuckDB's hive partitioning would add "batch").
@@ -39,19 +55,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     writeCsv(join(dir, 'trusted.csv'), HEADER, rows(300, 31));
     writeCsv(join(dir, 'incoming.csv'), HEADER, incoming);
     const out = join(dir, 'out');
-    const r = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.csv'),
-      '--incoming',
-      join(dir, 'incoming.csv'),
-      '--label',
-      'grade',
-      '--out',
-      out,
-      '--format',
-      'json',
-    ]);
+    const r = auditJson(dir, out);
     expect(r.stderr).toBe('');
     expect([0, 1]).toContain(r.code);
     const report = JSON.parse(r.stdout);
@@ -75,19 +79,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     writeFileSync(join(dir, 'trusted.csv'), semi(rows(300, 33)));
     writeFileSync(join(dir, 'incoming.csv'), semi(incoming));
     const out = join(dir, 'out');
-    const r = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.csv'),
-      '--incoming',
-      join(dir, 'incoming.csv'),
-      '--label',
-      'grade',
-      '--out',
-      out,
-      '--format',
-      'json',
-    ]);
+    const r = auditJson(dir, out);
     expect(r.stderr).toBe('');
     expect([0, 1]).toContain(r.code);
     expect(JSON.parse(r.stdout).roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
@@ -106,19 +98,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     writeCsv(join(dir, 'trusted.csv'), ['', ...HEADER], indexed(rows(300, 35), 0));
     writeCsv(join(dir, 'incoming.csv'), ['', ...HEADER], incoming);
     const out = join(dir, 'out');
-    const r = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.csv'),
-      '--incoming',
-      join(dir, 'incoming.csv'),
-      '--label',
-      'grade',
-      '--out',
-      out,
-      '--format',
-      'json',
-    ]);
+    const r = auditJson(dir, out);
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout);
     expect(report.roles.id).toBe('');
