@@ -159,6 +159,12 @@ describe('antidote audit: column names as written, multi-class string labels', (
     expect(report.roles.features).toEqual(['a', 'b']);
     expect(report.findings.filter((f: { severity: string }) => f.severity === 'high')).toEqual([]);
     expect(report.summary.quarantined).toBe(0);
+    // And it says that a table this narrow hides a trigger made of both columns.
+    const blind = report.findings.find(
+      (f: { rule: string; evidence?: { featureColumns?: number } }) =>
+        f.rule === 'audit/blind-spot' && f.evidence?.featureColumns === 2,
+    );
+    expect(blind?.message).toMatch(/table has 2 feature columns, so a trigger made of a value of each/);
     // Named as a feature, it is one.
     const asked = runCli([
       ...args,

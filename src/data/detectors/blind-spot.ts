@@ -88,6 +88,8 @@ export interface TriggerFloor {
   trustedSupport: number;
   /** A batch of one class: the trusted rows of that class (its patterns' reference). */
   trustedClassRows?: number;
+  /** A table this narrow (feature columns): a trigger of a value of each cannot be confirmed at all. */
+  allColumns?: number;
 }
 
 /** report.json `floors`: the smallest attack each detector could see in this batch. */
@@ -228,6 +230,7 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
     level,
     priorRows: round(p.priorRows),
     trustedSupport: bestSupport,
+    ...(p.allColumns ? { allColumns: p.allColumns } : {}),
   };
 }
 
@@ -282,6 +285,7 @@ function withinClassFloor(
     priorRows: round(p.priorRows),
     trustedSupport: bestSupport,
     trustedClassRows: nRef,
+    ...(p.allColumns ? { allColumns: p.allColumns } : {}),
   };
 }
 
@@ -415,6 +419,14 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     );
   }
   for (const t of f.trigger ?? []) {
+    if (t.allColumns)
+      out.push(
+        makeFinding(
+          meta,
+          `Backdoor triggers made of every column can pass unseen: the table has ${t.allColumns} feature column${t.allColumns === 1 ? '' : 's'}, so a trigger made of a value of each leaves no other content to show that its rows' labels were changed, and a region of the table labelled one way is what such a table holds by nature; such a pattern is never confirmed. To see them, give the audit the other columns the rows have, or review rows in the regions that matter and add them to the trusted set.`,
+          { evidence: { detector: 'audit/trigger', kind: t.kind, featureColumns: t.allColumns } },
+        ),
+      );
     if (t.rows !== null && t.rows <= BLIND.triggerShare * nI) continue;
     const what =
       t.kind === 'text'

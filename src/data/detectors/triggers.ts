@@ -169,6 +169,11 @@ export interface TriggerPower {
    */
   withinClass?: { label: number; trustedRows: number };
   /**
+   * A table no wider than the longest conjunction mined: its feature columns. A pattern of a value of each
+   * leaves no content to test (leavesNoContent), so such a trigger cannot be confirmed.
+   */
+  allColumns?: number;
+  /**
    * The content test, for patterns with content: per label, the batch model's mean and spread of P(label) on
    * that label's rows, and its mean P(label) on rows labelled otherwise (what a plant's content reads as);
    * the empirical null's centre and scale for the batch reading and the trusted reading.
@@ -1091,6 +1096,9 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     incomingRows: nUnique,
     trustedRows: nTr,
     withinClass,
+    ...(space.kind === 'tabular' && nUnique > 0 && space.units(0) <= s.maxConjunction
+      ? { allColumns: space.units(0) }
+      : {}),
   };
   // The report lists the confirmed patterns and the strongest of the rest: a wide table tests hundreds of
   // thousands of conjunctions, and listing them all made a 1,700-row audit write a 130 MB report.
