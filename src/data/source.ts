@@ -714,11 +714,14 @@ export async function resolveRoles(
   const index = incoming.columns.find((c, i) => isIndexColumn(c.name, i));
   if (index && !used.has(index.name)) {
     used.add(index.name);
-    const what = index.name === '' ? 'the first column has no name' : `column "${index.name}" is`;
+    const what =
+      index.name === ''
+        ? 'the first column, which has no name, is a row index (as pandas writes one)'
+        : `column "${index.name}" is a row index (as pandas writes one)`;
     if (roles.id === undefined) {
       roles.id = index.name;
-      notes.push(`${what} (a row index, as pandas writes one) and is used as the row id`);
-    } else notes.push(`${what} (a row index, as pandas writes one) and is not analysed`);
+      notes.push(`${what} and is used as the row id`);
+    } else notes.push(`${what} and is not analysed`);
   }
   // A column named as an identifier whose every value differs is the row id when none is named: as a feature
   // it says nothing about the label, and a model reads the two files' ranges of it (0..299 trusted, 0..999

@@ -103,7 +103,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const report = JSON.parse(r.stdout);
     expect(report.roles.id).toBe('');
     expect(report.roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
-    expect(report.notes.join(' ')).toMatch(/first column has no name .* used as the row id/);
+    expect(report.notes.join(' ')).toMatch(/the first column, which has no name, is a row index \(as pandas writes one\) and is used as the row id/);
     const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8'));
     const quarantined = parseCsv(readFileSync(join(out, 'quarantined.csv'), 'utf8'));
     expect(accepted[0]).toEqual(['', ...HEADER]);
