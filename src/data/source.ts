@@ -608,6 +608,11 @@ export interface ResolvedRoles extends AuditRoles {
   trustedName: Record<string, string>;
   /** Plain-words notes about choices made (auto-detected text column, skipped columns). */
   notes: string[];
+  /**
+   * Every label in both files is a number: labels are compared as numbers ("1" and "1.0" are one class,
+   * written "1"), as the gate reads them.
+   */
+  numericLabel?: boolean;
 }
 
 /** A column that is mostly numbers but not all: the share above which it is "mixed" rather than text. */
@@ -684,7 +689,7 @@ export async function resolveRoles(
     return c;
   };
   const label = inc(flags.label, '--label');
-  tru(label.name, '--label');
+  const trustedLabel = tru(label.name, '--label');
   if (label.kind === 'list' || label.kind === 'other') {
     throw schemaError(
       `label column "${label.name}" holds ${label.duckType} values`,
@@ -699,6 +704,7 @@ export async function resolveRoles(
     categorical: [],
     trustedName,
     notes,
+    ...(label.kind === 'numeric' && trustedLabel.kind === 'numeric' ? { numericLabel: true } : {}),
   };
   const single = (key: 'id' | 'source' | 'labeler' | 'time' | 'embeddings', flag: string) => {
     const v = flags[key];
@@ -912,7 +918,13 @@ export async function readDataset(
   const exprs: string[] = [];
   const add = (e: string) => exprs.push(e) - 1;
   const labelCol = colSql(info(roles.label)!);
-  const labelExpr = `NULLIF(trim(${labelCol}::VARCHAR), '')`;
+  const labelText = `NULLIF(trim(${labelCol}::VARCHAR), '')`;
+  // Numbers as numbers: a whole number is written without a fraction ("1.0" -> "1"), any other as DuckDB
+  // writes a DOUBLE, so the two files' spellings of one class meet.
+  const num = `TRY_CAST(${labelText} AS DOUBLE)`;
+  const labelExpr = roles.numericLabel
+    ? `CASE WHEN ${num} IS NULL THEN ${labelText} WHEN ${num} = trunc(${num}) AND abs(${num}) < 1e15 THEN CAST(CAST(${num} AS BIGINT) AS VARCHAR) ELSE CAST(${num} AS VARCHAR) END`
+    : labelText;
   const iRow = add('rowid::BIGINT');
   const iLabel = add(labelExpr);
   const opt = (name: string | undefined, expr: (c: string, i: ColumnInfo) => string) => {

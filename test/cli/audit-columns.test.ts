@@ -103,7 +103,9 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const report = JSON.parse(r.stdout);
     expect(report.roles.id).toBe('');
     expect(report.roles.features).toEqual(['Age', 'age', 'net.income', 'Région code']);
-    expect(report.notes.join(' ')).toMatch(/the first column, which has no name, is a row index \(as pandas writes one\) and is used as the row id/);
+    expect(report.notes.join(' ')).toMatch(
+      /the first column, which has no name, is a row index \(as pandas writes one\) and is used as the row id/,
+    );
     const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8'));
     const quarantined = parseCsv(readFileSync(join(out, 'quarantined.csv'), 'utf8'));
     expect(accepted[0]).toEqual(['', ...HEADER]);
@@ -178,5 +180,31 @@ describe('antidote audit: column names as written, multi-class string labels', (
       'json',
     ]);
     expect(JSON.parse(asked.stdout).roles.features).toEqual(['id', 'a', 'b']);
+  }, 60_000);
+
+  it('reads numeric labels as numbers: "1.0" in one file is the class "1" of the other', () => {
+    const dir = tmpDir();
+    const r = rng(38);
+    const lines = (n: number, spell: (y: number) => string) =>
+      Array.from({ length: n }, (_, i) => {
+        const a = r() * 2 - 1;
+        const b = r() * 2 - 1;
+        const c = r() * 2 - 1;
+        return [String(i), a.toFixed(3), b.toFixed(3), c.toFixed(3), spell(a + b > 0 ? 1 : 0)];
+      });
+    // pandas writes an integer label column holding a missing value as floats.
+    writeCsv(join(dir, 'trusted.csv'), ['n', 'a', 'b', 'c', 'grade'], lines(300, String));
+    const incoming = lines(800, (y) => y.toFixed(1));
+    writeCsv(join(dir, 'incoming.csv'), ['n', 'a', 'b', 'c', 'grade'], incoming);
+    const out = join(dir, 'out');
+    const res = auditJson(dir, out);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout);
+    expect([...report.classes].sort()).toEqual(['0', '1']);
+    expect(report.summary.quarantined).toBe(0);
+    // The outputs keep the labels as the incoming file wrote them.
+    const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8')).slice(1);
+    expect(accepted.map((x) => x[4]).sort()).toEqual(incoming.map((x) => x[4]).sort());
   }, 60_000);
 });
