@@ -68,7 +68,7 @@ export function registerAudit(program: Command): void {
     )
     .option('--source <col>', 'column naming the account or source that contributed the row')
     .option('--labeler <col>', 'column naming who labelled the row')
-    .option('--time <col>', 'event time column (ISO date/time or epoch)')
+    .option('--time <col>', 'event time column (ISO 8601 date/time, or a number such as epoch milliseconds)')
     .option('--embeddings <col>', 'column holding an embedding or activation vector per row')
     .option(
       '--rename-trusted <old=new>',

@@ -27,6 +27,7 @@ import {
   type RoleFlags,
   readDataset,
   resolveRoles,
+  unreadableTimes,
 } from './source.js';
 
 export interface AuditOptions extends RoleFlags {
@@ -179,6 +180,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
     const trusted = await readDataset(src, trustedTable, roles, dicts, 'trusted');
     const incoming = await readDataset(src, incomingTable, roles, dicts, 'incoming');
     checkLabels(trusted, incoming, roles, trustedTable, incomingTable, dicts.labels.values);
+    if (roles.time) await checkTimes(src, incomingTable, roles);
     timings.read = now() - t0 - timings.load;
     progress?.tick();
 
@@ -405,6 +407,22 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
     // Fits prefetched but never asked for stop here.
     closeFitPool();
   }
+}
+
+/** Times that do not read as times: none readable is an error (nothing to window), some a note. */
+async function checkTimes(src: DataSource, table: LoadedTable, roles: ResolvedRoles): Promise<void> {
+  const col = roles.time as string;
+  const { bad, written, example } = await unreadableTimes(src, table, col);
+  if (!bad) return;
+  const e = example === undefined ? '' : ` (e.g. "${example.slice(0, 40)}")`;
+  if (bad === written)
+    throw schemaError(
+      `${table.path}: no value of column "${col}" (given by --time) reads as a date and time${e}`,
+      'write times as ISO 8601 (2026-02-01 13:45 or 2026-02-01T13:45:00Z) or as numbers (epoch milliseconds)',
+    );
+  roles.notes.push(
+    `${bad} of ${written} values of the time column "${col}" do not read as a date and time${e} and those rows are left out of the time windows`,
+  );
 }
 
 function checkLabels(

@@ -894,6 +894,37 @@ function dict(d: DatasetDictionaries, key: string): Dictionary {
 
 const asText = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
+/** A time column's value as a number (epoch ms from an ISO date and time; a number as written), NULL if neither. */
+export function timeExpr(c: string, i: ColumnInfo): string {
+  return i.kind === 'numeric'
+    ? `TRY_CAST(${c} AS DOUBLE)`
+    : `COALESCE(epoch_ms(TRY_CAST(${c}::VARCHAR AS TIMESTAMP))::DOUBLE, TRY_CAST(${c}::VARCHAR AS DOUBLE))`;
+}
+
+/**
+ * Values of the --time column that are written but read as no time: how many, and one of them. A column of
+ * which none reads is refused (the time windows would silently be empty); some: a note.
+ */
+export async function unreadableTimes(
+  src: DataSource,
+  table: LoadedTable,
+  column: string,
+): Promise<{ bad: number; written: number; example?: string }> {
+  const info = table.columns.find((c) => c.name === column);
+  if (!info) return { bad: 0, written: 0 };
+  const c = colSql(info);
+  const written = `${c} IS NOT NULL AND trim(${c}::VARCHAR) <> ''`;
+  const [r] = await src.query(
+    `SELECT count(*) FILTER (WHERE ${written})::BIGINT AS w, count(*) FILTER (WHERE ${written} AND ${timeExpr(c, info)} IS NULL)::BIGINT AS b, ` +
+      `any_value(${c}::VARCHAR) FILTER (WHERE ${written} AND ${timeExpr(c, info)} IS NULL) AS e FROM ${sqlIdent(table.table)}`,
+  );
+  return {
+    bad: Number(r.b ?? 0),
+    written: Number(r.w ?? 0),
+    ...(r.e === null || r.e === undefined ? {} : { example: String(r.e) }),
+  };
+}
+
 /**
  * Read the role columns of a loaded table into a Dataset, chunk by chunk (no row objects). For the trusted
  * table, pass `side: 'trusted'`: its columns are looked up by their trusted names.
@@ -936,11 +967,7 @@ export async function readDataset(
   const iText = opt(roles.text, (c) => `${c}::VARCHAR`);
   const iSource = opt(roles.source, (c) => `${c}::VARCHAR`);
   const iLabeler = opt(roles.labeler, (c) => `${c}::VARCHAR`);
-  const iTime = opt(roles.time, (c, i) =>
-    i.kind === 'numeric'
-      ? `TRY_CAST(${c} AS DOUBLE)`
-      : `COALESCE(epoch_ms(TRY_CAST(${c}::VARCHAR AS TIMESTAMP))::DOUBLE, TRY_CAST(${c}::VARCHAR AS DOUBLE))`,
-  );
+  const iTime = opt(roles.time, timeExpr);
   const iEmb = opt(roles.embeddings, (c, i) =>
     i.kind === 'list' ? `${c}::FLOAT[]` : `TRY_CAST(${c}::VARCHAR AS FLOAT[])`,
   );

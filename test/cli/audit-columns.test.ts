@@ -207,4 +207,66 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8')).slice(1);
     expect(accepted.map((x) => x[4]).sort()).toEqual(incoming.map((x) => x[4]).sort());
   }, 60_000);
+
+  it('refuses a --time column none of whose values reads as a time, and notes the rows of one where some do not', () => {
+    const dir = tmpDir();
+    const r = rng(39);
+    const at = (i: number, us: boolean) => {
+      const d = new Date(Date.UTC(2026, 1, 1) + i * 3_600_000).toISOString();
+      return us ? `${d.slice(5, 7)}/${d.slice(8, 10)}/${d.slice(0, 4)} ${d.slice(11, 16)}` : d;
+    };
+    const lines = (n: number, us: (i: number) => boolean) =>
+      Array.from({ length: n }, (_, i) => [
+        String(r()),
+        String(r()),
+        at(i, us(i)),
+        GRADES[Math.floor(r() * 3)],
+      ]);
+    const header = ['x1', 'x2', 'when', 'grade'];
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      header,
+      lines(300, () => false),
+    );
+    const run = () =>
+      runCli([
+        'audit',
+        '--trusted',
+        join(dir, 'trusted.csv'),
+        '--incoming',
+        join(dir, 'incoming.csv'),
+        '--label',
+        'grade',
+        '--time',
+        'when',
+        '--out',
+        join(dir, 'out'),
+        '--force',
+        '--format',
+        'json',
+      ]);
+    // US month/day/year: DuckDB reads none of them, and the time windows would silently be empty.
+    writeCsv(
+      join(dir, 'incoming.csv'),
+      header,
+      lines(600, () => true),
+    );
+    const refused = run();
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /no value of column "when" \(given by --time\) reads as a date and time \(e\.g\. "02\/01\/2026 00:00"\)/,
+    );
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    // One in ten written so: audited, and the rows left out of the windows are counted in a note.
+    writeCsv(
+      join(dir, 'incoming.csv'),
+      header,
+      lines(600, (i) => i % 10 === 0),
+    );
+    const ok = run();
+    expect([0, 1]).toContain(ok.code);
+    expect(JSON.parse(ok.stdout).notes.join(' ')).toMatch(
+      /60 of 600 values of the time column "when" do not read/,
+    );
+  }, 60_000);
 });
