@@ -433,7 +433,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
         ? 'a text pattern (word, phrase or shape)'
         : 'a tabular pattern (a combination of column values)';
     const floor =
-      t.rows === null
+      t.rows === null || t.rows > nI
         ? `more rows with one label than this batch of ${num(nI)} holds`
         : `at least ${num(t.rows)} rows with one label (${pc(t.share ?? 0)} of this batch)`;
     const labels = Object.entries(t.byLabel)
@@ -442,7 +442,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows${t.trustedClassRows !== undefined ? ` (${num(t.trustedClassRows)} of them of the batch's only class, the reference a batch of one class is compared with)` : ''} and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} patterns tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
+        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows${t.trustedClassRows !== undefined ? ` (${num(t.trustedClassRows)} of them of the batch's only class, the reference a batch of one class is compared with)` : ''} and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} pattern${t.family === 1 ? '' : 's'} tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
         {
           location: { column: t.kind === 'text' ? ctx.roles.text : undefined },
           evidence: {
@@ -520,7 +520,7 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
   for (const t of f.trigger ?? []) {
     out.push({
       detector: `Trigger mining (${t.kind})`,
-      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${num(t.family)} patterns tested`,
+      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${num(t.family)} pattern${t.family === 1 ? '' : 's'} tested`,
     });
   }
   const d = f.disagreement;
