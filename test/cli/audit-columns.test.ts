@@ -31,7 +31,7 @@ function rows(n: number, seed: number): string[][] {
 }
 
 /** `antidote audit` of DIR/incoming.csv against DIR/trusted.csv, label "grade", report.json on stdout. */
-const auditJson = (dir: string, out: string) =>
+const auditJson = (dir: string, out: string, extra: string[] = []) =>
   runCli([
     'audit',
     '--trusted',
@@ -44,6 +44,7 @@ const auditJson = (dir: string, out: string) =>
     out,
     '--format',
     'json',
+    ...extra,
   ]);
 
 describe('antidote audit: column names as written, multi-class string labels', () => {
@@ -228,23 +229,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
       header,
       lines(300, () => false),
     );
-    const run = () =>
-      runCli([
-        'audit',
-        '--trusted',
-        join(dir, 'trusted.csv'),
-        '--incoming',
-        join(dir, 'incoming.csv'),
-        '--label',
-        'grade',
-        '--time',
-        'when',
-        '--out',
-        join(dir, 'out'),
-        '--force',
-        '--format',
-        'json',
-      ]);
+    const run = () => auditJson(dir, join(dir, 'out'), ['--time', 'when', '--force']);
     // US month/day/year: DuckDB reads none of them, and the time windows would silently be empty.
     writeCsv(
       join(dir, 'incoming.csv'),
