@@ -455,8 +455,12 @@ function checkLabels(
   const known = new Set(trusted.dataset.labels);
   const unseen = [...new Set(incoming.dataset.labels)].filter((c) => !known.has(c));
   if (unseen.length > 0 && unseen.length >= classes.length / 2) {
+    const listed = unseen
+      .slice(0, 10)
+      .map((c) => `"${classes[c]}"`)
+      .join(', ');
     throw schemaError(
-      `incoming labels ${unseen.map((c) => `"${classes[c]}"`).join(', ')} never occur in the trusted file`,
+      `incoming labels ${listed}${unseen.length > 10 ? ` and ${unseen.length - 10} more` : ''} never occur in the trusted file`,
       'are --label and --rename-trusted pointing at the same column on both sides?',
     );
   }

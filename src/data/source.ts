@@ -241,7 +241,7 @@ async function readHeader(path: string, delim: string, quoted: boolean): Promise
   names.push(field);
   const seen = new Set<string>();
   names.forEach((n, idx) => {
-    // A first column without a name is a row index (pandas writes one unless told not to): kept, see INDEX.
+    // A first column without a name is a row index (pandas writes one unless told not to): kept, see isIndexColumn.
     if (n.trim() === '' && !(idx === 0 && n === '' && names.length > 1)) {
       throw inputError(`${path}: column ${idx + 1} of the header has no name`, 'give every column a name');
     }

@@ -79,6 +79,7 @@ function audit(dir: string, batch: Batch, name: string) {
     out,
     '--no-progress',
   ]);
+  if (res.code === 2) throw new Error(res.stderr);
   const ids = (file: string) =>
     parseCsv(readFileSync(join(out, file), 'utf8'))
       .slice(1)
@@ -231,6 +232,17 @@ describe('audit of a batch of one class', () => {
     // The known classes are still audited: the trigger and label tests ran.
     expect(a.report.detectors.find((d) => d.id === 'audit/trigger')?.reason).toBeUndefined();
     expect(a.res.stdout).toMatch(/25 {2}label "approved" never occurs in the trusted set/);
+  });
+
+  it('refuses a batch whose labels are mostly ones the trusted file never holds, naming ten of them', () => {
+    const honest = textRows(600, 17).map((r, i) => ({ id: `h${i}`, text: r.text, label: r.label }));
+    // 40 labels nobody reviewed, 2 rows each: a label column of free text, or the wrong column.
+    const odd = textRows(200, 18)
+      .slice(0, 80)
+      .map((r, i) => ({ id: `o${i}`, text: r.text, label: `ticket-${Math.floor(i / 2)}` }));
+    expect(() => audit(dir, { rows: [...honest, ...odd], poisoned: new Set() }, 'many-unseen')).toThrow(
+      /^antidote: error: incoming labels "ticket-0", .*"ticket-9" and 30 more never occur in the trusted file/,
+    );
   });
 
   it('audits the benchmark matrix cell that used to be refused: a template trigger into the majority of a skewed set', async () => {
