@@ -650,6 +650,9 @@ function missingColumn(table: LoadedTable, name: string, flag: string, other?: b
 const ID_NAME =
   /^(id|_id|row[_ .-]?id|rowid|uuid|guid|index|idx|key|(record|example|sample|item|event|row)[_ .-]?(id|key))$/i;
 
+/** Is a column so named a row identifier (when every value differs)? */
+export const isIdentifierName = (name: string): boolean => ID_NAME.test(name.trim());
+
 /**
  * A row index pandas wrote beside the data: an unnamed first column (to_csv's default), "Unnamed: 0" (such a
  * file read and written again) or "__index_level_0__" (to_parquet).
@@ -736,7 +739,7 @@ export async function resolveRoles(
     const key = incoming.columns.find(
       (c) =>
         !used.has(c.name) &&
-        ID_NAME.test(c.name.trim()) &&
+        isIdentifierName(c.name) &&
         c.nonNull === incoming.rows &&
         c.distinct >= 0.97 * c.nonNull,
     );

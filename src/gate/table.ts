@@ -4,7 +4,7 @@
  * what it returns into what the gate's checks need.
  */
 import { schemaError, usageError } from '../core/errors.js';
-import { isIndexColumn } from '../data/source.js';
+import { isIdentifierName, isIndexColumn } from '../data/source.js';
 
 export type Column = { kind: 'number'; values: Float64Array } | { kind: 'string'; values: string[] };
 
@@ -98,8 +98,17 @@ export function featureColumns(
       if (!t.columns.has(f)) throw usageError(`--features names "${f}", which ${t.path} does not have`);
     return roles.features;
   }
-  // A pandas row index is not an input of the model.
-  return t.names.filter((c, i) => c !== roles.label && c !== roles.id && !isIndexColumn(c, i));
+  // A pandas row index, or a column named as an identifier whose every value differs, is not an input of the
+  // model (as the audit reads them).
+  return t.names.filter(
+    (c, i) => c !== roles.label && c !== roles.id && !isIndexColumn(c, i) && !isRowKey(t.columns.get(c), c),
+  );
+}
+
+function isRowKey(col: Column | undefined, name: string): boolean {
+  if (!col || !isIdentifierName(name)) return false;
+  const values = col.kind === 'number' ? Array.from(col.values, String) : col.values;
+  return new Set(values).size === values.length;
 }
 
 /**

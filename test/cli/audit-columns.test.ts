@@ -133,7 +133,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     expect(bad.stderr).toMatch(/column 2 of the header has no name/);
   }, 60_000);
 
-  it('takes a column named "id" whose every value differs as the row id, and finds nothing in a clean two-feature table', () => {
+  it('takes a column named "id" whose every value differs as the row id, and finds nothing in a clean two-feature table', async () => {
     const dir = tmpDir();
     const r = rng(37);
     const jsonl = (n: number) =>
@@ -168,6 +168,9 @@ describe('antidote audit: column names as written, multi-class string labels', (
         f.rule === 'audit/blind-spot' && f.evidence?.featureColumns === 2,
     );
     expect(blind?.message).toMatch(/table has 2 feature columns, so a trigger made of a value of each/);
+    // The gate and the guard do not hand it to the model either.
+    const table = await readTable(join(dir, 'trusted.jsonl'));
+    expect(featureColumns({ ...table, path: 'trusted.jsonl' }, { label: 'label' })).toEqual(['a', 'b']);
     // Named as a feature, it is one.
     const asked = runCli([
       ...args,
