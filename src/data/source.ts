@@ -197,20 +197,66 @@ async function assertGzipComplete(path: string): Promise<void> {
   }
 }
 
+/**
+ * Text files are read as UTF-8. A file in another encoding (a spreadsheet's "Unicode text" export is UTF-16; many
+ * exports are Windows-1252) would otherwise fail as malformed quoting or send every row with an accent to the
+ * rejects, so the start of the file is checked: one line saying what it is and how to convert it.
+ */
+function assertUtf8(path: string, bytes: Buffer): void {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    throw inputError(
+      `${path}: the file is UTF-16 text; Antidote reads UTF-8`,
+      'save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.csv)',
+    );
+  // A character cut at the end of the prefix is not an error: stop before its first byte.
+  let end = bytes.length;
+  for (let back = 1; back <= 3 && end - back >= 0; back++) {
+    const b = bytes[end - back];
+    if ((b & 0xc0) !== 0x80) {
+      if (b >= 0xc0) end -= back;
+      break;
+    }
+  }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end));
+  } catch {
+    const at = firstInvalidUtf8(bytes.subarray(0, end));
+    throw inputError(
+      `${path}: the file is not UTF-8 (byte 0x${bytes[at].toString(16).toUpperCase()} at offset ${at}; Windows-1252 or Latin-1?)`,
+      'convert it to UTF-8 (e.g. iconv -f WINDOWS-1252 -t UTF-8 FILE > FILE.utf8.csv)',
+    );
+  }
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    const n =
+      c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 : c >= 0xf0 && c < 0xf5 ? 4 : 0;
+    if (!n) return i;
+    for (let k = 1; k < n; k++) if (i + k >= b.length || (b[i + k] & 0xc0) !== 0x80) return i;
+    i += n;
+  }
+  return 0;
+}
+
 async function readHeader(path: string, delim: string, quoted: boolean): Promise<string[]> {
-  let text: string;
+  let bytes: Buffer;
   if (path.toLowerCase().endsWith('.gz')) {
-    text = (await gunzipPrefix(path)).toString('utf8');
+    bytes = await gunzipPrefix(path);
   } else {
     const fh = await openFile(path, 'r');
     try {
       const buf = Buffer.alloc(MAX_HEADER_BYTES);
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      text = buf.subarray(0, bytesRead).toString('utf8');
+      bytes = buf.subarray(0, bytesRead);
     } finally {
       await fh.close();
     }
   }
+  assertUtf8(path, bytes);
+  let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const names: string[] = [];
   let field = '';

@@ -257,4 +257,28 @@ describe('antidote audit: column names as written, multi-class string labels', (
       /60 of 600 values of the time column "when" do not read/,
     );
   }, 60_000);
+
+  it('says in one line when a file is not UTF-8, and how to convert it', () => {
+    const dir = tmpDir();
+    writeCsv(join(dir, 'trusted.csv'), HEADER, rows(300, 40));
+    const text = [HEADER.join(','), ...rows(50, 41).map((r) => r.join(','))].join('\n');
+    // Windows-1252 / Latin-1: "é" of the header as the one byte 0xE9.
+    writeFileSync(join(dir, 'incoming.csv'), Buffer.from(text, 'latin1'));
+    const latin = auditJson(dir, join(dir, 'out'));
+    expect(latin.code).toBe(2);
+    expect(latin.stderr).toMatch(
+      /incoming\.csv: the file is not UTF-8 \(byte 0xE9 at offset 20; Windows-1252 or Latin-1\?\); convert it/,
+    );
+    expect(latin.stderr.trim().split('\n')).toHaveLength(1);
+    // A spreadsheet's "Unicode text": UTF-16 with its byte-order mark.
+    writeFileSync(
+      join(dir, 'incoming.csv'),
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]),
+    );
+    const wide = auditJson(dir, join(dir, 'out'));
+    expect(wide.code).toBe(2);
+    expect(wide.stderr).toMatch(
+      /incoming\.csv: the file is UTF-16 text; Antidote reads UTF-8; save it as UTF-8/,
+    );
+  });
 });
