@@ -392,8 +392,7 @@ export class DataSource {
       let delim = format === 'csv' ? ',' : '\t';
       let names = await readHeader(path, delim, quoted);
       if (format === 'csv' && csvDelimiter(names) !== ',') {
-        delim = csvDelimiter(names);
-        delimiter = delim;
+        delimiter = delim = csvDelimiter(names);
         names = await readHeader(path, delim, quoted);
       }
       checkColumnCount(path, names.length);

@@ -382,6 +382,8 @@ export function floorsOf(ctx: AuditContext): Floors {
 
 const pc = (x: number) => `${x < 0.1 ? (100 * x).toFixed(1) : Math.round(100 * x)}%`;
 const num = (x: number) => x.toLocaleString('en-US');
+/** "1 pattern", "2,000 patterns". */
+const patterns = (n: number) => `${num(n)} pattern${n === 1 ? '' : 's'}`;
 
 /** One medium finding per detector whose floor lies beyond an attack of the usual size. */
 export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
@@ -442,7 +444,7 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     out.push(
       makeFinding(
         meta,
-        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows${t.trustedClassRows !== undefined ? ` (${num(t.trustedClassRows)} of them of the batch's only class, the reference a batch of one class is compared with)` : ''} and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${num(t.family)} pattern${t.family === 1 ? '' : 's'} tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
+        `Backdoor triggers can pass unseen: with ${num(nT)} trusted rows${t.trustedClassRows !== undefined ? ` (${num(t.trustedClassRows)} of them of the batch's only class, the reference a batch of one class is compared with)` : ''} and ${num(nI)} incoming, ${what} needs ${floor} to be seen by trigger mining at the audit's false-discovery rate (${patterns(t.family)} tested); smaller plants pass. To see them, add reviewed rows to the trusted set (${num(nT)} now) or audit larger batches.`,
         {
           location: { column: t.kind === 'text' ? ctx.roles.text : undefined },
           evidence: {
@@ -520,7 +522,7 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
   for (const t of f.trigger ?? []) {
     out.push({
       detector: `Trigger mining (${t.kind})`,
-      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${num(t.family)} pattern${t.family === 1 ? '' : 's'} tested`,
+      floor: `${rows(t.rows, 'rows carrying one pattern with one label')}${t.share !== null ? `, ${pc(t.share)} of the batch` : ''}; ${patterns(t.family)} tested`,
     });
   }
   const d = f.disagreement;
