@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { floatAccess } from '../src/weights/decode.js';
 import { compareTensor } from '../src/weights/diff/compare.js';
 import type { TensorStore } from '../src/weights/store.js';
+import { readSafetensors, writeSafetensors } from '../test/weights/helpers.js';
 import { CLI as cliPath, machine, median, ROOT as root, writeSection } from './lib.js';
 
 const cache = join(root, 'bench', '.cache', 'weights');
@@ -107,6 +108,55 @@ for (const arch of parts) {
         seconds,
       });
     }
+  }
+}
+
+// ---- converted copies: every gpt2 model (F16) written as BF16, as hubs publish bf16 releases, diffed
+// against the F16 base. The conversion alone must read as identical, and each candidate as it did unconverted.
+// (The BF16 llama models have no narrower float dtype to convert to.) The copies are written by the test
+// helper's own bit-level encoder, not the diff's rounding.
+for (const arch of parts.filter((a) => a === 'gpt2')) {
+  const dir = models(arch);
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  for (const [name, info] of Object.entries(manifest.models) as Array<
+    [string, { kind: string; layer?: number; layers?: number[] }]
+  >) {
+    const out = join(dir, `${name}-bf16`);
+    const cand = join(out, 'model.safetensors');
+    if (!existsSync(cand)) {
+      mkdirSync(out, { recursive: true });
+      const t = readSafetensors(join(dir, name, 'model.safetensors'));
+      writeSafetensors(
+        cand,
+        Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { ...v, dtype: 'BF16' as const }])),
+      );
+    }
+    const t0 = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'],
+      { encoding: 'utf8', maxBuffer: 1 << 28 },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const rep = JSON.parse(r.stdout);
+    const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
+    const named: number[] = (edit?.evidence?.edited ?? []).map((e: { layer?: number }) => e.layer);
+    const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
+    const expected = info.kind === 'edit' ? 'edit' : info.kind === 'base' ? 'identical' : 'fine-tune';
+    const got = rep.summary.kind;
+    const layersOk =
+      expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
+    rows.push({
+      arch,
+      part: 'converted',
+      candidate: `${name} as BF16`,
+      file: 'model.safetensors',
+      expected,
+      got,
+      layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
+      ok: got === expected && layersOk && (rep.summary.convertedTo ?? []).join() === 'BF16',
+      seconds,
+    });
   }
 }
 
@@ -303,7 +353,7 @@ const lines: string[] = [];
 lines.push(
   '## diff',
   '',
-  `Detection (\`npm run bench -- diff\`; models by test/fixtures/weights/make_models.py; gpt2 = development architecture, llama = frozen, not looked at while the thresholds were set):`,
+  `Detection (\`npm run bench -- diff\`; models by test/fixtures/weights/make_models.py; gpt2 = development architecture, llama = frozen, not looked at while the thresholds were set; converted = each gpt2 model (F16) written as BF16 and diffed against the F16 base, which must read as identical for the base and as the unconverted candidate otherwise):`,
   '',
 );
 lines.push(
@@ -314,7 +364,7 @@ for (const r of rows)
   lines.push(
     `| ${r.part} | ${r.arch} | ${r.candidate} | ${r.file} | ${r.expected} | ${r.got} | ${r.layers} | ${r.ok ? 'yes' : '**no**'} | ${r.seconds.toFixed(2)} |`,
   );
-for (const part of ['development', 'frozen']) {
+for (const part of ['development', 'frozen', 'converted']) {
   const rs = rows.filter((r) => r.part === part);
   if (rs.length)
     lines.push(

@@ -62,6 +62,52 @@ export function decodeFloat(dtype: string, bytes: Uint8Array, numel: number): Fl
   }
 }
 
+/** Stored mantissa bits of the plain float dtypes: a conversion to fewer bits rounds every value. */
+const MANTISSA_BITS: Readonly<Record<string, number>> = { F64: 52, F32: 23, F16: 10, BF16: 7 };
+
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/** x rounded to the nearest BF16 value (ties to even), as PyTorch's `.to(torch.bfloat16)` rounds. */
+function toBF16(x: number): number {
+  scratch[0] = x;
+  const u = scratchBits[0];
+  if ((u & 0x7f800000) === 0x7f800000) return scratch[0];
+  scratchBits[0] = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+  return scratch[0];
+}
+
+/** x rounded to the nearest F16 value (ties to even; beyond the largest, infinity), as IEEE 754 converts. */
+function toF16(x: number): number {
+  const a = Math.abs(x);
+  if (!Number.isFinite(a) || a === 0) return x;
+  if (a >= 65520) return x > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  // The spacing of F16 values at this magnitude (subnormals below 2^-14 share the smallest one).
+  const q = 2 ** (Math.max(e, -14) - 10);
+  const t = a / q;
+  const f = Math.floor(t);
+  const d = t - f;
+  const m = d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
+  return (x < 0 ? -m : m) * q;
+}
+
+/**
+ * The rounding a conversion from `from` to `to` applies to each value, or undefined when `to` keeps every
+ * value of `from` (same dtype, or more mantissa bits): a base compared with a converted copy is first
+ * rounded the same way, so the conversion itself is not a change.
+ */
+export function conversionRounding(from: string, to: string): ((x: number) => number) | undefined {
+  const a = MANTISSA_BITS[from];
+  const b = MANTISSA_BITS[to];
+  if (a === undefined || b === undefined || b >= a) return undefined;
+  if (to === 'F16') return toF16;
+  if (to === 'BF16') return toBF16;
+  return Math.fround;
+}
+
 /** ggml Q8_0: blocks of 32 int8 values with one F16 scale (34 bytes). */
 export function dequantQ8_0(bytes: Uint8Array, numel: number): Float32Array {
   const blocks = numel / 32;

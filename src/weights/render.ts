@@ -34,7 +34,9 @@ function headline(r: DiffReport, failOn: Severity): { ok: boolean; text: string 
     kind === 'edit'
       ? 'Surgical edit of the weights'
       : kind === 'identical'
-        ? 'Weights identical to the base'
+        ? r.summary?.convertedTo?.length
+          ? `Weights identical to the base, converted to ${r.summary.convertedTo.join(' and ')}`
+          : 'Weights identical to the base'
         : 'Ordinary fine-tune';
   return {
     ok: !blocking.length,

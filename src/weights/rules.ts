@@ -38,7 +38,7 @@ export const identical = rule(
   'weights identical to the base',
   'info',
   ATLAS.supplyChainModel,
-  'Every compared tensor is byte-identical to the base model\'s. A model sold as "fine-tuned" that is identical to its base was not fine-tuned.',
+  'Every compared tensor holds the base model\'s values: byte for byte, or exactly as a conversion to a narrower dtype (F32 to F16 or BF16) rounds them. A model sold as "fine-tuned" that is identical to its base was not fine-tuned.',
 );
 export const tensorsAdded = rule(
   'weights/tensors-added',

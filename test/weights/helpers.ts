@@ -1,15 +1,74 @@
 /** Writers for the small model files the weight-forensics tests build (safetensors, GGUF). */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+
+export type FloatDtype = 'F32' | 'F16' | 'BF16';
+
+/**
+ * F32 values in `dtype`, rounded as PyTorch's `.to()` converts them (ties to even). Written bit by bit here,
+ * apart from the reader's own rounding, so a test of it is not the code checking itself.
+ */
+export function encodeFloats(dtype: FloatDtype, data: Float32Array): Buffer {
+  if (dtype === 'F32') return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const bits = new Uint32Array(Float32Array.from(data).buffer);
+  const out = Buffer.alloc(data.length * 2);
+  for (let i = 0; i < data.length; i++)
+    out.writeUInt16LE(dtype === 'BF16' ? bf16Bits(bits[i]) : f16Bits(bits[i]), i * 2);
+  return out;
+}
+
+function bf16Bits(u: number): number {
+  if ((u & 0x7f800000) === 0x7f800000) return u >>> 16;
+  const hi = u >>> 16;
+  const rem = u & 0xffff;
+  return rem > 0x8000 || (rem === 0x8000 && hi & 1) ? hi + 1 : hi;
+}
+
+function f16Bits(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  const man = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (man ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = man | 0x800000;
+    const shift = 14 - e;
+    let h = m >>> shift;
+    const rem = m & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (man >>> 13);
+  const rem = man & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+function f16(x: number): number {
+  return f16Bits(new Uint32Array(new Float32Array([x]).buffer)[0]);
+}
+
+/** An F16 value's bits as a number. */
+function fromF16(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
 
 export function writeSafetensors(
   path: string,
-  tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }>,
+  tensors: Record<string, { dtype: FloatDtype; shape: number[]; data: Float32Array }>,
 ): void {
   const header: Record<string, unknown> = {};
   const blobs: Buffer[] = [];
   let pos = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    const b = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const b = encodeFloats(t.dtype, t.data);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + b.length] };
     blobs.push(b);
     pos += b.length;
@@ -21,15 +80,30 @@ export function writeSafetensors(
   writeFileSync(path, Buffer.concat([len, h, ...blobs]));
 }
 
-function f16(x: number): number {
-  // Round-to-nearest half precision for the small, normal values the tests use.
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0];
-  const sign = (u >>> 16) & 0x8000;
-  const exp = ((u >>> 23) & 0xff) - 127 + 15;
-  const man = u & 0x7fffff;
-  if (exp <= 0) return sign;
-  return sign | (exp << 10) | Math.round(man / 8192);
+/** The F32 or F16 tensors of a safetensors file, as F32 values with their stored dtype. */
+export function readSafetensors(
+  path: string,
+): Record<string, { dtype: 'F32' | 'F16'; shape: number[]; data: Float32Array }> {
+  const buf = readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const out: Record<string, { dtype: 'F32' | 'F16'; shape: number[]; data: Float32Array }> = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const bytes = Uint8Array.from(buf.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]));
+    if (t.dtype === 'F32') out[name] = { dtype: 'F32', shape: t.shape, data: new Float32Array(bytes.buffer) };
+    else if (t.dtype === 'F16')
+      out[name] = {
+        dtype: 'F16',
+        shape: t.shape,
+        data: Float32Array.from(new Uint16Array(bytes.buffer), fromF16),
+      };
+    else throw new Error(`${name}: ${t.dtype}, not F32 or F16`);
+  }
+  return out;
 }
 
 /** A GGUF v3 file with F32, F16, Q8_0 and Q4_0 tensors (2-D, rows x 32 columns). */

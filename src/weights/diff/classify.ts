@@ -35,6 +35,11 @@ export interface DiffSummary {
   changedMatrices: number;
   /** Share of the total delta energy in each layer (relative to each tensor's own norm), by layer index. */
   layerShare: Array<{ layer: number; share: number }>;
+  /**
+   * Dtypes the candidate converted the base to (fewer mantissa bits, e.g. F32 to BF16): those tensors were
+   * compared with the base rounded the same way, so the conversion is not counted as a change.
+   */
+  convertedTo?: string[];
   /** The tensors named by an edit finding. */
   edited: Array<{
     tensor: string;
@@ -123,10 +128,22 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
     layerShare: layerShare(changed),
     edited: [],
   };
+  const convertedTo = [...new Set(compared.flatMap((t) => (t.roundedTo ? [t.roundedTo] : [])))];
+  if (convertedTo.length) summary.convertedTo = convertedTo;
+  const rounded = compared.filter((t) => t.roundedTo).length;
+  const conversion = convertedTo.length
+    ? ` The candidate stores ${rounded} of the ${compared.length} compared tensors as ${convertedTo.join(' and ')}, with fewer mantissa bits than the base; the base was rounded the same way before comparing, so the conversion alone is no change.`
+    : '';
   const findings: Finding[] = [];
   if (!changed.length) {
     findings.push(
-      makeFinding(identical, `All ${compared.length} compared tensors are identical to the base model's.`),
+      makeFinding(
+        identical,
+        convertedTo.length
+          ? `All ${compared.length} compared tensors hold exactly the base model's values, rounded to the candidate's dtype: a conversion to ${convertedTo.join(' and ')}, with no change of its own.`
+          : `All ${compared.length} compared tensors are identical to the base model's.`,
+        convertedTo.length ? { evidence: { convertedTo, converted: rounded } } : {},
+      ),
     );
     return { summary, findings };
   }
@@ -142,7 +159,7 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
     findings.push(
       makeFinding(
         surgicalEdit,
-        `Only ${confined.length} of ${compared.length} tensors changed, each by a nearly low-rank update${ls.length ? ` in layer${ls.length > 1 ? 's' : ''} ${ls.join(', ')}` : ''}: ${confined.map(fmt).join('; ')}; every other weight is untouched. This is how ROME/MEMIT-style editing rewrites facts; do not use this model until the change is explained.`,
+        `Only ${confined.length} of ${compared.length} tensors changed, each by a nearly low-rank update${ls.length ? ` in layer${ls.length > 1 ? 's' : ''} ${ls.join(', ')}` : ''}: ${confined.map(fmt).join('; ')}; every other weight is untouched. This is how ROME/MEMIT-style editing rewrites facts; do not use this model until the change is explained.${conversion}`,
         {
           location: { tensor: confined[0].candidate },
           evidence: { edited: summary.edited, compared: compared.length },
@@ -159,7 +176,7 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
     findings.push(
       makeFinding(
         surgicalEdit,
-        `On top of a fine-tune that moved ${changed.length} tensors, ${spiky.map((t) => `${t.candidate} carries a rank-one change ${(t.spike ?? 0).toFixed(0)}x its next direction`).join('; ')}${ls.length ? ` (layer ${ls.join(', ')})` : ''}, far above any other tensor's: the mark of a ROME-style edit; do not use this model until the change is explained.`,
+        `On top of a fine-tune that moved ${changed.length} tensors, ${spiky.map((t) => `${t.candidate} carries a rank-one change ${(t.spike ?? 0).toFixed(0)}x its next direction`).join('; ')}${ls.length ? ` (layer ${ls.join(', ')})` : ''}, far above any other tensor's: the mark of a ROME-style edit; do not use this model until the change is explained.${conversion}`,
         {
           location: { tensor: spiky[0].candidate },
           evidence: { edited: summary.edited, changed: changed.length },
@@ -175,7 +192,7 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
   findings.push(
     makeFinding(
       fineTune,
-      `${changed.length} of ${compared.length} tensors changed${mats.length ? `; ${lowRank} of ${mats.length} changed matrices are low-rank${lowRank === mats.length ? ` in every layer of ${roles.length} role${roles.length > 1 ? 's' : ''} (a merged adapter)` : ''}` : ''}: an ordinary fine-tune, with no rank-one spike.`,
+      `${changed.length} of ${compared.length} tensors changed${mats.length ? `; ${lowRank} of ${mats.length} changed matrices are low-rank${lowRank === mats.length ? ` in every layer of ${roles.length} role${roles.length > 1 ? 's' : ''} (a merged adapter)` : ''}` : ''}: an ordinary fine-tune, with no rank-one spike.${conversion}`,
       {
         evidence: {
           changed: changed.length,

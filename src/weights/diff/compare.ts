@@ -5,6 +5,7 @@
  * is two decoded tensors at a time.
  */
 
+import { conversionRounding } from '../decode.js';
 import { sketchRows, topSingularValues } from '../linalg.js';
 import { layerOf, roleOf } from '../names.js';
 import type { TensorStore } from '../store.js';
@@ -29,6 +30,11 @@ export interface TensorDelta {
   status: 'identical' | 'changed' | 'not-compared';
   /** Why a tensor was not compared (a dtype with no float values). */
   reason?: string;
+  /**
+   * The candidate's dtype keeps fewer mantissa bits than the base's: the base was rounded to it before the
+   * delta was formed, so a plain conversion (F32 to F16 or BF16) is no change and an edit made with it still is.
+   */
+  roundedTo?: string;
   baseNorm: number;
   deltaNorm: number;
   /** ||delta||_F / ||base||_F (Infinity when the base is all zeros and the delta is not). */
@@ -155,6 +161,12 @@ export async function compareTensor(
   }
   // The candidate's buffer becomes the delta (F32 reads are views of a fresh buffer, owned here).
   const d = c;
+  const round = conversionRounding(dtypes.base, dtypes.candidate);
+  if (round) {
+    out.roundedTo = dtypes.candidate;
+    // Only the delta reads the rounded base; the base's norm stays the stored one's.
+    for (let i = 0; i < d.length; i++) d[i] -= round(b[i]) - b[i];
+  }
   const rowsOf = shape.length >= 2 ? shape[0] : 1;
   const cols = d.length / rowsOf;
   const rowNorms2 = new Float64Array(rowsOf);
