@@ -21,6 +21,7 @@ import * as zip64 from './containers/rules/zip64.js';
 import { templateRules } from './formats/jinja/check.js';
 import * as incomplete from './formats/rules/incomplete.js';
 import * as internalError from './formats/rules/internal-error.js';
+import * as lfsPointer from './formats/rules/lfs-pointer.js';
 import * as limitExceeded from './formats/rules/limit-exceeded.js';
 import * as numpyHeader from './formats/rules/numpy-header.js';
 import * as numpySize from './formats/rules/numpy-size.js';
@@ -35,6 +36,7 @@ import * as walkLimit from './formats/rules/walk-limit.js';
 export const scannerRules: readonly RuleMeta[] = [
   internalError,
   unanalysable,
+  lfsPointer,
   limitExceeded,
   incomplete,
   walkLimit,

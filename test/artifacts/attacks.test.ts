@@ -214,6 +214,31 @@ describe('attack classes the containers must catch', () => {
     un(await scanOne('model.safetensors.pt', bytes('not a model at all')));
   });
 
+  it('a Git LFS pointer in place of a model blocks as never fetched; elsewhere it is listed and passes', async () => {
+    const oid = '4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393';
+    const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize 498000000\n`;
+    for (const name of ['model.safetensors', 'pytorch_model.bin', 'model.onnx']) {
+      const r = await scanOne(name, bytes(pointer));
+      expect(r.verdict).toBe('block');
+      expect(r.format).toBe('lfs-pointer');
+      const f = r.findings.find((x) => x.rule === 'scan/lfs-pointer');
+      expect(f?.message).toContain('git lfs pull');
+      expect(f?.evidence).toMatchObject({ oid: `sha256:${oid}`, size: 498000000 });
+    }
+    // An image tracked by LFS is no model: listed as a pointer, not blocked.
+    const png = await scanOne('sample.png', bytes(pointer));
+    expect(png.verdict).toBe('pass');
+    expect(png.findings[0].message).toContain('Git LFS pointer');
+    // Pointer-shaped text that breaks the format (another version line, no size) is not one.
+    const fake = await scanOne('fake.safetensors', bytes(pointer.replace('spec/v1', 'spec/v9')));
+    expect(rules(fake)).toEqual(['scan/unanalysable']);
+    const noSize = await scanOne(
+      'nosize.bin',
+      bytes(`version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\n`),
+    );
+    expect(rules(noSize)).toEqual(['scan/unanalysable']);
+  });
+
   it('a polyglot: pickle at the start, zip at the end, is scanned as the pickle the loaders read', async () => {
     const z = buildZip([{ name: 'data.pkl', data: benignPickle }], { prepend: payload() });
     blockedForGlobal(await scanOne('poly.pt', z));
