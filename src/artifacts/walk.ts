@@ -2,13 +2,16 @@
  * Folder walking for `antidote scan DIR`: every regular file under the folder, in a stable order, bounded
  * in files and depth. Symbolic links are never followed (a link can lead out of the tree or into a
  * loop); each is reported so that nothing is skipped silently, and one pointing inside the tree is noted
- * as such (its target is scanned where it lies). Files and folders named by --exclude globs or by the
+ * as such (its target is scanned where it lies). One layout is the exception: a snapshot folder of the
+ * Hugging Face cache (`models--ORG--NAME/snapshots/REVISION/`) is made of links into the same entry's
+ * `blobs/` folder, where the files really are; a link that resolves to a regular file there is read as the
+ * file it names, so a cached model can be scanned where loaders read it. Files and folders named by --exclude globs or by the
  * `.antidoteignore` of the directory antidote runs in are not read, and each is listed as skipped with the
  * pattern that excluded it. A scanned folder's own `.antidoteignore` is never obeyed: it is part of what is
  * being checked, and a downloaded repository could use it to hide the file that attacks.
  */
 
-import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { pushAll } from '../core/arrays.js';
 import { LIMITS } from '../core/limits.js';
@@ -72,6 +75,7 @@ export async function walkFolder(
   const rootReal = await realpath(root);
   const inside = (p: string) =>
     p === rootReal || p.startsWith(rootReal.endsWith(sep) ? rootReal : rootReal + sep);
+  const blobs = cacheBlobs(rootReal);
   const visit = async (dir: string, shown: string, depth: number): Promise<void> => {
     if (out.limit) return;
     if (depth > limits.maxDepth) {
@@ -100,11 +104,22 @@ export async function walkFolder(
         if (skip(p, d, false)) continue;
         let target = '';
         let insideTree = false;
+        let cachedFile = false;
         try {
           target = await readlink(p);
-          insideTree = inside(await realpath(p));
+          const real = await realpath(p);
+          insideTree = inside(real);
+          cachedFile = !insideTree && !!blobs && real.startsWith(blobs) && (await stat(real)).isFile();
         } catch {
           insideTree = false;
+        }
+        if (cachedFile) {
+          if (out.files.length >= limits.maxFiles) {
+            out.limit = `the folder holds more than ${limits.maxFiles} files`;
+            return;
+          }
+          out.files.push({ path: p, display: d });
+          continue;
         }
         out.links.push({ path: p, display: d, target, insideTree });
       } else if (st.isDirectory()) {
@@ -127,6 +142,19 @@ export async function walkFolder(
   };
   await visit(resolve(root), display, 0);
   return out;
+}
+
+/**
+ * The `blobs/` folder (with a trailing separator) of the Hugging Face cache entry a real path lies in, when it
+ * is at or under one of the entry's snapshot folders; undefined otherwise.
+ */
+export function cacheBlobs(real: string): string | undefined {
+  const parts = real.split(sep);
+  for (let i = parts.length - 3; i >= 0; i--) {
+    if (/^(models|datasets|spaces)--./.test(parts[i]) && parts[i + 1] === 'snapshots' && parts[i + 2])
+      return [...parts.slice(0, i + 1), 'blobs', ''].join(sep);
+  }
+  return undefined;
 }
 
 export function relativeDisplay(root: string, p: string): string {

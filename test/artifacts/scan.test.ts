@@ -110,6 +110,42 @@ describe('scanPaths', () => {
     expect(r.results.some((x) => x.path.includes(outside))).toBe(false);
   });
 
+  it("reads a Hugging Face cache snapshot through its links into the entry's blobs, and no link beyond them", async () => {
+    const hub = tempDir('antidote-hf-cache-');
+    const entry = join(hub, 'models--org--name');
+    const snap = join(entry, 'snapshots', '0123abcd');
+    mkdirSync(join(entry, 'blobs'), { recursive: true });
+    mkdirSync(join(entry, 'refs'), { recursive: true });
+    mkdirSync(snap, { recursive: true });
+    writeFileSync(join(entry, 'blobs', '9f86d081884c7d65'), callPickle2('os', 'system', 'x'));
+    writeFileSync(join(entry, 'blobs', '2c26b46b68ffc68f'), '{"model_type": "bert"}\n');
+    writeFileSync(join(entry, 'refs', 'main'), '0123abcd');
+    symlinkSync('../../blobs/9f86d081884c7d65', join(snap, 'pytorch_model.bin'));
+    symlinkSync('../../blobs/2c26b46b68ffc68f', join(snap, 'config.json'));
+    symlinkSync('../../refs/main', join(snap, 'not-a-blob.txt'));
+    const outside = tempDir('antidote-outside-');
+    writeFileSync(join(outside, 'x.pkl'), benignPickle);
+    symlinkSync(join(outside, 'x.pkl'), join(snap, 'escape.pkl'));
+    const r = await scanPaths([snap], opts);
+    const byName = (n: string) => r.results.find((x) => x.path.endsWith(`/${n}`));
+    // The model behind the link is read under the link's name: the pickle that runs code blocks as such.
+    expect(byName('pytorch_model.bin')?.format).not.toBe('symlink');
+    expect(byName('pytorch_model.bin')?.findings.some((f) => f.rule.startsWith('pickle/'))).toBe(true);
+    expect(byName('config.json')?.format).not.toBe('symlink');
+    // A link anywhere else (the entry's refs, another folder) is still reported and not followed.
+    expect(byName('not-a-blob.txt')?.format).toBe('symlink');
+    expect(byName('escape.pkl')?.format).toBe('symlink');
+    expect(r.results.some((x) => x.path.includes(outside))).toBe(false);
+    // Outside a snapshot folder the same links are not followed.
+    const plain = tempDir('antidote-not-cache-');
+    mkdirSync(join(plain, 'blobs'));
+    mkdirSync(join(plain, 'snap'));
+    writeFileSync(join(plain, 'blobs', 'b'), benignPickle);
+    symlinkSync('../blobs/b', join(plain, 'snap', 'model.pkl'));
+    const p = await scanPaths([join(plain, 'snap')], opts);
+    expect(p.results.find((x) => x.path.endsWith('model.pkl'))?.format).toBe('symlink');
+  });
+
   it('reports a walk that hits its limit as a blocking folder result', async () => {
     const root = tree();
     const w = await walkFolder(root, root, { maxFiles: 2, maxDepth: 64 });
