@@ -79,19 +79,22 @@ function toBF16(x: number): number {
 
 /** x rounded to the nearest F16 value (ties to even; beyond the largest, infinity), as IEEE 754 converts. */
 function toF16(x: number): number {
-  const a = Math.abs(x);
-  if (!Number.isFinite(a) || a === 0) return x;
-  if (a >= 65520) return x > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--;
-  else if (2 ** (e + 1) <= a) e++;
-  // The spacing of F16 values at this magnitude (subnormals below 2^-14 share the smallest one).
-  const q = 2 ** (Math.max(e, -14) - 10);
-  const t = a / q;
+  scratch[0] = x;
+  const u = scratchBits[0];
+  const exp = (u >>> 23) & 0xff;
+  if (exp === 0xff) return scratch[0];
+  if (exp >= 113) {
+    // F16's normal range (2^-14 and up): keep 10 of F32's 23 mantissa bits; a carry moves the exponent.
+    scratchBits[0] = ((u + 0xfff + ((u >>> 13) & 1)) >>> 13) << 13;
+    const v = scratch[0];
+    return v >= 65520 ? Number.POSITIVE_INFINITY : v <= -65520 ? Number.NEGATIVE_INFINITY : v;
+  }
+  // Below it, F16 holds multiples of 2^-24 (subnormals).
+  const t = Math.abs(scratch[0]) * 2 ** 24;
   const f = Math.floor(t);
   const d = t - f;
   const m = d > 0.5 || (d === 0.5 && f % 2 === 1) ? f + 1 : f;
-  return (x < 0 ? -m : m) * q;
+  return (u >>> 31 ? -m : m) * 2 ** -24;
 }
 
 /**
