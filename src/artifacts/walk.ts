@@ -14,6 +14,7 @@
 import { lstat, readdir, readFile, readlink, realpath, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { pushAll } from '../core/arrays.js';
+import { cacheBlobs } from '../core/hf-cache.js';
 import { LIMITS } from '../core/limits.js';
 import { excludedBy, type IgnoreRule, parseIgnoreFile, parseIgnoreRule } from './ignore.js';
 
@@ -142,19 +143,6 @@ export async function walkFolder(
   };
   await visit(resolve(root), display, 0);
   return out;
-}
-
-/**
- * The `blobs/` folder (with a trailing separator) of the Hugging Face cache entry a real path lies in, when it
- * is at or under one of the entry's snapshot folders; undefined otherwise.
- */
-export function cacheBlobs(real: string): string | undefined {
-  const parts = real.split(sep);
-  for (let i = parts.length - 3; i >= 0; i--) {
-    if (/^(models|datasets|spaces)--./.test(parts[i]) && parts[i + 1] === 'snapshots' && parts[i + 2])
-      return [...parts.slice(0, i + 1), 'blobs', ''].join(sep);
-  }
-  return undefined;
 }
 
 export function relativeDisplay(root: string, p: string): string {

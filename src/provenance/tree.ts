@@ -1,13 +1,16 @@
 /**
  * Walk a file or folder into the flat list of entries that hashing, lock files and model signing share.
- * Symbolic links are recorded, never followed (a link's bytes are its target string); special files
+ * Symbolic links are recorded, never followed (a link's bytes are its target string), except, when asked
+ * (`cacheLinks`), a Hugging Face cache snapshot's links into its entry's blobs (core/hf-cache.ts), recorded as
+ * the files they name; special files
  * (fifos, sockets, devices) are recorded as `other` so callers can refuse them. Paths are relative,
  * POSIX-separated, and sorted component by component (the order the OpenSSF model-signing reference
  * gives its resources: `a/b` sorts before `a.txt`).
  */
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, sep } from 'node:path';
 import { AntidoteError, describeFsError } from '../core/errors.js';
+import { cacheBlobs } from '../core/hf-cache.js';
 import { LIMITS } from '../core/limits.js';
 
 export type EntryType = 'file' | 'symlink' | 'other';
@@ -33,6 +36,8 @@ export interface Tree {
 export interface WalkOptions {
   /** Relative paths (POSIX) to leave out, with everything beneath them. */
   ignore?: readonly string[];
+  /** Record a Hugging Face cache snapshot's links into its entry's blobs as the files they name. */
+  cacheLinks?: boolean;
 }
 
 /** Compare Unicode code points, like Python's str ordering (JS compares UTF-16 units). */
@@ -100,6 +105,18 @@ export async function walk(root: string, opts: WalkOptions = {}): Promise<Tree> 
     });
   }
   const entries: TreeEntry[] = [];
+  const blobs = opts.cacheLinks ? cacheBlobs(await realpath(root)) : undefined;
+  /** The cache blob a link names (its real path, read without following links, and size), if it names one. */
+  const blobOf = async (abs: string): Promise<{ real: string; size: number } | undefined> => {
+    if (!blobs) return undefined;
+    try {
+      const real = await realpath(abs);
+      const s = await stat(real);
+      return real.startsWith(blobs) && s.isFile() ? { real, size: s.size } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const visit = async (absDir: string, relDir: string, depth: number): Promise<void> => {
     if (depth > LIMITS.scan.maxDepth) {
       throw new AntidoteError('E_LIMIT', `${absDir}: folder nesting deeper than ${LIMITS.scan.maxDepth}`);
@@ -122,6 +139,11 @@ export async function walk(root: string, opts: WalkOptions = {}): Promise<Tree> 
         throw describeFsError(abs, err);
       }
       if (ls.isSymbolicLink()) {
+        const blob = await blobOf(abs);
+        if (blob) {
+          entries.push({ path: rel, type: 'file', size: blob.size, abs: blob.real });
+          continue;
+        }
         const target = await readlink(abs);
         entries.push({ path: rel, type: 'symlink', size: Buffer.byteLength(target), target, abs });
       } else if (ls.isDirectory()) {

@@ -1,5 +1,5 @@
 /** `antidote lock`: the lock file records every file, symlink and size, reproducibly and atomically. */
-import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -43,6 +43,36 @@ describe('antidote lock', () => {
     const r = runCli(['lock', 'model'], { cwd: base });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/model\/evil is a symbolic link pointing outside the tree \(-> \/etc\/passwd\)/);
+  });
+
+  it('a Hugging Face cache snapshot is locked by content through its links into the blobs, and verified', () => {
+    const hub = tempDir();
+    const entry = join(hub, 'models--org--name');
+    mkdirSync(join(entry, 'blobs'), { recursive: true });
+    mkdirSync(join(entry, 'snapshots', 'abc'), { recursive: true });
+    writeFileSync(join(entry, 'blobs', 'b1'), 'weights\n');
+    writeFileSync(join(entry, 'blobs', 'b2'), '{"model_type": "bert"}\n');
+    symlinkSync('../../blobs/b1', join(entry, 'snapshots', 'abc', 'model.safetensors'));
+    symlinkSync('../../blobs/b2', join(entry, 'snapshots', 'abc', 'config.json'));
+    const snap = join(entry, 'snapshots', 'abc');
+    const lockPath = join(hub, 'cache.lock');
+    const r = runCli(['lock', snap, '-o', lockPath]);
+    expect(r.code).toBe(0);
+    const entries = JSON.parse(readFileSync(lockPath, 'utf8')).roots[0].entries;
+    expect(
+      entries.map((e: { path: string; type: string; size: number }) => [e.path, e.type, e.size]),
+    ).toEqual([
+      ['config.json', 'file', 23],
+      ['model.safetensors', 'file', 8],
+    ]);
+    expect(runCli(['verify', '--lock', lockPath, snap]).code).toBe(0);
+    // The blob behind a link changes: the file the loader reads changed.
+    writeFileSync(join(entry, 'blobs', 'b1'), 'weightz\n');
+    const v = runCli(['verify', '--lock', lockPath, snap]);
+    expect(v.code).toBe(1);
+    expect(v.stdout).toMatch(/model\.safetensors changed/);
+    // `hash` reads the snapshot the same way.
+    expect(runCli(['hash', snap]).code).toBe(0);
   });
 
   it('a lock file written inside the tree neither records nor checks itself', () => {
