@@ -1,6 +1,6 @@
 /**
- * Tensor bytes to Float32Array: F32, F16, BF16 and F64 little-endian, and the GGUF block formats Q8_0 and
- * Q4_0 dequantised as ggml defines them. Every decoder checks the byte length against the element count.
+ * Tensor bytes to Float32Array: F32, F16, BF16 and F64 little-endian (ggml's block formats: ggml-quants.ts).
+ * Every decoder checks the byte length against the element count.
  */
 import { inputError } from '../core/errors.js';
 
@@ -21,6 +21,9 @@ const F16_TABLE = (() => {
   }
   return t;
 })();
+
+/** The value of F16 bits. */
+export const halfToFloat = (bits: number): number => F16_TABLE[bits];
 
 function aligned(bytes: Uint8Array, unit: number): Uint8Array {
   // Typed-array views need aligned offsets; copy the rare unaligned slice.
@@ -109,38 +112,6 @@ export function conversionRounding(from: string, to: string): ((x: number) => nu
   if (to === 'F16') return toF16;
   if (to === 'BF16') return toBF16;
   return Math.fround;
-}
-
-/** ggml Q8_0: blocks of 32 int8 values with one F16 scale (34 bytes). */
-export function dequantQ8_0(bytes: Uint8Array, numel: number): Float32Array {
-  const blocks = numel / 32;
-  if (!Number.isInteger(blocks) || bytes.length !== blocks * 34)
-    throw inputError(`a Q8_0 tensor of ${numel} elements has ${bytes.length} bytes`);
-  const out = new Float32Array(numel);
-  for (let b = 0; b < blocks; b++) {
-    const o = b * 34;
-    const d = F16_TABLE[bytes[o] | (bytes[o + 1] << 8)];
-    for (let j = 0; j < 32; j++) out[b * 32 + j] = d * ((bytes[o + 2 + j] << 24) >> 24);
-  }
-  return out;
-}
-
-/** ggml Q4_0: blocks of 32 4-bit values (offset 8) with one F16 scale (18 bytes); low nibbles first. */
-export function dequantQ4_0(bytes: Uint8Array, numel: number): Float32Array {
-  const blocks = numel / 32;
-  if (!Number.isInteger(blocks) || bytes.length !== blocks * 18)
-    throw inputError(`a Q4_0 tensor of ${numel} elements has ${bytes.length} bytes`);
-  const out = new Float32Array(numel);
-  for (let b = 0; b < blocks; b++) {
-    const o = b * 18;
-    const d = F16_TABLE[bytes[o] | (bytes[o + 1] << 8)];
-    for (let j = 0; j < 16; j++) {
-      const q = bytes[o + 2 + j];
-      out[b * 32 + j] = d * ((q & 0x0f) - 8);
-      out[b * 32 + j + 16] = d * ((q >> 4) - 8);
-    }
-  }
-  return out;
 }
 
 /** `decode` and `read` for a store whose tensors are plain float dtypes (safetensors, PyTorch). */

@@ -2,8 +2,8 @@
  * A model's tensors, read one at a time: the reader shared by `diff` and adapter forensics. Formats:
  * safetensors (single files and shards listed in `model.safetensors.index.json`), PyTorch checkpoints (zip
  * and legacy, through the execution-free pickle reader; a checkpoint the scan blocks is refused), and GGUF
- * (F32, F16, BF16, Q8_0, Q4_0 dequantised). Only headers are read up front; a tensor's bytes are read when
- * it is asked for, so memory follows the largest tensor, not the model.
+ * (F32, F16, BF16, and ggml's block formats dequantised). Only headers are read up front; a tensor's bytes
+ * are read when it is asked for, so memory follows the largest tensor, not the model.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';

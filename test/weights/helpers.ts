@@ -106,10 +106,16 @@ export function readSafetensors(
   return out;
 }
 
-/** A GGUF v3 file with F32, F16, Q8_0 and Q4_0 tensors (2-D, rows x 32 columns). */
+/**
+ * A GGUF v3 file with 2-D tensors: F32, F16, Q8_0 and Q4_0 quantised here from `values` (rows x 32 columns),
+ * or any block format from its bytes (`raw`, rows x `cols` columns).
+ */
 export function writeGguf(
   path: string,
-  tensors: Array<{ name: string; type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0'; rows: number; values: Float32Array }>,
+  tensors: Array<
+    | { name: string; type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0'; rows: number; values: Float32Array }
+    | { name: string; type: 'Q4_K' | 'Q5_K' | 'Q6_K'; rows: number; cols: number; raw: Uint8Array }
+  >,
 ): void {
   const parts: Buffer[] = [];
   const u32 = (n: number) => {
@@ -123,9 +129,13 @@ export function writeGguf(
     return b;
   };
   const str = (s: string) => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
-  const TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8 } as const;
+  const TYPE = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12, Q5_K: 13, Q6_K: 14 } as const;
   const datas: Buffer[] = [];
   for (const t of tensors) {
+    if ('raw' in t) {
+      datas.push(Buffer.from(t.raw));
+      continue;
+    }
     const v = t.values;
     if (t.type === 'F32') datas.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     else if (t.type === 'F16') {
@@ -166,7 +176,7 @@ export function writeGguf(
   parts.push(str('general.architecture'), u32(8), str('llama'));
   let off = 0;
   tensors.forEach((t, i) => {
-    parts.push(str(t.name), u32(2), u64(32), u64(t.rows), u32(TYPE[t.type]), u64(off));
+    parts.push(str(t.name), u32(2), u64('cols' in t ? t.cols : 32), u64(t.rows), u32(TYPE[t.type]), u64(off));
     off += Math.ceil(datas[i].length / 32) * 32;
   });
   let head = Buffer.concat(parts);

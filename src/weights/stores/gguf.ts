@@ -3,10 +3,9 @@ import { open } from 'node:fs/promises';
 import { checkTensors, GGML_TYPES, GgufError, parseGguf } from '../../artifacts/formats/gguf.js';
 import { FileSource } from '../../artifacts/source.js';
 import { inputError } from '../../core/errors.js';
-import { decodeFloat, dequantQ4_0, dequantQ8_0 } from '../decode.js';
+import { decodeFloat, FLOAT_DTYPES } from '../decode.js';
+import { dequantize, GGML_QUANTS } from '../ggml-quants.js';
 import type { TensorEntry, TensorStore } from '../store.js';
-
-const DECODABLE = new Set(['F32', 'F16', 'BF16', 'F64', 'Q8_0', 'Q4_0']);
 
 export async function openGguf(path: string): Promise<TensorStore> {
   const src = await FileSource.open(path);
@@ -46,10 +45,9 @@ export async function openGguf(path: string): Promise<TensorStore> {
   };
   const decode = (name: string, bytes: Uint8Array): Float32Array | undefined => {
     const t = where.get(name);
-    if (!t || !DECODABLE.has(t.entry.dtype)) return undefined;
-    if (t.entry.dtype === 'Q8_0') return dequantQ8_0(bytes, t.entry.numel);
-    if (t.entry.dtype === 'Q4_0') return dequantQ4_0(bytes, t.entry.numel);
-    return decodeFloat(t.entry.dtype, bytes, t.entry.numel);
+    if (!t) return undefined;
+    if (GGML_QUANTS.has(t.entry.dtype)) return dequantize(t.entry.dtype, bytes, t.entry.numel);
+    return FLOAT_DTYPES.has(t.entry.dtype) ? decodeFloat(t.entry.dtype, bytes, t.entry.numel) : undefined;
   };
   return {
     format: 'gguf',
