@@ -242,4 +242,50 @@ describe('antidote diff on k-quant GGUF files (as Q4_K_M models are published)',
         .map((t: { candidate: string }) => t.candidate),
     ).toEqual(['blk.1.ffn_down.weight']);
   });
+
+  it('a rank-one edit re-quantised to 4 bits: one direction over the quantisation noise is still an edit', () => {
+    const dir = tempDir('antidote-q4edit-');
+    const rows = 128;
+    const cols = 64;
+    const mk = () => Float32Array.from({ length: rows * cols }, () => (rnd(2001) - 1000) / 10000);
+    const W = [mk(), mk(), mk()];
+    const u = Array.from({ length: rows }, () => rnd(2001) - 1000);
+    const v = Array.from({ length: cols }, () => rnd(2001) - 1000);
+    const edit = (share: number) => {
+      const e = Float32Array.from(W[1]);
+      let en = 0;
+      let wn = 0;
+      for (let i = 0; i < rows * cols; i++) {
+        en += (u[Math.floor(i / cols)] * v[i % cols]) ** 2;
+        wn += W[1][i] ** 2;
+      }
+      const f = share * Math.sqrt(wn / en);
+      for (let i = 0; i < rows * cols; i++) e[i] += f * u[Math.floor(i / cols)] * v[i % cols];
+      return e;
+    };
+    const file = (name: string, mid: Float32Array) => {
+      const p = join(dir, name);
+      writeGguf(
+        p,
+        W.map((w, k) => ({
+          name: `blk.${k}.ffn_down.weight`,
+          type: 'Q4_0' as const,
+          rows,
+          cols,
+          values: k === 1 ? mid : w,
+        })),
+      );
+      return p;
+    };
+    const base = file('base.gguf', W[1]);
+    const big = JSON.parse(runCli(['diff', base, file('big.gguf', edit(0.3)), '-f', 'json']).stdout);
+    expect(big.summary.kind).toBe('edit');
+    expect(big.summary.edited.map((e: { tensor: string }) => e.tensor)).toEqual(['blk.1.ffn_down.weight']);
+    // The quantisation residue makes it high-rank by the 99% measure: it is the dominant direction that tells.
+    expect(big.summary.edited[0].rank).toBeUndefined();
+    expect(big.summary.edited[0].energyTop1).toBeGreaterThan(0.5);
+    // An edit of 5% of the matrix is below 4-bit noise: what is said is that one tensor changed.
+    const small = JSON.parse(runCli(['diff', base, file('small.gguf', edit(0.05)), '-f', 'json']).stdout);
+    expect(small.summary.changed).toBe(1);
+  });
 });

@@ -107,13 +107,19 @@ export function readSafetensors(
 }
 
 /**
- * A GGUF v3 file with 2-D tensors: F32, F16, Q8_0 and Q4_0 quantised here from `values` (rows x 32 columns),
- * or any block format from its bytes (`raw`, rows x `cols` columns).
+ * A GGUF v3 file with 2-D tensors of rows x `cols` columns (default 32): F32, F16, Q8_0 and Q4_0 quantised
+ * here from `values`, or a block format from its bytes (`raw`).
  */
 export function writeGguf(
   path: string,
   tensors: Array<
-    | { name: string; type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0'; rows: number; values: Float32Array }
+    | {
+        name: string;
+        type: 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
+        rows: number;
+        cols?: number;
+        values: Float32Array;
+      }
     | { name: string; type: 'Q4_K' | 'Q5_K' | 'Q6_K'; rows: number; cols: number; raw: Uint8Array }
   >,
 ): void {
@@ -176,7 +182,7 @@ export function writeGguf(
   parts.push(str('general.architecture'), u32(8), str('llama'));
   let off = 0;
   tensors.forEach((t, i) => {
-    parts.push(str(t.name), u32(2), u64('cols' in t ? t.cols : 32), u64(t.rows), u32(TYPE[t.type]), u64(off));
+    parts.push(str(t.name), u32(2), u64(t.cols ?? 32), u64(t.rows), u32(TYPE[t.type]), u64(off));
     off += Math.ceil(datas[i].length / 32) * 32;
   });
   let head = Buffer.concat(parts);

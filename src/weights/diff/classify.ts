@@ -2,7 +2,8 @@
  * What kind of change a candidate is, from its per-tensor deltas:
  *  - identical: no compared tensor changed;
  *  - a confined edit: every changed tensor is a matrix whose delta is nearly low-rank (99% of its energy in
- *    at most TOP_K singular values), there are few of them, and they do not cover most layers of their role
+ *    at most TOP_K singular values, or one direction with most of it far above the rest: an edit under the
+ *    noise of a quantised copy), there are few of them, and they do not cover most layers of their role
  *    (a merged LoRA is low-rank too, but in every layer it targets); biases, norms and embeddings untouched;
  *  - an edit on top of a fine-tune: among many changed matrices, one whose delta has a rank-one component
  *    that carries most of its energy and stands far above both its own next direction and every other
@@ -89,7 +90,7 @@ const describeEdit = (t: TensorDelta) => ({
 
 function confinedEdit(all: TensorDelta[], changed: TensorDelta[]): TensorDelta[] | undefined {
   if (!changed.length || changed.length > EDIT_MAX_MATRICES) return undefined;
-  if (!changed.every((t) => isMatrix(t) && t.rank99 !== undefined)) return undefined;
+  if (!changed.every((t) => isMatrix(t) && (t.rank99 !== undefined || spiked(t)))) return undefined;
   const layers = layersPerRole(all);
   const touched = new Map<string, number>();
   for (const t of changed) touched.set(t.role, (touched.get(t.role) ?? 0) + 1);
@@ -99,6 +100,13 @@ function confinedEdit(all: TensorDelta[], changed: TensorDelta[]): TensorDelta[]
   }
   return changed;
 }
+
+/**
+ * One direction carries most of the delta and stands far above the next: an edit seen through rounding or
+ * quantisation noise (a 4-bit copy re-quantised after a rank-one edit adds a flat, full-rank residue), which
+ * the 99%-energy rank alone would call high-rank.
+ */
+const spiked = (t: TensorDelta) => (t.spike ?? 0) >= SPIKE_MIN && (t.energyTop1 ?? 0) >= SPIKE_ENERGY;
 
 function spikes(changed: TensorDelta[]): TensorDelta[] {
   const mats = changed.filter(isMatrix);
@@ -115,7 +123,7 @@ function spikes(changed: TensorDelta[]): TensorDelta[] {
 }
 
 const fmt = (t: TensorDelta) =>
-  `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : `rank > ${TOP_K}`}, ${t.relDelta >= 0.1 ? (t.relDelta * 100).toFixed(0) : (t.relDelta * 100).toPrecision(2)}% of its norm)`;
+  `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : spiked(t) ? `one direction holds ${((t.energyTop1 ?? 0) * 100).toFixed(0)}% of the change, ${(t.spike ?? 0).toFixed(0)}x the next, over a flat residue such as quantisation noise` : `rank > ${TOP_K}`}, ${t.relDelta >= 0.1 ? (t.relDelta * 100).toFixed(0) : (t.relDelta * 100).toPrecision(2)}% of its norm)`;
 
 export function classify(deltas: TensorDelta[]): { summary: DiffSummary; findings: Finding[] } {
   const compared = deltas.filter((t) => t.status !== 'not-compared');
