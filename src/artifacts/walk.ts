@@ -5,7 +5,8 @@
  * as such (its target is scanned where it lies). One layout is the exception: a snapshot folder of the
  * Hugging Face cache (`models--ORG--NAME/snapshots/REVISION/`) is made of links into the same entry's
  * `blobs/` folder, where the files really are; a link that resolves to a regular file there is read as the
- * file it names, so a cached model can be scanned where loaders read it. Files and folders named by --exclude globs or by the
+ * file it names, so a cached model can be scanned where loaders read it. A `.git` folder is listed as
+ * skipped, not read (Git's store; no loader reads it). Files and folders named by --exclude globs or by the
  * `.antidoteignore` of the directory antidote runs in are not read, and each is listed as skipped with the
  * pattern that excluded it. A scanned folder's own `.antidoteignore` is never obeyed: it is part of what is
  * being checked, and a downloaded repository could use it to hide the file that attacks.
@@ -19,6 +20,11 @@ import { LIMITS } from '../core/limits.js';
 import { excludedBy, type IgnoreRule, parseIgnoreFile, parseIgnoreRule } from './ignore.js';
 
 export const IGNORE_FILE = '.antidoteignore';
+/**
+ * A `.git` folder inside the scanned one is Git's own store (with Git LFS, a second copy of every model file
+ * under .git/lfs/objects): no loader reads it, and reading it would double the work. Scanned when named.
+ */
+const VCS_REASON = 'Git data, which no loader reads; scan it by naming it';
 
 export interface WalkedFile {
   /** Path to open. */
@@ -124,6 +130,10 @@ export async function walkFolder(
         }
         out.links.push({ path: p, display: d, target, insideTree });
       } else if (st.isDirectory()) {
+        if (name === '.git') {
+          out.skipped.push({ path: p, display: d, reason: VCS_REASON });
+          continue;
+        }
         if (!skip(p, d, true)) await visit(p, d, depth + 1);
       } else if (st.isFile()) {
         if (skip(p, d, false)) continue;

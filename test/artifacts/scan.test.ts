@@ -146,6 +146,18 @@ describe('scanPaths', () => {
     expect(p.results.find((x) => x.path.endsWith('model.pkl'))?.format).toBe('symlink');
   });
 
+  it("lists a .git folder as skipped instead of reading Git's store, and scans it when it is named", async () => {
+    const root = tree();
+    mkdirSync(join(root, '.git', 'lfs', 'objects', 'ab'), { recursive: true });
+    writeFileSync(join(root, '.git', 'lfs', 'objects', 'ab', 'cdef'), callPickle2('os', 'system', 'x'));
+    const r = await scanPaths([root], opts);
+    expect(r.results.some((x) => x.path.includes('.git'))).toBe(false);
+    expect(r.skipped?.map((x) => x.path)).toEqual([join(root, '.git')]);
+    expect(r.skipped?.[0].reason).toMatch(/Git data/);
+    const named = await scanPaths([join(root, '.git')], opts);
+    expect(named.results.find((x) => x.path.endsWith('cdef'))?.verdict).toBe('block');
+  });
+
   it('reports a walk that hits its limit as a blocking folder result', async () => {
     const root = tree();
     const w = await walkFolder(root, root, { maxFiles: 2, maxDepth: 64 });
