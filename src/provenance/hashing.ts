@@ -111,7 +111,7 @@ export async function hashPaths(
   opts: { shardSize?: number; workers?: number; progress?: Progress } = {},
 ): Promise<HashReport> {
   const trees: Tree[] = [];
-  for (const p of paths) trees.push(await walk(p, { cacheLinks: true }));
+  for (const p of paths) trees.push(await walk(p, { asLoaded: true }));
   const results = await hashTrees(trees, algorithm, opts);
   const report: HashReport = { version: 1, algorithm, folderDigest: FOLDER_DIGEST_VERSION, results };
   if (opts.shardSize) report.shardSize = opts.shardSize;

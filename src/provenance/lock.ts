@@ -105,7 +105,7 @@ export async function buildLock(
   opts: { workers?: number; progress?: Progress } = {},
 ): Promise<{ lock: LockFile; findings: Finding[] }> {
   const trees: Tree[] = [];
-  for (const p of paths) trees.push(await walk(p, { ignore: selfIgnore(p, lockPath), cacheLinks: true }));
+  for (const p of paths) trees.push(await walk(p, { ignore: selfIgnore(p, lockPath), asLoaded: true }));
   const hashed = await hashTrees(trees, algorithm, opts);
   const findings = hashed.flatMap((r) => structuralFindings(r.path, r.entries));
   const lock: LockFile = {
@@ -275,7 +275,7 @@ export async function verifyLock(
   const live: typeof pairs = [];
   for (const pair of pairs) {
     try {
-      trees.push(await walk(pair.disk, { ignore: selfIgnore(pair.disk, lockPath), cacheLinks: true }));
+      trees.push(await walk(pair.disk, { ignore: selfIgnore(pair.disk, lockPath), asLoaded: true }));
       live.push(pair);
     } catch (err) {
       if ((err as AntidoteError).code === 'E_INPUT' && /no such file/.test((err as Error).message)) {

@@ -1,11 +1,11 @@
 /**
  * Walk a file or folder into the flat list of entries that hashing, lock files and model signing share.
- * Symbolic links are recorded, never followed (a link's bytes are its target string), except, when asked
- * (`cacheLinks`), a Hugging Face cache snapshot's links into its entry's blobs (core/hf-cache.ts), recorded as
- * the files they name; special files
+ * Symbolic links are recorded, never followed (a link's bytes are its target string); special files
  * (fifos, sockets, devices) are recorded as `other` so callers can refuse them. Paths are relative,
  * POSIX-separated, and sorted component by component (the order the OpenSSF model-signing reference
- * gives its resources: `a/b` sorts before `a.txt`).
+ * gives its resources: `a/b` sorts before `a.txt`). `asLoaded` (hash, lock, verify, bom; model signatures
+ * keep the reference implementation's rules) reads a Hugging Face cache snapshot's links into its entry's
+ * blobs (core/hf-cache.ts) as the files they name, the bytes a loader reads through them.
  */
 import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, sep } from 'node:path';
@@ -36,8 +36,8 @@ export interface Tree {
 export interface WalkOptions {
   /** Relative paths (POSIX) to leave out, with everything beneath them. */
   ignore?: readonly string[];
-  /** Record a Hugging Face cache snapshot's links into its entry's blobs as the files they name. */
-  cacheLinks?: boolean;
+  /** Read a Hugging Face cache snapshot's links into its entry's blobs as the files they name. */
+  asLoaded?: boolean;
 }
 
 /** Compare Unicode code points, like Python's str ordering (JS compares UTF-16 units). */
@@ -105,7 +105,7 @@ export async function walk(root: string, opts: WalkOptions = {}): Promise<Tree> 
     });
   }
   const entries: TreeEntry[] = [];
-  const blobs = opts.cacheLinks ? cacheBlobs(await realpath(root)) : undefined;
+  const blobs = opts.asLoaded ? cacheBlobs(await realpath(root)) : undefined;
   /** The cache blob a link names (its real path, read without following links, and size), if it names one. */
   const blobOf = async (abs: string): Promise<{ real: string; size: number } | undefined> => {
     if (!blobs) return undefined;

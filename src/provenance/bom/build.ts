@@ -139,7 +139,7 @@ export async function buildBom(
 ): Promise<{ bom: Json; summary: BomModelSummary[] }> {
   const datasets = opts.datasets ?? [];
   const trees: Tree[] = [];
-  for (const p of [...models, ...datasets]) trees.push(await walk(p, { cacheLinks: true }));
+  for (const p of [...models, ...datasets]) trees.push(await walk(p, { asLoaded: true }));
   const hashed = await hashTrees(trees, 'sha256', { workers: opts.workers });
   const used = new Set<string>();
   const components: Json[] = [];
