@@ -63,6 +63,10 @@ export const EXTENSION: Record<TableFormat, string> = {
 /** What a column holds, decided from the whole column (not a sample). */
 export type ColumnKind = 'numeric' | 'boolean' | 'string' | 'list' | 'other';
 
+/** DuckDB list types of numbers (`DOUBLE[]`, `FLOAT[768]`, `DECIMAL(4,3)[]`, ...): an embedding per row. */
+const NUMERIC_LIST =
+  /^(DOUBLE|FLOAT|REAL|DECIMAL(\(\d+,\s*\d+\))?|(U)?(TINY|SMALL|BIG|HUGE)?INT(EGER)?)\[\d*\]$/;
+
 export interface ColumnInfo {
   /** The name exactly as the file has it (case, dots, spaces, unicode). */
   name: string;
@@ -809,6 +813,25 @@ export async function resolveRoles(
       );
     }
   }
+  // A column holding a vector of numbers on every row (an embedding from a feature store or a model) is the
+  // embeddings role when none is named: as a feature it would be left out, and with it the signal it carries.
+  if (!roles.embeddings && !flags.features?.length) {
+    const vec = incoming.columns.find(
+      (c) =>
+        !used.has(c.name) &&
+        c.kind === 'list' &&
+        NUMERIC_LIST.test(c.duckType) &&
+        trustedName[c.name] !== undefined &&
+        c.nonNull === incoming.rows,
+    );
+    if (vec) {
+      used.add(vec.name);
+      roles.embeddings = vec.name;
+      notes.push(
+        `column "${vec.name}" holds a vector of numbers on every row and is read as embeddings (name another with --embeddings)`,
+      );
+    }
+  }
   if (flags.text) {
     const c = inc(flags.text, '--text');
     tru(c.name, '--text');
@@ -885,8 +908,8 @@ export async function resolveRoles(
     roles.features.push(c.name);
     (kinds[0] === 'numeric' ? roles.numeric : roles.categorical).push(c.name);
   }
-  if (!roles.text && roles.features.length === 0) {
-    throw schemaError('no feature columns to audit', 'name them with --features or --text');
+  if (!roles.text && roles.features.length === 0 && !roles.embeddings) {
+    throw schemaError('no feature columns to audit', 'name them with --features, --text or --embeddings');
   }
   return roles;
 }

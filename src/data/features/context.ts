@@ -4,7 +4,7 @@
  */
 import type { AuditContext, Dataset } from '../detectors/types.js';
 import { combine, combineMany } from './hash.js';
-import { buildSparse, type SparseMatrix } from './sparse.js';
+import { buildSparse, type DenseBlock, denseScale, type SparseMatrix } from './sparse.js';
 import { encodeTabular, numericEdges, type TabularEncoding } from './tabular.js';
 import { type TokenizedText, tokenizeColumn } from './text.js';
 
@@ -35,10 +35,25 @@ export function tabular(ctx: AuditContext, side: Side, bins = 8): TabularEncodin
   return cached(ctx, `tabular:${side}:${bins}`, () => encodeTabular(ds(ctx, side), cols, edges));
 }
 
-/** The model matrix: hashed unigrams + bigrams of the text, one-hot tabular items. */
+/** The --embeddings vectors of a side, standardised by the trusted rows' (undefined without them). */
+function embeddingBlock(ctx: AuditContext, side: Side): DenseBlock | undefined {
+  const t = ctx.trusted.embeddings;
+  const e = ds(ctx, side).embeddings;
+  if (!t || !e || t.dim !== e.dim || e.dim === 0) return undefined;
+  const scale = cached(ctx, 'embedding-scale', () => denseScale(t.data, t.dim));
+  return { data: e.data, dim: e.dim, ...scale };
+}
+
+/** The model matrix: hashed unigrams + bigrams of the text, one-hot tabular items, the embedding vector. */
 export function modelMatrix(ctx: AuditContext, side: Side, hashBits: number): SparseMatrix {
   return cached(ctx, `matrix:${side}:${hashBits}`, () =>
-    buildSparse(ds(ctx, side).n, { hashBits, maxNgram: 2 }, textTokens(ctx, side), tabular(ctx, side)),
+    buildSparse(
+      ds(ctx, side).n,
+      { hashBits, maxNgram: 2 },
+      textTokens(ctx, side),
+      tabular(ctx, side),
+      embeddingBlock(ctx, side),
+    ),
   );
 }
 

@@ -1,9 +1,11 @@
 /**
  * Sparse feature matrices (CSR over typed arrays) for the fast models: hashed word unigrams and bigrams of
- * the text column plus one-hot tabular items, each row scaled to unit L2 norm.
+ * the text column plus one-hot tabular items, each row's items scaled to unit L2 norm (every item of a row
+ * has the same value, which trigger mining relies on), then the --embeddings vector, each coordinate
+ * standardised by the trusted rows and the vector scaled to unit norm on average, after the items.
  */
 
-import { combineMany } from './hash.js';
+import { combineMany, hashString } from './hash.js';
 import type { TabularEncoding } from './tabular.js';
 import type { TokenizedText } from './text.js';
 
@@ -28,12 +30,32 @@ export function bucketOf(h: number, bits: number): number {
   return (h >>> (32 - bits)) | 0;
 }
 
-/** Build a CSR matrix from tokenised text and/or tabular items. */
+/** Embedding vectors (n × dim, row-major) with the trusted rows' mean and spread per coordinate. */
+export interface DenseBlock {
+  data: Float32Array;
+  dim: number;
+  mean: Float64Array;
+  sd: Float64Array;
+}
+
+/** Mean and spread of each coordinate of trusted vectors (a constant coordinate gets spread 1). */
+export function denseScale(data: Float32Array, dim: number): { mean: Float64Array; sd: Float64Array } {
+  const n = dim ? data.length / dim : 0;
+  const mean = new Float64Array(dim);
+  const sd = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) mean[d] += data[i * dim + d] / n;
+  for (let i = 0; i < n; i++) for (let d = 0; d < dim; d++) sd[d] += (data[i * dim + d] - mean[d]) ** 2 / n;
+  for (let d = 0; d < dim; d++) sd[d] = Math.sqrt(sd[d]) || 1;
+  return { mean, sd };
+}
+
+/** Build a CSR matrix from tokenised text and/or tabular items, and embedding vectors after them. */
 export function buildSparse(
   n: number,
   opts: SparseOptions,
   text?: TokenizedText,
   tab?: TabularEncoding,
+  emb?: DenseBlock,
 ): SparseMatrix {
   const bits = opts.hashBits;
   const maxN = opts.maxNgram ?? 2;
@@ -44,11 +66,15 @@ export function buildSparse(
       nnz += len + (maxN >= 2 ? Math.max(0, len - 1) : 0);
     }
     if (tab) nnz += tab.F;
+    if (emb) nnz += emb.dim;
   }
   const indptr = new Int32Array(n + 1);
   const indices = new Int32Array(nnz);
   const values = new Float32Array(nnz);
   let k = 0;
+  const embBuckets = emb
+    ? Int32Array.from({ length: emb.dim }, (_, d) => bucketOf(hashString(`embedding:${d}`), bits))
+    : undefined;
   for (let i = 0; i < n; i++) {
     indptr[i] = k;
     const start = k;
@@ -66,6 +92,17 @@ export function buildSparse(
     const m = k - start;
     const v = m > 0 ? 1 / Math.sqrt(m) : 0;
     for (let j = start; j < k; j++) values[j] = v;
+    if (emb) {
+      // Standardised coordinates have unit variance, so dividing by sqrt(dim) gives the vector about the
+      // weight of the row's items together.
+      const D = emb.dim;
+      const s = 1 / Math.sqrt(D);
+      for (let d = 0; d < D; d++) {
+        const x = emb.data[i * D + d];
+        indices[k] = embBuckets![d];
+        values[k++] = Number.isFinite(x) ? ((x - emb.mean[d]) / emb.sd[d]) * s : 0;
+      }
+    }
   }
   indptr[n] = k;
   return { n, dim: 1 << bits, indptr, indices, values };

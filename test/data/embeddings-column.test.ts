@@ -1,0 +1,85 @@
+/**
+ * A column holding a vector of numbers on every row (an embedding from a feature store or a model, as JSONL
+ * or Parquet lists) is read as the embeddings role when none is named: the reference model reads it beside
+ * the other features, so labels it contradicts are found. It used to be left out as "not a scalar", which
+ * left a table whose signal lives in its embedding with a near-chance reference and every flip passed.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { rng, tmpDir } from './helpers.js';
+
+interface Row {
+  id: string;
+  embedding: number[];
+  amount: number;
+  label: string;
+}
+
+/** Rows whose label shows in the embedding's first coordinate; `flip` of the clear-cut ones relabelled. */
+function rows(n: number, start: number, seed: number, flip = 0): { rows: Row[]; flipped: Set<string> } {
+  const r = rng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(Math.max(r(), 1e-12))) * Math.cos(2 * Math.PI * r());
+  const flipped = new Set<string>();
+  const out = Array.from({ length: n }, (_, i) => {
+    const fraud = r() < 0.4;
+    const e = Array.from({ length: 16 }, normal);
+    e[0] += fraud ? 2 : -2;
+    const id = `r${start + i}`;
+    let y = fraud;
+    if (r() < flip && Math.abs(e[0]) > 1.5) {
+      y = !y;
+      flipped.add(id);
+    }
+    return {
+      id,
+      embedding: e.map((v) => Number(v.toFixed(4))),
+      amount: Number((50 + 100 * r()).toFixed(2)),
+      label: y ? 'fraud' : 'ok',
+    };
+  });
+  return { rows: out, flipped };
+}
+
+describe('audit: a column of embedding vectors', () => {
+  it('is read as embeddings without being named, and the labels it contradicts are quarantined', () => {
+    const dir = tmpDir();
+    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
+    writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(400, 0, 1).rows));
+    const inc = rows(2000, 1000, 2, 0.12);
+    writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc.rows));
+    const out = join(dir, 'out');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.jsonl'),
+      '--incoming',
+      join(dir, 'incoming.jsonl'),
+      '--label',
+      'label',
+      '--out',
+      out,
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.notes.join('\n')).toMatch(
+      /"embedding" holds a vector of numbers on every row and is read as embeddings/,
+    );
+    const info = report.findings.find(
+      (f: { rule: string; severity: string }) => f.rule === 'audit/disagreement' && f.severity === 'info',
+    );
+    // The reference reads the embedding: far better than the near-chance model of "amount" alone.
+    expect(info.evidence.trustedCvAccuracy).toBeGreaterThan(0.85);
+    const q = readFileSync(join(out, 'quarantined.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).id as string);
+    const hit = q.filter((id) => inc.flipped.has(id)).length;
+    expect(inc.flipped.size).toBeGreaterThan(100);
+    expect(hit / inc.flipped.size).toBeGreaterThan(0.9);
+    expect(hit / q.length).toBeGreaterThan(0.7);
+  });
+});
