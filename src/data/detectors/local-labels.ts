@@ -11,7 +11,8 @@
  * move them), for rows the trusted model reads as another label, under Benjamini-Hochberg at `fdr`. Rows in a
  * pocket sent by accounts that concentrate pocket rows score `rowScore`, others `reviewScore`; the finding names the direction and the accounts that sent the rows.
  *
- * Features: the --embeddings vectors when both sides have them; otherwise numeric columns scaled by the
+ * Features: the --embeddings vectors when both sides have them (longer than `embeddingDims`: a seeded
+ * random projection to that many); otherwise numeric columns scaled by the
  * trusted median and MAD, categorical values one-hot, and text as hashed word counts (cosine), at most
  * `maxDims` dimensions. Neighbours come from usearch (approximate, HNSW).
  */
@@ -19,6 +20,7 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
+import { mulberry32 } from '../learn/random.js';
 import { mad, median, quantile } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
@@ -57,6 +59,8 @@ export const LOCAL_LABELS_DEFAULTS = {
   minBroad: 50,
   /** Most dimensions of the neighbour space (numeric + one-hot + hashed text). */
   maxDims: 512,
+  /** Longer --embeddings vectors are searched in a random projection to this many dimensions. */
+  embeddingDims: 64,
   /**
    * Skip batches larger than this: the neighbour graph is the cost (a 200,000-row text batch took most of a
    * minute on two shared cores), and a targeted relabelling of tens of rows in such a batch is the gate's
@@ -100,8 +104,19 @@ interface Space {
 function space(ctx: AuditContext, s: Settings): Space | undefined {
   const te = ctx.trusted.embeddings;
   const ie = ctx.incoming.embeddings;
-  if (te && ie && te.dim === ie.dim)
-    return { dim: te.dim, trusted: te.data, incoming: ie.data, cosine: true };
+  if (te && ie && te.dim === ie.dim) {
+    if (te.dim <= s.embeddingDims) return { dim: te.dim, trusted: te.data, incoming: ie.data, cosine: true };
+    // A long embedding (384, 768, 1536 numbers) is searched in a seeded random projection to a few dozen
+    // dimensions, which keeps the angles between rows nearly as they were (Johnson-Lindenstrauss): the graph
+    // is built on one thread, and its cost follows the dimension.
+    const R = gaussianMatrix(te.dim, s.embeddingDims, 0x5eed);
+    return {
+      dim: s.embeddingDims,
+      trusted: projectRows(te.data, te.dim, R, s.embeddingDims),
+      incoming: projectRows(ie.data, ie.dim, R, s.embeddingDims),
+      cosine: true,
+    };
+  }
   const nums = ctx.roles.features.filter((c) => ctx.trusted.numeric.has(c));
   const cats = ctx.roles.features.filter((c) => ctx.trusted.categorical.has(c));
   const text = ctx.trusted.text !== undefined && ctx.incoming.text !== undefined;
@@ -164,6 +179,33 @@ function space(ctx: AuditContext, s: Settings): Space | undefined {
     incoming: fill(ctx.incoming, 'incoming'),
     cosine: false,
   };
+}
+
+/** A seeded rows x cols matrix of standard normal values (Box-Muller over mulberry32). */
+function gaussianMatrix(rows: number, cols: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < out.length; i++) {
+    const u = Math.max(rand(), 1e-12);
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  }
+  return out;
+}
+
+/** Each row of `data` (n x dim) times R (dim x cols). */
+function projectRows(data: Float32Array, dim: number, R: Float32Array, cols: number): Float32Array {
+  const n = data.length / dim;
+  const out = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    const o = i * cols;
+    for (let d = 0; d < dim; d++) {
+      const x = data[i * dim + d];
+      if (x === 0 || !Number.isFinite(x)) continue;
+      const r = d * cols;
+      for (let c = 0; c < cols; c++) out[o + c] += x * R[r + c];
+    }
+  }
+  return out;
 }
 
 type Index = { add: (k: BigUint64Array, v: Float32Array) => void; search: (...a: unknown[]) => unknown };
