@@ -20,10 +20,10 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { textTokens } from '../features/context.js';
-import { mulberry32 } from '../learn/random.js';
 import { mad, median, quantile } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail, normalUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
+import { gaussianMatrix, PROJECTION_SEED, projectRows } from './lib/linalg.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from './types.js';
 
@@ -109,7 +109,7 @@ function space(ctx: AuditContext, s: Settings): Space | undefined {
     // A long embedding (384, 768, 1536 numbers) is searched in a seeded random projection to a few dozen
     // dimensions, which keeps the angles between rows nearly as they were (Johnson-Lindenstrauss): the graph
     // is built on one thread, and its cost follows the dimension.
-    const R = gaussianMatrix(te.dim, s.embeddingDims, 0x5eed);
+    const R = gaussianMatrix(te.dim, s.embeddingDims, PROJECTION_SEED);
     return {
       dim: s.embeddingDims,
       trusted: projectRows(te.data, te.dim, R, s.embeddingDims),
@@ -179,33 +179,6 @@ function space(ctx: AuditContext, s: Settings): Space | undefined {
     incoming: fill(ctx.incoming, 'incoming'),
     cosine: false,
   };
-}
-
-/** A seeded rows x cols matrix of standard normal values (Box-Muller over mulberry32). */
-function gaussianMatrix(rows: number, cols: number, seed: number): Float32Array {
-  const rand = mulberry32(seed);
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < out.length; i++) {
-    const u = Math.max(rand(), 1e-12);
-    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-  }
-  return out;
-}
-
-/** Each row of `data` (n x dim) times R (dim x cols). */
-function projectRows(data: Float32Array, dim: number, R: Float32Array, cols: number): Float32Array {
-  const n = data.length / dim;
-  const out = new Float32Array(n * cols);
-  for (let i = 0; i < n; i++) {
-    const o = i * cols;
-    for (let d = 0; d < dim; d++) {
-      const x = data[i * dim + d];
-      if (x === 0 || !Number.isFinite(x)) continue;
-      const r = d * cols;
-      for (let c = 0; c < cols; c++) out[o + c] += x * R[r + c];
-    }
-  }
-  return out;
 }
 
 type Index = { add: (k: BigUint64Array, v: Float32Array) => void; search: (...a: unknown[]) => unknown };

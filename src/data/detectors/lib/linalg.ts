@@ -4,6 +4,7 @@
  * projections, and 2-means. Hand-written because the sizes are modest (n × d with d ≤ a few thousand)
  * and pulling in a numeric library for three loops is not worth its weight.
  */
+import { mulberry32 } from '../../learn/random.js';
 
 export interface Rows {
   data: Float32Array;
@@ -179,4 +180,34 @@ export function twoMeans(points: Float64Array, n: number, d: number, seed = 1, i
     if (it > 0 && changed === 0) break;
   }
   return assign;
+}
+
+/** The seed of the random projections the neighbour searches share (the same rows, the same space). */
+export const PROJECTION_SEED = 0x5eed;
+
+/** A seeded rows x cols matrix of standard normal values (Box-Muller over mulberry32). */
+export function gaussianMatrix(rows: number, cols: number, seed: number): Float32Array {
+  const rand = mulberry32(seed);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < out.length; i++) {
+    const u = Math.max(rand(), 1e-12);
+    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  }
+  return out;
+}
+
+/** Each row of `data` (n x dim) times R (dim x cols). */
+export function projectRows(data: Float32Array, dim: number, R: Float32Array, cols: number): Float32Array {
+  const n = data.length / dim;
+  const out = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    const o = i * cols;
+    for (let d = 0; d < dim; d++) {
+      const x = data[i * dim + d];
+      if (x === 0 || !Number.isFinite(x)) continue;
+      const r = d * cols;
+      for (let c = 0; c < cols; c++) out[o + c] += x * R[r + c];
+    }
+  }
+  return out;
 }
