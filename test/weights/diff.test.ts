@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { writeSafetensors } from './helpers.js';
+import { writeGguf, writeSafetensors } from './helpers.js';
 
 const M = join(FIXTURES, 'weights', 'gpt2');
 const manifest = JSON.parse(readFileSync(join(M, 'manifest.json'), 'utf8'));
@@ -207,6 +207,15 @@ describe('antidote diff: bad input', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/do not share an architecture/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a GGUF against a Hugging Face folder: one line saying to compare a GGUF with a GGUF', () => {
+    const gguf = join(tmp, 'model.gguf');
+    writeGguf(gguf, [{ name: 'blk.0.ffn_down.weight', type: 'F32', rows: 4, values: new Float32Array(128) }]);
+    const r = runCli(['diff', join(M, 'base'), gguf]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/compare it with a GGUF of the base/);
   });
 
   it('a truncated safetensors file: one line, exit 2, no stack', () => {

@@ -51,7 +51,9 @@ export async function diffTensors(
   if (total > 0 && sameShapePairs.length < 0.5 * Math.min(bIdx.size, cIdx.size))
     throw inputError(
       `the models do not share an architecture: ${sameShapePairs.length} of ${total} tensors match by name and shape`,
-      'compare a model with the base it claims to be derived from',
+      (base.format === 'gguf') !== (cand.format === 'gguf')
+        ? 'a GGUF file names and lays out tensors its own way (blk.N...): compare it with a GGUF of the base, and a Hugging Face folder with the Hugging Face base'
+        : 'compare a model with the base it claims to be derived from',
     );
   const onlyB = m.onlyBase.map((n) => bIdx.get(n)!);
   const onlyC = m.onlyCandidate.map((n) => cIdx.get(n)!);
