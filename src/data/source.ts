@@ -85,6 +85,8 @@ export interface ColumnInfo {
   meanLength: number;
   /** String columns: values that parse as numbers (for the mixed-type check). */
   numericLike: number;
+  /** String columns: values written as a list of numbers (`[0.12, -0.5, ...]`, an embedding a CSV holds). */
+  vectorLike?: number;
   /** First value that is not a number, when a string column is mostly numbers. */
   firstNonNumeric?: { row: number; value: string };
 }
@@ -513,6 +515,10 @@ export class DataSource {
       if (c.kind === 'string') {
         parts.push(`avg(length(${col}::VARCHAR)) AS l${i}`);
         parts.push(`count(TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)) AS num${i}`);
+        // Only values that open with "[" are tried as lists: free text costs no cast.
+        parts.push(
+          `count(CASE WHEN starts_with(ltrim(${col}::VARCHAR), '[') THEN TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE[]) END) AS vec${i}`,
+        );
       }
     });
     const [agg] = await this.query(`SELECT ${parts.join(', ')} FROM ${t}`);
@@ -521,6 +527,7 @@ export class DataSource {
       c.distinct = Number(agg[`d${i}`] ?? 0);
       c.meanLength = Number(agg[`l${i}`] ?? 0);
       c.numericLike = Number(agg[`num${i}`] ?? 0);
+      if (c.kind === 'string') c.vectorLike = Number(agg[`vec${i}`] ?? 0);
       // A text column whose every value is a number is numeric (CSV/TSV load everything as text).
       if (c.kind === 'string' && c.duckType !== 'JSON' && c.nonNull > 0 && c.numericLike === c.nonNull)
         c.kind = 'numeric';
@@ -816,14 +823,16 @@ export async function resolveRoles(
   // A column holding a vector of numbers on every row (an embedding from a feature store or a model) is the
   // embeddings role when none is named: as a feature it would be left out, and with it the signal it carries.
   if (!roles.embeddings && !flags.features?.length) {
-    const vec = incoming.columns.find(
-      (c) =>
-        !used.has(c.name) &&
-        c.kind === 'list' &&
-        NUMERIC_LIST.test(c.duckType) &&
-        trustedName[c.name] !== undefined &&
-        c.nonNull === incoming.rows,
-    );
+    const isVector = (c: ColumnInfo, rows: number) =>
+      c.nonNull === rows &&
+      rows > 0 &&
+      ((c.kind === 'list' && NUMERIC_LIST.test(c.duckType)) ||
+        (c.kind === 'string' && c.vectorLike === rows));
+    const vec = incoming.columns.find((c) => {
+      if (used.has(c.name) || !isVector(c, incoming.rows) || trustedName[c.name] === undefined) return false;
+      const t = trusted.columns.find((x) => x.name === trustedName[c.name]);
+      return t !== undefined && isVector(t, trusted.rows);
+    });
     if (vec) {
       used.add(vec.name);
       roles.embeddings = vec.name;

@@ -82,4 +82,48 @@ describe('audit: a column of embedding vectors', () => {
     expect(hit / inc.flipped.size).toBeGreaterThan(0.9);
     expect(hit / q.length).toBeGreaterThan(0.7);
   });
+
+  it('a CSV holding the vectors as "[0.12, -0.5, ...]" text (as pandas writes lists) is read the same way', () => {
+    const dir = tmpDir();
+    const csv = (rs: Row[]) =>
+      `id,embedding,amount,label\n${rs.map((x) => `${x.id},"${JSON.stringify(x.embedding)}",${x.amount},${x.label}`).join('\n')}\n`;
+    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
+    const tr = rows(400, 0, 1).rows;
+    const inc = rows(2000, 1000, 2, 0.12).rows;
+    writeFileSync(join(dir, 'trusted.csv'), csv(tr));
+    writeFileSync(join(dir, 'incoming.csv'), csv(inc));
+    writeFileSync(join(dir, 'trusted.jsonl'), jsonl(tr));
+    writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
+    const ids = (ext: string) => {
+      const out = join(dir, `out-${ext}`);
+      const r = runCli([
+        'audit',
+        '--trusted',
+        join(dir, `trusted.${ext}`),
+        '--incoming',
+        join(dir, `incoming.${ext}`),
+        '--label',
+        'label',
+        '--out',
+        out,
+        '--format',
+        'json',
+      ]);
+      expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" holds a vector of numbers/);
+      const text = readFileSync(join(out, `quarantined.${ext}`), 'utf8');
+      return ext === 'csv'
+        ? text
+            .split('\n')
+            .slice(1)
+            .filter(Boolean)
+            .map((l) => l.slice(0, l.indexOf(',')))
+        : text
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l).id as string);
+    };
+    const fromCsv = ids('csv');
+    expect(fromCsv.length).toBeGreaterThan(100);
+    expect(fromCsv.sort()).toEqual(ids('jsonl').sort());
+  });
 });
