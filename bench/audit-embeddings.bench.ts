@@ -9,26 +9,16 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../src/data/learn/random.js';
 import { CLI, ensureCache, machine, median, table, timeCommand, writeSection } from './lib.js';
 
 const DIM = 384;
 const SIZES = (process.env.BENCH_EMB_SIZES ?? '5000,25000').split(',').map(Number);
 
-function mulberry(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** JSONL rows and the ids relabelled. */
 function batch(n: number, start: number, seed: number, flip: number): { text: string; flipped: Set<string> } {
-  const r = mulberry(seed);
-  const dir = mulberry(7);
+  const r = mulberry32(seed);
+  const dir = mulberry32(7);
   const normal = (f: () => number) =>
     Math.sqrt(-2 * Math.log(Math.max(f(), 1e-12))) * Math.cos(2 * Math.PI * f());
   const w = Array.from({ length: DIM }, () => normal(dir) / Math.sqrt(DIM));

@@ -27,7 +27,7 @@ import {
   readSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { floatAccess } from '../src/weights/decode.js';
 import { compareTensor } from '../src/weights/diff/compare.js';
 import type { TensorStore } from '../src/weights/store.js';
@@ -70,43 +70,50 @@ interface Row {
   seconds: number;
 }
 
+type Info = { kind: string; layer?: number; layers?: number[] };
+
+/** `antidote diff BASE CAND` through the CLI, judged against the manifest's truth for the candidate. */
+function judge(arch: string, part: string, label: string, info: Info, base: string, cand: string): Row {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cliPath, 'diff', base, cand, '-f', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const rep = JSON.parse(r.stdout);
+  const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
+  const named: number[] = (edit?.evidence?.edited ?? []).map((e: { layer?: number }) => e.layer);
+  const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
+  const expected = info.kind === 'edit' ? 'edit' : info.kind === 'base' ? 'identical' : 'fine-tune';
+  const got = rep.summary.kind;
+  const layersOk =
+    expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
+  // A converted copy must also say what it was converted to.
+  const converted = part !== 'converted' || (rep.summary.convertedTo ?? []).join() === 'BF16';
+  return {
+    arch,
+    part,
+    candidate: label,
+    file: basename(cand),
+    expected,
+    got,
+    layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
+    ok: got === expected && layersOk && converted,
+    seconds,
+  };
+}
+
 const rows: Row[] = [];
 for (const arch of parts) {
   const dir = models(arch);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  for (const [name, info] of Object.entries(manifest.models) as Array<
-    [string, { kind: string; layer?: number; layers?: number[] }]
-  >) {
+  for (const [name, info] of Object.entries(manifest.models) as Array<[string, Info]>) {
     if (name === 'base') continue;
     for (const file of ['model.safetensors', 'pytorch_model.bin']) {
       const cand = join(dir, name, file);
       if (!existsSync(cand)) continue;
-      const t0 = performance.now();
-      const r = spawnSync(
-        process.execPath,
-        [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'],
-        { encoding: 'utf8', maxBuffer: 1 << 28 },
-      );
-      const seconds = (performance.now() - t0) / 1000;
-      const rep = JSON.parse(r.stdout);
-      const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
-      const named: number[] = (edit?.evidence?.edited ?? []).map((e: { layer?: number }) => e.layer);
-      const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
-      const expected = info.kind === 'edit' ? 'edit' : 'fine-tune';
-      const got = rep.summary.kind;
-      const layersOk =
-        expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
-      rows.push({
-        arch,
-        part: arch === 'gpt2' ? 'development' : 'frozen',
-        candidate: name,
-        file,
-        expected,
-        got,
-        layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
-        ok: got === expected && layersOk,
-        seconds,
-      });
+      const part = arch === 'gpt2' ? 'development' : 'frozen';
+      rows.push(judge(arch, part, name, info, join(dir, 'base', 'model.safetensors'), cand));
     }
   }
 }
@@ -118,45 +125,19 @@ for (const arch of parts) {
 for (const arch of parts.filter((a) => a === 'gpt2')) {
   const dir = models(arch);
   const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-  for (const [name, info] of Object.entries(manifest.models) as Array<
-    [string, { kind: string; layer?: number; layers?: number[] }]
-  >) {
-    const out = join(dir, `${name}-bf16`);
-    const cand = join(out, 'model.safetensors');
+  for (const [name, info] of Object.entries(manifest.models) as Array<[string, Info]>) {
+    const cand = join(dir, `${name}-bf16`, 'model.safetensors');
     if (!existsSync(cand)) {
-      mkdirSync(out, { recursive: true });
+      mkdirSync(dirname(cand), { recursive: true });
       const t = readSafetensors(join(dir, name, 'model.safetensors'));
       writeSafetensors(
         cand,
         Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { ...v, dtype: 'BF16' as const }])),
       );
     }
-    const t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [cliPath, 'diff', join(dir, 'base', 'model.safetensors'), cand, '-f', 'json'],
-      { encoding: 'utf8', maxBuffer: 1 << 28 },
+    rows.push(
+      judge(arch, 'converted', `${name} as BF16`, info, join(dir, 'base', 'model.safetensors'), cand),
     );
-    const seconds = (performance.now() - t0) / 1000;
-    const rep = JSON.parse(r.stdout);
-    const edit = rep.findings.find((f: { rule: string }) => f.rule === 'weights/surgical-edit');
-    const named: number[] = (edit?.evidence?.edited ?? []).map((e: { layer?: number }) => e.layer);
-    const want = info.layers ?? (info.layer !== undefined ? [info.layer] : []);
-    const expected = info.kind === 'edit' ? 'edit' : info.kind === 'base' ? 'identical' : 'fine-tune';
-    const got = rep.summary.kind;
-    const layersOk =
-      expected !== 'edit' || JSON.stringify([...named].sort()) === JSON.stringify([...want].sort());
-    rows.push({
-      arch,
-      part: 'converted',
-      candidate: `${name} as BF16`,
-      file: 'model.safetensors',
-      expected,
-      got,
-      layers: expected === 'edit' ? `${named.join(',')} (true ${want.join(',')})` : '-',
-      ok: got === expected && layersOk && (rep.summary.convertedTo ?? []).join() === 'BF16',
-      seconds,
-    });
   }
 }
 
