@@ -52,6 +52,19 @@ describe('ONNX models', () => {
     expect(Array.from(q)).not.toEqual(Array.from(p));
   });
 
+  it('says how to feed a vector input when the data holds it as a list column (it said only "not a column")', async () => {
+    const m = await loadOnnxModel(join(F, 'adult_forest_incumbent.onnx'), { classes: 2 });
+    const lists = {
+      n: 2,
+      columns: new Map([
+        ['embedding', { kind: 'string' as const, values: ['[0.1, -2, 3e-4]', '[1, 2, 3]'] }],
+      ]),
+      ids: ['1', '2'],
+    };
+    await expect(m.score(lists)).rejects.toThrow(/holds a list of numbers per row in "embedding"/);
+    await m.close();
+  });
+
   it('refuses a model whose operators are outside the standard domains, before running it', async () => {
     await expect(
       loadOnnxModel(join(F, 'custom_domain.onnx'), { classes: 2, features: ADULT_NUMERIC }),

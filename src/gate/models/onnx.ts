@@ -113,6 +113,12 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
     }
     for (const meta of inputs) {
       const col = batch.columns.get(meta.name);
+      const lists = [...batch.columns].filter(([, c]) => c.kind === 'string' && isVectorText(c.values[0]));
+      if (lists.length && (!col || lists.some(([name]) => name === meta.name)))
+        throw new ModelError(
+          `${what} expects an input "${meta.name}", and the data holds ${lists.length === 1 ? `a list of numbers per row in "${lists[0][0]}"` : `lists of numbers in ${lists.map(([n]) => `"${n}"`).join(', ')}`}; the gate feeds one number per column`,
+          "write the vector's numbers as columns (x_0, x_1, ...) and name them in order with --features",
+        );
       if (!col)
         throw new ModelError(
           `${what} expects an input "${meta.name}", which is not a column of the data`,
@@ -153,6 +159,11 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
       await session.release();
     },
   };
+}
+
+/** A value written as a list of numbers (`[0.1, -2, 3e-4]`, as DuckDB and JSON write lists). */
+function isVectorText(v: string | undefined): boolean {
+  return v !== undefined && /^\s*\[\s*-?[\d.]/.test(v) && /\]\s*$/.test(v);
 }
 
 export function tensorFor(
