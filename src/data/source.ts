@@ -63,6 +63,15 @@ export const EXTENSION: Record<TableFormat, string> = {
 /** What a column holds, decided from the whole column (not a sample). */
 export type ColumnKind = 'numeric' | 'boolean' | 'string' | 'list' | 'other';
 
+/**
+ * SQL for a list of numbers written as text, in the form DuckDB casts: `[0.1, -2]` as JSON writes it, and
+ * `[ 0.1 -2.\n  3e-4]` as NumPy prints an array (pandas writes such cells to CSV: spaces, line breaks). An
+ * array NumPy abridged with `...` does not cast: its numbers are not all there.
+ */
+export function listText(col: string): string {
+  return `'[' || regexp_replace(trim(regexp_replace(${col}::VARCHAR, '[\\[\\]]', '', 'g')), '[\\s,]+', ',', 'g') || ']'`;
+}
+
 /** DuckDB list types of numbers (`DOUBLE[]`, `FLOAT[768]`, `DECIMAL(4,3)[]`, ...): an embedding per row. */
 const NUMERIC_LIST =
   /^(DOUBLE|FLOAT|REAL|DECIMAL(\(\d+,\s*\d+\))?|(U)?(TINY|SMALL|BIG|HUGE)?INT(EGER)?)\[\d*\]$/;
@@ -87,6 +96,8 @@ export interface ColumnInfo {
   numericLike: number;
   /** String columns: values written as a list of numbers (`[0.12, -0.5, ...]`, an embedding a CSV holds). */
   vectorLike?: number;
+  /** List columns and lists written as text: the fewest and most numbers a row holds. */
+  listLength?: { min: number; max: number };
   /** First value that is not a number, when a string column is mostly numbers. */
   firstNonNumeric?: { row: number; value: string };
 }
@@ -510,14 +521,18 @@ export class DataSource {
     infos.forEach((c, i) => {
       const col = colSql(c);
       parts.push(`count(${col}) AS nn${i}`);
+      if (c.kind === 'list') parts.push(`min(len(${col})) AS lmin${i}`, `max(len(${col})) AS lmax${i}`);
       if (c.kind === 'list' || c.kind === 'other') return;
       parts.push(`approx_count_distinct(${col}) AS d${i}`);
       if (c.kind === 'string') {
         parts.push(`avg(length(${col}::VARCHAR)) AS l${i}`);
         parts.push(`count(TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)) AS num${i}`);
         // Only values that open with "[" are tried as lists: free text costs no cast.
+        const asList = `CASE WHEN starts_with(ltrim(${col}::VARCHAR), '[') THEN TRY_CAST(${listText(col)} AS DOUBLE[]) END`;
         parts.push(
-          `count(CASE WHEN starts_with(ltrim(${col}::VARCHAR), '[') THEN TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE[]) END) AS vec${i}`,
+          `count(${asList}) AS vec${i}`,
+          `min(len(${asList})) AS lmin${i}`,
+          `max(len(${asList})) AS lmax${i}`,
         );
       }
     });
@@ -528,6 +543,8 @@ export class DataSource {
       c.meanLength = Number(agg[`l${i}`] ?? 0);
       c.numericLike = Number(agg[`num${i}`] ?? 0);
       if (c.kind === 'string') c.vectorLike = Number(agg[`vec${i}`] ?? 0);
+      if (agg[`lmin${i}`] !== null && agg[`lmin${i}`] !== undefined)
+        c.listLength = { min: Number(agg[`lmin${i}`]), max: Number(agg[`lmax${i}`]) };
       // A text column whose every value is a number is numeric (CSV/TSV load everything as text).
       if (c.kind === 'string' && c.duckType !== 'JSON' && c.nonNull > 0 && c.numericLike === c.nonNull)
         c.kind = 'numeric';
@@ -823,11 +840,15 @@ export async function resolveRoles(
   // A column holding a vector of numbers on every row (an embedding from a feature store or a model) is the
   // embeddings role when none is named: as a feature it would be left out, and with it the signal it carries.
   if (!roles.embeddings && !flags.features?.length) {
+    // Every row a list of numbers, all of one length (an embedding has a dimension).
     const isVector = (c: ColumnInfo, rows: number) =>
       c.nonNull === rows &&
       rows > 0 &&
       ((c.kind === 'list' && NUMERIC_LIST.test(c.duckType)) ||
-        (c.kind === 'string' && c.vectorLike === rows));
+        (c.kind === 'string' && c.vectorLike === rows)) &&
+      !!c.listLength &&
+      c.listLength.min > 0 &&
+      c.listLength.min === c.listLength.max;
     const vec = incoming.columns.find((c) => {
       if (used.has(c.name) || !isVector(c, incoming.rows) || trustedName[c.name] === undefined) return false;
       const t = trusted.columns.find((x) => x.name === trustedName[c.name]);
@@ -1049,7 +1070,7 @@ export async function readDataset(
   const iLabeler = opt(roles.labeler, (c) => `${c}::VARCHAR`);
   const iTime = opt(roles.time, timeExpr);
   const iEmb = opt(roles.embeddings, (c, i) =>
-    i.kind === 'list' ? `${c}::FLOAT[]` : `TRY_CAST(${c}::VARCHAR AS FLOAT[])`,
+    i.kind === 'list' ? `${c}::FLOAT[]` : `TRY_CAST(${listText(c)} AS FLOAT[])`,
   );
   const numIdx = roles.numeric.map((n) =>
     opt(n, (c, i) =>

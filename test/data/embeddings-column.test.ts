@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { rng, tmpDir } from './helpers.js';
+import { parseCsv, rng, tmpDir } from './helpers.js';
 
 interface Row {
   id: string;
@@ -94,8 +94,9 @@ describe('audit: a column of embedding vectors', () => {
     writeFileSync(join(dir, 'incoming.csv'), csv(inc));
     writeFileSync(join(dir, 'trusted.jsonl'), jsonl(tr));
     writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
+    let runs = 0;
     const ids = (ext: string) => {
-      const out = join(dir, `out-${ext}`);
+      const out = join(dir, `out-${ext}-${runs++}`);
       const r = runCli([
         'audit',
         '--trusted',
@@ -112,11 +113,9 @@ describe('audit: a column of embedding vectors', () => {
       expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" holds a vector of numbers/);
       const text = readFileSync(join(out, `quarantined.${ext}`), 'utf8');
       return ext === 'csv'
-        ? text
-            .split('\n')
+        ? parseCsv(text)
             .slice(1)
-            .filter(Boolean)
-            .map((l) => l.slice(0, l.indexOf(',')))
+            .map((r) => r[0])
         : text
             .split('\n')
             .filter(Boolean)
@@ -125,5 +124,37 @@ describe('audit: a column of embedding vectors', () => {
     const fromCsv = ids('csv');
     expect(fromCsv.length).toBeGreaterThan(100);
     expect(fromCsv.sort()).toEqual(ids('jsonl').sort());
+    // As NumPy prints an array (spaces, line breaks inside the quoted cell), which pandas writes for arrays.
+    const numpy = (v: number[]) =>
+      `[${v.map((x) => (x < 0 ? '' : ' ') + x.toFixed(4)).reduce((a, x, k) => a + (k && k % 8 === 0 ? '\n ' : k ? ' ' : '') + x, '')}]`;
+    const npCsv = (rs: Row[]) =>
+      `id,embedding,amount,label\n${rs.map((x) => `${x.id},"${numpy(x.embedding)}",${x.amount},${x.label}`).join('\n')}\n`;
+    writeFileSync(join(dir, 'trusted.csv'), npCsv(tr));
+    writeFileSync(join(dir, 'incoming.csv'), npCsv(inc));
+    expect(ids('csv').sort()).toEqual(fromCsv);
+  });
+
+  it('lists of different lengths are no embedding: the column is left out, as before, and the audit runs', () => {
+    const dir = tmpDir();
+    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
+    const inc = rows(500, 1000, 2).rows;
+    inc[7].embedding = inc[7].embedding.slice(0, 5);
+    writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(200, 0, 1).rows));
+    writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.jsonl'),
+      '--incoming',
+      join(dir, 'incoming.jsonl'),
+      '--label',
+      'label',
+      '--out',
+      join(dir, 'out'),
+      '--format',
+      'json',
+    ]);
+    expect(r.code).toBeLessThan(2);
+    expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" \(DOUBLE\[\]\) is not a scalar/);
   });
 });
