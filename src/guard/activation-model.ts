@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
-import { loadOrt, tensorFor } from '../gate/models/onnx.js';
+import { inputColumn, loadOrt, tensorFor } from '../gate/models/onnx.js';
 import { onnxDomains, STANDARD_DOMAINS } from '../gate/models/onnx-ops.js';
 import { type InputBatch, ModelError, toProbabilities } from '../gate/models/types.js';
 import { defaultLayer, layerNames, readGraph, withExtraOutputs } from './onnx-graph.js';
@@ -184,9 +184,7 @@ export async function loadActivationModel(
       return out;
     }
     for (const meta of inputs) {
-      const col = batch.columns.get(meta.name);
-      if (!col)
-        throw new ModelError(`${what} expects an input "${meta.name}", which is not a column of the data`);
+      const col = inputColumn(what, meta.name, batch);
       if (!meta.isTensor) throw new ModelError(`${what}: input "${meta.name}" is not a tensor`);
       const shape = meta.shape.length === 1 ? [m] : [m, 1];
       out[meta.name] = tensorFor(ort as Ort, meta.type, col, 0, m, shape, `${what}: input "${meta.name}"`);

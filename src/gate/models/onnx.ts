@@ -112,18 +112,7 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
       return out;
     }
     for (const meta of inputs) {
-      const col = batch.columns.get(meta.name);
-      const lists = [...batch.columns].filter(([, c]) => c.kind === 'string' && isVectorText(c.values[0]));
-      if (lists.length && (!col || lists.some(([name]) => name === meta.name)))
-        throw new ModelError(
-          `${what} expects an input "${meta.name}", and the data holds ${lists.length === 1 ? `a list of numbers per row in "${lists[0][0]}"` : `lists of numbers in ${lists.map(([n]) => `"${n}"`).join(', ')}`}; the gate feeds one number per column`,
-          "write the vector's numbers as columns (x_0, x_1, ...) and name them in order with --features",
-        );
-      if (!col)
-        throw new ModelError(
-          `${what} expects an input "${meta.name}", which is not a column of the data`,
-          'name the columns as the model does, or use --features for a single 2-D input',
-        );
+      const col = inputColumn(what, meta.name, batch);
       if (!meta.isTensor) throw new ModelError(`${what}: input "${meta.name}" is not a tensor`);
       const shape = meta.shape.length === 1 ? [m] : [m, 1];
       out[meta.name] = tensorFor(ort, meta.type, col, lo, hi, shape, `${what}: input "${meta.name}"`);
@@ -164,6 +153,26 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
 /** A value written as a list of numbers (`[0.1, -2, 3e-4]`, as DuckDB and JSON write lists). */
 function isVectorText(v: string | undefined): boolean {
   return v !== undefined && /^\s*\[\s*-?[\d.]/.test(v) && /\]\s*$/.test(v);
+}
+
+/**
+ * The column feeding a model input of that name; when there is none, or it holds a list of numbers per row
+ * (a vector input the data keeps as a list column), an error that says how to feed it.
+ */
+export function inputColumn(what: string, name: string, batch: InputBatch): Column {
+  const col = batch.columns.get(name);
+  const lists = [...batch.columns].filter(([, c]) => c.kind === 'string' && isVectorText(c.values[0]));
+  if (lists.length && (!col || lists.some(([n]) => n === name)))
+    throw new ModelError(
+      `${what} expects an input "${name}", and the data holds ${lists.length === 1 ? `a list of numbers per row in "${lists[0][0]}"` : `lists of numbers in ${lists.map(([n]) => `"${n}"`).join(', ')}`}; one number per column is fed`,
+      "write the vector's numbers as columns (x_0, x_1, ...) and name them in order with --features",
+    );
+  if (!col)
+    throw new ModelError(
+      `${what} expects an input "${name}", which is not a column of the data`,
+      'name the columns as the model does, or use --features for a single 2-D input',
+    );
+  return col;
 }
 
 export function tensorFor(
