@@ -7,13 +7,13 @@
 import { sep } from 'node:path';
 
 /**
- * The `blobs/` folder (with a trailing separator) of the cache entry a real path lies in, when the path is at
- * or under one of the entry's snapshot folders; undefined otherwise.
+ * The `blobs/` folder (with a trailing separator) of the cache entry a real path lies in, when the path is the
+ * entry's `snapshots/` folder or under it; undefined otherwise.
  */
 export function cacheBlobs(real: string): string | undefined {
   const parts = real.split(sep);
-  for (let i = parts.length - 3; i >= 0; i--) {
-    if (/^(models|datasets|spaces)--./.test(parts[i]) && parts[i + 1] === 'snapshots' && parts[i + 2])
+  for (let i = parts.length - 2; i >= 0; i--) {
+    if (/^(models|datasets|spaces)--./.test(parts[i]) && parts[i + 1] === 'snapshots')
       return [...parts.slice(0, i + 1), 'blobs', ''].join(sep);
   }
   return undefined;

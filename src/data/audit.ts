@@ -180,6 +180,13 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
     const trusted = await readDataset(src, trustedTable, roles, dicts, 'trusted');
     const incoming = await readDataset(src, incomingTable, roles, dicts, 'incoming');
     checkLabels(trusted, incoming, roles, trustedTable, incomingTable, dicts.labels.values);
+    const te = trusted.dataset.embeddings;
+    const ie = incoming.dataset.embeddings;
+    if (roles.embeddings && te && ie && te.dim !== ie.dim)
+      throw schemaError(
+        `--embeddings column "${roles.embeddings}" holds ${ie.dim} numbers a row in ${incomingTable.path} but ${te.dim} in ${trustedTable.path}`,
+        'embed both files with the same model',
+      );
     if (roles.time) await checkTimes(src, incomingTable, roles);
     timings.read = now() - t0 - timings.load;
     progress?.tick();

@@ -852,7 +852,15 @@ export async function resolveRoles(
     const vec = incoming.columns.find((c) => {
       if (used.has(c.name) || !isVector(c, incoming.rows) || trustedName[c.name] === undefined) return false;
       const t = trusted.columns.find((x) => x.name === trustedName[c.name]);
-      return t !== undefined && isVector(t, trusted.rows);
+      if (!t || !isVector(t, trusted.rows)) return false;
+      if (t.listLength?.min !== c.listLength?.min) {
+        notes.push(
+          `column "${c.name}" holds vectors of ${c.listLength?.min} numbers here but ${t.listLength?.min} in the trusted file, so they cannot be compared; it is not analysed`,
+        );
+        used.add(c.name);
+        return false;
+      }
+      return true;
     });
     if (vec) {
       used.add(vec.name);

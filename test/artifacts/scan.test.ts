@@ -136,6 +136,9 @@ describe('scanPaths', () => {
     expect(byName('not-a-blob.txt')?.format).toBe('symlink');
     expect(byName('escape.pkl')?.format).toBe('symlink');
     expect(r.results.some((x) => x.path.includes(outside))).toBe(false);
+    // The folder of every revision reads them the same way.
+    const all = await scanPaths([join(entry, 'snapshots')], opts);
+    expect(all.results.find((x) => x.path.endsWith('/pytorch_model.bin'))?.format).not.toBe('symlink');
     // Outside a snapshot folder the same links are not followed.
     const plain = tempDir('antidote-not-cache-');
     mkdirSync(join(plain, 'blobs'));

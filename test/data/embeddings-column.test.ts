@@ -157,4 +157,35 @@ describe('audit: a column of embedding vectors', () => {
     expect(r.code).toBeLessThan(2);
     expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" \(DOUBLE\[\]\) is not a scalar/);
   });
+
+  it('vectors of another length in the trusted file: left out with a note, or one line and exit 2 when named', () => {
+    const dir = tmpDir();
+    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
+    const inc = rows(300, 1000, 2).rows.map((x) => ({ ...x, embedding: x.embedding.slice(0, 8) }));
+    writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(200, 0, 1).rows));
+    writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
+    const args = (out: string, extra: string[] = []) => [
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.jsonl'),
+      '--incoming',
+      join(dir, 'incoming.jsonl'),
+      '--label',
+      'label',
+      '--out',
+      join(dir, out),
+      '--format',
+      'json',
+      ...extra,
+    ];
+    const auto = runCli(args('a'));
+    expect(auto.code).toBeLessThan(2);
+    expect(JSON.parse(auto.stdout).notes.join('\n')).toMatch(
+      /vectors of 8 numbers here but 16 in the trusted file/,
+    );
+    const named = runCli(args('b', ['--embeddings', 'embedding']));
+    expect(named.code).toBe(2);
+    expect(named.stderr.trim().split('\n')).toHaveLength(1);
+    expect(named.stderr).toMatch(/holds 8 numbers a row in .* but 16 in/);
+  });
 });

@@ -38,8 +38,10 @@ export function tabular(ctx: AuditContext, side: Side, bins = 8): TabularEncodin
 /** The --embeddings vectors of a side, standardised by the trusted rows' (undefined without them). */
 function embeddingBlock(ctx: AuditContext, side: Side): DenseBlock | undefined {
   const t = ctx.trusted.embeddings;
-  const e = ds(ctx, side).embeddings;
-  if (!t || !e || t.dim !== e.dim || e.dim === 0) return undefined;
+  const i = ctx.incoming.embeddings;
+  // Both sides or neither: a model fitted on one reading must score the other the same way.
+  if (!t || !i || t.dim !== i.dim || t.dim === 0) return undefined;
+  const e = side === 'trusted' ? t : i;
   const scale = cached(ctx, 'embedding-scale', () => denseScale(t.data, t.dim));
   return { data: e.data, dim: e.dim, ...scale };
 }
