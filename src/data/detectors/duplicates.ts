@@ -85,8 +85,12 @@ export const DUPLICATES_DEFAULTS = {
 };
 export type DuplicatesSettings = typeof DUPLICATES_DEFAULTS;
 
-/** Exact grouping key of every row: normalised text, or the feature values (label, id, roles excluded). */
-function rowKeys(d: Dataset, useText: boolean, features: string[]): string[] {
+/**
+ * Exact grouping key of every row: normalised text, or the feature values (label, id, roles excluded) and the
+ * embedding when both sides have one of a length (rows that share a few columns but not their embedding are
+ * not copies).
+ */
+function rowKeys(d: Dataset, useText: boolean, features: string[], withEmbedding: boolean): string[] {
   const keys = new Array<string>(d.n);
   if (useText && d.text) {
     // Normalise each distinct text once (large batches repeat themselves).
@@ -111,6 +115,11 @@ function rowKeys(d: Dataset, useText: boolean, features: string[]): string[] {
     }
     const cat = d.categorical.get(f);
     if (cat) cols.push((i) => (cat.codes[i] < 0 ? '' : cat.values[cat.codes[i]]));
+  }
+  const emb = withEmbedding ? d.embeddings : undefined;
+  if (emb) {
+    const D = emb.dim;
+    cols.push((i) => Array.prototype.join.call(emb.data.subarray(i * D, (i + 1) * D), ','));
   }
   for (let i = 0; i < d.n; i++) {
     let k = '';
@@ -226,8 +235,9 @@ export function run(ctx: AuditContext): DetectorOutput {
   const k = ctx.classes.length;
   const useText = Boolean(inc.text && ctx.roles.text);
   const features = ctx.roles.features;
-  const ik = rowKeys(inc, useText, features);
-  const tk = rowKeys(tr, useText, features);
+  const withEmbedding = !!inc.embeddings && !!tr.embeddings && inc.embeddings.dim === tr.embeddings.dim;
+  const ik = rowKeys(inc, useText, features, withEmbedding);
+  const tk = rowKeys(tr, useText, features, withEmbedding);
   const { trustedCluster, incomingCluster, nearSkipped } = cluster(tk, ik, useText, s, ctx.seed);
   const exactKeyOf = (rows: number[]) => {
     const first = ik[rows[0]];

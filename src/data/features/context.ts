@@ -59,7 +59,7 @@ export function modelMatrix(ctx: AuditContext, side: Side, hashBits: number): Sp
   );
 }
 
-/** One hash per row over its whole content (tokens and items): equal rows get equal hashes. */
+/** One hash per row over its whole content (tokens, items, embedding): equal rows get equal hashes. */
 export function rowHashes(ctx: AuditContext, side: Side): Uint32Array {
   return cached(ctx, `rowhash:${side}`, () => {
     const d = ds(ctx, side);
@@ -68,6 +68,9 @@ export function rowHashes(ctx: AuditContext, side: Side): Uint32Array {
     const cols = ctx.roles.features;
     const nums = cols.map((c) => d.numeric.get(c)).filter((x): x is Float64Array => x !== undefined);
     const cats = cols.map((c) => d.categorical.get(c)?.codes).filter((x): x is Int32Array => x !== undefined);
+    const emb = embeddingBlock(ctx, side);
+    const ebits = new Uint32Array(1);
+    const efloat = new Float32Array(ebits.buffer);
     const bits = new Float64Array(1);
     const words = new Uint32Array(bits.buffer);
     const out = new Uint32Array(d.n);
@@ -79,6 +82,11 @@ export function rowHashes(ctx: AuditContext, side: Side): Uint32Array {
         h = combine(combine(h, words[0]), words[1]);
       }
       for (const a of cats) h = combine(h, a[i] + 1);
+      if (emb)
+        for (let k = i * emb.dim; k < (i + 1) * emb.dim; k++) {
+          efloat[0] = emb.data[k];
+          h = combine(h, ebits[0]);
+        }
       out[i] = h >>> 0;
     }
     return out;
