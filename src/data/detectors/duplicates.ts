@@ -10,6 +10,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { combine } from '../features/hash.js';
 import { median } from '../stats/robust.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
@@ -118,8 +119,18 @@ function rowKeys(d: Dataset, useText: boolean, features: string[], withEmbedding
   }
   const emb = withEmbedding ? d.embeddings : undefined;
   if (emb) {
+    // Two 32-bit hashes of the vector's bits (64 bits: no two of a million rows collide by chance).
     const D = emb.dim;
-    cols.push((i) => Array.prototype.join.call(emb.data.subarray(i * D, (i + 1) * D), ','));
+    const bits = new Uint32Array(emb.data.buffer, emb.data.byteOffset, emb.data.length);
+    cols.push((i) => {
+      let a = 0x2545f491;
+      let b = 0x9e3779b9;
+      for (let k = i * D; k < (i + 1) * D; k++) {
+        a = combine(a, bits[k]);
+        b = combine(b ^ 0x5bd1e995, bits[k]);
+      }
+      return `${(a >>> 0).toString(36)}:${(b >>> 0).toString(36)}`;
+    });
   }
   for (let i = 0; i < d.n; i++) {
     let k = '';
