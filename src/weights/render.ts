@@ -33,11 +33,13 @@ function headline(r: DiffReport, failOn: Severity): { ok: boolean; text: string 
   const text =
     kind === 'edit'
       ? 'Surgical edit of the weights'
-      : kind === 'identical'
-        ? r.summary?.convertedTo?.length
-          ? `Weights identical to the base, converted to ${r.summary.convertedTo.join(' and ')}`
-          : 'Weights identical to the base'
-        : 'Ordinary fine-tune';
+      : kind === 'identical' && r.summary?.notJudged
+        ? `Not judged: ${r.summary.notJudged} weight tensor${r.summary.notJudged > 1 ? 's' : ''} could not be compared`
+        : kind === 'identical'
+          ? r.summary?.convertedTo?.length
+            ? `Weights identical to the base, converted to ${r.summary.convertedTo.join(' and ')}`
+            : 'Weights identical to the base'
+          : 'Ordinary fine-tune';
   return {
     ok: !blocking.length,
     text: blocking.length && kind !== 'edit' ? `${text}, with blocking findings` : text,

@@ -218,6 +218,45 @@ describe('antidote diff: bad input', () => {
     expect(r.stderr).toMatch(/compare it with a GGUF of the base/);
   });
 
+  it('weights in a dtype the reader cannot decode (FP8) are not judged identical: exit 1, the reason named', () => {
+    /** A safetensors file from raw tensor bytes of any dtype. */
+    const raw = (path: string, tensors: Record<string, [string, number[], Buffer]>) => {
+      let off = 0;
+      const header: Record<string, unknown> = {};
+      for (const [name, [dtype, shape, data]] of Object.entries(tensors)) {
+        header[name] = { dtype, shape, data_offsets: [off, off + data.length] };
+        off += data.length;
+      }
+      let h = Buffer.from(JSON.stringify(header));
+      h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      writeFileSync(path, Buffer.concat([len, h, ...Object.values(tensors).map((t) => t[2])]));
+    };
+    const w = Buffer.from(new Float32Array(64 * 64).map((_, i) => Math.sin(i)).buffer);
+    const ids = (k: number) => Buffer.from(BigInt64Array.from({ length: 8 }, (_, i) => BigInt(i + k)).buffer);
+    const base = join(tmp, 'fp32-base.safetensors');
+    raw(base, { 'mlp.weight': ['F32', [64, 64], w], position_ids: ['I64', [1, 8], ids(0)] });
+    const fp8 = join(tmp, 'fp8-cand.safetensors');
+    raw(fp8, {
+      'mlp.weight': ['F8_E4M3', [64, 64], Buffer.alloc(4096, 0x38)],
+      position_ids: ['I64', [1, 8], ids(0)],
+    });
+    const r = runCli(['diff', base, fp8]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.split('\n')[0]).toMatch(/BLOCK\s+Not judged: 1 weight tensor could not be compared/);
+    expect(r.stdout).not.toMatch(/identical to the base/);
+    expect(r.stdout).toMatch(/HIGH .*F8_E4M3.*not judged/);
+    // An integer buffer that differs (position ids) is listed, and does not hold back identical weights.
+    const ints = join(tmp, 'ids-cand.safetensors');
+    raw(ints, { 'mlp.weight': ['F32', [64, 64], w], position_ids: ['I64', [1, 8], ids(1)] });
+    const j = JSON.parse(runCli(['diff', base, ints, '-f', 'json']).stdout);
+    expect(j.summary.kind).toBe('identical');
+    expect(j.findings.find((f: { rule: string }) => f.rule === 'weights/not-compared').severity).toBe(
+      'medium',
+    );
+  });
+
   it('a truncated safetensors file: one line, exit 2, no stack', () => {
     const cut = join(tmp, 'cut.safetensors');
     const raw = readFileSync(join(M, 'rome', 'model.safetensors'));

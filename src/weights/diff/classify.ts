@@ -41,6 +41,8 @@ export interface DiffSummary {
    * compared with the base rounded the same way, so the conversion is not counted as a change.
    */
   convertedTo?: string[];
+  /** Weight tensors left uncompared (a dtype the reader does not decode): the verdict does not judge them. */
+  notJudged?: number;
   /** The tensors named by an edit finding. */
   edited: Array<{
     tensor: string;
@@ -122,6 +124,13 @@ function spikes(changed: TensorDelta[]): TensorDelta[] {
   return out;
 }
 
+/** Integer and boolean dtypes (safetensors, PyTorch and GGUF names): buffers, not weights. */
+const INTEGER_DTYPE = /^(BOOL|U?INT\d*|[IU]\d+)$/i;
+
+/** A tensor the reader could not compare whose dtype is not an integer or boolean buffer's: a weight unjudged. */
+export const unjudgedWeight = (t: TensorDelta) =>
+  t.status === 'not-compared' && !(INTEGER_DTYPE.test(t.dtype.base) && INTEGER_DTYPE.test(t.dtype.candidate));
+
 const fmt = (t: TensorDelta) =>
   `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : spiked(t) ? `one direction holds ${((t.energyTop1 ?? 0) * 100).toFixed(0)}% of the change, ${(t.spike ?? 0).toFixed(0)}x the next, over a flat residue such as quantisation noise` : `rank > ${TOP_K}`}, ${t.relDelta >= 0.1 ? (t.relDelta * 100).toFixed(0) : (t.relDelta * 100).toPrecision(2)}% of its norm)`;
 
@@ -143,6 +152,10 @@ export function classify(deltas: TensorDelta[]): { summary: DiffSummary; finding
     ? ` The candidate stores ${rounded} of the ${compared.length} compared tensors as ${convertedTo.join(' and ')}, with fewer mantissa bits than the base; the base was rounded the same way before comparing, so the conversion alone is no change.`
     : '';
   const findings: Finding[] = [];
+  // Weights left unread are no evidence of sameness: not-compared (index.ts) says what could not be read.
+  const notJudged = deltas.filter(unjudgedWeight).length;
+  if (notJudged) summary.notJudged = notJudged;
+  if (!changed.length && notJudged) return { summary, findings };
   if (!changed.length) {
     findings.push(
       makeFinding(

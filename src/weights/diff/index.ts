@@ -12,7 +12,7 @@ import type { Finding } from '../../core/finding.js';
 import { makeFinding } from '../../core/rule.js';
 import { notCompared, shapeChanged, tensorsAdded, tensorsRemoved } from '../rules.js';
 import { type OpenOptions, openModel, type TensorStore } from '../store.js';
-import { classify, type DiffSummary } from './classify.js';
+import { classify, type DiffSummary, unjudgedWeight } from './classify.js';
 import type { TensorDelta } from './compare.js';
 import { diffFolders } from './folders.js';
 import { diffTensors, type TensorDiff } from './tensors.js';
@@ -108,6 +108,9 @@ function structureFindings(d: TensorDiff): Finding[] {
       ),
     );
   const nc = d.deltas.filter((t) => t.status === 'not-compared');
+  // Weights the reader cannot decode (FP8, i-quants) are what a model computes with: a verdict that cannot see
+  // them fails closed. Integer and boolean buffers (position ids, masks) are only listed.
+  const weights = nc.filter(unjudgedWeight);
   if (nc.length)
     out.push(
       makeFinding(
@@ -115,10 +118,13 @@ function structureFindings(d: TensorDiff): Finding[] {
         `${nc.length} tensor${nc.length > 1 ? 's were' : ' was'} not compared (${nc
           .slice(0, 3)
           .map((t) => `${t.candidate}: ${t.reason}`)
-          .join('; ')}); the verdict does not cover them.`,
+          .join(
+            '; ',
+          )}); the verdict does not cover them${weights.length ? `, ${weights.length} of them weights in a format this reader does not decode, so the candidate is not judged: compare a copy in a float dtype (F32, F16, BF16) or a format listed in the README` : ''}.`,
         {
+          severity: weights.length ? 'high' : 'medium',
           location: { tensor: nc[0].candidate },
-          evidence: { tensors: nc.slice(0, 50).map((t) => t.candidate) },
+          evidence: { tensors: nc.slice(0, 50).map((t) => t.candidate), weights: weights.length },
         },
       ),
     );
