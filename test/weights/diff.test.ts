@@ -255,6 +255,15 @@ describe('antidote diff: bad input', () => {
     expect(j.findings.find((f: { rule: string }) => f.rule === 'weights/not-compared').severity).toBe(
       'medium',
     );
+    // An int8-quantised layer is a weight, integers or not.
+    const int8 = join(tmp, 'int8-cand.safetensors');
+    raw(int8, {
+      'mlp.weight': ['I8', [64, 64], Buffer.alloc(4096, 3)],
+      position_ids: ['I64', [1, 8], ids(0)],
+    });
+    const q = runCli(['diff', base, int8]);
+    expect(q.code).toBe(1);
+    expect(q.stdout).toMatch(/Not judged: 1 weight tensor/);
   });
 
   it('a truncated safetensors file: one line, exit 2, no stack', () => {

@@ -127,9 +127,14 @@ function spikes(changed: TensorDelta[]): TensorDelta[] {
 /** Integer and boolean dtypes (safetensors, PyTorch and GGUF names): buffers, not weights. */
 const INTEGER_DTYPE = /^(BOOL|U?INT\d*|[IU]\d+)$/i;
 
-/** A tensor the reader could not compare whose dtype is not an integer or boolean buffer's: a weight unjudged. */
+/**
+ * A tensor the reader could not compare that is a weight: any dtype but an integer or boolean one, or one named
+ * as a weight (an int8-quantised layer's `...weight`), as opposed to buffers such as position ids and masks.
+ */
 export const unjudgedWeight = (t: TensorDelta) =>
-  t.status === 'not-compared' && !(INTEGER_DTYPE.test(t.dtype.base) && INTEGER_DTYPE.test(t.dtype.candidate));
+  t.status === 'not-compared' &&
+  (/weight$/i.test(t.candidate) ||
+    !(INTEGER_DTYPE.test(t.dtype.base) && INTEGER_DTYPE.test(t.dtype.candidate)));
 
 const fmt = (t: TensorDelta) =>
   `${t.candidate} (${t.rank99 !== undefined ? `rank ${t.rank99}` : spiked(t) ? `one direction holds ${((t.energyTop1 ?? 0) * 100).toFixed(0)}% of the change, ${(t.spike ?? 0).toFixed(0)}x the next, over a flat residue such as quantisation noise` : `rank > ${TOP_K}`}, ${t.relDelta >= 0.1 ? (t.relDelta * 100).toFixed(0) : (t.relDelta * 100).toPrecision(2)}% of its norm)`;
