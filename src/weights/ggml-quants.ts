@@ -20,11 +20,18 @@ const u32 = (x: Uint8Array, o: number) =>
   (x[o] | (x[o + 1] << 8) | (x[o + 2] << 16) | (x[o + 3] << 24)) >>> 0;
 const i8 = (v: number) => (v << 24) >> 24;
 
-/** The 6-bit scale and min of sub-block j packed in Q4_K / Q5_K's 12 scale bytes at `s`. */
-function scaleMin(x: Uint8Array, s: number, j: number): [number, number] {
-  if (j < 4) return [x[s + j] & 63, x[s + j + 4] & 63];
-  return [(x[s + j + 4] & 0xf) | ((x[s + j - 4] >> 6) << 4), (x[s + j + 4] >> 4) | ((x[s + j] >> 6) << 4)];
+/** The 6-bit scale of sub-block j packed in Q4_K / Q5_K's 12 scale bytes at `s`. */
+function scaleK(x: Uint8Array, s: number, j: number): number {
+  return j < 4 ? x[s + j] & 63 : (x[s + j + 4] & 0xf) | ((x[s + j - 4] >> 6) << 4);
 }
+
+/** The 6-bit min of sub-block j, packed beside the scales. */
+function minK(x: Uint8Array, s: number, j: number): number {
+  return j < 4 ? x[s + j + 4] & 63 : (x[s + j + 4] >> 4) | ((x[s + j] >> 6) << 4);
+}
+
+/** Q3_K's sixteen signed scales of the block being read (one buffer: no allocation per block). */
+const q3Scales = new Int8Array(16);
 
 const LAYOUTS: Readonly<Record<string, Layout>> = {
   Q4_0: {
@@ -97,7 +104,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
       let is = 0;
       for (let n = 0, q = o + 16; n < 256; n += 128, q += 32) {
         for (let shift = 0; shift < 8; shift += 2) {
-          for (const half of [0, 16]) {
+          for (let half = 0; half <= 16; half += 16) {
             const sc = x[o + is++];
             const dl = d * (sc & 0xf);
             const ml = dmin * (sc >> 4);
@@ -114,7 +121,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
     run(x, o, out, y) {
       const d = f16(x, o + 108);
       const s = o + 96;
-      const sc = new Int8Array(16);
+      const sc = q3Scales;
       for (let j = 0; j < 16; j++) {
         const low = j < 8 ? x[s + j] & 0xf : x[s + j - 8] >> 4;
         const high = (x[s + 8 + (j & 3)] >> (2 * (j >> 2))) & 3;
@@ -124,7 +131,7 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
       let m = 1;
       for (let n = 0, q = o + 32; n < 256; n += 128, q += 32) {
         for (let shift = 0; shift < 8; shift += 2, m <<= 1) {
-          for (const half of [0, 16]) {
+          for (let half = 0; half <= 16; half += 16) {
             const dl = d * sc[is++];
             for (let l = 0; l < 16; l++) {
               const hm = x[o + half + l] & m ? 0 : 4;
@@ -143,10 +150,10 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
       const d = f16(x, o);
       const dmin = f16(x, o + 2);
       for (let j = 0, q = o + 16, is = 0; j < 256; j += 64, q += 32, is += 2) {
-        const [s1, m1] = scaleMin(x, o + 4, is);
-        const [s2, m2] = scaleMin(x, o + 4, is + 1);
-        const d1 = d * s1;
-        const d2 = d * s2;
+        const d1 = d * scaleK(x, o + 4, is);
+        const d2 = d * scaleK(x, o + 4, is + 1);
+        const m1 = minK(x, o + 4, is);
+        const m2 = minK(x, o + 4, is + 1);
         for (let l = 0; l < 32; l++) out[y++] = d1 * (x[q + l] & 0xf) - dmin * m1;
         for (let l = 0; l < 32; l++) out[y++] = d2 * (x[q + l] >> 4) - dmin * m2;
       }
@@ -163,10 +170,10 @@ const LAYOUTS: Readonly<Record<string, Layout>> = {
       let u1 = 1;
       let u2 = 2;
       for (let j = 0, q = o + 48, is = 0; j < 256; j += 64, q += 32, is += 2, u1 <<= 2, u2 <<= 2) {
-        const [s1, m1] = scaleMin(x, o + 4, is);
-        const [s2, m2] = scaleMin(x, o + 4, is + 1);
-        const d1 = d * s1;
-        const d2 = d * s2;
+        const d1 = d * scaleK(x, o + 4, is);
+        const d2 = d * scaleK(x, o + 4, is + 1);
+        const m1 = minK(x, o + 4, is);
+        const m2 = minK(x, o + 4, is + 1);
         for (let l = 0; l < 32; l++)
           out[y++] = d1 * ((x[q + l] & 0xf) + (x[qh + l] & u1 ? 16 : 0)) - dmin * m1;
         for (let l = 0; l < 32; l++)
