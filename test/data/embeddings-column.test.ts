@@ -42,27 +42,33 @@ function rows(n: number, start: number, seed: number, flip = 0): { rows: Row[]; 
   return { rows: out, flipped };
 }
 
+const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
+
+/** `antidote audit` of DIR/incoming.EXT against DIR/trusted.EXT, label "label", outputs in DIR/OUT, report.json on stdout. */
+const audit = (dir: string, out: string, ext = 'jsonl', extra: string[] = []) =>
+  runCli([
+    'audit',
+    '--trusted',
+    join(dir, `trusted.${ext}`),
+    '--incoming',
+    join(dir, `incoming.${ext}`),
+    '--label',
+    'label',
+    '--out',
+    join(dir, out),
+    '--format',
+    'json',
+    ...extra,
+  ]);
+
 describe('audit: a column of embedding vectors', () => {
   it('is read as embeddings without being named, and the labels it contradicts are quarantined', () => {
     const dir = tmpDir();
-    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
     writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(400, 0, 1).rows));
     const inc = rows(2000, 1000, 2, 0.12);
     writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc.rows));
     const out = join(dir, 'out');
-    const r = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.jsonl'),
-      '--incoming',
-      join(dir, 'incoming.jsonl'),
-      '--label',
-      'label',
-      '--out',
-      out,
-      '--format',
-      'json',
-    ]);
+    const r = audit(dir, 'out');
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report.notes.join('\n')).toMatch(
@@ -89,7 +95,6 @@ describe('audit: a column of embedding vectors', () => {
     const dir = tmpDir();
     const csv = (rs: Row[]) =>
       `id,embedding,amount,label\n${rs.map((x) => `${x.id},"${JSON.stringify(x.embedding)}",${x.amount},${x.label}`).join('\n')}\n`;
-    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
     const tr = rows(400, 0, 1).rows;
     const inc = rows(2000, 1000, 2, 0.12).rows;
     writeFileSync(join(dir, 'trusted.csv'), csv(tr));
@@ -98,20 +103,9 @@ describe('audit: a column of embedding vectors', () => {
     writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
     let runs = 0;
     const ids = (ext: string) => {
-      const out = join(dir, `out-${ext}-${runs++}`);
-      const r = runCli([
-        'audit',
-        '--trusted',
-        join(dir, `trusted.${ext}`),
-        '--incoming',
-        join(dir, `incoming.${ext}`),
-        '--label',
-        'label',
-        '--out',
-        out,
-        '--format',
-        'json',
-      ]);
+      const name = `out-${ext}-${runs++}`;
+      const out = join(dir, name);
+      const r = audit(dir, name, ext);
       expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" holds a vector of numbers/);
       const text = readFileSync(join(out, `quarantined.${ext}`), 'utf8');
       return ext === 'csv'
@@ -138,54 +132,27 @@ describe('audit: a column of embedding vectors', () => {
 
   it('lists of different lengths are no embedding: the column is left out, as before, and the audit runs', () => {
     const dir = tmpDir();
-    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
     const inc = rows(500, 1000, 2).rows;
     inc[7].embedding = inc[7].embedding.slice(0, 5);
     writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(200, 0, 1).rows));
     writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
-    const r = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.jsonl'),
-      '--incoming',
-      join(dir, 'incoming.jsonl'),
-      '--label',
-      'label',
-      '--out',
-      join(dir, 'out'),
-      '--format',
-      'json',
-    ]);
+    const r = audit(dir, 'out');
     expect(r.code).toBeLessThan(2);
     expect(JSON.parse(r.stdout).notes.join('\n')).toMatch(/"embedding" \(DOUBLE\[\]\) is not a scalar/);
   });
 
   it('vectors of another length in the trusted file: left out with a note, or one line and exit 2 when named', () => {
     const dir = tmpDir();
-    const jsonl = (rs: Row[]) => rs.map((x) => `${JSON.stringify(x)}\n`).join('');
     const inc = rows(300, 1000, 2).rows.map((x) => ({ ...x, embedding: x.embedding.slice(0, 8) }));
     writeFileSync(join(dir, 'trusted.jsonl'), jsonl(rows(200, 0, 1).rows));
     writeFileSync(join(dir, 'incoming.jsonl'), jsonl(inc));
-    const args = (out: string, extra: string[] = []) => [
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.jsonl'),
-      '--incoming',
-      join(dir, 'incoming.jsonl'),
-      '--label',
-      'label',
-      '--out',
-      join(dir, out),
-      '--format',
-      'json',
-      ...extra,
-    ];
-    const auto = runCli(args('a'));
+
+    const auto = audit(dir, 'a');
     expect(auto.code).toBeLessThan(2);
     expect(JSON.parse(auto.stdout).notes.join('\n')).toMatch(
       /vectors of 8 numbers here but 16 in the trusted file/,
     );
-    const named = runCli(args('b', ['--embeddings', 'embedding']));
+    const named = audit(dir, 'b', 'jsonl', ['--embeddings', 'embedding']);
     expect(named.code).toBe(2);
     expect(named.stderr.trim().split('\n')).toHaveLength(1);
     expect(named.stderr).toMatch(/holds 8 numbers a row in .* but 16 in/);

@@ -219,20 +219,13 @@ describe('antidote diff: bad input', () => {
   });
 
   it('weights in a dtype the reader cannot decode (FP8) are not judged identical: exit 1, the reason named', () => {
-    /** A safetensors file from raw tensor bytes of any dtype. */
-    const raw = (path: string, tensors: Record<string, [string, number[], Buffer]>) => {
-      let off = 0;
-      const header: Record<string, unknown> = {};
-      for (const [name, [dtype, shape, data]] of Object.entries(tensors)) {
-        header[name] = { dtype, shape, data_offsets: [off, off + data.length] };
-        off += data.length;
-      }
-      let h = Buffer.from(JSON.stringify(header));
-      h = Buffer.concat([h, Buffer.alloc((8 - (h.length % 8)) % 8, 0x20)]);
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(h.length));
-      writeFileSync(path, Buffer.concat([len, h, ...Object.values(tensors).map((t) => t[2])]));
-    };
+    const raw = (path: string, tensors: Record<string, [string, number[], Buffer]>) =>
+      writeSafetensors(
+        path,
+        Object.fromEntries(
+          Object.entries(tensors).map(([n, [dtype, shape, b]]) => [n, { dtype, shape, raw: b }]),
+        ),
+      );
     const w = Buffer.from(new Float32Array(64 * 64).map((_, i) => Math.sin(i)).buffer);
     const ids = (k: number) => Buffer.from(BigInt64Array.from({ length: 8 }, (_, i) => BigInt(i + k)).buffer);
     const base = join(tmp, 'fp32-base.safetensors');

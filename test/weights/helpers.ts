@@ -60,15 +60,20 @@ function fromF16(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/** A safetensors file: float tensors from their values, or any dtype from its bytes (`raw`). */
 export function writeSafetensors(
   path: string,
-  tensors: Record<string, { dtype: FloatDtype; shape: number[]; data: Float32Array }>,
+  tensors: Record<
+    string,
+    | { dtype: FloatDtype; shape: number[]; data: Float32Array }
+    | { dtype: string; shape: number[]; raw: Buffer }
+  >,
 ): void {
   const header: Record<string, unknown> = {};
   const blobs: Buffer[] = [];
   let pos = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    const b = encodeFloats(t.dtype, t.data);
+    const b = 'raw' in t ? t.raw : encodeFloats(t.dtype, t.data);
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [pos, pos + b.length] };
     blobs.push(b);
     pos += b.length;
