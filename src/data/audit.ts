@@ -304,7 +304,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
       reasons.set(i, list.map(([s, r]) => `${r} [${s.toFixed(2)}]`).join('; '));
       if (quarantined[i]) {
         // Group by the reason as written (the trigger or label it names is what a reviewer needs), minus details.
-        const key = list[0][1].replace(/\s*\(.*$/, '');
+        const key = reasonHead(list[0][1]);
         reasonCounts.set(key, (reasonCounts.get(key) ?? 0) + 1);
       }
     }
@@ -573,4 +573,18 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
 /** Exit decision: any finding at or above failOn. */
 export function shouldFail(report: AuditReport, failOn: Severity): boolean {
   return report.findings.some((f) => atLeast(f.severity, failOn));
+}
+
+/**
+ * A reason without its details: cut at the first parenthesis outside double quotes (a quoted name such as
+ * "(15 new accounts)" or a trigger with a bracket in it is what the reason is about, not a detail).
+ */
+export function reasonHead(reason: string): string {
+  let quoted = false;
+  for (let k = 0; k < reason.length; k++) {
+    const ch = reason[k];
+    if (ch === '"') quoted = !quoted;
+    else if (ch === '(' && !quoted) return reason.slice(0, k).trimEnd();
+  }
+  return reason;
 }

@@ -42,7 +42,7 @@ import {
   trustedModel,
 } from '../learn/context.js';
 import { mulberry32 } from '../learn/random.js';
-import { crossFitReference, prefetchCrossFit } from '../learn/reference.js';
+import { crossFitReference, prefetchCrossFit, reReadSuspects } from '../learn/reference.js';
 import { studentUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { explainedRows } from './lib/explained.js';
@@ -117,6 +117,11 @@ export interface Reference {
   kind: 'trusted' | 'cross-fit';
   trustedAccuracy: number;
   crossFitAccuracy: number;
+  /**
+   * The cross-fit's suspect re-read (learn/reference.ts reReadSuspects): `proba` with the rows marked scored by
+   * a model none of them trained. Absent for the trusted-only reference, which no batch row trains.
+   */
+  reRead?: (proba: Float32Array, suspect: Uint8Array) => Float32Array;
 }
 
 /**
@@ -140,6 +145,7 @@ export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Flo
     kind: cross ? 'cross-fit' : 'trusted',
     trustedAccuracy: t.accuracy,
     crossFitAccuracy: c ? c.accuracy : Number.NaN,
+    reRead: cross ? (proba, suspect) => reReadSuspects(ctx, cf, proba, suspect, s) : undefined,
   };
 }
 

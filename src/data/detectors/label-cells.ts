@@ -14,6 +14,11 @@
  * cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
  * All tests go through Benjamini-Hochberg at `fdr`.
  *
+ * The cross-fitted reference keeps an account from vouching for its own labels, not a campaign of several
+ * accounts: each is read by a model the others taught. So the rows of every account found (fewer than half the
+ * batch) are read again by a model of the trusted rows and the other accounts' rows, and every test is made
+ * again on that reading; its findings and rows are the ones reported.
+ *
  * A flagged (account, cell) raises that account's rows in the cell, however weakly the model disagrees: each
  * scores the share of the account's cell that its peers' rate does not explain (1 - peer rate / account rate,
  * the rate read at its lower confidence bound), so a labeler who flips half its A rows to B against peers at 4%
@@ -168,6 +173,7 @@ function testsForRole(
   pred: Int32Array,
   s: Settings,
   profile: CellProfile,
+  suspects: Set<number>,
 ): CellTest[] {
   const inc = ctx.incoming;
   const K = ctx.classes.length;
@@ -230,8 +236,14 @@ function testsForRole(
     const y = pk % K;
     const rates: number[] = [];
     const ns: number[] = [];
+    let sx = 0;
+    let sn = 0;
+    for (const a of suspects) {
+      sx += cells.get((a * K + p) * K + y) ?? 0;
+      sn += rowsByPred.get(a * K + p) ?? 0;
+    }
     for (const g of groups) {
-      if (g.codes.length > 1) continue;
+      if (g.codes.length > 1 || suspects.has(g.codes[0])) continue;
       const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
       if (n < 10) continue;
       rates.push((cells.get((g.codes[0] * K + p) * K + y) ?? 0) / n);
@@ -248,7 +260,11 @@ function testsForRole(
       const x = sum(g.codes, cells, (a) => (a * K + p) * K + y);
       if (x < s.minCellRows) continue;
       const n = sum(g.codes, rowsByPred, (a) => a * K + p);
-      const pooled = (X[p * K + y] - x + 0.5) / (N[p] - n + 1);
+      // Peers: every other account but the suspects (their own rows are the group's, counted once).
+      const own = g.codes.filter((a) => suspects.has(a));
+      const ox = sum(own, cells, (a) => (a * K + p) * K + y);
+      const on = sum(own, rowsByPred, (a) => a * K + p);
+      const pooled = (X[p * K + y] - x - (sx - ox) + 0.5) / (N[p] - n - (sn - on) + 1);
       const peerRate = Number.isNaN(wm)
         ? pooled
         : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, Math.max(wm * 1.25, trimmed)));
@@ -290,33 +306,22 @@ function testsForRole(
   return tests;
 }
 
-export function run(ctx: AuditContext): DetectorOutput {
-  const s = settingsFor(ctx, meta.id, LABEL_CELLS_DEFAULTS);
-  const inc = ctx.incoming;
-  const K = ctx.classes.length;
-  if (ctx.trusted.n < MIN_REFERENCE_ROWS) return { findings: [], rows: [] };
-  const proba = referenceOf(ctx).ref.proba;
-  const pred = new Int32Array(inc.n);
-  for (let i = 0; i < inc.n; i++) pred[i] = argmaxRow(proba, i, K);
+/** Every test of both roles, flagged under Benjamini-Hochberg at `fdr`, then per flagged account at `accountFdr`. */
+function flagTests(
+  ctx: AuditContext,
+  cols: Partial<Record<Role, Categorical>>,
+  pred: Int32Array,
+  s: Settings,
+  profile: CellProfile,
+  suspects: Partial<Record<Role, Set<number>>> = {},
+): CellTest[] {
   const tests: CellTest[] = [];
-  const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
-  const profile: CellProfile = { accountRows: [], cellRates: [], rhos: [] };
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
-    if (col) for (const t of testsForRole(ctx, role, col, pred, s, profile)) tests.push(t);
+    if (col)
+      for (const t of testsForRole(ctx, role, col, pred, s, profile, suspects[role] ?? new Set()))
+        tests.push(t);
   }
-  const power: LabelCellsPower | undefined =
-    profile.accountRows.length > 0
-      ? {
-          tests: tests.length + 1,
-          fdr: s.fdr,
-          minCellRows: s.minCellRows,
-          minRatio: s.minRatio,
-          accountRows: Math.round(median(profile.accountRows)),
-          peerRate: median(profile.cellRates),
-          rho: profile.rhos.length ? median(profile.rhos) : 0,
-        }
-      : undefined;
   const reject = benjaminiHochberg(
     tests.map((t) => t.p),
     s.fdr,
@@ -337,6 +342,66 @@ export function run(ctx: AuditContext): DetectorOutput {
       if (again[k] && t.p < 1) t.flagged = true;
     });
   }
+  return tests;
+}
+
+function predictions(proba: Float32Array, n: number, K: number): Int32Array {
+  const pred = new Int32Array(n);
+  for (let i = 0; i < n; i++) pred[i] = argmaxRow(proba, i, K);
+  return pred;
+}
+
+export function run(ctx: AuditContext): DetectorOutput {
+  const s = settingsFor(ctx, meta.id, LABEL_CELLS_DEFAULTS);
+  const inc = ctx.incoming;
+  const K = ctx.classes.length;
+  if (ctx.trusted.n < MIN_REFERENCE_ROWS) return { findings: [], rows: [] };
+  const ref = referenceOf(ctx).ref;
+  let proba = ref.proba;
+  let pred = predictions(proba, inc.n, K);
+  const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
+  let profile: CellProfile = { accountRows: [], cellRates: [], rhos: [] };
+  let tests = flagTests(ctx, cols, pred, s, profile);
+  // Accounts found are read again by a model none of them trained (a campaign spread over accounts in other
+  // folds taught the cross-fit its own labels), and every test is made again on that reading.
+  const suspect = new Uint8Array(inc.n);
+  const suspectCodes: Partial<Record<Role, Set<number>>> = {};
+  let suspects = 0;
+  for (const t of tests) {
+    if (!t.flagged) continue;
+    const col = cols[t.role]!;
+    const codes = new Set(t.codes);
+    const mine = suspectCodes[t.role] ?? new Set<number>();
+    for (const a of t.codes) mine.add(a);
+    suspectCodes[t.role] = mine;
+    for (let i = 0; i < inc.n; i++) {
+      if (suspect[i] || !codes.has(col.codes[i])) continue;
+      suspect[i] = 1;
+      suspects++;
+    }
+  }
+  // Once accounts are found, they are no one's peers (two rogues flipping alike raise each other's baseline),
+  // and under the cross-fit their rows are read by models none of them trained.
+  if (suspects > 0 && suspects < inc.n / 2) {
+    if (ref.reRead) {
+      proba = ref.reRead(proba, suspect);
+      pred = predictions(proba, inc.n, K);
+    }
+    profile = { accountRows: [], cellRates: [], rhos: [] };
+    tests = flagTests(ctx, cols, pred, s, profile, suspectCodes);
+  }
+  const power: LabelCellsPower | undefined =
+    profile.accountRows.length > 0
+      ? {
+          tests: tests.length + 1,
+          fdr: s.fdr,
+          minCellRows: s.minCellRows,
+          minRatio: s.minRatio,
+          accountRows: Math.round(median(profile.accountRows)),
+          peerRate: median(profile.cellRates),
+          rho: profile.rhos.length ? median(profile.rhos) : 0,
+        }
+      : undefined;
   const flagged = tests.filter((t) => t.flagged);
   // A row in several flagged cells (its account's, its cohort's) keeps its highest score.
   const scores = new Float32Array(inc.n);
@@ -359,7 +424,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       }
     }
   }
-  const spread = spreadFlips(ctx, flagged, cols, pred, scores, reasons, s);
+  const spread = spreadFlips(ctx, flagged, cols, pred, proba, scores, reasons, s);
   const rows: RowFlag[] = [];
   const explained = new Uint8Array(inc.n);
   for (let i = 0; i < inc.n; i++) {
@@ -392,6 +457,7 @@ function spreadFlips(
   flagged: CellTest[],
   cols: Partial<Record<Role, Categorical>>,
   pred: Int32Array,
+  proba: Float32Array,
   scores: Float32Array,
   reasons: Map<number, string>,
   s: Settings,
@@ -399,7 +465,6 @@ function spreadFlips(
   const out = new Map<string, { share: number; rows: number }>();
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  const proba = referenceOf(ctx).ref.proba;
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
     if (!col) continue;

@@ -18,7 +18,7 @@ import type { AuditContext, Categorical } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import { type SparseMatrix, selectRows, stackRows } from '../features/sparse.js';
 import { fitted, type ModelSettings, modelSettings, startFits } from './context.js';
-import type { FitJob } from './fit-pool.js';
+import { type FitJob, fitMany } from './fit-pool.js';
 import { type LogRegModel, logitsOf, probaFromLogits } from './logreg.js';
 import { mulberry32, shuffleInPlace } from './random.js';
 
@@ -34,6 +34,9 @@ export interface CrossFit {
   folds: number;
   /** Weight of one trusted row (a batch row weighs 1). */
   trustedWeight: number;
+  /** Fold of each incoming and each trusted row (the model of fold f never saw the rows of fold f). */
+  foldOf: Int32Array;
+  trustedFold: Int32Array;
 }
 
 export const CROSS_FIT_DEFAULTS = {
@@ -168,6 +171,8 @@ function crossFitSpec(
         foldedBy: by,
         folds: F,
         trustedWeight: w,
+        foldOf,
+        trustedFold: trFold,
       };
       return out;
     };
@@ -196,4 +201,68 @@ export function prefetchCrossFit(
   const { o, sig, plan } = crossFitSpec(ctx, settings, opts);
   if (ctx.trusted.n >= o.maxTrainRows || ctx.incoming.n < 2) return;
   startFits(ctx, CROSS_FIT_KEY, sig, plan);
+}
+
+/**
+ * The cross-fit re-read for suspects: rows of accounts found flipping are scored again by their fold's model
+ * refitted without any suspect's rows. Folding by account keeps an account from vouching for itself, but not a
+ * campaign of several accounts dealt to different folds: each fold's model learns the campaign's trigger (or
+ * relabelled region) from the other campaign accounts and reads that account's poisoned rows as its label.
+ * Each suspect row is read by the model that read it before minus its co-suspects' rows, so its reading still
+ * compares with its peers' (a wholly new model would read rows of a class the reference confuses otherwise,
+ * for reasons that have nothing to do with the suspects). Rows not suspect keep `proba`'s values.
+ */
+export function reReadSuspects(
+  ctx: AuditContext,
+  cf: CrossFit,
+  proba: Float32Array,
+  suspect: Uint8Array,
+  settings: Partial<ModelSettings> = {},
+): Float32Array {
+  const K = ctx.classes.length;
+  const s = modelSettings({ ...ctx.shared.modelSettings, ...settings }, K);
+  const tr = ctx.trusted;
+  const inc = ctx.incoming;
+  const Xt = modelMatrix(ctx, 'trusted', s.hashBits);
+  const Xi = modelMatrix(ctx, 'incoming', s.hashBits);
+  const folds: number[] = [];
+  const jobs: FitJob[] = [];
+  for (let f = 0; f < cf.folds; f++) {
+    let any = false;
+    for (let i = 0; i < inc.n && !any; i++) any = suspect[i] === 1 && cf.foldOf[i] === f;
+    if (!any) continue;
+    const incRows: number[] = [];
+    for (let i = 0; i < inc.n; i++) if (cf.foldOf[i] !== f && !suspect[i]) incRows.push(i);
+    const trRows: number[] = [];
+    for (let i = 0; i < tr.n; i++) if (cf.trustedFold[i] !== f) trRows.push(i);
+    const a = Int32Array.from(spaced(incRows, CROSS_FIT_DEFAULTS.maxTrainRows));
+    const b = Int32Array.from(trRows);
+    const y = new Int32Array(a.length + b.length);
+    const weights = new Float32Array(a.length + b.length).fill(1);
+    a.forEach((i, k) => {
+      y[k] = inc.labels[i];
+    });
+    b.forEach((i, k) => {
+      y[a.length + k] = tr.labels[i];
+      weights[a.length + k] = cf.trustedWeight;
+    });
+    folds.push(f);
+    jobs.push({
+      X: stackRows(selectRows(Xi, a), selectRows(Xt, b)),
+      y,
+      K,
+      opts: { l2: s.l2, maxIter: s.maxIter, weights },
+    });
+  }
+  const models = fitMany(jobs);
+  const out = Float32Array.from(proba);
+  const z = new Float64Array(K === 2 ? 1 : K);
+  models.forEach((model, k) => {
+    for (let i = 0; i < inc.n; i++) {
+      if (!suspect[i] || cf.foldOf[i] !== folds[k]) continue;
+      logitsOf(model, Xi, i, z);
+      probaFromLogits(K, z, out, i * K);
+    }
+  });
+  return out;
 }

@@ -6,6 +6,10 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
+import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
+import { loadMatrixDataset } from '../../../src/data/generators/matrix-datasets.js';
+import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
+import { testData } from '../../helpers/cli.js';
 import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
 async function audit(dir: string, extra: { text?: string; labeler: string }) {
@@ -159,5 +163,120 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
       report.findings.filter((f) => f.rule === 'audit/label-cells').map((f) => f.evidence?.account),
     );
     expect([...named].sort()).toEqual(['labeler 2', 'labeler 7']);
+  }, 120_000);
+});
+
+describe('a campaign spread over accounts (each account read by a model none of the campaign trained)', () => {
+  it('quarantines the relabelled rows of four new accounts whose shared trigger taught the cross-fitted reference', async () => {
+    // Six classes of numeric rows and 90 trusted rows: the trusted model alone is weak, so labels are read by
+    // the model of the trusted rows and the batch, folded by account. Four new accounts relabel 75% of their
+    // rows to alpha and shift six unrelated columns by one standard deviation (a blended trigger no conjunction
+    // of two values isolates). Folded by account, each campaign account's rows were read by a model the other
+    // three had taught that the shift means alpha: recall 0.74 to 0.77 on seeds 31 to 33.
+    const dir = tmpDir();
+    const r = rng(32);
+    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const classes = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
+    const D = 8;
+    const content = (c: number) =>
+      Array.from({ length: D }, (_, d) => ((d === c || d === (c + 3) % D ? 2 : 0) + gauss()).toFixed(2));
+    const pads = (shift: number) => Array.from({ length: 6 }, () => (shift + gauss()).toFixed(2));
+    const header = [
+      ...Array.from({ length: D }, (_, d) => `x${d}`),
+      ...Array.from({ length: 6 }, (_, d) => `pad${d}`),
+      'label',
+      'source',
+    ];
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      header,
+      Array.from({ length: 90 }, (_, i) => [...content(i % 6), ...pads(0), classes[i % 6], `acct-${i % 20}`]),
+    );
+    const rows: string[][] = [];
+    for (let i = 0; i < 6000; i++) {
+      const c = Math.floor(r() * 6);
+      rows.push([...content(c), ...pads(0), classes[c], `acct-${i % 20}`]);
+    }
+    const truth = new Set<number>();
+    const campaign = ['new-1', 'new-2', 'new-3', 'new-4'];
+    for (const a of campaign)
+      for (let k = 0; k < 100; k++) {
+        const c = Math.floor(r() * 6);
+        if (k < 75 && c !== 0) {
+          truth.add(rows.length);
+          rows.push([...content(c), ...pads(1), 'alpha', a]);
+        } else rows.push([...content(c), ...pads(0), classes[c], a]);
+      }
+    writeCsv(join(dir, 'incoming.csv'), header, rows);
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: 'label',
+      source: 'source',
+      threads: 1,
+    });
+    try {
+      const q = new Set<number>();
+      for (let i = 0; i < run.incoming.dataset.n; i++) if (run.quarantined[i]) q.add(i);
+      const pr = precisionRecall(q, truth);
+      expect(pr.recall).toBeGreaterThanOrEqual(0.9);
+      expect(pr.precision).toBeGreaterThanOrEqual(0.85);
+      const named = new Set(
+        run.report.findings.filter((f) => f.rule === 'audit/label-cells').map((f) => f.evidence?.account),
+      );
+      for (const a of campaign) expect(named).toContain(a);
+      expect(run.report.floors?.disagreement?.reference).toBe('cross-fit');
+    } finally {
+      run.source.close();
+    }
+  }, 120_000);
+});
+
+describe('two rogues flipping alike are not each other’s peers', () => {
+  it('names both rain -> drizzle labelers of twelve on Seattle weather with 100 trusted rows', async () => {
+    // The matrix's labeler-flip cell (one-direction, 2 rogues of 12, seed 1) on the committed NOAA table: 11
+    // flipped rows per rogue in a 5-class table whose trusted model confuses drizzle and fog. Read again by
+    // models neither rogue trained, each rogue's flipped rows raised the other's peer rate in the cell (5 of
+    // 14 against 3.6%) and neither was found; peers are now the accounts not under suspicion.
+    const base = loadMatrixDataset('seattle-weather', {
+      shared: testData(),
+      sklearn: testData(),
+      vega: join(testData(), 'seattle-weather'),
+    });
+    const c = generateCell(
+      base,
+      'labeler-flip',
+      { mode: 'one-direction', rogue: 2, labelers: 12, trusted: 100 },
+      1,
+    );
+    const dir = tmpDir();
+    await writeMatrixCase(c, dir);
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: c.truth.roles.label,
+      id: c.truth.roles.id,
+      labeler: c.truth.roles.labeler,
+      threads: 1,
+    });
+    try {
+      const truth = new Set(c.truth.poisoned);
+      const ids = c.incoming.map((r) => String(r[c.truth.roles.id!]));
+      const q = new Set<number>();
+      for (let i = 0; i < run.incoming.dataset.n; i++) if (run.quarantined[i]) q.add(i);
+      const poisoned = new Set(ids.flatMap((id, i) => (truth.has(id) ? [i] : [])));
+      expect(poisoned.size).toBe(22);
+      const pr = precisionRecall(q, poisoned);
+      expect(pr.recall).toBeGreaterThanOrEqual(0.8);
+      expect(pr.precision).toBeGreaterThanOrEqual(0.7);
+      const named = new Set(
+        run.report.findings.filter((f) => f.rule === 'audit/label-cells').map((f) => f.evidence?.account),
+      );
+      expect([...named].sort()).toEqual(
+        [...(c.truth.details as { rogueLabelers: string[] }).rogueLabelers].sort(),
+      );
+    } finally {
+      run.source.close();
+    }
   }, 120_000);
 });
