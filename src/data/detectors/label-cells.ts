@@ -12,7 +12,10 @@
  * noisier), so the binomial is widened by the spread of the accounts' rates beyond sampling error (a
  * beta-binomial, through its design effect). Accounts absent from the trusted set are also pooled into one
  * cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
- * All tests go through Benjamini-Hochberg at `fdr`.
+ * So is each account's whole record, every cell at once (its contradicted rows against what its peers' rates
+ * predict for its rows): a labeler who flips at random spreads its flips over every cell, too thinly for any one.
+ * Cells and label mixes go through Benjamini-Hochberg at `fdr` as one family; whole records, one per account, as
+ * another.
  *
  * The cross-fitted reference keeps an account from vouching for its own labels, not a campaign of several
  * accounts: each is read by a model the others taught. So the rows of every account found (fewer than half the
@@ -36,13 +39,14 @@ import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } fro
 
 export const meta: RuleMeta = {
   id: 'audit/label-cells',
-  title: 'Labelers and accounts who flip one direction or one class pair',
+  title: 'Labelers and accounts who flip one direction, one class pair, or at random',
   severity: 'high',
   atlas: ATLAS.poisonData,
   rationale:
     'A labeler who flips labels in one direction, or swaps two classes, hides in its overall error rate; in ' +
     'the one cell where it flips (the trusted model reads A, the labeler writes B) its rate is many times its ' +
-    'peers’ in the same cell. Tested per account and cell against the peers, with false-discovery-rate control.',
+    'peers’ in the same cell. One who flips at random shows in its contradicted labels over every cell at ' +
+    'once. Tested per account and cell against the peers, with false-discovery-rate control.',
 };
 
 export const LABEL_CELLS_DEFAULTS = {
@@ -79,13 +83,15 @@ export interface LabelCellsPower {
 }
 export const POWER_KEY = 'power/label-cells';
 type Role = 'source' | 'labeler';
+const LABEL_MIX = -1;
+const EVERY_CELL = -2;
 
 interface CellTest {
   role: Role;
   account: string;
   /** Account codes the test covers (one, or the new-account cohort). */
   codes: number[];
-  /** Predicted class, or -1 for the label mix. */
+  /** Predicted class, LABEL_MIX for the label mix, EVERY_CELL for the account's contradicted rows in all cells. */
   pred: number;
   label: number;
   x: number;
@@ -282,6 +288,80 @@ function testsForRole(
       });
     }
   }
+  // Every cell at once: an account that flips at random spreads its flips over K(K - 1) cells, each too thin to
+  // test, while its contradicted rows as a whole stand out. Expected: its rows per predicted class times its
+  // peers' contradicted rate there, as a cell's (the row-weighted median of the accounts not under suspicion,
+  // never below the pooled rate of those that do not stand out: rogues who are many move the reference model
+  // toward their labels, and a pooled rate would make honest accounts stand out). Accounts' natural spread
+  // widens the test; an effect of a tenth of its rows is required (a weak reference contradicts a third of
+  // honest labels, and no rogue can triple that). Single accounts only: a cohort of new accounts differs from
+  // the rest by where its rows come from, and its members are tested one by one.
+  const contradictedOf = (codes: number[], p: number) => {
+    let c = 0;
+    for (let y = 0; y < K; y++) if (y !== p) c += sum(codes, cells, (a) => (a * K + p) * K + y);
+    return c;
+  };
+  const singles = groups.filter((g) => g.codes.length === 1);
+  const peerRateOf = new Float64Array(K);
+  for (let p = 0; p < K; p++) {
+    const rates: number[] = [];
+    const ns: number[] = [];
+    let cx = 0;
+    let cn = 0;
+    for (const g of singles) {
+      if (suspects.has(g.codes[0])) continue;
+      const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+      const c = contradictedOf(g.codes, p);
+      cx += c;
+      cn += n;
+      if (n < 10) continue;
+      rates.push(c / n);
+      ns.push(n);
+    }
+    const pooled = (cx + 0.5) / (cn + 1);
+    const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
+    peerRateOf[p] = Number.isNaN(wm) ? pooled : Math.max(wm, Math.min(pooled, inlierRate(rates, ns)));
+  }
+  const records = singles.map((g) => {
+    let x = 0;
+    let e = 0;
+    let n = 0;
+    for (let p = 0; p < K; p++) {
+      const np = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+      if (np === 0) continue;
+      x += contradictedOf(g.codes, p);
+      n += np;
+      e += np * peerRateOf[p];
+    }
+    return { g, x, e, n };
+  });
+  const honest = records.filter((t) => t.n >= 10 && !suspects.has(t.g.codes[0]));
+  const overall =
+    honest.reduce((a, t) => a + t.e, 0) /
+    Math.max(
+      1,
+      honest.reduce((a, t) => a + t.n, 0),
+    );
+  const rhoAll = overdispersion(
+    honest.map((t) => Math.min(1, Math.max(0, overall + (t.x - t.e) / t.n))),
+    honest.map((t) => t.n),
+    overall,
+  );
+  for (const { g, x, e, n } of records) {
+    if (n < 20 || x < s.minCellRows) continue;
+    const peerRate = Math.min(0.999, e / n);
+    tests.push({
+      role,
+      account: g.name,
+      codes: g.codes,
+      pred: EVERY_CELL,
+      label: -1,
+      x,
+      n,
+      peerRate,
+      p: (x - e) / n >= 0.1 ? cellP(x, n, peerRate, rhoAll) : 1,
+    });
+  }
   // Label mix: each label's share of the account's rows against its peers'.
   for (let y = 0; y < K; y++) {
     for (const g of groups) {
@@ -294,7 +374,7 @@ function testsForRole(
         role,
         account: g.name,
         codes: g.codes,
-        pred: -1,
+        pred: LABEL_MIX,
         label: y,
         x,
         n,
@@ -322,16 +402,26 @@ function flagTests(
       for (const t of testsForRole(ctx, role, col, pred, s, profile, suspects[role] ?? new Set()))
         tests.push(t);
   }
-  const reject = benjaminiHochberg(
-    tests.map((t) => t.p),
-    s.fdr,
-  );
-  tests.forEach((t, k) => {
-    t.flagged = reject[k] && t.p < 1;
-  });
+  // Cells and label mixes are one family; the every-cell tests (one per account) another, each at `fdr`: an
+  // account's whole record is one question, which should not pay for the hundreds of cells a ten-class batch has.
+  for (const family of [
+    tests.filter((t) => t.pred !== EVERY_CELL),
+    tests.filter((t) => t.pred === EVERY_CELL),
+  ]) {
+    const reject = benjaminiHochberg(
+      family.map((t) => t.p),
+      s.fdr,
+    );
+    family.forEach((t, k) => {
+      t.flagged = reject[k] && t.p < 1;
+    });
+  }
   // An account found flipping in one cell: its other cells (the reverse of a swapped pair, a third class)
   // are then tested among themselves, at `accountFdr`: the question is no longer whether any account flips.
-  const found = new Set(tests.filter((t) => t.flagged).map((t) => `${t.role}\u0000${t.account}`));
+  // (An account found by its whole record alone keeps its cells untested: its rows are read one by one below.)
+  const found = new Set(
+    tests.filter((t) => t.flagged && t.pred !== EVERY_CELL).map((t) => `${t.role}\u0000${t.account}`),
+  );
   for (const key of found) {
     const own = tests.filter((t) => `${t.role}\u0000${t.account}` === key && !t.flagged && t.pred >= 0);
     const again = benjaminiHochberg(
@@ -393,7 +483,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const power: LabelCellsPower | undefined =
     profile.accountRows.length > 0
       ? {
-          tests: tests.length + 1,
+          tests: tests.filter((t) => t.pred !== EVERY_CELL).length + 1,
           fdr: s.fdr,
           minCellRows: s.minCellRows,
           minRatio: s.minRatio,
@@ -407,7 +497,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
   for (const t of flagged) {
-    if (t.pred < 0) continue; // the label mix is reported; the cells carry the rows
+    if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
     t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilsonLower(t.x, t.n, s.z)));
     const score = Math.min(s.rowScore, t.purity);
     if (score <= 0) continue;
@@ -438,8 +528,12 @@ export function run(ctx: AuditContext): DetectorOutput {
     const e = f.evidence as { role?: Role; account?: string } | undefined;
     const extra = e && spread.get(`${e.role}\u0000${e.account}`);
     if (!extra) continue;
-    f.message = `${f.message.replace(/\.$/, '')}; beyond these cells, about ${pct(extra.share)} of its other rows carry labels the reference model contradicts more often than its peers' (${extra.rows} rows raised).`;
+    const where = (f.evidence as { cells?: unknown[] }).cells?.length
+      ? `beyond these cells, about ${pct(extra.share)} of its other rows`
+      : `about ${pct(extra.share)} of its rows`;
+    f.message = `${f.message.replace(/\.$/, '')}; ${where} carry labels the reference model contradicts more often than its peers' (${extra.rows} rows raised).`;
     (f.evidence as Record<string, unknown>).spreadFlipShare = Number(extra.share.toFixed(3));
+    if (f.location) f.location.rowCount = (f.location.rowCount ?? 0) + extra.rows;
   }
   return { findings, rows, publish: { labelCellRows: explained, [POWER_KEY]: power } };
 }
@@ -468,7 +562,7 @@ function spreadFlips(
   for (const role of ['source', 'labeler'] as const) {
     const col = cols[role];
     if (!col) continue;
-    const mine = flagged.filter((t) => t.role === role && t.pred >= 0);
+    const mine = flagged.filter((t) => t.role === role && (t.pred >= 0 || t.pred === EVERY_CELL));
     const accounts = new Map<string, CellTest[]>();
     for (const t of mine) accounts.set(t.account, [...(accounts.get(t.account) ?? []), t]);
     if (accounts.size === 0) continue;
@@ -502,7 +596,9 @@ function spreadFlips(
         continue;
       const pi = Math.min(0.95, (x - e) / n);
       const prior = pi / (1 - pi);
-      const why = `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`;
+      const why = cells.some((t) => t.pred >= 0)
+        ? `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`
+        : `${role} "${account}" flips labels across classes (about ${pct(pi)} of its rows), and the reference model doubts this one`;
       let raised = 0;
       for (const i of contradicted) {
         const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
@@ -541,12 +637,17 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
   for (const list of groups.slice(0, s.maxReported)) {
     const t0 = list[0];
     const cells = list.filter((t) => t.pred >= 0).sort((a, b) => a.p - b.p);
-    const mix = list.filter((t) => t.pred < 0);
+    const mix = list.filter((t) => t.pred === LABEL_MIX);
+    const every = list.filter((t) => t.pred === EVERY_CELL);
     const parts = cells
       .slice(0, 4)
       .map(
         (t) =>
           `of ${t.n} rows the reference model reads as ${ctx.classes[t.pred]} it labelled ${pct(t.x / t.n)} ${ctx.classes[t.label]} (peers ${pct(t.peerRate)})`,
+      );
+    for (const t of every)
+      parts.push(
+        `the reference model contradicts ${pct(t.x / t.n)} of its ${t.n} labels across classes (its peers' rate on rows like them: ${pct(t.peerRate)})`,
       );
     for (const t of mix.slice(0, 2))
       parts.push(
@@ -559,7 +660,8 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
     const p = Math.min(...list.map((t) => t.p));
     out.push(
       makeFinding(meta, `${who}: ${parts.join('; ')}; ${action}.`, {
-        severity: cells.length > 0 && (rowsRaised >= 10 || p < 1e-6) ? 'high' : 'medium',
+        severity:
+          every.length > 0 || (cells.length > 0 && (rowsRaised >= 10 || p < 1e-6)) ? 'high' : 'medium',
         location: { column: ctx.roles[t0.role], rowCount: rowsRaised },
         evidence: {
           role: t0.role,
