@@ -37,6 +37,8 @@ export interface CrossFit {
   /** Fold of each incoming and each trusted row (the model of fold f never saw the rows of fold f). */
   foldOf: Int32Array;
   trustedFold: Int32Array;
+  /** Batch rows a fold trained on at most. */
+  maxTrainRows: number;
 }
 
 export const CROSS_FIT_DEFAULTS = {
@@ -84,6 +86,31 @@ function batchFolds(ctx: AuditContext, folds: number): { foldOf: Int32Array; by:
   return { foldOf, by: inc.labeler ? 'labeler' : 'source' };
 }
 
+/** One fold's fit: the batch rows `incRows` (weight 1) and the trusted rows `trRows` (weight `w`). */
+function foldJob(
+  ctx: AuditContext,
+  s: ModelSettings,
+  Xi: SparseMatrix,
+  Xt: SparseMatrix,
+  incRows: number[],
+  trRows: number[],
+  w: number,
+): FitJob {
+  const a = Int32Array.from(incRows);
+  const b = Int32Array.from(trRows);
+  const y = new Int32Array(a.length + b.length);
+  const weights = new Float32Array(a.length + b.length).fill(1);
+  a.forEach((i, k) => {
+    y[k] = ctx.incoming.labels[i];
+  });
+  b.forEach((i, k) => {
+    y[a.length + k] = ctx.trusted.labels[i];
+    weights[a.length + k] = w;
+  });
+  const X = stackRows(selectRows(Xi, a), selectRows(Xt, b));
+  return { X, y, K: ctx.classes.length, opts: { l2: s.l2, maxIter: s.maxIter, weights } };
+}
+
 /** Evenly spaced subset of `rows` of at most `max` rows. */
 function spaced(rows: number[], max: number): number[] {
   if (rows.length <= max) return rows;
@@ -128,19 +155,7 @@ function crossFitSpec(
       for (let i = 0; i < inc.n; i++) if (foldOf[i] !== f) incRows.push(i);
       const trRows: number[] = [];
       for (let i = 0; i < tr.n; i++) if (trFold[i] !== f) trRows.push(i);
-      const a = Int32Array.from(spaced(incRows, o.maxTrainRows));
-      const b = Int32Array.from(trRows);
-      const X: SparseMatrix = stackRows(selectRows(Xi, a), selectRows(Xt, b));
-      const y = new Int32Array(a.length + b.length);
-      const weights = new Float32Array(a.length + b.length).fill(1);
-      a.forEach((i, k) => {
-        y[k] = inc.labels[i];
-      });
-      b.forEach((i, k) => {
-        y[a.length + k] = tr.labels[i];
-        weights[a.length + k] = w;
-      });
-      jobs.push({ X, y, K, opts: { l2: s.l2, maxIter: s.maxIter, weights } });
+      jobs.push(foldJob(ctx, s, Xi, Xt, spaced(incRows, o.maxTrainRows), trRows, w));
     }
     const finish = (models: LogRegModel[]): CrossFit => {
       const proba = new Float32Array(inc.n * K);
@@ -173,6 +188,7 @@ function crossFitSpec(
         trustedWeight: w,
         foldOf,
         trustedFold: trFold,
+        maxTrainRows: o.maxTrainRows,
       };
       return out;
     };
@@ -235,24 +251,8 @@ export function reReadSuspects(
     for (let i = 0; i < inc.n; i++) if (cf.foldOf[i] !== f && !suspect[i]) incRows.push(i);
     const trRows: number[] = [];
     for (let i = 0; i < tr.n; i++) if (cf.trustedFold[i] !== f) trRows.push(i);
-    const a = Int32Array.from(spaced(incRows, CROSS_FIT_DEFAULTS.maxTrainRows));
-    const b = Int32Array.from(trRows);
-    const y = new Int32Array(a.length + b.length);
-    const weights = new Float32Array(a.length + b.length).fill(1);
-    a.forEach((i, k) => {
-      y[k] = inc.labels[i];
-    });
-    b.forEach((i, k) => {
-      y[a.length + k] = tr.labels[i];
-      weights[a.length + k] = cf.trustedWeight;
-    });
     folds.push(f);
-    jobs.push({
-      X: stackRows(selectRows(Xi, a), selectRows(Xt, b)),
-      y,
-      K,
-      opts: { l2: s.l2, maxIter: s.maxIter, weights },
-    });
+    jobs.push(foldJob(ctx, s, Xi, Xt, spaced(incRows, cf.maxTrainRows), trRows, cf.trustedWeight));
   }
   const models = fitMany(jobs);
   const out = Float32Array.from(proba);
