@@ -18,9 +18,9 @@
  * another.
  *
  * The cross-fitted reference keeps an account from vouching for its own labels, not a campaign of several
- * accounts: each is read by a model the others taught. So the rows of every account found (fewer than half the
- * batch) are read again by a model of the trusted rows and the other accounts' rows, and every test is made
- * again on that reading; its findings and rows are the ones reported.
+ * accounts: each is read by a model the others taught. So once accounts are found (their rows fewer than half
+ * the batch), their rows are read again by their fold's model refitted without any of them, they leave
+ * everyone's peers, and every test is made again; its findings and rows are the ones reported.
  *
  * A flagged (account, cell) raises that account's rows in the cell, however weakly the model disagrees: each
  * scores the share of the account's cell that its peers' rate does not explain (1 - peer rate / account rate,
@@ -186,6 +186,7 @@ function testsForRole(
   const m = col.values.length;
   // Sparse counts: account -> rows per predicted class, and per (pred, label) cell.
   const rowsByPred = new Map<number, number>(); // a*K + p
+  const contradictedByPred = new Map<number, number>(); // a*K + p, rows whose label is not p
   const cells = new Map<number, number>(); // (a*K + p)*K + y
   const labelsOf = new Map<number, number>(); // a*K + y
   const rowsOf = new Float64Array(m);
@@ -205,7 +206,10 @@ function testsForRole(
     Y[y]++;
     rowsByPred.set(a * K + p, (rowsByPred.get(a * K + p) ?? 0) + 1);
     labelsOf.set(a * K + y, (labelsOf.get(a * K + y) ?? 0) + 1);
-    if (p !== y) cells.set((a * K + p) * K + y, (cells.get((a * K + p) * K + y) ?? 0) + 1);
+    if (p !== y) {
+      cells.set((a * K + p) * K + y, (cells.get((a * K + p) * K + y) ?? 0) + 1);
+      contradictedByPred.set(a * K + p, (contradictedByPred.get(a * K + p) ?? 0) + 1);
+    }
   }
   // Accounts absent from the trusted set, pooled (only when the trusted set has the column).
   const trustedCol = role === 'source' ? ctx.trusted.source : ctx.trusted.labeler;
@@ -296,11 +300,6 @@ function testsForRole(
   // widens the test; an effect of a tenth of its rows is required (a weak reference contradicts a third of
   // honest labels, and no rogue can triple that). Single accounts only: a cohort of new accounts differs from
   // the rest by where its rows come from, and its members are tested one by one.
-  const contradictedOf = (codes: number[], p: number) => {
-    let c = 0;
-    for (let y = 0; y < K; y++) if (y !== p) c += sum(codes, cells, (a) => (a * K + p) * K + y);
-    return c;
-  };
   const singles = groups.filter((g) => g.codes.length === 1);
   const peerRateOf = new Float64Array(K);
   for (let p = 0; p < K; p++) {
@@ -311,7 +310,7 @@ function testsForRole(
     for (const g of singles) {
       if (suspects.has(g.codes[0])) continue;
       const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
-      const c = contradictedOf(g.codes, p);
+      const c = contradictedByPred.get(g.codes[0] * K + p) ?? 0;
       cx += c;
       cn += n;
       if (n < 10) continue;
@@ -329,7 +328,7 @@ function testsForRole(
     for (let p = 0; p < K; p++) {
       const np = rowsByPred.get(g.codes[0] * K + p) ?? 0;
       if (np === 0) continue;
-      x += contradictedOf(g.codes, p);
+      x += contradictedByPred.get(g.codes[0] * K + p) ?? 0;
       n += np;
       e += np * peerRateOf[p];
     }
@@ -459,11 +458,14 @@ export function run(ctx: AuditContext): DetectorOutput {
   let suspects = 0;
   for (const t of tests) {
     if (!t.flagged) continue;
-    const col = cols[t.role]!;
-    const codes = new Set(t.codes);
     const mine = suspectCodes[t.role] ?? new Set<number>();
     for (const a of t.codes) mine.add(a);
     suspectCodes[t.role] = mine;
+  }
+  for (const role of ['source', 'labeler'] as const) {
+    const codes = suspectCodes[role];
+    const col = cols[role];
+    if (!codes || !col) continue;
     for (let i = 0; i < inc.n; i++) {
       if (suspect[i] || !codes.has(col.codes[i])) continue;
       suspect[i] = 1;
