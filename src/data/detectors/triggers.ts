@@ -27,7 +27,11 @@
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
  * batch's cross-validated model, standardised by an empirical null), combined with over-representation
  * (weighted Stouffer); both must hold (p = max, an intersection-union test), under Benjamini-Hochberg over
- * every pattern with support and lift. Masking every suspect keeps a row's other triggers (or other copies of
+ * every pattern with support and lift. In a table, whose label-rich regions make every larger conjunction
+ * around them a suspect too, a confirmed pattern must also not be a region of its label: its rows, with only
+ * its own values removed, must read less like the label than the label's other rows with the same columns
+ * removed (nominal level), where the columns left could show it (a plant's rows, taken from other labels, would
+ * stand out with 80% power). Masking every suspect keeps a row's other triggers (or other copies of
  * the same one) from reading as support for the target label (a header field and a sentence's opening or
  * ending words are read so too: they are words). A shape has no meaning to remove: it is
  * judged by label shift alone, behind the same gate as a phrase where the trusted set could show it (its rows
@@ -113,6 +117,9 @@ const MIN_MODELLED = 50_000;
 
 /** Supported conjunctions of the trusted set before the model's worth on them is measured apart. */
 const MIN_CONJUNCTIONS_FOR_WORTH = 20;
+
+/** Rows of each label a table's region test reads with a pattern's columns removed (regionsOfLabel). */
+const REGION_ROWS = 256;
 
 /** Candidates listed in the report (report.json charts.triggers) beside the confirmed ones, lowest p first. */
 const CHART_CANDIDATES = 200;
@@ -461,6 +468,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const z2 = new Float64Array(M);
   const zc2 = new Float64Array(M);
   const zr2 = new Float64Array(M);
+  const zcU = new Float64Array(M);
   // How often each candidate occurs in the row being read (countRow fills it once per row, in one pass).
   const inRow = new Int32Array(C);
   const inRowOf = new Int32Array(C).fill(-1);
@@ -506,6 +514,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       else out.push(b);
     }
   };
+  const regionBuckets: number[] = [];
   const addExpected = (ci: number, i: number, zz: Float64Array) => {
     if (trustedExpects) for (let k = 0; k < K; k++) sumP[ci * K + k] += tmProba[i * K + k];
     else for (let k = 0; k < K; k++) sumP[ci * K + k] += probOf(zz, k);
@@ -694,6 +703,84 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     }
     return any;
   };
+  /**
+   * Patterns (tables) whose rows, read with only the pattern's values removed, are not significantly less like
+   * their label than the label's other rows with the same columns removed (an even sample of REGION_ROWS rows
+   * of each label, each read by its own fold's model), where the columns left have the power to tell.
+   */
+  function regionsOfLabel(tested: Mined[]): Set<Mined> {
+    const sample: number[][] = Array.from({ length: K }, () => []);
+    const perLabel = new Int32Array(K);
+    for (let i = 0; i < inc.n; i++) if (unique[i]) perLabel[inc.labels[i]]++;
+    const seen = new Int32Array(K);
+    for (let i = 0; i < inc.n; i++) {
+      if (!unique[i]) continue;
+      const y = inc.labels[i];
+      const at = seen[y]++;
+      if (Math.floor((at * REGION_ROWS) / perLabel[y]) !== Math.floor(((at + 1) * REGION_ROWS) / perLabel[y]))
+        sample[y].push(i);
+    }
+    const logits = sample.map((rows) => {
+      const out = new Float64Array(rows.length * M);
+      rows.forEach((i, r) => {
+        logitsOf(cv.models[cv.foldOf[i]], X, i, zc2);
+        out.set(zc2, r * M);
+      });
+      return out;
+    });
+    // The sampled rows that carry each candidate are its own rows, not its reference.
+    const carriers = new Map<number, number[]>();
+    for (const rows of sample)
+      for (const i of rows)
+        for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
+          const list = carriers.get(occ.ci[k]);
+          if (list) list.push(i);
+          else carriers.set(occ.ci[k], [i]);
+        }
+    // P(y) of the sampled rows of label y (or of the other labels, REGION_ROWS of them) with c's columns removed.
+    const read = (c: Mined, y: number, own: number[] | undefined, other: boolean) => {
+      let n = 0;
+      let sum = 0;
+      let sum2 = 0;
+      for (let from = 0; from < K; from++) {
+        if (other ? from === y : from !== y) continue;
+        const rows = sample[from];
+        for (
+          let r = other ? from % Math.max(1, K - 1) : 0;
+          r < rows.length;
+          r += other ? Math.max(1, K - 1) : 1
+        ) {
+          const j = rows[r];
+          if (own?.includes(j)) continue;
+          regionBuckets.length = 0;
+          space.removed(j, blank, regionBuckets, c.len, c.pos);
+          zc2.set(logits[from].subarray(r * M, (r + 1) * M));
+          remove(regionBuckets, rowValue(j), cv.models[cv.foldOf[j]], z2, zc2, zr2);
+          const p = probOf(zc2, y);
+          sum += p;
+          sum2 += p * p;
+          n++;
+        }
+      }
+      return { n, mean: n ? sum / n : 0, sd: Math.sqrt(Math.max(1e-9, n ? sum2 / n - (sum / n) ** 2 : 0)) };
+    };
+    // The test must have power: with these columns removed, a plant's rows (taken from other labels) would
+    // stand out from the label's at the nominal level with 80% power; a pattern of nearly every column leaves
+    // too little to read, and is left to the other tests.
+    const needed = normalQuantileUpper(s.fdr) + normalQuantileUpper(0.2);
+    const regions = new Set<Mined>();
+    for (const c of tested) {
+      const y = c.label;
+      const own = carriers.get(candIndex.get(c.key, 0) - 1);
+      const label = read(c, y, own, false);
+      if (label.n < 2) continue;
+      const se = label.sd * Math.sqrt(1 / c.tested + 1 / label.n);
+      const z = (label.mean - ownRead[candIndex.get(c.key, 0) - 1] / c.tested) / se;
+      if (normalUpperTail(z) > s.fdr && (label.mean - read(c, y, own, true).mean) / se >= needed)
+        regions.add(c);
+    }
+    return regions;
+  }
   // Pass B, on rows with every suspect masked: the expected label rates again (text), and over each
   // pattern's rows with a label: how many the trusted model contradicts, P(label) under the batch model
   // (sumC) and with the masked patterns read the trusted way (sumR). A pattern that is not itself a suspect
@@ -706,6 +793,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const sumR = new Float64Array(slots);
   const nTested = new Int32Array(slots);
   const nContra = new Int32Array(slots);
+  // Tables: P(label) of the pattern's rows with only its own values removed (regionsOfLabel).
+  const sumOwn = new Float64Array(trustedExpects ? slots : 0);
   const mom = new Float64Array(K * 2);
   const baseN = new Float64Array(K);
   // Mean P(c) under the batch model over rows labelled otherwise: what a plant's content reads as (power).
@@ -729,6 +818,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       otherN[c]++;
     }
     zr.set(zc);
+    if (trustedExpects) zcU.set(zc);
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
@@ -751,6 +841,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       if (trustedExpects && labelOf[ci] !== y) continue;
       const o = slotOf(ci, y);
       nTested[o]++;
+      if (trustedExpects) {
+        zc2.set(zcU);
+        regionBuckets.length = 0;
+        space.removed(i, blank, regionBuckets, occ.len[k], occ.pos[k]);
+        remove(regionBuckets, v, fm, z2, zc2, zr2);
+        sumOwn[o] += probOf(zc2, y);
+      }
       if (suspect[ci]) {
         if (!rowRead) {
           rowRead = true;
@@ -790,8 +887,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   if (!trustedExpects) chooseLabels();
   // (A batch of one class has no label rate for the parts to explain: its test reads no model.)
   if (reference && only < 0) for (const c of cands) partsTest(c);
+  const ownRead = new Float64Array(trustedExpects ? C : 0);
   cands.forEach((c, ci) => {
     const o = slotOf(ci, c.label);
+    if (trustedExpects) ownRead[ci] = sumOwn[o];
     c.tested = nTested[o];
     c.contradicted = nContra[o];
     c.sumC = sumC[o];
@@ -901,6 +1000,16 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
   // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
   const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
+  // A region of its label (tables): its rows, with only the pattern's own values removed, read no less like
+  // the label than the label's other rows with the same columns removed (one-sided z-test at the nominal level;
+  // a gate after the tests below, so it can only remove). In a table the supersets of any label-rich pattern
+  // are suspects, so the content test's rows lose nearly every column, a natural region of a clean table (a
+  // kind of diamond cut, sixes drawn one way) as much as a plant, and read as no label; removing only the
+  // pattern's columns, from its rows and from the label's other rows alike, leaves a plant's rows (taken from
+  // other labels) reading otherwise and a region's reading as its label's do.
+  const regions = trustedExpects
+    ? regionsOfLabel(family.filter((c, k) => c.tested > 0 && (shifted[k] || c.pShift <= s.fdr)))
+    : new Set<Mined>();
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
   // Patterns on an item chosen for its labels (an exact value) are a selected sample, not the null's.
@@ -1013,12 +1122,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       });
     }
   }
-  // Gate (after the tests, so it can only remove): the contradiction must persist when the masked patterns
+  // Gates (after the tests, so they can only remove): the contradiction must persist when the masked patterns
   // keep the meaning the trusted reference gives them (a natural phrase loses it then; an unseen trigger
-  // does not). Shapes have no content to read. In a table a pattern must also stand out from its parents'
-  // other rows in the batch (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
+  // does not), and a table's pattern must not be a region of its label (regionsOfLabel). Shapes have no
+  // content to read. In a table a pattern must also stand out from its parents' other rows in the batch
+  // (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
   let confirmed = [...family, ...shapeFamily].filter(
-    (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ),
+    (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ) && !regions.has(c),
   );
   if (reference) {
     // Per label (a trigger set is planted for one), Benjamini-Hochberg over every pattern whose label shift
