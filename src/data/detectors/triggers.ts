@@ -1002,7 +1002,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
   // A region of its label (tables): its rows, with only the pattern's own values removed, read no less like
   // the label than the label's other rows with the same columns removed (one-sided z-test at the nominal level;
-  // a gate after the tests below, so it can only remove). In a table the supersets of any label-rich pattern
+  // a gate after the tests and explaining away below, so it can only remove). In a table the supersets of any label-rich pattern
   // are suspects, so the content test's rows lose nearly every column, a natural region of a clean table (a
   // kind of diamond cut, sixes drawn one way) as much as a plant, and read as no label; removing only the
   // pattern's columns, from its rows and from the label's other rows alike, leaves a plant's rows (taken from
@@ -1124,11 +1124,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   }
   // Gates (after the tests, so they can only remove): the contradiction must persist when the masked patterns
   // keep the meaning the trusted reference gives them (a natural phrase loses it then; an unseen trigger
-  // does not), and a table's pattern must not be a region of its label (regionsOfLabel). Shapes have no
-  // content to read. In a table a pattern must also stand out from its parents' other rows in the batch
+  // does not). Shapes have no content to read. In a table a pattern must also stand out from its parents' other rows in the batch
   // (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
   let confirmed = [...family, ...shapeFamily].filter(
-    (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ) && !regions.has(c),
+    (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ),
   );
   if (reference) {
     // Per label (a trigger set is planted for one), Benjamini-Hochberg over every pattern whose label shift
@@ -1183,6 +1182,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       },
     });
   }
+  // A region of its label is not reported, but it still explains away the patterns inside it (above).
+  confirmed = confirmed.filter((c) => !regions.has(c));
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
   const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
