@@ -468,7 +468,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const z2 = new Float64Array(M);
   const zc2 = new Float64Array(M);
   const zr2 = new Float64Array(M);
-  const zcU = new Float64Array(M);
   // How often each candidate occurs in the row being read (countRow fills it once per row, in one pass).
   const inRow = new Int32Array(C);
   const inRowOf = new Int32Array(C).fill(-1);
@@ -764,6 +763,28 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       }
       return { n, mean: n ? sum / n : 0, sd: Math.sqrt(Math.max(1e-9, n ? sum2 / n - (sum / n) ** 2 : 0)) };
     };
+    // The pattern's own rows with its own values removed.
+    const ownRead = new Map<number, number>();
+    const wanted = new Map<number, Mined>();
+    for (const c of tested) wanted.set(candIndex.get(c.key, 0) - 1, c);
+    for (let i = 0; i < inc.n; i++) {
+      if (!unique[i]) continue;
+      let read = false;
+      for (let k = occ.start[i]; k < occ.start[i + 1]; k++) {
+        const c = wanted.get(occ.ci[k]);
+        if (!c || c.label !== inc.labels[i]) continue;
+        const fm = cv.models[cv.foldOf[i]];
+        if (!read) {
+          logitsOf(fm, X, i, zc);
+          read = true;
+        }
+        zc2.set(zc);
+        regionBuckets.length = 0;
+        space.removed(i, blank, regionBuckets, occ.len[k], occ.pos[k]);
+        remove(regionBuckets, rowValue(i), fm, z2, zc2, zr2);
+        ownRead.set(occ.ci[k], (ownRead.get(occ.ci[k]) ?? 0) + probOf(zc2, c.label));
+      }
+    }
     // The test must have power: with these columns removed, a plant's rows (taken from other labels) would
     // stand out from the label's at the nominal level with 80% power; a pattern of nearly every column leaves
     // too little to read, and is left to the other tests.
@@ -775,7 +796,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       const label = read(c, y, own, false);
       if (label.n < 2) continue;
       const se = label.sd * Math.sqrt(1 / c.tested + 1 / label.n);
-      const z = (label.mean - ownRead[candIndex.get(c.key, 0) - 1] / c.tested) / se;
+      const z = (label.mean - (ownRead.get(candIndex.get(c.key, 0) - 1) ?? 0) / c.tested) / se;
       if (normalUpperTail(z) > s.fdr && (label.mean - read(c, y, own, true).mean) / se >= needed)
         regions.add(c);
     }
@@ -793,8 +814,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const sumR = new Float64Array(slots);
   const nTested = new Int32Array(slots);
   const nContra = new Int32Array(slots);
-  // Tables: P(label) of the pattern's rows with only its own values removed (regionsOfLabel).
-  const sumOwn = new Float64Array(trustedExpects ? slots : 0);
   const mom = new Float64Array(K * 2);
   const baseN = new Float64Array(K);
   // Mean P(c) under the batch model over rows labelled otherwise: what a plant's content reads as (power).
@@ -818,7 +837,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       otherN[c]++;
     }
     zr.set(zc);
-    if (trustedExpects) zcU.set(zc);
     buckets.length = 0;
     if (maskRow(i)) space.removed(i, mask, buckets);
     remove(buckets, v, fm, z, zc, zr);
@@ -841,13 +859,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       if (trustedExpects && labelOf[ci] !== y) continue;
       const o = slotOf(ci, y);
       nTested[o]++;
-      if (trustedExpects) {
-        zc2.set(zcU);
-        regionBuckets.length = 0;
-        space.removed(i, blank, regionBuckets, occ.len[k], occ.pos[k]);
-        remove(regionBuckets, v, fm, z2, zc2, zr2);
-        sumOwn[o] += probOf(zc2, y);
-      }
       if (suspect[ci]) {
         if (!rowRead) {
           rowRead = true;
@@ -887,10 +898,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   if (!trustedExpects) chooseLabels();
   // (A batch of one class has no label rate for the parts to explain: its test reads no model.)
   if (reference && only < 0) for (const c of cands) partsTest(c);
-  const ownRead = new Float64Array(trustedExpects ? C : 0);
   cands.forEach((c, ci) => {
     const o = slotOf(ci, c.label);
-    if (trustedExpects) ownRead[ci] = sumOwn[o];
     c.tested = nTested[o];
     c.contradicted = nContra[o];
     c.sumC = sumC[o];
@@ -1000,16 +1009,6 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // Rows with the label no more common in the batch than in the trusted set: the label is the pattern's by
   // nature (trusted-power.ts). One class: the label-shift test is this comparison already.
   const naturalInTrusted = (c: Mined) => only < 0 && labelledByNature(c.kIn, c.kTr, pRef, s.fdr);
-  // A region of its label (tables): its rows, with only the pattern's own values removed, read no less like
-  // the label than the label's other rows with the same columns removed (one-sided z-test at the nominal level;
-  // a gate after the tests and explaining away below, so it can only remove). In a table the supersets of any label-rich pattern
-  // are suspects, so the content test's rows lose nearly every column, a natural region of a clean table (a
-  // kind of diamond cut, sixes drawn one way) as much as a plant, and read as no label; removing only the
-  // pattern's columns, from its rows and from the label's other rows alike, leaves a plant's rows (taken from
-  // other labels) reading otherwise and a region's reading as its label's do.
-  const regions = trustedExpects
-    ? regionsOfLabel(family.filter((c, k) => c.tested > 0 && (shifted[k] || c.pShift <= s.fdr)))
-    : new Set<Mined>();
   // Empirical null (Efron 2004): removing an informative pattern makes any row look less like its label, so
   // the bulk of candidates is shifted and spread; standardise against that bulk (never below N(0, 1)).
   // Patterns on an item chosen for its labels (an exact value) are a selected sample, not the null's.
@@ -1182,8 +1181,18 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       },
     });
   }
-  // A region of its label is not reported, but it still explains away the patterns inside it (above).
-  confirmed = confirmed.filter((c) => !regions.has(c));
+  // A region of its label (tables): its rows, with only the pattern's own values removed, read no less like
+  // the label than the label's other rows with the same columns removed (one-sided z-test at the nominal level).
+  // In a table the supersets of any label-rich pattern are suspects, so the content test's rows lose nearly
+  // every column, a natural region of a clean table (a kind of diamond cut, sixes drawn one way) as much as a
+  // plant, and read as no label; removing only the pattern's columns, from its rows and from the label's other
+  // rows alike, leaves a plant's rows (taken from other labels) reading otherwise and a region's reading as its
+  // label's do. A gate on the patterns explaining away kept: it can only remove, and a region still explains
+  // away the patterns inside it.
+  if (trustedExpects) {
+    const regions = regionsOfLabel(confirmed.filter((c) => c.tested > 0));
+    confirmed = confirmed.filter((c) => !regions.has(c));
+  }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
   const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
