@@ -9,7 +9,14 @@ const text = (...p: string[]) => readFileSync(join(FIXTURES, ...p), 'utf8');
 describe('committed third-party fixtures', () => {
   it('each dataset names its source and licence', () => {
     const names = readdirSync(join(FIXTURES, 'data'));
-    expect(names.sort()).toEqual(['adult', 'digits', 'german-credit', 'seattle-weather', 'sms-spam', 'sst2-badnets']);
+    expect(names.sort()).toEqual([
+      'adult',
+      'digits',
+      'german-credit',
+      'seattle-weather',
+      'sms-spam',
+      'sst2-badnets',
+    ]);
     for (const n of names) {
       expect(text('data', n, 'SOURCE.md'), n).toMatch(/CC BY 4\.0|MIT|[Pp]ublic domain/);
       expect(
