@@ -708,6 +708,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
    * of each label, each read by its own fold's model), where the columns left have the power to tell.
    */
   function regionsOfLabel(tested: Mined[]): Set<Mined> {
+    const regions = new Set<Mined>();
+    if (!tested.length) return regions;
     const sample: number[][] = Array.from({ length: K }, () => []);
     const perLabel = new Int32Array(K);
     for (let i = 0; i < inc.n; i++) if (unique[i]) perLabel[inc.labels[i]]++;
@@ -789,14 +791,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // stand out from the label's at the nominal level with 80% power; a pattern of nearly every column leaves
     // too little to read, and is left to the other tests.
     const needed = normalQuantileUpper(s.fdr) + normalQuantileUpper(0.2);
-    const regions = new Set<Mined>();
-    for (const c of tested) {
+    for (const [ci, c] of wanted) {
       const y = c.label;
-      const own = carriers.get(candIndex.get(c.key, 0) - 1);
+      const own = carriers.get(ci);
       const label = read(c, y, own, false);
       if (label.n < 2) continue;
       const se = label.sd * Math.sqrt(1 / c.tested + 1 / label.n);
-      const z = (label.mean - (ownRead.get(candIndex.get(c.key, 0) - 1) ?? 0) / c.tested) / se;
+      const z = (label.mean - (ownRead.get(ci) ?? 0) / c.tested) / se;
       if (normalUpperTail(z) > s.fdr && (label.mean - read(c, y, own, true).mean) / se >= needed)
         regions.add(c);
     }
@@ -1121,10 +1122,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       });
     }
   }
-  // Gates (after the tests, so they can only remove): the contradiction must persist when the masked patterns
+  // Gate (after the tests, so it can only remove): the contradiction must persist when the masked patterns
   // keep the meaning the trusted reference gives them (a natural phrase loses it then; an unseen trigger
-  // does not). Shapes have no content to read. In a table a pattern must also stand out from its parents' other rows in the batch
-  // (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
+  // does not). Shapes have no content to read. In a table a pattern must also stand out from its parents'
+  // other rows in the batch (pInteraction), under Benjamini-Hochberg over the shifted patterns of its label.
   let confirmed = [...family, ...shapeFamily].filter(
     (c) => levelOf.has(c) && (c.len === 0 || c.zR >= s.minTrustedReadZ),
   );
