@@ -5,6 +5,7 @@
  * then concatenate them, which holds the output twice (a 4 MB gzip drove the scanner to 8.3 GB against a
  * 4 GiB cap). Here peak memory is the output itself, and a bomb stops at the cap.
  */
+import { readFileSync } from 'node:fs';
 import type { Gunzip, Inflate, InflateRaw } from 'node:zlib';
 import { zlib } from '../../core/builtins.js';
 
@@ -31,9 +32,47 @@ export const ResizableArrayBuffer = ArrayBuffer as unknown as new (
 ) => ResizableBuffer;
 
 /**
+ * The address space this process may still map, in bytes, where the system says (Linux: the soft
+ * RLIMIT_AS in /proc/self/limits less VmSize in /proc/self/status); `undefined` when there is no limit or
+ * it cannot be read. Read rather than found by reserving: a trial reservation stays mapped until the
+ * collector frees it, and under a tight limit that is the room V8 needed to finish the run.
+ */
+export function addressSpaceRoom(): number | undefined {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const m = /^Max address space\s+(\S+)/m.exec(limits);
+    if (!m || m[1] === 'unlimited') return undefined;
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const size = /^VmSize:\s+(\d+) kB/m.exec(status);
+    if (!size) return undefined;
+    return Math.max(0, Number(m[1]) - Number(size[1]) * 1024);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the room cannot be read: the largest reservation that succeeds, halving from `max`; under a limit,
+ * a quarter of it, so the JavaScript heap can still grow (taking it all makes V8 abort instead of reporting
+ * the limit).
+ */
+function probeCapacity(max: number): number {
+  let cap = Math.max(1, max);
+  for (;;) {
+    try {
+      new ResizableArrayBuffer(0, { maxByteLength: cap });
+      return cap < max ? Math.max(16 * MiB, Math.floor(cap / 4)) : cap;
+    } catch (err) {
+      if (!(err instanceof RangeError) || cap <= 16 * MiB) throw err;
+      cap = Math.floor(cap / 2);
+    }
+  }
+}
+
+/**
  * Output bytes written in place into a resizable ArrayBuffer: growing never copies (the engine reserves the
  * address range once and the kernel commits pages as they are written). Under an address-space limit the
- * reservation shrinks to what can be had, and output beyond it is a limit, as beyond `max`.
+ * reservation is a third of the room left, and output beyond it is a limit, as beyond `max`.
  */
 export class BoundedBytes {
   private readonly buf: ResizableBuffer;
@@ -43,25 +82,11 @@ export class BoundedBytes {
   readonly capacity: number;
 
   constructor(readonly max: number) {
-    let cap = Math.max(1, max);
-    let buf: ResizableBuffer | undefined;
-    while (!buf) {
-      try {
-        buf = new ResizableArrayBuffer(0, { maxByteLength: cap });
-      } catch (err) {
-        if (!(err instanceof RangeError) || cap <= 16 * MiB) throw err;
-        cap = Math.floor(cap / 2);
-      }
-    }
-    if (cap < max) {
-      // Under an address-space limit: keep a quarter of what could be reserved, so the JavaScript heap can
-      // still grow (taking it all makes V8 abort instead of reporting the limit).
-      cap = Math.max(16 * MiB, Math.floor(cap / 4));
-      buf = new ResizableArrayBuffer(0, { maxByteLength: cap });
-    }
-    this.buf = buf;
+    const room = addressSpaceRoom();
+    const cap = room === undefined ? probeCapacity(max) : Math.min(max, Math.floor(room / 3));
+    this.buf = new ResizableArrayBuffer(0, { maxByteLength: Math.max(1, cap) });
     this.capacity = cap;
-    this.view = new Uint8Array(buf);
+    this.view = new Uint8Array(this.buf);
   }
 
   private limit(): never {
