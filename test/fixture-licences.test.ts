@@ -15,6 +15,7 @@ describe('committed third-party fixtures', () => {
       'german-credit',
       'seattle-weather',
       'sms-spam',
+      'spambase',
       'sst2-badnets',
     ]);
     for (const n of names) {

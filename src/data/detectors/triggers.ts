@@ -213,6 +213,29 @@ export function contentP(zC: number, pOver: number, expectedTrusted: number): nu
   return normalUpperTail((wOver * Math.min(37, zOver) + zC) / Math.sqrt(wOver * wOver + 1));
 }
 
+/** P(label) with a pattern's own columns removed: its rows, the label's other rows, other labels' rows. */
+export interface MatchedReading {
+  own: number;
+  ownSd: number;
+  label: { n: number; mean: number; sd: number };
+  other: { n: number; mean: number; sd: number };
+}
+
+/**
+ * The matched content test: do a pattern's rows, with its own values removed, read nearer the other labels'
+ * rows than the label's (all read with the same columns removed)? A one-sided z-test against the midpoint of
+ * the two references: a plant's rows sit at the other labels' reading, a region of the label at or above the
+ * midpoint. 1 where the columns left could not show a plant (its rows would clear the midpoint by fewer than
+ * `powerZ` standard errors).
+ */
+export function matchedP(m: MatchedReading, n: number, powerZ: number): number {
+  if (m.label.n < 2 || m.other.n < 2 || n < 2) return 1;
+  const se = Math.sqrt(m.ownSd ** 2 / n + (m.label.sd ** 2 / m.label.n + m.other.sd ** 2 / m.other.n) / 4);
+  const mid = (m.label.mean + m.other.mean) / 2;
+  if ((mid - m.other.mean) / se < powerZ) return 1;
+  return normalUpperTail((mid - m.own) / se);
+}
+
 interface Mining {
   confirmed: Mined[];
   tested: Mined[];
@@ -702,14 +725,16 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     }
     return any;
   };
+  // A test of a plant's reading has power where such rows would stand out at the nominal level with 80% power.
+  const powerZ = normalQuantileUpper(s.fdr) + normalQuantileUpper(0.2);
   /**
-   * Patterns (tables) whose rows, read with only the pattern's values removed, are not significantly less like
-   * their label than the label's other rows with the same columns removed (an even sample of REGION_ROWS rows
-   * of each label, each read by its own fold's model), where the columns left have the power to tell.
+   * Tables: each pattern's rows read with only its own values removed, against an even sample of REGION_ROWS
+   * rows of its label and of the other labels with the same columns removed (every row read by its own fold's
+   * model; the pattern's own rows are left out of its references).
    */
-  function regionsOfLabel(tested: Mined[]): Set<Mined> {
-    const regions = new Set<Mined>();
-    if (!tested.length) return regions;
+  function matchedReadings(tested: Mined[]): Map<Mined, MatchedReading> {
+    const out = new Map<Mined, MatchedReading>();
+    if (!tested.length) return out;
     const sample: number[][] = Array.from({ length: K }, () => []);
     const perLabel = new Int32Array(K);
     for (let i = 0; i < inc.n; i++) if (unique[i]) perLabel[inc.labels[i]]++;
@@ -767,6 +792,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     };
     // The pattern's own rows with its own values removed.
     const ownRead = new Map<number, number>();
+    const ownRead2 = new Map<number, number>();
     const wanted = new Map<number, Mined>();
     for (const c of tested) wanted.set(candIndex.get(c.key, 0) - 1, c);
     for (let i = 0; i < inc.n; i++) {
@@ -784,22 +810,37 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
         regionBuckets.length = 0;
         space.removed(i, blank, regionBuckets, occ.len[k], occ.pos[k]);
         remove(regionBuckets, rowValue(i), fm, z2, zc2, zr2);
-        ownRead.set(occ.ci[k], (ownRead.get(occ.ci[k]) ?? 0) + probOf(zc2, c.label));
+        const p = probOf(zc2, c.label);
+        ownRead.set(occ.ci[k], (ownRead.get(occ.ci[k]) ?? 0) + p);
+        ownRead2.set(occ.ci[k], (ownRead2.get(occ.ci[k]) ?? 0) + p * p);
       }
     }
-    // The test must have power: with these columns removed, a plant's rows (taken from other labels) would
-    // stand out from the label's at the nominal level with 80% power; a pattern of nearly every column leaves
-    // too little to read, and is left to the other tests.
-    const needed = normalQuantileUpper(s.fdr) + normalQuantileUpper(0.2);
     for (const [ci, c] of wanted) {
-      const y = c.label;
       const own = carriers.get(ci);
-      const label = read(c, y, own, false);
-      if (label.n < 2) continue;
-      const se = label.sd * Math.sqrt(1 / c.tested + 1 / label.n);
-      const z = (label.mean - (ownRead.get(ci) ?? 0) / c.tested) / se;
-      if (normalUpperTail(z) > s.fdr && (label.mean - read(c, y, own, true).mean) / se >= needed)
-        regions.add(c);
+      const mean = (ownRead.get(ci) ?? 0) / c.tested;
+      out.set(c, {
+        own: mean,
+        ownSd: Math.sqrt(Math.max(1e-9, (ownRead2.get(ci) ?? 0) / c.tested - mean * mean)),
+        label: read(c, c.label, own, false),
+        other: read(c, c.label, own, true),
+      });
+    }
+    return out;
+  }
+  /**
+   * Patterns (tables) whose rows, read with only the pattern's values removed, are not significantly less like
+   * their label than the label's other rows with the same columns removed, where the columns left have the
+   * power to tell: a plant's rows (taken from other labels) would stand out from the label's at the nominal
+   * level with 80% power; a pattern of nearly every column leaves too little to read, and is left to the other
+   * tests.
+   */
+  function regionsOfLabel(tested: Mined[]): Set<Mined> {
+    const regions = new Set<Mined>();
+    for (const [c, m] of matchedReadings(tested)) {
+      if (m.label.n < 2) continue;
+      const se = m.label.sd * Math.sqrt(1 / c.tested + 1 / m.label.n);
+      const z = (m.label.mean - m.own) / se;
+      if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) regions.add(c);
     }
     return regions;
   }
@@ -1029,11 +1070,30 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const zrs = bulk.map((c) => c.zR);
   const centreR = zrs.length >= 20 ? Math.max(0, median(zrs)) : 0;
   const scaleR = zrs.length >= 20 ? Math.max(1, mad(zrs, centreR)) : 1;
+  // In a table the masked reading can leave a plant's rows almost nothing to read (every superset of a
+  // label-rich pattern is a suspect), so its content is read a second way, with only its own values removed:
+  // a plant's rows (taken from other labels) then read nearer the other labels' rows than their label's
+  // (matchedP). So does a natural region whose own values outweigh the rest of the row (wives earn more than
+  // women's other columns say), and only the trusted rows tell the two apart: read this way, the pattern
+  // must also be over-represented against them (both must hold). The content test takes the stronger of
+  // the two readings, Bonferroni over both.
+  const matched = trustedExpects
+    ? matchedReadings(
+        family.filter(
+          (c, k) =>
+            c.tested > 0 && shifted[k] && c.pParts < s.fdr && !naturalInTrusted(c) && !leavesNoContent(c),
+        ),
+      )
+    : undefined;
   family.forEach((c, k) => {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    const pContent = contentP(c.zC, c.pOver, expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique));
+    const pMasked = contentP(c.zC, c.pOver, expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique));
+    const m = matched?.get(c);
+    const pMatched = m ? Math.max(matchedP(m, c.tested, powerZ), c.pOver) : 1;
+    const pContent = m ? Math.min(1, 2 * Math.min(pMasked, pMatched)) : pMasked;
+    if (m && pMatched < pMasked) c.matched = { rows: m.own, label: m.label.mean, other: m.other.mean };
     // Both must hold (intersection-union test). Candidates the label-shift test did not keep cannot be
     // rejected below (the rejected set of max(p) is a subset of that of pShift), so they keep p = 1.
     c.pContent = pContent;
@@ -1432,7 +1492,13 @@ export function run(ctx: AuditContext): DetectorOutput {
             wc
               ? `${what} appears on ${c.dfIn} of the batch's ${power?.incomingRows} distinct rows (all labelled ${ctx.classes[c.label]}), ${c.lift.toFixed(1)} times as often as on the ${wc.trustedRows} trusted rows labelled ${ctx.classes[c.label]} (${c.kTr} of them)`
               : `${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted rows`
-          }${c.len > 0 ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns` : ''}${
+          }${
+            c.matched
+              ? `; read without its own values, those rows look like rows of other labels (P(${ctx.classes[c.label]}) ${c.matched.rows.toFixed(2)}, against ${c.matched.label.toFixed(2)} on the label's other rows and ${c.matched.other.toFixed(2)} on other labels' rows, read the same way)`
+              : c.len > 0
+                ? `; the trusted model labels ${c.contradicted} of ${c.tested} of those rows otherwise without the suspect patterns`
+                : ''
+          }${
             unverified
               ? `. The trusted set is too small to tell a plant from rows labelled so by nature: were the ${space.kind === 'tabular' ? 'combination' : 'pattern'} ordinary, it would hold about ${expectedTrusted.toFixed(1)} such rows; if rows like these are ${ctx.classes[c.label]} by nature, add reviewed ones to the trusted set and audit again`
               : ''
@@ -1455,6 +1521,13 @@ export function run(ctx: AuditContext): DetectorOutput {
               tested: c.tested,
               pValue: c.p,
               expectedTrustedRows: round(expectedTrusted),
+              ...(c.matched && {
+                readWithoutPattern: {
+                  rows: round(c.matched.rows),
+                  labelRows: round(c.matched.label),
+                  otherLabels: round(c.matched.other),
+                },
+              }),
             },
             severity: c.dfIn >= 20 ? 'critical' : 'high',
           },

@@ -1,8 +1,11 @@
 /**
- * Trigger mining in a table with a small trusted set: a natural region whose label the 100-row trusted model
- * misreads is not a trigger, a conjunction planted in the same table still is. Both batches are the audit
- * matrix's own cells, generated from the committed scikit-learn digits table.
+ * Trigger mining in a table read with only a pattern's own values removed. With a small trusted set, a natural
+ * region whose label the 100-row trusted model misreads is not a trigger, and a conjunction planted in the same
+ * table still is (scikit-learn's digits); in a wide table, a plant whose rows lose nearly every column when
+ * every suspect is masked is still found (Spambase). Every batch is one of the audit matrix's own cells,
+ * generated from a committed table.
  */
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
@@ -19,8 +22,24 @@ const digits = () =>
     vega: FIXTURES,
   });
 
-async function auditCell(family: 'clean' | 'tabular-conjunction', params: Record<string, string | number>) {
-  const c = generateCell(digits(), family, params, 1);
+/** Spambase as a frozen part lays it out, from the expanded test copy. */
+function spambase() {
+  const shared = tmpDir();
+  mkdirSync(join(shared, 'frozen2'));
+  symlinkSync(
+    join(process.env.ANTIDOTE_TEST_DATA as string, 'spambase'),
+    join(shared, 'frozen2', 'spambase'),
+  );
+  return loadMatrixDataset('spambase', { shared, sklearn: shared, vega: shared });
+}
+
+async function auditCell(
+  family: 'clean' | 'tabular-conjunction',
+  params: Record<string, string | number>,
+  base = digits(),
+  seed = 1,
+) {
+  const c = generateCell(base, family, params, seed);
   const dir = tmpDir();
   await writeMatrixCase(c, dir);
   const run = await runAudit({
@@ -55,5 +74,51 @@ describe('trigger mining in a table tells a region of its label from a plant', (
     expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
     expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
     expect(r.triggers.length).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('trigger mining in a wide table reads a plant with only its own values removed', () => {
+  it('finds a three-value conjunction planted in 3% of a Spambase batch with 500 trusted rows', async () => {
+    // "over=0 & capitalTotal=67 & font=0" on 90 nonspam mails labelled spam. Every superset of the pattern
+    // is a suspect too, so with every suspect masked its rows lost most of their 57 columns and read no less
+    // like spam than spam does (content z 0.33): nothing was found. With only its own three values removed,
+    // they read as nonspam mails do (P(spam) 0.19, nonspam 0.15, spam 0.81).
+    const r = await auditCell(
+      'tabular-conjunction',
+      { k: 3, target: 'minority', rate: 0.03, trusted: 500 },
+      spambase(),
+    );
+    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
+    expect(r.truth.size).toBe(90);
+    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
+    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
+  }, 120_000);
+
+  it('confirms no trigger in a clean Spambase batch with 100 trusted rows', async () => {
+    const r = await auditCell('clean', { trusted: 100 }, spambase());
+    expect(r.triggers.map((f) => f.message)).toEqual([]);
+    expect(r.quarantined.length / r.n).toBeLessThanOrEqual(0.002);
+  }, 120_000);
+
+  it('leaves a natural region of Adult that reads unlike its label out, beside a plant (100 trusted rows)', async () => {
+    // Beside "sex=Male & workclass=Private & relationship=Unmarried" planted on 10% of the rows, wives labelled
+    // >50K read, without "Wife", as women at large do, nearer <=50K: a region whose own value outweighs the
+    // rest of the row reads as a plant does. Only the trusted rows can tell them apart, so read that way a
+    // pattern must also be over-represented against them; without that, 503 wives were quarantined (P 0.85).
+    const adult = loadMatrixDataset('adult', {
+      shared: process.env.ANTIDOTE_TEST_DATA as string,
+      sklearn: FIXTURES,
+      vega: FIXTURES,
+    });
+    const r = await auditCell(
+      'tabular-conjunction',
+      { k: 3, target: 'minority', rate: 0.1, trusted: 100 },
+      adult,
+      2,
+    );
+    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
+    expect(r.truth.size).toBe(2500);
+    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
+    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.95);
   }, 120_000);
 });

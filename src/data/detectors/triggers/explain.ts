@@ -42,6 +42,11 @@ export interface Mined {
   pParts: number;
   /** Tables: the label excess against the batch's other rows of each parent pattern (the largest p). */
   pInteraction: number;
+  /**
+   * Tables, where reading the rows with only the pattern's own values removed was the stronger content test:
+   * mean P(label) of its rows, of the label's other rows and of other labels' rows, read so.
+   */
+  matched?: { rows: number; label: number; other: number };
 }
 
 export interface ExplainContext {
