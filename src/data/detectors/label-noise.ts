@@ -8,14 +8,17 @@
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
  * the clean share there; pooled over classes, with the sampling error of both the batch and the trusted
  * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger or a flagged
- * account's cell explains (lib/explained.ts) and copies of one row are left out, on both sides (the clean
- * reference is built from distinct trusted rows).
+ * account's cell explains (lib/explained.ts) are left out. Every other row counts, copies included, on both
+ * sides: a clean batch and the trusted set are samples of one table, so each row's chance of sitting below the
+ * quartile is the same on both sides however often its content repeats. Counting each distinct (content, label)
+ * once is not: a content whose label varies (passengers of one class, sex and age who did or did not survive)
+ * shows both of its labels in a large batch and mostly one in a small trusted set, so a clean batch of a table
+ * of copies read as label noise.
  * The finding is about the batch: it names how many wrong labels the excess implies at least (each wrong label
  * adds at most one row below the quartile beyond what a clean row would), and quarantines no row.
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
-import { firstOfEachRow, rowHashes } from '../features/context.js';
 import { normalUpperTail } from '../stats/tests.js';
 import {
   type ClassReference,
@@ -67,8 +70,8 @@ export function labelExcess(
   const x = new Float64Array(K);
   const t = refs.map((r) => (r.sorted.length ? r.sorted[Math.floor(QUANTILE * (r.sorted.length - 1))] : -1));
   for (let i = 0; i < labels.length; i++) {
-    if (!use[i]) continue;
     const y = labels[i];
+    if (!use[i] || y < 0 || y >= K) continue;
     n[y]++;
     if (pLabel[i] <= t[y]) x[y]++;
   }
@@ -107,22 +110,10 @@ export function labelExcess(
   };
 }
 
-/**
- * The clean reference per class from the distinct trusted rows (each (content, label) once), as the batch is
- * counted: a table where the easy rows come in many copies (integer scores, defaults) would otherwise put the
- * clean quartile among the copies, above most distinct rows of a clean batch.
- */
-function distinctReference(ctx: AuditContext, t: TrustedCv, K: number): ClassReference[] {
-  const hashes = rowHashes(ctx, 'trusted');
-  const seen = new Set<number>();
+/** The clean reference per class: every trusted row's out-of-fold P(label). */
+function cleanReference(t: TrustedCv, K: number): ClassReference[] {
   const per: number[][] = Array.from({ length: K }, () => []);
-  for (let i = 0; i < t.labels.length; i++) {
-    const y = t.labels[i];
-    const key = hashes[i] * 64 + (y & 63);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    per[y].push(t.cv[i * K + y]);
-  }
+  for (let i = 0; i < t.labels.length; i++) per[t.labels[i]].push(t.cv[i * K + t.labels[i]]);
   return per.map(classReference);
 }
 
@@ -132,10 +123,9 @@ export function run(ctx: AuditContext): DetectorOutput {
   const proba = ctx.shared.referenceProba as Float32Array | undefined;
   const tcv = ctx.shared[TRUSTED_CV_KEY] as TrustedCv | undefined;
   if (!proba || !tcv || tcv.labels.length !== ctx.trusted.n) return { findings: [], rows: [] };
-  const refs = distinctReference(ctx, tcv, K);
+  const refs = cleanReference(tcv, K);
   const explained = explainedRows(ctx);
-  const first = firstOfEachRow(ctx);
-  const use = explained ? first.map((f, i) => (explained[i] ? 0 : f)) : first;
+  const use = explained ? explained.map((e) => (e ? 0 : 1)) : new Uint8Array(inc.n).fill(1);
   const pLabel = new Float64Array(inc.n);
   for (let i = 0; i < inc.n; i++) pLabel[i] = proba[i * K + inc.labels[i]];
   const e = labelExcess(pLabel, inc.labels, refs, use);
@@ -146,7 +136,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     findings: [
       makeFinding(
         meta,
-        `${e.below} of ${e.rows} distinct incoming rows carry a label the reference model finds as implausible as only the least plausible quarter of clean trusted labels, against about ${Math.round(e.expected)} expected from clean data (p = ${e.p.toExponential(1)}): at least about ${Math.round(e.wrongAtLeast)} labels (${pct(e.shareAtLeast)} of the batch) look wrong, too thinly spread for each to be singled out. ${high ? 'Random label noise of this size degrades any model trained on the batch: check how its labels were given before training on it.' : 'Check how the batch was labelled.'}`,
+        `${e.below} of ${e.rows} incoming rows carry a label the reference model finds as implausible as only the least plausible quarter of clean trusted labels, against about ${Math.round(e.expected)} expected from clean data (p = ${e.p.toExponential(1)}): at least about ${Math.round(e.wrongAtLeast)} labels (${pct(e.shareAtLeast)} of the batch) look wrong, too thinly spread for each to be singled out. ${high ? 'Random label noise of this size degrades any model trained on the batch: check how its labels were given before training on it.' : 'Check how the batch was labelled.'}`,
         {
           severity: high ? 'high' : 'medium',
           evidence: {
