@@ -140,8 +140,9 @@ function chartSections(r: AuditReport): Section[] {
   // Only candidates with some evidence (p < 1): a chart of zero-length bars says nothing.
   const withEvidence = triggers?.filter((t) => t.p < 1) ?? [];
   if (withEvidence.length) {
+    // Confirmed triggers first: in a wide table many supersets of one pattern tie on the strongest p.
     const top = [...withEvidence]
-      .sort((a, b) => a.p - b.p)
+      .sort((a, b) => Number(b.confirmed) - Number(a.confirmed) || a.p - b.p)
       .slice(0, 20)
       .map((t) => ({
         ...t,
@@ -151,7 +152,7 @@ function chartSections(r: AuditReport): Section[] {
       }));
     out.push({
       title: 'Trigger candidates',
-      text: 'Patterns over-represented in the batch, pure in one label, on rows the content model reads otherwise. Longer bars = stronger evidence (−log10 p).',
+      text: 'Patterns over-represented in the batch, pure in one label, on rows the content model reads otherwise: the confirmed triggers, then the strongest of the rest. Longer bars = stronger evidence (−log10 p).',
       spec: {
         width: 520,
         height: { step: 16 },

@@ -1,7 +1,8 @@
 /**
  * The audit's HTML report draws the trigger-candidate chart only when some candidate carries evidence: a clean
- * numeric batch mines candidates that all have p = 1, and a chart of zero-length bars would say nothing. (The
- * ONION test in test/cli/audit.test.ts checks the chart is drawn when triggers are found.)
+ * numeric batch mines candidates that all have p = 1, and a chart of zero-length bars would say nothing. It
+ * draws the confirmed triggers first. (The ONION test in test/cli/audit.test.ts checks the chart is drawn when
+ * triggers are found.)
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +34,44 @@ describe('audit report.html', () => {
     const html = await renderAuditHtml(run.report);
     expect(html).not.toContain('Trigger candidates');
     expect(html).toContain('What the audit could see');
+  }, 60_000);
+
+  it('draws the confirmed triggers in the candidate chart first, however many candidates have a smaller p', async () => {
+    const dir = tmpDir();
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      ['a', 'label'],
+      Array.from({ length: 60 }, (_, i) => [String(i % 7), String(i % 2)]),
+    );
+    writeCsv(
+      join(dir, 'incoming.csv'),
+      ['a', 'label'],
+      Array.from({ length: 200 }, (_, i) => [String(i % 7), String(i % 2)]),
+    );
+    const run = await runAudit({
+      trusted: join(dir, 'trusted.csv'),
+      incoming: join(dir, 'incoming.csv'),
+      label: 'label',
+      threads: 1,
+    });
+    run.source.close();
+    // Thirty supersets of one plant tie on a smaller p than the pattern explaining away kept.
+    const candidate = (pattern: string, p: number, confirmed: boolean) => ({
+      pattern,
+      label: '1',
+      p,
+      incoming: 93,
+      trusted: 1,
+      confirmed,
+    });
+    run.report.charts.triggers = [
+      ...Array.from({ length: 30 }, (_, k) => candidate(`superset-${k} & capitalTotal=67`, 1e-9, false)),
+      candidate('kept & capitalTotal=67', 1e-6, true),
+    ];
+    const html = await renderAuditHtml(run.report);
+    expect(html).toContain('Trigger candidates');
+    expect(html).toMatch(/kept (&|&amp;|\\u0026) capitalTotal=67/);
+    expect(html).toMatch(/superset-0 /);
+    expect(html).not.toMatch(/superset-29 /);
   }, 60_000);
 });
