@@ -1491,7 +1491,7 @@ export function run(ctx: AuditContext): DetectorOutput {
           `Possible backdoor trigger: ${
             wc
               ? `${what} appears on ${c.dfIn} of the batch's ${power?.incomingRows} distinct rows (all labelled ${ctx.classes[c.label]}), ${c.lift.toFixed(1)} times as often as on the ${wc.trustedRows} trusted rows labelled ${ctx.classes[c.label]} (${c.kTr} of them)`
-              : `${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted rows`
+              : `${what} appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${ctx.classes[c.label]} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted ${c.dfTr === 1 ? 'row' : 'rows'}`
           }${
             c.matched
               ? `; read without its own values, those rows look like rows of other labels (P(${ctx.classes[c.label]}) ${c.matched.rows.toFixed(2)}, against ${c.matched.label.toFixed(2)} on the label's other rows and ${c.matched.other.toFixed(2)} on other labels' rows, read the same way)`
