@@ -10,6 +10,18 @@ import { runAudit } from '../../src/data/audit.js';
 import { renderAuditHtml } from '../../src/data/report-html.js';
 import { rng, tmpDir, writeCsv } from './helpers.js';
 
+/** The audit report of dir's trusted.csv and incoming.csv (label column `label`). */
+async function auditReport(dir: string) {
+  const run = await runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    threads: 1,
+  });
+  run.source.close();
+  return run.report;
+}
+
 describe('audit report.html', () => {
   it('leaves out the trigger chart when no candidate carries any evidence', async () => {
     const dir = tmpDir();
@@ -21,17 +33,11 @@ describe('audit report.html', () => {
     };
     writeCsv(join(dir, 'trusted.csv'), ['a', 'b', 'label'], Array.from({ length: 400 }, row));
     writeCsv(join(dir, 'incoming.csv'), ['a', 'b', 'label'], Array.from({ length: 3000 }, row));
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: 'label',
-      threads: 1,
-    });
-    run.source.close();
-    const candidates = run.report.charts.triggers as Array<{ p: number }>;
+    const report = await auditReport(dir);
+    const candidates = report.charts.triggers as Array<{ p: number }>;
     expect(candidates.length).toBeGreaterThan(0);
     expect(candidates.every((c) => c.p === 1)).toBe(true);
-    const html = await renderAuditHtml(run.report);
+    const html = await renderAuditHtml(report);
     expect(html).not.toContain('Trigger candidates');
     expect(html).toContain('What the audit could see');
   }, 60_000);
@@ -48,13 +54,7 @@ describe('audit report.html', () => {
       ['a', 'label'],
       Array.from({ length: 200 }, (_, i) => [String(i % 7), String(i % 2)]),
     );
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: 'label',
-      threads: 1,
-    });
-    run.source.close();
+    const report = await auditReport(dir);
     // Thirty supersets of one plant tie on a smaller p than the pattern explaining away kept.
     const candidate = (pattern: string, p: number, confirmed: boolean) => ({
       pattern,
@@ -64,11 +64,11 @@ describe('audit report.html', () => {
       trusted: 1,
       confirmed,
     });
-    run.report.charts.triggers = [
+    report.charts.triggers = [
       ...Array.from({ length: 30 }, (_, k) => candidate(`superset-${k} & capitalTotal=67`, 1e-9, false)),
       candidate('kept & capitalTotal=67', 1e-6, true),
     ];
-    const html = await renderAuditHtml(run.report);
+    const html = await renderAuditHtml(report);
     expect(html).toContain('Trigger candidates');
     expect(html).toMatch(/kept (&|&amp;|\\u0026) capitalTotal=67/);
     expect(html).toMatch(/superset-0 /);
