@@ -834,10 +834,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
    * level with 80% power; a pattern of nearly every column leaves too little to read, and is left to the other
    * tests.
    */
-  function regionsOfLabel(tested: Mined[]): Set<Mined> {
+  function regionsOfLabel(tested: Mined[], known: Map<Mined, MatchedReading> | undefined): Set<Mined> {
     const regions = new Set<Mined>();
-    for (const [c, m] of matchedReadings(tested)) {
-      if (m.label.n < 2) continue;
+    // The content test read most of them already (a reading depends on the pattern alone).
+    const readings = matchedReadings(tested.filter((c) => !known?.has(c)));
+    for (const c of tested) {
+      const m = known?.get(c) ?? readings.get(c);
+      if (!m || m.label.n < 2) continue;
       const se = m.label.sd * Math.sqrt(1 / c.tested + 1 / m.label.n);
       const z = (m.label.mean - m.own) / se;
       if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) regions.add(c);
@@ -1251,7 +1254,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // label's do. A gate on the patterns explaining away kept: it can only remove, and a region still explains
   // away the patterns inside it.
   if (trustedExpects) {
-    const regions = regionsOfLabel(confirmed.filter((c) => c.tested > 0));
+    const regions = regionsOfLabel(
+      confirmed.filter((c) => c.tested > 0),
+      matched,
+    );
     confirmed = confirmed.filter((c) => !regions.has(c));
   }
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);

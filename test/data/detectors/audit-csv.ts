@@ -1,7 +1,12 @@
-/** Trigger-mining tests' way of auditing two generated tables: written as CSV, label column `label`. */
+/**
+ * The detector tests' ways of auditing generated data: two tables written as CSV (label column `label`), or
+ * one of the audit matrix's cells as the benchmark writes it.
+ */
 import { join } from 'node:path';
 import { type AuditOptions, runAudit } from '../../../src/data/audit.js';
 import { detector as triggers } from '../../../src/data/detectors/triggers.js';
+import type { MatrixCase } from '../../../src/data/generators/matrix-attacks.js';
+import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { tmpDir, writeCsv } from '../helpers.js';
 
 /** What a test may set beside the two files (the label column is `label` unless given). */
@@ -25,6 +30,23 @@ export async function auditCsv(
   });
   run.source.close();
   return run;
+}
+
+/**
+ * The audit run of a matrix cell written to a fresh folder, with the label and id columns its truth names and
+ * one thread (its store open: close it); further options as runAudit takes them.
+ */
+export async function auditMatrixCell(c: MatrixCase, options: Partial<AuditOptions> = {}) {
+  const dir = tmpDir();
+  await writeMatrixCase(c, dir);
+  return runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: c.truth.roles.label,
+    id: c.truth.roles.id,
+    threads: 1,
+    ...options,
+  });
 }
 
 /** Trigger mining alone: its high and critical findings, and which incoming rows a trigger flagged. */

@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
 import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import { loadMatrixDataset } from '../../../src/data/generators/matrix-datasets.js';
-import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { testData } from '../../helpers/cli.js';
 import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { auditMatrixCell } from './audit-csv.js';
 
 async function audit(dir: string, extra: { text?: string; labeler: string }) {
   const run = await runAudit({
@@ -249,16 +249,7 @@ describe('two rogues flipping alike are not each other’s peers', () => {
       { mode: 'one-direction', rogue: 2, labelers: 12, trusted: 100 },
       1,
     );
-    const dir = tmpDir();
-    await writeMatrixCase(c, dir);
-    const run = await runAudit({
-      trusted: join(dir, 'trusted.csv'),
-      incoming: join(dir, 'incoming.csv'),
-      label: c.truth.roles.label,
-      id: c.truth.roles.id,
-      labeler: c.truth.roles.labeler,
-      threads: 1,
-    });
+    const run = await auditMatrixCell(c, { labeler: c.truth.roles.labeler });
     try {
       const truth = new Set(c.truth.poisoned);
       const ids = c.incoming.map((r) => String(r[c.truth.roles.id!]));

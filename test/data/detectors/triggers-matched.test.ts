@@ -8,12 +8,11 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runAudit } from '../../../src/data/audit.js';
 import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import { loadMatrixDataset } from '../../../src/data/generators/matrix-datasets.js';
-import { writeMatrixCase } from '../../../src/data/generators/matrix-write.js';
 import { FIXTURES } from '../../helpers/cli.js';
 import { tmpDir } from '../helpers.js';
+import { auditMatrixCell } from './audit-csv.js';
 
 const digits = () =>
   loadMatrixDataset('digits', {
@@ -40,15 +39,7 @@ async function auditCell(
   seed = 1,
 ) {
   const c = generateCell(base, family, params, seed);
-  const dir = tmpDir();
-  await writeMatrixCase(c, dir);
-  const run = await runAudit({
-    trusted: join(dir, 'trusted.csv'),
-    incoming: join(dir, 'incoming.csv'),
-    label: c.truth.roles.label,
-    id: c.truth.roles.id,
-    threads: 1,
-  });
+  const run = await auditMatrixCell(c);
   const ids = c.incoming.map((r) => String(r[c.truth.roles.id as string]));
   const quarantined = ids.filter((_id, i) => run.quarantined[i]);
   const triggers = run.report.findings.filter((f) => f.rule === 'audit/trigger');
