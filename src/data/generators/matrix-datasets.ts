@@ -849,6 +849,49 @@ const fortunesPl = (p: DataPaths) =>
     4000,
   );
 
+// ---------------------------------------------------------------- frozen8 (bench/audit-matrix/frozen8-data.sh)
+
+const FROZEN8 = partFiles('frozen8');
+
+/**
+ * mlbench LetterRecognition: 20,000 distorted capital letters, 16 integer features (0-15), natural exact
+ * duplicates, the letter as 26 classes (strings A-Z).
+ */
+const letterRecognition = FROZEN8.table('letter-recognition', 'lettr', 6000);
+/** mlbench Ionosphere: 351 radar returns, 34 numbers (V2 always 0), good/bad. */
+const ionosphere = FROZEN8.table('ionosphere', 'Class', 351);
+/** mlbench Shuttle: 58,000 rows of 9 integer sensor readings, the radiator state as 7 heavily imbalanced classes. */
+const shuttle = FROZEN8.table('shuttle', 'Class', 6000);
+/**
+ * kernlab income: 8,993 survey respondents, 13 coded demographic attributes (many missing), natural exact
+ * duplicates, the household income as 9 ordered bands (strings such as "[10.000-15.000)").
+ */
+const incomeSurvey = FROZEN8.table('income-survey', 'INCOME', 6000);
+
+export const FORTUNE_RU_FILES = ['armenian', 'computer', 'fomenko', 'love', 'murphy', 'polit', 'war'];
+
+/** Russian fortunes of seven files (each file a class): short texts in Cyrillic, a script no other set has. */
+const fortunesRu = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen8', name: 'fortunes-ru', hint: FROZEN8.hint },
+    { text: 'fraza', label: 'rubrika' },
+    FORTUNE_RU_FILES.map((c) => [c, c]),
+    4000,
+  );
+
+export const FORTUNE_CS_FILES = ['citace', 'citat', 'klasik-cz', 'klasik-sk', 'market', 'zemeplocha'];
+
+/** Czech and Slovak fortunes of six files (each file a class; klasik-cz about two thirds of the rows). */
+const fortunesCs = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen8', name: 'fortunes-cs', hint: FROZEN8.hint },
+    { text: 'vyrok', label: 'soubor' },
+    FORTUNE_CS_FILES.map((c) => [c, c]),
+    5000,
+  );
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -900,6 +943,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   soybean,
   'house-votes': houseVotes,
   vehicle,
+  'fortunes-ru': fortunesRu,
+  'fortunes-cs': fortunesCs,
+  'letter-recognition': letterRecognition,
+  ionosphere,
+  shuttle,
+  'income-survey': incomeSurvey,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -953,6 +1002,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   soybean: 'tabular',
   'house-votes': 'tabular',
   vehicle: 'tabular',
+  'fortunes-ru': 'text',
+  'fortunes-cs': 'text',
+  'letter-recognition': 'tabular',
+  ionosphere: 'tabular',
+  shuttle: 'tabular',
+  'income-survey': 'tabular',
 };
 
 const cache = new Map<string, BaseDataset>();
