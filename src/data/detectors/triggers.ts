@@ -30,8 +30,10 @@
  * every pattern with support and lift. In a table, whose label-rich regions make every larger conjunction
  * around them a suspect too, a confirmed pattern must also not be a region of its label: its rows, with only
  * its own values removed, must read less like the label than the label's other rows with the same columns
- * removed (nominal level), where the columns left could show it (a plant's rows, taken from other labels, would
- * stand out with 80% power). Masking every suspect keeps a row's other triggers (or other copies of
+ * removed, and nearer the other labels' rows than halfway (nominal level), where the columns left could show it
+ * (a plant's rows, taken from other labels, would stand out with 80% power); a region reading halfway is set
+ * aside before explaining away, so that it cannot explain a plant away, one reading as its label's rows do
+ * after, so that it first explains away the patterns inside it. Masking every suspect keeps a row's other triggers (or other copies of
  * the same one) from reading as support for the target label (a header field and a sentence's opening or
  * ending words are read so too: they are words). A shape has no meaning to remove: it is
  * judged by label shift alone, behind the same gate as a phrase where the trusted set could show it (its rows
@@ -39,7 +41,8 @@
  * says nothing, by the content test too; under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
  * rows the reference does not expect to carry the label do). A second, weighted pass (the campaign step)
- * gives more of the error budget to label-pure candidates shaped like confirmed triggers.
+ * gives more of the error budget to label-pure candidates shaped like confirmed triggers (a table's region of
+ * its label is no trigger and shapes none), and confirms those candidates only.
  * Confirmed patterns are then explained away greedily on masked rows: the one that explains the most label
  * excess is kept, and any other whose rows outside the kept ones no longer show a significant shift is
  * dropped; a pattern inside a looser one that leaves the rest of it ordinary is preferred.
@@ -225,15 +228,20 @@ export interface MatchedReading {
  * The matched content test: do a pattern's rows, with its own values removed, read nearer the other labels'
  * rows than the label's (all read with the same columns removed)? A one-sided z-test against the midpoint of
  * the two references: a plant's rows sit at the other labels' reading, a region of the label at or above the
- * midpoint. 1 where the columns left could not show a plant (its rows would clear the midpoint by fewer than
- * `powerZ` standard errors).
+ * midpoint. `power`: how many standard errors the midpoint lies from the other labels' reading (a plant's rows
+ * would clear it by that much); null where a reference is missing.
  */
-export function matchedP(m: MatchedReading, n: number, powerZ: number): number {
-  if (m.label.n < 2 || m.other.n < 2 || n < 2) return 1;
+export function matchedTest(m: MatchedReading, n: number): { z: number; power: number } | null {
+  if (m.label.n < 2 || m.other.n < 2 || n < 2) return null;
   const se = Math.sqrt(m.ownSd ** 2 / n + (m.label.sd ** 2 / m.label.n + m.other.sd ** 2 / m.other.n) / 4);
   const mid = (m.label.mean + m.other.mean) / 2;
-  if ((mid - m.other.mean) / se < powerZ) return 1;
-  return normalUpperTail((mid - m.own) / se);
+  return { z: (mid - m.own) / se, power: (mid - m.other.mean) / se };
+}
+
+/** The matched test's p-value; 1 where the columns left could not show a plant (power below `powerZ`). */
+export function matchedP(m: MatchedReading, n: number, powerZ: number): number {
+  const t = matchedTest(m, n);
+  return t && t.power >= powerZ ? normalUpperTail(t.z) : 1;
 }
 
 interface Mining {
@@ -828,14 +836,19 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     return out;
   }
   /**
-   * Patterns (tables) whose rows, read with only the pattern's values removed, are not significantly less like
-   * their label than the label's other rows with the same columns removed, where the columns left have the
-   * power to tell: a plant's rows (taken from other labels) would stand out from the label's at the nominal
-   * level with 80% power; a pattern of nearly every column leaves too little to read, and is left to the other
-   * tests.
+   * Patterns (tables) whose rows, read with only the pattern's values removed, are regions of their label where
+   * the columns left have the power to tell (a plant's rows, taken from other labels, would stand out at the
+   * nominal level with 80% power; a pattern of nearly every column leaves too little to read, and is left to
+   * the other tests): `label`, not significantly less like the label than the label's other rows with the same
+   * columns removed; `halfway`, less like them but not significantly nearer the other labels' rows than
+   * halfway (the matched content test).
    */
-  function regionsOfLabel(tested: Mined[], known: Map<Mined, MatchedReading> | undefined): Set<Mined> {
-    const regions = new Set<Mined>();
+  function regionsOfLabel(
+    tested: Mined[],
+    known: Map<Mined, MatchedReading> | undefined,
+  ): { label: Set<Mined>; halfway: Set<Mined> } {
+    const label = new Set<Mined>();
+    const halfway = new Set<Mined>();
     // The content test read most of them already (a reading depends on the pattern alone).
     const readings = matchedReadings(tested.filter((c) => !known?.has(c)));
     for (const c of tested) {
@@ -843,9 +856,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       if (!m || m.label.n < 2) continue;
       const se = m.label.sd * Math.sqrt(1 / c.tested + 1 / m.label.n);
       const z = (m.label.mean - m.own) / se;
-      if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) regions.add(c);
+      if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) label.add(c);
+      else {
+        const t = matchedTest(m, c.tested);
+        if (t && t.power >= powerZ && normalUpperTail(t.z) > s.fdr) halfway.add(c);
+      }
     }
-    return regions;
+    return { label, halfway };
   }
   // Pass B, on rows with every suspect masked: the expected label rates again (text), and over each
   // pattern's rows with a label: how many the trusted model contradicts, P(label) under the batch model
@@ -1155,7 +1172,17 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // larger share of the error budget (weights average 1 over the family, so the false discovery rate is
   // still controlled).
   const profile = (c: Mined) => `${c.label}:${c.len}`;
-  const targets = new Set([...firstPass].map(profile));
+  // A region of its label (a table's natural pattern, which the gate below removes) is no trigger, so it seeds
+  // no campaign: its neighbours are more of the same region.
+  const seedRegions = trustedExpects
+    ? regionsOfLabel(
+        [...firstPass].filter((c) => c.tested > 0),
+        matched,
+      )
+    : { label: new Set<Mined>(), halfway: new Set<Mined>() };
+  const targets = new Set(
+    [...firstPass].filter((c) => !seedRegions.label.has(c) && !seedRegions.halfway.has(c)).map(profile),
+  );
   if (targets.size > 0 && s.campaignWeight > 1) {
     // The campaign's family: label-pure candidates (a planted trigger set is pure in its label). Within a
     // campaign, a member's own rows may be too few for the label-shift test to stand on its own: there it
@@ -1167,20 +1194,21 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     if (nFav > 0 && nRest > 0) {
       const wFav = Math.min(s.campaignWeight, pool.length / nFav);
       const wRest = (pool.length - wFav * nFav) / nRest;
-      const pCampaign = (c: Mined) =>
+      // Only members are new discoveries here: the rest of the pool had its test in the first pass.
+      const pCampaign = (c: Mined, member: boolean) =>
         firstPass.has(c)
           ? c.p
-          : c.pShift <= s.fdr && c.tested && !naturalInTrusted(c) && !leavesNoContent(c)
+          : member && c.pShift <= s.fdr && c.tested && !naturalInTrusted(c) && !leavesNoContent(c)
             ? Math.max(c.pParts, c.pContent)
             : 1;
       const weighted = pool.map((c, k) =>
-        Math.min(1, pCampaign(c) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
+        Math.min(1, pCampaign(c, favoured[k]) / (favoured[k] ? wFav : Math.max(wRest, 1e-9))),
       );
       const again = benjaminiHochberg(weighted, s.fdr);
       pool.forEach((c, k) => {
         if (again[k] && !levelOf.has(c)) {
           levelOf.set(c, s.fdr);
-          c.p = pCampaign(c);
+          c.p = pCampaign(c, favoured[k]);
         }
       });
     }
@@ -1208,6 +1236,21 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     }
     confirmed = confirmed.filter((c) => pass.has(c));
   }
+  // Regions of their label (tables). In a table the supersets of any label-rich pattern are suspects, so the
+  // content test's rows lose nearly every column, a natural region of a clean table (a kind of diamond cut,
+  // sixes drawn one way) as much as a plant, and read as no label; removing only the pattern's columns, from
+  // its rows and from the label's other rows alike, leaves a plant's rows (taken from other labels) reading
+  // otherwise and a region's reading as its label's do (regionsOfLabel). A region that reads as its label's
+  // rows do stays while explaining away, so that it explains away the patterns inside it, and is removed
+  // after; one that reads short of them but at least halfway to them is removed before, so that it cannot
+  // explain away a plant beside it (the parts of a plant, whose rows keep the plant's other values, read so).
+  const regions = trustedExpects
+    ? regionsOfLabel(
+        confirmed.filter((c) => c.tested > 0),
+        matched,
+      )
+    : undefined;
+  if (regions) confirmed = confirmed.filter((c) => !regions.halfway.has(c));
   if (confirmed.length > 1) {
     confirmed = explainAway(confirmed, {
       ctx,
@@ -1245,21 +1288,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       },
     });
   }
-  // A region of its label (tables): its rows, with only the pattern's own values removed, read no less like
-  // the label than the label's other rows with the same columns removed (one-sided z-test at the nominal level).
-  // In a table the supersets of any label-rich pattern are suspects, so the content test's rows lose nearly
-  // every column, a natural region of a clean table (a kind of diamond cut, sixes drawn one way) as much as a
-  // plant, and read as no label; removing only the pattern's columns, from its rows and from the label's other
-  // rows alike, leaves a plant's rows (taken from other labels) reading otherwise and a region's reading as its
-  // label's do. A gate on the patterns explaining away kept: it can only remove, and a region still explains
-  // away the patterns inside it.
-  if (trustedExpects) {
-    const regions = regionsOfLabel(
-      confirmed.filter((c) => c.tested > 0),
-      matched,
-    );
-    confirmed = confirmed.filter((c) => !regions.has(c));
-  }
+  if (regions) confirmed = confirmed.filter((c) => !regions.label.has(c));
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
   const moments = Array.from({ length: K }, (_, y) => labelMoments(y));

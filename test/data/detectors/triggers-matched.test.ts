@@ -33,7 +33,7 @@ function spambase() {
 }
 
 async function auditCell(
-  family: 'clean' | 'tabular-conjunction',
+  family: 'clean' | 'tabular-conjunction' | 'pixel-patch',
   params: Record<string, string | number>,
   base = digits(),
   seed = 1,
@@ -65,6 +65,25 @@ describe('trigger mining in a table tells a region of its label from a plant', (
     expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
     expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
     expect(r.triggers.length).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('the parts of a plant that read like its label do not explain the plant away', () => {
+  it('keeps every row of a 150-row corner patch (300 trusted rows)', async () => {
+    // A 2x2 checkerboard in the bottom-right corner on 150 digits labelled 3. "pixel_7_7=16", read without
+    // its own pixel, keeps the patch's other bright pixel, which the batch model learned as a three: its rows
+    // read P(3) 0.56, against 0.77 for threes and 0.06 for other digits, halfway to the label. Set aside only
+    // after explaining away, such parts explained the patch away first and recall fell to 0.32.
+    const r = await auditCell(
+      'pixel-patch',
+      { patch: 'br', target: 'random', rate: 0.1, trusted: 300 },
+      digits(),
+      3,
+    );
+    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
+    expect(r.truth.size).toBe(150);
+    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
+    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
   }, 120_000);
 });
 
