@@ -245,6 +245,24 @@ describe('audit of a batch of one class', () => {
     );
   });
 
+  it('audits a batch whose rare classes the trusted file lacks only because they are rare', () => {
+    // Three of five classes never occur among the 600 trusted rows, but they hold 6 of 1,206 incoming rows: a
+    // trusted set of this size drawn like the batch would hold about 2 of them. That is a table of rare
+    // classes (the shuttle radiator states of the audit matrix), not a mismatched label column: the batch is
+    // audited and those rows are quarantined as labels nobody reviewed.
+    const honest = textRows(1200, 19).map((r, i) => ({ id: `k${i}`, text: r.text, label: r.label }));
+    const rare = textRows(100, 20)
+      .slice(0, 6)
+      .map((r, i) => ({ id: `r${i}`, text: r.text, label: ['valve-a', 'valve-b', 'valve-c'][i % 3] }));
+    const a = audit(
+      dir,
+      { rows: [...honest, ...rare], poisoned: new Set(rare.map((r) => r.id)) },
+      'rare-unseen',
+    );
+    expect(a.recall).toBe(1);
+    expect(a.report.findings.filter((f) => f.rule === 'audit/unseen-label').length).toBeGreaterThan(0);
+  });
+
   it('audits the benchmark matrix cell that used to be refused: a template trigger into the majority of a skewed set', async () => {
     // As bench/audit-matrix.bench.ts builds and runs a cell (its fortunes-de cell was recorded as an error): a
     // pool with 8% minority rows, every minority row of the batch given the template and relabelled.
