@@ -209,8 +209,13 @@ function chartSections(r: AuditReport): Section[] {
         spec: {
           width: 520,
           height: 160,
-          data: { values: labelRates },
-          transform: [{ fold: keys, as: ['label', 'rate'] }],
+          // Long rows, not a fold over the label columns: a label may hold a dot ("Rad.Flow"), which a field
+          // name would read as a nested path, and draw nothing.
+          data: {
+            values: labelRates.flatMap((w) =>
+              keys.map((label) => ({ window: w.window, label, rate: w[label] })),
+            ),
+          },
           mark: { type: 'line', point: true },
           encoding: {
             x: { field: 'window', type: 'ordinal' },

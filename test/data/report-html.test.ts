@@ -74,4 +74,35 @@ describe('audit report.html', () => {
     expect(html).toMatch(/superset-0 /);
     expect(html).not.toMatch(/superset-29 /);
   }, 60_000);
+
+  it('draws the label rate by window when a label holds a dot', async () => {
+    // Shuttle's radiator states ("Rad.Flow", "Fpv.Open"): folded as field names, a dot reads as a nested path and
+    // the chart was drawn empty.
+    const dir = tmpDir();
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      ['a', 'label'],
+      Array.from({ length: 60 }, (_, i) => [String(i % 7), String(i % 2)]),
+    );
+    writeCsv(
+      join(dir, 'incoming.csv'),
+      ['a', 'label'],
+      Array.from({ length: 200 }, (_, i) => [String(i % 7), String(i % 2)]),
+    );
+    const report = await auditReport(dir);
+    report.charts.labelRateByWindow = [1, 2, 3].map((w) => ({
+      window: w,
+      start: `2026-01-0${w}T00:00:00Z`,
+      end: `2026-01-0${w}T23:00:00Z`,
+      'Rad.Flow': 0.8 - w / 100,
+      'Fpv.Open': 0.2 + w / 100,
+    }));
+    const html = await renderAuditHtml(report);
+    const chart = html.slice(html.indexOf('Label rate by time window'));
+    const svg = chart.slice(0, chart.indexOf('</svg>'));
+    // Two lines with a point per window, and both labels in the legend.
+    expect(svg.match(/role-mark[^>]*mark-line|mark-line[^>]*role-mark/g)?.length ?? 0).toBeGreaterThan(0);
+    expect(svg).toContain('Rad.Flow');
+    expect(svg).toContain('Fpv.Open');
+  }, 60_000);
 });
