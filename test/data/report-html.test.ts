@@ -22,6 +22,15 @@ async function auditReport(dir: string) {
   return run.report;
 }
 
+/** The audit report of a small table of one column (60 trusted rows, 200 incoming), whose charts a test sets. */
+async function smallReport() {
+  const dir = tmpDir();
+  const rows = (n: number) => Array.from({ length: n }, (_, i) => [String(i % 7), String(i % 2)]);
+  writeCsv(join(dir, 'trusted.csv'), ['a', 'label'], rows(60));
+  writeCsv(join(dir, 'incoming.csv'), ['a', 'label'], rows(200));
+  return auditReport(dir);
+}
+
 describe('audit report.html', () => {
   it('leaves out the trigger chart when no candidate carries any evidence', async () => {
     const dir = tmpDir();
@@ -43,18 +52,7 @@ describe('audit report.html', () => {
   }, 60_000);
 
   it('draws the confirmed triggers in the candidate chart first, however many candidates have a smaller p', async () => {
-    const dir = tmpDir();
-    writeCsv(
-      join(dir, 'trusted.csv'),
-      ['a', 'label'],
-      Array.from({ length: 60 }, (_, i) => [String(i % 7), String(i % 2)]),
-    );
-    writeCsv(
-      join(dir, 'incoming.csv'),
-      ['a', 'label'],
-      Array.from({ length: 200 }, (_, i) => [String(i % 7), String(i % 2)]),
-    );
-    const report = await auditReport(dir);
+    const report = await smallReport();
     // Thirty supersets of one plant tie on a smaller p than the pattern explaining away kept.
     const candidate = (pattern: string, p: number, confirmed: boolean) => ({
       pattern,
@@ -78,18 +76,7 @@ describe('audit report.html', () => {
   it('draws the label rate by window when a label holds a dot', async () => {
     // Shuttle's radiator states ("Rad.Flow", "Fpv.Open"): folded as field names, a dot reads as a nested path and
     // the chart was drawn empty.
-    const dir = tmpDir();
-    writeCsv(
-      join(dir, 'trusted.csv'),
-      ['a', 'label'],
-      Array.from({ length: 60 }, (_, i) => [String(i % 7), String(i % 2)]),
-    );
-    writeCsv(
-      join(dir, 'incoming.csv'),
-      ['a', 'label'],
-      Array.from({ length: 200 }, (_, i) => [String(i % 7), String(i % 2)]),
-    );
-    const report = await auditReport(dir);
+    const report = await smallReport();
     report.charts.labelRateByWindow = [1, 2, 3].map((w) => ({
       window: w,
       start: `2026-01-0${w}T00:00:00Z`,

@@ -33,8 +33,8 @@
  * removed, and nearer the other labels' rows than halfway (nominal level), where the columns left could show it
  * (a plant's rows, taken from other labels, would stand out with 80% power); a region reading halfway is set
  * aside before explaining away, so that it cannot explain a plant away, one reading as its label's rows do
- * after, so that it first explains away the patterns inside it. Masking every suspect keeps a row's other triggers (or other copies of
- * the same one) from reading as support for the target label (a header field and a sentence's opening or
+ * after, so that it first explains away the patterns inside it. Masking every suspect keeps a row's other
+ * triggers (or other copies of the same one) from reading as support for the target label (a header field and a sentence's opening or
  * ending words are read so too: they are words). A shape has no meaning to remove: it is
  * judged by label shift alone, behind the same gate as a phrase where the trusted set could show it (its rows
  * with the label not over-represented there: the label's by nature), and in a batch of one class, whose label
@@ -121,7 +121,7 @@ const MIN_MODELLED = 50_000;
 /** Supported conjunctions of the trusted set before the model's worth on them is measured apart. */
 const MIN_CONJUNCTIONS_FOR_WORTH = 20;
 
-/** Rows of each label a table's region test reads with a pattern's columns removed (regionsOfLabel). */
+/** Rows of each label a table's region test reads with a pattern's columns removed (regionKinds). */
 const REGION_ROWS = 256;
 
 /** Candidates listed in the report (report.json charts.triggers) beside the confirmed ones, lowest p first. */
@@ -836,33 +836,34 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     return out;
   }
   /**
-   * Patterns (tables) whose rows, read with only the pattern's values removed, are regions of their label where
-   * the columns left have the power to tell (a plant's rows, taken from other labels, would stand out at the
-   * nominal level with 80% power; a pattern of nearly every column leaves too little to read, and is left to
-   * the other tests): `label`, not significantly less like the label than the label's other rows with the same
-   * columns removed; `halfway`, less like them but not significantly nearer the other labels' rows than
-   * halfway (the matched content test).
+   * Whether a pattern (tables) is a region of its label, its rows read with only the pattern's values removed,
+   * where the columns left have the power to tell (a plant's rows, taken from other labels, would stand out at
+   * the nominal level with 80% power; a pattern of nearly every column leaves too little to read, and is left to
+   * the other tests): 'label', not significantly less like the label than the label's other rows with the same
+   * columns removed; 'halfway', less like them but not significantly nearer the other labels' rows than
+   * halfway (the matched content test); absent, neither. Each pattern is judged once (the campaign step asks
+   * about the first test's patterns, the gate about the confirmed ones).
    */
-  function regionsOfLabel(
-    tested: Mined[],
-    known: Map<Mined, MatchedReading> | undefined,
-  ): { label: Set<Mined>; halfway: Set<Mined> } {
-    const label = new Set<Mined>();
-    const halfway = new Set<Mined>();
+  const regionOf = new Map<Mined, 'label' | 'halfway' | null>();
+  function regionKinds(tested: Mined[]): Map<Mined, 'label' | 'halfway' | null> {
+    const fresh = tested.filter((c) => !regionOf.has(c));
     // The content test read most of them already (a reading depends on the pattern alone).
-    const readings = matchedReadings(tested.filter((c) => !known?.has(c)));
-    for (const c of tested) {
-      const m = known?.get(c) ?? readings.get(c);
-      if (!m || m.label.n < 2) continue;
-      const se = m.label.sd * Math.sqrt(1 / c.tested + 1 / m.label.n);
-      const z = (m.label.mean - m.own) / se;
-      if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) label.add(c);
-      else {
-        const t = matchedTest(m, c.tested);
-        if (t && t.power >= powerZ && normalUpperTail(t.z) > s.fdr) halfway.add(c);
+    const readings = matchedReadings(fresh.filter((c) => !matched?.has(c)));
+    for (const c of fresh) {
+      const m = matched?.get(c) ?? readings.get(c);
+      let kind: 'label' | 'halfway' | null = null;
+      if (m && m.label.n >= 2) {
+        const se = m.label.sd * Math.sqrt(1 / c.tested + 1 / m.label.n);
+        const z = (m.label.mean - m.own) / se;
+        if (normalUpperTail(z) > s.fdr && (m.label.mean - m.other.mean) / se >= powerZ) kind = 'label';
+        else {
+          const t = matchedTest(m, c.tested);
+          if (t && t.power >= powerZ && normalUpperTail(t.z) > s.fdr) kind = 'halfway';
+        }
       }
+      regionOf.set(c, kind);
     }
-    return { label, halfway };
+    return regionOf;
   }
   // Pass B, on rows with every suspect masked: the expected label rates again (text), and over each
   // pattern's rows with a label: how many the trusted model contradicts, P(label) under the batch model
@@ -1174,15 +1175,8 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   const profile = (c: Mined) => `${c.label}:${c.len}`;
   // A region of its label (a table's natural pattern, which the gate below removes) is no trigger, so it seeds
   // no campaign: its neighbours are more of the same region.
-  const seedRegions = trustedExpects
-    ? regionsOfLabel(
-        [...firstPass].filter((c) => c.tested > 0),
-        matched,
-      )
-    : { label: new Set<Mined>(), halfway: new Set<Mined>() };
-  const targets = new Set(
-    [...firstPass].filter((c) => !seedRegions.label.has(c) && !seedRegions.halfway.has(c)).map(profile),
-  );
+  const seedRegions = trustedExpects ? regionKinds([...firstPass].filter((c) => c.tested > 0)) : undefined;
+  const targets = new Set([...firstPass].filter((c) => !seedRegions?.get(c)).map(profile));
   if (targets.size > 0 && s.campaignWeight > 1) {
     // The campaign's family: label-pure candidates (a planted trigger set is pure in its label). Within a
     // campaign, a member's own rows may be too few for the label-shift test to stand on its own: there it
@@ -1240,17 +1234,12 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   // content test's rows lose nearly every column, a natural region of a clean table (a kind of diamond cut,
   // sixes drawn one way) as much as a plant, and read as no label; removing only the pattern's columns, from
   // its rows and from the label's other rows alike, leaves a plant's rows (taken from other labels) reading
-  // otherwise and a region's reading as its label's do (regionsOfLabel). A region that reads as its label's
+  // otherwise and a region's reading as its label's do (regionKinds). A region that reads as its label's
   // rows do stays while explaining away, so that it explains away the patterns inside it, and is removed
   // after; one that reads short of them but at least halfway to them is removed before, so that it cannot
   // explain away a plant beside it (the parts of a plant, whose rows keep the plant's other values, read so).
-  const regions = trustedExpects
-    ? regionsOfLabel(
-        confirmed.filter((c) => c.tested > 0),
-        matched,
-      )
-    : undefined;
-  if (regions) confirmed = confirmed.filter((c) => !regions.halfway.has(c));
+  const regions = trustedExpects ? regionKinds(confirmed.filter((c) => c.tested > 0)) : undefined;
+  if (regions) confirmed = confirmed.filter((c) => regions.get(c) !== 'halfway');
   if (confirmed.length > 1) {
     confirmed = explainAway(confirmed, {
       ctx,
@@ -1288,7 +1277,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       },
     });
   }
-  if (regions) confirmed = confirmed.filter((c) => !regions.label.has(c));
+  if (regions) confirmed = confirmed.filter((c) => regions.get(c) !== 'label');
   confirmed.sort((a, b) => a.p - b.p || b.dfIn - a.dfIn);
   const top = [...family, ...shapeFamily].sort((a, b) => a.p - b.p || a.pShift - b.pShift);
   const moments = Array.from({ length: K }, (_, y) => labelMoments(y));
