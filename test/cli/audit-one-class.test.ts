@@ -263,6 +263,28 @@ describe('audit of a batch of one class', () => {
     expect(a.report.findings.filter((f) => f.rule === 'audit/unseen-label').length).toBeGreaterThan(0);
   });
 
+  it('audits a batch whose rows were relabelled into one class nobody reviewed, beside rare unseen classes', () => {
+    // Four of six classes never occur among the trusted rows: three rare ones (6 rows) and one of 150 rows, an
+    // attacker's relabelling into a class nobody reviewed. Its rows are why the trusted set "should" have held
+    // some unseen rows; one new class is a finding, not a mismatched label column (frozen8's shuttle batch with a
+    // plant into a class its trusted set lacked was refused with that message).
+    const honest = textRows(1200, 19).map((r, i) => ({ id: `k${i}`, text: r.text, label: r.label }));
+    const rare = textRows(100, 20)
+      .slice(0, 6)
+      .map((r, i) => ({ id: `r${i}`, text: r.text, label: ['valve-a', 'valve-b', 'valve-c'][i % 3] }));
+    const planted = textRows(300, 21)
+      .slice(0, 150)
+      .map((r, i) => ({ id: `p${i}`, text: r.text, label: 'valve-d' }));
+    const a = audit(
+      dir,
+      { rows: [...honest, ...rare, ...planted], poisoned: new Set(planted.map((r) => r.id)) },
+      'planted-unseen',
+    );
+    expect(a.recall).toBe(1);
+    const f = a.report.findings.filter((x) => x.rule === 'audit/unseen-label');
+    expect(f.map((x) => x.message).join(' ')).toMatch(/150 incoming rows are labelled "valve-d"/);
+  });
+
   it('audits the benchmark matrix cell that used to be refused: a template trigger into the majority of a skewed set', async () => {
     // As bench/audit-matrix.bench.ts builds and runs a cell (its fortunes-de cell was recorded as an error): a
     // pool with 8% minority rows, every minority row of the batch given the template and relabelled.

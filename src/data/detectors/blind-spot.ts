@@ -293,7 +293,11 @@ function labelCellsFloor(p: LabelCellsPower, incomingRows: number) {
   const n = Math.max(1, p.accountRows);
   const r = Math.min(0.999, Math.max(p.peerRate, 0.5 / Math.max(1, incomingRows)));
   const level = p.fdr / p.tests;
-  const rows = smallest(p.minCellRows, n, (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho) <= level);
+  const rows = smallest(
+    p.minCellRows,
+    n,
+    (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho, p.peerRows) <= level,
+  );
   return { rows, accountRows: p.accountRows, share: rows === null ? null : round(rows / n), level };
 }
 

@@ -9,8 +9,9 @@
  * the batch cross-fitted by account, learn/reference.ts, so an account's rows are read by a model that never
  * saw them), the account's count is tested against its peers' pooled rate in that cell (peers = every other
  * account; rows the model reads as p form the denominator). Accounts differ naturally (some labelers are
- * noisier), so the binomial is widened by the spread of the accounts' rates beyond sampling error (a
- * beta-binomial, through its design effect). Accounts absent from the trusted set are also pooled into one
+ * noisier), and the peers' rate is itself read from a finite number of rows, so the test is a beta-binomial
+ * whose rate varies by both: the spread of the accounts' rates beyond sampling error, and the peer rate's own
+ * sampling error (cellP). Accounts absent from the trusted set are also pooled into one
  * cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
  * So is each account's whole record, every cell at once (its contradicted rows against what its peers' rates
  * predict for its rows): a labeler who flips at random spreads its flips over every cell, too thinly for any one.
@@ -31,6 +32,7 @@ import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
+import { betaBinomialUpperTail } from '../stats/shift.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
 import { MIN_REFERENCE_ROWS, referenceOf } from './disagreement.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
@@ -80,6 +82,8 @@ export interface LabelCellsPower {
   accountRows: number;
   peerRate: number;
   rho: number;
+  /** Peers' rows behind a typical cell's rate (median). */
+  peerRows: number;
 }
 export const POWER_KEY = 'power/label-cells';
 type Role = 'source' | 'labeler';
@@ -150,10 +154,27 @@ export function inlierRate(rates: number[], ns: number[]): number {
   return ni > 0 ? xi / ni : p0;
 }
 
-/** One-sided beta-binomial p-value through its design effect: binomial on n / (1 + (n - 1) rho) rows. */
-export function cellP(x: number, n: number, r: number, rho: number): number {
+/**
+ * One-sided p-value of an account's x of n rows in a cell whose peers' rate r varies across accounts by
+ * intra-account correlation rho and is known only from `peerRows` rows. The accounts' spread enters through its
+ * design effect (the binomial on n / (1 + (n - 1) rho) rows); the peer rate's own sampling error through a
+ * beta-binomial whose rate is counted on peerRows rows. A rare cell's rate read from a few hundred peer rows
+ * holding one or none is uncertain by about its own size, and an account that holds four such rows of 26 is
+ * what that uncertainty allows (a binomial at the pseudo-count rate put it at 2e-5).
+ */
+export function cellP(
+  x: number,
+  n: number,
+  r: number,
+  rho: number,
+  peerRows = Number.POSITIVE_INFINITY,
+): number {
   const f = 1 / (1 + (n - 1) * rho);
-  return binomialUpperTail(Math.round(x * f), Math.max(1, Math.round(n * f)), r);
+  const xe = Math.round(x * f);
+  const ne = Math.max(1, Math.round(n * f));
+  if (!Number.isFinite(peerRows)) return binomialUpperTail(xe, ne, r);
+  const m = peerRows + 1;
+  return betaBinomialUpperTail(xe, ne, r * m, (1 - r) * m);
 }
 
 function argmaxRow(proba: Float32Array, i: number, K: number): number {
@@ -170,6 +191,8 @@ export interface CellProfile {
   accountRows: number[];
   cellRates: number[];
   rhos: number[];
+  /** Peers' rows behind each cell's rate. */
+  peerRows: number[];
 }
 
 function testsForRole(
@@ -279,6 +302,8 @@ function testsForRole(
         ? pooled
         : Math.max(wm, 0.5 / (N[p] - n + 1), Math.min(pooled, Math.max(wm * 1.25, trimmed)));
       const ok = x / n >= s.minRatio * peerRate;
+      const peerRows = N[p] - n - (sn - on);
+      profile.peerRows.push(peerRows);
       tests.push({
         role,
         account: g.name,
@@ -288,7 +313,7 @@ function testsForRole(
         x,
         n,
         peerRate,
-        p: ok ? cellP(x, n, Math.min(0.999, peerRate), rho) : 1,
+        p: ok ? cellP(x, n, Math.min(0.999, peerRate), rho, peerRows) : 1,
       });
     }
   }
@@ -297,44 +322,67 @@ function testsForRole(
   // peers' contradicted rate there, as a cell's (the row-weighted median of the accounts not under suspicion,
   // never below the pooled rate of those that do not stand out: rogues who are many move the reference model
   // toward their labels, and a pooled rate would make honest accounts stand out). Accounts' natural spread
-  // widens the test; an effect of a tenth of its rows is required (a weak reference contradicts a third of
-  // honest labels, and no rogue can triple that). Single accounts only: a cohort of new accounts differs from
+  // widens the test; an effect of a tenth of its rows flipped is required, read through what a flip does to the
+  // contradicted rate: a flipped row is contradicted unless the model reads it as its new label (a share r of
+  // rows is misread, about 1 / (K - 1) of them as a given wrong label), an honest one with rate r, so each
+  // flip adds 1 - r / (K - 1) - r. A weak two-class reference (35% contradicted)
+  // adds 0.3 per flip, and 30% random flips only 0.09 to the rate: a tenth of the rows in contradicted units
+  // asked for more than a third of them flipped. Single accounts only: a cohort of new accounts differs from
   // the rest by where its rows come from, and its members are tested one by one.
   const singles = groups.filter((g) => g.codes.length === 1);
-  const peerRateOf = new Float64Array(K);
-  for (let p = 0; p < K; p++) {
-    const rates: number[] = [];
-    const ns: number[] = [];
-    let cx = 0;
-    let cn = 0;
-    for (const g of singles) {
-      if (suspects.has(g.codes[0])) continue;
-      const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
-      const c = contradictedByPred.get(g.codes[0] * K + p) ?? 0;
-      cx += c;
-      cn += n;
-      if (n < 10) continue;
-      rates.push(c / n);
-      ns.push(n);
-    }
-    const pooled = (cx + 0.5) / (cn + 1);
-    const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
-    peerRateOf[p] = Number.isNaN(wm) ? pooled : Math.max(wm, Math.min(pooled, inlierRate(rates, ns)));
-  }
-  const records = singles.map((g) => {
-    let x = 0;
-    let e = 0;
-    let n = 0;
+  // Peers' contradicted rate per predicted class, and each account's whole record against it, leaving out of
+  // the peers the accounts whose whole record stands out (binomial tail below 0.001, as inlierRate does per
+  // cell): per class an account holds a few dozen rows and three rogues of eight are not outliers there, but
+  // over its whole record each is, and left among the peers they raise the rate and the spread they are judged
+  // against (47% contradicted against peers at 33%, spread as wide as the rogues make it: p 0.009).
+  const recordsAgainst = (out: Set<number>) => {
+    const peerRateOf = new Float64Array(K);
     for (let p = 0; p < K; p++) {
-      const np = rowsByPred.get(g.codes[0] * K + p) ?? 0;
-      if (np === 0) continue;
-      x += contradictedByPred.get(g.codes[0] * K + p) ?? 0;
-      n += np;
-      e += np * peerRateOf[p];
+      const rates: number[] = [];
+      const ns: number[] = [];
+      let cx = 0;
+      let cn = 0;
+      for (const g of singles) {
+        if (out.has(g.codes[0])) continue;
+        const n = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+        const c = contradictedByPred.get(g.codes[0] * K + p) ?? 0;
+        cx += c;
+        cn += n;
+        if (n < 10) continue;
+        rates.push(c / n);
+        ns.push(n);
+      }
+      const pooled = (cx + 0.5) / (cn + 1);
+      const wm = rates.length >= 4 ? weightedMedian(rates, ns) : Number.NaN;
+      peerRateOf[p] = Number.isNaN(wm) ? pooled : Math.max(wm, Math.min(pooled, inlierRate(rates, ns)));
     }
-    return { g, x, e, n };
-  });
-  const honest = records.filter((t) => t.n >= 10 && !suspects.has(t.g.codes[0]));
+    return singles.map((g) => {
+      let x = 0;
+      let e = 0;
+      let n = 0;
+      for (let p = 0; p < K; p++) {
+        const np = rowsByPred.get(g.codes[0] * K + p) ?? 0;
+        if (np === 0) continue;
+        x += contradictedByPred.get(g.codes[0] * K + p) ?? 0;
+        n += np;
+        e += np * peerRateOf[p];
+      }
+      return { g, x, e, n };
+    });
+  };
+  let out = new Set(suspects);
+  let records = recordsAgainst(out);
+  for (let round = 0; round < 4; round++) {
+    const next = new Set(suspects);
+    for (const t of records)
+      if (t.n >= 10 && t.x > t.e && binomialUpperTail(t.x, t.n, Math.min(0.999, t.e / t.n)) < 0.001)
+        next.add(t.g.codes[0]);
+    // Never more than half the accounts: the peers are the majority, or there are none.
+    if (next.size * 2 > singles.length || [...next].every((a) => out.has(a))) break;
+    out = next;
+    records = recordsAgainst(out);
+  }
+  const honest = records.filter((t) => t.n >= 10 && !out.has(t.g.codes[0]));
   const overall =
     honest.reduce((a, t) => a + t.e, 0) /
     Math.max(
@@ -346,6 +394,7 @@ function testsForRole(
     honest.map((t) => t.n),
     overall,
   );
+  const peerTotal = honest.reduce((a, t) => a + t.n, 0);
   for (const { g, x, e, n } of records) {
     if (n < 20 || x < s.minCellRows) continue;
     const peerRate = Math.min(0.999, e / n);
@@ -358,7 +407,10 @@ function testsForRole(
       x,
       n,
       peerRate,
-      p: (x - e) / n >= 0.1 ? cellP(x, n, peerRate, rhoAll) : 1,
+      p:
+        (x - e) / n >= 0.1 * flipContrast(peerRate, K)
+          ? cellP(x, n, peerRate, rhoAll, peerTotal - (out.has(g.codes[0]) ? 0 : n))
+          : 1,
     });
   }
   // Label mix: each label's share of the account's rows against its peers'.
@@ -449,7 +501,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   let proba = ref.proba;
   let pred = predictions(proba, inc.n, K);
   const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
-  let profile: CellProfile = { accountRows: [], cellRates: [], rhos: [] };
+  let profile: CellProfile = { accountRows: [], cellRates: [], rhos: [], peerRows: [] };
   let tests = flagTests(ctx, cols, pred, s, profile);
   // Accounts found are read again by a model none of them trained (a campaign spread over accounts in other
   // folds taught the cross-fit its own labels), and every test is made again on that reading.
@@ -479,7 +531,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       proba = ref.reRead(proba, suspect);
       pred = predictions(proba, inc.n, K);
     }
-    profile = { accountRows: [], cellRates: [], rhos: [] };
+    profile = { accountRows: [], cellRates: [], rhos: [], peerRows: [] };
     tests = flagTests(ctx, cols, pred, s, profile, suspectCodes);
   }
   const power: LabelCellsPower | undefined =
@@ -492,6 +544,7 @@ export function run(ctx: AuditContext): DetectorOutput {
           accountRows: Math.round(median(profile.accountRows)),
           peerRate: median(profile.cellRates),
           rho: profile.rhos.length ? median(profile.rhos) : 0,
+          peerRows: profile.peerRows.length ? Math.round(median(profile.peerRows)) : inc.n,
         }
       : undefined;
   const flagged = tests.filter((t) => t.flagged);
@@ -545,8 +598,14 @@ export function run(ctx: AuditContext): DetectorOutput {
  * relabels 30% of its rows to any other class spreads them over dozens of cells). Its rows outside its flagged
  * cells are tested as a whole: contradicted rows against what its peers' rate in each predicted class
  * predicts (binomial, at `accountFdr`). When they exceed it, the excess is the account's flip share π, and each
- * contradicted row gets the posterior that it was flipped: prior odds π / (1 − π) times the likelihood ratio
- * of a random flip against an honest label under the trusted model, (1 − P(label)) / ((K − 1) · P(label)).
+ * contradicted row gets the posterior that it was flipped, read off the rows themselves rather than the model's
+ * calibration: among the account's contradicted rows whose label probability under the reference model is
+ * near this row's (within half a decade), the share its honest rows would explain (its expected honest
+ * contradicted rows, spread as its peers' contradicted rows are over that probability), the rest being flips;
+ * made non-increasing in the label's probability. A 26-class model whose probabilities are diffuse gives a
+ * random flip P(label) of 0.01 to 0.1 and an honest mistake 0.03 to 0.3: a likelihood ratio that assumed
+ * calibration, (1 − P(label)) / ((K − 1) · P(label)), raised only the flips below 0.01. With fewer than 50 peer
+ * rows contradicted, that ratio is what is left.
  */
 function spreadFlips(
   ctx: AuditContext,
@@ -572,12 +631,17 @@ function spreadFlips(
     const flaggedCodes = new Set(mine.flatMap((t) => t.codes));
     const N = new Float64Array(K);
     const X = new Float64Array(K);
+    const peerLogP: number[] = [];
     for (let i = 0; i < inc.n; i++) {
       const a = col.codes[i];
       if (a < 0 || flaggedCodes.has(a)) continue;
       N[pred[i]]++;
-      if (pred[i] !== inc.labels[i]) X[pred[i]]++;
+      if (pred[i] !== inc.labels[i]) {
+        X[pred[i]]++;
+        peerLogP.push(logLabelP(proba, i, K, inc.labels[i]));
+      }
     }
+    peerLogP.sort((u, v) => u - v);
     for (const [account, cells] of accounts) {
       const codes = new Set(cells[0].codes);
       const inCell = (i: number) => cells.some((t) => t.pred === pred[i] && t.label === inc.labels[i]);
@@ -601,20 +665,88 @@ function spreadFlips(
       const why = cells.some((t) => t.pred >= 0)
         ? `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`
         : `${role} "${account}" flips labels across classes (about ${pct(pi)} of its rows), and the reference model doubts this one`;
+      const post =
+        peerLogP.length >= 50
+          ? flipPosteriors(contradicted, proba, K, inc.labels, peerLogP, e * (1 - pi))
+          : contradicted.map((i) => {
+              const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
+              const odds = (prior * (1 - py)) / ((K - 1) * py);
+              return odds / (1 + odds);
+            });
       let raised = 0;
-      for (const i of contradicted) {
-        const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
-        const odds = (prior * (1 - py)) / ((K - 1) * py);
-        const score = Math.min(s.rowScore, odds / (1 + odds));
+      contradicted.forEach((i, k) => {
+        const score = Math.min(s.rowScore, post[k]);
         if (score > scores[i]) {
           scores[i] = score;
           reasons.set(i, why);
         }
         if (score >= 0.5) raised++;
-      }
+      });
       out.set(`${role}\u0000${account}`, { share: pi, rows: raised });
     }
   }
+  return out;
+}
+
+const logLabelP = (proba: Float32Array, i: number, K: number, y: number) =>
+  Math.log10(Math.max(1e-8, proba[i * K + y]));
+
+/** What one flipped row adds to an account's contradicted rate, for a reference contradicting a share r of honest labels. */
+const flipContrast = (r: number, K: number) => Math.max(0.05, 1 - r - r / Math.max(1, K - 1));
+
+/** Index of the first element of sorted `xs` at or above v. */
+function lowerBound(xs: number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Posterior that each of an account's contradicted rows was flipped (spreadFlips): 1 − honest / observed among
+ * its rows within half a decade of the row's label probability, the honest ones being `honest` rows spread as
+ * the peers' contradicted rows (sorted log10 probabilities) are; then made non-increasing in the probability
+ * (pool-adjacent-violators), since a lower probability of the given label is never less suspect.
+ */
+export function flipPosteriors(
+  rows: number[],
+  proba: Float32Array,
+  K: number,
+  labels: ArrayLike<number>,
+  peerLogP: number[],
+  honest: number,
+): number[] {
+  const lp = rows.map((i) => logLabelP(proba, i, K, labels[i]));
+  const order = lp.map((_, k) => k).sort((a, b) => lp[a] - lp[b]);
+  const sorted = order.map((k) => lp[k]);
+  const local = sorted.map((v) => {
+    const observed = lowerBound(sorted, v + 0.5 + 1e-12) - lowerBound(sorted, v - 0.5);
+    const share = (lowerBound(peerLogP, v + 0.5 + 1e-12) - lowerBound(peerLogP, v - 0.5)) / peerLogP.length;
+    return Math.max(0, Math.min(1, 1 - (honest * share) / Math.max(1, observed)));
+  });
+  // Antitonic fit: blocks of equal value, merged while a block's mean exceeds its predecessor's.
+  const blocks: Array<{ sum: number; n: number }> = [];
+  for (const v of local) {
+    blocks.push({ sum: v, n: 1 });
+    while (blocks.length > 1) {
+      const b = blocks[blocks.length - 1];
+      const a = blocks[blocks.length - 2];
+      if (b.sum / b.n <= a.sum / a.n) break;
+      a.sum += b.sum;
+      a.n += b.n;
+      blocks.pop();
+    }
+  }
+  const fitted: number[] = [];
+  for (const b of blocks) for (let j = 0; j < b.n; j++) fitted.push(b.sum / b.n);
+  const out = new Array<number>(rows.length);
+  order.forEach((k, r) => {
+    out[k] = fitted[r];
+  });
   return out;
 }
 

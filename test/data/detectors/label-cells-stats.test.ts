@@ -1,0 +1,74 @@
+/**
+ * A cell's test reads the peers' rate as what it is, a rate counted on a finite number of peer rows; and the
+ * posterior that a flagged account's contradicted row was flipped is read off the rows (how many of the
+ * account's rows sit near its label probability, against how many its honest rows would put there, spread as
+ * its peers' are), not off the model's calibration: a 26-class model with diffuse probabilities gives a
+ * random flip P(label) of 0.01 to 0.1, which a calibrated likelihood ratio read as honest.
+ */
+import { describe, expect, it } from 'vitest';
+import { cellP, flipPosteriors } from '../../../src/data/detectors/label-cells.js';
+import { rng } from '../helpers.js';
+
+describe('flipPosteriors', () => {
+  const K = 4;
+  // Row i's label is class 0; its probability is set directly.
+  function table(logPs: number[]) {
+    const proba = new Float32Array(logPs.length * K);
+    logPs.forEach((lp, i) => {
+      proba[i * K] = 10 ** lp;
+      for (let c = 1; c < K; c++) proba[i * K + c] = (1 - 10 ** lp) / (K - 1);
+    });
+    return { proba, labels: new Int32Array(logPs.length) };
+  }
+
+  it('separates flips whose label probabilities sit a decade below honest mistakes, whatever the calibration', () => {
+    const r = rng(5);
+    const peers = Array.from({ length: 600 }, () => -1.5 + r()).sort((a, b) => a - b);
+    const honest = Array.from({ length: 120 }, () => -1.5 + r()); // like the peers' mistakes
+    const flips = Array.from({ length: 100 }, () => -2.6 + r()); // P(label) 0.0025 to 0.025
+    const { proba, labels } = table([...honest, ...flips]);
+    const rows = Array.from({ length: 220 }, (_, i) => i);
+    const post = flipPosteriors(rows, proba, K, labels, peers, 120);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(post.slice(120))).toBeGreaterThan(0.85);
+    expect(mean(post.slice(0, 120))).toBeLessThan(0.2);
+    // Never more suspect for a more probable label.
+    const order = rows.slice().sort((a, b) => proba[a * K] - proba[b * K]);
+    for (let k = 1; k < order.length; k++)
+      expect(post[order[k]]).toBeLessThanOrEqual(post[order[k - 1]] + 1e-12);
+  });
+
+  it('raises nothing where the account holds no more rows than its honest ones explain', () => {
+    const r = rng(6);
+    const peers = Array.from({ length: 600 }, () => -2 + 2 * r()).sort((a, b) => a - b);
+    const mine = Array.from({ length: 150 }, () => -2 + 2 * r());
+    const { proba, labels } = table(mine);
+    const post = flipPosteriors(
+      mine.map((_, i) => i),
+      proba,
+      K,
+      labels,
+      peers,
+      150,
+    );
+    expect(post.filter((p) => p >= 0.5).length).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('cellP', () => {
+  it("counts the peer rate's own sampling error: four rows of 26 in a cell where peers hold one of 230", () => {
+    // Read as exact, 0.65% makes four of 26 a 2e-5 event; counted on 230 rows it is about nine times likelier.
+    const exact = cellP(4, 26, 0.0065, 0);
+    const counted = cellP(4, 26, 0.0065, 0, 230);
+    expect(exact).toBeLessThan(5e-5);
+    expect(counted).toBeGreaterThan(5 * exact);
+    // A labeler who puts 12 of 30 there is still far beyond it.
+    expect(cellP(12, 30, 0.0065, 0, 230)).toBeLessThan(1e-9);
+  });
+
+  it('is the binomial when the peers are many and do not spread', () => {
+    const a = cellP(30, 200, 0.08, 0, 1e9);
+    const b = cellP(30, 200, 0.08, 0);
+    expect(Math.abs(Math.log(a / b))).toBeLessThan(0.05);
+  });
+});
