@@ -605,7 +605,8 @@ export function run(ctx: AuditContext): DetectorOutput {
  * made non-increasing in the label's probability. A 26-class model whose probabilities are diffuse gives a
  * random flip P(label) of 0.01 to 0.1 and an honest mistake 0.03 to 0.3: a likelihood ratio that assumed
  * calibration, (1 − P(label)) / ((K − 1) · P(label)), raised only the flips below 0.01. With fewer than 50 peer
- * rows contradicted, that ratio is what is left.
+ * rows contradicted, or 30 of the account's, there is too little to read a spread from, and that ratio is what
+ * is left (an account of 26 rows whose flips fill two cells: its six other contradicted rows read as flips).
  */
 function spreadFlips(
   ctx: AuditContext,
@@ -666,7 +667,7 @@ function spreadFlips(
         ? `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`
         : `${role} "${account}" flips labels across classes (about ${pct(pi)} of its rows), and the reference model doubts this one`;
       const post =
-        peerLogP.length >= 50
+        peerLogP.length >= 50 && contradicted.length >= 30
           ? flipPosteriors(contradicted, proba, K, inc.labels, peerLogP, e * (1 - pi))
           : contradicted.map((i) => {
               const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
