@@ -47,6 +47,14 @@ async function auditCell(
   return { truth: new Set(c.truth.poisoned), quarantined, triggers, n: ids.length };
 }
 
+/** The plant's rows are all there, and caught at recall 0.9 and the given precision. */
+function expectCaught(r: { truth: Set<string>; quarantined: string[] }, rows: number, precision = 0.9) {
+  const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
+  expect(r.truth.size).toBe(rows);
+  expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
+  expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(precision);
+}
+
 describe('trigger mining in a table tells a region of its label from a plant', () => {
   it('confirms no trigger in a clean digits batch with 100 trusted rows', async () => {
     // With every suspect pattern of a row removed, a region of sixes lost 48 of its 64 pixels and read as
@@ -60,10 +68,7 @@ describe('trigger mining in a table tells a region of its label from a plant', (
 
   it('still finds a two-pixel conjunction planted in 10% of the rows with 100 trusted rows', async () => {
     const r = await auditCell('tabular-conjunction', { k: 2, target: 'minority', rate: 0.1, trusted: 100 });
-    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
-    expect(r.truth.size).toBe(170);
-    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
-    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
+    expectCaught(r, 170);
     expect(r.triggers.length).toBeGreaterThan(0);
   }, 120_000);
 });
@@ -80,10 +85,7 @@ describe('the parts of a plant that read like its label do not explain the plant
       digits(),
       3,
     );
-    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
-    expect(r.truth.size).toBe(150);
-    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
-    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
+    expectCaught(r, 150);
   }, 120_000);
 });
 
@@ -98,10 +100,7 @@ describe('trigger mining in a wide table reads a plant with only its own values 
       { k: 3, target: 'minority', rate: 0.03, trusted: 500 },
       spambase(),
     );
-    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
-    expect(r.truth.size).toBe(90);
-    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
-    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.9);
+    expectCaught(r, 90);
   }, 120_000);
 
   it('confirms no trigger in a clean Spambase batch with 100 trusted rows', async () => {
@@ -126,9 +125,6 @@ describe('trigger mining in a wide table reads a plant with only its own values 
       adult,
       2,
     );
-    const hit = r.quarantined.filter((id) => r.truth.has(id)).length;
-    expect(r.truth.size).toBe(2500);
-    expect(hit / r.truth.size).toBeGreaterThanOrEqual(0.9);
-    expect(hit / Math.max(1, r.quarantined.length)).toBeGreaterThanOrEqual(0.95);
+    expectCaught(r, 2500, 0.95);
   }, 120_000);
 });
