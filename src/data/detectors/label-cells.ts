@@ -12,9 +12,10 @@
  * noisier), and the peers' rate is itself read from a finite number of rows, so the test allows for both: the
  * spread of the accounts' rates beyond sampling error (through its design effect) and the peer rate's own
  * sampling error (a beta-binomial counted on the peer rows; cellP). Accounts absent from the trusted set are
- * also pooled into one cohort (a campaign spread over fresh accounts). The label mix (share of each label) is tested the same way.
- * So is each account's whole record, every cell at once (its contradicted rows against what its peers' rates
- * predict for its rows): a labeler who flips at random spreads its flips over every cell, too thinly for any one.
+ * also pooled into one cohort (a campaign spread over fresh accounts). The label mix (share of each label) is
+ * tested the same way. So is each account's whole record, every cell at once (its contradicted rows against
+ * what its peers' rates predict for its rows): a labeler who flips at random spreads its flips over every
+ * cell, too thinly for any one.
  * Cells and label mixes go through Benjamini-Hochberg at `fdr` as one family; whole records, one per account, as
  * another.
  *
