@@ -43,6 +43,7 @@ import {
 } from '../learn/context.js';
 import { mulberry32 } from '../learn/random.js';
 import { crossFitReference, prefetchCrossFit, reReadSuspects } from '../learn/reference.js';
+import { countAtOrBelow, monotoneLocalFdr } from '../stats/local-fdr.js';
 import { studentUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { explainedRows } from './lib/explained.js';
@@ -247,18 +248,6 @@ export function classReference(values: ArrayLike<number>): ClassReference {
   return { sorted, mu, sd };
 }
 
-/** Number of values in a sorted array at or below p. */
-function countAtOrBelow(sorted: Float64Array, p: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid] <= p) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
  * p-value of P(label) = p against the clean rows of that class: a normal fit to their logits extrapolates
  * beyond the smallest clean value (a few hundred trusted rows cannot resolve 1e-4 empirically), but never
@@ -312,11 +301,8 @@ export interface LabelFdr {
 }
 
 /**
- * Local false-discovery rate of low P(label), per class. For class y (n_y incoming rows), plot the rows
- * found at or below each probability p, N_y(p), against the clean rows expected there, E_y(p) = n_y · F0_y(p).
- * Where wrong labels pile up, N rises faster than E; the slope dN/dE of the least concave majorant of that
- * curve (Grenander's monotone density estimate, as in Strimmer 2008) is f(p)/f0(p), so π0 · dE/dN is the
- * probability that a row there is clean. Unlike a tail rate (a q-value), this does not let a pile of
+ * Local false-discovery rate of low P(label), per class (stats/local-fdr.ts): for class y (n_y incoming rows),
+ * the rows found at or below each probability p against the clean rows expected there, π0 · n_y · F0_y(p). Unlike a tail rate (a q-value), this does not let a pile of
  * blatant flips near P = 0 vouch for borderline rows further up. π0 = (rows above `lambda`) / (n_y · (1 −
  * F0_y(lambda))), at most 1, with both counts read at the confidence bound that overstates it: rows the model
  * finds plausible count as clean, so it only overstates the clean share.
@@ -348,57 +334,10 @@ export function labelLocalFdr(
     const above = ny * wilsonUpper(ny - countAtOrBelow(vals, opts.lambda), ny, opts.z);
     const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda, opts.z));
     pi0[y] = cleanAbove > 0 ? Math.min(1, above / cleanAbove) : 1;
-    // Curve points at each distinct value (N = rows at or below it), from the origin.
-    const xs: number[] = [0];
-    const ns: number[] = [0];
-    for (let j = 0; j < ny; j++) {
-      if (j < ny - 1 && vals[j + 1] === vals[j]) continue;
-      const x = ny * referenceTail(refs[y], vals[j], opts.z);
-      if (x <= xs[xs.length - 1]) {
-        ns[ns.length - 1] = j + 1; // same expected count: keep the highest point
-        continue;
-      }
-      xs.push(x);
-      ns.push(j + 1);
-    }
-    // The hull picks the steepest chords, so each cumulative count is read at its lower confidence bound
-    // (Poisson, z standard errors): a chance clump of clean rows in a heavy tail does not look like flips.
-    const rank = ns.slice();
-    for (let t = 1; t < ns.length; t++) ns[t] = Math.max(0, ns[t] - opts.z * Math.sqrt(ns[t]));
-    // Least concave majorant (upper hull, monotone chain); each point takes the slope of the hull segment
-    // ending at or passing over it.
-    const hull: number[] = [0];
-    for (let t = 1; t < xs.length; t++) {
-      while (hull.length >= 2) {
-        const a = hull[hull.length - 2];
-        const b = hull[hull.length - 1];
-        // Drop b when it lies on or below the chord a -> t.
-        if ((ns[b] - ns[a]) * (xs[t] - xs[a]) <= (ns[t] - ns[a]) * (xs[b] - xs[a])) hull.pop();
-        else break;
-      }
-      hull.push(t);
-    }
-    const pointLfdr = new Float64Array(xs.length).fill(1);
-    for (let h = 1; h < hull.length; h++) {
-      const a = hull[h - 1];
-      const b = hull[h];
-      const slope = (ns[b] - ns[a]) / (xs[b] - xs[a]);
-      const v = slope > 0 ? Math.min(1, pi0[y] / slope) : 1;
-      for (let t = a + 1; t <= b; t++) pointLfdr[t] = v;
-    }
-    // Map rows to their point: the point of a row is the last one whose N reaches its rank.
-    for (let i = 0; i < n; i++) {
-      if (labels[i] !== y) continue;
-      const r = countAtOrBelow(vals, pLabel[i]);
-      let lo = 1;
-      let hi = rank.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (rank[mid] < r) lo = mid + 1;
-        else hi = mid;
-      }
-      lfdr[i] = pointLfdr[lo];
-    }
+    const expected = pi0[y] * ny;
+    const clean = monotoneLocalFdr(vals, (v) => expected * referenceTail(refs[y], v, opts.z), opts.z);
+    for (let i = 0; i < n; i++)
+      if (labels[i] === y) lfdr[i] = clean[Math.max(0, countAtOrBelow(vals, pLabel[i]) - 1)];
   }
   return { lfdr, pi0 };
 }

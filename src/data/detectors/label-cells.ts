@@ -32,10 +32,17 @@
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { monotoneLocalFdr } from '../stats/local-fdr.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { betaBinomialUpperTail } from '../stats/shift.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
-import { MIN_REFERENCE_ROWS, referenceOf } from './disagreement.js';
+import {
+  type ClassReference,
+  classReference,
+  MIN_REFERENCE_ROWS,
+  referenceOf,
+  referenceTail,
+} from './disagreement.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -63,7 +70,7 @@ export const LABEL_CELLS_DEFAULTS = {
   minRatio: 2,
   /** Highest score of a row in a flagged cell. */
   rowScore: 0.95,
-  /** z of the lower confidence bound at which an account's cell rate is read when scoring its rows. */
+  /** z of the confidence bounds at which an account's counts are read when scoring its rows (cell rate, flips elsewhere). */
   z: 1.645,
   /** Flagged (account, cell) pairs listed in findings. */
   maxReported: 25,
@@ -600,14 +607,13 @@ export function run(ctx: AuditContext): DetectorOutput {
  * cells are tested as a whole: contradicted rows against what its peers' rate in each predicted class
  * predicts (binomial, at `accountFdr`). When they exceed it, the excess is the account's flip share π, and each
  * contradicted row gets the posterior that it was flipped, read off the rows themselves rather than the model's
- * calibration: among the account's contradicted rows whose label probability under the reference model is
- * near this row's (within half a decade), the share its honest rows would explain (its expected honest
- * contradicted rows, spread as its peers' contradicted rows are over that probability), the rest being flips;
- * made non-increasing in the label's probability. A 26-class model whose probabilities are diffuse gives a
- * random flip P(label) of 0.01 to 0.1 and an honest mistake 0.03 to 0.3: a likelihood ratio that assumed
- * calibration, (1 − P(label)) / ((K − 1) · P(label)), raised only the flips below 0.01. With fewer than 50 peer
- * rows contradicted, or 30 of the account's, there is too little to read a spread from, and that ratio is what
- * is left (an account of 26 rows whose flips fill two cells: its six other contradicted rows read as flips).
+ * calibration (flipPosteriors): the account's contradicted rows at or below each label probability against the
+ * honest ones it would hold there (its expected honest contradicted rows, spread as its peers' contradicted rows
+ * are), as a monotone local false-discovery rate, the one audit/disagreement reads against clean trusted rows.
+ * A 26-class model whose probabilities are diffuse gives a random flip P(label) of 0.01 to 0.1 and an honest
+ * mistake 0.03 to 0.3: a likelihood ratio that assumed calibration, (1 − P(label)) / ((K − 1) · P(label)),
+ * raised only the flips below 0.01. Counts are read at their lower confidence bound, so a small account's few
+ * contradicted rows (26 rows whose flips fill two cells, six others) are not read as a pile of flips.
  */
 function spreadFlips(
   ctx: AuditContext,
@@ -633,17 +639,17 @@ function spreadFlips(
     const flaggedCodes = new Set(mine.flatMap((t) => t.codes));
     const N = new Float64Array(K);
     const X = new Float64Array(K);
-    const peerLogP: number[] = [];
+    const peerP: number[] = [];
     for (let i = 0; i < inc.n; i++) {
       const a = col.codes[i];
       if (a < 0 || flaggedCodes.has(a)) continue;
       N[pred[i]]++;
       if (pred[i] !== inc.labels[i]) {
         X[pred[i]]++;
-        peerLogP.push(logLabelP(proba, i, K, inc.labels[i]));
+        peerP.push(proba[i * K + inc.labels[i]]);
       }
     }
-    peerLogP.sort((u, v) => u - v);
+    const peerMistakes = classReference(peerP);
     for (const [account, cells] of accounts) {
       const codes = new Set(cells[0].codes);
       const inCell = (i: number) => cells.some((t) => t.pred === pred[i] && t.label === inc.labels[i]);
@@ -663,18 +669,15 @@ function spreadFlips(
       if (n < 10 || x <= e || binomialUpperTail(x, n, Math.min(0.999, e / n)) > s.accountFdr / accounts.size)
         continue;
       const pi = Math.min(0.95, (x - e) / n);
-      const prior = pi / (1 - pi);
       const why = cells.some((t) => t.pred >= 0)
         ? `${role} "${account}" flips labels beyond its flagged cells (about ${pct(pi)} of its other rows), and the reference model doubts this one`
         : `${role} "${account}" flips labels across classes (about ${pct(pi)} of its rows), and the reference model doubts this one`;
-      const post =
-        peerLogP.length >= 50 && contradicted.length >= 30
-          ? flipPosteriors(contradicted, proba, K, inc.labels, peerLogP, e * (1 - pi))
-          : contradicted.map((i) => {
-              const py = Math.max(1e-6, proba[i * K + inc.labels[i]]);
-              const odds = (prior * (1 - py)) / ((K - 1) * py);
-              return odds / (1 + odds);
-            });
+      const post = flipPosteriors(
+        contradicted.map((i) => proba[i * K + inc.labels[i]]),
+        peerMistakes,
+        e * (1 - pi),
+        s.z,
+      );
       let raised = 0;
       contradicted.forEach((i, k) => {
         const score = Math.min(s.rowScore, post[k]);
@@ -690,64 +693,29 @@ function spreadFlips(
   return out;
 }
 
-const logLabelP = (proba: Float32Array, i: number, K: number, y: number) =>
-  Math.log10(Math.max(1e-8, proba[i * K + y]));
-
 /** What one flipped row adds to an account's contradicted rate, for a reference contradicting a share r of honest labels. */
 const flipContrast = (r: number, K: number) => Math.max(0.05, 1 - r - r / Math.max(1, K - 1));
 
-/** Index of the first element of sorted `xs` at or above v. */
-function lowerBound(xs: number[], v: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /**
- * Posterior that each of an account's contradicted rows was flipped (spreadFlips): 1 − honest / observed among
- * its rows within half a decade of the row's label probability, the honest ones being `honest` rows spread as
- * the peers' contradicted rows (sorted log10 probabilities) are; then made non-increasing in the probability
- * (pool-adjacent-violators), since a lower probability of the given label is never less suspect.
+ * Posterior that each of a flagged account's contradicted rows was flipped (spreadFlips), from their label
+ * probabilities alone: one minus the local false-discovery rate (stats/local-fdr.ts) of the account's rows
+ * against `honest` rows spread as its peers' contradicted rows are (read at the upper confidence bound of that
+ * spread). No calibration is assumed: a 26-class model with diffuse probabilities gives a random flip P(label)
+ * of 0.01 to 0.1, which a calibrated likelihood ratio reads as honest. A few rows never make a pile: each count
+ * is read at its lower confidence bound.
  */
 export function flipPosteriors(
-  rows: number[],
-  proba: Float32Array,
-  K: number,
-  labels: ArrayLike<number>,
-  peerLogP: number[],
+  pLabel: number[],
+  peerMistakes: ClassReference,
   honest: number,
+  z: number,
 ): number[] {
-  const lp = rows.map((i) => logLabelP(proba, i, K, labels[i]));
-  const order = lp.map((_, k) => k).sort((a, b) => lp[a] - lp[b]);
-  const sorted = order.map((k) => lp[k]);
-  const local = sorted.map((v) => {
-    const observed = lowerBound(sorted, v + 0.5 + 1e-12) - lowerBound(sorted, v - 0.5);
-    const share = (lowerBound(peerLogP, v + 0.5 + 1e-12) - lowerBound(peerLogP, v - 0.5)) / peerLogP.length;
-    return Math.max(0, Math.min(1, 1 - (honest * share) / Math.max(1, observed)));
-  });
-  // Antitonic fit: blocks of equal value, merged while a block's mean exceeds its predecessor's.
-  const blocks: Array<{ sum: number; n: number }> = [];
-  for (const v of local) {
-    blocks.push({ sum: v, n: 1 });
-    while (blocks.length > 1) {
-      const b = blocks[blocks.length - 1];
-      const a = blocks[blocks.length - 2];
-      if (b.sum / b.n <= a.sum / a.n) break;
-      a.sum += b.sum;
-      a.n += b.n;
-      blocks.pop();
-    }
-  }
-  const fitted: number[] = [];
-  for (const b of blocks) for (let j = 0; j < b.n; j++) fitted.push(b.sum / b.n);
-  const out = new Array<number>(rows.length);
+  const order = pLabel.map((_, k) => k).sort((a, b) => pLabel[a] - pLabel[b]);
+  const sorted = order.map((k) => pLabel[k]);
+  const clean = monotoneLocalFdr(sorted, (v) => honest * referenceTail(peerMistakes, v, z), z);
+  const out = new Array<number>(pLabel.length);
   order.forEach((k, r) => {
-    out[k] = fitted[r];
+    out[k] = 1 - clean[r];
   });
   return out;
 }

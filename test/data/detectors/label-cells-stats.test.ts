@@ -1,57 +1,48 @@
 /**
  * A cell's test reads the peers' rate as what it is, a rate counted on a finite number of peer rows; and the
  * posterior that a flagged account's contradicted row was flipped is read off the rows (how many of the
- * account's rows sit near its label probability, against how many its honest rows would put there, spread as
- * its peers' are), not off the model's calibration: a 26-class model with diffuse probabilities gives a
+ * account's rows sit at or below its label probability, against how many its honest rows would put there,
+ * spread as its peers' are), not off the model's calibration: a 26-class model with diffuse probabilities gives a
  * random flip P(label) of 0.01 to 0.1, which a calibrated likelihood ratio read as honest.
  */
 import { describe, expect, it } from 'vitest';
+import { classReference } from '../../../src/data/detectors/disagreement.js';
 import { cellP, flipPosteriors } from '../../../src/data/detectors/label-cells.js';
 import { rng } from '../helpers.js';
 
 describe('flipPosteriors', () => {
-  const K = 4;
-  // Row i's label is class 0; its probability is set directly.
-  function table(logPs: number[]) {
-    const proba = new Float32Array(logPs.length * K);
-    logPs.forEach((lp, i) => {
-      proba[i * K] = 10 ** lp;
-      for (let c = 1; c < K; c++) proba[i * K + c] = (1 - 10 ** lp) / (K - 1);
-    });
-    return { proba, labels: new Int32Array(logPs.length) };
-  }
+  const P = (logs: number[]) => logs.map((l) => 10 ** l);
+  const Z = 1.645;
 
   it('separates flips whose label probabilities sit a decade below honest mistakes, whatever the calibration', () => {
     const r = rng(5);
-    const peers = Array.from({ length: 600 }, () => -1.5 + r()).sort((a, b) => a - b);
+    const peers = classReference(P(Array.from({ length: 600 }, () => -1.5 + r())));
     const honest = Array.from({ length: 120 }, () => -1.5 + r()); // like the peers' mistakes
     const flips = Array.from({ length: 100 }, () => -2.6 + r()); // P(label) 0.0025 to 0.025
-    const { proba, labels } = table([...honest, ...flips]);
-    const rows = Array.from({ length: 220 }, (_, i) => i);
-    const post = flipPosteriors(rows, proba, K, labels, peers, 120);
+    const p = P([...honest, ...flips]);
+    const post = flipPosteriors(p, peers, 120, Z);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    expect(mean(post.slice(120))).toBeGreaterThan(0.85);
+    expect(mean(post.slice(120))).toBeGreaterThan(0.8);
     expect(mean(post.slice(0, 120))).toBeLessThan(0.2);
     // Never more suspect for a more probable label.
-    const order = rows.slice().sort((a, b) => proba[a * K] - proba[b * K]);
+    const order = p.map((_, k) => k).sort((a, b) => p[a] - p[b]);
     for (let k = 1; k < order.length; k++)
       expect(post[order[k]]).toBeLessThanOrEqual(post[order[k - 1]] + 1e-12);
   });
 
   it('raises nothing where the account holds no more rows than its honest ones explain', () => {
     const r = rng(6);
-    const peers = Array.from({ length: 600 }, () => -2 + 2 * r()).sort((a, b) => a - b);
-    const mine = Array.from({ length: 150 }, () => -2 + 2 * r());
-    const { proba, labels } = table(mine);
-    const post = flipPosteriors(
-      mine.map((_, i) => i),
-      proba,
-      K,
-      labels,
-      peers,
-      150,
-    );
-    expect(post.filter((p) => p >= 0.5).length).toBeLessThanOrEqual(3);
+    const peers = classReference(P(Array.from({ length: 600 }, () => -2 + 2 * r())));
+    const post = flipPosteriors(P(Array.from({ length: 150 }, () => -2 + 2 * r())), peers, 150, Z);
+    expect(post.filter((p) => p >= 0.5).length).toBe(0);
+  });
+
+  it("does not read a small account's handful of mistakes as a pile of flips", () => {
+    // Six contradicted rows where its honest rows explain three: some are flips, none is known to be one.
+    const r = rng(7);
+    const peers = classReference(P(Array.from({ length: 400 }, () => -2 + 2 * r())));
+    const post = flipPosteriors(P([-2.4, -2.1, -1.5, -1.2, -0.8, -0.3]), peers, 3, Z);
+    expect(post.filter((p) => p >= 0.5).length).toBe(0);
   });
 });
 
