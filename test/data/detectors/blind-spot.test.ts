@@ -49,15 +49,17 @@ describe('the audit says when it cannot see label flips', () => {
     ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(
-      /MEDIUM.*Label flips can pass unseen: the reference model's cross-validated accuracy is \d+% on 150 trusted rows/,
+      /MEDIUM.*Label flips spread over the batch can pass unseen: the reference model's cross-validated accuracy is \d+% on 150 trusted rows/,
     );
     expect(res.stdout).toMatch(/give the trusted set/);
+    // Without a labeler or account column nothing tests flips per account, and the finding does not say it does.
+    expect(res.stdout).not.toMatch(/audit\/label-cells\)/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const f = report.findings.find((x: { rule: string }) => x.rule === 'audit/blind-spot');
     expect(f.severity).toBe('medium');
     expect(f.evidence.flipSensitivity).toBeLessThan(0.5);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    expect(html).toContain('Label flips can pass unseen');
+    expect(html).toContain('Label flips spread over the batch can pass unseen');
     // The floors in plain words, and the numbers for tools.
     expect(html).toContain('What the audit could see');
     expect(html).toMatch(
@@ -67,6 +69,35 @@ describe('the audit says when it cannot see label flips', () => {
     const floor = report.floors.disagreement;
     expect(floor.flipShare === null || floor.flipShare > 0.1).toBe(true);
     expect(floor.rows === null || floor.rows > 150).toBe(true);
+
+    // With labelers named, flips concentrated in one are tested apart, and the finding points there.
+    const rows = readFileSync(join(dir, 'incoming.csv'), 'utf8').trim().split('\n').slice(1);
+    writeCsv(
+      join(dir, 'labelled.csv'),
+      ['text', 'label', 'labeler'],
+      rows.map((line, i) => {
+        const cut = line.lastIndexOf(',');
+        return [line.slice(0, cut).replace(/^"|"$/g, ''), line.slice(cut + 1), `labeler-${i % 8}`];
+      }),
+    );
+    const withLabelers = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.csv'),
+      '--incoming',
+      join(dir, 'labelled.csv'),
+      '--label',
+      'label',
+      '--text',
+      'text',
+      '--labeler',
+      'labeler',
+      '--out',
+      join(dir, 'out-labelers'),
+    ]);
+    expect(withLabelers.stdout).toMatch(
+      /Label flips spread over the batch can pass unseen: .*flips concentrated in a labeler or account are tested against its peers apart: audit\/label-cells/,
+    );
   }, 60_000);
 
   it('a strong trusted model: no blind-spot finding but the one a two-column table always has', async () => {
