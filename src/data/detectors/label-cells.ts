@@ -138,8 +138,13 @@ function overdispersion(rates: number[], ns: number[], r: number): number {
 }
 
 /**
- * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (binomial tail below
- * 0.001): a rogue does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary
+ * Does an account's x of n rows stand out from a rate p on its own (binomial tail below 0.001)? Such an account
+ * is left out of the peers it and the others are judged against, per cell (inlierRate) and over whole records.
+ */
+const standsOut = (x: number, n: number, p: number) => p > 0 && p < 1 && binomialUpperTail(x, n, p) < 0.001;
+
+/**
+ * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (standsOut): a rogue does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary
  * accounts show (setting aside the highest-rate accounts by share would set aside every row of a rare cell).
  */
 export function inlierRate(rates: number[], ns: number[]): number {
@@ -155,7 +160,7 @@ export function inlierRate(rates: number[], ns: number[]): number {
   let ni = 0;
   for (let i = 0; i < rates.length; i++) {
     const k = Math.round(rates[i] * ns[i]);
-    if (p0 > 0 && p0 < 1 && binomialUpperTail(k, ns[i], p0) < 0.001) continue;
+    if (standsOut(k, ns[i], p0)) continue;
     xi += k;
     ni += ns[i];
   }
@@ -333,16 +338,16 @@ function testsForRole(
   // widens the test; an effect of a tenth of its rows flipped is required, read through what a flip does to the
   // contradicted rate: a flipped row is contradicted unless the model reads it as its new label (a share r of
   // rows is misread, about 1 / (K - 1) of them as a given wrong label), an honest one with rate r, so each
-  // flip adds 1 - r / (K - 1) - r. A weak two-class reference (35% contradicted)
-  // adds 0.3 per flip, and 30% random flips only 0.09 to the rate: a tenth of the rows in contradicted units
-  // asked for more than a third of them flipped. Single accounts only: a cohort of new accounts differs from
-  // the rest by where its rows come from, and its members are tested one by one.
+  // flip adds 1 - r / (K - 1) - r. A weak two-class reference (35% contradicted) adds 0.3 per flip, and 30%
+  // random flips only 0.09 to the rate: a tenth of the rows in contradicted units asked for more than a third of
+  // them flipped. Single accounts only: a cohort of new accounts differs from the rest by where its rows come
+  // from, and its members are tested one by one.
   const singles = groups.filter((g) => g.codes.length === 1);
   // Peers' contradicted rate per predicted class, and each account's whole record against it, leaving out of
-  // the peers the accounts whose whole record stands out (binomial tail below 0.001, as inlierRate does per
-  // cell): per class an account holds a few dozen rows and three rogues of eight are not outliers there, but
-  // over its whole record each is, and left among the peers they raise the rate and the spread they are judged
-  // against (47% contradicted against peers at 33%, spread as wide as the rogues make it: p 0.009).
+  // the peers the accounts whose whole record stands out (standsOut, as inlierRate does per cell): per class an
+  // account holds a few dozen rows and three rogues of eight are not outliers there, but over its whole record
+  // each is, and left among the peers they raise the rate and the spread they are judged against (47%
+  // contradicted against peers at 33%, spread as wide as the rogues make it: p 0.009).
   const recordsAgainst = (out: Set<number>) => {
     const peerRateOf = new Float64Array(K);
     for (let p = 0; p < K; p++) {
@@ -383,8 +388,7 @@ function testsForRole(
   for (let round = 0; round < 4; round++) {
     const next = new Set(suspects);
     for (const t of records)
-      if (t.n >= 10 && t.x > t.e && binomialUpperTail(t.x, t.n, Math.min(0.999, t.e / t.n)) < 0.001)
-        next.add(t.g.codes[0]);
+      if (t.n >= 10 && t.x > t.e && standsOut(t.x, t.n, Math.min(0.999, t.e / t.n))) next.add(t.g.codes[0]);
     // Never more than half the accounts: the peers are the majority, or there are none.
     if (next.size * 2 > singles.length || [...next].every((a) => out.has(a))) break;
     out = next;
