@@ -213,16 +213,16 @@ function childCpuSeconds(): number {
 interface Floors {
   trigger?: Array<{ kind: string; rows: number | null; byLabel: Record<string, number | null> }>;
   disagreement?: { rows: number };
-  labelCells?: { rows: number | null };
+  labelCells?: { rows: number | null; record?: { rows: number | null } };
   localLabels?: { rows: number | null };
 }
 
 /**
  * Which of the audit's own floors judges a family, and the attack's size in the same units: trigger families
  * by the trigger floor of their kind for the target label (every poisoned row counted as carrying the one
- * pattern: an upper bound on any one pattern's rows), labeler flips and a creep of labels alone by the per-cell
- * floor against each rogue's or account's share, targeted flips by the pocket floor, random flips by the
- * disagreement floor.
+ * pattern: an upper bound on any one pattern's rows), labeler flips by the per-cell floor against a rogue's largest
+ * cell and the whole-record floor against all its flips, a creep of labels alone by the per-cell floor against
+ * each account's share, targeted flips by the pocket floor, random flips by the disagreement floor.
  */
 function detectionFloor(
   family: Family,
@@ -274,10 +274,23 @@ function detectionFloor(
     }
     case 'labeler-flip': {
       if (!floors.labelCells) return {};
+      // Two tests see a rogue: its largest cell (one class to one other) against the per-cell floor, all its
+      // flips against the whole-record floor. It is below the audit's floor only when below both; the one it
+      // comes nearer is shown.
+      const mean = (xs: unknown) => {
+        const v = (xs as number[] | undefined) ?? [];
+        return v.length ? Math.round(v.reduce((a, b) => a + b, 0) / v.length) : undefined;
+      };
       const rogues = Math.max(1, ((d.rogueLabelers as unknown[]) ?? []).length);
+      const flips = mean(d.flipsPerRogue) ?? Math.round(poisoned / rogues);
+      const cell = mean(d.largestCellPerRogue) ?? flips;
+      const cellFloor = floors.labelCells.rows;
+      const recordFloor = floors.labelCells.record?.rows ?? null;
+      const reach = (x: number, fl: number | null) => (fl === null ? 0 : x / fl);
+      const byRecord = reach(flips, recordFloor) > reach(cell, cellFloor);
       return {
-        attackRows: Math.round(poisoned / rogues),
-        detectionFloor: floors.labelCells.rows,
+        attackRows: byRecord ? flips : cell,
+        detectionFloor: byRecord ? recordFloor : cellFloor,
         saidBlind: blind('audit/label-cells'),
       };
     }
@@ -769,8 +782,9 @@ poison); R@P≥0.7: best recall over the quarantined rows ranked by score while 
 figures are means over runs; PASS/FAIL compares them with the floor (conditioning and clean controls: every run
 must meet it). Each run missing it is either **below the detection floor** (the poison is smaller than the smallest
 attack of its kind the audit itself reported it could see, report.json \`floors\`: trigger families against the
-trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue
-against the per-cell floor; targeted flips against the pocket floor; random flips against the disagreement
+trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue:
+its largest cell against the per-cell floor and all its flips against the whole-record floor, the nearer shown,
+below floor only when below both; targeted flips against the pocket floor; random flips against the disagreement
 floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
 on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
 audit command's wall time on a machine shared with other jobs (upper bounds).

@@ -16,7 +16,8 @@
  *   - trusted-model disagreement: the smallest share of random flips of which the detector's own decision
  *     quarantines half, simulated on the trusted rows' out-of-fold probabilities (disagreement.ts flipFloor);
  *   - labelers per cell: the fewest flips one account of the median size must make in one cell
- *     (label-cells.ts cellP) to be rejected among every (account, cell) tested;
+ *     (label-cells.ts cellP) to be rejected among every (account, cell) tested, and the fewest random flips
+ *     over its whole record (every cell at once, the same cellP on its contradicted rows) among the accounts;
  *   - targeted flips: the smallest pocket of flipped rows whose z (local-labels.ts pocketZ, pocketP) passes
  *     Benjamini-Hochberg over the batch;
  *   - accounts: the fewest suspect or contradicted rows an account of the median size must send
@@ -36,7 +37,13 @@ import { binomialUpperTail } from '../stats/tests.js';
 import { accountP, POWER_KEY as CONTRIBUTORS, type ContributorsPower } from './contributors.js';
 import { POWER_KEY as DISAGREEMENT, type DisagreementPower } from './disagreement.js';
 import { POWER_KEY as DRIFT, type DriftPower } from './drift.js';
-import { cellP, POWER_KEY as LABEL_CELLS, type LabelCellsPower } from './label-cells.js';
+import {
+  cellP,
+  flipContrast,
+  POWER_KEY as LABEL_CELLS,
+  type LabelCellsPower,
+  RECORD_EFFECT,
+} from './label-cells.js';
 import { unseenClassReason } from './lib/classes.js';
 import { POWER_KEY as LOCAL_LABELS, type LocalLabelsPower, pocketP, pocketZ } from './local-labels.js';
 import { expectedTrustedRows, labelledByNature } from './triggers/trusted-power.js';
@@ -71,8 +78,8 @@ export const BLIND = {
   flipRate: 0.1,
   /** ...and learn each class from at least this many trusted rows. */
   smallestClass: 20,
-  /** A labeler flipping more than half of what it sees of one class is not subtle. */
-  cellShare: 0.5,
+  /** A labeler flipping more than half of what it sees of one class, or of all its rows, is not subtle. */
+  labelerShare: 0.5,
 };
 
 export interface TriggerFloor {
@@ -109,7 +116,15 @@ export interface Floors {
     trustedOnlyAccuracy: number;
     smallestClass: number;
   };
-  labelCells?: { rows: number | null; accountRows: number; share: number | null; level: number };
+  labelCells?: {
+    /** Fewest flips one account of the median size must make in one cell (of its rows of one class). */
+    rows: number | null;
+    accountRows: number;
+    share: number | null;
+    level: number;
+    /** Fewest random flips over all its rows (every cell at once) one account of the median size must make. */
+    record?: { rows: number | null; accountRows: number; share: number | null; level: number };
+  };
   localLabels?: { rows: number | null; k: number; level: number };
   drift?: { shiftSe: number | null; windows: number; series: number };
   contributors?: Array<{
@@ -289,7 +304,7 @@ function withinClassFloor(
   };
 }
 
-function labelCellsFloor(p: LabelCellsPower, incomingRows: number) {
+function labelCellsFloor(p: LabelCellsPower, incomingRows: number): NonNullable<Floors['labelCells']> {
   const n = Math.max(1, p.accountRows);
   const r = Math.min(0.999, Math.max(p.peerRate, 0.5 / Math.max(1, incomingRows)));
   const level = p.fdr / p.tests;
@@ -298,6 +313,25 @@ function labelCellsFloor(p: LabelCellsPower, incomingRows: number) {
     n,
     (x) => x / n >= p.minRatio * r && cellP(x, n, r, p.rho, p.peerRows) <= level,
   );
+  const out = { rows, accountRows: p.accountRows, share: rows === null ? null : round(rows / n), level };
+  return p.record ? { ...out, record: recordFloor(p.record, p.fdr) } : out;
+}
+
+/**
+ * The whole-record test, in flips: each flipped row adds flipContrast to the account's contradicted rows (it is
+ * contradicted unless the model misreads it as its new label), over what its peers' rate predicts; the test
+ * asks for an excess of at least RECORD_EFFECT of its rows in those units, then cellP at the level of one
+ * discovery among the accounts tested.
+ */
+function recordFloor(p: NonNullable<LabelCellsPower['record']>, fdr: number) {
+  const n = Math.max(1, p.accountRows);
+  const r = Math.min(0.999, p.rate);
+  const c = flipContrast(r, p.classes);
+  const level = fdr / p.tests;
+  const rows = smallest(1, n, (f) => {
+    const x = Math.ceil(n * r + f * c);
+    return f / n >= RECORD_EFFECT && x <= n && cellP(x, n, r, p.rho, p.peerRows) <= level;
+  });
   return { rows, accountRows: p.accountRows, share: rows === null ? null : round(rows / n), level };
 }
 
@@ -467,15 +501,31 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
     );
   }
   const c = f.labelCells;
-  if (c && (c.share === null || c.share > BLIND.cellShare)) {
-    const floor =
-      c.rows === null
-        ? 'cannot be seen however many of them it flips'
-        : `must flip at least ${c.rows} of them (${pc(c.share ?? 0)}) from one class to another to be seen`;
+  const blindAt = (x: { share: number | null }) => x.share === null || x.share > BLIND.labelerShare;
+  const cellBlind = c !== undefined && blindAt(c);
+  const recordBlind = c?.record !== undefined && blindAt(c.record);
+  if (c && (cellBlind || recordBlind)) {
+    const clauses: string[] = [];
+    if (cellBlind)
+      clauses.push(
+        `a labeler or account sending the typical ${num(c.accountRows)} rows the trusted model reads as one class ${
+          c.rows === null
+            ? 'cannot be seen however many of them it flips'
+            : `must flip at least ${num(c.rows)} of them (${pc(c.share ?? 0)}) from one class to another to be seen`
+        }`,
+      );
+    if (recordBlind && c.record)
+      clauses.push(
+        `${cellBlind ? 'one' : 'a labeler or account'} flipping at random over the typical ${num(c.record.accountRows)} rows it sends ${
+          c.record.rows === null
+            ? 'cannot be seen however many of them it flips'
+            : `must flip at least ${num(c.record.rows)} of them (${pc(c.record.share ?? 0)}) to be seen`
+        }`,
+      );
     out.push(
       makeFinding(
         meta,
-        `Rogue labelers can pass unseen: a labeler or account sending the typical ${c.accountRows} rows the trusted model reads as one class ${floor}. To see subtler ones, audit larger batches per labeler or add reviewed rows so the trusted model reads classes better.`,
+        `Rogue labelers can pass unseen: ${clauses.join('; ')}. To see subtler ones, audit larger batches per labeler or add reviewed rows so the trusted model reads classes better.`,
         {
           evidence: {
             detector: 'audit/label-cells',
@@ -483,6 +533,13 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
             floorShare: c.share,
             accountRows: c.accountRows,
             level: c.level,
+            ...(c.record
+              ? {
+                  recordFloorRows: c.record.rows,
+                  recordFloorShare: c.record.share,
+                  recordAccountRows: c.record.accountRows,
+                }
+              : {}),
           },
         },
       ),
@@ -541,6 +598,12 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
       detector: 'Labelers per cell',
       floor: `${rows(f.labelCells.rows, 'flips by one account in one cell')} of its typical ${num(f.labelCells.accountRows)} rows of one class`,
     });
+    const r = f.labelCells.record;
+    if (r)
+      out.push({
+        detector: 'Labelers over their whole record',
+        floor: `${rows(r.rows, 'random flips by one account')} of its typical ${num(r.accountRows)} rows`,
+      });
   }
   if (f.localLabels) {
     out.push({

@@ -92,6 +92,16 @@ export interface LabelCellsPower {
   rho: number;
   /** Peers' rows behind a typical cell's rate (median). */
   peerRows: number;
+  /** The whole-record test (every cell at once), for an account of the median size; absent when none was made. */
+  record?: {
+    tests: number;
+    accountRows: number;
+    /** Honest accounts' contradicted rate over all their rows. */
+    rate: number;
+    rho: number;
+    peerRows: number;
+    classes: number;
+  };
 }
 export const POWER_KEY = 'power/label-cells';
 type Role = 'source' | 'labeler';
@@ -206,7 +216,26 @@ export interface CellProfile {
   rhos: number[];
   /** Peers' rows behind each cell's rate. */
   peerRows: number[];
+  /** Whole records: each tested account's rows, and per role the honest rate, spread and peer rows. */
+  recordRows: number[];
+  recordRates: number[];
+  recordRhos: number[];
+  recordPeerRows: number[];
 }
+
+const emptyProfile = (): CellProfile => ({
+  accountRows: [],
+  cellRates: [],
+  rhos: [],
+  peerRows: [],
+  recordRows: [],
+  recordRates: [],
+  recordRhos: [],
+  recordPeerRows: [],
+});
+
+/** A whole record is tested only when its excess is at least a tenth of its rows flipped (in contradicted units). */
+export const RECORD_EFFECT = 0.1;
 
 function testsForRole(
   ctx: AuditContext,
@@ -407,6 +436,12 @@ function testsForRole(
     overall,
   );
   const peerTotal = honest.reduce((a, t) => a + t.n, 0);
+  if (honest.length > 0) {
+    profile.recordRates.push(overall);
+    profile.recordRhos.push(rhoAll);
+    profile.recordPeerRows.push(peerTotal);
+    for (const t of records) if (t.n >= 20) profile.recordRows.push(t.n);
+  }
   for (const { g, x, e, n } of records) {
     if (n < 20 || x < s.minCellRows) continue;
     const peerRate = Math.min(0.999, e / n);
@@ -420,7 +455,7 @@ function testsForRole(
       n,
       peerRate,
       p:
-        (x - e) / n >= 0.1 * flipContrast(peerRate, K)
+        (x - e) / n >= RECORD_EFFECT * flipContrast(peerRate, K)
           ? cellP(x, n, peerRate, rhoAll, peerTotal - (out.has(g.codes[0]) ? 0 : n))
           : 1,
     });
@@ -513,7 +548,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   let proba = ref.proba;
   let pred = predictions(proba, inc.n, K);
   const cols: Partial<Record<Role, Categorical>> = { source: inc.source, labeler: inc.labeler };
-  let profile: CellProfile = { accountRows: [], cellRates: [], rhos: [], peerRows: [] };
+  let profile = emptyProfile();
   let tests = flagTests(ctx, cols, pred, s, profile);
   // Accounts found are read again by a model none of them trained (a campaign spread over accounts in other
   // folds taught the cross-fit its own labels), and every test is made again on that reading.
@@ -543,7 +578,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       proba = ref.reRead(proba, suspect);
       pred = predictions(proba, inc.n, K);
     }
-    profile = { accountRows: [], cellRates: [], rhos: [], peerRows: [] };
+    profile = emptyProfile();
     tests = flagTests(ctx, cols, pred, s, profile, suspectCodes);
   }
   const power: LabelCellsPower | undefined =
@@ -557,6 +592,18 @@ export function run(ctx: AuditContext): DetectorOutput {
           peerRate: median(profile.cellRates),
           rho: profile.rhos.length ? median(profile.rhos) : 0,
           peerRows: profile.peerRows.length ? Math.round(median(profile.peerRows)) : inc.n,
+          ...(profile.recordRows.length && profile.recordRates.length
+            ? {
+                record: {
+                  tests: tests.filter((t) => t.pred === EVERY_CELL).length + 1,
+                  accountRows: Math.round(median(profile.recordRows)),
+                  rate: median(profile.recordRates),
+                  rho: median(profile.recordRhos),
+                  peerRows: Math.round(median(profile.recordPeerRows)),
+                  classes: K,
+                },
+              }
+            : {}),
         }
       : undefined;
   const flagged = tests.filter((t) => t.flagged);
@@ -698,7 +745,7 @@ function spreadFlips(
 }
 
 /** What one flipped row adds to an account's contradicted rate, for a reference contradicting a share r of honest labels. */
-const flipContrast = (r: number, K: number) => Math.max(0.05, 1 - r - r / Math.max(1, K - 1));
+export const flipContrast = (r: number, K: number) => Math.max(0.05, 1 - r - r / Math.max(1, K - 1));
 
 /**
  * Posterior that each of a flagged account's contradicted rows was flipped (spreadFlips), from their label

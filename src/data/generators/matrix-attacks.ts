@@ -661,13 +661,22 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
   const [a, b] = rng.sample(sc.classes.slice(0, Math.min(4, sc.classes.length)), 2);
   const scores = mode === 'boundary' ? attackerScores(base, sc.classes, sc.trusted) : undefined;
   const poisoned: Row[] = [];
+  // Per rogue: its flips, and the most of them from one class to one other (what one cell of its rows holds).
+  const flipsPerRogue: number[] = [];
+  const largestCellPerRogue: number[] = [];
   for (const who of rogue) {
     const mine = sc.incoming.filter((r) => r.labeler === who);
+    const before = poisoned.length;
+    const cellsOf = new Map<string, number>();
+    const flip = (r: Row, to: Cell) => {
+      const key = `${String(r[base.label])}\u0000${String(to)}`;
+      cellsOf.set(key, (cellsOf.get(key) ?? 0) + 1);
+      r[base.label] = to;
+      poisoned.push(r);
+    };
     if (mode === 'random') {
-      for (const r of rng.sample(mine, Math.round(share * mine.length))) {
-        r[base.label] = otherClass(rng, sc.classes, r[base.label]);
-        poisoned.push(r);
-      }
+      for (const r of rng.sample(mine, Math.round(share * mine.length)))
+        flip(r, otherClass(rng, sc.classes, r[base.label]));
     } else if (mode === 'boundary') {
       const ranked = mine
         .map((r) => {
@@ -679,10 +688,7 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
         })
         .sort((x, y) => x.margin - y.margin);
       const near = ranked.slice(0, Math.ceil(ranked.length / 2));
-      for (const x of rng.sample(near, Math.round(share * mine.length))) {
-        x.r[base.label] = x.to;
-        poisoned.push(x.r);
-      }
+      for (const x of rng.sample(near, Math.round(share * mine.length))) flip(x.r, x.to);
     } else {
       const pairs: Array<[Cell, Cell]> =
         mode === 'class-pair'
@@ -696,11 +702,10 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
         const own = mine.filter((r) => r[base.label] === from);
         for (const r of rng.sample(own, Math.round(share * own.length))) flips.push([r, to]);
       }
-      for (const [r, to] of flips) {
-        r[base.label] = to;
-        poisoned.push(r);
-      }
+      for (const [r, to] of flips) flip(r, to);
     }
+    flipsPerRogue.push(poisoned.length - before);
+    largestCellPerRogue.push(Math.max(0, ...cellsOf.values()));
   }
   const what = mode === 'one-direction' ? ` (${a} -> ${b})` : mode === 'class-pair' ? ` (${a} <-> ${b})` : '';
   return finish(
@@ -714,6 +719,8 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
       rogueLabelers: rogue,
       mode,
       share,
+      flipsPerRogue,
+      largestCellPerRogue,
       pair: mode === 'one-direction' || mode === 'class-pair' ? [a, b] : undefined,
     },
   );

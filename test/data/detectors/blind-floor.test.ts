@@ -179,3 +179,77 @@ describe('the random-flip floor is what the disagreement test does', () => {
     expect(weak.caught).toBeLessThan(0.5);
   }, 120_000);
 });
+
+/**
+ * Eight clerks share 6,000 two-class rows a weak model (one feature separating the classes by `sep` standard
+ * deviations) reads; clerk 5 flips `share` of its rows at random.
+ */
+async function clerkBatch(sep: number, share: number) {
+  const dir = tmpDir();
+  const r = rng(31);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const row = () => {
+    const y = r() < 0.5 ? 1 : 0;
+    return { x: [(y * sep + gauss()).toFixed(3), gauss().toFixed(3)], y };
+  };
+  const names = ['no', 'yes'];
+  writeCsv(
+    join(dir, 'trusted.csv'),
+    ['x0', 'x1', 'label'],
+    Array.from({ length: 600 }, () => {
+      const v = row();
+      return [...v.x, names[v.y]];
+    }),
+  );
+  const rows: string[][] = [];
+  for (let i = 0; i < 6000; i++) {
+    const v = row();
+    const who = i % 8;
+    const y = who === 5 && r() < share ? 1 - v.y : v.y;
+    rows.push([...v.x, names[y], `clerk ${who}`]);
+  }
+  writeCsv(join(dir, 'incoming.csv'), ['x0', 'x1', 'label', 'labeler'], rows);
+  const run = await runAudit({
+    trusted: join(dir, 'trusted.csv'),
+    incoming: join(dir, 'incoming.csv'),
+    label: 'label',
+    labeler: 'labeler',
+    threads: 1,
+  });
+  run.source.close();
+  const named = run.report.findings
+    .filter((f) => f.rule === 'audit/label-cells')
+    .map((f) => f.evidence?.account);
+  const blind = run.report.findings.find(
+    (f) => f.rule === 'audit/blind-spot' && f.evidence?.detector === 'audit/label-cells',
+  );
+  return { floor: (run.report.floors as Floors).labelCells, named, blind, report: run.report };
+}
+
+describe('the whole-record floor of a labeler who flips at random is what the test does', () => {
+  it('a weak model: below the reported floor the clerk passes; above it the clerk is named', async () => {
+    const clean = await clerkBatch(0.78, 0);
+    const record = clean.floor?.record;
+    expect(record?.rows).not.toBeNull();
+    expect(record!.accountRows).toBe(750);
+    // A third of its rows flipped, where the model contradicts about a third of honest labels itself.
+    expect(record!.share!).toBeGreaterThan(0.2);
+    expect(record!.share!).toBeLessThan(0.5);
+    const below = await clerkBatch(0.78, record!.share! / 2);
+    expect(below.named).toEqual([]);
+    const above = await clerkBatch(0.78, Math.min(0.9, record!.share! * 1.5));
+    expect(above.named).toEqual(['clerk 5']);
+  }, 120_000);
+
+  it('a model near chance: the finding says a clerk flipping at random cannot be seen, in the text summary', async () => {
+    const { floor, blind, report } = await clerkBatch(0.3, 0);
+    expect(floor?.record?.rows).toBeNull();
+    expect(blind?.severity).toBe('medium');
+    expect(blind?.message).toMatch(
+      /one flipping at random over the typical 750 rows it sends cannot be seen however many of them it flips/,
+    );
+    expect(renderAuditText(report, false)).toMatch(
+      /MEDIUM.*Rogue labelers can pass unseen: .*flipping at random/,
+    );
+  }, 120_000);
+});
