@@ -276,7 +276,8 @@ function detectionFloor(
       if (!floors.labelCells) return {};
       // Two tests see a rogue: its largest cell (one class to one other) against the per-cell floor, all its
       // flips against the whole-record floor. It is below the audit's floor only when below both; the one it
-      // comes nearer is shown.
+      // comes nearer is shown. The whole-record floor counts flips the model contradicts as it does random
+      // ones; boundary flips are chosen where it is least sure, so only the per-cell floor judges them.
       const mean = (xs: unknown) => {
         const v = (xs as number[] | undefined) ?? [];
         return v.length ? Math.round(v.reduce((a, b) => a + b, 0) / v.length) : undefined;
@@ -285,7 +286,7 @@ function detectionFloor(
       const flips = mean(d.flipsPerRogue) ?? Math.round(poisoned / rogues);
       const cell = mean(d.largestCellPerRogue) ?? flips;
       const cellFloor = floors.labelCells.rows;
-      const recordFloor = floors.labelCells.record?.rows ?? null;
+      const recordFloor = d.mode === 'boundary' ? null : (floors.labelCells.record?.rows ?? null);
       const reach = (x: number, fl: number | null) => (fl === null ? 0 : x / fl);
       const byRecord = reach(flips, recordFloor) > reach(cell, cellFloor);
       return {
@@ -783,8 +784,8 @@ figures are means over runs; PASS/FAIL compares them with the floor (conditionin
 must meet it). Each run missing it is either **below the detection floor** (the poison is smaller than the smallest
 attack of its kind the audit itself reported it could see, report.json \`floors\`: trigger families against the
 trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue:
-its largest cell against the per-cell floor and all its flips against the whole-record floor, the nearer shown,
-below floor only when below both; targeted flips against the pocket floor; random flips against the disagreement
+its largest cell against the per-cell floor and, but for boundary flips, all its flips against the whole-record
+floor, the nearer shown, below floor only when below both; targeted flips against the pocket floor; random flips against the disagreement
 floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
 on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
 audit command's wall time on a machine shared with other jobs (upper bounds).

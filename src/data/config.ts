@@ -75,8 +75,6 @@ export const DISAGREEMENT_DEFAULTS = {
    * the clean reference at this false discovery rate (Benjamini-Hochberg); otherwise no row is quarantined here.
    */
   fdr: 0.05,
-  /** The clean reference's share of rows at or below a P(label) is read as its upper confidence bound at this z. */
-  referenceZ: 1.645,
   /** Rows with P(label) above this count as clean when estimating each class's clean share (Storey's π0). */
   pi0Lambda: 0.5,
   /**

@@ -43,6 +43,7 @@ import {
 } from '../learn/context.js';
 import { mulberry32 } from '../learn/random.js';
 import { crossFitReference, prefetchCrossFit, reReadSuspects } from '../learn/reference.js';
+import { wilson } from '../stats/confidence.js';
 import { countAtOrBelow, monotoneLocalFdr } from '../stats/local-fdr.js';
 import { studentUpperTail } from '../stats/tests.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
@@ -259,25 +260,14 @@ export function referenceP(ref: ClassReference, p: number): number {
   return Math.min(1, Math.max(observed, fitted));
 }
 
-/** Upper Wilson confidence bound of a share x/m at z standard errors. */
-export function wilsonUpper(x: number, m: number, z: number): number {
-  if (m <= 0) return 1;
-  const phat = x / m;
-  const z2 = z * z;
-  return Math.min(
-    1,
-    (phat + z2 / (2 * m) + z * Math.sqrt((phat * (1 - phat)) / m + z2 / (4 * m * m))) / (1 + z2 / m),
-  );
-}
-
 /**
  * Clean rows of a class expected at or below P(label) = p, as a share of the class. The reference's count at or
  * below p is interpolated in logit space between its values (a continuous curve: clean rows do not sit
- * exactly on the trusted ones), then read as an upper confidence bound (Wilson, z standard errors) so that a
+ * exactly on the trusted ones), then read at its upper confidence bound (Wilson, EVIDENCE_Z) so that a
  * small reference, which cannot tell 1/m from 0, errs towards "clean data explains it"; the fitted normal
  * tail is used where it is larger.
  */
-export function referenceTail(ref: ClassReference, p: number, z: number): number {
+export function referenceTail(ref: ClassReference, p: number): number {
   const r = ref.sorted;
   const m = r.length;
   if (m === 0) return 1;
@@ -288,7 +278,7 @@ export function referenceTail(ref: ClassReference, p: number, z: number): number
     const b = logit(r[k0]);
     if (b > a) k += Math.min(1, Math.max(0, (logit(p) - a) / (b - a)));
   }
-  const upper = wilsonUpper(k, m, z);
+  const upper = wilson(k, m).upper;
   const fitted = fittedLower(ref, logit(p));
   return Math.min(1, Math.max(upper, fitted));
 }
@@ -311,7 +301,7 @@ export function labelLocalFdr(
   pLabel: Float64Array,
   labels: Int32Array,
   refs: ClassReference[],
-  opts: { lambda: number; z: number },
+  opts: { lambda: number },
   /** Rows that enter the curve (1) or only read it (0): copies of one row are one piece of evidence. */
   distinct?: Uint8Array,
 ): LabelFdr {
@@ -331,11 +321,11 @@ export function labelLocalFdr(
     // Both counts are samples: the incoming rows above lambda are read at their upper confidence bound and the
     // clean share above it at its lower bound, so a class the model rarely rates above lambda (a handful of
     // trusted rows, none or few incoming ones there) cannot make its clean share look like zero.
-    const above = ny * wilsonUpper(ny - countAtOrBelow(vals, opts.lambda), ny, opts.z);
-    const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda, opts.z));
+    const above = ny * wilson(ny - countAtOrBelow(vals, opts.lambda), ny).upper;
+    const cleanAbove = ny * (1 - referenceTail(refs[y], opts.lambda));
     pi0[y] = cleanAbove > 0 ? Math.min(1, above / cleanAbove) : 1;
     const expected = pi0[y] * ny;
-    const clean = monotoneLocalFdr(vals, (v) => expected * referenceTail(refs[y], v, opts.z), opts.z);
+    const clean = monotoneLocalFdr(vals, (v) => expected * referenceTail(refs[y], v));
     for (let i = 0; i < n; i++)
       if (labels[i] === y) lfdr[i] = clean[Math.max(0, countAtOrBelow(vals, pLabel[i]) - 1)];
   }
@@ -370,7 +360,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   // data) is a clump the clean reference cannot predict, not many independent contradicted labels.
   const first = firstOfEachRow(ctx);
   const distinct = explained ? first.map((f, k) => (explained[k] ? 0 : f)) : first;
-  const fdr = labelLocalFdr(pLabel, inc.labels, refs, { lambda: s.pi0Lambda, z: s.referenceZ }, distinct);
+  const fdr = labelLocalFdr(pLabel, inc.labels, refs, { lambda: s.pi0Lambda }, distinct);
 
   // Confident learning over the batch's own cross-validated probabilities.
   const cvp = batchCv(ctx, s).proba;
@@ -505,7 +495,7 @@ export function flipFloor(
   K: number,
   refs: ClassReference[],
   n: number,
-  s: { fdr: number; pi0Lambda: number; referenceZ: number },
+  s: { fdr: number; pi0Lambda: number },
 ): number | null {
   const m = yt.length;
   if (m === 0 || K < 2) return null;
@@ -535,7 +525,7 @@ export function flipFloor(
     if (flips === 0) continue;
     const cutoff = bhCutoff(pEmp, s.fdr);
     if (cutoff < 0) continue;
-    const fdr = labelLocalFdr(pLabel, labels, refs, { lambda: s.pi0Lambda, z: s.referenceZ });
+    const fdr = labelLocalFdr(pLabel, labels, refs, { lambda: s.pi0Lambda });
     let caught = 0;
     for (let i = 0; i < N; i++)
       if (u[i] < share && 1 - fdr.lfdr[i] >= 0.5 && argmax(cv, src[i], K) !== labels[i]) caught++;

@@ -32,6 +32,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
+import { wilson } from '../stats/confidence.js';
 import { monotoneLocalFdr } from '../stats/local-fdr.js';
 import { mad, median, weightedMedian } from '../stats/robust.js';
 import { betaBinomialUpperTail } from '../stats/shift.js';
@@ -70,8 +71,6 @@ export const LABEL_CELLS_DEFAULTS = {
   minRatio: 2,
   /** Highest score of a row in a flagged cell. */
   rowScore: 0.95,
-  /** z of the confidence bounds at which an account's counts are read when scoring its rows (cell rate, flips elsewhere). */
-  z: 1.645,
   /** Flagged (account, cell) pairs listed in findings. */
   maxReported: 25,
 };
@@ -122,17 +121,6 @@ interface CellTest {
   p: number;
   flagged?: boolean;
   purity?: number;
-}
-
-/** Wilson lower bound of x/n. */
-function wilsonLower(x: number, n: number, z: number): number {
-  if (n === 0) return 0;
-  const ph = x / n;
-  const z2 = z * z;
-  return Math.max(
-    0,
-    (ph + z2 / (2 * n) - z * Math.sqrt((ph * (1 - ph)) / n + z2 / (4 * n * n))) / (1 + z2 / n),
-  );
 }
 
 /**
@@ -612,7 +600,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   const reasons = new Map<number, string>();
   for (const t of flagged) {
     if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
-    t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilsonLower(t.x, t.n, s.z)));
+    t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilson(t.x, t.n).lower));
     const score = Math.min(s.rowScore, t.purity);
     if (score <= 0) continue;
     const codes = new Set(t.codes);
@@ -727,7 +715,6 @@ function spreadFlips(
         contradicted.map((i) => proba[i * K + inc.labels[i]]),
         peerMistakes,
         e * (1 - pi),
-        s.z,
       );
       let raised = 0;
       contradicted.forEach((i, k) => {
@@ -755,15 +742,10 @@ export const flipContrast = (r: number, K: number) => Math.max(0.05, 1 - r - r /
  * of 0.01 to 0.1, which a calibrated likelihood ratio reads as honest. A few rows never make a pile: each count
  * is read at its lower confidence bound.
  */
-export function flipPosteriors(
-  pLabel: number[],
-  peerMistakes: ClassReference,
-  honest: number,
-  z: number,
-): number[] {
+export function flipPosteriors(pLabel: number[], peerMistakes: ClassReference, honest: number): number[] {
   const order = pLabel.map((_, k) => k).sort((a, b) => pLabel[a] - pLabel[b]);
   const sorted = order.map((k) => pLabel[k]);
-  const clean = monotoneLocalFdr(sorted, (v) => honest * referenceTail(peerMistakes, v, z), z);
+  const clean = monotoneLocalFdr(sorted, (v) => honest * referenceTail(peerMistakes, v));
   const out = new Array<number>(pLabel.length);
   order.forEach((k, r) => {
     out[k] = 1 - clean[r];

@@ -11,6 +11,8 @@
  * chance clump in a heavy tail) would otherwise read as a pile.
  */
 
+import { EVIDENCE_Z } from './confidence.js';
+
 /** Number of values in an ascending array at or below v. */
 export function countAtOrBelow(sorted: ArrayLike<number>, v: number): number {
   let lo = 0;
@@ -25,13 +27,12 @@ export function countAtOrBelow(sorted: ArrayLike<number>, v: number): number {
 
 /**
  * Per element of `sorted` (ascending; low = suspect): the estimated probability that it is clean, 1 where the
- * rows show no excess. `expectedAtOrBelow(v)` is the clean rows expected at or below v, non-decreasing in v;
- * `z` the standard errors of the counts' lower bound.
+ * rows show no excess. `expectedAtOrBelow(v)` is the clean rows expected at or below v, non-decreasing in v.
+ * Counts are read at their lower bound (EVIDENCE_Z).
  */
 export function monotoneLocalFdr(
   sorted: ArrayLike<number>,
   expectedAtOrBelow: (v: number) => number,
-  z: number,
 ): Float64Array {
   const n = sorted.length;
   // Curve points at each distinct value (N = rows at or below it), from the origin.
@@ -49,7 +50,7 @@ export function monotoneLocalFdr(
   }
   if (xs.length === 1) return new Float64Array(n).fill(1); // nothing expected anywhere: no scale to read
   const rank = ns.slice();
-  for (let t = 1; t < ns.length; t++) ns[t] = Math.max(0, ns[t] - z * Math.sqrt(ns[t]));
+  for (let t = 1; t < ns.length; t++) ns[t] = Math.max(0, ns[t] - EVIDENCE_Z * Math.sqrt(ns[t]));
   // Least concave majorant (upper hull, monotone chain); each point takes the slope of the segment ending at or
   // passing over it.
   const hull: number[] = [0];

@@ -11,7 +11,7 @@ import { contextOf } from '../../../src/data/generators/dataset.js';
 import { testData } from '../../helpers/cli.js';
 import { rng } from '../helpers.js';
 
-const OPTS = { lambda: 0.5, z: 1.645 };
+const OPTS = { lambda: 0.5 };
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** P(label) of clean rows: logits normal around `mu` (a strong model: large mu, a weak one: small). */

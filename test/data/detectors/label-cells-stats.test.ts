@@ -12,7 +12,6 @@ import { rng } from '../helpers.js';
 
 describe('flipPosteriors', () => {
   const P = (logs: number[]) => logs.map((l) => 10 ** l);
-  const Z = 1.645;
 
   it('separates flips whose label probabilities sit a decade below honest mistakes, whatever the calibration', () => {
     const r = rng(5);
@@ -20,7 +19,7 @@ describe('flipPosteriors', () => {
     const honest = Array.from({ length: 120 }, () => -1.5 + r()); // like the peers' mistakes
     const flips = Array.from({ length: 100 }, () => -2.6 + r()); // P(label) 0.0025 to 0.025
     const p = P([...honest, ...flips]);
-    const post = flipPosteriors(p, peers, 120, Z);
+    const post = flipPosteriors(p, peers, 120);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(post.slice(120))).toBeGreaterThan(0.8);
     expect(mean(post.slice(0, 120))).toBeLessThan(0.2);
@@ -33,7 +32,7 @@ describe('flipPosteriors', () => {
   it('raises nothing where the account holds no more rows than its honest ones explain', () => {
     const r = rng(6);
     const peers = classReference(P(Array.from({ length: 600 }, () => -2 + 2 * r())));
-    const post = flipPosteriors(P(Array.from({ length: 150 }, () => -2 + 2 * r())), peers, 150, Z);
+    const post = flipPosteriors(P(Array.from({ length: 150 }, () => -2 + 2 * r())), peers, 150);
     expect(post.filter((p) => p >= 0.5).length).toBe(0);
   });
 
@@ -41,7 +40,7 @@ describe('flipPosteriors', () => {
     // Six contradicted rows where its honest rows explain three: some are flips, none is known to be one.
     const r = rng(7);
     const peers = classReference(P(Array.from({ length: 400 }, () => -2 + 2 * r())));
-    const post = flipPosteriors(P([-2.4, -2.1, -1.5, -1.2, -0.8, -0.3]), peers, 3, Z);
+    const post = flipPosteriors(P([-2.4, -2.1, -1.5, -1.2, -0.8, -0.3]), peers, 3);
     expect(post.filter((p) => p >= 0.5).length).toBe(0);
   });
 });

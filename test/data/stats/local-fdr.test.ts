@@ -11,7 +11,7 @@ const uniform = (n: number, r: () => number) => Float64Array.from({ length: n },
 describe('monotoneLocalFdr', () => {
   it('finds nothing where the rows are as the clean ones expected', () => {
     const vals = uniform(500, rng(1));
-    const clean = monotoneLocalFdr(vals, (v) => 500 * v, 1.645);
+    const clean = monotoneLocalFdr(vals, (v) => 500 * v);
     expect(Math.min(...clean)).toBeGreaterThan(0.5);
   });
 
@@ -22,7 +22,7 @@ describe('monotoneLocalFdr', () => {
       ...uniform(400, r),
       ...Array.from({ length: 100 }, () => 0.05 * r()),
     ]).sort();
-    const clean = monotoneLocalFdr(vals, (v) => 400 * v, 1.645);
+    const clean = monotoneLocalFdr(vals, (v) => 400 * v);
     const low = vals.map((v, j) => (v < 0.05 ? clean[j] : Number.NaN)).filter((x) => !Number.isNaN(x));
     const high = vals.map((v, j) => (v > 0.2 ? clean[j] : Number.NaN)).filter((x) => !Number.isNaN(x));
     // The true rate there is 20 clean of 120: about 0.17.
@@ -34,7 +34,7 @@ describe('monotoneLocalFdr', () => {
 
   it('does not read a handful of rows as a pile: each count is taken at its lower confidence bound', () => {
     // Three rows where one is expected: three times the clean rate, but three rows.
-    const clean = monotoneLocalFdr(Float64Array.from([0.001, 0.002, 0.003]), (v) => 300 * v, 1.645);
+    const clean = monotoneLocalFdr(Float64Array.from([0.001, 0.002, 0.003]), (v) => 300 * v);
     expect(Math.min(...clean)).toBeGreaterThan(0.5);
   });
 });
