@@ -209,19 +209,21 @@ function childCpuSeconds(): number {
   }
 }
 
+const round2 = (x: number) => Math.round(100 * x) / 100;
+
 /** report.json `floors` (src/data/detectors/blind-spot.ts), as far as the matrix reads it. */
 interface Floors {
   trigger?: Array<{ kind: string; rows: number | null; byLabel: Record<string, number | null> }>;
   disagreement?: { rows: number };
-  labelCells?: { rows: number | null; record?: { rows: number | null } };
+  labelCells?: { rows: number | null; share: number | null; record?: { share: number | null } };
   localLabels?: { rows: number | null };
 }
 
 /**
  * Which of the audit's own floors judges a family, and the attack's size in the same units: trigger families
  * by the trigger floor of their kind for the target label (every poisoned row counted as carrying the one
- * pattern: an upper bound on any one pattern's rows), labeler flips by the per-cell floor against a rogue's largest
- * cell and the whole-record floor against all its flips, a creep of labels alone by the per-cell floor against
+ * pattern: an upper bound on any one pattern's rows), labeler flips (in shares of a rogue's rows) by the per-cell
+ * floor against its largest cell and the whole-record floor against all its flips, a creep of labels alone by the per-cell floor against
  * each account's share, targeted flips by the pocket floor, random flips by the disagreement floor.
  */
 function detectionFloor(
@@ -273,24 +275,25 @@ function detectionFloor(
       };
     }
     case 'labeler-flip': {
-      if (!floors.labelCells) return {};
-      // Two tests see a rogue: its largest cell (one class to one other) against the per-cell floor, all its
-      // flips against the whole-record floor. It is below the audit's floor only when below both; the one it
-      // comes nearer is shown. The whole-record floor counts flips the model contradicts as it does random
-      // ones; boundary flips are chosen where it is least sure, so only the per-cell floor judges them.
+      const lc = floors.labelCells;
+      if (!lc) return {};
+      // Two tests see a rogue, in shares of its rows (the floors are for an account of the median size): its
+      // largest cell (flips from one class to one other, of its rows of that class) against the per-cell floor,
+      // all its flips of all its rows against the whole-record floor. Below the audit's floor only when below
+      // both; the one it comes nearer is shown. The whole-record floor counts flips the model contradicts as it
+      // does random ones; boundary flips are chosen where it is least sure, so only the per-cell floor judges them.
       const mean = (xs: unknown) => {
         const v = (xs as number[] | undefined) ?? [];
-        return v.length ? Math.round(v.reduce((a, b) => a + b, 0) / v.length) : undefined;
+        return v.length ? v.reduce((a, b) => a + b, 0) / v.length : 0;
       };
-      const rogues = Math.max(1, ((d.rogueLabelers as unknown[]) ?? []).length);
-      const flips = mean(d.flipsPerRogue) ?? Math.round(poisoned / rogues);
-      const cell = mean(d.largestCellPerRogue) ?? flips;
-      const cellFloor = floors.labelCells.rows;
-      const recordFloor = d.mode === 'boundary' ? null : (floors.labelCells.record?.rows ?? null);
+      const cell = round2(mean(d.cellSharePerRogue));
+      const record = round2(mean(d.flipSharePerRogue));
+      const recordFloor = d.mode === 'boundary' || lc.record?.share == null ? null : round2(lc.record.share);
+      const cellFloor = lc.share === null ? null : round2(lc.share);
       const reach = (x: number, fl: number | null) => (fl === null ? 0 : x / fl);
-      const byRecord = reach(flips, recordFloor) > reach(cell, cellFloor);
+      const byRecord = reach(record, recordFloor) > reach(cell, cellFloor);
       return {
-        attackRows: byRecord ? flips : cell,
+        attackRows: byRecord ? record : cell,
         detectionFloor: byRecord ? recordFloor : cellFloor,
         saidBlind: blind('audit/label-cells'),
       };
@@ -784,8 +787,9 @@ figures are means over runs; PASS/FAIL compares them with the floor (conditionin
 must meet it). Each run missing it is either **below the detection floor** (the poison is smaller than the smallest
 attack of its kind the audit itself reported it could see, report.json \`floors\`: trigger families against the
 trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue:
-its largest cell against the per-cell floor and, but for boundary flips, all its flips against the whole-record
-floor, the nearer shown, below floor only when below both; targeted flips against the pocket floor; random flips against the disagreement
+in shares of its rows, its largest cell (of its rows of that class) against the per-cell floor and, but for
+boundary flips, all its flips against the whole-record floor, the nearer shown, below floor only when below
+both; targeted flips against the pocket floor; random flips against the disagreement
 floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
 on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
 audit command's wall time on a machine shared with other jobs (upper bounds).

@@ -661,16 +661,21 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
   const [a, b] = rng.sample(sc.classes.slice(0, Math.min(4, sc.classes.length)), 2);
   const scores = mode === 'boundary' ? attackerScores(base, sc.classes, sc.trusted) : undefined;
   const poisoned: Row[] = [];
-  // Per rogue: its flips, and the most of them from one class to one other (what one cell of its rows holds).
-  const flipsPerRogue: number[] = [];
-  const largestCellPerRogue: number[] = [];
+  // Per rogue, as shares: its flips of all its rows, and the most of them from one class to one other of its
+  // rows of that class (what one cell holds).
+  const flipSharePerRogue: number[] = [];
+  const cellSharePerRogue: number[] = [];
   for (const who of rogue) {
     const mine = sc.incoming.filter((r) => r.labeler === who);
     const before = poisoned.length;
-    const cellsOf = new Map<string, number>();
+    const ofClass = new Map<Cell, number>();
+    for (const r of mine) ofClass.set(r[base.label], (ofClass.get(r[base.label]) ?? 0) + 1);
+    const cellsOf = new Map<string, { from: Cell; flips: number }>();
     const flip = (r: Row, to: Cell) => {
       const key = `${String(r[base.label])}\u0000${String(to)}`;
-      cellsOf.set(key, (cellsOf.get(key) ?? 0) + 1);
+      const c = cellsOf.get(key) ?? { from: r[base.label], flips: 0 };
+      c.flips++;
+      cellsOf.set(key, c);
       r[base.label] = to;
       poisoned.push(r);
     };
@@ -704,8 +709,8 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
       }
       for (const [r, to] of flips) flip(r, to);
     }
-    flipsPerRogue.push(poisoned.length - before);
-    largestCellPerRogue.push(Math.max(0, ...cellsOf.values()));
+    flipSharePerRogue.push(mine.length ? (poisoned.length - before) / mine.length : 0);
+    cellSharePerRogue.push(Math.max(0, ...[...cellsOf.values()].map((c) => c.flips / ofClass.get(c.from)!)));
   }
   const what = mode === 'one-direction' ? ` (${a} -> ${b})` : mode === 'class-pair' ? ` (${a} <-> ${b})` : '';
   return finish(
@@ -719,8 +724,8 @@ function labelerFlip(base: BaseDataset, params: Params, seed: number): MatrixCas
       rogueLabelers: rogue,
       mode,
       share,
-      flipsPerRogue,
-      largestCellPerRogue,
+      flipSharePerRogue,
+      cellSharePerRogue,
       pair: mode === 'one-direction' || mode === 'class-pair' ? [a, b] : undefined,
     },
   );
