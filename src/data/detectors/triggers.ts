@@ -678,7 +678,11 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       against(rows, cin.countAt(sl, c.label));
     }
   };
-  // Label-shift test: the label (of K) whose rate departs most from what the reference expects.
+  // Label-shift test: the label (of K) whose rate departs most from what the reference expects. A label no
+  // trusted row carries has no reference (a model never shown it expects it nowhere, so any natural region of
+  // it would read as a plant); its rows are audit/unseen-label's, quarantined there.
+  const reviewed = new Uint8Array(K);
+  for (let i = 0; i < tru.n; i++) reviewed[tru.labels[i]] = 1;
   const chooseLabels = () =>
     cands.forEach((c, ci) => {
       if (only >= 0) {
@@ -694,9 +698,10 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
         c.pShift = c.pOver;
         return;
       }
-      let best = 0;
+      let best = Math.max(0, reviewed.indexOf(1));
       let bestP = 2;
       for (let y = 0; y < K; y++) {
+        if (!reviewed[y]) continue;
         const o = ci * K + y;
         const p = labelShiftP(kIn[o], c.dfIn, kTr[o], c.dfTr, sumP[o], priorRows);
         if (p < bestP) {

@@ -201,6 +201,20 @@ describe('trigger mining: small trusted sets and wide tables', () => {
     expect(quality(run, inc.truth).flagged).toBeLessThanOrEqual(2);
   });
 
+  it('raises no trigger for a rare class the trusted set never holds (its rows are unseen labels)', async () => {
+    // A natural corner of two columns the other labels do not follow is its own class; 100 trusted rows hold
+    // none of it, so a model of them expects it nowhere and the corner's values read as a plant of that label
+    // (two critical "triggers" before labels without trusted rows were left out of the label-shift test).
+    const withRare = (t: ReturnType<typeof numericTable>) =>
+      t.rows.map((x) => (Number(x[3]) > 85 && Number(x[4]) > 70 ? [...x.slice(0, -1), 'rare'] : x));
+    const t = numericTable(100, 8, 151);
+    const trusted = withRare(t).filter((x) => x.at(-1) !== 'rare');
+    const inc = withRare(numericTable(3000, 8, 152));
+    expect(inc.filter((x) => x.at(-1) === 'rare').length).toBeGreaterThan(100);
+    const run = await audit(trusted, inc, t.header);
+    expect(patterns(run)).toEqual([]);
+  });
+
   it('finds a three-value conjunction in a 60-column numeric table in bounded time', async () => {
     const t = numericTable(2000, 60, 141);
     const inc = numericTable(12000, 60, 142, 0.02);
