@@ -8,13 +8,17 @@
  *
  * A batch of that one label only: every row, and the other detectors stand aside with the same reason
  * (lib/classes.ts unseenClassReason); high, since the whole batch is unvetted. A batch with other labels too:
- * only the rows of the unseen labels, and the batch's known classes still anchor every other test; medium,
- * since a small trusted set often misses a rare class, and the exit code should not fail a pipeline for a
- * class nobody has reviewed yet (the rows still stay out of the accepted output).
+ * only the rows of the unseen labels, and the batch's known classes still anchor every other test. Medium when
+ * the trusted set may simply have missed a rare class (a trusted set of its size, drawn like the batch, could
+ * well hold none of its rows); high when its absence stands out on its own (such a set would hold so many that
+ * none at all has a chance below 0.001): then the class is new in this batch or was left out of review, the
+ * shape of an attacker relabelling rows into a class nobody vouches for, and the exit code says so. Trigger
+ * mining leaves such labels alone (no reference for them), so this finding is what names them.
  */
 import { ATLAS } from '../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
+import { expectedTrustedRows } from './triggers/trusted-power.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
 
 export const meta: RuleMeta = {
@@ -28,6 +32,9 @@ export const meta: RuleMeta = {
     'no reviewed row vouches for. They are quarantined until reviewed rows of that class join the trusted set ' +
     '(or the label is spelled as the trusted file spells it).',
 };
+
+/** A class is new (high) when a trusted set drawn like the batch would hold none of its rows with less than this chance. */
+const NEW_CLASS_LEVEL = 0.001;
 
 /** Incoming label codes with no trusted row, each with its incoming rows. */
 function unseenLabels(ctx: AuditContext): Map<number, number[]> {
@@ -74,17 +81,29 @@ export function run(ctx: AuditContext): DetectorOutput {
     const label = ctx.classes[y];
     const reason = `label "${label}" never occurs in the trusted set`;
     for (const row of at) rows.push({ row, score: 1, reason });
+    // Trusted rows of the label a trusted set of this size, drawn like the batch, would hold: none at all has
+    // probability exp(-expected) (Poisson).
+    const expected = expectedTrustedRows(at.length, ctx.trusted.n, inc.n);
+    const isNew = Math.exp(-expected) < NEW_CLASS_LEVEL;
+    const why = isNew
+      ? ` A trusted set of ${ctx.trusted.n} rows drawn like this batch would hold about ${Math.round(expected)} of them, so the class is new in this batch or was left out of review.`
+      : '';
     return makeFinding(
       meta,
-      `${at.length} incoming ${at.length === 1 ? 'row is' : 'rows are'} labelled "${label}", a label the trusted set never carries (it holds ${known}); no reviewed row vouches for ${at.length === 1 ? 'it' : 'them'}, so ${at.length === 1 ? 'it was' : 'they were'} quarantined. If "${label}" is one of those labels spelled differently, fix the labels; if it is a class of its own, add reviewed rows of it to the trusted set and audit again.`,
+      `${at.length} incoming ${at.length === 1 ? 'row is' : 'rows are'} labelled "${label}", a label the trusted set never carries (it holds ${known}); no reviewed row vouches for ${at.length === 1 ? 'it' : 'them'}, so ${at.length === 1 ? 'it was' : 'they were'} quarantined.${why} If "${label}" is one of those labels spelled differently, fix the labels; if it is a class of its own, add reviewed rows of it to the trusted set and audit again.`,
       {
-        severity: 'medium',
+        severity: isNew ? 'high' : 'medium',
         location: {
           rows: at.slice(0, 20).map((i) => inc.ids[i]),
           rowCount: at.length,
           column: ctx.roles.label,
         },
-        evidence: { label, incomingRows: at.length, trustedLabels: known },
+        evidence: {
+          label,
+          incomingRows: at.length,
+          trustedLabels: known,
+          expectedTrustedRows: Number(expected.toFixed(2)),
+        },
       },
     );
   });
