@@ -224,6 +224,8 @@ export function triggerFloor(ctx: AuditContext, p: TriggerPower, m: Float64Array
   let best: number | null = null;
   let bestSupport = 0;
   for (let y = 0; y < K; y++) {
+    // A label no trusted row carries is not mined (audit/unseen-label quarantines its rows, every one).
+    if (shareTr[y] === 0) continue;
     let rowsY: number | null = null;
     for (const nt of supports) {
       const r = floorAt(y, nt);
