@@ -12,13 +12,13 @@ import { runAudit } from '../../../src/data/audit.js';
 import type { Floors } from '../../../src/data/detectors/blind-spot.js';
 import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
-/** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and a text column if named). */
-const auditDir = (dir: string, text?: string) =>
+/** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and text or labeler columns if named). */
+const auditDir = (dir: string, roles: { text?: string; labeler?: string } = {}) =>
   runAudit({
     trusted: join(dir, 'trusted.csv'),
     incoming: join(dir, 'incoming.csv'),
     label: 'label',
-    ...(text ? { text } : {}),
+    ...roles,
     threads: 1,
   });
 
@@ -34,7 +34,7 @@ async function auditWith(planted: number) {
   const incoming = Array.from({ length: 2000 }, row);
   for (let j = 0; j < planted; j++) incoming[j * 7] = [sentence(r, 0).replace(' .', ' zq .'), '1'];
   writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], incoming);
-  const run = await auditDir(dir, 'text');
+  const run = await auditDir(dir, { text: 'text' });
   let caught = 0;
   for (let j = 0; j < planted; j++) caught += run.quarantined[j * 7];
   run.source.close();
@@ -115,7 +115,7 @@ describe('the audit reports the smallest trigger it could see', () => {
     };
     writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
     writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], Array.from({ length: 1500 }, row));
-    const run = await auditDir(dir, 'text');
+    const run = await auditDir(dir, { text: 'text' });
     run.source.close();
     const t = run.report.floors?.trigger?.[0];
     expect(t?.rows).not.toBeNull();
@@ -209,13 +209,7 @@ async function clerkBatch(sep: number, share: number) {
     rows.push([...v.x, names[y], `clerk ${who}`]);
   }
   writeCsv(join(dir, 'incoming.csv'), ['x0', 'x1', 'label', 'labeler'], rows);
-  const run = await runAudit({
-    trusted: join(dir, 'trusted.csv'),
-    incoming: join(dir, 'incoming.csv'),
-    label: 'label',
-    labeler: 'labeler',
-    threads: 1,
-  });
+  const run = await auditDir(dir, { labeler: 'labeler' });
   run.source.close();
   const named = run.report.findings
     .filter((f) => f.rule === 'audit/label-cells')
