@@ -580,8 +580,9 @@ export function blindFindings(ctx: AuditContext, f: Floors): Finding[] {
 /** Each floor in plain words (the HTML report's table), whether or not it raised a finding. */
 export function describeFloors(f: Floors): Array<{ detector: string; floor: string }> {
   const out: Array<{ detector: string; floor: string }> = [];
+  // A null floor: no attack of that kind, however large, would be confirmed in this batch.
   const rows = (n: number | null, of: string) =>
-    n === null ? `none this batch could hold (${of})` : `${num(n)} ${of}`;
+    n === null ? `${of}: not seen at any count` : `${num(n)} ${of}`;
   for (const t of f.trigger ?? []) {
     out.push({
       detector: `Trigger mining (${t.kind})`,
@@ -598,13 +599,13 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
   if (f.labelCells) {
     out.push({
       detector: 'Labelers per cell',
-      floor: `${rows(f.labelCells.rows, 'flips by one account in one cell')} of its typical ${num(f.labelCells.accountRows)} rows of one class`,
+      floor: `${rows(f.labelCells.rows, 'flips by one account in one cell')}, for an account's typical ${num(f.labelCells.accountRows)} rows of one class`,
     });
     const r = f.labelCells.record;
     if (r)
       out.push({
         detector: 'Labelers over their whole record',
-        floor: `${rows(r.rows, 'random flips by one account')} of its typical ${num(r.accountRows)} rows`,
+        floor: `${rows(r.rows, 'random flips by one account')}, for an account's typical ${num(r.accountRows)} rows`,
       });
   }
   if (f.localLabels) {
@@ -625,7 +626,7 @@ export function describeFloors(f: Floors): Array<{ detector: string; floor: stri
   for (const a of f.contributors ?? []) {
     out.push({
       detector: `Accounts (${a.role})`,
-      floor: `${rows(a.suspectRows, 'suspect rows')} or ${rows(a.disagreeRows, 'contradicted labels')} from one account of the typical ${num(a.accountRows)} rows`,
+      floor: `${rows(a.suspectRows, 'suspect rows')}; ${rows(a.disagreeRows, 'contradicted labels')} (one account of the typical ${num(a.accountRows)} rows)`,
     });
   }
   return out;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderAuditText } from '../../../src/cli/audit.js';
 import { runAudit } from '../../../src/data/audit.js';
-import type { Floors } from '../../../src/data/detectors/blind-spot.js';
+import { describeFloors, type Floors } from '../../../src/data/detectors/blind-spot.js';
 import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
 /** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and text or labeler columns if named). */
@@ -246,4 +246,31 @@ describe('the whole-record floor of a labeler who flips at random is what the te
       /MEDIUM.*Rogue labelers can pass unseen: .*flipping at random/,
     );
   }, 120_000);
+});
+
+describe('the floors table in plain words (HTML report)', () => {
+  it('says a floor no attack reaches as "not seen at any count", beside the ones it reaches', () => {
+    const rows = describeFloors({
+      trustedRows: 100,
+      incomingRows: 5000,
+      labelCells: {
+        rows: 5,
+        accountRows: 10,
+        share: 0.5,
+        level: 1e-5,
+        record: { rows: null, accountRows: 412, share: null, level: 1e-4 },
+      },
+      contributors: [{ role: 'labeler', accountRows: 412, suspectRows: 59, disagreeRows: null, level: 1e-3 }],
+    });
+    const floor = (d: string) => rows.find((x) => x.detector === d)?.floor;
+    expect(floor('Labelers per cell')).toBe(
+      "5 flips by one account in one cell, for an account's typical 10 rows of one class",
+    );
+    expect(floor('Labelers over their whole record')).toBe(
+      "random flips by one account: not seen at any count, for an account's typical 412 rows",
+    );
+    expect(floor('Accounts (labeler)')).toBe(
+      '59 suspect rows; contradicted labels: not seen at any count (one account of the typical 412 rows)',
+    );
+  });
 });
