@@ -222,9 +222,10 @@ interface Floors {
 /**
  * Which of the audit's own floors judges a family, and the attack's size in the same units: trigger families
  * by the trigger floor of their kind for the target label (every poisoned row counted as carrying the one
- * pattern: an upper bound on any one pattern's rows), labeler flips (in shares of a rogue's rows) by the per-cell
- * floor against its largest cell and the whole-record floor against all its flips, a creep of labels alone by the per-cell floor against
- * each account's share, targeted flips by the pocket floor, random flips by the disagreement floor.
+ * pattern: an upper bound on any one pattern's rows), labeler flips (in shares of a rogue's rows) by the
+ * per-cell floor against its largest cell and the whole-record floor against all its flips, a creep of labels
+ * alone by the per-cell floor against each account's share, targeted flips by the pocket floor, random flips by
+ * the disagreement floor.
  */
 function detectionFloor(
   family: Family,
@@ -789,8 +790,7 @@ attack of its kind the audit itself reported it could see, report.json \`floors\
 trigger floor of the target label, counting every poisoned row as carrying the pattern; labeler flips per rogue:
 in shares of its rows, its largest cell (of its rows of that class) against the per-cell floor and, but for
 boundary flips, all its flips against the whole-record floor, the nearer shown, below floor only when below
-both; targeted flips against the pocket floor; random flips against the disagreement
-floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
+both; targeted flips against the pocket floor; random flips against the disagreement floor; "said": an \`audit/blind-spot\` finding named that detector) or **missed** (no floor explains it). CL = confident learning alone, SS = spectral signatures alone (told 1.5 × the true poison rate),
 on the same incoming rows; for clean controls the CL column is the mean share of rows it flags. Seconds are the
 audit command's wall time on a machine shared with other jobs (upper bounds).
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTable } from '../../src/gate/read.js';
 import { featureColumns } from '../../src/gate/table.js';
-import { parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
+import { gaussian, parseCsv, rng, tmpDir, writeCsv } from '../data/helpers.js';
 import { runCli } from '../helpers/cli.js';
 
 const HEADER = ['Age', 'age', 'net.income', 'Région code', 'grade'];
@@ -138,7 +138,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const r = rng(37);
     const jsonl = (n: number) =>
       Array.from({ length: n }, (_, i) => {
-        const g = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+        const g = gaussian(r);
         const a = g();
         const b = g();
         return JSON.stringify({ id: i, a, b, label: a + b > 0 });

@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { audit } from '../../src/data/audit.js';
-import { rng, tmpDir, writeCsv } from './helpers.js';
+import { gaussian, rng, tmpDir, writeCsv } from './helpers.js';
 
 const HEADER = [
   'id',
@@ -28,7 +28,7 @@ const START = Date.UTC(2026, 0, 5);
 const WEEK = 7 * 24 * 3600 * 1000;
 
 function rows(n: number, r: () => number, prefix: string, from: number): string[][] {
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const gauss = gaussian(r);
   const out: string[][] = [];
   for (let i = 0; i < n; i++) {
     const season = r();

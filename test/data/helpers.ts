@@ -6,6 +6,10 @@ import { tempDir } from '../helpers/tmp.js';
 /** The project's seeded generator (mulberry32), so test data and audit folds use one definition. */
 export const rng = mulberry32;
 
+/** Standard normal draws from a uniform generator (Box-Muller, two uniforms per draw). */
+export const gaussian = (r: () => number) => () =>
+  Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+
 const POS = [
   'great',
   'wonderful',

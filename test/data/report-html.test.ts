@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../src/data/audit.js';
 import { renderAuditHtml } from '../../src/data/report-html.js';
-import { rng, tmpDir, writeCsv } from './helpers.js';
+import { gaussian, rng, tmpDir, writeCsv } from './helpers.js';
 
 /** The audit report of dir's trusted.csv and incoming.csv (label column `label`). */
 async function auditReport(dir: string) {
@@ -35,7 +35,7 @@ describe('audit report.html', () => {
   it('leaves out the trigger chart when no candidate carries any evidence', async () => {
     const dir = tmpDir();
     const r = rng(11);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const row = () => {
       const y = r() < 0.5 ? 1 : 0;
       return [(y + gauss()).toFixed(3), (y + gauss()).toFixed(3), String(y)];

@@ -82,6 +82,14 @@ export const BLIND = {
   labelerShare: 0.5,
 };
 
+/** Fewest flips that reach `level` (`rows`, a `share` of `accountRows`; null: none), for a median account. */
+export interface LabelerFloor {
+  rows: number | null;
+  accountRows: number;
+  share: number | null;
+  level: number;
+}
+
 export interface TriggerFloor {
   kind: 'text' | 'tabular';
   /** Fewest rows with one label that one pattern needs (the most favourable label); null: none in this batch. */
@@ -116,14 +124,10 @@ export interface Floors {
     trustedOnlyAccuracy: number;
     smallestClass: number;
   };
-  labelCells?: {
-    /** Fewest flips one account of the median size must make in one cell (of its rows of one class). */
-    rows: number | null;
-    accountRows: number;
-    share: number | null;
-    level: number;
-    /** Fewest random flips over all its rows (every cell at once) one account of the median size must make. */
-    record?: { rows: number | null; accountRows: number; share: number | null; level: number };
+  /** Fewest flips one account of the median size must make in one cell (of its rows of one class)... */
+  labelCells?: LabelerFloor & {
+    /** ...and at random over all its rows (every cell at once). */
+    record?: LabelerFloor;
   };
   localLabels?: { rows: number | null; k: number; level: number };
   drift?: { shiftSe: number | null; windows: number; series: number };
@@ -325,7 +329,7 @@ function labelCellsFloor(p: LabelCellsPower, incomingRows: number): NonNullable<
  * asks for an excess of at least RECORD_EFFECT of its rows in those units, then cellP at the level of one
  * discovery among the accounts tested.
  */
-function recordFloor(p: NonNullable<LabelCellsPower['record']>, fdr: number) {
+function recordFloor(p: NonNullable<LabelCellsPower['record']>, fdr: number): LabelerFloor {
   const n = Math.max(1, p.accountRows);
   const r = Math.min(0.999, p.rate);
   const c = flipContrast(r, p.classes);

@@ -142,8 +142,9 @@ function overdispersion(rates: number[], ns: number[], r: number): number {
 const standsOut = (x: number, n: number, p: number) => p > 0 && p < 1 && binomialUpperTail(x, n, p) < 0.001;
 
 /**
- * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (standsOut): a rogue does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary
- * accounts show (setting aside the highest-rate accounts by share would set aside every row of a rare cell).
+ * Pooled rate of the accounts, leaving out those that stand out from the pool themselves (standsOut): a rogue
+ * does not raise the rate it is judged against, and a rare cell keeps the rate its ordinary accounts show
+ * (setting aside the highest-rate accounts by share would set aside every row of a rare cell).
  */
 export function inlierRate(rates: number[], ns: number[]): number {
   let x = 0;

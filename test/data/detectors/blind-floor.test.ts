@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { renderAuditText } from '../../../src/cli/audit.js';
 import { runAudit } from '../../../src/data/audit.js';
 import { describeFloors, type Floors } from '../../../src/data/detectors/blind-spot.js';
-import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
 /** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and text or labeler columns if named). */
 const auditDir = (dir: string, roles: { text?: string; labeler?: string } = {}) =>
@@ -135,7 +135,7 @@ describe('the audit reports the smallest trigger it could see', () => {
 async function flippedBatch(sep: number, share: number) {
   const dir = tmpDir();
   const r = rng(11);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const gauss = gaussian(r);
   const row = () => {
     const y = r() < 0.5 ? 1 : 0;
     return [(y * sep + gauss()).toFixed(3), (y * sep + gauss()).toFixed(3), String(y)];
@@ -187,7 +187,7 @@ describe('the random-flip floor is what the disagreement test does', () => {
 async function clerkBatch(sep: number, share: number) {
   const dir = tmpDir();
   const r = rng(31);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const gauss = gaussian(r);
   const row = () => {
     const y = r() < 0.5 ? 1 : 0;
     return { x: [(y * sep + gauss()).toFixed(3), gauss().toFixed(3)], y };

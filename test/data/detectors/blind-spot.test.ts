@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
 import { runCli } from '../../helpers/cli.js';
-import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
 describe('the audit says when it cannot see label flips', () => {
   it('a small, weak trusted set: a medium blind-spot finding in the summary and the HTML report', () => {
@@ -103,7 +103,7 @@ describe('the audit says when it cannot see label flips', () => {
   it('a strong trusted model: no blind-spot finding but the one a two-column table always has', async () => {
     const dir = tmpDir();
     const r = rng(42);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const row = () => {
       const y = r() < 0.5 ? 1 : 0;
       return [(y * 4 + gauss()).toFixed(3), (y * 4 + gauss()).toFixed(3), String(y)];

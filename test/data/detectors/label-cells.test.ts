@@ -9,7 +9,7 @@ import { runAudit } from '../../../src/data/audit.js';
 import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import { loadMatrixDataset } from '../../../src/data/generators/matrix-datasets.js';
 import { testData } from '../../helpers/cli.js';
-import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 import { auditMatrixCell } from './audit-csv.js';
 
 async function audit(dir: string, extra: { text?: string; labeler: string; label?: string }) {
@@ -115,7 +115,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
   it('finds two of fifteen labelers who swap two classes of a six-class table', async () => {
     const dir = tmpDir();
     const r = rng(22);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const classes = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
     const row = () => {
       const c = Math.floor(r() * 6);
@@ -162,7 +162,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
   it('finds two of twelve labelers who flip labels at random across eight classes (many thin cells)', async () => {
     const dir = tmpDir();
     const r = rng(23);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const K = 8;
     const classes = Array.from({ length: K }, (_, c) => `class ${c}`);
     const row = () => {
@@ -208,7 +208,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
     // no whole record stood out (p 0.015 here, 0.007 to 0.009 on frozen8 letter-recognition; 7% recall).
     const dir = tmpDir();
     const r = rng(24);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const K = 26;
     const truth = writeLabelerBatch(dir, {
       header: ['x0', 'x1', 'x2', 'x3', 'x4', 'lettr'],
@@ -242,7 +242,7 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
     // Which of its rows were flipped a model this weak cannot tell: the labeler is named, its rows left to review.
     const dir = tmpDir();
     const r = rng(25);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     writeLabelerBatch(dir, {
       header: ['x0', 'x1', 'vote'],
       classes: ['no', 'yes'],
@@ -275,7 +275,7 @@ describe('a campaign spread over accounts (each account read by a model none of 
     // three had taught that the shift means alpha: recall 0.74 to 0.77 on seeds 31 to 33.
     const dir = tmpDir();
     const r = rng(32);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const classes = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
     const D = 8;
     const content = (c: number) =>
@@ -379,7 +379,7 @@ describe('a labeler who flips at random, too thinly for any cell', () => {
     // Before every account's whole record was tested, nothing was found (the digits table of the matrix: P/R 0).
     const dir = tmpDir();
     const r = rng(41);
-    const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+    const gauss = gaussian(r);
     const K = 10;
     const D = 10;
     const classes = Array.from({ length: K }, (_, c) => `digit ${c}`);

@@ -6,11 +6,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
-import { rng, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, rng, tmpDir, writeCsv } from '../helpers.js';
 
 function table(seed: number, n: number) {
   const r = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const gauss = gaussian(r);
   return Array.from({ length: n }, () => {
     const x = [gauss(), gauss(), gauss(), gauss()];
     const y = x[0] + 0.5 * x[1] + 0.3 * gauss() > 0 ? 'approve' : 'deny';

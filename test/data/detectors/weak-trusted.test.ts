@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
-import { rng, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, rng, tmpDir, writeCsv } from '../helpers.js';
 
 const K = 10;
 const D = 40;
@@ -15,7 +15,7 @@ const D = 40;
 /** Ten Gaussian classes in forty weak dimensions: learnable from thousands of rows, not from ten per class (60% vs 95%). */
 function generator(seed: number) {
   const r = rng(seed);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const gauss = gaussian(r);
   const means = Array.from({ length: K }, () => Array.from({ length: D }, () => 0.7 * gauss()));
   const row = (c: number) => means[c].map((m) => (m + gauss()).toFixed(3));
   return { r, row };
