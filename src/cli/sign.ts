@@ -29,7 +29,8 @@ interface SignFlags extends CommonFlags {
 }
 
 interface VerifySigFlags extends CommonFlags {
-  sig: string;
+  sig?: string;
+  signature?: string;
   key?: string;
   cert?: string[];
   certChain?: string[];
@@ -131,7 +132,8 @@ export function registerVerifySignature(program: Command): void {
       'verify an OpenSSF model signature (key or certificate) against a model; names every differing file',
     )
     .argument('<model>', 'model file or folder')
-    .requiredOption('-s, --sig <file>', 'signature file (Sigstore bundle)')
+    .option('-s, --sig <file>', 'signature file (Sigstore bundle); required')
+    .option('--signature <file>', 'same as --sig (the reference CLI name)')
     .option('-k, --key <pem>', 'public key (PEM) for key signatures')
     .option(
       '--cert <pem>',
@@ -154,6 +156,13 @@ export function registerVerifySignature(program: Command): void {
   cmd.action(
     action(async (model: string, flags: VerifySigFlags) => {
       const format = parseFormat(flags.format, ['text', 'json']);
+      if (flags.sig && flags.signature && flags.sig !== flags.signature)
+        throw usageError('give the signature once: --sig or --signature');
+      const sig = flags.sig ?? flags.signature;
+      if (!sig)
+        throw usageError(
+          'give the signature file: -s SIGNATURE (a Sigstore bundle written by antidote sign)',
+        );
       const trustFiles = [...(flags.cert ?? []), ...(flags.certChain ?? [])];
       if (!flags.key && trustFiles.length === 0)
         throw usageError('give --key PUBLIC.pem or --cert ROOTS.pem');
@@ -162,7 +171,7 @@ export function registerVerifySignature(program: Command): void {
       checkIo(
         [
           { path: model, dirOk: true },
-          { path: flags.sig, flag: '--sig' },
+          { path: sig, flag: '--sig' },
           flags.key ? { path: flags.key, flag: '--key' } : undefined,
           ...trustFiles.map((path) => ({ path, flag: '--cert' })),
         ],
@@ -173,7 +182,7 @@ export function registerVerifySignature(program: Command): void {
       const { createProgress } = await import('../core/progress.js');
       const progress = createProgress({ unit: 'MB', enabled: progressEnabled(flags) });
       const r = await verifyModelSignature(model, {
-        sigFile: flags.sig,
+        sigFile: sig,
         keyFile: flags.key,
         trustFiles,
         ignorePaths: flags.ignorePaths,
@@ -192,7 +201,7 @@ export function registerVerifySignature(program: Command): void {
             version: 1,
             tool: { name: 'antidote', version: toolVersion() },
             model,
-            signature: flags.sig,
+            signature: sig,
             verified: ok,
             signer: r.signer,
             predicateType: r.manifest?.predicateType,
@@ -208,7 +217,7 @@ export function registerVerifySignature(program: Command): void {
             `signature verification of ${model} FAILED`,
             r.findings,
             useColour(flags.output),
-            `verified: ${model} matches ${flags.sig} (${r.files} resources, signed by ${r.signer})`,
+            `verified: ${model} matches ${sig} (${r.files} resources, signed by ${r.signer})`,
           ),
           flags.output,
         );

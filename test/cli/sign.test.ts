@@ -91,6 +91,17 @@ describe('antidote sign / verify-signature', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('takes the bundle as --signature too (the reference CLI name), and says when it is missing', () => {
+    const { model, keys, sig } = signedModel();
+    let r = runCli(['verify-signature', model, '--signature', sig, '--key', keys.pub]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^verified: .*model matches .*model\.sig/);
+    r = runCli(['verify-signature', model, '--key', keys.pub]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^antidote: error: give the signature file: -s SIGNATURE/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   it('a wrong key fails', () => {
     const { base, model, sig } = signedModel();
     const other = writeKeys(base, 'other', 'prime256v1');
