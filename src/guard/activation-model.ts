@@ -18,6 +18,7 @@ import { AntidoteError, describeFsError, usageError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
 import { inputColumn, loadOrt, tensorFor } from '../gate/models/onnx.js';
+import { fixedBatch, ortMessage, runRows } from '../gate/models/onnx-batch.js';
 import { onnxDomains, STANDARD_DOMAINS } from '../gate/models/onnx-ops.js';
 import { type InputBatch, ModelError, toProbabilities } from '../gate/models/types.js';
 import { defaultLayer, layerNames, readGraph, withExtraOutputs } from './onnx-graph.js';
@@ -150,9 +151,7 @@ export async function loadActivationModel(
     try {
       return await ort.InferenceSession.create(b, options);
     } catch (err) {
-      throw new ModelError(
-        `${what} cannot be loaded by onnxruntime: ${(err as Error).message.split('\n')[0]}`,
-      );
+      throw new ModelError(`${what} cannot be loaded by onnxruntime: ${ortMessage(err)}`);
     }
   };
   const edited = await create(opts.layers.length ? withExtraOutputs(bytes, opts.layers) : bytes);
@@ -192,12 +191,13 @@ export async function loadActivationModel(
     return out;
   };
 
+  const fixed = fixedBatch(inputs);
   const runSession = async (s: Session, batch: InputBatch, names: string[]) => {
     try {
-      return await s.run(feed(batch), names);
+      return await runRows(ort as Ort, s, feed(batch), names, batch.n, fixed, what);
     } catch (err) {
       if (err instanceof AntidoteError) throw err;
-      throw new ModelError(`${what} failed to run: ${(err as Error).message.split('\n')[0]}`);
+      throw new ModelError(`${what} failed to run: ${ortMessage(err)}`);
     }
   };
   const probsOf = (t: Tensor, n: number) => {

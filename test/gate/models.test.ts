@@ -52,6 +52,25 @@ describe('ONNX models', () => {
     expect(Array.from(q)).not.toEqual(Array.from(p));
   });
 
+  it('reads a model exported for a fixed batch size (1 or 8 rows) as the same model with a free one', async () => {
+    const free = await loadOnnxModel(join(F, 'adult_mlp_batchany.onnx'), {
+      classes: 2,
+      features: ADULT_NUMERIC,
+    });
+    const want = Array.from(await free.score(batch));
+    expect(new Set(want.map((p) => p.toFixed(3))).size).toBeGreaterThan(50);
+    for (const b of [1, 8]) {
+      const m = await loadOnnxModel(join(F, `adult_mlp_batch${b}.onnx`), {
+        classes: 2,
+        features: ADULT_NUMERIC,
+      });
+      // 300 rows: one run per row, or 37 windows of 8 and a last one of 4 padded to 8.
+      expect(Array.from(await m.score(batch))).toEqual(want);
+      await m.close();
+    }
+    await free.close();
+  });
+
   it('says how to feed a vector input when the data holds it as a list column (it said only "not a column")', async () => {
     const m = await loadOnnxModel(join(F, 'adult_forest_incumbent.onnx'), { classes: 2 });
     const lists = {

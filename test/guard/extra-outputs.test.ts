@@ -4,10 +4,13 @@
  * graph field is kept, and the exposed tensor is really the layer (the next Gemm recomputed from it matches).
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxModel } from '../../src/gate/models/onnx.js';
 import { loadActivationModel } from '../../src/guard/activation-model.js';
 import { defaultLayer, layerNames, readGraph, withExtraOutputs } from '../../src/guard/onnx-graph.js';
+import { ADULT_NUMERIC, adultSplit, batchOf as gateBatchOf } from '../gate/helpers/data.js';
+import { FIXTURES } from '../helpers/cli.js';
 import { batchOf, model } from './helpers.js';
 
 describe('extra graph outputs', () => {
@@ -48,4 +51,19 @@ describe('extra graph outputs', () => {
       await original.close();
       await edited.close();
     }, 60_000);
+
+  it('reads the layer of a model exported for a fixed batch of one row, as of the same model with a free batch', async () => {
+    const rows = adultSplit().trusted;
+    const batch = gateBatchOf({ header: rows.header, rows: rows.rows.slice(0, 101) }, ADULT_NUMERIC);
+    const at = (b: string) => join(FIXTURES, 'gate', `adult_mlp_batch${b}.onnx`);
+    const opts = { classes: 2, layers: ['hidden'], features: ADULT_NUMERIC };
+    const free = await (await loadActivationModel(at('any'), opts)).run(batch);
+    const one = await loadActivationModel(at('1'), opts);
+    const run = await one.run(batch);
+    expect(run.dims).toEqual([4]);
+    expect(Array.from(run.layers[0])).toEqual(Array.from(free.layers[0]));
+    expect(Array.from(run.probs)).toEqual(Array.from(free.probs));
+    expect(await one.verify(batch)).toBe(0);
+    await one.close();
+  });
 });

@@ -7,6 +7,7 @@
  *  - one named input per column (as skl2onnx exports pipelines): each graph input takes the table column of
  *    the same name, strings as string tensors, numbers as float/double/int64 tensors, shape [N, 1] (or [N]);
  *  - one 2-D float input fed from `features` in order (shape [N, F]).
+ * A model exported for a fixed batch size (shape [1, F]) is run in windows of that size (onnx-batch.ts).
  * The output used is the first float tensor of shape [N, k] or [N] (probabilities); a ZipMap (sequence of maps)
  * output is refused with a hint, since it cannot be read as a tensor.
  */
@@ -16,6 +17,7 @@ import { AntidoteError, describeFsError } from '../../core/errors.js';
 import { LIMITS } from '../../core/limits.js';
 import { readRegularFile } from '../../core/paths.js';
 import type { Column } from '../table.js';
+import { fixedBatch, ortMessage, runRows } from './onnx-batch.js';
 import { onnxDomains, STANDARD_DOMAINS } from './onnx-ops.js';
 import { type GateModel, type InputBatch, ModelError, toProbabilities } from './types.js';
 
@@ -73,7 +75,7 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
       executionMode: 'sequential',
     });
   } catch (err) {
-    throw new ModelError(`${what} cannot be loaded by onnxruntime: ${(err as Error).message.split('\n')[0]}`);
+    throw new ModelError(`${what} cannot be loaded by onnxruntime: ${ortMessage(err)}`);
   }
   const inputs = session.inputMetadata;
   const output = session.outputMetadata.find(
@@ -90,6 +92,7 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
   if (opts.features?.length && !single)
     throw new ModelError(`${what} has ${inputs.length} inputs; --features feeds a model with one 2-D input`);
   const batchSize = opts.batchSize ?? LIMITS.gate.onnxBatch;
+  const fixed = fixedBatch(inputs);
 
   const feed = (
     batch: InputBatch,
@@ -131,10 +134,10 @@ export async function loadOnnxModel(path: string, opts: OnnxOptions): Promise<Ga
         const hi = Math.min(batch.n, lo + batchSize);
         let res: import('onnxruntime-node').InferenceSession.OnnxValueMapType;
         try {
-          res = await session.run(feed(batch, lo, hi), [output.name]);
+          res = await runRows(ort, session, feed(batch, lo, hi), [output.name], hi - lo, fixed, what);
         } catch (err) {
           if (err instanceof ModelError) throw err;
-          throw new ModelError(`${what} failed to run: ${(err as Error).message.split('\n')[0]}`);
+          throw new ModelError(`${what} failed to run: ${ortMessage(err)}`);
         }
         const t = res[output.name];
         const dims = t.dims;
