@@ -100,6 +100,22 @@ export interface ColumnInfo {
   listLength?: { min: number; max: number };
   /** First value that is not a number, when a string column is mostly numbers. */
   firstNonNumeric?: { row: number; value: string };
+  /** Numbers written with a decimal comma (`-0,59`, `1.234,5`), as spreadsheets in many locales export them. */
+  decimalComma?: true;
+}
+
+/**
+ * A number written with a decimal comma and optional dots between thousands. Only read so in a file whose
+ * values are not separated by commas (TSV, or CSV with `;` or `|`), where an unquoted comma can be one.
+ */
+const DECIMAL_COMMA = `'[-+]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]+)?'`;
+
+/** SQL reading a numeric column as DOUBLE (NULL where a value is not a number). */
+export function numberSql(c: ColumnInfo, col = colSql(c)): string {
+  if (c.decimalComma) return `TRY_CAST(replace(replace(trim(${col}::VARCHAR), '.', ''), ',', '.') AS DOUBLE)`;
+  return c.duckType === 'VARCHAR' || c.kind !== 'numeric'
+    ? `TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)`
+    : `${col}::DOUBLE`;
 }
 
 export interface RejectedRow {
@@ -475,7 +491,8 @@ export class DataSource {
       }));
     }
     if (rows === 0 && rejectCount === 0) throw inputError(`${path}: the file has a header but no rows`);
-    const columns = await this.describe(table, rows, header, physical);
+    const commaDecimals = format === 'tsv' || (format === 'csv' && delimiter !== undefined);
+    const columns = await this.describe(table, rows, header, physical, commaDecimals);
     const renamed = columns.some((c) => c.sql !== undefined);
     return {
       table,
@@ -491,7 +508,13 @@ export class DataSource {
   }
 
   /** Per-column facts over the whole table, in one aggregate query. */
-  async describe(table: string, rows: number, header?: string[], physical?: string[]): Promise<ColumnInfo[]> {
+  async describe(
+    table: string,
+    rows: number,
+    header?: string[],
+    physical?: string[],
+    commaDecimals = false,
+  ): Promise<ColumnInfo[]> {
     const t = sqlIdent(table);
     const types = await this.query(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${sqlString(table)} ORDER BY ordinal_position`,
@@ -527,6 +550,10 @@ export class DataSource {
       if (c.kind === 'string') {
         parts.push(`avg(length(${col}::VARCHAR)) AS l${i}`);
         parts.push(`count(TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)) AS num${i}`);
+        if (commaDecimals)
+          parts.push(
+            `count(CASE WHEN regexp_full_match(trim(${col}::VARCHAR), ${DECIMAL_COMMA}) THEN 1 END) AS dc${i}`,
+          );
         // Only values that open with "[" are tried as lists: free text costs no cast.
         const asList = `CASE WHEN starts_with(ltrim(${col}::VARCHAR), '[') THEN TRY_CAST(${listText(col)} AS DOUBLE[]) END`;
         parts.push(
@@ -548,6 +575,11 @@ export class DataSource {
       // A text column whose every value is a number is numeric (CSV/TSV load everything as text).
       if (c.kind === 'string' && c.duckType !== 'JSON' && c.nonNull > 0 && c.numericLike === c.nonNull)
         c.kind = 'numeric';
+      else if (c.kind === 'string' && c.nonNull > 0 && Number(agg[`dc${i}`] ?? 0) === c.nonNull) {
+        c.kind = 'numeric';
+        c.numericLike = c.nonNull;
+        c.decimalComma = true;
+      }
     });
     return infos;
   }
@@ -945,6 +977,11 @@ export async function resolveRoles(
     }
     roles.features.push(c.name);
     (kinds[0] === 'numeric' ? roles.numeric : roles.categorical).push(c.name);
+    const comma = [c.decimalComma ? incoming.path : '', t.decimalComma ? trusted.path : ''].filter(Boolean);
+    if (comma.length)
+      notes.push(
+        `column "${c.name}" holds numbers written with a decimal comma in ${comma.join(' and ')}, read as numbers`,
+      );
   }
   if (!roles.text && roles.features.length === 0 && !roles.embeddings) {
     throw schemaError('no feature columns to audit', 'name them with --features, --text or --embeddings');
@@ -1006,7 +1043,7 @@ const asText = (v: unknown): string | null => (v === null || v === undefined ? n
 /** A time column's value as a number (epoch ms from an ISO date and time; a number as written), NULL if neither. */
 export function timeExpr(c: string, i: ColumnInfo): string {
   return i.kind === 'numeric'
-    ? `TRY_CAST(${c} AS DOUBLE)`
+    ? numberSql(i, c)
     : `COALESCE(epoch_ms(TRY_CAST(${c}::VARCHAR AS TIMESTAMP))::DOUBLE, TRY_CAST(${c}::VARCHAR AS DOUBLE))`;
 }
 
@@ -1080,13 +1117,7 @@ export async function readDataset(
   const iEmb = opt(roles.embeddings, (c, i) =>
     i.kind === 'list' ? `${c}::FLOAT[]` : `TRY_CAST(${listText(c)} AS FLOAT[])`,
   );
-  const numIdx = roles.numeric.map((n) =>
-    opt(n, (c, i) =>
-      i.kind === 'numeric' && i.duckType !== 'VARCHAR'
-        ? `${c}::DOUBLE`
-        : `TRY_CAST(trim(${c}::VARCHAR) AS DOUBLE)`,
-    ),
-  );
+  const numIdx = roles.numeric.map((n) => opt(n, (_c, i) => numberSql(i)));
   const catIdx = roles.categorical.map((n) => opt(n, (c) => `${c}::VARCHAR`));
 
   // Count labelled rows first so every array is allocated once.

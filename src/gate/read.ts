@@ -6,7 +6,7 @@
  */
 import { AntidoteError, inputError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { colSql, DataSource, sqlIdent } from '../data/source.js';
+import { colSql, DataSource, numberSql, sqlIdent } from '../data/source.js';
 import type { Column, RawTable } from './table.js';
 
 export async function readTable(path: string, opts: { maxRows?: number } = {}): Promise<RawTable> {
@@ -30,7 +30,7 @@ export async function readTable(path: string, opts: { maxRows?: number } = {}): 
     const select = loaded.columns
       .map((c, i) =>
         c.kind === 'numeric'
-          ? `TRY_CAST(trim(${colSql(c)}::VARCHAR) AS DOUBLE) AS ${sqlIdent(`c${i}`)}`
+          ? `${numberSql(c)} AS ${sqlIdent(`c${i}`)}`
           : `${colSql(c)}::VARCHAR AS ${sqlIdent(`c${i}`)}`,
       )
       .join(', ');

@@ -92,6 +92,51 @@ describe('antidote audit: column names as written, multi-class string labels', (
     expect(accepted.length - 1 + quarantined.length - 1).toBe(incoming.length);
   }, 60_000);
 
+  it('reads numbers written with a decimal comma (and dots between thousands) in a ";" file as numbers', async () => {
+    const dir = tmpDir();
+    const comma = (v: string) => {
+      const [whole, frac] = v.split('.');
+      return `${whole.replace(/\B(?=(\d{3})+$)/g, '.')},${frac}`;
+    };
+    // net.income in hundreds (0 to 8,500), which alone tells the grade; 8% of the incoming grades flipped.
+    const scaled = (rs: string[][]) =>
+      rs.map((r) => [r[0], r[1], (Number(r[2]) * 100).toFixed(2), r[3], r[4]]);
+    const trusted = scaled(rows(400, 41));
+    const incoming = scaled(rows(800, 42));
+    const r = rng(43);
+    let flips = 0;
+    for (const row of incoming) {
+      if (r() >= 0.08) continue;
+      row[4] = GRADES[(GRADES.indexOf(row[4]) + 1 + Math.floor(r() * 2)) % 3];
+      flips++;
+    }
+    const semi = (rs: string[][]) =>
+      `${[HEADER, ...rs.map((x) => [x[0], x[1], comma(x[2]), x[3], x[4]])].map((x) => x.join(';')).join('\n')}\n`;
+    writeFileSync(join(dir, 'trusted.csv'), semi(trusted));
+    writeFileSync(join(dir, 'incoming.csv'), semi(incoming));
+    expect(readFileSync(join(dir, 'incoming.csv'), 'utf8')).toMatch(/;\d\.\d{3},\d\d;/);
+    const res = auditJson(dir, join(dir, 'out'));
+    expect(res.stderr).toBe('');
+    const report = JSON.parse(res.stdout);
+    expect(report.notes.join(' ')).toMatch(/column "net\.income" holds numbers written with a decimal comma/);
+    // The same rows written with decimal points: the same audit. Read as text, each value of net.income would
+    // be a category of its own and the flips would pass.
+    const dots = join(dir, 'dots');
+    mkdirSync(dots);
+    writeCsv(join(dots, 'trusted.csv'), HEADER, trusted);
+    writeCsv(join(dots, 'incoming.csv'), HEADER, incoming);
+    const plain = JSON.parse(auditJson(dots, join(dots, 'out')).stdout);
+    expect(report.summary).toEqual(plain.summary);
+    expect(report.summary.quarantined).toBeGreaterThan(0.5 * flips);
+    // The gate and the guard read the same numbers.
+    const table = await readTable(join(dir, 'trusted.csv'));
+    const col = table.columns.get('net.income');
+    expect(col?.kind).toBe('number');
+    expect(Array.from((col as { values: Float64Array }).values).slice(0, 5)).toEqual(
+      trusted.slice(0, 5).map((x) => Number(x[2])),
+    );
+  }, 60_000);
+
   it('takes the unnamed first column of a pandas export as the row id, and keeps it in the outputs', async () => {
     const dir = tmpDir();
     const indexed = (rs: string[][], from: number) => rs.map((r, i) => [String(from + i), ...r]);
