@@ -100,6 +100,11 @@ export interface ColumnInfo {
   listLength?: { min: number; max: number };
   /** First value that is not a number, when a string column is mostly numbers. */
   firstNonNumeric?: { row: number; value: string };
+  /**
+   * A field of a nested record (a JSON object or Parquet struct), named `record.field`: read through this SQL
+   * expression, never written to the outputs (the record column it sits in is).
+   */
+  field?: string;
   /** Numbers written with a decimal comma (`-0,59`, `1.234,5`), as spreadsheets in many locales export them. */
   decimalComma?: true;
 }
@@ -153,7 +158,44 @@ export function csvDelimiter(commaHeader: string[]): string {
 
 /** SQL identifier of a loaded column. */
 export function colSql(c: ColumnInfo): string {
-  return sqlIdent(c.sql ?? c.name);
+  return c.field ?? sqlIdent(c.sql ?? c.name);
+}
+
+/** Levels of nested records whose fields are read as columns (`a.b.c`). */
+const MAX_FIELD_DEPTH = 3;
+
+/**
+ * The fields of a table's nested records (JSON objects, Parquet structs) as `record.field` columns, read through
+ * struct_extract: a role or feature held in a nested object (`{"meta": {"user": "u7"}}`) is named `meta.user`.
+ * A name the file already has as a column of its own keeps that column.
+ */
+async function nestedFields(
+  src: DataSource,
+  table: string,
+  taken: Set<string>,
+): Promise<Array<{ name: string; expr: string; duckType: string }>> {
+  const out: Array<{ name: string; expr: string; duckType: string }> = [];
+  const types = await src.query(
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${sqlString(table)} ORDER BY ordinal_position`,
+  );
+  const visit = async (name: string, expr: string, depth: number) => {
+    const fields = await src.query(`DESCRIBE SELECT unnest(${expr}) FROM ${sqlIdent(table)} LIMIT 0`);
+    for (const f of fields) {
+      const key = String(f.column_name);
+      const type = String(f.column_type);
+      const fname = `${name}.${key}`;
+      const fexpr = `struct_extract(${expr}, ${sqlString(key)})`;
+      if (type.startsWith('STRUCT(') && depth < MAX_FIELD_DEPTH) await visit(fname, fexpr, depth + 1);
+      else if (!taken.has(fname) && !type.startsWith('STRUCT(')) {
+        taken.add(fname);
+        out.push({ name: fname, expr: fexpr, duckType: type });
+      }
+    }
+  };
+  for (const r of types)
+    if (String(r.data_type).startsWith('STRUCT('))
+      await visit(String(r.column_name), sqlIdent(String(r.column_name)), 1);
+  return out;
 }
 
 /**
@@ -163,7 +205,7 @@ export function colSql(c: ColumnInfo): string {
 export function projection(table: LoadedTable, alias: string, skip: ReadonlySet<string> = new Set()): string {
   return (
     table.columns
-      .filter((c) => !skip.has(c.name))
+      .filter((c) => !skip.has(c.name) && !c.field)
       // An unnamed index column keeps its positional name here (SQL has no empty name); CSV and TSV outputs
       // are written with the file's own header.
       .map((c) => `${alias}.${colSql(c)} AS ${sqlIdent(c.name === '' ? (c.sql ?? 'index') : c.name)}`)
@@ -492,7 +534,11 @@ export class DataSource {
     }
     if (rows === 0 && rejectCount === 0) throw inputError(`${path}: the file has a header but no rows`);
     const commaDecimals = format === 'tsv' || (format === 'csv' && delimiter !== undefined);
-    const columns = await this.describe(table, rows, header, physical, commaDecimals);
+    const fields =
+      format === 'jsonl' || format === 'parquet'
+        ? await nestedFields(this, table, new Set(header ?? []))
+        : [];
+    const columns = await this.describe(table, rows, header, physical, commaDecimals, fields);
     const renamed = columns.some((c) => c.sql !== undefined);
     return {
       table,
@@ -514,13 +560,25 @@ export class DataSource {
     header?: string[],
     physical?: string[],
     commaDecimals = false,
+    fields: Array<{ name: string; expr: string; duckType: string }> = [],
   ): Promise<ColumnInfo[]> {
     const t = sqlIdent(table);
     const types = await this.query(
       `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ${sqlString(table)} ORDER BY ordinal_position`,
     );
-    const infos: ColumnInfo[] = types.map((r, idx) => {
-      const duckType = String(r.data_type);
+    const own = new Set(types.map((r) => String(r.column_name)));
+    const rowsOf = [
+      ...types.map((r) => ({
+        name: String(r.column_name),
+        type: String(r.data_type),
+        field: undefined as string | undefined,
+      })),
+      ...fields
+        .filter((f) => !own.has(f.name))
+        .map((f) => ({ name: f.name, type: f.duckType, field: f.expr })),
+    ];
+    const infos: ColumnInfo[] = rowsOf.map((r, idx) => {
+      const duckType = r.type;
       let kind: ColumnKind = 'other';
       if (isNumericType(duckType)) kind = 'numeric';
       else if (duckType === 'BOOLEAN') kind = 'boolean';
@@ -529,8 +587,9 @@ export class DataSource {
       else if (duckType.endsWith('[]') || /^(FLOAT|DOUBLE)\[\d+\]$/.test(duckType)) kind = 'list';
       const renamed = header && physical && physical[idx] !== header[idx];
       return {
-        name: header ? header[idx] : String(r.column_name),
+        name: header && !r.field ? header[idx] : r.name,
         ...(renamed ? { sql: physical[idx] } : {}),
+        ...(r.field ? { field: r.field } : {}),
         duckType,
         kind,
         nonNull: 0,
@@ -940,7 +999,14 @@ export async function resolveRoles(
     }
     const t = tru(c.name, '--features');
     if (c.kind === 'list' || c.kind === 'other') {
-      notes.push(`column "${c.name}" (${c.duckType}) is not a scalar and is not analysed as a feature`);
+      const inside = incoming.columns
+        .filter((x) => x.field && x.name.startsWith(`${c.name}.`))
+        .map((x) => x.name);
+      notes.push(
+        inside.length
+          ? `column "${c.name}" holds a nested record; its fields are read as columns of their own (${inside.slice(0, 6).join(', ')}${inside.length > 6 ? ', ...' : ''})`
+          : `column "${c.name}" (${c.duckType}) is not a scalar and is not analysed as a feature`,
+      );
       continue;
     }
     const kinds = [c, t].map((x) => (x.kind === 'numeric' ? 'numeric' : 'categorical'));

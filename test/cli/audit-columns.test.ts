@@ -137,6 +137,67 @@ describe('antidote audit: column names as written, multi-class string labels', (
     );
   }, 60_000);
 
+  it('reads the fields of nested JSON records as columns (meta.user as --source, stats.amount as a feature)', async () => {
+    const dir = tmpDir();
+    const r = rng(51);
+    const normal = gaussian(r);
+    // The label follows stats.amount; account u3 of twelve flips 40% of its labels.
+    const record = (i: number, incoming: boolean) => {
+      const amount = Math.round(normal() * 1000) / 100;
+      const user = `u${i % 12}`;
+      let label = amount > 0 ? 'fraud' : 'ok';
+      if (incoming && user === 'u3' && r() < 0.4) label = label === 'fraud' ? 'ok' : 'fraud';
+      return { id: `r${i}`, stats: { amount, hour: i % 24 }, label, meta: { user, app: { version: '2.1' } } };
+    };
+    const lines = (from: number, n: number, incoming: boolean) =>
+      Array.from({ length: n }, (_, k) => JSON.stringify(record(from + k, incoming)));
+    const incoming = lines(1000, 2400, true);
+    writeFileSync(join(dir, 'trusted.jsonl'), `${lines(0, 400, false).join('\n')}\n`);
+    writeFileSync(join(dir, 'incoming.jsonl'), `${incoming.join('\n')}\n`);
+    const out = join(dir, 'out');
+    const res = runCli([
+      'audit',
+      '--trusted',
+      join(dir, 'trusted.jsonl'),
+      '--incoming',
+      join(dir, 'incoming.jsonl'),
+      '--label',
+      'label',
+      '--source',
+      'meta.user',
+      '--out-dir',
+      out,
+      '--format',
+      'json',
+    ]);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(1);
+    const report = JSON.parse(res.stdout);
+    expect(report.roles.source).toBe('meta.user');
+    expect(report.roles.features).toEqual(expect.arrayContaining(['stats.amount', 'stats.hour']));
+    expect(report.notes.join(' ')).toMatch(
+      /column "meta" holds a nested record; its fields are read as columns/,
+    );
+    // The flipping account is named, by its nested field's value.
+    expect(
+      report.findings.some(
+        (f: { rule: string; message: string }) => f.rule === 'audit/label-cells' && f.message.includes('u3'),
+      ),
+    ).toBe(true);
+    // The outputs hold every incoming record once, nested as it was, and no column of the fields read.
+    const read = (f: string) =>
+      readFileSync(join(out, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    const back = [...read('accepted.jsonl'), ...read('quarantined.jsonl')];
+    expect(back).toHaveLength(incoming.length);
+    expect(back.every((x) => typeof x.meta.user === 'string' && !('meta.user' in x))).toBe(true);
+    const strip = ({ antidote_score: _s, antidote_reasons: _r, ...x }: Record<string, unknown>) =>
+      JSON.stringify(x);
+    expect(back.map(strip).sort()).toEqual([...incoming].sort());
+  }, 60_000);
+
   it('takes the unnamed first column of a pandas export as the row id, and keeps it in the outputs', async () => {
     const dir = tmpDir();
     const indexed = (rs: string[][], from: number) => rs.map((r, i) => [String(from + i), ...r]);
