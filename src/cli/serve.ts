@@ -46,7 +46,13 @@ async function openStore(flags: StoreFlags) {
 }
 
 /** A call to a running server's API with the admin token in $ANTIDOTE_TOKEN; undefined on 404 when asked. */
-async function callServer(base: string, method: string, path: string, missingOk = false): Promise<unknown> {
+async function callServer(
+  base: string,
+  method: string,
+  path: string,
+  missingOk = false,
+  body?: unknown,
+): Promise<unknown> {
   const { AntidoteError } = await import('../core/errors.js');
   const { TOKEN_ENV } = await import('./post.js');
   const token = process.env[TOKEN_ENV];
@@ -63,7 +69,11 @@ async function callServer(base: string, method: string, path: string, missingOk 
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${token}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(30_000),
     });
   } catch (err) {
@@ -71,17 +81,17 @@ async function callServer(base: string, method: string, path: string, missingOk 
       hint: 'is the server running?',
     });
   }
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  const answer = (await res.json().catch(() => ({}))) as { error?: string };
   if (res.status === 404 && missingOk) return undefined;
   if (!res.ok)
     throw new AntidoteError(
       'E_IO',
-      `the server refused (HTTP ${res.status}): ${body.error ?? res.statusText}`,
+      `the server refused (HTTP ${res.status}): ${answer.error ?? res.statusText}`,
       {
-        hint: 'listing and revoking tokens needs an admin token',
+        hint: 'creating, listing and revoking tokens needs an admin token',
       },
     );
-  return body;
+  return answer;
 }
 
 export function registerServe(program: Command): void {
@@ -136,6 +146,12 @@ export function registerServe(program: Command): void {
   );
 
   const token = serve.command('token').description('API tokens');
+  const serverOption = () =>
+    new Option(
+      '--server <url>',
+      'ask a running server instead of opening the store (token in $ANTIDOTE_TOKEN, admin)',
+    );
+
   storeOptions(
     token
       .command('create')
@@ -144,35 +160,45 @@ export function registerServe(program: Command): void {
         '--role <role>',
         'viewer (read), reviewer (read, review) or admin (read, review, post runs)',
       )
-      .option('--name <name>', 'who or what uses the token (recorded with each review)'),
+      .option('--name <name>', 'who or what uses the token (recorded with each review)')
+      .addOption(serverOption()),
   ).action(
     action(async (_f: unknown, cmd: Command) => {
-      const flags = merged<{ role: string; name?: string }>(cmd);
+      const flags = merged<{ role: string; name?: string; server?: string }>(cmd);
       const { ROLES } = await import('../server/schema.js');
       if (!(ROLES as readonly string[]).includes(flags.role))
         throw usageError(`--role must be viewer, reviewer or admin (got "${flags.role}")`);
       const name = flags.name ?? `${flags.role}-${new Date().toISOString().slice(0, 10)}`;
       if (name.length > 100) throw usageError('--name is at most 100 characters');
+      const created = (t: string, id: string) => {
+        process.stdout.write(`${t}\n`);
+        process.stderr.write(
+          `antidote: ${flags.role} token "${name}" created (id ${id}); it is shown only this once\n`,
+        );
+      };
+      if (flags.server) {
+        const r = (await callServer(flags.server, 'POST', '/api/tokens', false, {
+          role: flags.role,
+          name,
+        })) as {
+          token: string;
+          id: string;
+        };
+        created(r.token, r.id);
+        return;
+      }
       const { newToken, hashToken } = await import('../server/auth.js');
       const store = await openStore(flags);
       try {
         const t = newToken();
         await store.addToken(hashToken(t), flags.role as 'viewer', name);
-        process.stdout.write(`${t}\n`);
-        process.stderr.write(
-          `antidote: ${flags.role} token "${name}" created (id ${hashToken(t).slice(0, 12)}); it is shown only this once\n`,
-        );
+        created(t, hashToken(t).slice(0, 12));
       } finally {
         await store.close();
       }
     }),
   );
 
-  const serverOption = () =>
-    new Option(
-      '--server <url>',
-      'ask a running server instead of opening the store (token in $ANTIDOTE_TOKEN, admin)',
-    );
   storeOptions(
     token
       .command('list')

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { atLeast, bearer, hashToken } from './auth.js';
+import { atLeast, bearer, hashToken, newToken } from './auth.js';
 import {
   type Ctx,
   HttpError,
@@ -30,6 +30,7 @@ import {
   ReviewPostSchema,
   RUN_ID,
   RUN_KINDS,
+  TokenPostSchema,
 } from './schema.js';
 import { type Store, TOKEN_ID } from './store.js';
 
@@ -339,6 +340,23 @@ export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Rou
     role: 'admin',
     summary: 'the API tokens by id (never the token itself), role, name, creation and revocation',
     handler: async () => ({ tokens: await store.listTokens() }),
+  });
+  add({
+    method: 'POST',
+    path: '/api/tokens',
+    role: 'admin',
+    maxBody: SMALL_BODY,
+    summary:
+      'create a token: {role: viewer|reviewer|admin, name}; the answer holds the token, which is stored only as its SHA-256',
+    handler: async (ctx) => {
+      const parsed = TokenPostSchema.safeParse(ctx.body);
+      if (!parsed.success) throw new HttpError(400, describeIssues(parsed.error));
+      const t = newToken();
+      const hash = hashToken(t);
+      await store.addToken(hash, parsed.data.role, parsed.data.name);
+      ctx.res.statusCode = 201;
+      return { token: t, id: hash.slice(0, 12), role: parsed.data.role, name: parsed.data.name };
+    },
   });
   add({
     method: 'POST',

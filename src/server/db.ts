@@ -150,7 +150,7 @@ export class DuckDb extends DuckOps {
       instance = await DuckDBInstance.create(path, { threads: '2' });
     } catch (err) {
       throw new AntidoteError('E_IO', `cannot open the store ${path}: ${(err as Error).message}`, {
-        hint: 'is another `antidote serve` using the same --data folder? (`token list|revoke --server URL` go through it)',
+        hint: 'is another `antidote serve` using the same --data folder? (`token create|list|revoke --server URL` go through it)',
         cause: err,
       });
     }

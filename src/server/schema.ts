@@ -167,6 +167,12 @@ export const BaselinePostSchema = z.strictObject({
 export const ROLES = ['viewer', 'reviewer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** A token to create: its role and who or what uses it. */
+export const TokenPostSchema = z.strictObject({
+  role: z.enum(ROLES),
+  name: text(100).min(1),
+});
+
 /** Ids in paths are hex digests or names: never a path, never `..`. */
 export const RUN_ID = /^[0-9a-f]{32}$/;
 export const ROW_ID = /^[\w.:@+=-]{1,256}$/;

@@ -306,6 +306,22 @@ describe.each(backends)('API on %s', (_name, dbUrl) => {
     });
     expect(JSON.stringify(listed)).not.toContain(secret);
     expect(JSON.stringify(listed)).not.toContain(hashToken(secret));
+    // An admin creates a token; the answer holds it once, the list only its id.
+    const created = await call('/api/tokens', {
+      token: tokens.admin,
+      body: { role: 'reviewer', name: 'night' },
+    });
+    expect(created.status).toBe(201);
+    const fresh = (await created.json()) as J;
+    expect(fresh).toMatchObject({ id: hashToken(fresh.token).slice(0, 12), role: 'reviewer', name: 'night' });
+    expect(((await (await call('/api/me', { token: fresh.token })).json()) as J).role).toBe('reviewer');
+    expect(
+      (await call('/api/tokens', { token: fresh.token, body: { role: 'admin', name: 'x' } })).status,
+    ).toBe(403);
+    expect(
+      (await call('/api/tokens', { token: tokens.admin, body: { role: 'root', name: 'x' } })).status,
+    ).toBe(400);
+    expect((await call('/api/tokens', { token: tokens.admin, body: { role: 'viewer' } })).status).toBe(400);
     const revoked = await call(`/api/tokens/${id}/revoke`, { method: 'POST', token: tokens.admin });
     expect(revoked.status).toBe(200);
     expect(((await revoked.json()) as J).already).toBe(false);

@@ -119,14 +119,31 @@ describe.each(stores)('antidote serve token list and revoke on %s', (name, store
       expect(await me(srv.url, viewerToken)).toBe(401);
       expect(await me(srv.url, adminToken)).toBe(200);
       const env = { ANTIDOTE_TOKEN: adminToken };
+      // A token is created through the running server too (the embedded store is locked while it runs).
+      const made = await runCliAsync(
+        ['serve', 'token', 'create', '--role', 'reviewer', '--name', 'night-shift', '--server', srv.url],
+        { env },
+      );
+      expect(made.code, made.stderr).toBe(0);
+      expect(made.stderr).toMatch(/reviewer token "night-shift" created \(id [0-9a-f]{12}\)/);
+      expect(await me(srv.url, made.stdout.trim())).toBe(200);
       const listed = await runCliAsync(['serve', 'token', 'list', '--server', srv.url], { env });
       expect(listed.stdout).toMatch(new RegExp(`${viewerId} .* revoked \\d{4}-`));
+      expect(listed.stdout).toMatch(new RegExp(`${idOf(made.stderr)}\\s+reviewer .* active\\s+night-shift`));
       const self = await runCliAsync(['serve', 'token', 'revoke', adminId, '--server', srv.url], { env });
       expect(self.code, self.stderr).toBe(0);
       expect(await me(srv.url, adminToken)).toBe(401);
       const denied = await runCliAsync(['serve', 'token', 'list', '--server', srv.url], { env });
       expect(denied.code).toBe(2);
       expect(denied.stderr).toMatch(/HTTP 401/);
+      const notMade = await runCliAsync(
+        ['serve', 'token', 'create', '--role', 'admin', '--server', srv.url],
+        {
+          env: { ANTIDOTE_TOKEN: made.stdout.trim() },
+        },
+      );
+      expect(notMade.code).toBe(2);
+      expect(notMade.stderr).toMatch(/HTTP 403.*needs the admin role/);
     } finally {
       await srv.close();
     }
