@@ -250,6 +250,7 @@ export async function runAudit(opts: AuditOptions): Promise<AuditRun> {
         ctx.settings = config.detectors[d.meta.id] ?? { ...(d.defaults ?? {}) };
         if (!d.applies(ctx)) {
           run.status = 'skipped';
+          if (d.needs) run.reason = `needs ${d.needs(ctx)}`;
           progress?.tick();
           continue;
         }

@@ -647,6 +647,7 @@ export const detector: Detector = {
   meta,
   stage: 2,
   applies: (ctx) => ctx.classes.length >= 2,
+  needs: () => 'two classes',
   cannotRun: unseenClassReason,
   run,
 };

@@ -504,6 +504,7 @@ export const detector: Detector = {
   defaults: CONTRIBUTORS_DEFAULTS,
   stage: 2,
   applies: (ctx) => Boolean(ctx.incoming.source || ctx.incoming.labeler),
+  needs: () => 'a --source or --labeler column',
   cannotRun: unseenClassReason,
   run,
 };

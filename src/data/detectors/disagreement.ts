@@ -560,6 +560,7 @@ export const detector: Detector = {
   defaults: DISAGREEMENT_DEFAULTS,
   stage: 1,
   applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= MIN_REFERENCE_ROWS,
+  needs: (ctx) => (ctx.classes.length < 2 ? 'two classes' : `at least ${MIN_REFERENCE_ROWS} trusted rows`),
   cannotRun: unseenClassReason,
   prefetch(ctx) {
     const s = settingsOf(ctx.settings, DISAGREEMENT_DEFAULTS);

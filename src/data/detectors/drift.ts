@@ -994,6 +994,7 @@ export const detector: Detector = {
   defaults: DRIFT_DEFAULTS,
   stage: 2,
   applies,
+  needs: () => 'a --time column',
   cannotRun: unseenClassReason,
   run,
 };

@@ -527,6 +527,7 @@ export const detector: Detector = {
   defaults: DUPLICATES_DEFAULTS,
   stage: 1,
   applies,
+  needs: () => 'a --text or feature column',
   cannotRun: unseenClassReason,
   run,
 };

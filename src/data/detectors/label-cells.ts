@@ -843,6 +843,8 @@ export const detector: Detector = {
   defaults: LABEL_CELLS_DEFAULTS,
   stage: 1,
   applies: (ctx) => Boolean(ctx.incoming.source || ctx.incoming.labeler) && ctx.classes.length >= 2,
+  needs: (ctx) =>
+    ctx.incoming.source || ctx.incoming.labeler ? 'two classes' : 'a --source or --labeler column',
   // In a batch of one class every account's cell "model reads A, label says B" holds all its rows read as A:
   // there is no rate to compare with peers. What is left, how many of an account's rows the trusted model
   // contradicts against its peers, is audit/contributors' test.

@@ -367,6 +367,8 @@ export const detector: Detector = {
   defaults: LOCAL_LABELS_DEFAULTS,
   stage: 1,
   applies: (ctx) => ctx.classes.length >= 2 && ctx.trusted.n >= LOCAL_LABELS_DEFAULTS.minTrusted,
+  needs: (ctx) =>
+    ctx.classes.length < 2 ? 'two classes' : `at least ${LOCAL_LABELS_DEFAULTS.minTrusted} trusted rows`,
   // The evidence of a pocket is that a row's incoming neighbours share its label where its trusted neighbours
   // do not; in a batch of one class every neighbour shares it, so a pocket cannot stand out from the batch.
   cannotRun: (ctx) =>

@@ -364,6 +364,7 @@ export const detector: Detector = {
   defaults: REPRESENTATIONS_DEFAULTS,
   stage: 1,
   applies,
+  needs: () => 'an --embeddings column',
   cannotRun: unseenClassReason,
   run,
 };

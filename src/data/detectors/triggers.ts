@@ -1655,6 +1655,7 @@ export const detector: Detector = {
   cannotRun: unseenClassReason,
   applies: (ctx: AuditContext) =>
     ctx.classes.length >= 2 && (Boolean(ctx.incoming.text) || ctx.roles.features.length > 0),
+  needs: (ctx: AuditContext) => (ctx.classes.length < 2 ? 'two classes' : 'a --text or feature column'),
   prefetch(ctx: AuditContext) {
     prefetchBatchCv(ctx);
     if (ctx.roles.features.length > 0) {

@@ -118,6 +118,8 @@ export interface Detector {
   stage: 1 | 2;
   /** True when the detector can run with the roles given (e.g. representations needs embeddings). */
   applies(ctx: AuditContext): boolean;
+  /** What `applies` found missing, in plain words (shown as the reason: "needs a --time column"). */
+  needs?(ctx: AuditContext): string;
   /**
    * Why the detector cannot judge this batch although its roles are there (e.g. a test that needs labels to
    * vary within the batch, given a batch of one class); the audit then skips it and shows the reason.
