@@ -131,7 +131,9 @@ describe('antidote audit exit codes and summary', () => {
     expect(r.stdout).toContain(`outputs in ${out}`);
     expect(existsSync(join(out, 'accepted.tsv'))).toBe(true);
     // The detectors this batch's columns cannot feed are named with what they need, in the summary and the HTML.
-    expect(r.stdout).toMatch(/not run: audit\/label-cells, audit\/contributors: needs a --source or --labeler column/);
+    expect(r.stdout).toMatch(
+      /not run: audit\/label-cells, audit\/contributors: needs a --source or --labeler column/,
+    );
     expect(r.stdout).toMatch(/not run: audit\/drift: needs a --time column/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('skipped: needs an --embeddings column');
   });
