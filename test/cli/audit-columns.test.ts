@@ -30,16 +30,16 @@ function rows(n: number, seed: number): string[][] {
   });
 }
 
-/** `antidote audit` of DIR/incoming.csv against DIR/trusted.csv, label "grade", report.json on stdout. */
-const auditJson = (dir: string, out: string, extra: string[] = []) =>
+/** `antidote audit` of DIR/incoming.EXT against DIR/trusted.EXT (default csv, label "grade"), report.json on stdout. */
+const auditJson = (dir: string, out: string, extra: string[] = [], file = { ext: 'csv', label: 'grade' }) =>
   runCli([
     'audit',
     '--trusted',
-    join(dir, 'trusted.csv'),
+    join(dir, `trusted.${file.ext}`),
     '--incoming',
-    join(dir, 'incoming.csv'),
+    join(dir, `incoming.${file.ext}`),
     '--label',
-    'grade',
+    file.label,
     '--out',
     out,
     '--format',
@@ -155,21 +155,7 @@ describe('antidote audit: column names as written, multi-class string labels', (
     writeFileSync(join(dir, 'trusted.jsonl'), `${lines(0, 400, false).join('\n')}\n`);
     writeFileSync(join(dir, 'incoming.jsonl'), `${incoming.join('\n')}\n`);
     const out = join(dir, 'out');
-    const res = runCli([
-      'audit',
-      '--trusted',
-      join(dir, 'trusted.jsonl'),
-      '--incoming',
-      join(dir, 'incoming.jsonl'),
-      '--label',
-      'label',
-      '--source',
-      'meta.user',
-      '--out-dir',
-      out,
-      '--format',
-      'json',
-    ]);
+    const res = auditJson(dir, out, ['--source', 'meta.user'], { ext: 'jsonl', label: 'label' });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(1);
     const report = JSON.parse(res.stdout);
