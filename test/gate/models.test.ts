@@ -71,6 +71,17 @@ describe('ONNX models', () => {
     await free.close();
   });
 
+  it('refuses a model that answers logits, saying how to end it with a softmax', async () => {
+    const m = await loadOnnxModel(join(F, 'adult_mlp_logits.onnx'), { classes: 2, features: ADULT_NUMERIC });
+    const err = await m.score(batch).then(
+      () => undefined,
+      (e: unknown) => e as ModelError,
+    );
+    expect(err?.message).toMatch(/returned -?[\d.]+ for row \d+, outside \[0, 1\]/);
+    expect(err?.hint).toMatch(/not logits: end the model with a softmax .*torch\.nn\.Softmax\(dim=1\)/);
+    await m.close();
+  });
+
   it('says how to feed a vector input when the data holds it as a list column (it said only "not a column")', async () => {
     const m = await loadOnnxModel(join(F, 'adult_forest_incumbent.onnx'), { classes: 2 });
     const lists = {

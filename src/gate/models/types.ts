@@ -78,19 +78,20 @@ export function toProbabilities(
     if (Math.abs(sum - 1) > 0.01)
       throw new ModelError(
         `${what}: the probabilities of row ${i + 1} sum to ${sum.toFixed(4)}, not 1`,
-        'return probabilities, not logits',
+        LOGITS_HINT,
       );
   }
   return out;
 }
 
+/** What to do about a model that answers with logits (most classifiers export their last layer as it is). */
+const LOGITS_HINT =
+  'return probabilities, not logits: end the model with a softmax (PyTorch: torch.nn.Sequential(model, torch.nn.Softmax(dim=1)) before torch.onnx.export)';
+
 function checkProb(p: number, i: number, what: string): void {
   if (Number.isNaN(p)) throw new ModelError(`${what} returned NaN for row ${i + 1}`);
   if (!(p >= 0 && p <= 1))
-    throw new ModelError(
-      `${what} returned ${p} for row ${i + 1}, outside [0, 1]`,
-      'return probabilities, not logits',
-    );
+    throw new ModelError(`${what} returned ${p} for row ${i + 1}, outside [0, 1]`, LOGITS_HINT);
 }
 
 /** Select rows of a batch (probes reuse trusted rows with one column changed). */
