@@ -363,8 +363,15 @@ export async function createScorer(profile: GuardProfile, opts: ScorerOptions = 
   };
 }
 
+/** 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st. */
+export function ordinal(k: number): string {
+  const teen = k % 100 >= 11 && k % 100 <= 13;
+  const suffix = teen ? 'th' : (['th', 'st', 'nd', 'rd'][k % 10] ?? 'th');
+  return `${k}${suffix}`;
+}
+
 function describeMeasure(which: Measure, cls: string, k: number): string {
-  if (which === 'knn') return `distance to the ${k}th nearest trusted "${cls}" activation`;
+  if (which === 'knn') return `distance to the ${ordinal(k)} nearest trusted "${cls}" activation`;
   if (which === 'position') return 'distance from its most unusual word position to the nearest trusted one';
   if (which === 'disagreement')
     return `share of the ${VOTE_K} nearest trusted activations the model answers otherwise than "${cls}"`;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AntidoteError } from '../../src/core/errors.js';
 import { FPR_MARGIN, readProfile } from '../../src/guard/profile.js';
-import { createScorer } from '../../src/guard/scorer.js';
+import { createScorer, ordinal } from '../../src/guard/scorer.js';
 import { sliceMatches } from '../../src/guard/slices.js';
 import { FIXTURES, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -204,5 +204,24 @@ describe('guard fit', () => {
     expect(err).toBeInstanceOf(AntidoteError);
     expect((err as AntidoteError).code).toBe('E_USAGE');
     expect((err as AntidoteError).oneLine()).toMatch(/fitted for another model/);
+  });
+});
+
+describe('reasons in plain English', () => {
+  it('writes the k-th nearest neighbour as an ordinal (the reason read "3th nearest")', () => {
+    expect([1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111].map(ordinal)).toEqual([
+      '1st',
+      '2nd',
+      '3rd',
+      '4th',
+      '11th',
+      '12th',
+      '13th',
+      '21st',
+      '22nd',
+      '23rd',
+      '101st',
+      '111th',
+    ]);
   });
 });
