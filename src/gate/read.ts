@@ -26,8 +26,10 @@ export async function readTable(path: string, opts: { maxRows?: number } = {}): 
         hint: 'sample the table',
       });
     // Read by position (a column's DuckDB name may be a positional one: an unnamed index, names that differ
-    // only in case), handed back under the name the file gives it.
-    const select = loaded.columns
+    // only in case), handed back under the name the file gives it. The fields of nested records, which the
+    // audit reads as columns of their own, are not: a model is fed the record as the file holds it.
+    const own = loaded.columns.filter((c) => !c.field);
+    const select = own
       .map((c, i) =>
         c.kind === 'numeric'
           ? `${numberSql(c)} AS ${sqlIdent(`c${i}`)}`
@@ -38,7 +40,7 @@ export async function readTable(path: string, opts: { maxRows?: number } = {}): 
     const cols = reader.getColumnsJS() as unknown[][];
     const n = loaded.rows;
     const columns = new Map<string, Column>();
-    loaded.columns.forEach((c, i) => {
+    own.forEach((c, i) => {
       const values = cols[i];
       if (c.kind === 'numeric') {
         const arr = new Float64Array(n);
@@ -48,7 +50,7 @@ export async function readTable(path: string, opts: { maxRows?: number } = {}): 
         columns.set(c.name, { kind: 'string', values: values.map((v) => (v === null ? '' : String(v))) });
       }
     });
-    return { names: loaded.columns.map((c) => c.name), columns, n };
+    return { names: own.map((c) => c.name), columns, n };
   } finally {
     src.close();
   }

@@ -182,6 +182,8 @@ describe('antidote audit: column names as written, multi-class string labels', (
     const strip = ({ antidote_score: _s, antidote_reasons: _r, ...x }: Record<string, unknown>) =>
       JSON.stringify(x);
     expect(back.map(strip).sort()).toEqual([...incoming].sort());
+    // The gate and the guard feed a model the records as the file holds them, not their fields.
+    expect((await readTable(join(dir, 'trusted.jsonl'))).names).toEqual(['id', 'stats', 'label', 'meta']);
   }, 60_000);
 
   it('takes the unnamed first column of a pandas export as the row id, and keeps it in the outputs', async () => {
