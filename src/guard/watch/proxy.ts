@@ -85,8 +85,9 @@ export function createProxy(
     return true;
   };
 
+  // Perturbed copies are sent as the client sent its instances: rows of numbers, or objects keyed by name.
   const predictFor =
-    (path: string, headers: http.OutgoingHttpHeaders) =>
+    (path: string, headers: http.OutgoingHttpHeaders, objects: boolean) =>
     async (b: InputBatch): Promise<Float64Array> => {
       if (!takeToken())
         throw new Error(
@@ -94,12 +95,12 @@ export function createProxy(
         );
       const rows: unknown[] = [];
       for (let i = 0; i < b.n; i++) {
-        if (features) rows.push(features.map((f) => b.columns.get(f)?.values[i] ?? null));
+        if (features && !objects) rows.push(features.map((f) => b.columns.get(f)?.values[i] ?? null));
         else {
           const r: Record<string, unknown> = {};
-          for (const c of inputs) {
-            const v = b.columns.get(c.name)?.values[i];
-            r[c.name] = typeof v === 'number' && Number.isNaN(v) ? null : v;
+          for (const name of features ?? inputs.map((c) => c.name)) {
+            const v = b.columns.get(name)?.values[i];
+            r[name] = typeof v === 'number' && Number.isNaN(v) ? null : v;
           }
           rows.push(r);
         }
@@ -115,6 +116,7 @@ export function createProxy(
     const requestId =
       typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : `${boot}-${++seq}`;
     let batch: InputBatch;
+    let objects = false;
     try {
       let doc: unknown;
       try {
@@ -122,7 +124,9 @@ export function createProxy(
       } catch {
         throw new RequestError('the request body is not valid JSON');
       }
-      batch = toBatch(engine.profile, instancesOf(doc, opts.maxInstances), requestId);
+      const instances = instancesOf(doc, opts.maxInstances);
+      objects = instances.some((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
+      batch = toBatch(engine.profile, instances, requestId);
     } catch (err) {
       if (!(err instanceof RequestError)) throw err;
       metrics.requests.inc({ outcome: 'bad_request' });
@@ -187,7 +191,7 @@ export function createProxy(
     }
     let d: Decision;
     try {
-      d = await engine.check(batch, probs, requestId, Date.now(), predictFor(path, headers), slices);
+      d = await engine.check(batch, probs, requestId, Date.now(), predictFor(path, headers, objects), slices);
     } catch (err) {
       metrics.requests.inc({ outcome: 'error' });
       send(
