@@ -11,7 +11,7 @@ import { loadOrt } from '../../src/gate/models/onnx.js';
 import { ADULT_NUMERIC, adultSplit, writeCsv } from '../gate/helpers/data.js';
 import { FIXTURES, runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { predict, startProxy } from './watch-fixtures.js';
+import { predict, STRIP_EVERY_INSTANCE, startProxy } from './watch-fixtures.js';
 
 const dir = tempDir('guard-objects-');
 const MODEL = join(FIXTURES, 'gate', 'adult_mlp_batchany.onnx');
@@ -80,13 +80,7 @@ describe('guard proxy: perturbed copies in the format the client used', () => {
       join(dir, 'guard.json'),
       '--upstream',
       url,
-      '--strip',
-      'all',
-      '--strip-rate',
-      '1000',
-      '--occlusion',
-      'off',
-      '-q',
+      ...STRIP_EVERY_INSTANCE,
     ]);
     const t = adultSplit().trusted;
     const instances = t.rows

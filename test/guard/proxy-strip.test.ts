@@ -9,7 +9,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCliAsync } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { cleanRow, pPos, predict, rng, startModelServer, startProxy, trustedRows } from './watch-fixtures.js';
+import {
+  cleanRow,
+  pPos,
+  predict,
+  rng,
+  STRIP_EVERY_INSTANCE,
+  startModelServer,
+  startProxy,
+  trustedRows,
+} from './watch-fixtures.js';
 
 const dir = tempDir('guard-strip-');
 let model: Awaited<ReturnType<typeof startModelServer>>;
@@ -62,19 +71,7 @@ async function flaggedRates(url: string, n: number) {
 
 describe('guard proxy: STRIP against the upstream', () => {
   it('flags triggered instances far more often than clean ones', async () => {
-    const p = await startProxy([
-      '--profile',
-      profile,
-      '--upstream',
-      model.url,
-      '--strip',
-      'all',
-      '--strip-rate',
-      '1000',
-      '--occlusion',
-      'off',
-      '-q',
-    ]);
+    const p = await startProxy(['--profile', profile, '--upstream', model.url, ...STRIP_EVERY_INSTANCE]);
     proxies.push(p);
     const before = model.state.requests;
     const { trig, clean } = await flaggedRates(p.url, 60);

@@ -204,6 +204,9 @@ export async function startModelServer(opts: { delayMs?: number } = {}) {
 }
 
 /** Start `antidote guard proxy` (the built CLI) and wait for its "listening on" line. */
+/** Proxy flags that run STRIP on every instance with no budget to speak of, and no occlusion. */
+export const STRIP_EVERY_INSTANCE = ['--strip', 'all', '--strip-rate', '1000', '--occlusion', 'off', '-q'];
+
 export async function startProxy(
   args: string[],
 ): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop: () => Promise<number | null> }> {
