@@ -26,7 +26,7 @@ export function fixedBatch(inputs: readonly InferenceSession.ValueMetadata[]): n
   for (const meta of inputs) {
     if (!meta.isTensor) return undefined;
     const d = meta.shape[0];
-    if (typeof d !== 'number' || !(d > 0) || meta.shape.length < 1) return undefined;
+    if (typeof d !== 'number' || !(d > 0)) return undefined;
     if (b !== undefined && b !== d) return undefined;
     b = d;
   }
@@ -65,7 +65,8 @@ export async function runRows(
   what: string,
 ): Promise<Outputs> {
   if (fixed === undefined || fixed === n) return await session.run(feeds, names);
-  const parts = new Map<string, Tensor[]>(names.map((k) => [k, []]));
+  // Each output's windows, with how many of their leading rows are real (the rest repeat the last row).
+  const parts = new Map<string, Array<{ t: Tensor; real: number }>>(names.map((k) => [k, []]));
   for (let lo = 0; lo < n; lo += fixed) {
     const rows = Array.from({ length: fixed }, (_, k) => Math.min(n - 1, lo + k));
     const window: Record<string, Tensor> = {};
@@ -79,13 +80,7 @@ export async function runRows(
           `${what} takes batches of exactly ${fixed} rows, but its output "${k}" has shape [${t.dims.join(', ')}], not one entry per row`,
           'export the model with a dynamic batch dimension',
         );
-      (parts.get(k) as Tensor[]).push(
-        takeRows(
-          ort,
-          t,
-          Array.from({ length: real }, (_, j) => j),
-        ),
-      );
+      parts.get(k)?.push({ t, real });
     }
   }
   const out: Record<string, Tensor> = {};
@@ -93,22 +88,24 @@ export async function runRows(
   return out as Outputs;
 }
 
-function concatRows(ort: Ort, ts: Tensor[]): Tensor {
-  const rows = ts.reduce((a, t) => a + Number(t.dims[0]), 0);
-  const dims = [rows, ...ts[0].dims.slice(1).map(Number)];
-  if (ts[0].type === 'string')
+/** The real leading rows of each window's output, in order, as one tensor. */
+function concatRows(ort: Ort, parts: Array<{ t: Tensor; real: number }>): Tensor {
+  const first = parts[0].t;
+  const width = first.dims.slice(1).reduce((a, d) => a * Number(d), 1);
+  const rows = parts.reduce((a, p) => a + p.real, 0);
+  const dims = [rows, ...first.dims.slice(1).map(Number)];
+  if (first.type === 'string')
     return new ort.Tensor(
       'string',
-      ts.flatMap((t) => t.data as string[]),
+      parts.flatMap((p) => (p.t.data as string[]).slice(0, p.real * width)),
       dims,
     );
-  const first = ts[0].data as Float32Array;
-  const Ctor = first.constructor as new (n: number) => Float32Array;
-  const out = new Ctor(ts.reduce((a, t) => a + (t.data as Float32Array).length, 0));
+  const Ctor = (first.data as Float32Array).constructor as new (n: number) => Float32Array;
+  const out = new Ctor(rows * width);
   let o = 0;
-  for (const t of ts) {
-    out.set(t.data as Float32Array, o);
-    o += (t.data as Float32Array).length;
+  for (const p of parts) {
+    out.set((p.t.data as Float32Array).subarray(0, p.real * width), o);
+    o += p.real * width;
   }
-  return new ort.Tensor(ts[0].type as 'float32', out, dims);
+  return new ort.Tensor(first.type as 'float32', out, dims);
 }

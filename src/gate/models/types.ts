@@ -86,7 +86,7 @@ export function toProbabilities(
 
 /** What to do about a model that answers with logits (most classifiers export their last layer as it is). */
 const LOGITS_HINT =
-  'return probabilities, not logits: end the model with a softmax (PyTorch: torch.nn.Sequential(model, torch.nn.Softmax(dim=1)) before torch.onnx.export)';
+  'return probabilities, not logits: end the model with a softmax (PyTorch: torch.nn.Sequential(model, torch.nn.Softmax(dim=1)))';
 
 function checkProb(p: number, i: number, what: string): void {
   if (Number.isNaN(p)) throw new ModelError(`${what} returned NaN for row ${i + 1}`);
