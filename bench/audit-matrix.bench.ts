@@ -12,7 +12,8 @@
  *   npm run bench -- audit-matrix --part=frozen5           the fifth frozen part (run once, by the lead; spent)
  *   npm run bench -- audit-matrix --part=frozen6           the sixth frozen part (spent)
  *   npm run bench -- audit-matrix --part=frozen7           the seventh frozen part (spent: run once in session 19)
- *   npm run bench -- audit-matrix --part=frozen8           the eighth frozen part (unseen; run once, by the lead)
+ *   npm run bench -- audit-matrix --part=frozen8           the eighth frozen part (spent)
+ *   npm run bench -- audit-matrix --part=frozen9           the ninth frozen part (run once)
  *   npx tsx bench/audit-matrix.bench.ts --part frozen2 --generate-only
  *                                      writes and checks every batch of a part, audits nothing (no results)
  *   npx tsx bench/audit-matrix.bench.ts --family labeler-flip --dataset adult,sst2 --seeds 1 --no-baselines

@@ -221,6 +221,12 @@ export const POOL_ROWS: Record<DatasetId, number> = {
   ionosphere: 351,
   shuttle: 58000,
   'income-survey': 8993,
+  'fortunes-mario': 2939,
+  'fine-foods': 2711,
+  vowel: 990,
+  sonar: 208,
+  cowles: 1421,
+  'lending-club': 9857,
 };
 
 /** Families that need accounts, labelers or windows with enough rows each. */
@@ -351,7 +357,7 @@ function weakTrustedCells(): Cell[] {
 /**
  * The sampled cells of one part, per family. dev: `quota` cells of dev datasets and dev variants. frozen:
  * `quota` cells on the frozen datasets (every family is judged there), plus a third as many held-out
- * variants on dev datasets. frozen2 to frozen8: see frozen2Cells, frozen3Cells, wholeDatasetCells.
+ * variants on dev datasets. frozen2 to frozen9: see frozen2Cells, frozen3Cells, wholeDatasetCells.
  * Clean controls: two per dataset of the part (more on dev, see devCleanCells). The dev part also holds the
  * weak-trusted cells above.
  */
@@ -363,6 +369,7 @@ export function sampleCells(part: Part): Cell[] {
   if (part === 'frozen6') return wholeDatasetCells('frozen6', 9);
   if (part === 'frozen7') return wholeDatasetCells('frozen7', 10);
   if (part === 'frozen8') return wholeDatasetCells('frozen8', 11);
+  if (part === 'frozen9') return wholeDatasetCells('frozen9', 12);
   const all = allCells().filter((c) => c.part === part);
   const out: Cell[] = [];
   for (const [family, spec] of Object.entries(FAMILY_SPECS) as Array<[Family, FamilySpec]>) {
@@ -484,8 +491,8 @@ function frozen3Cells(): Cell[] {
 }
 
 /**
- * frozen4 to frozen8: as frozen3, per family its quota on the part's datasets with a sampling salt of
- * its own (7, 8, 9, 10 and 11; the other parts use 1-6); none has a mail or an image set, so header triggers and pixel patches
+ * frozen4 to frozen9: as frozen3, per family its quota on the part's datasets with a sampling salt of
+ * its own (7 to 12; the other parts use 1-6); none has a mail or an image set, so header triggers and pixel patches
  * are not judged. Clean controls: every dataset of the part with a 100-row trusted set and with a trusted set of
  * 20% of the batch, the two sizes frozen3's clean controls have (its sample drew 20% as the other size on every
  * dataset), so the parts' false-alarm figures are measured alike.
@@ -493,7 +500,7 @@ function frozen3Cells(): Cell[] {
 const WHOLE_DATASET_CLEAN_TRUSTED = [100, 0.2];
 
 function wholeDatasetCells(
-  part: 'frozen4' | 'frozen5' | 'frozen6' | 'frozen7' | 'frozen8',
+  part: 'frozen4' | 'frozen5' | 'frozen6' | 'frozen7' | 'frozen8' | 'frozen9',
   salt: number,
 ): Cell[] {
   const all = allCells().filter((c) => c.part === part);

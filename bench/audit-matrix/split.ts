@@ -40,6 +40,11 @@
  * table with natural duplicates, a small wide numeric table, a heavily imbalanced 7-class numeric table, a coded
  * categorical survey table with many missing values and 9 ordered classes), every variant value on them, on the
  * same rule.
+ *
+ * `frozen9` (built in session 31, after every earlier part had been run and read): six more whole datasets
+ * nobody had audited (Brazilian Portuguese fortunes, English product reviews, an 11-class vowel table whose class
+ * names differ only by case, a small wide numeric table, a small table of natural duplicates with a weak signal,
+ * an imbalanced mixed loan table), every variant value on them, on the same rule.
  */
 
 export type Part =
@@ -51,7 +56,8 @@ export type Part =
   | 'frozen5'
   | 'frozen6'
   | 'frozen7'
-  | 'frozen8';
+  | 'frozen8'
+  | 'frozen9';
 export const PARTS: readonly Part[] = [
   'dev',
   'frozen',
@@ -62,6 +68,7 @@ export const PARTS: readonly Part[] = [
   'frozen6',
   'frozen7',
   'frozen8',
+  'frozen9',
 ];
 
 /**
@@ -127,6 +134,12 @@ export const DATASET_PART = {
   ionosphere: 'frozen8',
   shuttle: 'frozen8',
   'income-survey': 'frozen8',
+  'fortunes-mario': 'frozen9',
+  'fine-foods': 'frozen9',
+  vowel: 'frozen9',
+  sonar: 'frozen9',
+  cowles: 'frozen9',
+  'lending-club': 'frozen9',
 } as const satisfies Record<string, Part>;
 
 export type DatasetId = keyof typeof DATASET_PART;
@@ -205,6 +218,7 @@ export function partOf(
   params: Record<string, string | number | boolean>,
   family?: string,
 ): Part {
+  if (DATASET_PART[dataset] === 'frozen9') return 'frozen9';
   if (DATASET_PART[dataset] === 'frozen8') return 'frozen8';
   if (DATASET_PART[dataset] === 'frozen7') return 'frozen7';
   if (DATASET_PART[dataset] === 'frozen6') return 'frozen6';

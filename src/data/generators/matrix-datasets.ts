@@ -892,6 +892,40 @@ const fortunesCs = (p: DataPaths) =>
     5000,
   );
 
+// ---------------------------------------------------------------- frozen9 (bench/audit-matrix/frozen9-data.sh)
+
+const FROZEN9 = partFiles('frozen9');
+
+/** mlbench Vowel: 990 utterances, the speaker (V1) and 9 numbers, 11 vowels whose class names differ by case only. */
+const vowel = FROZEN9.table('vowel', 'Class', 990);
+/** mlbench Sonar: 208 sonar returns, 60 energy bands, metal (M) or rock (R). */
+const sonar = FROZEN9.table('sonar', 'Class', 208);
+/** carData Cowles: 1,421 students, two integer scores and sex (many exact duplicates), volunteer yes/no. */
+const cowles = FROZEN9.table('cowles', 'volunteer', 1421);
+/** modeldata lending_club: 9,857 loans, 22 mixed columns, bad (about 5%) or good. */
+const lendingClub = FROZEN9.table('lending-club', 'Class', 6000);
+/** modeldata small_fine_foods: Amazon food reviews (HTML line breaks as written), great or other. */
+const fineFoods = shortTexts(FROZEN9, 'fine-foods', 'review', 'score');
+
+export const FORTUNE_MARIO_FILES = [
+  'geral',
+  'computadores',
+  'piadas',
+  'anagramas',
+  'gauchismos',
+  'palindromos',
+];
+
+/** Brazilian Portuguese fortunes of six files (each file a class; geral more than half of the rows). */
+const fortunesMario = (p: DataPaths) =>
+  fortuneSet(
+    p,
+    { part: 'frozen9', name: 'fortunes-mario', hint: FROZEN9.hint },
+    { text: 'frase', label: 'arquivo' },
+    FORTUNE_MARIO_FILES.map((c) => [c, c]),
+    4000,
+  );
+
 export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   sst2,
   'sms-spam': sms,
@@ -949,6 +983,12 @@ export const MATRIX_DATASETS: Record<string, (p: DataPaths) => BaseDataset> = {
   ionosphere,
   shuttle,
   'income-survey': incomeSurvey,
+  'fortunes-mario': fortunesMario,
+  'fine-foods': fineFoods,
+  vowel,
+  sonar,
+  cowles,
+  'lending-club': lendingClub,
 };
 
 export const DATASET_KIND: Record<string, DatasetKind> = {
@@ -1008,6 +1048,12 @@ export const DATASET_KIND: Record<string, DatasetKind> = {
   ionosphere: 'tabular',
   shuttle: 'tabular',
   'income-survey': 'tabular',
+  'fortunes-mario': 'text',
+  'fine-foods': 'text',
+  vowel: 'tabular',
+  sonar: 'tabular',
+  cowles: 'tabular',
+  'lending-club': 'tabular',
 };
 
 const cache = new Map<string, BaseDataset>();
