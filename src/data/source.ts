@@ -1049,6 +1049,14 @@ export async function resolveRoles(
         `column "${c.name}" holds numbers written with a decimal comma in ${comma.join(' and ')}, read as numbers`,
       );
   }
+  if (!flags.features?.length) {
+    // A column the batch has lost is a column the audit cannot judge it by: say so, as for one it gained.
+    const matched = new Set(Object.values(trustedName));
+    for (const t of trusted.columns) {
+      if (matched.has(t.name) || t.field) continue;
+      notes.push(`column "${t.name}" of the trusted file is not in the incoming batch and is not analysed`);
+    }
+  }
   if (!roles.text && roles.features.length === 0 && !roles.embeddings) {
     throw schemaError('no feature columns to audit', 'name them with --features, --text or --embeddings');
   }
@@ -1165,9 +1173,11 @@ export async function readDataset(
   // Numbers as numbers: a whole number is written without a fraction ("1.0" -> "1"), any other as DuckDB
   // writes a DOUBLE, so the two files' spellings of one class meet.
   const num = `TRY_CAST(${labelText} AS DOUBLE)`;
+  // Booleans likewise: pandas writes True/False, JSON and DuckDB true/false. Any other label keeps its case
+  // (classes may differ by case alone).
   const labelExpr = roles.numericLabel
     ? `CASE WHEN ${num} IS NULL THEN ${labelText} WHEN ${num} = trunc(${num}) AND abs(${num}) < 1e15 THEN CAST(CAST(${num} AS BIGINT) AS VARCHAR) ELSE CAST(${num} AS VARCHAR) END`
-    : labelText;
+    : `CASE WHEN lower(${labelText}) IN ('true', 'false') THEN lower(${labelText}) ELSE ${labelText} END`;
   const iRow = add('rowid::BIGINT');
   const iLabel = add(labelExpr);
   const opt = (name: string | undefined, expr: (c: string, i: ColumnInfo) => string) => {

@@ -306,6 +306,38 @@ describe('antidote audit: column names as written, multi-class string labels', (
     expect(accepted.map((x) => x[4]).sort()).toEqual(incoming.map((x) => x[4]).sort());
   }, 60_000);
 
+  it('reads True/False and true/false as one pair of classes, and notes a trusted column the batch has lost', () => {
+    const dir = tmpDir();
+    const r = rng(39);
+    const lines = (n: number, spell: (y: boolean) => string) =>
+      Array.from({ length: n }, (_, i) => {
+        const a = r() * 2 - 1;
+        const b = r() * 2 - 1;
+        const c = r() * 2 - 1;
+        return [String(i), a.toFixed(3), b.toFixed(3), c.toFixed(3), spell(a + b > 0)];
+      });
+    // pandas writes booleans as True/False; a JSON export or DuckDB as true/false.
+    writeCsv(
+      join(dir, 'trusted.csv'),
+      ['n', 'a', 'b', 'c', 'fraud', 'reviewer'],
+      lines(300, String).map((x) => [...x, 'kim']),
+    );
+    const incoming = lines(800, (y) => (y ? 'True' : 'False'));
+    writeCsv(join(dir, 'incoming.csv'), ['n', 'a', 'b', 'c', 'fraud'], incoming);
+    const out = join(dir, 'out');
+    const res = auditJson(dir, out, [], { ext: 'csv', label: 'fraud' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout);
+    expect([...report.classes].sort()).toEqual(['false', 'true']);
+    expect(report.summary.quarantined).toBe(0);
+    expect(report.notes).toContain(
+      'column "reviewer" of the trusted file is not in the incoming batch and is not analysed',
+    );
+    const accepted = parseCsv(readFileSync(join(out, 'accepted.csv'), 'utf8')).slice(1);
+    expect(accepted.map((x) => x[4]).sort()).toEqual(incoming.map((x) => x[4]).sort());
+  }, 60_000);
+
   it('refuses a --time column none of whose values reads as a time, and notes the rows of one where some do not', () => {
     const dir = tmpDir();
     const r = rng(39);
