@@ -30,6 +30,7 @@ import {
   resolveRoles,
   unreadableTimes,
 } from './source.js';
+import { timeText } from './time-text.js';
 
 export interface AuditOptions extends RoleFlags {
   trusted: string;
@@ -552,9 +553,8 @@ function suspectRates(ctx: AuditContext, quarantined: Uint8Array, scores: Float3
         rows[w]++;
         q[w] += quarantined[i];
       }
-      const fmt = (t: number) => (t > 1e11 ? new Date(t).toISOString() : String(t));
       out.byWindow = Array.from({ length: W }, (_, w) => ({
-        start: fmt(lo + w * width),
+        start: timeText(lo + w * width) ?? '',
         rows: rows[w],
         quarantined: q[w],
         rate: rows[w] ? q[w] / rows[w] : 0,

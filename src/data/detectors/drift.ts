@@ -29,6 +29,7 @@ import { cusum } from '../stats/cusum.js';
 import { binOf, jensenShannon, psi, psiNoiseFloor, quantileEdges } from '../stats/divergence.js';
 import { mad, median, quantile, weightedMedian } from '../stats/robust.js';
 import { binomialUpperTail, normalQuantileUpper, normalUpperTail, proportionZ } from '../stats/tests.js';
+import { timeText } from '../time-text.js';
 import { oneClassOf, subsetDataset, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -536,8 +537,8 @@ export function run(full: AuditContext): DetectorOutput {
   const labelChart = Array.from({ length: W }, (_, w) => {
     const row: Record<string, unknown> = {
       window: w + 1,
-      start: iso(win.ranges[w][0]),
-      end: iso(win.ranges[w][1]),
+      start: timeText(win.ranges[w][0]),
+      end: timeText(win.ranges[w][1]),
     };
     for (const sr of series)
       if (sr.kind === 'label' && sr.direction === 1) row[ctx.classes[sr.cls!]] = round(sr.values[w]);
@@ -860,7 +861,7 @@ function seriesFinding(
       kind: sr.kind,
       ...(members ? { accounts: members.slice(0, 50), feature: sr.feature } : {}),
       firstWindow: first + 1,
-      windowStart: iso(win.ranges[first][0]),
+      windowStart: timeText(win.ranges[first][0]),
       trusted: round(sr.base),
       perWindow: Array.from(sr.values, round),
       cusum: Array.from(c.path, round),
@@ -983,7 +984,6 @@ function lastValid(v: Float64Array): number {
 
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 10000) / 10000 : null);
 const pctf = (x: number) => `${(100 * x).toFixed(1)}%`;
-const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString() : null);
 
 export function applies(ctx: AuditContext): boolean {
   return Boolean(ctx.roles.time && ctx.incoming.time);
