@@ -17,6 +17,9 @@
  * trusted set of a hundred rows knows too little of a heavy tail to clip it, and a handful of extreme rows
  * would make a small scope's mean stand out), and each window's account z-scores are scaled by their robust
  * spread across accounts (accounts differ naturally; a few conditioning accounts cannot move a median).
+ * Where more than half of a feature's values are one value (a count that is nearly always 0), ranks say only which rows
+ * are off it, and a normal reading of their mean would make one such row a creep: there the share of an
+ * account's rows above (below) that value is tested exactly against its peers' share, as a rate is.
  * The CUSUM threshold h is set from the number of series and windows so that, on data drawn like the
  * trusted set, the chance of any false alarm stays below `familyAlpha` (a union bound over windows and
  * run lengths, so it errs on the quiet side).
@@ -247,6 +250,11 @@ interface Series {
   base: number;
   values: Float64Array;
   support: Float64Array;
+  /**
+   * Account series of a feature most of whose values are one value (a zero-inflated count): the share of
+   * rows beyond that value (above it for direction 1, below for -1) is watched, not the mean.
+   */
+  beyond?: number;
   /** Bin code for row flagging (subgroup series). */
   binned?: Binned;
   bin?: number;
@@ -590,6 +598,26 @@ function windowRanks(values: Float64Array, win: Windows): Float64Array {
   return out;
 }
 
+/** The value more than half of a column's non-missing values have (a zero-inflated count's 0), if any. */
+function modalValue(x: Float64Array): { value: number } | undefined {
+  // Boyer-Moore majority vote: one pass, no table, then a count to confirm the candidate.
+  let cand = Number.NaN;
+  let votes = 0;
+  for (const v of x) {
+    if (Number.isNaN(v)) continue;
+    if (votes === 0) cand = v;
+    votes += v === cand ? 1 : -1;
+  }
+  let n = 0;
+  let c = 0;
+  for (const v of x) {
+    if (Number.isNaN(v)) continue;
+    n++;
+    if (v === cand) c++;
+  }
+  return n > 0 && 2 * c > n ? { value: cand } : undefined;
+}
+
 /** Per numeric feature: clip to the trusted 1st and 99th percentiles (a winsorised mean resists heavy tails). */
 function winsorisers(ctx: AuditContext): Map<string, (v: number) => number> {
   const out = new Map<string, (v: number) => number>();
@@ -649,12 +677,40 @@ function accountSeries(
   });
   const S = scopes.length;
   // Quantities per row: one per class (label contradicted into it, or the label itself without a model),
-  // then one per numeric feature (its rank within the window).
+  // then per numeric feature its rank within the window, or, where most of its values are one value, whether
+  // the row is above it and whether below it (two rates).
   const feats = [...inc.numeric.keys()].filter((f) => clipOf.has(f) && ctx.trusted.numeric.has(f));
-  const Q = k + feats.length;
-  // A feature is tested by each row's rank within its window (a heavy tail's few extreme rows cannot make an
-  // account's mean stand out); its winsorised values are kept to say how far the mean moved.
-  const ranks = feats.map((f) => windowRanks(inc.numeric.get(f)!, win));
+  interface Quantity {
+    rate: boolean;
+    feature?: string;
+    /** Per row: the value tested (NaN: missing), and the value shown (a winsorised feature value). */
+    of: (r: number) => number;
+    shown: (r: number) => number;
+    beyond?: number;
+    direction?: 1 | -1;
+  }
+  const quantities: Quantity[] = [];
+  for (let c = 0; c < k; c++) quantities.push({ rate: true, of: () => Number.NaN, shown: () => Number.NaN });
+  for (const f of feats) {
+    const x = inc.numeric.get(f)!;
+    const clip = clipOf.get(f)!;
+    const shown = (r: number) => (Number.isNaN(x[r]) ? Number.NaN : clip(x[r]));
+    const mode = modalValue(x);
+    if (mode) {
+      const m = mode.value;
+      const off = (sign: 1 | -1) => (r: number) =>
+        Number.isNaN(x[r]) ? Number.NaN : sign * (x[r] - m) > 0 ? 1 : 0;
+      quantities.push({ rate: true, feature: f, of: off(1), shown: off(1), beyond: m, direction: 1 });
+      quantities.push({ rate: true, feature: f, of: off(-1), shown: off(-1), beyond: m, direction: -1 });
+      continue;
+    }
+    // Each row's rank within its window (a heavy tail's few extreme rows cannot make an account's mean stand
+    // out); its winsorised value is kept to say how far the mean moved.
+    const rank = windowRanks(x, win);
+    quantities.push({ rate: false, feature: f, of: (r) => rank[r], shown });
+  }
+  const Q = quantities.length;
+  const isRate = Uint8Array.from(quantities, (u) => (u.rate ? 1 : 0));
   const n = new Float64Array(S * W * Q);
   const sum = new Float64Array(S * W * Q);
   const sq = new Float64Array(S * W * Q);
@@ -685,11 +741,10 @@ function accountSeries(
       vals.push(v);
     }
     const shown = vals.slice();
-    feats.forEach((f, fi) => {
-      const x = inc.numeric.get(f)![r];
-      vals.push(ranks[fi][r]);
-      shown.push(Number.isNaN(x) ? Number.NaN : clipOf.get(f)!(x));
-    });
+    for (let q = k; q < Q; q++) {
+      vals.push(quantities[q].of(r));
+      shown.push(quantities[q].shown(r));
+    }
     for (let q = 0; q < Q; q++) {
       const v = vals[q];
       if (Number.isNaN(v)) continue;
@@ -720,8 +775,9 @@ function accountSeries(
         wts.push(n[o]);
       }
       const t = w * Q + q;
-      peer[t] = q >= k && vals.length >= 4 ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
-      peerShown[t] = q >= k && vals.length >= 4 ? weightedMedian(shown, wts) : peer[t];
+      const mean = !isRate[q] && vals.length >= 4;
+      peer[t] = mean ? weightedMedian(vals, wts) : tn[t] ? tsum[t] / tn[t] : Number.NaN;
+      peerShown[t] = mean ? weightedMedian(shown, wts) : peer[t];
     }
   }
   // z of a scope over windows a..b against its peers in the same windows.
@@ -741,13 +797,13 @@ function accountSeries(
       // A rate's variance is read at the peers' rate (at least half a row of the window: a rare event is not
       // certain to be absent); a mean's at the window's own variance. The peers' median is itself estimated.
       const pr = Math.max(peer[t], 0.5 / nn);
-      const vw = q < k ? pr * (1 - pr) : Math.max(1e-12, tsq[t] / nn - (tsum[t] / nn) ** 2);
+      const vw = isRate[q] ? pr * (1 - pr) : Math.max(1e-12, tsq[t] / nn - (tsum[t] / nn) ** 2);
       v += n[o] * vw * (1 + (n[o] * 1.57) / Math.max(1, nn - n[o]));
     }
     if (n1 < 1 || v <= 0) return 0;
     // A count above what the peers' rate predicts: its exact binomial tail read as a z (a single row where
     // 0.07 were expected is a z of 1.5, not the 3.5 a normal approximation gives).
-    if (q < k && s1 > ref)
+    if (isRate[q] && s1 > ref)
       return Math.min(40, normalQuantileUpper(binomialUpperTail(Math.round(s1), n1, ref / n1)));
     return (s1 - ref) / Math.sqrt(v);
   };
@@ -793,12 +849,30 @@ function accountSeries(
         m0 += n[o];
       }
       const base = m0 ? p0 / m0 : Number.NaN;
-      const directions: Array<1 | -1> = q < k ? [1] : [1, -1];
-      for (const direction of directions) {
+      const u = quantities[q];
+      if (u.rate) {
+        // A rate is watched upwards only: a class's contradicted labels, or the rows beyond a feature's
+        // common value on one side.
         series.push({
           kind: q < k ? 'account-label' : 'account-feature',
           cls: q < k ? q : undefined,
-          feature: q < k ? undefined : feats[q - k],
+          feature: u.feature,
+          ...(u.beyond === undefined ? {} : { beyond: u.beyond }),
+          account: scopes[j].name,
+          codes: scopes[j].codes,
+          direction: u.direction ?? 1,
+          z,
+          base,
+          values,
+          support,
+          pooled: (a, b) => zOf(j, q, a, b) / pooledSpread(q, a, b),
+        });
+        continue;
+      }
+      for (const direction of [1, -1] as const) {
+        series.push({
+          kind: 'account-feature',
+          feature: u.feature,
           account: scopes[j].name,
           codes: scopes[j].codes,
           direction,
@@ -817,6 +891,8 @@ function accountSeries(
 function describe(ctx: AuditContext, sr: Series): string {
   const dir = sr.direction === 1 ? 'up' : 'down';
   if (sr.kind === 'feature-mean') return `mean of ${sr.feature} ${dir}`;
+  if (sr.kind === 'account-feature' && sr.beyond !== undefined)
+    return `share of ${sr.feature} ${sr.direction === 1 ? 'above' : 'below'} ${fmt(sr.beyond)} for ${sr.account} up`;
   if (sr.kind === 'account-feature') return `mean of ${sr.feature} for ${sr.account} ${dir}`;
   const cls = ctx.classes[sr.cls!];
   if (sr.kind === 'account-label') return `contradicted labels "${cls}" of ${sr.account} ${dir}`;
@@ -842,6 +918,8 @@ function seriesFinding(
       : `account "${sr.account}"`;
   if (sr.kind === 'account-label') {
     message = `Conditioning by ${who}: the share of its rows labelled "${ctx.classes[sr.cls!]}" against the trusted model's reading rose to ${pctf(last)} (other accounts in the same windows: ${pctf(sr.base)}); cumulative drift crossed the threshold in ${windowName(first)}; review its rows from that window on.`;
+  } else if (sr.kind === 'account-feature' && sr.beyond !== undefined) {
+    message = `Conditioning by ${who}: the share of its rows with "${sr.feature}" ${sr.direction === 1 ? 'above' : 'below'} ${fmt(sr.beyond)} (the value most rows have) rose to ${pctf(last)} (other accounts: ${pctf(sr.base)}); cumulative drift crossed the threshold in ${windowName(first)}.`;
   } else if (sr.kind === 'account-feature') {
     message = `Conditioning by ${who}: the mean of "${sr.feature}" in its rows crept ${sr.direction === 1 ? 'up' : 'down'} to ${fmt(last)} (other accounts: ${fmt(sr.base)}); cumulative drift crossed the threshold in ${windowName(first)}.`;
   } else if (sr.kind === 'feature-mean') {

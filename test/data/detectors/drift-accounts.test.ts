@@ -101,6 +101,53 @@ describe('drift per account (conditioning by a few accounts)', () => {
     }
   });
 
+  it('raises no alarm when one account has the only non-zero values of a count that is otherwise always 0', async () => {
+    // A loan table's delinquent amount: 0 on every trusted row and on all but a few incoming rows. The two
+    // that are not come from one honest account in the last windows. As ranks they read as a creep (z above 3
+    // from one row); as a share of rows above 0 they are two rows where a fraction of one was expected.
+    for (const seed of [6, 7]) {
+      const ctx = world(seed, { bad: 0, shift: 0, flip: 0 });
+      const inc = ctx.incoming;
+      const delinq = new Float64Array(inc.n);
+      const codes = inc.source!.codes;
+      let placed = 0;
+      for (let i = inc.n - 1; i >= 0 && placed < 2; i--) {
+        if (codes[i] !== 7) continue;
+        delinq[i] = 26 + 13 * placed;
+        placed++;
+      }
+      inc.numeric.set('delinq', delinq);
+      ctx.trusted.numeric.set('delinq', new Float64Array(ctx.trusted.n));
+      ctx.roles = { ...ctx.roles, features: [...ctx.roles.features, 'delinq'] };
+      const out = await detector.run(ctx);
+      expect(accountFindings(out)).toEqual([]);
+      expect(out.findings.filter((f) => f.severity === 'high' || f.severity === 'critical')).toEqual([]);
+    }
+  });
+
+  it("names an account whose rows leave a count's usual value, as the share of its rows above it", async () => {
+    const ctx = world(8, { bad: 1, shift: 0, flip: 0 });
+    const inc = ctx.incoming;
+    const rng = new Rng(9);
+    const count = new Float64Array(inc.n);
+    for (let i = 0; i < inc.n; i++) {
+      const w = Math.floor((i * 8) / inc.n);
+      // Honest rows: 2% above 0. The creeping account: 2% more with each window.
+      const p = inc.source!.codes[i] === 30 ? 0.02 + 0.04 * w : 0.02;
+      count[i] = rng.next() < p ? 1 + rng.int(3) : 0;
+    }
+    inc.numeric.set('chargebacks', count);
+    const tc = new Float64Array(ctx.trusted.n);
+    for (let i = 0; i < tc.length; i++) tc[i] = rng.next() < 0.02 ? 1 + rng.int(3) : 0;
+    ctx.trusted.numeric.set('chargebacks', tc);
+    ctx.roles = { ...ctx.roles, features: [...ctx.roles.features, 'chargebacks'] };
+    const found = accountFindings(await detector.run(ctx));
+    const mine = found.filter((f) => f.evidence?.feature === 'chargebacks');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine[0].message).toContain('share of its rows with "chargebacks" above 0');
+    expect(JSON.stringify(mine[0].evidence?.accounts ?? mine[0].location)).toContain('creep-0');
+  });
+
   it('raises no account alarm on clean accounts with a heavy-tailed feature', async () => {
     for (const seed of [3, 4, 5]) {
       const out = await detector.run(world(seed, { bad: 0, shift: 0, flip: 0 }));
