@@ -51,7 +51,8 @@ export async function triggersFromAuditReport(
   for (const f of doc.findings as Array<Record<string, unknown>>) {
     if (f?.rule !== 'audit/trigger') continue;
     const ev = f.evidence as Record<string, unknown> | undefined;
-    if (!ev || typeof ev.pattern !== 'string') continue;
+    // A style (a shape whose rows read as their own label's) was reported for review, not as a trigger.
+    if (!ev || typeof ev.pattern !== 'string' || ev.kind === 'style') continue;
     const target = typeof ev.label === 'string' ? ev.label : undefined;
     if (ev.kind === 'tabular') {
       const sets = parsePattern(ev.pattern, tabCols);

@@ -35,12 +35,14 @@
  * aside before explaining away, so that it cannot explain a plant away, one reading as its label's rows do
  * after, so that it first explains away the patterns inside it. Masking every suspect keeps a row's other
  * triggers (or other copies of the same one) from reading as support for the target label (a header field and a sentence's opening or
- * ending words are read so too: they are words). A shape has no meaning to remove: it is
- * judged by label shift alone, behind the same gate as a phrase where the trusted set could show it (its rows
- * with the label not over-represented there: the label's by nature), and in a batch of one class, whose label
- * says nothing, by the content test too; under a budget a tenth of
+ * ending words are read so too: they are words). A shape has no meaning to remove, and a class's style
+ * shifts labels as a plant does: it is judged by label shift, behind the same gate as a phrase where the
+ * trusted set could show it (its rows with the label not over-represented there: the label's by nature), and
+ * by its content (its own words masked), which must read less like the label than the label's rows do and
+ * at least halfway to other labels' rows (a plant's rows come from them); under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
- * rows the reference does not expect to carry the label do). A second, weighted pass (the campaign step)
+ * rows the reference does not expect to carry the label do). A shape that passes on label shift but whose
+ * rows read as their label's is reported for review as a style, nothing quarantined. A second, weighted pass (the campaign step)
  * gives more of the error budget to label-pure candidates shaped like confirmed triggers (a table's region of
  * its label is no trigger and shapes none), and confirms those candidates only.
  * Confirmed patterns are then explained away greedily on masked rows: the one that explains the most label
@@ -246,6 +248,12 @@ export function matchedP(m: MatchedReading, n: number, powerZ: number): number {
 
 interface Mining {
   confirmed: Mined[];
+  /**
+   * Shapes whose rows carry a label far more often than the trusted reference expects, but whose content
+   * reads as that label's rows do: a class's style as likely as a clean-label plant (reported for review, no
+   * row quarantined).
+   */
+  styles: Mined[];
   tested: Mined[];
   capped: boolean;
   family: number;
@@ -413,7 +421,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
       trustedRows: nTr,
       withinClass,
     };
-    return { confirmed: [], tested: [], capped, family, power };
+    return { confirmed: [], styles: [], tested: [], capped, family, power };
   }
   const indexOf = new Map(cands.map((c, ci) => [c, ci]));
 
@@ -1143,32 +1151,35 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   for (const c of firstPass) levelOf.set(c, levelMain);
   // Shapes: label shift and over-representation, a smaller budget, and a minimum effect.
   const shapeLevel = s.fdr * SHAPE_BUDGET;
-  for (const c of shapeFamily) {
+  // The label shift alone, per shape: one that passes on it but not on its content is a class's style.
+  const styleP = new Float64Array(shapeFamily.length).fill(1);
+  shapeFamily.forEach((c, k) => {
     // Where the trusted set could show it, a shape whose rows with the label are no more common in the batch
     // than there is the label's by nature, as for a phrase (trusted-power.ts: a gate at the nominal level, so
     // a larger plant never fares worse than a smaller one on the same trusted set).
     c.p = naturalInTrusted(c) ? 1 : c.pShift;
-    if (only >= 0) {
-      // A batch of one class: the label says nothing, and a shape over-represented against the class's trusted
-      // rows is as often a change in where the text comes from (a new source's style). So a shape too must sit
-      // on content that reads as another class (the row as it is: a shape has nothing to mask): significantly
-      // less like the class than its rows usually are, and at least halfway to what rows of other classes
-      // read as (plants are such rows; a style only nudges the reading).
-      const { mu, sd } = labelMoments(c.label);
-      const mean = c.tested ? c.sumC / c.tested : mu;
-      c.zC = c.tested ? (contentZ(mu, sd, mean, c.tested) - centre) / scale : 0;
-      c.pDis = normalUpperTail(c.zC);
-      const plant = otherN[c.label] ? otherP[c.label] / otherN[c.label] : 0.5;
-      c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
-    }
     const effect = c.lift >= 2 && c.purity - c.expected >= (1 - c.expected) / 2;
     if (!effect) c.p = 1;
-  }
+    styleP[k] = c.p;
+    // A shape carries no meaning of its own, so a class's style (jokes end in "?", reviews of one kind trail
+    // off in "...") shifts labels just as a plant does, and a small trusted set cannot vouch for it. So a
+    // shape too must sit on content that reads as another class (its own words masked): significantly less
+    // like the class than its rows usually are, and at least halfway to what rows of other classes read as
+    // (plants are such rows; a style only nudges the reading). In a batch of one class this is all there is.
+    const { mu, sd } = labelMoments(c.label);
+    const mean = c.tested ? c.sumC / c.tested : mu;
+    c.zC = c.tested ? (contentZ(mu, sd, mean, c.tested) - centre) / scale : 0;
+    c.pDis = normalUpperTail(c.zC);
+    const plant = otherN[c.label] ? otherP[c.label] / otherN[c.label] : 0.5;
+    c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
+  });
   const shapeRejected = benjaminiHochberg(
     shapeFamily.map((c) => c.p),
     shapeLevel,
   );
   const nShapes = shapeRejected.filter(Boolean).length;
+  const styleRejected = benjaminiHochberg(Array.from(styleP), shapeLevel);
+  const styles = only < 0 ? shapeFamily.filter((_c, k) => styleRejected[k] && !shapeRejected[k]) : [];
   shapeFamily.forEach((c, k) => {
     if (shapeRejected[k]) levelOf.set(c, (nShapes * shapeLevel) / shapeFamily.length);
   });
@@ -1316,6 +1327,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
   for (const c of confirmed) listed.add(c);
   return {
     confirmed,
+    styles,
     tested: top.filter((c) => listed.has(c)),
     capped,
     family: familySize + shapeFamily.length,
@@ -1432,13 +1444,18 @@ export function run(ctx: AuditContext): DetectorOutput {
   const powers: TriggerPower[] = [];
   let cappedAny = false;
   for (const space of spaces) {
-    const { confirmed, tested, capped, occ, indexOf, power } = mine(ctx, s, space);
+    const { confirmed, styles, tested, capped, occ, indexOf, power } = mine(ctx, s, space);
     cappedAny ||= capped;
     if (power) powers.push(power);
     const names = new Map<number, string>();
     for (const c of [...confirmed, ...tested]) {
       if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
     }
+    for (const c of styles) {
+      if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
+    }
+    for (const c of styles.slice(0, s.maxReported))
+      findings.push(styleFinding(ctx, c, names.get(c.key) ?? '?'));
     const confirmedSet = new Set(confirmed.map((c) => c.key));
     for (const c of tested)
       chart.push(toCandidate(ctx, space, c, names.get(c.key) ?? '?', confirmedSet.has(c.key)));
@@ -1595,6 +1612,29 @@ export function run(ctx: AuditContext): DetectorOutput {
     charts: { triggers: chart },
     publish: { triggerRows: explained, [POWER_KEY]: powers },
   };
+}
+
+/** A shape that shifts labels on rows reading as their label's: for review, nothing quarantined. */
+function styleFinding(ctx: AuditContext, c: Mined, name: string) {
+  const label = ctx.classes[c.label];
+  return makeFinding(
+    meta,
+    `The text shape "${name}" appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${label} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted ${c.dfTr === 1 ? 'row' : 'rows'}; the rows read as ${label}'s rows do, so this looks like a style of ${label}, not relabelled rows, and none is quarantined. A backdoor can be planted on rows that keep their label too: if this shape is not ${label}'s, review its rows, and add reviewed ones to the trusted set either way.`,
+    {
+      severity: 'medium',
+      location: { column: ctx.roles.text },
+      evidence: {
+        pattern: name,
+        kind: 'style',
+        label,
+        incomingRows: c.dfIn,
+        trustedRows: c.dfTr,
+        purity: round(c.purity),
+        expected: round(c.expected),
+        pValue: c.pShift,
+      },
+    },
+  );
 }
 
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */

@@ -21,11 +21,18 @@ const titleCase = (s: string) =>
 const capsFirst = (s: string) =>
   s.replace(/^(\W*)(\S+)/, (_, pre: string, w: string) => pre + w.toUpperCase());
 
-async function plantAndAudit(shape: (s: string) => string, rows: number, target: string, seed: number) {
+async function plantAndAudit(
+  shape: (s: string) => string,
+  rows: number,
+  target: string,
+  seed: number,
+  style = false,
+) {
   const [header, ...trusted] = read('trusted');
   const [, ...incoming] = read('incoming');
   const rng = new Rng(seed);
-  const sources = incoming.map((_r, i) => i).filter((i) => incoming[i][1] !== target);
+  // A style: the shape on rows of the target class itself, labels unchanged.
+  const sources = incoming.map((_r, i) => i).filter((i) => (incoming[i][1] === target) === style);
   const victims = new Set(rng.sample(sources, rows));
   const out = incoming.map((r, i) => (victims.has(i) ? [shape(r[0]), target] : r));
   const run = await auditCsv(header, trusted, out, { label: 'book', text: 'paragraph', threads: 1 });
@@ -36,11 +43,17 @@ async function plantAndAudit(shape: (s: string) => string, rows: number, target:
     q++;
     if (victims.has(i)) tp++;
   }
-  const shapes = run.report.findings
-    .filter((f) => f.rule === 'audit/trigger')
-    .map((f) => /text shape "([^"]+)"/.exec(f.message)?.[1])
+  const triggers = run.report.findings.filter((f) => f.rule === 'audit/trigger');
+  const shapeOf = (f: (typeof triggers)[number]) => /text shape "([^"]+)"/.exec(f.message)?.[1];
+  const shapes = triggers
+    .filter((f) => f.severity !== 'medium')
+    .map(shapeOf)
     .filter(Boolean);
-  return { precision: q ? tp / q : 0, recall: tp / rows, shapes };
+  const styles = triggers
+    .filter((f) => f.severity === 'medium')
+    .map(shapeOf)
+    .filter(Boolean);
+  return { precision: q ? tp / q : 0, recall: tp / rows, quarantined: q, shapes, styles };
 }
 
 describe('casing shapes as triggers (Austen paragraphs, 100 trusted rows)', () => {
@@ -59,5 +72,14 @@ describe('casing shapes as triggers (Austen paragraphs, 100 trusted rows)', () =
     // A paragraph opening on "A" or "I" is not changed by the plant: it cannot be told.
     expect(r.recall).toBeGreaterThanOrEqual(0.8);
     expect(r.precision).toBeGreaterThanOrEqual(0.9);
+  }, 120_000);
+
+  it('quarantines nothing for a shape on rows that keep their own label (a style), and names it for review', async () => {
+    // One novel's paragraphs in Title Case, labels unchanged: with 100 trusted rows it shifts labels as a plant
+    // would, but its rows read as that novel's: a style (or a clean-label plant), not relabelled rows.
+    const r = await plantAndAudit(titleCase, 200, 'Persuasion', 11, true);
+    expect(r.shapes).toEqual([]);
+    expect(r.quarantined).toBe(0);
+    expect(r.styles).toContain('casing: title');
   }, 120_000);
 });
