@@ -3,10 +3,11 @@
  * with their reasons, write accepted/quarantined/review files and a report. Exit 0: nothing at --fail-on;
  * 1: findings at or above it; 2: error (one line on stderr).
  */
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import { usageError } from '../core/errors.js';
+import { inputError, usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { AuditReport } from '../data/audit.js';
@@ -104,6 +105,12 @@ export function registerAudit(program: Command): void {
       ];
       // Every output the audit may write, checked before the audit runs (and again when written).
       const { EXTENSION, formatOf } = await import('../data/source.js');
+      for (const { path, flag } of inputs.slice(0, 2) as Array<{ path: string; flag: string }>)
+        if (statSync(path, { throwIfNoEntry: false })?.isDirectory())
+          throw inputError(
+            `${flag} ${path}: is a folder; the audit reads one file per side`,
+            "join the batch's files into one (same columns), then pass that file",
+          );
       const ext = EXTENSION[formatOf(flags.incoming)];
       const names = [
         `accepted.${ext}`,

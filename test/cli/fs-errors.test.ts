@@ -95,6 +95,26 @@ describe('file-system errors from real runs', () => {
     expectOneLine(runCli(['scan', join(base, '*.pt')]), /\*\.pt: no such file or directory/);
   });
 
+  it('a folder of daily files given as the batch: one line saying the audit reads one file', () => {
+    const days = join(base, 'days');
+    mkdirSync(days);
+    writeFileSync(join(days, '2026-12-01.csv'), 'id,x,label\n1,0.5,a\n');
+    writeFileSync(join(base, 'ref.csv'), 'id,x,label\n1,0.5,a\n2,0.1,b\n');
+    const r = runCli([
+      'audit',
+      '--trusted',
+      join(base, 'ref.csv'),
+      '--incoming',
+      days,
+      '--label',
+      'label',
+      '--out-dir',
+      join(base, 'audit-days'),
+    ]);
+    expectOneLine(r, /--incoming .*days: is a folder; the audit reads one file per side/);
+    expect(existsSync(join(base, 'audit-days'))).toBe(false);
+  });
+
   it('nothing to scan: an empty folder', () => {
     const empty = join(base, 'empty');
     mkdirSync(empty);

@@ -1619,7 +1619,7 @@ function styleFinding(ctx: AuditContext, c: Mined, name: string) {
   const label = ctx.classes[c.label];
   return makeFinding(
     meta,
-    `The text shape "${name}" appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${label} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted ${c.dfTr === 1 ? 'row' : 'rows'}; the rows read as ${label}'s rows do, so this looks like a style of ${label}, not relabelled rows, and none is quarantined. A backdoor can be planted on rows that keep their label too: if this shape is not ${label}'s, review its rows, and add reviewed ones to the trusted set either way.`,
+    `The text shape "${name}" appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${label} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted ${c.dfTr === 1 ? 'row' : 'rows'}; its rows read as the other rows labelled ${label} do, so it looks like a style of that class, not relabelled rows, and none is quarantined. A backdoor can be planted on rows that keep their label too: if ${label} does not have this shape by nature, review its rows, and add reviewed ones to the trusted set either way.`,
     {
       severity: 'medium',
       location: { column: ctx.roles.text },
