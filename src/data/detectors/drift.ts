@@ -17,8 +17,8 @@
  * trusted set of a hundred rows knows too little of a heavy tail to clip it, and a handful of extreme rows
  * would make a small scope's mean stand out), and each window's account z-scores are scaled by their robust
  * spread across accounts (accounts differ naturally; a few conditioning accounts cannot move a median).
- * Where more than half of a feature's values are one value (a count that is nearly always 0), ranks say only which rows
- * are off it, and a normal reading of their mean would make one such row a creep: there the share of an
+ * Where nine values in ten or more are one value (a count that is nearly always 0), ranks say little but which
+ * rows are off it, and a normal reading of their mean would make one such row a creep: there the share of an
  * account's rows above (below) that value is tested exactly against its peers' share, as a rate is.
  * The CUSUM threshold h is set from the number of series and windows so that, on data drawn like the
  * trusted set, the chance of any false alarm stays below `familyAlpha` (a union bound over windows and
@@ -598,7 +598,10 @@ function windowRanks(values: Float64Array, win: Windows): Float64Array {
   return out;
 }
 
-/** The value more than half of a column's non-missing values have (a zero-inflated count's 0), if any. */
+/**
+ * The value nine in ten or more of a column's non-missing values have (a count that is nearly always 0), if any:
+ * where ranks of the rest are too few for a normal reading of an account's mean rank.
+ */
 function modalValue(x: Float64Array): { value: number } | undefined {
   // Boyer-Moore majority vote: one pass, no table, then a count to confirm the candidate.
   let cand = Number.NaN;
@@ -615,7 +618,7 @@ function modalValue(x: Float64Array): { value: number } | undefined {
     n++;
     if (v === cand) c++;
   }
-  return n > 0 && 2 * c > n ? { value: cand } : undefined;
+  return n > 0 && c >= 0.9 * n ? { value: cand } : undefined;
 }
 
 /** Per numeric feature: clip to the trusted 1st and 99th percentiles (a winsorised mean resists heavy tails). */
@@ -677,7 +680,7 @@ function accountSeries(
   });
   const S = scopes.length;
   // Quantities per row: one per class (label contradicted into it, or the label itself without a model),
-  // then per numeric feature its rank within the window, or, where most of its values are one value, whether
+  // then per numeric feature its rank within the window, or, where nine in ten of its values are one value, whether
   // the row is above it and whether below it (two rates).
   const feats = [...inc.numeric.keys()].filter((f) => clipOf.has(f) && ctx.trusted.numeric.has(f));
   interface Quantity {
