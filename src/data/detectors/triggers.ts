@@ -1163,15 +1163,19 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     styleP[k] = c.p;
     // A shape carries no meaning of its own, so a class's style (jokes end in "?", reviews of one kind trail
     // off in "...") shifts labels just as a plant does, and a small trusted set cannot vouch for it. So a
-    // shape too must sit on content that reads as another class (its own words masked): significantly less
-    // like the class than its rows usually are, and at least halfway to what rows of other classes read as
-    // (plants are such rows; a style only nudges the reading). In a batch of one class this is all there is.
+    // shape too must sit on content that reads as another class (its own words masked), where the content can
+    // tell: significantly less like the class than its rows usually are, and at least halfway to what rows of
+    // other classes read as (plants are such rows; a style only nudges the reading). In a batch of one class
+    // this is all there is.
     const { mu, sd } = labelMoments(c.label);
     const mean = c.tested ? c.sumC / c.tested : mu;
     c.zC = c.tested ? (contentZ(mu, sd, mean, c.tested) - centre) / scale : 0;
     c.pDis = normalUpperTail(c.zC);
     const plant = otherN[c.label] ? otherP[c.label] / otherN[c.label] : 0.5;
-    c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
+    // Only where the content can tell: a plant's rows would stand out from the label's at the nominal level
+    // with 80% power (a weak reading of the text leaves a shape to its label shift, as before).
+    const tells = c.tested > 0 && (mu - plant) / (sd / Math.sqrt(c.tested)) >= powerZ;
+    if (only >= 0 || tells) c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
   });
   const shapeRejected = benjaminiHochberg(
     shapeFamily.map((c) => c.p),
