@@ -639,6 +639,20 @@ async function main(): Promise<void> {
   const from = list(arg('from', 'AUDIT_MATRIX_FROM'));
   if (from) return merge(from, cells);
   if (GENERATE_ONLY) return generateOnly(cells);
+  // Every dataset the selection needs, read before any audit: a missing data folder would otherwise turn
+  // every run of its cells into an error row of a table that looks complete.
+  const missing = new Set<string>();
+  for (const d of new Set(cells.map((c) => c.dataset))) {
+    try {
+      loadMatrixDataset(d, PATHS);
+    } catch (err) {
+      missing.add(oneLineOf(err));
+    }
+  }
+  if (missing.size) {
+    for (const m of missing) console.error(`audit-matrix: ${m}`);
+    process.exit(2);
+  }
   console.error(
     `audit-matrix: part ${part}, ${cells.length} cells x seeds ${SEEDS.join(',')}${BASELINES ? '' : ', no baselines'}`,
   );
