@@ -251,8 +251,8 @@ interface Series {
   values: Float64Array;
   support: Float64Array;
   /**
-   * Account series of a feature most of whose values are one value (a zero-inflated count): the share of
-   * rows beyond that value (above it for direction 1, below for -1) is watched, not the mean.
+   * Account series of a feature nine values in ten of which are one value (a zero-inflated count): the share
+   * of rows beyond that value (above it for direction 1, below for -1) is watched, not the mean.
    */
   beyond?: number;
   /** Bin code for row flagging (subgroup series). */
@@ -683,17 +683,17 @@ function accountSeries(
   // then per numeric feature its rank within the window, or, where nine in ten of its values are one value, whether
   // the row is above it and whether below it (two rates).
   const feats = [...inc.numeric.keys()].filter((f) => clipOf.has(f) && ctx.trusted.numeric.has(f));
-  interface Quantity {
+  interface FeatureQuantity {
+    /** A share of rows beyond `beyond` (tested as a rate), or a mean rank. */
     rate: boolean;
-    feature?: string;
-    /** Per row: the value tested (NaN: missing), and the value shown (a winsorised feature value). */
+    feature: string;
+    /** Per row: the value tested (NaN: missing), and the value shown (the share's 0/1, or the winsorised value). */
     of: (r: number) => number;
     shown: (r: number) => number;
     beyond?: number;
     direction?: 1 | -1;
   }
-  const quantities: Quantity[] = [];
-  for (let c = 0; c < k; c++) quantities.push({ rate: true, of: () => Number.NaN, shown: () => Number.NaN });
+  const quantities: FeatureQuantity[] = [];
   for (const f of feats) {
     const x = inc.numeric.get(f)!;
     const clip = clipOf.get(f)!;
@@ -712,8 +712,9 @@ function accountSeries(
     const rank = windowRanks(x, win);
     quantities.push({ rate: false, feature: f, of: (r) => rank[r], shown });
   }
-  const Q = quantities.length;
-  const isRate = Uint8Array.from(quantities, (u) => (u.rate ? 1 : 0));
+  const Q = k + quantities.length;
+  // Quantity q < k is class q's rate; q >= k is quantities[q - k].
+  const isRate = Uint8Array.from({ length: Q }, (_, q) => (q < k || quantities[q - k].rate ? 1 : 0));
   const n = new Float64Array(S * W * Q);
   const sum = new Float64Array(S * W * Q);
   const sq = new Float64Array(S * W * Q);
@@ -744,9 +745,9 @@ function accountSeries(
       vals.push(v);
     }
     const shown = vals.slice();
-    for (let q = k; q < Q; q++) {
-      vals.push(quantities[q].of(r));
-      shown.push(quantities[q].shown(r));
+    for (const u of quantities) {
+      vals.push(u.of(r));
+      shown.push(u.shown(r));
     }
     for (let q = 0; q < Q; q++) {
       const v = vals[q];
@@ -852,18 +853,18 @@ function accountSeries(
         m0 += n[o];
       }
       const base = m0 ? p0 / m0 : Number.NaN;
-      const u = quantities[q];
-      if (u.rate) {
+      const u = q < k ? undefined : quantities[q - k];
+      if (!u || u.rate) {
         // A rate is watched upwards only: a class's contradicted labels, or the rows beyond a feature's
         // common value on one side.
         series.push({
           kind: q < k ? 'account-label' : 'account-feature',
           cls: q < k ? q : undefined,
-          feature: u.feature,
-          ...(u.beyond === undefined ? {} : { beyond: u.beyond }),
+          feature: u?.feature,
+          ...(u?.beyond === undefined ? {} : { beyond: u.beyond }),
           account: scopes[j].name,
           codes: scopes[j].codes,
-          direction: u.direction ?? 1,
+          direction: u?.direction ?? 1,
           z,
           base,
           values,

@@ -38,8 +38,9 @@
  * ending words are read so too: they are words). A shape has no meaning to remove, and a class's style
  * shifts labels as a plant does: it is judged by label shift, behind the same gate as a phrase where the
  * trusted set could show it (its rows with the label not over-represented there: the label's by nature), and
- * by its content (its own words masked), which must read less like the label than the label's rows do and
- * at least halfway to other labels' rows (a plant's rows come from them); under a budget a tenth of
+ * by its content (its own words masked), which, where the content can tell (a plant's rows would stand out
+ * with 80% power), must read less like the label than the label's rows do and at least halfway to other
+ * labels' rows (a plant's rows come from them); under a budget a tenth of
  * `fdr`, and only when the excess explains at least half of its rows (lift >= 2, and at least half of the
  * rows the reference does not expect to carry the label do). A shape that passes on label shift but whose
  * rows read as their label's is reported for review as a style, nothing quarantined. A second, weighted pass (the campaign step)
@@ -1452,10 +1453,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     cappedAny ||= capped;
     if (power) powers.push(power);
     const names = new Map<number, string>();
-    for (const c of [...confirmed, ...tested]) {
-      if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
-    }
-    for (const c of styles) {
+    for (const c of [...confirmed, ...tested, ...styles]) {
       if (c.firstRow >= 0 && !names.has(c.key)) names.set(c.key, space.name(c.firstRow, c.len, c.pos));
     }
     for (const c of styles.slice(0, s.maxReported))
