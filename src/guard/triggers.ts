@@ -51,8 +51,7 @@ export async function triggersFromAuditReport(
   for (const f of doc.findings as Array<Record<string, unknown>>) {
     if (f?.rule !== 'audit/trigger') continue;
     const ev = f.evidence as Record<string, unknown> | undefined;
-    // A style (a shape whose rows read as their own label's) was reported for review, not as a trigger.
-    if (!ev || typeof ev.pattern !== 'string' || ev.kind === 'style') continue;
+    if (!ev || typeof ev.pattern !== 'string') continue;
     const target = typeof ev.label === 'string' ? ev.label : undefined;
     if (ev.kind === 'tabular') {
       const sets = parsePattern(ev.pattern, tabCols);

@@ -227,10 +227,7 @@ export function buildRoutes(opts: ServerOptions, tokens = new TokenCache()): Rou
       if (!run || run.kind !== 'audit') throw new HttpError(404, 'no such audit run');
       const roles = (run.report.roles ?? {}) as Record<string, unknown>;
       const triggers = ((run.report.findings ?? []) as Array<Record<string, unknown>>)
-        .filter(
-          (f) =>
-            f.rule === 'audit/trigger' && (f.evidence as { kind?: string } | undefined)?.kind !== 'style',
-        )
+        .filter((f) => f.rule === 'audit/trigger')
         .map((f) => String((f.evidence as Record<string, unknown> | undefined)?.pattern ?? ''))
         .filter(Boolean);
       const rows = await store.reviewQueue(id);

@@ -11,17 +11,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('triggersFromAuditReport', () => {
   it('takes confirmed triggers and leaves out styles, which were reported for review', async () => {
     const path = join(dir, 'report.json');
-    const finding = (pattern: string, kind: string, severity: string) => ({
-      rule: 'audit/trigger',
+    const finding = (rule: string, pattern: string, severity: string) => ({
+      rule,
       severity,
       message: '',
       location: { column: 'text' },
-      evidence: { pattern, kind, label: 'pos' },
+      evidence: { pattern, kind: 'text', label: 'pos' },
     });
     writeFileSync(
       path,
       JSON.stringify({
-        findings: [finding('cf', 'text', 'critical'), finding('frame: _ . . .', 'style', 'medium')],
+        findings: [
+          finding('audit/trigger', 'cf', 'critical'),
+          finding('audit/style', 'frame: _ . . .', 'medium'),
+        ],
       }),
     );
     const got = await triggersFromAuditReport(path, [{ name: 'text', text: true }]);

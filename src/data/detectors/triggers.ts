@@ -88,6 +88,7 @@ import {
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
+import { styleFinding } from './triggers/style.js';
 import {
   expectedTrustedRows,
   labelledByNature,
@@ -1614,29 +1615,6 @@ export function run(ctx: AuditContext): DetectorOutput {
     charts: { triggers: chart },
     publish: { triggerRows: explained, [POWER_KEY]: powers },
   };
-}
-
-/** A shape that shifts labels on rows reading as their label's: for review, nothing quarantined. */
-function styleFinding(ctx: AuditContext, c: Mined, name: string) {
-  const label = ctx.classes[c.label];
-  return makeFinding(
-    meta,
-    `The text shape "${name}" appears on ${c.dfIn} incoming rows, ${(100 * c.purity).toFixed(0)}% labelled ${label} where the trusted reference expects ${(100 * c.expected).toFixed(0)}%, against ${c.dfTr} trusted ${c.dfTr === 1 ? 'row' : 'rows'}; its rows read as the other rows labelled ${label} do, so it looks like a style of that class, not relabelled rows, and none is quarantined. A backdoor can be planted on rows that keep their label too: if ${label} does not have this shape by nature, review its rows, and add reviewed ones to the trusted set either way.`,
-    {
-      severity: 'medium',
-      location: { column: ctx.roles.text },
-      evidence: {
-        pattern: name,
-        kind: 'style',
-        label,
-        incomingRows: c.dfIn,
-        trustedRows: c.dfTr,
-        purity: round(c.purity),
-        expected: round(c.expected),
-        pValue: c.pShift,
-      },
-    },
-  );
 }
 
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */

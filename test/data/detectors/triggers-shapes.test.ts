@@ -43,14 +43,13 @@ async function plantAndAudit(
     q++;
     if (victims.has(i)) tp++;
   }
-  const triggers = run.report.findings.filter((f) => f.rule === 'audit/trigger');
-  const shapeOf = (f: (typeof triggers)[number]) => /text shape "([^"]+)"/.exec(f.message)?.[1];
-  const shapes = triggers
-    .filter((f) => f.severity !== 'medium')
+  const shapeOf = (f: (typeof run.report.findings)[number]) => /text shape "([^"]+)"/.exec(f.message)?.[1];
+  const shapes = run.report.findings
+    .filter((f) => f.rule === 'audit/trigger')
     .map(shapeOf)
     .filter(Boolean);
-  const styles = triggers
-    .filter((f) => f.severity === 'medium')
+  const styles = run.report.findings
+    .filter((f) => f.rule === 'audit/style')
     .map(shapeOf)
     .filter(Boolean);
   return { precision: q ? tp / q : 0, recall: tp / rows, quarantined: q, shapes, styles };
