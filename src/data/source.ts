@@ -94,6 +94,8 @@ export interface ColumnInfo {
   meanLength: number;
   /** String columns: values that parse as numbers (for the mixed-type check). */
   numericLike: number;
+  /** String columns read as numbers: values written as a missing-value marker (`NA`, `n/a`, `?`...), read as missing. */
+  missingMarked?: number;
   /** String columns: values written as a list of numbers (`[0.12, -0.5, ...]`, an embedding a CSV holds). */
   vectorLike?: number;
   /** List columns and lists written as text: the fewest and most numbers a row holds. */
@@ -114,6 +116,12 @@ export interface ColumnInfo {
  * values are not separated by commas (TSV, or CSV with `;` or `|`), where an unquoted comma can be one.
  */
 const DECIMAL_COMMA = `'[-+]?([0-9]{1,3}([.][0-9]{3})+|[0-9]+)(,[0-9]+)?'`;
+
+/**
+ * How R, pandas, spreadsheets, SAS and the UCI files write a missing number (compared after trim, upper case).
+ * A column of numbers whose only other values are these is numeric, and these are missing, as an empty cell is.
+ */
+const MISSING_MARKERS = ['NA', 'N/A', '#N/A', 'NAN', 'NULL', 'NONE', 'NIL', '?', '-', '.'];
 
 /** SQL reading a numeric column as DOUBLE (NULL where a value is not a number). */
 export function numberSql(c: ColumnInfo, col = colSql(c)): string {
@@ -609,6 +617,9 @@ export class DataSource {
       if (c.kind === 'string') {
         parts.push(`avg(length(${col}::VARCHAR)) AS l${i}`);
         parts.push(`count(TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE)) AS num${i}`);
+        parts.push(
+          `count(CASE WHEN upper(trim(${col}::VARCHAR)) IN (${MISSING_MARKERS.map(sqlString).join(', ')}) AND TRY_CAST(trim(${col}::VARCHAR) AS DOUBLE) IS NULL THEN 1 END) AS na${i}`,
+        );
         if (commaDecimals)
           parts.push(
             `count(CASE WHEN regexp_full_match(trim(${col}::VARCHAR), ${DECIMAL_COMMA}) THEN 1 END) AS dc${i}`,
@@ -631,10 +642,20 @@ export class DataSource {
       if (c.kind === 'string') c.vectorLike = Number(agg[`vec${i}`] ?? 0);
       if (agg[`lmin${i}`] !== null && agg[`lmin${i}`] !== undefined)
         c.listLength = { min: Number(agg[`lmin${i}`]), max: Number(agg[`lmax${i}`]) };
-      // A text column whose every value is a number is numeric (CSV/TSV load everything as text).
+      // A text column whose every value is a number is numeric (CSV/TSV load everything as text), and so is one
+      // whose other values all mark a missing number.
+      const marked = Number(agg[`na${i}`] ?? 0);
       if (c.kind === 'string' && c.duckType !== 'JSON' && c.nonNull > 0 && c.numericLike === c.nonNull)
         c.kind = 'numeric';
-      else if (c.kind === 'string' && c.nonNull > 0 && Number(agg[`dc${i}`] ?? 0) === c.nonNull) {
+      else if (
+        c.kind === 'string' &&
+        c.duckType !== 'JSON' &&
+        c.numericLike > 0 &&
+        c.numericLike + marked === c.nonNull
+      ) {
+        c.kind = 'numeric';
+        c.missingMarked = marked;
+      } else if (c.kind === 'string' && c.nonNull > 0 && Number(agg[`dc${i}`] ?? 0) === c.nonNull) {
         c.kind = 'numeric';
         c.numericLike = c.nonNull;
         c.decimalComma = true;
@@ -986,6 +1007,8 @@ export async function resolveRoles(
       );
     }
   }
+  // Numeric columns with values written as a missing-value marker, and how many on each side.
+  const marked: string[] = [];
   for (const c of candidates) {
     if (used.has(c.name)) {
       if (flags.features?.length)
@@ -1043,12 +1066,18 @@ export async function resolveRoles(
     }
     roles.features.push(c.name);
     (kinds[0] === 'numeric' ? roles.numeric : roles.categorical).push(c.name);
+    if (c.missingMarked || t.missingMarked)
+      marked.push(`"${c.name}" (${c.missingMarked ?? 0} incoming, ${t.missingMarked ?? 0} trusted)`);
     const comma = [c.decimalComma ? incoming.path : '', t.decimalComma ? trusted.path : ''].filter(Boolean);
     if (comma.length)
       notes.push(
         `column "${c.name}" holds numbers written with a decimal comma in ${comma.join(' and ')}, read as numbers`,
       );
   }
+  if (marked.length)
+    notes.push(
+      `numbers written as a missing-value marker (${MISSING_MARKERS.join(', ')}) are read as missing, as an empty cell is: ${marked.slice(0, 6).join(', ')}${marked.length > 6 ? `, and ${marked.length - 6} more columns` : ''}`,
+    );
   if (!flags.features?.length) {
     // A column the batch has lost is a column the audit cannot judge it by: say so, as for one it gained.
     const matched = new Set(Object.values(trustedName));

@@ -107,13 +107,34 @@ describe('antidote audit: bad input', () => {
   it('a column that mixes numbers and text', () => {
     const s = setup();
     const mixed = join(s.dir, 'mixed.csv');
-    const rows = textRows(300, 3).map((r, k) => [r.text, r.label, k === 123 ? 'n/a' : String(k % 9)]);
+    const rows = textRows(300, 3).map((r, k) => [r.text, r.label, k === 123 ? 'twelve' : String(k % 9)]);
     writeCsv(mixed, ['text', 'label', 'amount'], rows);
     expectCleanFailure(
       audit(s, [], { incoming: mixed }),
       s.out,
-      /"amount" .* mixes numbers and text \(row 124: "n\/a"\)/,
+      /"amount" .* mixes numbers and text \(row 124: "twelve"\)/,
     );
+  });
+
+  it("reads a number written as a missing-value marker (R's NA, n/a, ?) as missing, and says so", () => {
+    const s = setup();
+    const marked = join(s.dir, 'marked.csv');
+    const markers = ['NA', 'n/a', '?', ' NaN '];
+    const rows = textRows(300, 3).map((r, k) => [
+      r.text,
+      r.label,
+      k % 50 === 7 ? markers[Math.floor(k / 50) % 4] : String(k % 9),
+    ]);
+    writeCsv(marked, ['text', 'label', 'amount'], rows);
+    const r = audit(s, ['--format', 'json'], { incoming: marked });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(s.out, 'report.json'), 'utf8'));
+    expect(report.roles.features).toContain('amount');
+    expect(report.notes.join(' ')).toMatch(
+      /missing-value marker .* read as missing, as an empty cell is: "amount" \(5 incoming, 0 trusted\)/,
+    );
+    // The outputs keep each value as written.
+    expect(readFileSync(join(s.out, 'accepted.csv'), 'utf8')).toContain(',NA\n');
   });
 
   it('a label column with one class', () => {
