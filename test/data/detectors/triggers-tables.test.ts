@@ -141,6 +141,24 @@ describe('trigger mining on tables', () => {
     expect(chart.some((c) => c.confirmed)).toBe(true);
   }, 120_000);
 
+  it('tests every supported conjunction of a wide table of few rows without filling the pattern table', async () => {
+    // 100 measurements on 120 rows: tens of columns join conjunctions in a batch this small, millions of
+    // triples each seen once, none with the support a test needs.
+    const D = 100;
+    const header = [...Array.from({ length: D }, (_, k) => `m${k}`), 'label'];
+    const make = (n: number, seed: number) => {
+      const r = rng(seed);
+      return Array.from({ length: n }, () => {
+        const x = Array.from({ length: D }, () => r() * 10);
+        return [...x.map((v) => v.toFixed(2)), x[0] + x[1] + 4 * r() > 12 ? 'high' : 'low'];
+      });
+    };
+    const run = await auditCsv(header, make(60, 93), make(120, 94), { detectors: [triggers] });
+    const messages = run.report.findings.map((f) => f.message);
+    expect(messages.some((m) => m.includes('stopped adding new patterns'))).toBe(false);
+    expect(run.reasons.size).toBe(0);
+  }, 120_000);
+
   it('confirms nothing in a clean table whose labels follow an interaction, with a 100-row trusted set', async () => {
     // label = (x < 5) xor (y < 5), 10% noise: every (x, y) pair is nearly pure, and a linear model of the
     // trusted rows expects about half of each label everywhere. Those pairs must not read as planted.

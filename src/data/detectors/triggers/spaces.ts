@@ -300,23 +300,78 @@ export function tabularSpace(
   const F = Math.min(ei.F, 1023);
   const exact = exactItems(ctx, ei, et, F, opts.minSupport, opts.minLift, opts.fdr);
   const maxLen = Math.max(1, Math.min(3, opts.maxConjunction));
+  const minSupport = opts.minSupport;
   const eligible = maxLen > 1 ? conjunctionItems(ctx, ei, exact?.incoming, F, proba) : () => false;
   const colOf = (slot: number) => (slot >= F ? slot - F : slot);
   const row = rowSlots(F, ei.F);
   const keys = new Uint32Array(2 * F);
   const slots = new Int32Array(2 * F);
+  /** The row's items that may join a conjunction, into keys/slots; the number of them. */
+  const eligibleOf = (
+    it: Uint32Array,
+    ex: Uint32Array | undefined,
+    i: number,
+    emit?: (x: number) => void,
+  ) => {
+    const n = row.fill(it, ex, i);
+    let m = 0;
+    for (let x = 0; x < n; x++) {
+      emit?.(x);
+      if (maxLen > 1 && eligible(row.keys[x])) {
+        keys[m] = row.keys[x];
+        slots[m++] = row.slots[x];
+      }
+    }
+    return m;
+  };
+  // A triple has no more rows than any pair inside it, so a triple is formed only from pairs with support in
+  // the batch (Apriori): in a wide table of few rows almost every triple is seen once, and counting them all
+  // would cost millions of keys (and fill the table) for patterns none of which could be tested. Checking a
+  // row's pairs costs about C(m, 2) lookups and saves at least the share u of its C(m, 3) triples whose pairs
+  // lack support, so it is done only where that pays, u > 3 / (m - 2), as an even sample of rows (the
+  // screen's) estimates it.
+  const countPairs = (stride: number) => {
+    const table = new CountTable(1, 1 << 14);
+    let rowPairs = 0;
+    let items = 0;
+    let rows = 0;
+    for (let i = 0; i < ei.n; i += stride) {
+      const m = eligibleOf(ei.items, exact?.incoming, i);
+      items += m;
+      rows++;
+      for (let x = 0; x < m; x++)
+        for (let y = x + 1; y < m; y++)
+          if (colOf(slots[y]) !== colOf(slots[x])) {
+            table.add(combine(keys[x], keys[y]), 0);
+            rowPairs++;
+          }
+    }
+    let unsupported = 0;
+    table.forEach((_key, sl) => {
+      const c = table.countAt(sl, 0);
+      if (c * stride < minSupport) unsupported += c;
+    });
+    const m = items / Math.max(1, rows);
+    return { table, pays: m > 3 && unsupported > (3 / (m - 2)) * rowPairs };
+  };
+  let pairRows: CountTable | undefined;
+  if (maxLen >= 3) {
+    const stride = Math.max(1, Math.floor(ei.n / SCREEN_ROWS));
+    const sampled = countPairs(stride);
+    if (sampled.pays) pairRows = stride === 1 ? sampled.table : countPairs(1).table;
+  }
+  const supported = new Uint8Array(4 * F * F);
   const visitor =
     (it: Uint32Array, ex: Uint32Array | undefined): KeyVisitor =>
     (i, emit) => {
-      const n = row.fill(it, ex, i);
-      let m = 0;
-      for (let x = 0; x < n; x++) {
-        emit(row.keys[x], 1, pack(row.slots[x]));
-        if (maxLen > 1 && eligible(row.keys[x])) {
-          keys[m] = row.keys[x];
-          slots[m++] = row.slots[x];
-        }
-      }
+      const m = eligibleOf(it, ex, i, (x) => emit(row.keys[x], 1, pack(row.slots[x])));
+      if (pairRows)
+        for (let x = 0; x < m; x++)
+          for (let y = x + 1; y < m; y++)
+            supported[x * m + y] =
+              colOf(slots[y]) !== colOf(slots[x]) && pairRows.get(combine(keys[x], keys[y]), 0) >= minSupport
+                ? 1
+                : 0;
       // Pairs and triples of items of different columns (a column's exact value lies inside its bin).
       for (let x = 0; x < m; x++) {
         const a = slots[x];
@@ -325,9 +380,10 @@ export function tabularSpace(
           if (colOf(b) === colOf(a)) continue;
           const hab = combine(keys[x], keys[y]);
           emit(hab, 2, pack(a, b));
-          if (maxLen < 3) continue;
+          if (maxLen < 3 || (pairRows && !supported[x * m + y])) continue;
           for (let z = y + 1; z < m; z++) {
             if (colOf(slots[z]) === colOf(b)) continue;
+            if (pairRows && (!supported[x * m + z] || !supported[y * m + z])) continue;
             emit(combine(hab, keys[z]), 3, pack(a, b, slots[z]));
           }
         }
