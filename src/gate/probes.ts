@@ -44,7 +44,8 @@ export interface Trigger {
 
 /**
  * A tabular pattern as the audit names it (`workclass=Private & age in [37, 45)`) as values to write:
- * `col=value` items as they are, numeric bins at their lower edge; a `col < a` bin or a missing item has no
+ * `col=value` items as they are, numeric bins at their lower edge; `col (any)` (a column whose trusted values
+ * are one bin: any value) asks nothing of a row and is left out; a `col < a` bin or a missing item has no
  * single value and drops the pattern.
  */
 export function parsePattern(
@@ -53,7 +54,9 @@ export function parsePattern(
 ): Array<{ column: string; value: string }> | undefined {
   const out: Array<{ column: string; value: string }> = [];
   for (const part of pattern.split(/\s+&\s+|\s+AND\s+/)) {
-    let m = /^(.+?)\s*=\s*(.*)$/.exec(part);
+    let m = /^(.+?) \(any\)$/.exec(part);
+    if (m && columns.includes(m[1].trim())) continue;
+    m = /^(.+?)\s*=\s*(.*)$/.exec(part);
     if (m && columns.includes(m[1].trim())) {
       out.push({ column: m[1].trim(), value: m[2].trim() });
       continue;
