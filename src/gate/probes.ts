@@ -42,17 +42,22 @@ export interface Trigger {
   also?: Array<{ column: string; value: string }>;
 }
 
+/** One condition of a tabular trigger: a value to write, and for a numeric bin the range it stands for. */
+export interface PatternItem {
+  column: string;
+  value: string;
+  /** A numeric bin [lo, hi) (hi absent: no upper end); `value` is its lower edge. */
+  bin?: { lo: number; hi?: number };
+}
+
 /**
  * A tabular pattern as the audit names it (`workclass=Private & age in [37, 45)`) as values to write:
- * `col=value` items as they are, numeric bins at their lower edge; `col (any)` (a column whose trusted values
- * are one bin: any value) asks nothing of a row and is left out; a `col < a` bin or a missing item has no
- * single value and drops the pattern.
+ * `col=value` items as they are, numeric bins at their lower edge (with the bin, for whoever matches rows
+ * against it); `col (any)` (a column whose trusted values are one bin: any value) asks nothing of a row and is
+ * left out; a `col < a` bin or a missing item has no single value and drops the pattern.
  */
-export function parsePattern(
-  pattern: string,
-  columns: string[],
-): Array<{ column: string; value: string }> | undefined {
-  const out: Array<{ column: string; value: string }> = [];
+export function parsePattern(pattern: string, columns: string[]): PatternItem[] | undefined {
+  const out: PatternItem[] = [];
   for (const part of pattern.split(/\s+&\s+|\s+AND\s+/)) {
     let m = /^(.+?) \(any\)$/.exec(part);
     if (m && columns.includes(m[1].trim())) continue;
@@ -61,9 +66,12 @@ export function parsePattern(
       out.push({ column: m[1].trim(), value: m[2].trim() });
       continue;
     }
-    m = /^(.+?) (?:in \[|>= )(-?[0-9.eE+-]+)/.exec(part);
+    m = /^(.+?) (?:in \[(-?[0-9.eE+-]+), (-?[0-9.eE+-]+)\)|>= (-?[0-9.eE+-]+))$/.exec(part);
     if (m && columns.includes(m[1].trim())) {
-      out.push({ column: m[1].trim(), value: m[2] });
+      const lo = m[2] ?? m[4];
+      const bin = m[3] === undefined ? { lo: Number(lo) } : { lo: Number(lo), hi: Number(m[3]) };
+      if (!Number.isFinite(bin.lo) || (bin.hi !== undefined && !Number.isFinite(bin.hi))) return undefined;
+      out.push({ column: m[1].trim(), value: lo, bin });
       continue;
     }
     return undefined;
@@ -144,7 +152,7 @@ export async function triggersFromAudit(
             kind: 'value',
             value: sets[0].value,
             origin: 'audit',
-            also: sets.slice(1),
+            also: sets.slice(1).map(({ column, value }) => ({ column, value })),
           });
       } else add(ev.pattern, loc?.column);
     }

@@ -72,14 +72,20 @@ export const SliceDistributionSchema = z.strictObject({
 });
 export type SliceDistribution = z.infer<typeof SliceDistributionSchema>;
 
+const BinSchema = z.strictObject({ lo: finite, hi: finite.optional() });
+
 export const KnownTriggerSchema = z.strictObject({
   /** Column the trigger lives in: a text column (token or phrase) or a tabular column (value). */
   column: name,
   kind: z.enum(['token', 'value']),
   /** A token or phrase (lower-case, single spaces) or a value. */
   value: z.string().min(1).max(4096),
+  /** A numeric bin [lo, hi) the value stands for (the audit's `age in [37, 45)`; `value` is its lower edge). */
+  bin: BinSchema.optional(),
   /** Further column = value conditions of a tabular conjunction trigger. */
-  also: z.array(z.strictObject({ column: name, value: z.string().max(4096) })).optional(),
+  also: z
+    .array(z.strictObject({ column: name, value: z.string().max(4096), bin: BinSchema.optional() }))
+    .optional(),
   /** audit or gate report; `learned`: confirmed at run time by guard/learned-trigger (never in a profile file). */
   origin: z.enum(['audit', 'gate', 'learned']),
   /** The class the report said the trigger pushes toward, when it said. */

@@ -60,6 +60,7 @@ export async function triggersFromAuditReport(
           column: sets[0].column,
           kind: 'value',
           value: sets[0].value,
+          ...(sets[0].bin ? { bin: sets[0].bin } : {}),
           ...(sets.length > 1 ? { also: sets.slice(1) } : {}),
           origin: 'audit',
           ...(target ? { target } : {}),
@@ -113,34 +114,43 @@ export async function triggersFromGateReport(
 function dedupe(xs: RawTrigger[]): RawTrigger[] {
   const seen = new Set<string>();
   return xs.filter((t) => {
-    const key = JSON.stringify([t.column, t.kind, t.value, t.also ?? []]);
+    const key = JSON.stringify([t.column, t.kind, t.value, t.bin ?? null, t.also ?? []]);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
 }
 
-function valueEquals(batch: InputBatch, column: string, i: number, value: string): boolean {
+/** Does row i hold the value (or, for a numeric bin, a value in it)? */
+function valueEquals(
+  batch: InputBatch,
+  column: string,
+  i: number,
+  value: string,
+  bin?: { lo: number; hi?: number },
+): boolean {
   const col = batch.columns.get(column);
   if (!col) return false;
   if (col.kind === 'number') {
     const v = col.values[i];
+    if (Number.isNaN(v)) return false;
+    if (bin) return v >= bin.lo && (bin.hi === undefined || v < bin.hi);
     const want = Number(value);
-    return !Number.isNaN(v) && value.trim() !== '' && Number.isFinite(want) && v === want;
+    return value.trim() !== '' && Number.isFinite(want) && v === want;
   }
   return col.values[i].trim() === value;
 }
 
 /** Is the trigger present in row i? Tokens and phrases match whole words, in order. */
 export function triggerPresent(
-  t: Pick<RawTrigger, 'column' | 'kind' | 'value' | 'also'>,
+  t: Pick<RawTrigger, 'column' | 'kind' | 'value' | 'bin' | 'also'>,
   batch: InputBatch,
   i: number,
   tokens?: string[],
 ): boolean {
   if (t.kind === 'value') {
-    if (!valueEquals(batch, t.column, i, t.value)) return false;
-    return (t.also ?? []).every((a) => valueEquals(batch, a.column, i, a.value));
+    if (!valueEquals(batch, t.column, i, t.value, t.bin)) return false;
+    return (t.also ?? []).every((a) => valueEquals(batch, a.column, i, a.value, a.bin));
   }
   const col = batch.columns.get(t.column);
   if (!col || col.kind !== 'string') return false;

@@ -20,9 +20,15 @@ export const meta: RuleMeta = {
     'A trigger found in poisoned training data (audit) or confirmed by probing the model (gate) is the key to the backdoor; an instance that carries it in production is, at best, someone testing the door and, at worst, the attack.',
 };
 
+/** A condition as the audit names it: `col = v`, or a numeric bin `col in [lo, hi)` / `col >= lo`. */
+function describeItem(a: { column: string; value: string; bin?: { lo: number; hi?: number } }): string {
+  if (!a.bin) return `${a.column} = ${a.value}`;
+  return a.bin.hi === undefined ? `${a.column} >= ${a.bin.lo}` : `${a.column} in [${a.bin.lo}, ${a.bin.hi})`;
+}
+
 export function describeTrigger(t: KnownTrigger): string {
-  const head = t.kind === 'token' ? `"${t.value}" in ${t.column}` : `${t.column} = ${t.value}`;
-  return [head, ...(t.also ?? []).map((a) => `${a.column} = ${a.value}`)].join(' & ');
+  const head = t.kind === 'token' ? `"${t.value}" in ${t.column}` : describeItem(t);
+  return [head, ...(t.also ?? []).map(describeItem)].join(' & ');
 }
 
 export function knownTriggerCheck(profile: GuardProfile): (batch: InputBatch, i: number) => CheckResult {
