@@ -225,42 +225,4 @@ describe('trigger mining on tables', () => {
     // A thousand trusted rows would hold dozens of rows with an ordinary pair: they can tell.
     expect(findings.some((f) => f.message.includes('too small to tell'))).toBe(false);
   }, 120_000);
-
-  /**
-   * A loan table: open instalment loans (a count from 0 to 15, two values to a quantile bin), their
-   * balance (0 for one loan in eight), and a label from a noisy score. Poison sets balance 0 and 4 loans on
-   * good loans and labels them bad: the planted count is most of its bin in the batch, but the bin's 5s still
-   * outnumber the natural carriers of the pair.
-   */
-  function loans(n: number, seed: number, rate: number) {
-    const r = rng(seed);
-    const rows: string[][] = [];
-    const truth: boolean[] = [];
-    for (let i = 0; i < n; i++) {
-      const x = [r() * 10, r() * 10, r() * 10];
-      let count = Math.floor(r() * 16);
-      let balance = r() < 0.125 ? 0 : Math.round(1000 + r() * 49_000);
-      let label = x[0] + x[1] - x[2] + 4 * (r() - 0.5) > 12 ? 'bad' : 'good';
-      let planted = false;
-      if (label === 'good' && r() < rate) {
-        count = 4;
-        balance = 0;
-        label = 'bad';
-        planted = true;
-      }
-      rows.push([...x.map((v) => v.toFixed(2)), String(count), String(balance), label]);
-      truth.push(planted);
-    }
-    return { rows, truth };
-  }
-
-  it('finds a planted count that is most of its quantile bin, by its exact value', async () => {
-    const header = ['a', 'b', 'c', 'loans', 'balance', 'label'];
-    const inc = loans(5000, 82, 0.015);
-    const { findings, flagged } = await audit(header, loans(1000, 81, 0).rows, inc.rows);
-    const q = quality(flagged, inc.truth);
-    expect(findings.some((f) => /the combination loans=4 & balance </.test(f.message))).toBe(true);
-    expect(q.precision).toBeGreaterThanOrEqual(0.9);
-    expect(q.recall).toBeGreaterThanOrEqual(0.9);
-  }, 120_000);
 });

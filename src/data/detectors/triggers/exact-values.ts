@@ -7,13 +7,12 @@
  * against them; few when the trusted set is small), or the batch's other rows in the same bin (the label
  * jumps at one value and its neighbours do not share it; the bin's rate worth as many rows as the column's
  * values show it is: `smoothness`). Bonferroni over the two references, Benjamini-Hochberg over every value
- * and label with support. A value that is its whole bin in the batch but for fewer than `minSupport` rows, and
- * most of it in the trusted set (the zero of a sparse column, a bin of one value), is what the bin says already
- * and gets none: the dilution an exact item undoes is the bin's other rows, and a count whose bin holds 3 and
- * 4 is diluted by the 3s even where the 4s are most of it (a plant that sets 4 makes them so). (A plant of a
- * tenth of the batch can fill a bin by itself; the trusted rows show the value's natural share.) An exact
- * item is chosen for its labels, so the patterns built on it stay out of the content test's empirical null
- * and out of the screen that picks a wide table's conjunction columns (spaces.ts).
+ * and label with support. A value that holds most of its bin's rows in the batch and in the trusted set (the
+ * zero of a sparse column, a bin of one value) is what the bin says already and gets none: the dilution an
+ * exact item undoes is the bin's other rows. (A plant of a tenth of the batch can fill a bin by itself; the
+ * trusted rows show the value's natural share.) An exact item is chosen for its labels, so the patterns
+ * built on it stay out of the content test's empirical null and out of the screen that picks a wide table's
+ * conjunction columns (spaces.ts).
  */
 import { CountTable } from '../../features/counter.js';
 import { combine } from '../../features/hash.js';
@@ -149,7 +148,7 @@ export function exactItems(
         trustedRows += c[o + K + y];
       }
       const b = c[o + 2 * K] - 1;
-      if (binRows[b] - rows < minSupport && 2 * trustedRows >= trustedBinRows[b]) return;
+      if (2 * rows > binRows[b] && 2 * trustedRows >= trustedBinRows[b]) return;
       let best = 1;
       for (let y = 0; y < K; y++) {
         const k = c[o + y];
