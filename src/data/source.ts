@@ -1076,7 +1076,7 @@ export async function resolveRoles(
   }
   if (marked.length)
     notes.push(
-      `numbers written as a missing-value marker (${MISSING_MARKERS.join(', ')}) are read as missing, as an empty cell is: ${marked.slice(0, 6).join(', ')}${marked.length > 6 ? `, and ${marked.length - 6} more columns` : ''}`,
+      `numbers written as a missing-value marker (${MISSING_MARKERS.join(', ')}) are read as missing, as an empty cell is: ${marked.slice(0, 6).join(', ')}${marked.length > 6 ? `, and ${marked.length - 6} more ${marked.length === 7 ? 'column' : 'columns'}` : ''}`,
     );
   if (!flags.features?.length) {
     // A column the batch has lost is a column the audit cannot judge it by: say so, as for one it gained.
