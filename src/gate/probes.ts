@@ -42,12 +42,18 @@ export interface Trigger {
   also?: Array<{ column: string; value: string }>;
 }
 
+/** A numeric bin [lo, hi) as the audit names it (hi absent: no upper end). */
+export interface Bin {
+  lo: number;
+  hi?: number;
+}
+
 /** One condition of a tabular trigger: a value to write, and for a numeric bin the range it stands for. */
 export interface PatternItem {
   column: string;
   value: string;
-  /** A numeric bin [lo, hi) (hi absent: no upper end); `value` is its lower edge. */
-  bin?: { lo: number; hi?: number };
+  /** `value` is the bin's lower edge. */
+  bin?: Bin;
 }
 
 /**

@@ -10,7 +10,7 @@ import { parseJsonBounded } from '../core/json-depth.js';
 import { LIMITS } from '../core/limits.js';
 import { readRegularFile } from '../core/paths.js';
 import type { InputBatch } from '../gate/models/types.js';
-import { parsePattern } from '../gate/probes.js';
+import { type Bin, parsePattern } from '../gate/probes.js';
 import { tokenize } from '../gate/table.js';
 import type { KnownTrigger } from './profile.js';
 
@@ -122,13 +122,7 @@ function dedupe(xs: RawTrigger[]): RawTrigger[] {
 }
 
 /** Does row i hold the value (or, for a numeric bin, a value in it)? */
-function valueEquals(
-  batch: InputBatch,
-  column: string,
-  i: number,
-  value: string,
-  bin?: { lo: number; hi?: number },
-): boolean {
+function valueEquals(batch: InputBatch, column: string, i: number, value: string, bin?: Bin): boolean {
   const col = batch.columns.get(column);
   if (!col) return false;
   if (col.kind === 'number') {

@@ -6,6 +6,7 @@
 import { ATLAS } from '../../core/atlas.js';
 import type { RuleMeta } from '../../core/rule.js';
 import type { InputBatch } from '../../gate/models/types.js';
+import type { PatternItem } from '../../gate/probes.js';
 import { tokenize } from '../../gate/table.js';
 import type { GuardProfile, KnownTrigger } from '../profile.js';
 import { triggerPresent } from '../triggers.js';
@@ -21,7 +22,7 @@ export const meta: RuleMeta = {
 };
 
 /** A condition as the audit names it: `col = v`, or a numeric bin `col in [lo, hi)` / `col >= lo`. */
-function describeItem(a: { column: string; value: string; bin?: { lo: number; hi?: number } }): string {
+function describeItem(a: PatternItem): string {
   if (!a.bin) return `${a.column} = ${a.value}`;
   return a.bin.hi === undefined ? `${a.column} >= ${a.bin.lo}` : `${a.column} in [${a.bin.lo}, ${a.bin.hi})`;
 }

@@ -306,22 +306,15 @@ export function tabularSpace(
   const row = rowSlots(F, ei.F);
   const keys = new Uint32Array(2 * F);
   const slots = new Int32Array(2 * F);
-  /** The row's items that may join a conjunction, into keys/slots; the number of them. */
-  const eligibleOf = (
-    it: Uint32Array,
-    ex: Uint32Array | undefined,
-    i: number,
-    emit?: (x: number) => void,
-  ) => {
-    const n = row.fill(it, ex, i);
+  /** Of the n items row.fill put in `row`, those that may join a conjunction, into keys/slots; their number. */
+  const collect = (n: number) => {
     let m = 0;
-    for (let x = 0; x < n; x++) {
-      emit?.(x);
-      if (maxLen > 1 && eligible(row.keys[x])) {
-        keys[m] = row.keys[x];
-        slots[m++] = row.slots[x];
-      }
-    }
+    if (maxLen > 1)
+      for (let x = 0; x < n; x++)
+        if (eligible(row.keys[x])) {
+          keys[m] = row.keys[x];
+          slots[m++] = row.slots[x];
+        }
     return m;
   };
   // A triple has no more rows than any pair inside it, so a triple is formed only from pairs with support in
@@ -336,7 +329,7 @@ export function tabularSpace(
     let items = 0;
     let rows = 0;
     for (let i = 0; i < ei.n; i += stride) {
-      const m = eligibleOf(ei.items, exact?.incoming, i);
+      const m = collect(row.fill(ei.items, exact?.incoming, i));
       items += m;
       rows++;
       for (let x = 0; x < m; x++)
@@ -360,12 +353,15 @@ export function tabularSpace(
     const sampled = countPairs(stride);
     if (sampled.pays) pairRows = stride === 1 ? sampled.table : countPairs(1).table;
   }
-  const supported = new Uint8Array(4 * F * F);
+  // Per row, whether its item pair (x, y) has support (x * m + y); only where the pruning is on.
+  const supported = pairRows ? new Uint8Array(4 * F * F) : undefined;
   const visitor =
     (it: Uint32Array, ex: Uint32Array | undefined): KeyVisitor =>
     (i, emit) => {
-      const m = eligibleOf(it, ex, i, (x) => emit(row.keys[x], 1, pack(row.slots[x])));
-      if (pairRows)
+      const n = row.fill(it, ex, i);
+      for (let x = 0; x < n; x++) emit(row.keys[x], 1, pack(row.slots[x]));
+      const m = collect(n);
+      if (pairRows && supported)
         for (let x = 0; x < m; x++)
           for (let y = x + 1; y < m; y++)
             supported[x * m + y] =
@@ -380,10 +376,10 @@ export function tabularSpace(
           if (colOf(b) === colOf(a)) continue;
           const hab = combine(keys[x], keys[y]);
           emit(hab, 2, pack(a, b));
-          if (maxLen < 3 || (pairRows && !supported[x * m + y])) continue;
+          if (maxLen < 3 || (supported && !supported[x * m + y])) continue;
           for (let z = y + 1; z < m; z++) {
             if (colOf(slots[z]) === colOf(b)) continue;
-            if (pairRows && (!supported[x * m + z] || !supported[y * m + z])) continue;
+            if (supported && (!supported[x * m + z] || !supported[y * m + z])) continue;
             emit(combine(hab, keys[z]), 3, pack(a, b, slots[z]));
           }
         }
