@@ -4,7 +4,11 @@
  * A logistic regression fit on the trusted set scores each incoming row. How unusual is the row's label
  * under that model? The answer is calibrated on the trusted set itself: out-of-fold probabilities of the
  * trusted rows give, per class, the distribution of P(label) on clean data (F0), which already holds the
- * model's own accuracy (a weak model on a hard task gives clean rows low P(label) often).
+ * model's own accuracy (a weak model on a hard task gives clean rows low P(label) often). Each incoming row is
+ * read as F0's rows were, by the fold model that never saw its content (Reference.heldOut): a model of every
+ * trusted row reads a batch row whose content some trusted row has more surely than any fold read that trusted
+ * row, and in a table whose exact values repeat and carry the label, clean rows then fell outside F0 by the
+ * thousand.
  *
  * Two questions, answered in turn:
  *   1. Does the batch hold more contradicted labels than clean data explains? Per-row p-values against F0
@@ -35,10 +39,11 @@ import { confidentLearning } from '../learn/confident.js';
 import {
   batchCv,
   effectiveHashBits,
+  heldOutProba,
   type ModelSettings,
   prefetchBatchCv,
   prefetchTrustedCv,
-  trustedCv,
+  trustedFolds,
   trustedModel,
 } from '../learn/context.js';
 import { mulberry32 } from '../learn/random.js';
@@ -72,11 +77,12 @@ export interface ClassReference {
 function referenceDistribution(
   ctx: AuditContext,
   s: Settings,
-): { refs: ClassReference[]; accuracy: number; power: Power; cv: Float32Array } {
+): { refs: ClassReference[]; accuracy: number; power: Power; cv: Float32Array; heldOut: () => Float32Array } {
   const K = ctx.classes.length;
   const yt = ctx.trusted.labels;
-  const cv = trustedCv(ctx, ...referenceCv(ctx, s));
-  return calibration(cv, yt, K);
+  const [ms, opts] = referenceCv(ctx, s);
+  const folds = trustedFolds(ctx, ms, opts);
+  return { ...calibration(folds.proba, yt, K), heldOut: () => heldOutProba(ctx, folds, ms.hashBits) };
 }
 
 /** The trusted cross-validation the clean reference reads (its settings, for trustedCv and the prefetch). */
@@ -113,6 +119,12 @@ export interface Reference {
   /** Its out-of-fold P(class | trusted row), trusted rows × K, and the trusted labels. */
   cv: Float32Array;
   trustedLabels: Int32Array;
+  /**
+   * P(class | incoming row) read as `cv` reads a trusted row (the same models, none of which saw the row's
+   * content): what the batch is compared with the clean calibration on, row by row and as a whole. `proba`'s
+   * model (every trusted row) reads the batch's copies of trusted content more surely than `cv` reads them.
+   */
+  heldOut: () => Float32Array;
   refs: ClassReference[];
   accuracy: number;
   power: Power;
@@ -143,6 +155,8 @@ export function chooseReference(ctx: AuditContext, s: Settings, trustedOnly: Flo
   return {
     proba: cross ? cf.proba : trustedOnly,
     ...chosen,
+    // The cross-fit reads batch and trusted rows of one content by one model already (learn/reference.ts).
+    heldOut: cross ? () => cf.proba : t.heldOut,
     trustedLabels: ctx.trusted.labels,
     kind: cross ? 'cross-fit' : 'trusted',
     trustedAccuracy: t.accuracy,
@@ -198,6 +212,8 @@ export const TRUSTED_CV_KEY = 'disagreement/trusted-cv';
 export interface TrustedCv {
   cv: Float32Array;
   labels: Int32Array;
+  /** The incoming rows read as `cv` reads a trusted row (Reference.heldOut). */
+  incoming: Float32Array;
 }
 
 /** A label "stands out" when the model prefers another label and clean rows of that class reach its P this low this rarely. */
@@ -338,7 +354,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   const inc = ctx.incoming;
   const n = inc.n;
   const { tm, ref } = referenceOf(ctx, s);
-  const { proba, refs, accuracy, power } = ref;
+  const { refs, accuracy, power } = ref;
+  const proba = ref.heldOut();
   const pLabel = new Float64Array(n);
   const pEmp = new Float64Array(n);
   for (let i = 0; i < n; i++) {
@@ -458,8 +475,8 @@ export function run(ctx: AuditContext): DetectorOutput {
     rows,
     publish: {
       trustedProba: tm.proba,
-      referenceProba: proba,
-      [TRUSTED_CV_KEY]: { cv: ref.cv, labels: ref.trustedLabels } satisfies TrustedCv,
+      referenceProba: ref.proba,
+      [TRUSTED_CV_KEY]: { cv: ref.cv, labels: ref.trustedLabels, incoming: proba } satisfies TrustedCv,
       confidentIssue: cl.issue,
       cvProba: cvp,
       [POWER_KEY]: {

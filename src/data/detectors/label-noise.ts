@@ -6,7 +6,10 @@
  * row look alike, and audit/disagreement rightly quarantines neither. The batch as a whole still shows it.
  * Per class, the share of incoming rows whose P(label) under the reference falls at or below the lower
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
- * the clean share there; pooled over classes, with the sampling error of both the batch and the trusted
+ * the clean share there. Both sides are read by the same fold models, each row by one that never saw its
+ * content (disagreement.ts Reference.heldOut): a test of thousands of rows at once sees any difference between
+ * two readings, and a model of every trusted row reads a clean batch's copies of trusted content more
+ * confidently than the folds read the trusted rows (in a table of one binary feature, every row); pooled over classes, with the sampling error of both the batch and the trusted
  * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger or a flagged
  * account's cell explains (lib/explained.ts) are left out. Every other row counts, copies included, on both
  * sides: a clean batch and the trusted set are samples of one table, so each row's chance of sitting below the
@@ -120,9 +123,9 @@ function cleanReference(t: TrustedCv, K: number): ClassReference[] {
 export function run(ctx: AuditContext): DetectorOutput {
   const inc = ctx.incoming;
   const K = ctx.classes.length;
-  const proba = ctx.shared.referenceProba as Float32Array | undefined;
   const tcv = ctx.shared[TRUSTED_CV_KEY] as TrustedCv | undefined;
-  if (!proba || !tcv || tcv.labels.length !== ctx.trusted.n) return { findings: [], rows: [] };
+  if (!tcv || tcv.labels.length !== ctx.trusted.n) return { findings: [], rows: [] };
+  const proba = tcv.incoming;
   const refs = cleanReference(tcv, K);
   const explained = explainedRows(ctx);
   const use = explained ? explained.map((e) => (e ? 0 : 1)) : new Uint8Array(inc.n).fill(1);

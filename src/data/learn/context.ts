@@ -6,9 +6,9 @@ import { DISAGREEMENT_DEFAULTS } from '../config.js';
 import type { AuditContext } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import type { SparseMatrix } from '../features/sparse.js';
-import { planCrossValidate } from './cv.js';
+import { type CvResult, groupFold, planCrossValidate } from './cv.js';
 import { type Deferred, type FitJob, fitLater, fitMany } from './fit-pool.js';
-import { type LogRegModel, predictProba, trainLogReg } from './logreg.js';
+import { type LogRegModel, logitsOf, predictProba, probaFromLogits, trainLogReg } from './logreg.js';
 
 export interface TrustedModel {
   model: LogRegModel;
@@ -142,7 +142,7 @@ function trustedCvSpec(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptio
         groups: rowHashes(ctx, 'trusted'),
       },
     );
-    return { jobs: p.jobs, finish: (models: LogRegModel[]) => p.finish(models).proba };
+    return p;
   };
   return { key, plan };
 }
@@ -153,8 +153,34 @@ function trustedCvSpec(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptio
  * once per settings (a bound on training rows at or above the trusted set's size is no bound).
  */
 export function trustedCv(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions): Float32Array {
+  return trustedFolds(ctx, s, opts).proba;
+}
+
+/** The trusted cross-validation itself: its out-of-fold probabilities, folds and fold models. */
+export function trustedFolds(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions): CvResult {
   const { key, plan } = trustedCvSpec(ctx, s, opts);
   return fitted(ctx, key, key, plan);
+}
+
+/**
+ * P(class | incoming row), n × K, read as the trusted cross-validation reads a held-out trusted row: by the
+ * model of the fold the row's content falls in (group folds hash content), which never saw that content. A
+ * clean batch row and a trusted row are then exchangeable, which a comparison of the batch with the trusted
+ * rows' out-of-fold probabilities needs: the model of all trusted rows has seen the content of the batch rows
+ * that copy a trusted row, and in a table of few distinct rows that is most of them.
+ */
+export function heldOutProba(ctx: AuditContext, cv: CvResult, hashBits: number): Float32Array {
+  const K = ctx.classes.length;
+  const X = modelMatrix(ctx, 'incoming', hashBits);
+  const hashes = rowHashes(ctx, 'incoming');
+  const F = cv.models.length;
+  const out = new Float32Array(ctx.incoming.n * K);
+  const z = new Float64Array(cv.models[0].M);
+  for (let i = 0; i < ctx.incoming.n; i++) {
+    logitsOf(cv.models[groupFold(hashes[i], ctx.seed, F)], X, i, z);
+    probaFromLogits(K, z, out, i * K);
+  }
+  return out;
 }
 
 export function prefetchTrustedCv(ctx: AuditContext, s: ModelSettings, opts: TrustedCvOptions): void {

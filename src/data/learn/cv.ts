@@ -45,6 +45,14 @@ export interface CvPlan {
   finish(models: LogRegModel[]): CvResult;
 }
 
+/**
+ * Fold of a row of group `g` in a group k-fold of `folds` folds: a seeded hash, so a row outside the
+ * cross-validation (an incoming row) with the same content lands in the fold that never saw that content.
+ */
+export function groupFold(g: number, seed: number, folds: number): number {
+  return (Math.imul(g ^ seed, 0x9e3779b1) >>> 0) % folds;
+}
+
 export function planCrossValidate(X: SparseMatrix, y: Int32Array, K: number, opts: CvOptions): CvPlan {
   const n = X.n;
   const folds = Math.max(2, Math.min(opts.folds, n));
@@ -59,7 +67,7 @@ export function planCrossValidate(X: SparseMatrix, y: Int32Array, K: number, opt
     const seen = new Set<number>();
     for (let i = 0; i < n; i++) {
       const g = opts.groups[i];
-      foldOf[i] = (Math.imul(g ^ opts.seed, 0x9e3779b1) >>> 0) % folds;
+      foldOf[i] = groupFold(g, opts.seed, folds);
       const key = (Math.imul(g, 31) + y[i]) >>> 0;
       if (seen.has(key)) trains[i] = 0;
       else seen.add(key);

@@ -18,6 +18,7 @@ import type { AuditContext, Categorical } from '../detectors/types.js';
 import { modelMatrix, rowHashes } from '../features/context.js';
 import { type SparseMatrix, selectRows, stackRows } from '../features/sparse.js';
 import { fitted, type ModelSettings, modelSettings, startFits } from './context.js';
+import { groupFold } from './cv.js';
 import { type FitJob, fitMany } from './fit-pool.js';
 import { type LogRegModel, logitsOf, probaFromLogits } from './logreg.js';
 import { mulberry32, shuffleInPlace } from './random.js';
@@ -59,7 +60,7 @@ export const CROSS_FIT_DEFAULTS = {
 function batchFolds(ctx: AuditContext, folds: number): { foldOf: Int32Array; by: CrossFit['foldedBy'] } {
   const inc = ctx.incoming;
   const hashes = rowHashes(ctx, 'incoming');
-  const byHash = (i: number) => (Math.imul(hashes[i] ^ ctx.seed, 0x9e3779b1) >>> 0) % folds;
+  const byHash = (i: number) => groupFold(hashes[i], ctx.seed, folds);
   const foldOf = new Int32Array(inc.n);
   const col: Categorical | undefined = inc.labeler ?? inc.source;
   const rowsOf = new Map<number, number>();
@@ -140,12 +141,21 @@ function crossFitSpec(
     const Xi = modelMatrix(ctx, 'incoming', s.hashBits);
     const F = Math.max(2, Math.min(o.folds, inc.n, tr.n));
     const { foldOf, by } = batchFolds(ctx, F);
-    const order = Array.from({ length: tr.n }, (_, i) => i);
-    shuffleInPlace(order, mulberry32(ctx.seed + 7));
     const trFold = new Int32Array(tr.n);
-    order.forEach((i, r) => {
-      trFold[i] = r % F;
-    });
+    if (by === 'row') {
+      // The batch is folded by content, so the trusted rows are too: a trusted row and a batch row of one
+      // content are read by the same model, one that saw neither. Folded at random, a trusted row would be read
+      // by models that saw its content's batch copies while those copies were read by one that never saw it, and
+      // a table of few distinct rows would read its clean labels one way on each side.
+      const th = rowHashes(ctx, 'trusted');
+      for (let i = 0; i < tr.n; i++) trFold[i] = groupFold(th[i], ctx.seed, F);
+    } else {
+      const order = Array.from({ length: tr.n }, (_, i) => i);
+      shuffleInPlace(order, mulberry32(ctx.seed + 7));
+      order.forEach((i, r) => {
+        trFold[i] = r % F;
+      });
+    }
     const batchTrain = Math.min(o.maxTrainRows, Math.ceil((inc.n * (F - 1)) / F));
     const w = Math.min(o.maxTrustedWeight, Math.max(1, (o.trustedShare * batchTrain) / Math.max(1, tr.n)));
     // The folds' fits are independent: built first, then fitted on both threads (fit-pool.ts).
