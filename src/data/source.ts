@@ -96,6 +96,8 @@ export interface ColumnInfo {
   numericLike: number;
   /** String columns read as numbers: values written as a missing-value marker (`NA`, `n/a`, `?`...), read as missing. */
   missingMarked?: number;
+  /** String columns with no value at all: every cell empty or a missing-value marker (so of no type of its own). */
+  noValue?: boolean;
   /** String columns: values written as a list of numbers (`[0.12, -0.5, ...]`, an embedding a CSV holds). */
   vectorLike?: number;
   /** List columns and lists written as text: the fewest and most numbers a row holds. */
@@ -659,6 +661,9 @@ export class DataSource {
         c.kind = 'numeric';
         c.numericLike = c.nonNull;
         c.decimalComma = true;
+      } else if (c.kind === 'string' && c.duckType !== 'JSON' && marked === c.nonNull) {
+        c.noValue = true;
+        c.missingMarked = marked;
       }
     });
     return infos;
@@ -1045,6 +1050,15 @@ export async function resolveRoles(
         );
       }
     }
+    // A column with no value on one side (a sparse column, a small sample of it) takes the other side's type.
+    const blank = c.noValue && !t.noValue ? c : t.noValue && !c.noValue ? t : undefined;
+    if (kinds[0] !== kinds[1] && blank) {
+      blank.kind = 'numeric';
+      kinds[0] = kinds[1] = 'numeric';
+      notes.push(
+        `column "${c.name}" holds no value in ${blank === c ? incoming.path : trusted.path} (every cell empty or a missing-value marker); read as numbers there, as in ${blank === c ? trusted.path : incoming.path}`,
+      );
+    }
     if (kinds[0] !== kinds[1]) {
       const numericIn = kinds[0] === 'numeric' ? incoming.path : trusted.path;
       const textIn = kinds[0] === 'numeric' ? trusted.path : incoming.path;
@@ -1066,7 +1080,7 @@ export async function resolveRoles(
     }
     roles.features.push(c.name);
     (kinds[0] === 'numeric' ? roles.numeric : roles.categorical).push(c.name);
-    if (c.missingMarked || t.missingMarked)
+    if ((c.missingMarked && !c.noValue) || (t.missingMarked && !t.noValue))
       marked.push(`"${c.name}" (${c.missingMarked ?? 0} incoming, ${t.missingMarked ?? 0} trusted)`);
     const comma = [c.decimalComma ? incoming.path : '', t.decimalComma ? trusted.path : ''].filter(Boolean);
     if (comma.length)

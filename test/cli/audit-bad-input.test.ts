@@ -137,6 +137,27 @@ describe('antidote audit: bad input', () => {
     expect(readFileSync(join(s.out, 'accepted.csv'), 'utf8')).toContain(',NA\n');
   });
 
+  it('reads a column with no value on one side (every cell NA) as the other side reads it, and says so', () => {
+    const s = setup();
+    const trusted = join(s.dir, 'sparse-trusted.csv');
+    const incoming = join(s.dir, 'sparse-incoming.csv');
+    const write = (path: string, seed: number, value: (k: number) => string) =>
+      writeCsv(
+        path,
+        ['text', 'label', 'amount'],
+        textRows(200, seed).map((r, k) => [r.text, r.label, value(k)]),
+      );
+    write(trusted, 6, (k) => (k % 2 ? 'NA' : ''));
+    write(incoming, 7, (k) => (k % 40 === 3 ? String(k) : 'NA'));
+    const r = audit(s, ['--format', 'json'], { trusted, incoming });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(s.out, 'report.json'), 'utf8'));
+    expect(report.roles.features).toContain('amount');
+    expect(report.notes.join(' ')).toMatch(
+      /column "amount" holds no value in .*sparse-trusted\.csv .* read as numbers there/,
+    );
+  });
+
   it('a label column with one class', () => {
     const s = setup();
     const one = join(s.dir, 'one.csv');
