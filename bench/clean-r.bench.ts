@@ -60,7 +60,7 @@ for (const name of readdirSync(dir).sort()) {
     'json',
   ]);
   const run: Run = { name, code: t.status, seconds: t.seconds, rows: 0, quarantined: 0, high: [] };
-  if (t.status === 2) run.error = t.stderr.trim().split('\n').pop();
+  if (t.status === 2) run.error = t.stderr.split('\n').find((l) => l.startsWith('antidote: error'));
   else {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     run.rows = report.summary.incoming;
@@ -78,6 +78,7 @@ for (const name of readdirSync(dir).sort()) {
 const audited = runs.filter((r) => r.code !== 2);
 const alarms = audited.filter((r) => r.code !== 0 || r.high.length > 0);
 const over = audited.filter((r) => r.quarantined > 0.002 * r.rows);
+const listed = audited.filter((r) => alarms.includes(r) || over.includes(r));
 const times = audited.map((r) => r.seconds);
 writeSection(
   'clean-r',
@@ -94,11 +95,11 @@ have been looked at while developing, so they are development figures.
 
 ${table(
   ['batch', 'exit', 'quarantined', 'first high finding'],
-  alarms.map((r) => [
+  listed.map((r) => [
     r.name,
     r.code ?? '-',
     `${r.quarantined} of ${r.rows}`,
-    r.high[0]?.replace(/\|/g, '/') ?? '',
+    r.high[0]?.replace(/\|/g, '/') ?? '(none)',
   ]),
 )}
 
