@@ -6,11 +6,12 @@
  * row look alike, and audit/disagreement rightly quarantines neither. The batch as a whole still shows it.
  * Per class, the share of incoming rows whose P(label) under the reference falls at or below the lower
  * quartile of the clean rows' out-of-fold P(label) (the reference disagreement.ts calibrates) is compared with
- * the clean share there. Both sides are read by the same fold models, each row by one that never saw its
- * content (disagreement.ts Reference.heldOut): a test of thousands of rows at once sees any difference between
- * two readings, and a model of every trusted row reads a clean batch's copies of trusted content more
- * confidently than the folds read the trusted rows (in a table of one binary feature, every row); pooled over classes, with the sampling error of both the batch and the trusted
- * reference (a 100-row trusted set knows its quartile only roughly). Rows a confirmed trigger or a flagged
+ * the clean share there, pooled over classes, with the sampling error of both the batch and the trusted
+ * reference (a 100-row trusted set knows its quartile only roughly). Both sides are read by the same fold
+ * models, each row by one that never saw its content (disagreement.ts Reference.heldOut): a test of thousands
+ * of rows at once sees any difference between two readings, and a model of every trusted row reads a clean
+ * batch's copies of trusted content more surely than the folds read the trusted rows (in a table of one binary
+ * feature, every row). Rows a confirmed trigger or a flagged
  * account's cell explains (lib/explained.ts) are left out. Every other row counts, copies included, on both
  * sides: a clean batch and the trusted set are samples of one table, so each row's chance of sitting below the
  * quartile is the same on both sides however often its content repeats. Counting each distinct (content, label)
