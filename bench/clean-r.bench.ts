@@ -6,7 +6,7 @@
  * writes nothing without them. `--seed=N` picks the split (default 1).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { BENCH_DIR, CLI, ensureCache, machine, median, table, timeCommand, writeSection } from './lib.js';
 
@@ -20,10 +20,14 @@ if (spawnSync('Rscript', ['--version']).status !== 0) {
 }
 const dir = join(ensureCache(), 'clean-r', `seed-${seed}`);
 if (!existsSync(dir)) {
-  const r = spawnSync('Rscript', [join(BENCH_DIR, 'clean-r', 'export.R'), dir, String(seed)], {
+  // Written under a temporary name and renamed when whole: an interrupted export is made again, never reused.
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  const r = spawnSync('Rscript', [join(BENCH_DIR, 'clean-r', 'export.R'), partial, String(seed)], {
     stdio: 'inherit',
   });
   if (r.status !== 0) process.exit(r.status ?? 1);
+  renameSync(partial, dir);
 }
 
 interface Run {
@@ -60,9 +64,14 @@ for (const name of readdirSync(dir).sort()) {
     'json',
   ]);
   const run: Run = { name, code: t.status, seconds: t.seconds, rows: 0, quarantined: 0, high: [] };
+  const reportFile = join(out, 'report.json');
   if (t.status === 2) run.error = t.stderr.split('\n').find((l) => l.startsWith('antidote: error'));
-  else {
-    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  else if (!existsSync(reportFile)) {
+    // Neither a verdict nor a refusal: counted as a failed audit, with the last line it printed.
+    run.error = t.stderr.trim().split('\n').pop();
+    run.high.push(`no report (exit ${t.status}): ${run.error}`);
+  } else {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8'));
     run.rows = report.summary.incoming;
     run.quarantined = report.summary.quarantined;
     for (const f of report.findings)
