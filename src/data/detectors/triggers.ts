@@ -58,7 +58,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
+import { firstOfEachRow, modelMatrix, rowHashes, tabular } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import {
   batchCv,
@@ -86,6 +86,7 @@ import {
   normalUpperTail,
 } from '../stats/tests.js';
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
+import { type EntityReading, entityFinding, entityReading } from './triggers/entities.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import { styleFinding } from './triggers/style.js';
@@ -1495,6 +1496,14 @@ export function run(ctx: AuditContext): DetectorOutput {
       const odds = (f * (1 - q)) / q;
       return odds / (1 + odds);
     };
+    const entity = space.kind === 'tabular' ? entityReadings(ctx, s, space, confirmed, first, occ, kOf) : [];
+    // A pattern whose rows are a few entities measured many times is one piece of evidence per entity, which
+    // the trusted set can neither show planted nor vouch for; reported, not quarantined, unless the pattern's
+    // trusted rows (the same entities) mostly carry another label.
+    const entityPattern = confirmed.map((c, k) => {
+      const e = entity[k];
+      return !!e && 2 * e.within > e.sampled && 2 * c.kTr >= c.dfTr;
+    });
     const hits = new Int32Array(confirmed.length);
     const rowsOf: number[][] = confirmed.map(() => []);
     const seen = new Int32Array(confirmed.length).fill(-1);
@@ -1503,7 +1512,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       const rep = first[i];
       for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
         const k = kOf[occ.ci[o]];
-        if (k < 0 || seen[k] === i || confirmed[k].label !== y) continue;
+        if (k < 0 || seen[k] === i || confirmed[k].label !== y || entityPattern[k]) continue;
         seen[k] = i;
         const name = names.get(confirmed[k].key);
         const planted = plantedProbability(k, i);
@@ -1534,6 +1543,11 @@ export function run(ctx: AuditContext): DetectorOutput {
       const nRef = power?.trustedRows ?? ctx.trusted.n;
       const expectedTrusted = expectedTrustedRows(c.dfIn + c.dfTr, nRef, nIn);
       const unverified = !wc && expectedTrusted < TRUSTED_POWER_ROWS && c.dfTr <= expectedTrusted;
+      const e = entity[k];
+      if (entityPattern[k] && e) {
+        findings.push(entityFinding(ctx, c, e, what, name));
+        return;
+      }
       findings.push(
         makeFinding(
           meta,
@@ -1615,6 +1629,37 @@ export function run(ctx: AuditContext): DetectorOutput {
     charts: { triggers: chart },
     publish: { triggerRows: explained, [POWER_KEY]: powers },
   };
+}
+
+/** entityReading of each confirmed pattern's rows with its label (tabular spaces), with those rows. */
+function entityReadings(
+  ctx: AuditContext,
+  s: Settings,
+  space: Space,
+  confirmed: Mined[],
+  first: Int32Array,
+  occ: Occurrences,
+  kOf: Int32Array,
+): Array<(EntityReading & { rows: number[] }) | undefined> {
+  const inc = ctx.incoming;
+  const enc = tabular(ctx, 'incoming', s.numericBins);
+  if (!enc) return [];
+  const rows: number[][] = confirmed.map(() => []);
+  const seen = new Int32Array(confirmed.length).fill(-1);
+  for (let i = 0; i < inc.n; i++) {
+    const rep = first[i];
+    for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
+      const k = kOf[occ.ci[o]];
+      if (k < 0 || seen[k] === i || confirmed[k].label !== inc.labels[i]) continue;
+      seen[k] = i;
+      rows[k].push(i);
+    }
+  }
+  return confirmed.map((c, k) => {
+    const mask = new Uint8Array(enc.F);
+    space.mark(c.firstRow, c.len, c.pos, mask);
+    return { ...entityReading(inc, enc, rows[k], mask), rows: rows[k] };
+  });
 }
 
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */
