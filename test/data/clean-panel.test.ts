@@ -66,6 +66,12 @@ describe('clean panel of subjects measured many times, 100 trusted rows', () => 
         if (f.rule === 'audit/entity-pattern') entityFindings.push((f.location?.rows ?? []).map(String));
       }
       expect(report.summary.quarantined, `seed ${seed}`).toBe(0);
+      // Nor does the report's chart show a subject's pattern as a confirmed trigger.
+      const chart = (report.charts.triggers ?? []) as Array<{ confirmed: boolean; pattern: string }>;
+      expect(
+        chart.filter((t) => t.confirmed).map((t) => t.pattern),
+        `seed ${seed}`,
+      ).toEqual([]);
     }
     expect(alarms).toEqual([]);
     expect(entityFindings.length).toBeGreaterThan(0);

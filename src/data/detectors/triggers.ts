@@ -1461,6 +1461,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     for (const c of styles.slice(0, s.maxReported))
       findings.push(styleFinding(ctx, c, names.get(c.key) ?? '?'));
     const confirmedSet = new Set(confirmed.map((c) => c.key));
+    const chartStart = chart.length;
     for (const c of tested)
       chart.push(toCandidate(ctx, space, c, names.get(c.key) ?? '?', confirmedSet.has(c.key)));
     if (confirmed.length === 0 || !occ || !indexOf) continue;
@@ -1503,6 +1504,13 @@ export function run(ctx: AuditContext): DetectorOutput {
     const entityPattern = confirmed.map((c, k) => {
       const e = entity[k];
       return !!e && 2 * e.within > e.sampled && 2 * c.kTr >= c.dfTr;
+    });
+    // An entity's pattern is charted as a candidate, not a trigger.
+    confirmed.forEach((c, k) => {
+      if (!entityPattern[k]) return;
+      const name = names.get(c.key);
+      for (let j = chartStart; j < chart.length; j++)
+        if (chart[j].pattern === name) chart[j].confirmed = false;
     });
     const hits = new Int32Array(confirmed.length);
     const rowsOf: number[][] = confirmed.map(() => []);
