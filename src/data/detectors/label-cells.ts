@@ -25,16 +25,18 @@
  * everyone's peers, and every test is made again; its findings and rows are the ones reported.
  *
  * A flagged (account, cell) raises that account's rows in the cell, however weakly the model disagrees: each
- * scores the share of the account's cell that its peers' rate does not explain (1 - peer rate / account rate,
- * the rate read at its lower confidence bound), so a labeler who flips half its A rows to B against peers at 4%
- * scores about 0.9.
+ * scores at least the share of the account's cell that its peers' rate does not explain (1 - peer rate /
+ * account rate, the rate read at its lower confidence bound), so a labeler who flips half its A rows to B
+ * against peers at 4% scores about 0.9; and a row scores its own posterior of a flip where that is higher (its
+ * label probability against how the peers' rows of the cell read, flipPosteriors): against peers at 25%, the
+ * share is about a half for every row, while the flips are the rows the model reads most surely as A.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { wilson } from '../stats/confidence.js';
 import { monotoneLocalFdr } from '../stats/local-fdr.js';
-import { mad, median, weightedMedian } from '../stats/robust.js';
+import { median, weightedMedian } from '../stats/robust.js';
 import { betaBinomialUpperTail } from '../stats/shift.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
 import {
@@ -124,15 +126,33 @@ interface CellTest {
 }
 
 /**
- * Intra-account correlation of a cell: the spread of the accounts' rates beyond what sampling explains (robust:
- * median absolute deviation), as a share of r(1 - r). 0 when the accounts agree.
+ * Intra-account correlation of a cell: the spread of the accounts' rates beyond what sampling explains, as a
+ * share of r(1 - r); 0 when the accounts agree. The method of moments on Cochran's Q (DerSimonian and Laird):
+ * (Q - df) / (sum n - sum n^2 / sum n), over the accounts that do not stand out from `r` themselves (a rogue
+ * who does must not widen the test it is judged by). Q is read from every account at once, so a dozen
+ * honest labelers whose rates differ by sampling alone give 0, where a spread read from their median
+ * deviation was noise of that size, and multiplied by an account's rows it halved the rows a rogue is judged on.
  */
-function overdispersion(rates: number[], ns: number[], r: number): number {
+export function overdispersion(rates: number[], ns: number[], r: number): number {
   if (rates.length < 4 || r <= 0 || r >= 1) return 0;
-  const sd = 1.4826 * mad(rates, median(rates));
-  const sampling = ns.reduce((t, n) => t + (r * (1 - r)) / n, 0) / ns.length;
-  const extra = sd * sd - sampling;
-  return extra > 0 ? Math.min(0.5, extra / (r * (1 - r))) : 0;
+  let s1 = 0;
+  let s2 = 0;
+  let sx = 0;
+  const keep: number[] = [];
+  for (let i = 0; i < rates.length; i++) {
+    if (standsOut(Math.round(rates[i] * ns[i]), ns[i], r)) continue;
+    keep.push(i);
+    s1 += ns[i];
+    s2 += ns[i] * ns[i];
+    sx += rates[i] * ns[i];
+  }
+  if (keep.length < 4 || s1 <= 0) return 0;
+  const mean = sx / s1;
+  const v = Math.max(1e-9, mean * (1 - mean));
+  let q = 0;
+  for (const i of keep) q += (ns[i] * (rates[i] - mean) ** 2) / v;
+  const rho = (q - (keep.length - 1)) / Math.max(1e-9, s1 - s2 / s1);
+  return Math.min(0.5, Math.max(0, rho));
 }
 
 /**
@@ -599,23 +619,49 @@ export function run(ctx: AuditContext): DetectorOutput {
   // A row in several flagged cells (its account's, its cohort's) keeps its highest score.
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
+  const flaggedCodes = new Map<Role, Set<number>>();
+  for (const t of flagged) {
+    const set = flaggedCodes.get(t.role) ?? new Set<number>();
+    for (const a of t.codes) set.add(a);
+    flaggedCodes.set(t.role, set);
+  }
   for (const t of flagged) {
     if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
     t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilson(t.x, t.n).lower));
-    const score = Math.min(s.rowScore, t.purity);
-    if (score <= 0) continue;
     const codes = new Set(t.codes);
     const col = cols[t.role]!;
     const why = `${t.role} "${t.account}" labels ${ctx.classes[t.label]} rows the reference model reads as ${ctx.classes[t.pred]} ${ratio(t)}× as often as its peers, and this row is one`;
+    // The cell's rows, and its peers' (accounts not flagged) for how honest rows of the cell read.
+    const own: number[] = [];
+    const peerP: number[] = [];
+    const others = flaggedCodes.get(t.role) ?? codes;
     for (let i = 0; i < inc.n; i++) {
-      if (inc.labels[i] !== t.label || !codes.has(col.codes[i])) continue;
+      if (inc.labels[i] !== t.label) continue;
       // In the cell, or beside it: the model prefers the cell's class to the label but a third one to both.
       if (pred[i] !== t.pred && !(proba[i * K + t.pred] > proba[i * K + t.label])) continue;
+      const a = col.codes[i];
+      if (codes.has(a)) own.push(i);
+      else if (a >= 0 && !others.has(a)) peerP.push(proba[i * K + t.label]);
+    }
+    // Each row's posterior of a flip, read off the rows as spreadFlips reads an account's others: the cell's
+    // rows at or below its label probability against the honest ones its peers' rate puts among its unflipped
+    // rows, spread as the peers' rows of the cell are. The cell's share beyond its peers' (purity) is the floor.
+    const pi = Math.min(0.95, Math.max(0, (t.x - t.n * t.peerRate) / t.n));
+    const post =
+      peerP.length >= MIN_REFERENCE_ROWS
+        ? flipPosteriors(
+            own.map((i) => proba[i * K + t.label]),
+            classReference(peerP),
+            t.n * t.peerRate * (1 - pi),
+          )
+        : own.map(() => 0);
+    own.forEach((i, k) => {
+      const score = Math.min(s.rowScore, Math.max(t.purity ?? 0, post[k]));
       if (score > scores[i]) {
         scores[i] = score;
         reasons.set(i, why);
       }
-    }
+    });
   }
   const spread = spreadFlips(ctx, flagged, cols, pred, proba, scores, reasons, s);
   const rows: RowFlag[] = [];

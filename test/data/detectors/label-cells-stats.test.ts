@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classReference } from '../../../src/data/detectors/disagreement.js';
-import { cellP, flipPosteriors } from '../../../src/data/detectors/label-cells.js';
+import { cellP, flipPosteriors, overdispersion } from '../../../src/data/detectors/label-cells.js';
 import { rng } from '../helpers.js';
 
 describe('flipPosteriors', () => {
@@ -60,5 +60,51 @@ describe('cellP', () => {
     const a = cellP(30, 200, 0.08, 0, 1e9);
     const b = cellP(30, 200, 0.08, 0);
     expect(Math.abs(Math.log(a / b))).toBeLessThan(0.05);
+  });
+});
+
+describe('overdispersion', () => {
+  /** Rates of `k` accounts of about `n` rows each, every row contradicted with probability rateOf(account). */
+  const accounts = (r: () => number, k: number, n: number, rateOf: (a: number) => number) => {
+    const rates: number[] = [];
+    const ns: number[] = [];
+    for (let a = 0; a < k; a++) {
+      const rows = n + Math.floor(40 * r());
+      let x = 0;
+      for (let i = 0; i < rows; i++) if (r() < rateOf(a)) x++;
+      rates.push(x / rows);
+      ns.push(rows);
+    }
+    return { rates, ns };
+  };
+
+  it('gives honest accounts that differ by sampling alone no spread, so a rogue is judged on its rows', () => {
+    // Eleven honest labelers of ~400 rows contradicted at 27%; a rogue who flips 30% of its 380 rows at random
+    // is contradicted on 42% of them. Its test must not lose its rows to a spread that is sampling noise.
+    let found = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const { rates, ns } = accounts(rng(seed), 11, 380, () => 0.27);
+      const rho = overdispersion(rates, ns, 0.27);
+      if (cellP(160, 380, 0.27, rho, 4400) < 1e-6) found++;
+    }
+    expect(found).toBeGreaterThanOrEqual(19);
+  });
+
+  it('measures a real spread between accounts', () => {
+    // Accounts' own rates spread evenly over 0.15..0.39: rho = var / (r (1 - r)) = 0.0048 / 0.1989 = 0.024.
+    const est: number[] = [];
+    for (let seed = 1; seed <= 20; seed++) {
+      const { rates, ns } = accounts(rng(100 + seed), 25, 400, (a) => 0.15 + (0.24 * a) / 24);
+      est.push(overdispersion(rates, ns, 0.27));
+    }
+    const mean = est.reduce((a, b) => a + b, 0) / est.length;
+    expect(mean).toBeGreaterThan(0.012);
+    expect(mean).toBeLessThan(0.048);
+  });
+
+  it('is not widened by an account that stands out from the rest', () => {
+    const { rates, ns } = accounts(rng(7), 12, 400, () => 0.27);
+    const base = overdispersion(rates, ns, 0.27);
+    expect(overdispersion([...rates, 0.6], [...ns, 400], 0.27)).toBe(base);
   });
 });
