@@ -270,53 +270,55 @@ describe('rogue labelers among honest ones that differ by sampling alone (a weak
   // A model that contradicts a quarter of honest labels; honest labelers' contradicted rates differ by sampling
   // alone. The accounts' spread was read from their median deviation, noise that size for a dozen labelers,
   // and through its design effect it cut the rows each rogue was judged on by two thirds or more.
-  const row = (r: () => number, gauss: () => number) => () => {
-    const c = r() < 0.5 ? 1 : 0;
-    return { x: [c * 1.3 + gauss(), gauss()].map((v) => v.toFixed(3)), c };
-  };
-
-  it('names four of fifteen labelers who relabel 30% of their rows at random', async () => {
+  /** A two-class batch of `labelers` labelers, 300 trusted rows; rogues relabel a `share` of their rows. */
+  async function rogueBatch(
+    seed: number,
+    o: { incoming: number; labelers: number; rogues: number[]; share: number },
+  ) {
     const dir = tmpDir();
-    const r = rng(41);
-    const rogues = [2, 5, 9, 12];
-    writeLabelerBatch(dir, {
+    const r = rng(seed);
+    const gauss = gaussian(r);
+    const truth = writeLabelerBatch(dir, {
       header: ['x0', 'x1', 'label'],
       classes: ['neg', 'pos'],
       trusted: 300,
-      incoming: 6000,
-      labelers: 15,
+      incoming: o.incoming,
+      labelers: o.labelers,
       name: (who) => `labeler-${String(who).padStart(2, '0')}`,
-      row: row(r, gaussian(r)),
-      flip: (who, c) => (rogues.includes(who) && r() < 0.3 ? 1 - c : undefined),
+      row: () => {
+        const c = r() < 0.5 ? 1 : 0;
+        return { x: [c * 1.3 + gauss(), gauss()].map((v) => v.toFixed(3)), c };
+      },
+      flip: (who, c) => (o.rogues.includes(who) && r() < o.share ? 1 - c : undefined),
     });
-    const { report } = await audit(dir, { labeler: 'labeler' });
+    const { q, report } = await audit(dir, { labeler: 'labeler' });
     const named = report.findings
       .filter((f) => f.rule === 'audit/label-cells')
       .map((f) => f.evidence?.account);
-    expect([...named].sort()).toEqual(['labeler-02', 'labeler-05', 'labeler-09', 'labeler-12']);
+    return { q, truth, named: [...named].sort() };
+  }
+
+  it('names four of fifteen labelers who relabel 30% of their rows at random', async () => {
+    const { named } = await rogueBatch(41, {
+      incoming: 6000,
+      labelers: 15,
+      rogues: [2, 5, 9, 12],
+      share: 0.3,
+    });
+    expect(named).toEqual(['labeler-02', 'labeler-05', 'labeler-09', 'labeler-12']);
   }, 120_000);
 
   it('quarantines most of the swapped rows of two of twenty-five labelers, reading each row of their cells', async () => {
     // Each swaps half its rows between the classes: in its cells it holds about twice its peers' rate, so the
     // cell's share beyond its peers' is about a half for every row; a row's label probability against how its
     // peers' rows of the cell read says which are the flips.
-    const dir = tmpDir();
-    const r = rng(42);
-    const truth = writeLabelerBatch(dir, {
-      header: ['x0', 'x1', 'label'],
-      classes: ['neg', 'pos'],
-      trusted: 300,
+    const { q, truth, named } = await rogueBatch(42, {
       incoming: 7500,
       labelers: 25,
-      name: (who) => `labeler-${String(who).padStart(2, '0')}`,
-      row: row(r, gaussian(r)),
-      flip: (who, c) => ((who === 7 || who === 19) && r() < 0.5 ? 1 - c : undefined),
+      rogues: [7, 19],
+      share: 0.5,
     });
-    const { q, report } = await audit(dir, { labeler: 'labeler' });
-    const named = report.findings
-      .filter((f) => f.rule === 'audit/label-cells')
-      .map((f) => f.evidence?.account);
-    expect([...named].sort()).toEqual(['labeler-07', 'labeler-19']);
+    expect(named).toEqual(['labeler-07', 'labeler-19']);
     const { precision, recall } = precisionRecall(q, truth);
     expect(precision).toBeGreaterThanOrEqual(0.75);
     expect(recall).toBeGreaterThanOrEqual(0.5);
