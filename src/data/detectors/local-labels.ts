@@ -2,7 +2,7 @@
  * Detector: targeted label flips. An attacker who wants one input misread relabels the few rows nearest it:
  * few rows, all near one point, all one direction. Global disagreement sees a handful of doubtful labels
  * among thousands; locally the pattern is plain: the row's nearest incoming neighbours carry its label while
- * its nearest trusted neighbours carry another.
+ * the trusted model, read at the same place, expects another.
  *
  * For each row with label y, among its k nearest incoming rows: O carry y, and the trusted model expects
  * E = the sum of their P(y), with spread V = the sum of P(y)(1 - P(y)). Clean data has O close to E (where the
@@ -346,7 +346,7 @@ function findingsOf(
   return [
     makeFinding(
       meta,
-      `${flagged.length} incoming rows sit where the trusted set carries another label but their incoming neighbours share theirs (${labels.map(([l, c]) => `${c} labelled ${l}`).join(', ')}; neighbours with the same label: ${Math.round(100 * meanB)}% in the batch, ${Math.round(100 * meanE)}% in the trusted set)${who}${strongRows > 0 ? `: a targeted relabelling of one region (${strongRows} rows from accounts that concentrate them); review these rows` : '; their accounts do not concentrate them (a clump where the trusted model is miscalibrated looks the same); review a sample'}.`,
+      `${flagged.length} incoming rows sit where the trusted model expects another label but their incoming neighbours share theirs (${labels.map(([l, c]) => `${c} labelled ${l}`).join(', ')}; neighbours with the same label: ${Math.round(100 * meanB)}% in the batch, where the trusted model expects ${Math.round(100 * meanE)}%)${who}${strongRows > 0 ? `: a targeted relabelling of one region (${strongRows} rows from accounts that concentrate them); review these rows` : '; their accounts do not concentrate them (a clump where the trusted model is miscalibrated looks the same); review a sample'}.`,
       {
         // A pocket its accounts do not concentrate is also what a clump where the trusted model is miscalibrated
         // looks like: reported for review, not raised as an attack.
