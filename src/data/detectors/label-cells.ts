@@ -627,7 +627,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   }
   for (const t of flagged) {
     if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
-    t.purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilson(t.x, t.n).lower));
+    const purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilson(t.x, t.n).lower));
+    t.purity = purity;
     const codes = new Set(t.codes);
     const col = cols[t.role]!;
     const why = `${t.role} "${t.account}" labels ${ctx.classes[t.label]} rows the reference model reads as ${ctx.classes[t.pred]} ${ratio(t)}× as often as its peers, and this row is one`;
@@ -656,7 +657,7 @@ export function run(ctx: AuditContext): DetectorOutput {
           )
         : own.map(() => 0);
     own.forEach((i, k) => {
-      const score = Math.min(s.rowScore, Math.max(t.purity ?? 0, post[k]));
+      const score = Math.min(s.rowScore, Math.max(purity, post[k]));
       if (score > scores[i]) {
         scores[i] = score;
         reasons.set(i, why);

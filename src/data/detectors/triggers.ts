@@ -58,7 +58,7 @@ import { ATLAS } from '../../core/atlas.js';
 import { LIMITS } from '../../core/limits.js';
 import { makeFinding, type RuleMeta } from '../../core/rule.js';
 import { settingsOf, TRIGGER_DEFAULTS } from '../config.js';
-import { firstOfEachRow, modelMatrix, rowHashes, tabular } from '../features/context.js';
+import { firstOfEachRow, modelMatrix, rowHashes } from '../features/context.js';
 import { CountTable } from '../features/counter.js';
 import {
   batchCv,
@@ -86,7 +86,8 @@ import {
   normalUpperTail,
 } from '../stats/tests.js';
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
-import { type EntityReading, entityFinding, entityReading } from './triggers/entities.js';
+import { round3 as round } from './lib/evidence.js';
+import { entityFinding, entityReadings } from './triggers/entities.js';
 import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import { styleFinding } from './triggers/style.js';
@@ -1497,7 +1498,8 @@ export function run(ctx: AuditContext): DetectorOutput {
       const odds = (f * (1 - q)) / q;
       return odds / (1 + odds);
     };
-    const entity = space.kind === 'tabular' ? entityReadings(ctx, s, space, confirmed, first, occ, kOf) : [];
+    const entity =
+      space.kind === 'tabular' ? entityReadings(ctx, s.numericBins, space, confirmed, first, occ, kOf) : [];
     // A pattern whose rows are a few entities measured many times is one piece of evidence per entity, which
     // the trusted set can neither show planted nor vouch for; reported, not quarantined, unless the pattern's
     // trusted rows (the same entities) mostly carry another label.
@@ -1639,37 +1641,6 @@ export function run(ctx: AuditContext): DetectorOutput {
   };
 }
 
-/** entityReading of each confirmed pattern's rows with its label (tabular spaces), with those rows. */
-function entityReadings(
-  ctx: AuditContext,
-  s: Settings,
-  space: Space,
-  confirmed: Mined[],
-  first: Int32Array,
-  occ: Occurrences,
-  kOf: Int32Array,
-): Array<(EntityReading & { rows: number[] }) | undefined> {
-  const inc = ctx.incoming;
-  const enc = tabular(ctx, 'incoming', s.numericBins);
-  if (!enc) return [];
-  const rows: number[][] = confirmed.map(() => []);
-  const seen = new Int32Array(confirmed.length).fill(-1);
-  for (let i = 0; i < inc.n; i++) {
-    const rep = first[i];
-    for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
-      const k = kOf[occ.ci[o]];
-      if (k < 0 || seen[k] === i || confirmed[k].label !== inc.labels[i]) continue;
-      seen[k] = i;
-      rows[k].push(i);
-    }
-  }
-  return confirmed.map((c, k) => {
-    const mask = new Uint8Array(enc.F);
-    space.mark(c.firstRow, c.len, c.pos, mask);
-    return { ...entityReading(inc, enc, rows[k], mask), rows: rows[k] };
-  });
-}
-
 /** For each incoming row, the first row with its content and label (itself when `dedupe` is off). */
 function firstRows(ctx: AuditContext, dedupe: boolean): Int32Array {
   const inc = ctx.incoming;
@@ -1718,8 +1689,6 @@ function toCandidate(
     confirmed,
   };
 }
-
-const round = (x: number) => Number(x.toFixed(3));
 
 export const detector: Detector = {
   meta,

@@ -14,9 +14,12 @@
  */
 import { ATLAS } from '../../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../../core/rule.js';
+import { tabular } from '../../features/context.js';
 import type { TabularEncoding } from '../../features/tabular.js';
+import { round3 as round } from '../lib/evidence.js';
 import type { AuditContext, Dataset } from '../types.js';
-import type { Mined } from './explain.js';
+import type { Mined, Occurrences } from './explain.js';
+import type { Space } from './spaces.js';
 
 export const entityMeta: RuleMeta = {
   id: 'audit/entity-pattern',
@@ -79,8 +82,6 @@ export function entityReading(
   return { sampled: take, within };
 }
 
-const round = (x: number) => Number(x.toFixed(3));
-
 /** The medium finding for a confirmed pattern whose rows are a few entities (`what`: "the combination ..."). */
 export function entityFinding(
   ctx: AuditContext,
@@ -110,4 +111,35 @@ export function entityFinding(
       },
     },
   );
+}
+
+/** entityReading of each confirmed pattern's rows with its label (tabular spaces), with those rows. */
+export function entityReadings(
+  ctx: AuditContext,
+  numericBins: number,
+  space: Space,
+  confirmed: Mined[],
+  first: Int32Array,
+  occ: Occurrences,
+  kOf: Int32Array,
+): Array<(EntityReading & { rows: number[] }) | undefined> {
+  const inc = ctx.incoming;
+  const enc = tabular(ctx, 'incoming', numericBins);
+  if (!enc) return [];
+  const rows: number[][] = confirmed.map(() => []);
+  const seen = new Int32Array(confirmed.length).fill(-1);
+  for (let i = 0; i < inc.n; i++) {
+    const rep = first[i];
+    for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
+      const k = kOf[occ.ci[o]];
+      if (k < 0 || seen[k] === i || confirmed[k].label !== inc.labels[i]) continue;
+      seen[k] = i;
+      rows[k].push(i);
+    }
+  }
+  return confirmed.map((c, k) => {
+    const mask = new Uint8Array(enc.F);
+    space.mark(c.firstRow, c.len, c.pos, mask);
+    return { ...entityReading(inc, enc, rows[k], mask), rows: rows[k] };
+  });
 }

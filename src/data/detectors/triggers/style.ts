@@ -6,6 +6,7 @@
  */
 import { ATLAS } from '../../../core/atlas.js';
 import { makeFinding, type RuleMeta } from '../../../core/rule.js';
+import { round3 as round } from '../lib/evidence.js';
 import type { AuditContext } from '../types.js';
 import type { Mined } from './explain.js';
 
@@ -17,8 +18,6 @@ export const styleMeta: RuleMeta = {
   rationale:
     'A shape (punctuation, casing, a sentence skeleton) that one label carries more often than the trusted reference expects, on rows whose content reads as that label does, is most often how that class is written. A backdoor can still be planted on rows that keep their label, so the rows are named for review and nothing is quarantined.',
 };
-
-const round = (x: number) => Number(x.toFixed(3));
 
 export function styleFinding(ctx: AuditContext, c: Mined, name: string) {
   const label = ctx.classes[c.label];
