@@ -27,7 +27,10 @@
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
  * batch's cross-validated model, standardised by an empirical null), combined with over-representation
  * (weighted Stouffer); both must hold (p = max, an intersection-union test), under Benjamini-Hochberg over
- * every pattern with support and lift. In a table, whose label-rich regions make every larger conjunction
+ * every pattern with support and lift. In text, where the trusted set could not show the pattern (fewer than 5
+ * of its rows expected there), its rows must also read, masked, at least halfway from the label's rows to
+ * other labels' rows: a plant's rows are taken from other labels, while a word that names what its class is
+ * about keeps its rows' other words of the class. In a table, whose label-rich regions make every larger conjunction
  * around them a suspect too, a confirmed pattern must also not be a region of its label: its rows, with only
  * its own values removed, must read less like the label than the label's other rows with the same columns
  * removed, and nearer the other labels' rows than halfway (nominal level), where the columns left could show it
@@ -1123,11 +1126,32 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
         ),
       )
     : undefined;
+  // A plant's rows are taken from other labels, so with the suspects masked they read at least halfway from
+  // the label's rows to other labels' rows; a class's style, or a word that names what the class is about
+  // (a fern among plants), only nudges them there. Judged where the content can tell (a plant's rows would
+  // stand out from the label's at the nominal level with 80% power) and, for words and phrases, where the
+  // trusted set cannot (fewer than TRUSTED_POWER_ROWS of the pattern's rows expected there): where it can, a
+  // word that names its class is in the trusted rows as often as in the batch, and over-representation
+  // decides, also for a plant so large that the batch model, fitted on it, reads its rows as their new label.
+  // (A table's patterns are read so with their own columns removed: regionKinds.)
+  const plantReading = (y: number) => (otherN[y] ? otherP[y] / otherN[y] : 0.5);
+  const contentTells = (c: Mined) => {
+    const { mu, sd } = labelMoments(c.label);
+    return only >= 0 || (c.tested > 0 && (mu - plantReading(c.label)) / (sd / Math.sqrt(c.tested)) >= powerZ);
+  };
+  const shortOfHalfway = (c: Mined) => {
+    const { mu } = labelMoments(c.label);
+    return (c.tested ? c.sumC / c.tested : mu) > (mu + plantReading(c.label)) / 2;
+  };
   family.forEach((c, k) => {
     c.zC = (c.zC - centre) / scale;
     c.zR = (c.zR - centreR) / scaleR;
     c.pDis = normalUpperTail(c.zC);
-    const pMasked = contentP(c.zC, c.pOver, expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique));
+    const expectedTrusted = expectedTrustedRows(c.dfIn + refRows(c), nRef, nUnique);
+    const pMasked =
+      !trustedExpects && expectedTrusted < TRUSTED_POWER_ROWS && contentTells(c) && shortOfHalfway(c)
+        ? 1
+        : contentP(c.zC, c.pOver, expectedTrusted);
     const m = matched?.get(c);
     const pMatched = m ? Math.max(matchedP(m, c.tested, powerZ), c.pOver) : 1;
     const pContent = m ? Math.min(1, 2 * Math.min(pMasked, pMatched)) : pMasked;
@@ -1169,17 +1193,13 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     // off in "...") shifts labels just as a plant does, and a small trusted set cannot vouch for it. So a
     // shape too must sit on content that reads as another class (its own words masked), where the content can
     // tell: significantly less like the class than its rows usually are, and at least halfway to what rows of
-    // other classes read as (plants are such rows; a style only nudges the reading). In a batch of one class
-    // this is all there is.
+    // other classes read as (shortOfHalfway). In a batch of one class this is all there is. Where the content
+    // cannot tell, a weak reading of the text leaves a shape to its label shift.
     const { mu, sd } = labelMoments(c.label);
     const mean = c.tested ? c.sumC / c.tested : mu;
     c.zC = c.tested ? (contentZ(mu, sd, mean, c.tested) - centre) / scale : 0;
     c.pDis = normalUpperTail(c.zC);
-    const plant = otherN[c.label] ? otherP[c.label] / otherN[c.label] : 0.5;
-    // Only where the content can tell: a plant's rows would stand out from the label's at the nominal level
-    // with 80% power (a weak reading of the text leaves a shape to its label shift, as before).
-    const tells = c.tested > 0 && (mu - plant) / (sd / Math.sqrt(c.tested)) >= powerZ;
-    if (only >= 0 || tells) c.p = mean <= (mu + plant) / 2 ? Math.max(c.p, c.pDis) : 1;
+    if (contentTells(c)) c.p = shortOfHalfway(c) ? 1 : Math.max(c.p, c.pDis);
   });
   const shapeRejected = benjaminiHochberg(
     shapeFamily.map((c) => c.p),
@@ -1309,7 +1329,7 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
     content: {
       mu: moments.map((x) => x.mu),
       sd: moments.map((x) => x.sd),
-      plant: Array.from(otherP, (t, c) => (otherN[c] ? t / otherN[c] : 0.5)),
+      plant: Array.from({ length: K }, (_, y) => plantReading(y)),
       centre,
       scale,
       centreR,
