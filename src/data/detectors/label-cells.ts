@@ -493,6 +493,18 @@ function testsForRole(
   return tests;
 }
 
+/** The account codes of the flagged tests (cells and label mixes alike), per role. */
+function flaggedAccounts(tests: CellTest[]): Partial<Record<Role, Set<number>>> {
+  const out: Partial<Record<Role, Set<number>>> = {};
+  for (const t of tests) {
+    if (!t.flagged) continue;
+    const mine = out[t.role] ?? new Set<number>();
+    for (const a of t.codes) mine.add(a);
+    out[t.role] = mine;
+  }
+  return out;
+}
+
 /** Every test of both roles, flagged under Benjamini-Hochberg at `fdr`, then per flagged account at `accountFdr`. */
 function flagTests(
   ctx: AuditContext,
@@ -562,14 +574,8 @@ export function run(ctx: AuditContext): DetectorOutput {
   // Accounts found are read again by a model none of them trained (a campaign spread over accounts in other
   // folds taught the cross-fit its own labels), and every test is made again on that reading.
   const suspect = new Uint8Array(inc.n);
-  const suspectCodes: Partial<Record<Role, Set<number>>> = {};
+  const suspectCodes = flaggedAccounts(tests);
   let suspects = 0;
-  for (const t of tests) {
-    if (!t.flagged) continue;
-    const mine = suspectCodes[t.role] ?? new Set<number>();
-    for (const a of t.codes) mine.add(a);
-    suspectCodes[t.role] = mine;
-  }
   for (const role of ['source', 'labeler'] as const) {
     const codes = suspectCodes[role];
     const col = cols[role];
@@ -619,12 +625,7 @@ export function run(ctx: AuditContext): DetectorOutput {
   // A row in several flagged cells (its account's, its cohort's) keeps its highest score.
   const scores = new Float32Array(inc.n);
   const reasons = new Map<number, string>();
-  const flaggedCodes = new Map<Role, Set<number>>();
-  for (const t of flagged) {
-    const set = flaggedCodes.get(t.role) ?? new Set<number>();
-    for (const a of t.codes) set.add(a);
-    flaggedCodes.set(t.role, set);
-  }
+  const flaggedCodes = flaggedAccounts(flagged);
   for (const t of flagged) {
     if (t.pred < 0) continue; // the label mix is reported; cells carry rows, and spreadFlips an account's others
     const purity = Math.max(0, 1 - t.peerRate / Math.max(1e-9, wilson(t.x, t.n).lower));
@@ -635,7 +636,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     // The cell's rows, and its peers' (accounts not flagged) for how honest rows of the cell read.
     const own: number[] = [];
     const peerP: number[] = [];
-    const others = flaggedCodes.get(t.role) ?? codes;
+    const others = flaggedCodes[t.role] ?? codes;
     for (let i = 0; i < inc.n; i++) {
       if (inc.labels[i] !== t.label) continue;
       // In the cell, or beside it: the model prefers the cell's class to the label but a third one to both.

@@ -91,7 +91,7 @@ import {
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { round3 as round } from './lib/evidence.js';
 import { entityFinding, entityReadings } from './triggers/entities.js';
-import { explainAway, type Mined, Occurrences } from './triggers/explain.js';
+import { eachLabelledCarrier, explainAway, type Mined, Occurrences } from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import { styleFinding } from './triggers/style.js';
 import {
@@ -1536,29 +1536,23 @@ export function run(ctx: AuditContext): DetectorOutput {
     });
     const hits = new Int32Array(confirmed.length);
     const rowsOf: number[][] = confirmed.map(() => []);
-    const seen = new Int32Array(confirmed.length).fill(-1);
-    for (let i = 0; i < inc.n; i++) {
+    eachLabelledCarrier(inc.labels, first, occ, kOf, confirmed, (i, k) => {
+      if (entityPattern[k]) return;
       const y = inc.labels[i];
-      const rep = first[i];
-      for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
-        const k = kOf[occ.ci[o]];
-        if (k < 0 || seen[k] === i || confirmed[k].label !== y || entityPattern[k]) continue;
-        seen[k] = i;
-        const name = names.get(confirmed[k].key);
-        const planted = plantedProbability(k, i);
-        const score = s.rowScore * (planted >= 0.5 ? 1 : planted);
-        if (score >= s.rowScore && rowsFlag[i] < s.rowScore) {
-          hits[k]++;
-          rowsOf[k].push(i);
-        }
-        const reason =
-          planted >= 0.5
-            ? `trigger "${name}" with label ${ctx.classes[y]}`
-            : `trigger "${name}" with label ${ctx.classes[y]}, but the rest of the row supports that label (planted with probability ${planted.toFixed(2)})`;
-        rowReason[i] = rowReason[i] ? `${rowReason[i]}, ${reason}` : reason;
-        rowsFlag[i] = Math.max(rowsFlag[i], score);
+      const name = names.get(confirmed[k].key);
+      const planted = plantedProbability(k, i);
+      const score = s.rowScore * (planted >= 0.5 ? 1 : planted);
+      if (score >= s.rowScore && rowsFlag[i] < s.rowScore) {
+        hits[k]++;
+        rowsOf[k].push(i);
       }
-    }
+      const reason =
+        planted >= 0.5
+          ? `trigger "${name}" with label ${ctx.classes[y]}`
+          : `trigger "${name}" with label ${ctx.classes[y]}, but the rest of the row supports that label (planted with probability ${planted.toFixed(2)})`;
+      rowReason[i] = rowReason[i] ? `${rowReason[i]}, ${reason}` : reason;
+      rowsFlag[i] = Math.max(rowsFlag[i], score);
+    });
     confirmed.forEach((c, k) => {
       if (k >= s.maxReported) return;
       const name = names.get(c.key) ?? '?';

@@ -18,7 +18,7 @@ import { tabular } from '../../features/context.js';
 import type { TabularEncoding } from '../../features/tabular.js';
 import { round3 as round } from '../lib/evidence.js';
 import type { AuditContext, Dataset } from '../types.js';
-import type { Mined, Occurrences } from './explain.js';
+import { eachLabelledCarrier, type Mined, type Occurrences } from './explain.js';
 import type { Space } from './spaces.js';
 
 export const entityMeta: RuleMeta = {
@@ -127,16 +127,7 @@ export function entityReadings(
   const enc = tabular(ctx, 'incoming', numericBins);
   if (!enc) return [];
   const rows: number[][] = confirmed.map(() => []);
-  const seen = new Int32Array(confirmed.length).fill(-1);
-  for (let i = 0; i < inc.n; i++) {
-    const rep = first[i];
-    for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
-      const k = kOf[occ.ci[o]];
-      if (k < 0 || seen[k] === i || confirmed[k].label !== inc.labels[i]) continue;
-      seen[k] = i;
-      rows[k].push(i);
-    }
-  }
+  eachLabelledCarrier(inc.labels, first, occ, kOf, confirmed, (i, k) => rows[k].push(i));
   return confirmed.map((c, k) => {
     const mask = new Uint8Array(enc.F);
     space.mark(c.firstRow, c.len, c.pos, mask);

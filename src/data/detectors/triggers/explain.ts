@@ -113,6 +113,31 @@ export class Occurrences {
 }
 
 /**
+ * Calls `visit(i, k)` once for each incoming row i and each confirmed pattern k that the row carries with the
+ * pattern's label (`kOf`: a candidate's index in `confirmed`, -1 for the others). A copy is read through the
+ * first row of its content and label (`first`), whose occurrences it shares.
+ */
+export function eachLabelledCarrier(
+  labels: Int32Array,
+  first: Int32Array,
+  occ: Occurrences,
+  kOf: Int32Array,
+  confirmed: Mined[],
+  visit: (i: number, k: number) => void,
+): void {
+  const seen = new Int32Array(confirmed.length).fill(-1);
+  for (let i = 0; i < labels.length; i++) {
+    const rep = first[i];
+    for (let o = occ.start[rep]; o < occ.start[rep + 1]; o++) {
+      const k = kOf[occ.ci[o]];
+      if (k < 0 || seen[k] === i || confirmed[k].label !== labels[i]) continue;
+      seen[k] = i;
+      visit(i, k);
+    }
+  }
+}
+
+/**
  * Most specific explanation (greedy explaining away): repeatedly take the confirmed pattern that best
  * explains the excess of its label on rows no pattern taken so far carries; a pattern whose remaining rows
  * no longer show a significant label shift is explained by those taken and dropped. So "pain" gives way to
