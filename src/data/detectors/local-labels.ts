@@ -29,13 +29,13 @@ import type { AuditContext, Dataset, Detector, DetectorOutput, RowFlag } from '.
 
 export const meta: RuleMeta = {
   id: 'audit/local-labels',
-  title: 'Pockets of labels their trusted neighbours contradict (targeted flips)',
+  title: 'Pockets of labels the trusted model contradicts at their place (targeted flips)',
   severity: 'high',
   atlas: ATLAS.poisonData,
   rationale:
     'A targeted flip relabels the few rows around one point so that a model learns to misread it. Judged ' +
     'one row at a time these are ordinary doubtful labels; judged by their neighbours, they form a pocket ' +
-    'where the batch says one label and the trusted set, at the same place, says another.',
+    'where the batch says one label and the trusted model, read at the same place, expects another.',
 };
 
 export const LOCAL_LABELS_DEFAULTS = {
