@@ -5,7 +5,9 @@
  * exact key (normalised text, or the feature values of a tabular row) and, for text, into near-duplicate
  * clusters by MinHash over word 1- and 2-grams with banded LSH (candidates verified on the estimated Jaccard
  * similarity). Trusted rows are clustered together with incoming ones, so each cluster knows how many
- * trusted copies it has and what the trusted set says its label is.
+ * trusted copies it has (floods). A row's label is judged against its nearest trusted row directly, with words
+ * weighted by their information, so that texts of one template, which differ in the rare word that carries
+ * their label, are not copies of each other.
  */
 import { ATLAS } from '../../core/atlas.js';
 import type { Finding } from '../../core/finding.js';
@@ -21,8 +23,10 @@ import {
   jaccard,
   normaliseText,
   onePermutationSignature,
+  shingleInformation,
   shingles,
   sortedSet,
+  weightedJaccard,
 } from './lib/minhash.js';
 import { settingsFor } from './lib/settings.js';
 import { UnionFind } from './lib/union-find.js';
@@ -147,7 +151,7 @@ function cluster(
   nearText: boolean,
   s: DuplicatesSettings,
   seed: number,
-): { trustedCluster: Int32Array; incomingCluster: Int32Array; nearSkipped: boolean } {
+): Clusters {
   // Unique keys over both tables.
   const uniq = new Map<string, number>();
   const idOf = (k: string) => {
@@ -162,6 +166,7 @@ function cluster(
   const iu = Int32Array.from(incomingKeys, idOf);
   const m = uniq.size;
   const uf = new UnionFind(m);
+  let similarity = (u: number, v: number): number => (u === v ? 1 : 0);
   if (nearText && m > 1 && m <= MAX_NEAR_UNIQUE) {
     const perms = s.permutations;
     const r = Math.max(1, Math.floor(perms / s.bands));
@@ -186,6 +191,27 @@ function cluster(
     });
     parts.length = 0;
     const setOf = (i: number) => flat.subarray(offsets[i], offsets[i + 1]);
+    // Weights are counted over every distinct text when first needed (a batch without copies never needs them).
+    let information: Float32Array | undefined;
+    const totals = new Float64Array(m);
+    const weigh = () => {
+      let texts = 0;
+      for (let i = 0; i < m; i++) texts += 1 - empty[i];
+      const w = shingleInformation(flat, texts);
+      for (let i = 0; i < m; i++) for (let o = offsets[i]; o < offsets[i + 1]; o++) totals[i] += w[o];
+      return w;
+    };
+    similarity = (u, v) => {
+      if (u === v) return 1;
+      information ??= weigh();
+      return weightedJaccard(
+        setOf(u),
+        information.subarray(offsets[u], offsets[u + 1]),
+        totals[u],
+        setOf(v),
+        totals[v],
+      );
+    };
     // The signature estimate screens candidates cheaply before the exact check.
     const screen = Math.max(0, s.similarity - 0.25);
     // Candidates share a band; a pair is linked when the exact Jaccard similarity of its shingles is high
@@ -220,12 +246,34 @@ function cluster(
   return {
     trustedCluster: Int32Array.from(tu, (x) => root[x]),
     incomingCluster: Int32Array.from(iu, (x) => root[x]),
+    trustedKey: tu,
+    incomingKey: iu,
+    similarity,
     nearSkipped: nearText && m > MAX_NEAR_UNIQUE,
   };
 }
 
+interface Clusters {
+  /** Cluster of every row: exact copies, and for text near copies linked at `similarity` (transitively). */
+  trustedCluster: Int32Array;
+  incomingCluster: Int32Array;
+  /** Distinct key of every row (one numbering over both tables). */
+  trustedKey: Int32Array;
+  incomingKey: Int32Array;
+  /**
+   * How alike two distinct keys are, judged directly (not through a chain of near copies): for text, the
+   * Jaccard similarity of their word 1- and 2-grams weighted by each one's information over every distinct
+   * text of both tables, so that texts sharing a template's frequent words or a placeholder, and differing in
+   * the rare word that carries their meaning, are not copies; exact keys otherwise.
+   */
+  similarity: (u: number, v: number) => number;
+  nearSkipped: boolean;
+}
+
 /** Items are packed below band keys in one float64 (exact up to 2^53): at most 2^21 distinct texts. */
 const ITEM_SPACE = 2 ** 21;
+/** Distinct texts of a group's majority label a minority row is compared with. */
+const MAX_COMPARED = 512;
 /** Above this many distinct texts, only exact duplicates are grouped (a finding says so). */
 export const MAX_NEAR_UNIQUE = ITEM_SPACE;
 
@@ -236,6 +284,8 @@ interface ClusterInfo {
   incomingLabels: Int32Array;
   trustedLabels: Int32Array;
   trustedRows: number;
+  /** Label counts of the cluster's trusted rows per distinct key. */
+  trustedByKey: Map<number, Int32Array>;
   exact: boolean;
 }
 
@@ -249,7 +299,13 @@ export function run(ctx: AuditContext): DetectorOutput {
   const withEmbedding = !!inc.embeddings && !!tr.embeddings && inc.embeddings.dim === tr.embeddings.dim;
   const ik = rowKeys(inc, useText, features, withEmbedding);
   const tk = rowKeys(tr, useText, features, withEmbedding);
-  const { trustedCluster, incomingCluster, nearSkipped } = cluster(tk, ik, useText, s, ctx.seed);
+  const { trustedCluster, incomingCluster, trustedKey, incomingKey, similarity, nearSkipped } = cluster(
+    tk,
+    ik,
+    useText,
+    s,
+    ctx.seed,
+  );
   const exactKeyOf = (rows: number[]) => {
     const first = ik[rows[0]];
     return rows.every((r) => ik[r] === first);
@@ -266,6 +322,7 @@ export function run(ctx: AuditContext): DetectorOutput {
         incomingLabels: new Int32Array(k),
         trustedLabels: new Int32Array(k),
         trustedRows: 0,
+        trustedByKey: new Map(),
         exact: true,
       };
       byCluster.set(id, c);
@@ -284,7 +341,15 @@ export function run(ctx: AuditContext): DetectorOutput {
     const c = byCluster.get(trustedCluster[i]);
     if (!c) continue;
     c.trustedRows++;
-    if (tr.labels[i] >= 0) c.trustedLabels[tr.labels[i]]++;
+    if (tr.labels[i] >= 0) {
+      c.trustedLabels[tr.labels[i]]++;
+      let byKey = c.trustedByKey.get(trustedKey[i]);
+      if (!byKey) {
+        byKey = new Int32Array(k);
+        c.trustedByKey.set(trustedKey[i], byKey);
+      }
+      byKey[tr.labels[i]]++;
+    }
   }
   const sizes: number[] = [];
   for (const c of byCluster.values()) sizes.push(c.incomingRows.length);
@@ -299,7 +364,7 @@ export function run(ctx: AuditContext): DetectorOutput {
       reasons[row] = why;
     }
   };
-  const trustedConflicts: ClusterInfo[] = [];
+  const trustedConflicts: Array<{ c: ClusterInfo; rows: number[] }> = [];
   const incomingConflicts: ClusterInfo[] = [];
   const floods: Array<ClusterInfo & { expected: number }> = [];
   let duplicateRows = 0;
@@ -312,12 +377,62 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (size >= s.floodMinSize && size >= s.floodOutlier * typical)
       candidates.push({ c, p: binomialUpperTail(size, size + c.trustedRows, share) });
   }
+  // A row is judged against its nearest trusted row directly, never through a chain of near copies: the
+  // labels of the trusted rows most like it, when they are alike enough to be copies and agree. Per distinct key.
+  const nearest = new Map<number, { label: number; exact: boolean } | null>();
+  const authorityOf = (c: ClusterInfo, u: number) => {
+    let got = nearest.get(u);
+    if (got !== undefined) return got;
+    let best = -1;
+    let labels: Int32Array | undefined;
+    let exact = false;
+    for (const [v, counts] of c.trustedByKey) {
+      const sim = similarity(u, v);
+      if (sim > best + 1e-9) {
+        best = sim;
+        labels = Int32Array.from(counts);
+        exact = u === v;
+      } else if (sim >= best - 1e-9) for (let j = 0; j < k; j++) labels![j] += counts[j];
+    }
+    got = null;
+    if (labels && best >= s.similarity) {
+      const label = argmax(labels);
+      if (labels[label] === sum(labels)) got = { label, exact };
+    }
+    nearest.set(u, got);
+    return got;
+  };
+  // Rows of a group only the batch holds that carry another label than its majority and are, directly, copies
+  // of a row with the majority's label (compared with its first MAX_COMPARED distinct such keys).
+  const minorityCopies = (c: ClusterInfo, major: number) => {
+    const majorKeys: number[] = [];
+    const seen = new Set<number>();
+    for (const r of c.incomingRows) {
+      const u = incomingKey[r];
+      if (inc.labels[r] === major && !seen.has(u) && majorKeys.length < MAX_COMPARED) {
+        seen.add(u);
+        majorKeys.push(u);
+      }
+    }
+    const near = new Map<number, boolean>();
+    return c.incomingRows.filter((r) => {
+      const y = inc.labels[r];
+      if (y < 0 || y === major) return false;
+      const u = incomingKey[r];
+      let is = near.get(u);
+      if (is === undefined) {
+        is = majorKeys.some((v) => similarity(u, v) >= s.similarity);
+        near.set(u, is);
+      }
+      return is;
+    });
+  };
   // Copies that contradict the trusted set against the natural rate of disagreement among copies: rows with
-  // unanimous trusted copies (x of them contradict it, of n) against rows in groups of copies that only the
-  // batch holds, each compared with the group's first row (x0 of n0 differ from it: one reference copy each
-  // side, so neither rate is fitted to the rows it judges). Were both drawn alike, the x + x0 disagreeing rows
-  // would split between the two in proportion to n and n0. Without groups to measure that rate on, the test
-  // has nothing to stand on and is not made.
+  // a trusted copy (x of them contradict it, of n) against rows in groups of copies that only the batch
+  // holds, each compared with the group's first row when it is a copy of it (x0 of n0 differ from it: one
+  // reference copy each side, so neither rate is fitted to the rows it judges). Were both drawn alike, the
+  // x + x0 disagreeing rows would split between the two in proportion to n and n0. Without groups to measure
+  // that rate on, the test has nothing to stand on and is not made.
   let n1 = 0;
   let x1 = 0;
   let n0 = 0;
@@ -325,18 +440,30 @@ export function run(ctx: AuditContext): DetectorOutput {
   // In a batch of one class its own copies cannot disagree: they say nothing about how often copies naturally
   // carry other labels, so a copy that contradicts a trusted row is only reported for review.
   const oneClass = oneClassOf(ctx) >= 0;
+  const conflicting = new Map<ClusterInfo, number[]>();
   for (const c of byCluster.values()) {
     const size = c.incomingRows.length;
-    const tTotal = sum(c.trustedLabels);
-    if (tTotal > 0 && c.trustedLabels[argmax(c.trustedLabels)] === tTotal) {
-      const labelled = sum(c.incomingLabels);
-      n1 += labelled;
-      x1 += labelled - c.incomingLabels[argmax(c.trustedLabels)];
-    } else if (tTotal === 0 && size >= 2 && !oneClass) {
-      const ref = inc.labels[c.incomingRows[0]];
-      for (let j = 1; j < size; j++) {
-        const y = inc.labels[c.incomingRows[j]];
+    if (c.trustedByKey.size > 0) {
+      const rows: number[] = [];
+      for (const r of c.incomingRows) {
+        const y = inc.labels[r];
         if (y < 0) continue;
+        const a = authorityOf(c, incomingKey[r]);
+        if (!a) continue;
+        n1++;
+        if (y !== a.label) {
+          x1++;
+          rows.push(r);
+        }
+      }
+      if (rows.length) conflicting.set(c, rows);
+    } else if (c.trustedRows === 0 && size >= 2 && !oneClass) {
+      const first = c.incomingRows[0];
+      const ref = inc.labels[first];
+      for (let j = 1; j < size; j++) {
+        const r = c.incomingRows[j];
+        const y = inc.labels[r];
+        if (y < 0 || similarity(incomingKey[r], incomingKey[first]) < s.similarity) continue;
         n0++;
         if (y !== ref) x0++;
       }
@@ -351,40 +478,32 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (size + c.trustedRows < 2) continue;
     if (size > 1) duplicateRows += size;
     c.exact = exactKeyOf(c.incomingRows);
-    const kind = c.exact ? 'copy' : 'near copy';
-    const tMajor = argmax(c.trustedLabels);
-    const tTotal = sum(c.trustedLabels);
-    if (tTotal > 0 && c.trustedLabels[tMajor] === tTotal) {
-      // The trusted set is the authority on this example's label (when its copies agree).
-      let conflicted = false;
-      for (const r of c.incomingRows) {
-        const y = inc.labels[r];
-        if (y >= 0 && y !== tMajor) {
-          conflicted = true;
-          raise(
-            r,
-            conflictExcess ? s.trustedConflictScore : s.naturalConflictScore,
-            `${kind} of a trusted row labelled "${ctx.classes[tMajor]}"`,
-          );
-        }
+    const rows = conflicting.get(c);
+    if (rows) {
+      // The trusted set is the authority on an example's label (when its copies agree).
+      for (const r of rows) {
+        const a = authorityOf(c, incomingKey[r])!;
+        raise(
+          r,
+          conflictExcess ? s.trustedConflictScore : s.naturalConflictScore,
+          `${a.exact ? 'copy' : 'near copy'} of a trusted row labelled "${ctx.classes[a.label]}"`,
+        );
       }
-      if (conflicted) trustedConflicts.push(c);
-    } else if (tTotal === 0 && size >= 2) {
+      trustedConflicts.push({ c, rows });
+    } else if (c.trustedRows === 0 && size >= 2) {
       const major = argmax(c.incomingLabels);
       const share = c.incomingLabels[major] / Math.max(1, sum(c.incomingLabels));
-      if (share < 1) {
+      const minority = share < 1 ? minorityCopies(c, major) : [];
+      if (minority.length) {
         incomingConflicts.push(c);
         if (share >= s.majority && size >= 3) {
-          for (const r of c.incomingRows) {
-            const y = inc.labels[r];
-            if (y >= 0 && y !== major)
-              raise(
-                r,
-                // In a table, identical features that carry several labels are ordinary (see naturalConflictScore).
-                useText ? s.conflictScore : Math.min(s.conflictScore, s.naturalConflictScore),
-                `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
-              );
-          }
+          for (const r of minority)
+            raise(
+              r,
+              // In a table, identical features that carry several labels are ordinary (see naturalConflictScore).
+              useText ? s.conflictScore : Math.min(s.conflictScore, s.naturalConflictScore),
+              `${c.exact ? 'copies' : 'near copies'} in this batch are mostly labelled "${ctx.classes[major]}"`,
+            );
         }
       }
     }
@@ -436,9 +555,9 @@ export function run(ctx: AuditContext): DetectorOutput {
       ),
     );
   }
-  const conflictRows = trustedConflicts.reduce((t, c) => t + c.incomingRows.length, 0);
+  const conflictRows = trustedConflicts.reduce((t, x) => t + x.rows.length, 0);
   if (trustedConflicts.length) {
-    const top = trustedConflicts.sort((a, b) => b.incomingRows.length - a.incomingRows.length);
+    const top = trustedConflicts.sort((a, b) => b.rows.length - a.rows.length);
     findings.push(
       makeFinding(
         meta,
@@ -449,13 +568,13 @@ export function run(ctx: AuditContext): DetectorOutput {
             : `${trustedConflicts.length} example(s) in this batch copy a trusted row but carry another label (${conflictRows} rows), no more often than copies in this batch disagree among themselves${n0 > 0 ? '' : ' (the batch has no other copies to compare with)'}; check their labels.`,
         {
           severity: conflictExcess ? 'high' : 'low',
-          location: { rows: ids(top.flatMap((c) => c.incomingRows)), rowCount: conflictRows },
+          location: { rows: ids(top.flatMap((x) => x.rows)), rowCount: conflictRows },
           evidence: {
             clusters: trustedConflicts.length,
             conflictRate: { withTrustedCopies: [x1, n1], amongBatchCopies: [x0, n0], p: pConflict },
-            examples: top.slice(0, 3).map((c) => ({
-              text: sample(c.incomingRows[0]),
-              trusted: mix(ctx, c.trustedLabels),
+            examples: top.slice(0, 3).map(({ c, rows }) => ({
+              text: sample(rows[0]),
+              trusted: ctx.classes[authorityOf(c, incomingKey[rows[0]])!.label],
               incoming: mix(ctx, c.incomingLabels),
             })),
           },

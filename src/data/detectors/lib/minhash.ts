@@ -147,3 +147,58 @@ export function onePermutationSignature(sh: Uint32Array, seed: number, out: Uint
     out[b] = 0x80000000 | (fmix32((out[(b + d) % bins] + Math.imul(d, 0x85ebca6b)) >>> 0) >>> 1);
   }
 }
+
+/**
+ * Information of every shingle in `flat` (the sorted distinct shingles of `texts` distinct texts, concatenated):
+ * ln((texts + 1) / df), df the number of those texts that hold it. A word or phrase every text holds (a
+ * template's fixed part, a placeholder) carries almost none; one that a single text holds carries the most.
+ */
+export function shingleInformation(flat: Uint32Array, texts: number): Float32Array {
+  const sorted = Uint32Array.from(flat).sort();
+  const values = new Uint32Array(sorted.length);
+  const df = new Uint32Array(sorted.length);
+  let u = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (i === 0 || sorted[i] !== sorted[i - 1]) values[u++] = sorted[i];
+    df[u - 1]++;
+  }
+  const w = new Float32Array(flat.length);
+  for (let i = 0; i < flat.length; i++) {
+    const x = flat[i];
+    let lo = 0;
+    let hi = u - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    w[i] = Math.log((texts + 1) / df[lo]);
+  }
+  return w;
+}
+
+/**
+ * Weighted Jaccard similarity of two sorted distinct shingle lists with their weights and weight totals: the
+ * weight the two share over the weight of their union. Two texts that share only frequent words are far apart.
+ */
+export function weightedJaccard(
+  a: Uint32Array,
+  wa: Float32Array,
+  totalA: number,
+  b: Uint32Array,
+  totalB: number,
+): number {
+  let i = 0;
+  let j = 0;
+  let inter = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      inter += wa[i];
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  const union = totalA + totalB - inter;
+  return union > 0 ? inter / union : 1;
+}

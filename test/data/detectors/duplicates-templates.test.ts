@@ -1,0 +1,92 @@
+/**
+ * Texts made from one template ("type genus of the <family>", "@USER thanks for the <thing>") share most of
+ * their words and differ in the one rare word that carries their meaning and their label. They are not copies
+ * of each other: a trusted "type genus of the Buxaceae" (a plant) says nothing about the label of "type genus
+ * of the Felidae" (an animal). Before shingles were weighted by their information, all 49 template rows of
+ * this batch formed one near-copy group with the trusted one, and the 45 labelled otherwise were quarantined
+ * as contradicting it (a high finding), on a batch with no poison but the copied trusted rows below.
+ */
+import { describe, expect, it } from 'vitest';
+import { detector } from '../../../src/data/detectors/duplicates.js';
+import type { AuditContext, Dataset } from '../../../src/data/detectors/types.js';
+import { Rng } from '../../../src/data/generators/rng.js';
+
+const WORDS =
+  'a movie film plot actor scene great awful boring long short funny sad story ending music score camera light dark city night day friend family love war money time world life death dream road house car'.split(
+    ' ',
+  );
+
+const sentence = (rng: Rng) => Array.from({ length: 9 + rng.int(6) }, () => rng.pick(WORDS)).join(' ');
+/** A made-up rare word (a family name, a product). */
+const rare = (rng: Rng) => Array.from({ length: 7 }, () => String.fromCharCode(97 + rng.int(26))).join('');
+
+function textSet(texts: string[], labels: number[]): Dataset {
+  return {
+    n: texts.length,
+    ids: texts.map((_, i) => `r${i}`),
+    labels: Int32Array.from(labels),
+    text: texts,
+    numeric: new Map(),
+    categorical: new Map(),
+  };
+}
+
+function ctxOf(trusted: Dataset, incoming: Dataset): AuditContext {
+  return {
+    trusted,
+    incoming,
+    roles: { label: 'y', text: 't', features: [] },
+    classes: ['animal', 'plant'],
+    settings: {},
+    shared: {},
+    seed: 3,
+  };
+}
+
+describe('texts of one template are not copies of each other', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`quarantines copied trusted rows with another label, and no template row (seed ${seed})`, async () => {
+      const rng = new Rng(seed);
+      const trustedTexts = Array.from({ length: 300 }, () => sentence(rng));
+      const trustedLabels = trustedTexts.map(() => rng.int(2));
+      // The trusted set holds one row of each template, labelled plant.
+      trustedTexts.push(`type genus of the ${rare(rng)}`, `@USER @USER thanks for the ${rare(rng)}`);
+      trustedLabels.push(1, 1);
+      const inc: string[] = [];
+      const labels: number[] = [];
+      for (let i = 0; i < 600; i++) {
+        inc.push(sentence(rng));
+        labels.push(rng.int(2));
+      }
+      // Ordinary repeats, consistently labelled: how often copies in this batch disagree.
+      for (const [i, t] of ['ok see you', 'call me later', 'thanks a lot', 'good night'].entries())
+        for (let j = 0; j < 6; j++) {
+          inc.push(t);
+          labels.push(i % 2);
+        }
+      const template = new Set<number>();
+      for (let i = 0; i < 49; i++) {
+        template.add(inc.length);
+        inc.push(i % 2 ? `type genus of the ${rare(rng)}` : `@USER @USER thanks for the ${rare(rng)}`);
+        labels.push(i < 45 ? 0 : 1);
+      }
+      // Poison: copies of trusted rows, one word changed in every other one, with the other label.
+      const flipped = new Set<number>();
+      for (let i = 0; i < 20; i++) {
+        const t = rng.int(300);
+        const words = trustedTexts[t].split(' ');
+        if (i % 2) words[rng.int(words.length)] = rng.pick(WORDS);
+        flipped.add(inc.length);
+        inc.push(words.join(' '));
+        labels.push(1 - trustedLabels[t]);
+      }
+      const out = await detector.run(ctxOf(textSet(trustedTexts, trustedLabels), textSet(inc, labels)));
+      const quarantined = out.rows.filter((r) => r.score >= 0.5).map((r) => r.row);
+      expect(quarantined.filter((r) => template.has(r))).toEqual([]);
+      for (const r of flipped) expect(quarantined).toContain(r);
+      const copies = out.findings.find((f) => /copy a trusted row but carry another label/.test(f.message));
+      expect(copies?.severity).toBe('high');
+      expect(copies?.location?.rowCount).toBe(flipped.size);
+    });
+  }
+});
