@@ -39,6 +39,7 @@ import { monotoneLocalFdr } from '../stats/local-fdr.js';
 import { median, weightedMedian } from '../stats/robust.js';
 import { betaBinomialUpperTail } from '../stats/shift.js';
 import { benjaminiHochberg, binomialUpperTail } from '../stats/tests.js';
+import { timeText } from '../time-text.js';
 import {
   type ClassReference,
   classReference,
@@ -46,6 +47,7 @@ import {
   referenceOf,
   referenceTail,
 } from './disagreement.js';
+import { DRIFT_DEFAULTS, makeWindows } from './drift.js';
 import { oneClassOf, unseenClassReason } from './lib/classes.js';
 import { settingsFor } from './lib/settings.js';
 import type { AuditContext, Categorical, Detector, DetectorOutput, RowFlag } from './types.js';
@@ -121,7 +123,12 @@ interface CellTest {
   n: number;
   peerRate: number;
   p: number;
+  /** A cell's spread across accounts and its peers' rows (cellP's other arguments). */
+  rho?: number;
+  peerRows?: number;
   flagged?: boolean;
+  /** Flagged by the first test of every account at `fdr` (not by an account's own cells at `accountFdr`). */
+  primary?: boolean;
   purity?: number;
 }
 
@@ -365,6 +372,8 @@ function testsForRole(
         n,
         peerRate,
         p: ok ? cellP(x, n, Math.min(0.999, peerRate), rho, peerRows) : 1,
+        rho,
+        peerRows,
       });
     }
   }
@@ -533,6 +542,7 @@ function flagTests(
     );
     family.forEach((t, k) => {
       t.flagged = reject[k] && t.p < 1;
+      t.primary = t.flagged;
     });
   }
   // An account found flipping in one cell: its other cells (the reverse of a swapped pair, a third class)
@@ -674,7 +684,7 @@ export function run(ctx: AuditContext): DetectorOutput {
     explained[i] = 1;
   }
   // Contributors (stage 2) judge accounts on the rows these cells do not explain already.
-  const findings = findingsOf(ctx, flagged, s);
+  const findings = findingsOf(ctx, flagged, s, crossingOf(ctx, flagged, cols, pred, s));
   for (const f of findings) {
     const e = f.evidence as { role?: Role; account?: string } | undefined;
     const extra = e && spread.get(`${e.role}\u0000${e.account}`);
@@ -808,7 +818,73 @@ const ratio = (t: CellTest) => {
 };
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`;
 
-function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Finding[] {
+interface Crossing {
+  window: number;
+  of: number;
+  start: string | null;
+}
+
+/**
+ * When each flagged account's flips became visible, for batches with a time column: the first of the audit's
+ * time windows (audit/drift's) by whose end the account's rows in a cell it was flagged in, counted from the
+ * start, already stand out from its peers at the level the whole batch flagged it at (the largest p-value
+ * Benjamini-Hochberg rejected). A creep that conditions a labeler slowly is named with the window its
+ * review should start from.
+ */
+function crossingOf(
+  ctx: AuditContext,
+  flagged: CellTest[],
+  cols: Partial<Record<Role, Categorical>>,
+  pred: Int32Array,
+  s: Settings,
+): (list: CellTest[]) => Crossing | undefined {
+  const inc = ctx.incoming;
+  const primary = flagged.filter((t) => t.primary && t.pred !== EVERY_CELL);
+  if (!inc.time || primary.length === 0) return () => undefined;
+  const win = makeWindows(inc.time, settingsFor(ctx, 'audit/drift', DRIFT_DEFAULTS));
+  if (win.count < 2) return () => undefined;
+  const level = Math.max(...primary.map((t) => t.p));
+  return (list) => {
+    let first = Number.POSITIVE_INFINITY;
+    for (const t of list) {
+      if (!t.primary || t.pred < 0) continue;
+      const codes = new Set(t.codes);
+      const col = cols[t.role]!;
+      const n = new Float64Array(win.count);
+      const x = new Float64Array(win.count);
+      for (let i = 0; i < inc.n; i++) {
+        const w = win.of[i];
+        if (w < 0 || pred[i] !== t.pred || !codes.has(col.codes[i])) continue;
+        n[w]++;
+        if (inc.labels[i] === t.label) x[w]++;
+      }
+      let cx = 0;
+      let cn = 0;
+      for (let w = 0; w < Math.min(first, win.count); w++) {
+        cx += x[w];
+        cn += n[w];
+        if (
+          cx >= s.minCellRows &&
+          cx / cn >= s.minRatio * t.peerRate &&
+          cellP(cx, cn, Math.min(0.999, t.peerRate), t.rho ?? 0, t.peerRows) <= level
+        ) {
+          first = w;
+          break;
+        }
+      }
+    }
+    return Number.isFinite(first)
+      ? { window: first + 1, of: win.count, start: timeText(win.ranges[first][0]) }
+      : undefined;
+  };
+}
+
+function findingsOf(
+  ctx: AuditContext,
+  flagged: CellTest[],
+  s: Settings,
+  crossing: (list: CellTest[]) => Crossing | undefined,
+): Finding[] {
   const byAccount = new Map<string, CellTest[]>();
   for (const t of flagged) {
     const key = `${t.role}\u0000${t.account}`;
@@ -844,14 +920,19 @@ function findingsOf(ctx: AuditContext, flagged: CellTest[], s: Settings): Findin
       t0.role === 'labeler' ? 're-label its rows independently' : 'review its rows before training';
     const rowsRaised = cells.reduce((a, t) => a + t.x, 0);
     const p = Math.min(...list.map((t) => t.p));
+    const when = crossing(list);
+    const since = when
+      ? `; its flips stood out from its peers' by the end of window ${when.window} of ${when.of}${when.start ? ` (the one starting ${when.start})` : ''}`
+      : '';
     out.push(
-      makeFinding(meta, `${who}: ${parts.join('; ')}; ${action}.`, {
+      makeFinding(meta, `${who}: ${parts.join('; ')}${since}; ${action}.`, {
         severity:
           every.length > 0 || (cells.length > 0 && (rowsRaised >= 10 || p < 1e-6)) ? 'high' : 'medium',
         location: { column: ctx.roles[t0.role], rowCount: rowsRaised },
         evidence: {
           role: t0.role,
           account: t0.account,
+          ...(when ? { firstWindow: when.window, windowStart: when.start } : {}),
           cells: cells.map((t) => ({
             predicted: ctx.classes[t.pred],
             label: ctx.classes[t.label],
