@@ -167,6 +167,10 @@ function cluster(
   const m = uniq.size;
   const uf = new UnionFind(m);
   let similarity = (u: number, v: number): number => (u === v ? 1 : 0);
+  let candidatesAmong =
+    (keys: number[]) =>
+    (u: number): Iterable<number> =>
+      keys.includes(u) ? [u] : [];
   if (nearText && m > 1 && m <= MAX_NEAR_UNIQUE) {
     const perms = s.permutations;
     const r = Math.max(1, Math.floor(perms / s.bands));
@@ -200,6 +204,32 @@ function cluster(
       const w = shingleInformation(flat, texts);
       for (let i = 0; i < m; i++) for (let o = offsets[i]; o < offsets[i + 1]; o++) totals[i] += w[o];
       return w;
+    };
+    candidatesAmong = (keys) => {
+      if (keys.length <= 64) return () => keys;
+      information ??= weigh();
+      const w = information;
+      const postings = new Map<number, number[]>();
+      for (const v of keys)
+        for (const sh of setOf(v)) {
+          const list = postings.get(sh);
+          if (list) list.push(v);
+          else postings.set(sh, [v]);
+        }
+      // A key at weighted similarity s.similarity or more to u shares at least that share of u's weight, so it
+      // holds one of u's heaviest shingles that together make up more than the rest: no other key can be near.
+      return (u) => {
+        const sh = setOf(u);
+        const order = Array.from(sh, (_, j) => j).sort((a, b) => w[offsets[u] + b] - w[offsets[u] + a]);
+        const out = new Set<number>();
+        let covered = 0;
+        for (const j of order) {
+          for (const v of postings.get(sh[j]) ?? []) out.add(v);
+          covered += w[offsets[u] + j];
+          if (covered > (1 - s.similarity) * totals[u]) break;
+        }
+        return out;
+      };
     };
     similarity = (u, v) => {
       if (u === v) return 1;
@@ -249,6 +279,7 @@ function cluster(
     trustedKey: tu,
     incomingKey: iu,
     similarity,
+    candidatesAmong,
     nearSkipped: nearText && m > MAX_NEAR_UNIQUE,
   };
 }
@@ -267,13 +298,13 @@ interface Clusters {
    * the rare word that carries their meaning, are not copies; exact keys otherwise.
    */
   similarity: (u: number, v: number) => number;
+  /** An index of some keys: for a key u, those of them that can be at `similarity` or more to it (all that are). */
+  candidatesAmong: (keys: number[]) => (u: number) => Iterable<number>;
   nearSkipped: boolean;
 }
 
 /** Items are packed below band keys in one float64 (exact up to 2^53): at most 2^21 distinct texts. */
 const ITEM_SPACE = 2 ** 21;
-/** Distinct texts of a group's majority label a minority row is compared with. */
-const MAX_COMPARED = 512;
 /** Above this many distinct texts, only exact duplicates are grouped (a finding says so). */
 export const MAX_NEAR_UNIQUE = ITEM_SPACE;
 
@@ -299,13 +330,15 @@ export function run(ctx: AuditContext): DetectorOutput {
   const withEmbedding = !!inc.embeddings && !!tr.embeddings && inc.embeddings.dim === tr.embeddings.dim;
   const ik = rowKeys(inc, useText, features, withEmbedding);
   const tk = rowKeys(tr, useText, features, withEmbedding);
-  const { trustedCluster, incomingCluster, trustedKey, incomingKey, similarity, nearSkipped } = cluster(
-    tk,
-    ik,
-    useText,
-    s,
-    ctx.seed,
-  );
+  const {
+    trustedCluster,
+    incomingCluster,
+    trustedKey,
+    incomingKey,
+    similarity,
+    candidatesAmong,
+    nearSkipped,
+  } = cluster(tk, ik, useText, s, ctx.seed);
   const exactKeyOf = (rows: number[]) => {
     const first = ik[rows[0]];
     return rows.every((r) => ik[r] === first);
@@ -380,13 +413,20 @@ export function run(ctx: AuditContext): DetectorOutput {
   // A row is judged against its nearest trusted row directly, never through a chain of near copies: the
   // labels of the trusted rows most like it, when they are alike enough to be copies and agree. Per distinct key.
   const nearest = new Map<number, { label: number; exact: boolean } | null>();
+  const indexes = new Map<ClusterInfo, (u: number) => Iterable<number>>();
   const authorityOf = (c: ClusterInfo, u: number) => {
     let got = nearest.get(u);
     if (got !== undefined) return got;
+    let index = indexes.get(c);
+    if (!index) {
+      index = candidatesAmong([...c.trustedByKey.keys()]);
+      indexes.set(c, index);
+    }
     let best = -1;
     let labels: Int32Array | undefined;
     let exact = false;
-    for (const [v, counts] of c.trustedByKey) {
+    for (const v of index(u)) {
+      const counts = c.trustedByKey.get(v)!;
       const sim = similarity(u, v);
       if (sim > best + 1e-9) {
         best = sim;
@@ -403,17 +443,11 @@ export function run(ctx: AuditContext): DetectorOutput {
     return got;
   };
   // Rows of a group only the batch holds that carry another label than its majority and are, directly, copies
-  // of a row with the majority's label (compared with its first MAX_COMPARED distinct such keys).
+  // of a row with the majority's label.
   const minorityCopies = (c: ClusterInfo, major: number) => {
-    const majorKeys: number[] = [];
-    const seen = new Set<number>();
-    for (const r of c.incomingRows) {
-      const u = incomingKey[r];
-      if (inc.labels[r] === major && !seen.has(u) && majorKeys.length < MAX_COMPARED) {
-        seen.add(u);
-        majorKeys.push(u);
-      }
-    }
+    const majorKeys = new Set<number>();
+    for (const r of c.incomingRows) if (inc.labels[r] === major) majorKeys.add(incomingKey[r]);
+    const index = candidatesAmong([...majorKeys]);
     const near = new Map<number, boolean>();
     return c.incomingRows.filter((r) => {
       const y = inc.labels[r];
@@ -421,7 +455,12 @@ export function run(ctx: AuditContext): DetectorOutput {
       const u = incomingKey[r];
       let is = near.get(u);
       if (is === undefined) {
-        is = majorKeys.some((v) => similarity(u, v) >= s.similarity);
+        is = false;
+        for (const v of index(u))
+          if (similarity(u, v) >= s.similarity) {
+            is = true;
+            break;
+          }
         near.set(u, is);
       }
       return is;

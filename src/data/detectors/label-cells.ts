@@ -733,8 +733,9 @@ function spreadFlips(
     const accounts = new Map<string, CellTest[]>();
     for (const t of mine) accounts.set(t.account, [...(accounts.get(t.account) ?? []), t]);
     if (accounts.size === 0) continue;
-    // Peers' contradicted rate per predicted class, pooled over the accounts not flagged.
-    const flaggedCodes = new Set(mine.flatMap((t) => t.codes));
+    // Peers' contradicted rate per predicted class, pooled over the accounts not flagged (for anything: an
+    // account flagged for its label mix alone is no one's peer here either, as in the cells' row scores).
+    const flaggedCodes = new Set(flagged.filter((t) => t.role === role).flatMap((t) => t.codes));
     const N = new Float64Array(K);
     const X = new Float64Array(K);
     const peerP: number[] = [];
