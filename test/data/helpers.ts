@@ -53,6 +53,24 @@ export function sentence(r: () => number, label: number): string {
   return `${words.join(' ')} .`;
 }
 
+/** A review of either sentiment, equally likely: its sentence and label (1 positive, 0 negative). */
+export function review(r: () => number): { text: string; y: number } {
+  const y = r() < 0.5 ? 1 : 0;
+  return { text: sentence(r, y), y };
+}
+
+/** `n` reviews labelled pos or neg, written as `path` with columns text and label. */
+export function writeReviews(path: string, r: () => number, n: number): void {
+  writeCsv(
+    path,
+    ['text', 'label'],
+    Array.from({ length: n }, () => {
+      const x = review(r);
+      return [x.text, x.y ? 'pos' : 'neg'];
+    }),
+  );
+}
+
 export interface TextRow {
   text: string;
   label: string;

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { detector } from '../../../src/data/detectors/duplicates.js';
 import type { AuditContext, Dataset } from '../../../src/data/detectors/types.js';
 import { Rng } from '../../../src/data/generators/rng.js';
+import { textSet } from './text-dataset.js';
 
 const WORDS =
   'a movie film plot actor scene great awful boring long short funny sad story ending music score camera light dark city night day friend family love war money time world life death dream road house car'.split(
@@ -19,17 +20,6 @@ const WORDS =
 const sentence = (rng: Rng) => Array.from({ length: 9 + rng.int(6) }, () => rng.pick(WORDS)).join(' ');
 /** A made-up rare word (a family name, a product). */
 const rare = (rng: Rng) => Array.from({ length: 7 }, () => String.fromCharCode(97 + rng.int(26))).join('');
-
-function textSet(texts: string[], labels: number[]): Dataset {
-  return {
-    n: texts.length,
-    ids: texts.map((_, i) => `r${i}`),
-    labels: Int32Array.from(labels),
-    text: texts,
-    numeric: new Map(),
-    categorical: new Map(),
-  };
-}
 
 function ctxOf(trusted: Dataset, incoming: Dataset): AuditContext {
   return {

@@ -9,6 +9,7 @@ import {
 } from '../../../src/data/detectors/lib/minhash.js';
 import type { AuditContext, Dataset } from '../../../src/data/detectors/types.js';
 import { Rng } from '../../../src/data/generators/rng.js';
+import { textSet } from './text-dataset.js';
 
 const WORDS =
   'the a movie film plot actor scene great awful boring long short funny sad story ending music score camera light dark city night day friend family love war money time world life death dream road house car'.split(
@@ -17,17 +18,6 @@ const WORDS =
 
 function sentence(rng: Rng, len = 9 + rng.int(6)): string {
   return Array.from({ length: len }, () => rng.pick(WORDS)).join(' ');
-}
-
-function textSet(texts: string[], labels: number[]): Dataset {
-  return {
-    n: texts.length,
-    ids: texts.map((_, i) => `r${i}`),
-    labels: Int32Array.from(labels),
-    text: texts,
-    numeric: new Map(),
-    categorical: new Map(),
-  };
 }
 
 function ctxOf(trusted: Dataset, incoming: Dataset, text = true): AuditContext {

@@ -7,24 +7,14 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runAudit } from '../../../src/data/audit.js';
-import { rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { review, rng, tmpDir, writeCsv, writeReviews } from '../helpers.js';
 
 describe('a labeler whose flips begin mid-batch', () => {
   it('is named with the window in which its flips stood out, not before they began', async () => {
     const dir = tmpDir();
     const r = rng(31);
-    const row = () => {
-      const y = r() < 0.5 ? 1 : 0;
-      return { text: sentence(r, y), y };
-    };
-    writeCsv(
-      join(dir, 'trusted.csv'),
-      ['text', 'label'],
-      Array.from({ length: 400 }, () => {
-        const x = row();
-        return [x.text, x.y ? 'pos' : 'neg'];
-      }),
-    );
+    const row = () => review(r);
+    writeReviews(join(dir, 'trusted.csv'), r, 400);
     const n = 4800;
     const start = Date.parse('2026-01-01T00:00:00Z');
     const rows: string[][] = [];

@@ -9,7 +9,7 @@ import { runAudit } from '../../../src/data/audit.js';
 import { generateCell } from '../../../src/data/generators/matrix-attacks.js';
 import { loadMatrixDataset } from '../../../src/data/generators/matrix-datasets.js';
 import { testData } from '../../helpers/cli.js';
-import { gaussian, rng, sentence, tmpDir, writeCsv } from '../helpers.js';
+import { gaussian, review, rng, tmpDir, writeCsv, writeReviews } from '../helpers.js';
 import { auditMatrixCell } from './audit-csv.js';
 
 async function audit(dir: string, extra: { text?: string; labeler: string; label?: string }) {
@@ -77,18 +77,8 @@ describe('labelers judged per cell (predicted class -> given label)', () => {
   it('finds two of twelve labelers who relabel half their positive reviews negative (one direction)', async () => {
     const dir = tmpDir();
     const r = rng(21);
-    const row = () => {
-      const y = r() < 0.5 ? 1 : 0;
-      return { text: sentence(r, y), y };
-    };
-    writeCsv(
-      join(dir, 'trusted.csv'),
-      ['text', 'label'],
-      Array.from({ length: 400 }, () => {
-        const x = row();
-        return [x.text, x.y ? 'pos' : 'neg'];
-      }),
-    );
+    const row = () => review(r);
+    writeReviews(join(dir, 'trusted.csv'), r, 400);
     const truth = new Set<number>();
     const rows: string[][] = [];
     for (let i = 0; i < 4800; i++) {
