@@ -311,9 +311,8 @@ export const MAX_NEAR_UNIQUE = ITEM_SPACE;
 interface ClusterInfo {
   id: number;
   incomingRows: number[];
-  /** Labels of incoming rows (counts per class) and of trusted rows. */
+  /** Labels of incoming rows (counts per class). */
   incomingLabels: Int32Array;
-  trustedLabels: Int32Array;
   trustedRows: number;
   /** Label counts of the cluster's trusted rows per distinct key. */
   trustedByKey: Map<number, Int32Array>;
@@ -340,8 +339,8 @@ export function run(ctx: AuditContext): DetectorOutput {
     nearSkipped,
   } = cluster(tk, ik, useText, s, ctx.seed);
   const exactKeyOf = (rows: number[]) => {
-    const first = ik[rows[0]];
-    return rows.every((r) => ik[r] === first);
+    const first = incomingKey[rows[0]];
+    return rows.every((r) => incomingKey[r] === first);
   };
 
   // Gather clusters that contain at least one incoming row and more than one row overall.
@@ -353,7 +352,6 @@ export function run(ctx: AuditContext): DetectorOutput {
         id,
         incomingRows: [],
         incomingLabels: new Int32Array(k),
-        trustedLabels: new Int32Array(k),
         trustedRows: 0,
         trustedByKey: new Map(),
         exact: true,
@@ -375,7 +373,6 @@ export function run(ctx: AuditContext): DetectorOutput {
     if (!c) continue;
     c.trustedRows++;
     if (tr.labels[i] >= 0) {
-      c.trustedLabels[tr.labels[i]]++;
       let byKey = c.trustedByKey.get(trustedKey[i]);
       if (!byKey) {
         byKey = new Int32Array(k);
