@@ -11,6 +11,7 @@ import { inputError, usageError } from '../core/errors.js';
 import { checkIo } from '../core/paths.js';
 import { DEFAULT_FAIL_ON } from '../core/verdict.js';
 import type { AuditReport } from '../data/audit.js';
+import { describeFloors } from '../data/floors.js';
 import { termSafeDeep } from '../report/terminal.js';
 import { renderFindingLine } from '../report/text.js';
 import {
@@ -211,6 +212,12 @@ export function renderAuditText(raw: AuditReport, colour: boolean): string {
     const more = r.findings.filter((f) => f.severity !== 'info').length - shown.length;
     if (more > 0) out.push(`    ... and ${more} more in report.json`);
   } else out.push('  no findings above info');
+  // A clean verdict means "nothing this large": the reader must know how large, not only when it is too large.
+  const floors = r.floors ? describeFloors(r.floors) : [];
+  if (floors.length) {
+    out.push('  smallest attacks the audit could see in this batch:');
+    for (const f of floors) out.push(`    ${f.detector}: ${f.floor}`);
+  }
   for (const note of r.notes) out.push(`  note: ${note}`);
   // A detector that could not judge this batch is a blind spot the user must see, not a silent pass.
   const notRun = new Map<string, string[]>();

@@ -13,11 +13,11 @@ import { atLeast, SEVERITIES, type Severity } from '../core/severity.js';
 import { verdictOf } from '../core/verdict.js';
 import { toolVersion } from '../core/version.js';
 import { type AuditConfig, DETECTOR_DEFAULTS, defaultConfig } from './config.js';
-import type { Floors } from './detectors/blind-spot.js';
 import { DETECTORS } from './detectors/index.js';
 import { oneClassOf, trustedRowsOf } from './detectors/lib/classes.js';
 import { expectedTrustedRows, TRUSTED_POWER_ROWS } from './detectors/triggers/trusted-power.js';
 import type { AuditContext, Detector } from './detectors/types.js';
+import type { Floors } from './floors.js';
 import { closeFitPool } from './learn/fit-pool.js';
 import {
   DataSource,

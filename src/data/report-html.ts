@@ -8,7 +8,7 @@
 import type { Finding } from '../core/finding.js';
 import { chartSvg as svgOf, type VegaLiteSpec } from '../report/charts.js';
 import type { AuditReport } from './audit.js';
-import { describeFloors } from './detectors/blind-spot.js';
+import { describeFloors } from './floors.js';
 
 const esc = (s: unknown): string =>
   String(s ?? '')

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderAuditText } from '../../../src/cli/audit.js';
 import { runAudit } from '../../../src/data/audit.js';
-import { describeFloors, type Floors } from '../../../src/data/detectors/blind-spot.js';
+import { describeFloors, type Floors } from '../../../src/data/floors.js';
 import { gaussian, rng, sentence, tmpDir, writeCsv } from '../helpers.js';
 
 /** The audit of dir/trusted.csv against dir/incoming.csv, label column `label` (and text or labeler columns if named). */
@@ -22,15 +22,15 @@ const auditDir = (dir: string, roles: { text?: string; labeler?: string } = {}) 
     threads: 1,
   });
 
-/** 40 trusted reviews, 2,000 incoming, and `planted` negative reviews given the rare word "zq" and label 1. */
-async function auditWith(planted: number) {
+/** `trusted` reviews, 2,000 incoming, and `planted` negative reviews given the rare word "zq" and label 1. */
+async function auditWith(planted: number, trusted = 40) {
   const dir = tmpDir();
   const r = rng(7);
   const row = (): string[] => {
     const y = r() < 0.5 ? 1 : 0;
     return [sentence(r, y), String(y)];
   };
-  writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: 40 }, row));
+  writeCsv(join(dir, 'trusted.csv'), ['text', 'label'], Array.from({ length: trusted }, row));
   const incoming = Array.from({ length: 2000 }, row);
   for (let j = 0; j < planted; j++) incoming[j * 7] = [sentence(r, 0).replace(' .', ' zq .'), '1'];
   writeCsv(join(dir, 'incoming.csv'), ['text', 'label'], incoming);
@@ -62,6 +62,19 @@ describe('the audit reports the smallest trigger it could see', () => {
     const summary = renderAuditText(report, false);
     expect(summary).toMatch(
       /MEDIUM.*Backdoor triggers can pass unseen: .* needs at least \d+ rows with one label/,
+    );
+  }, 60_000);
+
+  it('a trusted set large enough: no blind-spot finding, and the text summary still says the floor', async () => {
+    const { report, floor } = await auditWith(0, 1000);
+    // Under 1% of the 2,000-row batch: a textbook 1% plant is within reach, so nothing is raised...
+    expect(floor!).toBeLessThanOrEqual(20);
+    expect(report.findings.filter((x) => x.rule === 'audit/blind-spot')).toEqual([]);
+    // ...but a clean verdict still tells the reader how small a plant could have passed.
+    const summary = renderAuditText(report, false);
+    expect(summary).toContain('smallest attacks the audit could see in this batch:');
+    expect(summary).toContain(
+      `Trigger mining (text): ${report.floors!.trigger![0].rows} rows carrying one pattern with one label`,
     );
   }, 60_000);
 
