@@ -27,7 +27,8 @@
  * is nominally significant), looks less like its label than the label's rows usually do (z-test under the
  * batch's cross-validated model, standardised by an empirical null), combined with over-representation
  * (weighted Stouffer); both must hold (p = max, an intersection-union test), under Benjamini-Hochberg over
- * every pattern with support and lift. In text, where the trusted set could not show the pattern (fewer than 5
+ * every pattern with support and lift, in which one discovery (a planted phrase and its words, a conjunction
+ * and its conjunctions with other values) lends an unrelated pattern one rank, not one per pattern. In text, where the trusted set could not show the pattern (fewer than 5
  * of its rows expected there), its rows must also read, masked, at least halfway from the label's rows to
  * other labels' rows: a plant's rows are taken from other labels, while a word that names what its class is
  * about keeps its rows' other words of the class. In a table, whose label-rich regions make every larger conjunction
@@ -84,6 +85,7 @@ import {
 } from '../stats/shift.js';
 import {
   benjaminiHochberg,
+  benjaminiHochbergGrouped,
   binomialUpperTail,
   normalQuantileUpper,
   normalUpperTail,
@@ -91,7 +93,13 @@ import {
 import { oneClassOf, trustedRowsOf, unseenClassReason } from './lib/classes.js';
 import { round3 as round } from './lib/evidence.js';
 import { entityFinding, entityReadings } from './triggers/entities.js';
-import { eachLabelledCarrier, explainAway, type Mined, Occurrences } from './triggers/explain.js';
+import {
+  discoveriesOf,
+  eachLabelledCarrier,
+  explainAway,
+  type Mined,
+  Occurrences,
+} from './triggers/explain.js';
 import { MAX_UNITS, type Space, tabularSpace, textSpace } from './triggers/spaces.js';
 import { styleFinding } from './triggers/style.js';
 import {
@@ -1165,18 +1173,20 @@ function mine(ctx: AuditContext, s: Settings, space: Space): Mining {
         ? Math.max(c.pShift, c.pParts, pContent)
         : 1;
   });
-  const rejected = benjaminiHochberg(
-    family.map((c) => c.p),
-    s.fdr,
-    familySize,
-  );
-  // Residual level of each confirmed pattern for explaining away (below).
+  // A pattern and its parts (a phrase and its words, a conjunction and its values' conjunctions with others)
+  // are one discovery: they vouch for each other in the rank that sets their level and are confirmed together,
+  // but lend an unrelated pattern only one rank, so a plant does not loosen the level of chance patterns beside it.
+  const pFinal = family.map((c) => c.p);
+  const group = discoveriesOf(family, benjaminiHochberg(pFinal, s.fdr, familySize), indexOf, occ, inc.labels);
+  const { rejected, level } = benjaminiHochbergGrouped(pFinal, s.fdr, familySize, (k) => group[k]);
+  // Residual level of each confirmed pattern for explaining away (below): the threshold its discovery met
+  // (rank x fdr / family), not the largest rejected p-value: with a single strong trigger that p-value is
+  // astronomically small, and no residual could ever stand against it.
   const levelOf = new Map<Mined, number>();
   const firstPass = new Set(family.filter((_c, k) => rejected[k]));
-  // The BH threshold itself (rank x fdr / family), not the largest rejected p-value: with a single strong
-  // trigger that p-value is astronomically small, and no residual could ever stand against it.
-  const levelMain = (firstPass.size * s.fdr) / Math.max(1, familySize);
-  for (const c of firstPass) levelOf.set(c, levelMain);
+  family.forEach((c, k) => {
+    if (rejected[k]) levelOf.set(c, level[k]);
+  });
   // Shapes: label shift and over-representation, a smaller budget, and a minimum effect.
   const shapeLevel = s.fdr * SHAPE_BUDGET;
   // The label shift alone, per shape: one that passes on it but not on its content is a class's style.

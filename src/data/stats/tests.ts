@@ -198,3 +198,53 @@ export function benjaminiHochberg(pValues: ArrayLike<number>, q: number, family 
   for (let r = 0; r <= cutoff; r++) out[order[r]] = true;
   return out;
 }
+
+/**
+ * Benjamini-Hochberg in which one discovery does not lend its rank to another. The level a hypothesis is held
+ * to grows with its rank; a planted trigger is confirmed as many hypotheses (a phrase and each of its words, a
+ * conjunction and its conjunctions with other columns' values: hundreds in a table), and counting all of them
+ * in the rank of an unrelated pattern loosens that pattern's level as many times, so a poisoned batch showed
+ * chance findings a clean one did not. Here `groupOf(h)` names the discovery hypothesis h belongs to (asked
+ * only of hypotheses plain Benjamini-Hochberg rejects), and at a threshold t a group's rank counts its own
+ * hypotheses with p <= t (they restate one finding, and vouch for each other as in plain Benjamini-Hochberg)
+ * plus one for each other group with a hypothesis at or below t. Each group is stepped up on its own, and a
+ * group with a hypothesis within the level of its rank is a discovery, rejected whole: every hypothesis of it
+ * that plain Benjamini-Hochberg rejects (a planted conjunction can be weaker than a slice of its own rows; it is
+ * the same finding, and explaining away later picks the pattern that states it best). With every hypothesis
+ * its own group this is plain Benjamini-Hochberg; it never rejects more. Returns the flags and, for each
+ * rejected hypothesis, the level its group met (0 for the rest).
+ */
+export function benjaminiHochbergGrouped(
+  pValues: ArrayLike<number>,
+  q: number,
+  family: number,
+  groupOf: (h: number) => number,
+): { rejected: boolean[]; level: Float64Array } {
+  const m = Math.max(pValues.length, family);
+  const order = Array.from({ length: pValues.length }, (_, i) => i).sort((a, b) => pValues[a] - pValues[b]);
+  let plain = -1;
+  for (let r = 0; r < order.length; r++) if (pValues[order[r]] <= ((r + 1) / m) * q) plain = r;
+  const members = new Map<number, number>();
+  const found = new Map<number, number>();
+  for (let r = 0; r <= plain; r++) {
+    const t = pValues[order[r]];
+    const g = groupOf(order[r]);
+    members.set(g, (members.get(g) ?? 0) + 1);
+    // At t, a group with `own` hypotheses at or below it has rank own + (groups - 1).
+    for (const [group, own] of members) {
+      const level = ((own + members.size - 1) / m) * q;
+      if (t <= level) found.set(group, level);
+    }
+  }
+  const rejected = new Array<boolean>(pValues.length).fill(false);
+  const level = new Float64Array(pValues.length);
+  for (let r = 0; r <= plain; r++) {
+    const h = order[r];
+    const met = found.get(groupOf(h));
+    if (met !== undefined) {
+      rejected[h] = true;
+      level[h] = met;
+    }
+  }
+  return { rejected, level };
+}

@@ -138,6 +138,72 @@ export function eachLabelledCarrier(
 }
 
 /**
+ * Which patterns are one discovery: patterns are joined when at least half of the rows of the one with fewer
+ * (its carriers with its label) carry the other with the same label (a phrase and its words, a conjunction
+ * and the conjunctions of its values with others), and discoveries are what these links connect. Only the
+ * patterns flagged in `of` are grouped (-1 for the rest). Rows are gathered in one pass over the occurrences,
+ * and overlaps counted through an index of the rows each pattern holds, so the cost follows the rows the
+ * flagged patterns carry, not their number squared.
+ */
+export function discoveriesOf(
+  patterns: Mined[],
+  of: ArrayLike<boolean>,
+  indexOf: Map<Mined, number>,
+  occ: Occurrences,
+  labels: Int32Array,
+): Int32Array {
+  const slot = new Int32Array(indexOf.size).fill(-1);
+  const flagged: number[] = [];
+  patterns.forEach((c, k) => {
+    if (!of[k]) return;
+    slot[indexOf.get(c) ?? 0] = k;
+    flagged.push(k);
+  });
+  const rows: number[][] = patterns.map(() => []);
+  for (let i = 0; i + 1 < occ.start.length; i++) {
+    for (let o = occ.start[i]; o < occ.start[i + 1]; o++) {
+      const k = slot[occ.ci[o]];
+      if (k < 0 || labels[i] !== patterns[k].label) continue;
+      const r = rows[k];
+      if (r[r.length - 1] !== i) r.push(i);
+    }
+  }
+  const parent = new Int32Array(patterns.length).map((_, k) => k);
+  const find = (k: number): number => {
+    while (parent[k] !== k) {
+      parent[k] = parent[parent[k]];
+      k = parent[k];
+    }
+    return k;
+  };
+  // Row -> the flagged patterns indexed so far that hold it (with their label: rows are labelled carriers).
+  const holders = new Map<number, number[]>();
+  const shared = new Int32Array(patterns.length);
+  const touched: number[] = [];
+  for (const k of flagged) {
+    for (const i of rows[k]) {
+      for (const j of holders.get(i) ?? []) {
+        if (shared[j] === 0) touched.push(j);
+        shared[j]++;
+      }
+    }
+    for (const j of touched) {
+      if (2 * shared[j] >= Math.min(rows[k].length, rows[j].length)) parent[find(k)] = find(j);
+      shared[j] = 0;
+    }
+    touched.length = 0;
+    for (const i of rows[k]) {
+      const h = holders.get(i);
+      if (h) h.push(k);
+      else holders.set(i, [k]);
+    }
+  }
+  const out = new Int32Array(patterns.length).fill(-1);
+  for (const k of flagged) out[k] = find(k);
+  return out;
+}
+
+/**
  * Most specific explanation (greedy explaining away): repeatedly take the confirmed pattern that best
  * explains the excess of its label on rows no pattern taken so far carries; a pattern whose remaining rows
  * no longer show a significant label shift is explained by those taken and dropped. So "pain" gives way to
