@@ -154,12 +154,14 @@ export function discoveriesOf(
 ): Int32Array {
   const slot = new Int32Array(indexOf.size).fill(-1);
   const flagged: number[] = [];
+  // Row lists for the flagged patterns only: a wide table's family holds tens of thousands of patterns.
+  const rows = new Array<number[]>(patterns.length);
   patterns.forEach((c, k) => {
     if (!of[k]) return;
     slot[indexOf.get(c) ?? 0] = k;
     flagged.push(k);
+    rows[k] = [];
   });
-  const rows: number[][] = patterns.map(() => []);
   for (let i = 0; i + 1 < occ.start.length; i++) {
     for (let o = occ.start[i]; o < occ.start[i + 1]; o++) {
       const k = slot[occ.ci[o]];
